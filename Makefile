@@ -1,0 +1,142 @@
+# mtserver: thread-per-connection TCP/UDP line server, its iterative twin,
+# a client and a load generator.  See README.md.
+#
+#   make                 ./mtserver ./stserver ./mtclient bench/flood
+#   make test            every cmocka suite (installs libcmocka-dev if root)
+#   make test VARIANT=asan|tsan   the same suites under a sanitizer
+#   make run             ./mtserver 8888
+#   make bench [QUICK=1] make compare [QUICK=1]  make lesson-udp
+#   make install PREFIX=/usr/local DESTDIR=
+#   V=1 shows the commands.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BINDIR_INSTALL = $(DESTDIR)$(PREFIX)/bin
+VARIANT ?=
+
+OPT      = -O2 -g
+SANFLAGS =
+ifeq ($(VARIANT),)
+BUILD    = build
+OUT      = .
+FLOOD    = bench/flood
+else ifeq ($(VARIANT),asan)
+BUILD    = build/asan
+OPT      = -O1 -g -fno-omit-frame-pointer
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all
+else ifeq ($(VARIANT),tsan)
+BUILD    = build/tsan
+OPT      = -O1 -g
+SANFLAGS = -fsanitize=thread
+else
+$(error VARIANT must be empty, asan or tsan)
+endif
+ifneq ($(VARIANT),)
+OUT      = $(BUILD)/bin
+FLOOD    = $(OUT)/flood
+endif
+
+CPPFLAGS += -Iinclude -Ibench -D_POSIX_C_SOURCE=200809L -MMD -MP
+CFLAGS   += -std=c11 $(OPT) $(SANFLAGS) -pthread \
+	    -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	    -Wmissing-prototypes -Wformat=2 -Wpointer-arith
+LDFLAGS  += $(SANFLAGS) -pthread
+LDLIBS   += -lm
+
+ifeq ($(V),1)
+Q =
+say =
+else
+Q = @
+say = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+# Programs are thin mains over libraries: src/*.c minus the mains is the
+# server library, bench/*.c minus flood.c is the load generator's.
+SERVER_MAINS = src/mtserver.c src/stserver.c src/mtclient.c
+LIB_SRCS     = $(filter-out $(SERVER_MAINS),$(wildcard src/*.c))
+FLOOD_MAINS  = bench/flood.c
+FLOOD_SRCS   = $(filter-out $(FLOOD_MAINS),$(wildcard bench/*.c))
+HARNESS_SRCS = $(wildcard tests/harness*.c)
+TEST_SRCS    = $(wildcard tests/test_*.c)
+
+LIB_OBJS     = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+FLOOD_OBJS   = $(FLOOD_SRCS:%.c=$(BUILD)/%.o)
+HARNESS_OBJS = $(HARNESS_SRCS:%.c=$(BUILD)/%.o)
+TEST_BINS    = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+PROGRAMS     = $(OUT)/mtserver $(OUT)/stserver $(OUT)/mtclient $(FLOOD)
+
+# Tests that replace a libc call to reach an error path nothing else can
+# cause: WRAP_<test> = -Wl,--wrap=symbol.
+WRAP_test_tcp_fault = -Wl,--wrap=pthread_create
+
+.PHONY: all test run-tests bench compare lesson-udp run install clean \
+	check-cmocka lint format
+all: $(PROGRAMS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) $(CFLAGS_$(<D)) -c -o $@ $<
+
+$(BUILD)/libmt.a: $(LIB_OBJS)
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+$(BUILD)/libflood.a: $(FLOOD_OBJS)
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+
+$(OUT)/%: $(BUILD)/src/%.o $(BUILD)/libmt.a
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(FLOOD): $(BUILD)/bench/flood.o $(BUILD)/libflood.a
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# cmocka is only needed for the tests; ask pkg-config at use time so that
+# check-cmocka can install it first.
+CFLAGS_tests = $(shell pkg-config --cflags cmocka 2>/dev/null)
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(HARNESS_OBJS) $(BUILD)/libmt.a $(BUILD)/libflood.a
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $(WRAP_$*) -o $@ $^ \
+	    $$(pkg-config --libs cmocka) $(LDLIBS)
+
+check-cmocka:
+	@sh tests/need-cmocka.sh
+
+# Each suite runs under timeout(1) and with the programs' location in the
+# environment; all suites run even when one fails, and the exit status
+# says whether any did.
+TEST_TIMEOUT ?= 600
+run-tests: $(PROGRAMS) $(TEST_BINS)
+	@failed=; for t in $(TEST_BINS); do \
+	    echo "== $$t"; \
+	    MT_BIN_DIR=$(OUT) MT_FLOOD=$(FLOOD) MT_SEED_DIR=$(CURDIR)/../shared/seed \
+	    MT_BUILD_DIR=$(BUILD) timeout -k 5 $(TEST_TIMEOUT) $$t || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; \
+	echo "all $(words $(TEST_BINS)) suites passed$(if $(VARIANT), ($(VARIANT)))"
+test: check-cmocka
+	@$(MAKE) --no-print-directory run-tests
+
+run: $(OUT)/mtserver
+	./mtserver 8888
+
+bench: all
+	bash bench/run.sh
+compare: all
+	bash bench/compare.sh
+lesson-udp: all
+	bash bench/lesson-udp.sh
+
+install: all
+	install -d $(BINDIR_INSTALL)
+	install -m 755 mtserver stserver mtclient $(BINDIR_INSTALL)/
+	install -m 755 bench/flood $(BINDIR_INSTALL)/flood
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	    --inline-suppr --std=c11 -Iinclude -Ibench src bench tests
+format:
+	clang-format -i include/*.h src/*.c bench/*.c bench/*.h tests/*.c tests/*.h
+
+clean:
+	rm -rf build mtserver stserver mtclient bench/flood
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,445 @@
+/*
+ * harness.c - see harness.h.  Test-only code: plain, blocking, bounded.
+ */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+long long h_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void h_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+const char *h_tmpdir(void)
+{
+	static char dir[H_PATH_MAX];
+	const char *base;
+
+	if (dir[0] != '\0')
+		return dir;
+	base = getenv("TMPDIR");
+	if (base == NULL || base[0] == '\0')
+		base = "/tmp";
+	snprintf(dir, sizeof(dir), "%s/mtest.XXXXXX", base);
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		abort();
+	}
+	return dir;
+}
+
+const char *h_path(const char *name)
+{
+	static char path[4][H_PATH_MAX];
+	static unsigned next;
+	char *p = path[next++ % 4];
+
+	snprintf(p, H_PATH_MAX, "%s/%s", h_tmpdir(), name);
+	return p;
+}
+
+const char *h_bin(const char *name)
+{
+	static char path[4][H_PATH_MAX];
+	static unsigned next;
+	char *p = path[next++ % 4];
+	const char *dir = getenv("MT_BIN_DIR");
+	const char *flood = getenv("MT_FLOOD");
+
+	if (strcmp(name, "flood") == 0) {
+		snprintf(p, H_PATH_MAX, "%s", flood ? flood : "bench/flood");
+		return p;
+	}
+	snprintf(p, H_PATH_MAX, "%s/%s", dir ? dir : ".", name);
+	return p;
+}
+
+static int spawn(struct h_proc *p, const char *prog, const char *const argv[],
+		 const char *stdin_path, int *stdin_fd)
+{
+	static unsigned seq;
+	const char *args[64];
+	int pipefd[2] = { -1, -1 };
+	size_t n;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->out_path, sizeof(p->out_path), "%s/%s.%u.out",
+		 h_tmpdir(), prog, seq);
+	snprintf(p->err_path, sizeof(p->err_path), "%s/%s.%u.err",
+		 h_tmpdir(), prog, seq);
+	seq++;
+	args[0] = h_bin(prog);
+	for (n = 0; argv[n] != NULL && n < 62; n++)
+		args[n + 1] = argv[n];
+	args[n + 1] = NULL;
+	if (stdin_fd != NULL && pipe(pipefd) == -1)
+		return -1;
+	fflush(NULL);
+	p->pid = fork();
+	if (p->pid == -1)
+		return -1;
+	if (p->pid == 0) {
+		int in, out, err;
+
+		if (stdin_fd != NULL) {
+			in = pipefd[0];
+			close(pipefd[1]);
+		} else {
+			in = open(stdin_path ? stdin_path : "/dev/null",
+				  O_RDONLY);
+		}
+		out = open(p->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		err = open(p->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (in < 0 || out < 0 || err < 0)
+			_exit(126);
+		dup2(in, 0);
+		dup2(out, 1);
+		dup2(err, 2);
+		signal(SIGPIPE, SIG_DFL);
+		execv(args[0], (char *const *)args);
+		dprintf(2, "exec %s: %s\n", args[0], strerror(errno));
+		_exit(127);
+	}
+	if (stdin_fd != NULL) {
+		close(pipefd[0]);
+		*stdin_fd = pipefd[1];
+	}
+	return 0;
+}
+
+int h_spawn(struct h_proc *p, const char *prog, const char *const argv[],
+	    const char *stdin_path)
+{
+	return spawn(p, prog, argv, stdin_path, NULL);
+}
+
+int h_spawn_piped(struct h_proc *p, const char *prog,
+		  const char *const argv[], int *stdin_fd)
+{
+	return spawn(p, prog, argv, NULL, stdin_fd);
+}
+
+static int parse_port(const char *text)
+{
+	const char *at = strstr(text, "listening on ");
+	const char *colon, *end;
+
+	if (at == NULL)
+		return -1;
+	end = strchr(at, '\n');
+	if (end == NULL)
+		return -1;
+	/* The port follows the last ':' before the " (" that ends the
+	 * address; IPv6 addresses are bracketed. */
+	colon = NULL;
+	for (const char *c = at; c < end && *c != '('; c++)
+		if (*c == ':')
+			colon = c;
+	if (colon == NULL)
+		return -1;
+	return atoi(colon + 1);
+}
+
+int h_wait_listening(struct h_proc *p, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+
+	while (h_now_ms() < deadline) {
+		char *text = h_slurp(p->err_path, NULL);
+		int port = text ? parse_port(text) : -1;
+		int status;
+
+		free(text);
+		if (port >= 0) {
+			p->port = port;
+			return 0;
+		}
+		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+			p->pid = -1;
+			return -1;
+		}
+		h_sleep_ms(5);
+	}
+	return -1;
+}
+
+int h_start_server(struct h_proc *p, const char *prog,
+		   const char *const argv[])
+{
+	if (h_spawn(p, prog, argv, NULL) == -1)
+		return -1;
+	if (h_wait_listening(p, 10000) == -1) {
+		if (p->pid > 0)
+			h_stop(p, SIGKILL, 1000);
+		return -1;
+	}
+	return 0;
+}
+
+int h_wait_exit(struct h_proc *p, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	int status;
+
+	if (p->pid <= 0)
+		return -1;
+	for (;;) {
+		pid_t r = waitpid(p->pid, &status, WNOHANG);
+
+		if (r == p->pid)
+			break;
+		if (r == -1 && errno != EINTR)
+			return -1;
+		if (h_now_ms() >= deadline)
+			return -1;
+		h_sleep_ms(5);
+	}
+	p->pid = -1;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+int h_stop(struct h_proc *p, int sig, int timeout_ms)
+{
+	int rc;
+
+	if (p->pid <= 0)
+		return -1;
+	if (sig > 0)
+		kill(p->pid, sig);
+	rc = h_wait_exit(p, timeout_ms);
+	if (rc == -1 && p->pid > 0) {
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, NULL, 0);
+		p->pid = -1;
+	}
+	return rc;
+}
+
+static int fill_addr(const char *host, int port, struct sockaddr_storage *ss,
+		     socklen_t *len)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((unsigned short)port);
+		*len = sizeof(*in4);
+		return AF_INET;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((unsigned short)port);
+		*len = sizeof(*in6);
+		return AF_INET6;
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+static int make_connected(const char *host, int port, int type)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int family = fill_addr(host, port, &ss, &len);
+	int fd;
+
+	if (family == -1)
+		return -1;
+	fd = socket(family, type, 0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&ss, len) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int h_connect(const char *host, int port)
+{
+	return make_connected(host, port, SOCK_STREAM);
+}
+
+int h_udp(const char *host, int port)
+{
+	return make_connected(host, port, SOCK_DGRAM);
+}
+
+int h_send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int wait_readable(int fd, long long deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	long long left = deadline - h_now_ms();
+	int r;
+
+	if (left <= 0)
+		return -1;
+	do
+		r = poll(&pfd, 1, (int)left);
+	while (r == -1 && errno == EINTR);
+	return r > 0 ? 0 : -1;
+}
+
+int h_read_line(int fd, char *buf, size_t size, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	size_t len = 0;
+
+	while (len + 1 < size) {
+		char c;
+		ssize_t n;
+
+		if (wait_readable(fd, deadline) == -1)
+			return -1;
+		n = read(fd, &c, 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			if (len == 0)
+				return 0;
+			break;
+		}
+		if (c == '\n')
+			break;
+		buf[len++] = c;
+	}
+	buf[len] = '\0';
+	return (int)len;
+}
+
+int h_wait_eof(int fd, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	char buf[4096];
+
+	for (;;) {
+		ssize_t n;
+
+		if (wait_readable(fd, deadline) == -1)
+			return -1;
+		n = read(fd, buf, sizeof(buf));
+		if (n == 0)
+			return 0;
+		if (n == -1 && errno != EINTR)
+			return errno == ECONNRESET ? 0 : -1;
+	}
+}
+
+char *h_slurp(const char *path, size_t *lenp)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	if (f == NULL)
+		return NULL;
+	for (;;) {
+		size_t n;
+
+		if (cap - len < 65536) {
+			char *nb = realloc(buf, cap * 2 + 65536);
+
+			if (nb == NULL) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+			cap = cap * 2 + 65536;
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	if (lenp != NULL)
+		*lenp = len;
+	return buf;
+}
+
+size_t h_count(const char *haystack, const char *needle)
+{
+	size_t count = 0, nlen = strlen(needle);
+	const char *p = haystack;
+
+	if (nlen == 0)
+		return 0;
+	while ((p = strstr(p, needle)) != NULL) {
+		count++;
+		p += nlen;
+	}
+	return count;
+}
+
+size_t h_count_in_file(const char *path, const char *needle)
+{
+	char *text = h_slurp(path, NULL);
+	size_t count = text ? h_count(text, needle) : 0;
+
+	free(text);
+	return count;
+}
+
+int h_wait_for(const char *path, const char *needle, size_t count,
+	       int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+
+	do {
+		if (h_count_in_file(path, needle) >= count)
+			return 0;
+		h_sleep_ms(10);
+	} while (h_now_ms() < deadline);
+	return -1;
+}

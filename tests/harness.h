@@ -1,0 +1,94 @@
+/*
+ * harness.h - drive the real programs over real loopback sockets.
+ *
+ * Integration tests start mtserver, stserver, mtclient or flood as child
+ * processes, read the port the server printed ("...: listening on
+ * ADDR:PORT (...)" on stderr), talk to it and inspect its log file.
+ * Programs are found in $MT_BIN_DIR (default ".") and flood at $MT_FLOOD
+ * (default "bench/flood"); the Makefile sets both, so sanitizer variants
+ * test their own binaries.
+ *
+ * Every wait here is bounded: functions take a timeout in milliseconds and
+ * fail (-1) when it passes.  All functions are for the test's main thread
+ * unless said otherwise.  Nothing here calls cmocka: callers assert.
+ */
+#ifndef HARNESS_H
+#define HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define H_PATH_MAX 512
+
+struct h_proc {
+	pid_t pid;
+	int port;                  /* from the "listening on" line, or 0 */
+	char out_path[H_PATH_MAX]; /* the child's stdout */
+	char err_path[H_PATH_MAX]; /* the child's stderr */
+};
+
+/* A fresh private directory under $TMPDIR (or /tmp), made once per
+ * process; h_path() names a file in it.  Returns a static string. */
+const char *h_tmpdir(void);
+const char *h_path(const char *name);
+
+/* Path of a program: "flood" -> $MT_FLOOD, others -> $MT_BIN_DIR/name. */
+const char *h_bin(const char *name);
+
+/* Starts h_bin(prog) with argv (argv[0] is set for you; the array ends
+ * with NULL), stdin from stdin_path (NULL: /dev/null), stdout and stderr
+ * to fresh files.  Returns 0, or -1 with errno. */
+int h_spawn(struct h_proc *p, const char *prog, const char *const argv[],
+	    const char *stdin_path);
+
+/* Like h_spawn, but stdin is a pipe whose write end is returned in
+ * *stdin_fd (the caller closes it). */
+int h_spawn_piped(struct h_proc *p, const char *prog,
+		  const char *const argv[], int *stdin_fd);
+
+/* Waits for the "listening on" line on the child's stderr and sets
+ * p->port.  -1 when the child exits or the timeout passes first. */
+int h_wait_listening(struct h_proc *p, int timeout_ms);
+
+/* Starts a server and waits for it to listen: h_spawn + h_wait_listening.
+ * argv as for h_spawn (port "0" is the caller's to pass). */
+int h_start_server(struct h_proc *p, const char *prog,
+		   const char *const argv[]);
+
+/* Waits for the child to exit; returns its exit status (0-255), 128+signal
+ * when a signal killed it, or -1 on timeout (the child is left running). */
+int h_wait_exit(struct h_proc *p, int timeout_ms);
+
+/* Sends sig (if > 0) and waits as h_wait_exit; on timeout kills the child
+ * with SIGKILL, reaps it and returns -1. */
+int h_stop(struct h_proc *p, int sig, int timeout_ms);
+
+/* Blocking TCP connection to host:port (numeric host), or -1. */
+int h_connect(const char *host, int port);
+/* UDP socket connected to host:port, or -1. */
+int h_udp(const char *host, int port);
+/* Writes all of buf (MSG_NOSIGNAL); 0 or -1. */
+int h_send_all(int fd, const void *buf, size_t len);
+/* Reads one '\n'-terminated line into buf (terminator removed, NUL
+ * added); returns its length, 0 at EOF, -1 on error or timeout. Reads a
+ * byte at a time, which is fine for tests. */
+int h_read_line(int fd, char *buf, size_t size, int timeout_ms);
+/* Reads until EOF; returns 0 at EOF, -1 on error or timeout. */
+int h_wait_eof(int fd, int timeout_ms);
+
+/* The whole file, NUL-terminated and malloc'd (*len without the NUL);
+ * NULL with errno when it cannot be read. */
+char *h_slurp(const char *path, size_t *len);
+/* Occurrences of needle in the file (0 when unreadable). */
+size_t h_count_in_file(const char *path, const char *needle);
+/* Polls the file until needle occurs at least count times; 0 or -1. */
+int h_wait_for(const char *path, const char *needle, size_t count,
+	       int timeout_ms);
+/* Occurrences of needle in a string. */
+size_t h_count(const char *haystack, const char *needle);
+
+/* Milliseconds on the monotonic clock. */
+long long h_now_ms(void);
+void h_sleep_ms(int ms);
+
+#endif
