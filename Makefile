@@ -74,6 +74,9 @@ WRAP_test_tcp_fault = -Wl,--wrap=pthread_create
 	check-cmocka lint format
 all: $(PROGRAMS)
 
+# Keep objects make would call intermediate (test objects, harness).
+.SECONDARY:
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) $(CFLAGS_$(<D)) -c -o $@ $<
