@@ -1,0 +1,98 @@
+/*
+ * log.h - the one shared logger, and the per-thread batches that feed it.
+ *
+ * Every thread of a server logs through one struct logger.  Threads
+ * format their lines outside the lock, into their own struct log_batch,
+ * and hand a whole batch over with one lock acquisition (normally once
+ * per received buffer, not once per message).  A flusher thread writes
+ * the shared buffer out: at once on a terminal (line-buffered), otherwise
+ * when half of it is full or 100 ms after data arrived, and everything on
+ * log_close.  So logging costs a worker a memcpy under the lock, never a
+ * system call, and a slow disk slows clients down (the shared buffers
+ * fill, appenders wait) instead of growing memory.
+ *
+ * Line format (README, "Log format"):
+ *   TIMESTAMP WHO EVENT[ TEXT]
+ * e.g. "2026-11-24T13:49:55.123456Z tcp 127.0.0.1:53422 #17 msg hello".
+ * WHO is the caller's (transport, peer, number).  Message text is
+ * escaped (logfmt.h); an over-long message is logged as its kept head
+ * with the event "msg-truncated len=FULL_LENGTH".
+ *
+ * Memory: log_open allocates the logger, log_close frees it; the fd is
+ * the caller's and stays open.  A batch owns its buffer.
+ * Threads: log_append and log_close are thread-safe (log_close once, after
+ * every appender is done); a batch belongs to one thread.
+ * Failure: a failed write(2) is counted and its data dropped (a full disk
+ * must not hang the server); log_close reports it.
+ */
+#ifndef LOG_H
+#define LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "logfmt.h"
+
+/* Room for WHO: "tcp [ffff:...:ffff]:65535 #18446744073709551615". */
+#define LOG_WHO_MAX 80
+/* Room for a server-generated event text (never client bytes). */
+#define LOG_EVENT_MAX 512
+/* A batch is handed over when it holds this much: 64 KiB of lines is a
+ * received 64 KiB buffer of 32-byte messages, give or take. */
+#define LOG_BATCH_SIZE (64 * 1024)
+/* Each of the logger's two buffers: big enough that 200 busy clients
+ * rarely wait for the disk, small enough not to matter in RSS. */
+#define LOG_BUFFER_SIZE (4 * 1024 * 1024)
+/* How long a line may wait in memory when not on a terminal. */
+#define LOG_FLUSH_MS 100
+
+struct logger;
+
+/* Longest line a message of max_text bytes can make. */
+size_t log_line_max(size_t max_text);
+
+/* Starts a logger (and its flusher thread) on fd.  max_append is the
+ * largest log_append a caller will make.  Returns NULL with errno. */
+struct logger *log_open(int fd, size_t max_append);
+
+/* Appends whole lines data[0..len), len <= max_append; waits while the
+ * logger's buffers are full.  Returns 0, or -1 with EMSGSIZE. */
+int log_append(struct logger *lg, const char *data, size_t len);
+
+/* Writes out everything, stops the flusher, frees lg.  Returns 0, or -1
+ * with errno of the last failed write when any write failed (the count is
+ * stored in *failed_writes when not NULL). */
+int log_close(struct logger *lg, uint64_t *failed_writes);
+
+struct log_batch {
+	struct logger *lg;
+	char *buf;
+	size_t len, cap;
+	size_t line_max;           /* longest line a message can make */
+	char ts[LOGFMT_TS_LEN];    /* timestamp of the lines being made */
+	time_t ts_sec;             /* second cached in ts[0..19) */
+};
+
+/* A batch for messages of up to max_text bytes.  0, or -1 with errno. */
+int log_batch_init(struct log_batch *b, struct logger *lg, size_t max_text);
+/* Hands pending lines to the logger and frees the buffer. */
+void log_batch_free(struct log_batch *b);
+
+/* Reads the clock: lines added from now on carry this time. */
+void log_batch_stamp(struct log_batch *b);
+
+/* Adds "TS WHO msg TEXT" (or msg-truncated len=FULL when full_len >
+ * len) for the message text[0..len). */
+void log_batch_msg(struct log_batch *b, const char *who, size_t who_len,
+		   const char *text, size_t len, size_t full_len);
+
+/* Adds "TS WHO " and a printf-formatted event of the server's own. */
+void log_batch_event(struct log_batch *b, const char *who, const char *fmt,
+		     ...) __attribute__((format(printf, 3, 4)));
+
+/* Hands pending lines to the logger (one lock acquisition). */
+void log_batch_flush(struct log_batch *b);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * logfmt.h - pure text formatting for log lines: escaping and timestamps.
+ *
+ * Escaping makes any bytes safe to show on an operator's terminal and
+ * impossible to mistake for log structure: a client can neither forge a
+ * log line nor send terminal escape codes.  Printable ASCII is copied;
+ * '\\' becomes "\\\\"; newline, tab and carriage return become "\\n",
+ * "\\t", "\\r"; other control bytes, DEL, and bytes that are not part of
+ * a well-formed UTF-8 sequence for a printable character (U+00A0 and up,
+ * not a surrogate) become "\\xNN".  So Chinese text stays readable while
+ * C1 controls (U+0080..U+009F) and malformed sequences are escaped.
+ *
+ * No state, no allocation: any thread may call these.
+ */
+#ifndef LOGFMT_H
+#define LOGFMT_H
+
+#include <stddef.h>
+#include <time.h>
+
+/* Worst case of logfmt_escape: every byte becomes "\xNN". */
+#define LOGFMT_ESCAPED_MAX(n) (4 * (size_t)(n))
+
+/* "2026-11-24T13:49:55.123456Z": ISO 8601, UTC, microseconds. */
+#define LOGFMT_TS_LEN 27
+
+/* Escapes src[0..len) into dst, which must hold LOGFMT_ESCAPED_MAX(len)
+ * bytes; returns the bytes written (no NUL is added). */
+size_t logfmt_escape(char *dst, const char *src, size_t len);
+
+/* Writes ts (CLOCK_REALTIME) as LOGFMT_TS_LEN bytes, no NUL. */
+void logfmt_timestamp(char *dst, const struct timespec *ts);
+
+#endif

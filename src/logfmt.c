@@ -1,0 +1,118 @@
+/*
+ * logfmt.c - escaping and timestamps; the contract is in logfmt.h.
+ */
+#include "logfmt.h"
+
+#include <string.h>
+
+static const char hex[] = "0123456789abcdef";
+
+/* Length of the well-formed UTF-8 sequence for a printable character
+ * at s[0..n), or 0 when s does not start one (RFC 3629 table 3-7). */
+static size_t utf8_printable(const unsigned char *s, size_t n)
+{
+	unsigned cp;
+	size_t len, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1fu;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0fu;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07u;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3fu);
+	}
+	/* Overlong forms, surrogates, beyond Unicode, C1 controls. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp < 0xa0)
+		return 0;
+	return len;
+}
+
+size_t logfmt_escape(char *dst, const char *src, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	char *d = dst;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t seq;
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			*d++ = (char)c;
+			i++;
+			continue;
+		}
+		if (c >= 0x80 && (seq = utf8_printable(s + i, len - i)) > 0) {
+			memcpy(d, s + i, seq);
+			d += seq;
+			i += seq;
+			continue;
+		}
+		*d++ = '\\';
+		switch (c) {
+		case '\\':
+			*d++ = '\\';
+			break;
+		case '\n':
+			*d++ = 'n';
+			break;
+		case '\t':
+			*d++ = 't';
+			break;
+		case '\r':
+			*d++ = 'r';
+			break;
+		default:
+			*d++ = 'x';
+			*d++ = hex[c >> 4];
+			*d++ = hex[c & 15];
+		}
+		i++;
+	}
+	return (size_t)(d - dst);
+}
+
+/* Writes v as exactly `width` decimal digits. */
+static char *digits(char *d, long v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		d[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return d + width;
+}
+
+void logfmt_timestamp(char *dst, const struct timespec *ts)
+{
+	struct tm tm;
+	char *d = dst;
+
+	gmtime_r(&ts->tv_sec, &tm);
+	d = digits(d, tm.tm_year + 1900L, 4);
+	*d++ = '-';
+	d = digits(d, tm.tm_mon + 1L, 2);
+	*d++ = '-';
+	d = digits(d, tm.tm_mday, 2);
+	*d++ = 'T';
+	d = digits(d, tm.tm_hour, 2);
+	*d++ = ':';
+	d = digits(d, tm.tm_min, 2);
+	*d++ = ':';
+	d = digits(d, tm.tm_sec, 2);
+	*d++ = '.';
+	d = digits(d, ts->tv_nsec / 1000, 6);
+	*d = 'Z';
+}

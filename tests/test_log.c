@@ -1,0 +1,299 @@
+/*
+ * test_log.c - escaping, line format and the shared logger (log.h).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "log.h"
+#include "logfmt.h"
+
+static void expect_escape(const char *in, size_t len, const char *want)
+{
+	char out[1024];
+	size_t n = logfmt_escape(out, in, len);
+
+	assert_true(n <= LOGFMT_ESCAPED_MAX(len));
+	out[n] = '\0';
+	assert_string_equal(out, want);
+}
+
+#define ESC(lit, want) expect_escape(lit, sizeof(lit) - 1, want)
+
+static void test_escape_ascii_and_controls(void **state)
+{
+	(void)state;
+	ESC("hello, world ~!", "hello, world ~!");
+	ESC("a\\b", "a\\\\b");
+	ESC("tab\there", "tab\\there");
+	ESC("\r\n", "\\r\\n");
+	ESC("\x1b[2J\x07", "\\x1b[2J\\x07");
+	ESC("\x7f\x01", "\\x7f\\x01");
+	ESC("\0z", "\\x00z");
+	/* A forged log line stays on one line, visibly escaped. */
+	ESC("x\n2026-01-01T00:00:00.000000Z tcp 1.2.3.4:5 #1 msg evil",
+	    "x\\n2026-01-01T00:00:00.000000Z tcp 1.2.3.4:5 #1 msg evil");
+}
+
+static void test_escape_utf8(void **state)
+{
+	(void)state;
+	/* Printable UTF-8 (here Chinese and an emoji) stays readable. */
+	ESC("\xe5\xae\xa2\xe6\x88\xb7\xe7\xab\xaf", "\xe5\xae\xa2\xe6\x88\xb7"
+						    "\xe7\xab\xaf");
+	ESC("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80");
+	ESC("\xc2\xa0", "\xc2\xa0");
+	/* C1 control U+009B (CSI) is escaped, byte by byte. */
+	ESC("\xc2\x9b", "\\xc2\\x9b");
+	/* Malformed: lone continuation, truncated, overlong, surrogate. */
+	ESC("\x80", "\\x80");
+	ESC("\xe5\xae", "\\xe5\\xae");
+	ESC("\xc0\xaf", "\\xc0\\xaf");
+	ESC("\xe0\x80\xaf", "\\xe0\\x80\\xaf");
+	ESC("\xed\xa0\x80", "\\xed\\xa0\\x80");
+	ESC("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80");
+	ESC("\xff", "\\xff");
+}
+
+static void test_escape_worst_case_bound(void **state)
+{
+	char in[256], out[LOGFMT_ESCAPED_MAX(256)];
+
+	(void)state;
+	for (int i = 0; i < 256; i++)
+		in[i] = (char)i;
+	assert_true(logfmt_escape(out, in, sizeof(in)) <= sizeof(out));
+}
+
+static void test_timestamp_format(void **state)
+{
+	struct timespec ts = { .tv_sec = 1795000000, .tv_nsec = 123456789 };
+	char out[LOGFMT_TS_LEN + 1];
+
+	(void)state;
+	logfmt_timestamp(out, &ts);
+	out[LOGFMT_TS_LEN] = '\0';
+	assert_string_equal(out, "2026-11-18T11:06:40.123456Z");
+	ts.tv_sec = 0;
+	ts.tv_nsec = 999999999;
+	logfmt_timestamp(out, &ts);
+	assert_string_equal(out, "1970-01-01T00:00:00.999999Z");
+}
+
+/* Opens a fresh log file and a logger on it. */
+static struct logger *open_file_logger(const char *name, int *fd,
+				       size_t max_text)
+{
+	struct logger *lg;
+
+	*fd = open(h_path(name), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(*fd >= 0);
+	lg = log_open(*fd, LOG_BATCH_SIZE + log_line_max(max_text));
+	assert_non_null(lg);
+	return lg;
+}
+
+static void test_line_format(void **state)
+{
+	struct log_batch b;
+	struct logger *lg;
+	regex_t re;
+	char *text;
+	int fd;
+
+	(void)state;
+	lg = open_file_logger("format.log", &fd, 8);
+	assert_int_equal(log_batch_init(&b, lg, 8), 0);
+	log_batch_stamp(&b);
+	log_batch_event(&b, "tcp 127.0.0.1:5 #1", "connect");
+	log_batch_msg(&b, "tcp 127.0.0.1:5 #1", 18, "hi\tthere", 8, 8);
+	log_batch_msg(&b, "tcp 127.0.0.1:5 #1", 18, "abcdefgh", 8, 100);
+	log_batch_event(&b, "tcp 127.0.0.1:5 #1", "disconnect reason=%s",
+			"quit");
+	log_batch_free(&b);
+	assert_int_equal(log_close(lg, NULL), 0);
+	close(fd);
+
+	text = h_slurp(h_path("format.log"), NULL);
+	assert_non_null(text);
+	assert_int_equal(
+		regcomp(&re,
+			"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+			"\\.[0-9]{6}Z) tcp 127\\.0\\.0\\.1:5 #1 connect\n"
+			"\\1 tcp 127\\.0\\.0\\.1:5 #1 msg hi\\\\tthere\n"
+			"\\1 tcp 127\\.0\\.0\\.1:5 #1 msg-truncated len=100 "
+			"abcdefgh\n"
+			"\\1 tcp 127\\.0\\.0\\.1:5 #1 disconnect reason=quit\n$",
+			REG_EXTENDED),
+		0);
+	assert_int_equal(regexec(&re, text, 0, NULL, 0), 0);
+	regfree(&re);
+	free(text);
+}
+
+#define WRITERS 16
+#define LINES_PER_WRITER 20000
+
+struct writer {
+	struct logger *lg;
+	int id;
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct log_batch b;
+	char who[32], text[64];
+
+	snprintf(who, sizeof(who), "tcp 127.0.0.1:1 #%d", w->id);
+	assert_int_equal(log_batch_init(&b, w->lg, sizeof(text)), 0);
+	for (int i = 0; i < LINES_PER_WRITER; i++) {
+		int n = snprintf(text, sizeof(text), "w%d line %d end", w->id,
+				 i);
+
+		if (i % 100 == 0)
+			log_batch_stamp(&b);
+		log_batch_msg(&b, who, strlen(who), text, (size_t)n,
+			      (size_t)n);
+		if (i % 37 == 0)
+			log_batch_flush(&b);
+	}
+	log_batch_free(&b);
+	return NULL;
+}
+
+static void test_concurrent_writers_lose_nothing(void **state)
+{
+	pthread_t threads[WRITERS];
+	struct writer writers[WRITERS];
+	struct logger *lg;
+	char *text, *line, *save = NULL;
+	size_t lines = 0;
+	static unsigned char seen[WRITERS][LINES_PER_WRITER];
+	int fd;
+
+	(void)state;
+	lg = open_file_logger("concurrent.log", &fd, 64);
+	for (int i = 0; i < WRITERS; i++) {
+		writers[i] = (struct writer){ lg, i };
+		assert_int_equal(pthread_create(&threads[i], NULL, writer_main,
+						&writers[i]),
+				 0);
+	}
+	for (int i = 0; i < WRITERS; i++)
+		pthread_join(threads[i], NULL);
+	assert_int_equal(log_close(lg, NULL), 0);
+	close(fd);
+
+	/* Every line whole, each exactly once. */
+	text = h_slurp(h_path("concurrent.log"), NULL);
+	assert_non_null(text);
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		int id, id2, n, end = 0;
+
+		assert_int_equal(sscanf(line + LOGFMT_TS_LEN,
+					" tcp 127.0.0.1:1 #%d msg w%d line %d "
+					"end%n",
+					&id, &id2, &n, &end),
+				 3);
+		assert_int_equal(line[LOGFMT_TS_LEN + end], '\0');
+		assert_int_equal(id, id2);
+		assert_true(id >= 0 && id < WRITERS);
+		assert_true(n >= 0 && n < LINES_PER_WRITER);
+		assert_int_equal(seen[id][n], 0);
+		seen[id][n] = 1;
+		lines++;
+	}
+	assert_int_equal(lines, WRITERS * LINES_PER_WRITER);
+	free(text);
+}
+
+static void test_flushes_without_close(void **state)
+{
+	struct log_batch b;
+	struct logger *lg;
+	int fd;
+
+	(void)state;
+	lg = open_file_logger("periodic.log", &fd, 16);
+	assert_int_equal(log_batch_init(&b, lg, 16), 0);
+	log_batch_stamp(&b);
+	log_batch_msg(&b, "udp 127.0.0.1:9 #1", 18, "early", 5, 5);
+	log_batch_flush(&b);
+	/* A lone line must reach the file while the logger stays open. */
+	assert_int_equal(h_wait_for(h_path("periodic.log"), "msg early", 1,
+				    5000),
+			 0);
+	log_batch_free(&b);
+	assert_int_equal(log_close(lg, NULL), 0);
+	close(fd);
+}
+
+static void test_write_failure_reported(void **state)
+{
+	struct log_batch b;
+	struct logger *lg;
+	uint64_t failed = 0;
+	int fd = open("/dev/full", O_WRONLY);
+
+	(void)state;
+	if (fd < 0)
+		skip();
+	lg = log_open(fd, LOG_BATCH_SIZE + log_line_max(16));
+	assert_non_null(lg);
+	assert_int_equal(log_batch_init(&b, lg, 16), 0);
+	log_batch_stamp(&b);
+	log_batch_msg(&b, "tcp 1.2.3.4:5 #1", 16, "lost", 4, 4);
+	log_batch_free(&b);
+	errno = 0;
+	assert_int_equal(log_close(lg, &failed), -1);
+	assert_int_equal(errno, ENOSPC);
+	assert_true(failed >= 1);
+	close(fd);
+}
+
+static void test_append_too_large_refused(void **state)
+{
+	struct logger *lg;
+	int fd;
+	char *big = calloc(1, LOG_BUFFER_SIZE + 1);
+
+	(void)state;
+	assert_non_null(big);
+	lg = open_file_logger("big.log", &fd, 16);
+	assert_int_equal(log_append(lg, big, LOG_BUFFER_SIZE + 1), -1);
+	assert_int_equal(errno, EMSGSIZE);
+	assert_int_equal(log_close(lg, NULL), 0);
+	close(fd);
+	free(big);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escape_ascii_and_controls),
+		cmocka_unit_test(test_escape_utf8),
+		cmocka_unit_test(test_escape_worst_case_bound),
+		cmocka_unit_test(test_timestamp_format),
+		cmocka_unit_test(test_line_format),
+		cmocka_unit_test(test_concurrent_writers_lose_nothing),
+		cmocka_unit_test(test_flushes_without_close),
+		cmocka_unit_test(test_write_failure_reported),
+		cmocka_unit_test(test_append_too_large_refused),
+	};
+
+	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
+}
