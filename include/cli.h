@@ -1,0 +1,61 @@
+/*
+ * cli.h - the servers' command line: mtserver and stserver share it, so
+ * that the two programs differ in their concurrency model only.
+ *
+ *   mtserver [OPTIONS] PORT     thread per connection, TCP and UDP
+ *   stserver [OPTIONS] PORT     one client at a time, TCP only
+ *
+ * cli_parse never prints and never exits: it fills a config or an error
+ * line, and the caller's main decides (usage errors exit 2).  Strings in
+ * the config point into argv.  Not thread-safe (getopt_long): call it
+ * from main only.
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define MT_VERSION "1.0"
+
+/* Defaults, each with its reason. */
+#define CLI_DEFAULT_BIND "0.0.0.0"  /* every IPv4 interface, as the seed */
+#define CLI_DEFAULT_IDLE 300        /* five quiet minutes end a session */
+#define CLI_DEFAULT_MAX_LINE 4096   /* a page: far above any chat line */
+#define CLI_DEFAULT_BACKLOG_ST 5    /* the seed's listen(fd, 5) */
+#define CLI_DEFAULT_BACKLOG_MT 4096 /* the kernel's usual somaxconn */
+#define CLI_MAX_IDLE (7L * 24 * 3600) /* a week: beyond is a typo */
+#define CLI_MAX_CLIENTS 1000000L
+
+enum cli_kind { CLI_MTSERVER, CLI_STSERVER };
+
+enum cli_result {
+	CLI_RUN,     /* config filled: start the server */
+	CLI_HELP,    /* --help: print cli_usage, exit 0 */
+	CLI_VERSION, /* --version: print it, exit 0 */
+	CLI_ERROR    /* err filled: print it, exit 2 */
+};
+
+struct config {
+	enum cli_kind kind;
+	const char *prog;      /* "mtserver" or "stserver" */
+	const char *bind_addr; /* numeric IPv4/IPv6 address */
+	unsigned port;         /* 0: the kernel picks one */
+	bool tcp, udp;
+	bool echo;
+	bool quiet;            /* log connection events only */
+	const char *log_path;  /* NULL: standard output */
+	long max_clients;      /* 0: from RLIMIT_NOFILE */
+	long idle_timeout;     /* seconds; 0: never */
+	long max_line;         /* bytes */
+	int backlog;
+};
+
+enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
+			  char *argv[], char *err, size_t errlen);
+
+/* Prints the --help text for kind. */
+void cli_usage(FILE *out, enum cli_kind kind);
+
+#endif

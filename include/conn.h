@@ -1,0 +1,70 @@
+/*
+ * conn.h - one TCP client's session: receive, frame, log, echo.
+ *
+ * conn_serve() is the receive loop both servers run for a client:
+ * mtserver on a thread of the client's own, stserver on its only thread.
+ * Data flows one way: socket -> framing (frame.h) -> handler (count,
+ * log, echo, "quit") -> logger (log.h).  The loop waits in poll(2) on the
+ * client and on the server's stop descriptor, so a shutdown wakes every
+ * session at once; it then logs what the client had already sent
+ * (queued in the kernel) and ends.
+ *
+ * A session ends when the client closes (its last unterminated message
+ * is still delivered), sends "quit", stays quiet for the idle timeout,
+ * resets, or the server stops; each is logged as the disconnect reason
+ * with the session's totals.  Buffers are allocated when the first byte
+ * arrives, so an idle client costs only its thread's stack.
+ *
+ * Memory: conn_new allocates, conn_free frees (and closes the socket if
+ * the session did not).  Threads: a conn belongs to one thread at a time;
+ * the env it points to is shared, read-only or thread-safe.
+ */
+#ifndef CONN_H
+#define CONN_H
+
+#include <stdint.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "cli.h"
+#include "log.h"
+#include "stats.h"
+
+/* What every session of a server shares. */
+struct conn_env {
+	const struct config *cfg;
+	struct logger *log;
+	struct stats *stats;
+	int stop_fd; /* becomes readable when the server shuts down */
+};
+
+struct conn {
+	const struct conn_env *env;
+	int fd;
+	uint64_t id;
+	char who[LOG_WHO_MAX]; /* "tcp 127.0.0.1:53422 #17" */
+	size_t who_len;
+	/* Worker bookkeeping, owned by workers.c. */
+	pthread_t thread;
+	void *owner;       /* the registry whose worker serves it */
+	struct conn *next; /* on that registry's done list */
+};
+
+/* A session for the accepted socket fd from peer, numbered id.  NULL
+ * with errno (ENOMEM); fd is then still the caller's. */
+struct conn *conn_new(const struct conn_env *env, int fd, uint64_t id,
+		      const struct sockaddr *peer);
+
+/* Runs the session to its end, logs connect and disconnect, closes the
+ * socket and counts the client out of env->stats->active. */
+void conn_serve(struct conn *c);
+
+/* Frees c, closing its socket if still open. */
+void conn_free(struct conn *c);
+
+/* The line a refused client is sent before it is closed. */
+#define CONN_FULL_LINE "server full\n"
+#define CONN_BUSY_LINE "server busy\n"
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * net.h - small socket helpers, after Redis's anet.c.
+ *
+ * One error convention: functions return -1 and, where they take
+ * (err, errlen), write a one-line reason there ("cannot bind tcp
+ * 0.0.0.0:80: Permission denied"); errno is kept from the failing call.
+ * No state; any thread may call them.  Descriptors returned belong to the
+ * caller.
+ */
+#ifndef NET_H
+#define NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+/* Room for "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535". */
+#define NET_ADDR_MAX 56
+/* Room for one error line. */
+#define NET_ERR_MAX 256
+
+struct net_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+/* Parses a numeric IPv4 or IPv6 address and a port.  0 or -1 (EINVAL). */
+int net_parse_addr(struct net_addr *a, const char *host, unsigned port,
+		   char *err, size_t errlen);
+
+/* Resolves host (a name or a literal) for a client; the first address of
+ * the wanted socket type.  0 or -1. */
+int net_resolve(struct net_addr *a, const char *host, unsigned port,
+		int socktype, char *err, size_t errlen);
+
+/* Formats an address as "1.2.3.4:5" or "[::1]:5" (IPv4-mapped IPv6
+ * addresses as IPv4); returns buf. */
+char *net_format(const struct sockaddr *sa, char *buf, size_t len);
+
+/* A listening TCP socket (SO_REUSEADDR; on "::" dual stack).  -1 on
+ * error with err filled. */
+int net_tcp_listen(const struct net_addr *a, int backlog, char *err,
+		   size_t errlen);
+
+/* A bound UDP socket.  -1 on error with err filled. */
+int net_udp_bind(const struct net_addr *a, char *err, size_t errlen);
+
+/* The local port a socket is bound to, or -1. */
+int net_local_port(int fd);
+
+/* Sets a port into an address. */
+void net_set_port(struct net_addr *a, unsigned port);
+
+/* Sets or clears O_NONBLOCK.  0 or -1. */
+int net_set_nonblock(int fd, bool on);
+
+/* Sends all of buf (MSG_NOSIGNAL; EINTR and short writes retried).
+ * 0, or -1 with errno. */
+int net_send_all(int fd, const void *buf, size_t len);
+
+/* Raises RLIMIT_NOFILE's soft limit to the hard limit; stores the new
+ * soft limit.  0 or -1. */
+int net_raise_nofile(unsigned long *limit);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * stats.h - the server's counters, for the summary printed at exit.
+ *
+ * Every field is a C11 atomic updated with relaxed ordering: counters
+ * need no ordering with anything else, and a mutex here would put every
+ * thread of the server in one queue for a number.
+ * Threads: any thread may update; stats_print reads a consistent-enough
+ * snapshot (each counter exact, not all taken at one instant).
+ */
+#ifndef STATS_H
+#define STATS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+struct stats {
+	atomic_uint_fast64_t tcp_conns;    /* accepted and served */
+	atomic_uint_fast64_t tcp_refused;  /* server full or busy */
+	atomic_uint_fast64_t tcp_msgs, tcp_bytes;
+	atomic_uint_fast64_t udp_datagrams, udp_msgs, udp_bytes;
+	atomic_uint_fast64_t truncated;    /* messages over --max-line */
+	atomic_long active;                /* TCP clients being served */
+	atomic_long peak;                  /* most at once */
+	struct timespec started;           /* CLOCK_MONOTONIC, set once */
+};
+
+void stats_init(struct stats *st);
+void stats_add(atomic_uint_fast64_t *counter, uint64_t n);
+/* A client starts or stops being served; keeps the peak. */
+void stats_open(struct stats *st);
+void stats_close(struct stats *st);
+
+/* Prints the multi-line summary (with the process's CPU times, as the
+ * servers of Stevens' UNP chapter 30 do) prefixed by prog. */
+void stats_print(const struct stats *st, const char *prog, FILE *out);
+
+#endif

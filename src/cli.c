@@ -1,0 +1,263 @@
+/*
+ * cli.c - command-line parsing for both servers; contract in cli.h.
+ */
+#define _GNU_SOURCE /* getopt_long */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+#include "net.h"
+
+enum {
+	OPT_ECHO = 256,
+	OPT_NO_UDP,
+	OPT_NO_TCP,
+	OPT_MAX_CLIENTS,
+	OPT_IDLE,
+	OPT_MAX_LINE,
+	OPT_BACKLOG,
+};
+
+static const struct option mt_options[] = {
+	{ "bind", required_argument, NULL, 'b' },
+	{ "echo", no_argument, NULL, OPT_ECHO },
+	{ "no-udp", no_argument, NULL, OPT_NO_UDP },
+	{ "no-tcp", no_argument, NULL, OPT_NO_TCP },
+	{ "log", required_argument, NULL, 'l' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+	{ "max-line", required_argument, NULL, OPT_MAX_LINE },
+	{ "backlog", required_argument, NULL, OPT_BACKLOG },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* stserver: TCP only and one client at a time, so no transport switches
+ * and no client limit. */
+static const struct option st_options[] = {
+	{ "bind", required_argument, NULL, 'b' },
+	{ "echo", no_argument, NULL, OPT_ECHO },
+	{ "log", required_argument, NULL, 'l' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+	{ "max-line", required_argument, NULL, OPT_MAX_LINE },
+	{ "backlog", required_argument, NULL, OPT_BACKLOG },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static enum cli_result error(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static enum cli_result error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return CLI_ERROR;
+}
+
+/* Strict decimal in [min, max]: no sign tricks, no trailing bytes. */
+static int parse_number(const char *text, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (text[0] < '0' || text[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void set_defaults(struct config *cfg, enum cli_kind kind)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->kind = kind;
+	cfg->prog = kind == CLI_MTSERVER ? "mtserver" : "stserver";
+	cfg->bind_addr = CLI_DEFAULT_BIND;
+	cfg->tcp = true;
+	cfg->udp = kind == CLI_MTSERVER;
+	cfg->idle_timeout = CLI_DEFAULT_IDLE;
+	cfg->max_line = CLI_DEFAULT_MAX_LINE;
+	cfg->backlog = kind == CLI_MTSERVER ? CLI_DEFAULT_BACKLOG_MT
+					    : CLI_DEFAULT_BACKLOG_ST;
+}
+
+/* The option as the user typed it, for error messages. */
+static const char *typed(char *argv[], int index)
+{
+	return index > 0 && argv[index - 1] != NULL ? argv[index - 1] : "?";
+}
+
+static enum cli_result number_option(const char *name, const char *text,
+				     long min, long max, long *out, char *err,
+				     size_t errlen)
+{
+	if (parse_number(text, min, max, out) == 0)
+		return CLI_RUN;
+	return error(err, errlen, "invalid %s '%s' (expected %ld-%ld)", name,
+		     text, min, max);
+}
+
+static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
+				    char *err, size_t errlen)
+{
+	long v;
+
+	switch (c) {
+	case 'b':
+		cfg->bind_addr = optarg;
+		return CLI_RUN;
+	case OPT_ECHO:
+		cfg->echo = true;
+		return CLI_RUN;
+	case OPT_NO_UDP:
+		cfg->udp = false;
+		return CLI_RUN;
+	case OPT_NO_TCP:
+		cfg->tcp = false;
+		return CLI_RUN;
+	case 'l':
+		if (optarg[0] == '\0')
+			return error(err, errlen, "empty log file name");
+		cfg->log_path = optarg;
+		return CLI_RUN;
+	case 'q':
+		cfg->quiet = true;
+		return CLI_RUN;
+	case OPT_MAX_CLIENTS:
+		return number_option("--max-clients", optarg, 1,
+				     CLI_MAX_CLIENTS, &cfg->max_clients, err,
+				     errlen);
+	case OPT_IDLE:
+		return number_option("--idle-timeout", optarg, 0, CLI_MAX_IDLE,
+				     &cfg->idle_timeout, err, errlen);
+	case OPT_MAX_LINE:
+		return number_option("--max-line", optarg, 1,
+				     FRAME_MAX_LINE_LIMIT, &cfg->max_line, err,
+				     errlen);
+	case OPT_BACKLOG:
+		if (number_option("--backlog", optarg, 1, 65535, &v, err,
+				  errlen) != CLI_RUN)
+			return CLI_ERROR;
+		cfg->backlog = (int)v;
+		return CLI_RUN;
+	case 'h':
+		return CLI_HELP;
+	case 'V':
+		return CLI_VERSION;
+	case ':':
+		return error(err, errlen, "option '%s' needs a value",
+			     typed(argv, optind));
+	default:
+		return error(err, errlen, "unknown option '%s'",
+			     typed(argv, optind));
+	}
+}
+
+enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
+			  char *argv[], char *err, size_t errlen)
+{
+	const struct option *options =
+		kind == CLI_MTSERVER ? mt_options : st_options;
+	struct net_addr addr;
+	char why[NET_ERR_MAX];
+	long port;
+	int c;
+
+	set_defaults(cfg, kind);
+	optind = 0; /* glibc: full re-initialisation, so tests can re-parse */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":b:l:qhV", options, NULL)) != -1) {
+		enum cli_result r = parse_option(cfg, c, argv, err, errlen);
+
+		if (r != CLI_RUN)
+			return r;
+	}
+	if (optind >= argc)
+		return error(err, errlen, "missing PORT (try --help)");
+	if (optind + 1 < argc)
+		return error(err, errlen, "unexpected argument '%s'",
+			     argv[optind + 1]);
+	if (parse_number(argv[optind], 0, 65535, &port) == -1)
+		return error(err, errlen, "invalid port '%s' (expected 0-65535)",
+			     argv[optind]);
+	cfg->port = (unsigned)port;
+	if (!cfg->tcp && !cfg->udp)
+		return error(err, errlen,
+			     "--no-tcp and --no-udp leave nothing to serve");
+	if (net_parse_addr(&addr, cfg->bind_addr, cfg->port, why,
+			   sizeof(why)) == -1)
+		return error(err, errlen, "%s", why);
+	return CLI_RUN;
+}
+
+void cli_usage(FILE *out, enum cli_kind kind)
+{
+	if (kind == CLI_MTSERVER)
+		fputs("Usage: mtserver [OPTIONS] PORT\n"
+		      "Log every line clients send over TCP and UDP on PORT; "
+		      "one thread per TCP\nconnection, one thread for UDP, one "
+		      "shared logger.\n\n",
+		      out);
+	else
+		fputs("Usage: stserver [OPTIONS] PORT\n"
+		      "Log every line one TCP client at a time sends on PORT: "
+		      "the iterative\nserver, for comparison with mtserver. "
+		      "TCP only: a UDP loop is iterative\nalready (one "
+		      "recvfrom after another), so mtserver's UDP thread is "
+		      "that\nserver.\n\n",
+		      out);
+	fputs("  PORT                  0-65535; 0 picks a free port\n"
+	      "  -b, --bind ADDR       IPv4/IPv6 address (default 0.0.0.0; "
+	      ":: is dual stack)\n"
+	      "      --echo            send every message back (TCP: the "
+	      "line; UDP: a datagram)\n",
+	      out);
+	if (kind == CLI_MTSERVER)
+		fputs("      --no-udp          serve TCP only\n"
+		      "      --no-tcp          serve UDP only\n",
+		      out);
+	fputs("  -l, --log FILE        append the log to FILE (default "
+	      "standard output)\n"
+	      "  -q, --quiet           log connection events only, not "
+	      "messages\n",
+	      out);
+	if (kind == CLI_MTSERVER)
+		fputs("      --max-clients N   concurrent TCP clients (default: "
+		      "from RLIMIT_NOFILE);\n"
+		      "                        one more is told 'server full' "
+		      "and closed\n",
+		      out);
+	fprintf(out,
+		"      --idle-timeout S  disconnect a TCP client quiet for S "
+		"seconds (default %d;\n"
+		"                        0 = never)\n"
+		"      --max-line BYTES  longer messages are logged truncated "
+		"(default %d)\n"
+		"      --backlog N       listen(2) backlog (default %d)\n"
+		"  -h, --help            this text\n"
+		"  -V, --version         version\n\n"
+		"A message ends at '\\n' or '\\0'; a trailing '\\r' is dropped; "
+		"'quit' ends a\nTCP session.  SIGINT/SIGTERM: finish, flush the "
+		"log, print a summary, exit 0.\nExit status: 0 ok, 1 runtime "
+		"error, 2 usage error.\n",
+		CLI_DEFAULT_IDLE, CLI_DEFAULT_MAX_LINE,
+		kind == CLI_MTSERVER ? CLI_DEFAULT_BACKLOG_MT
+				     : CLI_DEFAULT_BACKLOG_ST);
+}

@@ -1,0 +1,333 @@
+/*
+ * conn.c - a TCP client's session; the contract is in conn.h.
+ */
+#include "conn.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "net.h"
+
+/* Echo replies of one received buffer go out in one send(2); a buffer of
+ * 32-byte messages needs at most this much. */
+#define ECHO_BUFFER_SIZE (64 * 1024)
+
+/* frame_fn return value: the client said "quit". */
+#define STOP_QUIT 1
+
+/* State of a running session, on the serving thread's stack; its
+ * buffers come from the heap, and only once the client sends. */
+struct session {
+	struct conn *c;
+	bool ready;            /* buffers allocated */
+	struct frame frame;
+	struct log_batch batch;
+	char *out;             /* pending echo replies */
+	size_t out_len;
+	int echo_errno;        /* echo stopped: the client went away */
+	uint64_t msgs, bytes, truncated;
+	uint64_t buf_msgs;     /* messages of the current buffer */
+	const char *reason;    /* why the session ended */
+	int err;               /* errno behind reason "error" */
+	size_t discarded;      /* bytes of an unfinished message at the end */
+	struct timespec started;
+};
+
+struct conn *conn_new(const struct conn_env *env, int fd, uint64_t id,
+		      const struct sockaddr *peer)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	char addr[NET_ADDR_MAX];
+	int n;
+
+	if (c == NULL)
+		return NULL;
+	c->env = env;
+	c->fd = fd;
+	c->id = id;
+	n = snprintf(c->who, sizeof(c->who), "tcp %s #%llu",
+		     net_format(peer, addr, sizeof(addr)),
+		     (unsigned long long)id);
+	c->who_len = n < (int)sizeof(c->who) ? (size_t)n : sizeof(c->who) - 1;
+	return c;
+}
+
+void conn_free(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+}
+
+/* "TS WHO connect", made on the stack without printf: an idle client's
+ * thread never touches more than its first stack page or two. */
+static void log_connect(const struct conn *c)
+{
+	char line[LOGFMT_TS_LEN + LOG_WHO_MAX + 16];
+	struct timespec now;
+	char *d = line;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	logfmt_timestamp(d, &now);
+	d += LOGFMT_TS_LEN;
+	*d++ = ' ';
+	memcpy(d, c->who, c->who_len);
+	d += c->who_len;
+	memcpy(d, " connect\n", 9);
+	d += 9;
+	(void)log_append(c->env->log, line, (size_t)(d - line));
+}
+
+static int session_alloc(struct session *s)
+{
+	const struct config *cfg = s->c->env->cfg;
+
+	if (frame_init(&s->frame, (size_t)cfg->max_line) == -1)
+		return -1;
+	if (log_batch_init(&s->batch, s->c->env->log,
+			   (size_t)cfg->max_line) == -1) {
+		frame_free(&s->frame);
+		return -1;
+	}
+	if (cfg->echo && (s->out = malloc(ECHO_BUFFER_SIZE)) == NULL) {
+		log_batch_free(&s->batch);
+		frame_free(&s->frame);
+		return -1;
+	}
+	s->ready = true;
+	return 0;
+}
+
+static void echo_flush(struct session *s)
+{
+	if (s->out_len > 0 && s->echo_errno == 0 &&
+	    net_send_all(s->c->fd, s->out, s->out_len) == -1)
+		s->echo_errno = errno;
+	s->out_len = 0;
+}
+
+/* Queues msg + '\n' for the client; a message longer than the echo
+ * buffer goes out on its own. */
+static void echo_add(struct session *s, const char *msg, size_t len)
+{
+	if (ECHO_BUFFER_SIZE - s->out_len < len + 1)
+		echo_flush(s);
+	if (len + 1 > ECHO_BUFFER_SIZE) {
+		if (s->echo_errno == 0 &&
+		    (net_send_all(s->c->fd, msg, len) == -1 ||
+		     net_send_all(s->c->fd, "\n", 1) == -1))
+			s->echo_errno = errno;
+		return;
+	}
+	memcpy(s->out + s->out_len, msg, len);
+	s->out[s->out_len + len] = '\n';
+	s->out_len += len + 1;
+}
+
+/* frame_fn: the handler for one message. */
+static int on_message(void *ctx, const char *msg, size_t len, size_t full)
+{
+	struct session *s = ctx;
+	const struct config *cfg = s->c->env->cfg;
+
+	s->buf_msgs++;
+	if (full > len)
+		s->truncated++;
+	if (!cfg->quiet)
+		log_batch_msg(&s->batch, s->c->who, s->c->who_len, msg, len,
+			      full);
+	if (cfg->echo)
+		echo_add(s, msg, len);
+	if (full == 4 && memcmp(msg, "quit", 4) == 0)
+		return STOP_QUIT;
+	return 0;
+}
+
+/* Counts and hands over what one received buffer produced: replies
+ * first (the client is waiting), then the log lines, under one lock. */
+static void finish_buffer(struct session *s, size_t nbytes)
+{
+	struct stats *st = s->c->env->stats;
+
+	if (s->c->env->cfg->echo)
+		echo_flush(s);
+	log_batch_flush(&s->batch);
+	s->msgs += s->buf_msgs;
+	s->bytes += nbytes;
+	stats_add(&st->tcp_msgs, s->buf_msgs);
+	stats_add(&st->tcp_bytes, nbytes);
+	s->buf_msgs = 0;
+}
+
+/* One recv(2).  Returns 1 when the session goes on, 0 when it ended
+ * (s->reason set), -1 when nothing was queued (EAGAIN, with flags
+ * MSG_DONTWAIT). */
+static int receive(struct session *s, int flags)
+{
+	size_t room;
+	char *space;
+	ssize_t n;
+	int rc;
+
+	if (!s->ready && session_alloc(s) == -1) {
+		s->reason = "error";
+		s->err = errno;
+		return 0;
+	}
+	space = frame_space(&s->frame, &room);
+	n = recv(s->c->fd, space, room, flags);
+	if (n == -1) {
+		if (errno == EINTR)
+			return 1;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return -1;
+		s->reason = errno == ECONNRESET ? "reset" : "error";
+		s->err = errno;
+		return 0;
+	}
+	log_batch_stamp(&s->batch);
+	if (n == 0) {
+		rc = frame_finish(&s->frame, on_message, s);
+		finish_buffer(s, 0);
+		s->reason = rc == STOP_QUIT ? "quit" : "client-closed";
+		return 0;
+	}
+	rc = frame_commit(&s->frame, (size_t)n, on_message, s);
+	finish_buffer(s, (size_t)n);
+	if (rc == STOP_QUIT) {
+		s->reason = "quit";
+		return 0;
+	}
+	return 1;
+}
+
+/* Shutdown: log what the client had sent before it, then stop.  Only
+ * the bytes queued now are read, so a client that keeps sending cannot
+ * hold the server up. */
+static void drain(struct session *s)
+{
+	int queued = 0;
+
+	s->reason = "shutdown";
+	if (ioctl(s->c->fd, FIONREAD, &queued) == -1 || queued <= 0)
+		return;
+	while (queued > 0) {
+		uint64_t before = s->bytes;
+
+		if (receive(s, MSG_DONTWAIT) != 1)
+			break;
+		queued -= (int)(s->bytes - before);
+	}
+	if (s->reason == NULL)
+		s->reason = "shutdown";
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void serve_loop(struct session *s)
+{
+	const struct conn_env *env = s->c->env;
+	long long idle_ms = env->cfg->idle_timeout * 1000LL;
+	long long last = now_ms();
+	struct pollfd pfd[2] = {
+		{ .fd = s->c->fd, .events = POLLIN },
+		{ .fd = env->stop_fd, .events = POLLIN },
+	};
+
+	for (;;) {
+		long long left = idle_ms > 0 ? last + idle_ms - now_ms() : -1;
+		int r;
+
+		if (idle_ms > 0 && left <= 0) {
+			s->reason = "idle-timeout";
+			return;
+		}
+		r = poll(pfd, 2, (int)left);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			s->reason = "error";
+			s->err = errno;
+			return;
+		}
+		if (pfd[0].revents != 0) {
+			/* Data first: what arrived with the stop is kept. */
+			if (receive(s, 0) == 0)
+				return;
+			last = now_ms();
+		}
+		if (pfd[1].revents != 0) {
+			drain(s);
+			return;
+		}
+	}
+}
+
+static void log_disconnect(struct session *s)
+{
+	struct conn *c = s->c;
+	struct log_batch *b = &s->batch;
+	struct log_batch small;
+	struct timespec now;
+	double secs;
+	char why[128] = "";
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	secs = (double)(now.tv_sec - s->started.tv_sec) +
+	       (double)(now.tv_nsec - s->started.tv_nsec) / 1e9;
+	if (s->ready)
+		s->discarded = frame_pending(&s->frame);
+	if (s->err != 0)
+		snprintf(why, sizeof(why), " error=\"%s\"", strerror(s->err));
+	if (!s->ready) {
+		/* Never sent a byte: a batch just for this line. */
+		if (log_batch_init(&small, c->env->log, 0) == -1)
+			return;
+		b = &small;
+	}
+	log_batch_stamp(b);
+	log_batch_event(b, c->who,
+			"disconnect reason=%s%s messages=%llu bytes=%llu "
+			"truncated=%llu discarded=%zu duration=%.3fs",
+			s->reason, why, (unsigned long long)s->msgs,
+			(unsigned long long)s->bytes,
+			(unsigned long long)s->truncated, s->discarded, secs);
+	log_batch_free(b);
+}
+
+void conn_serve(struct conn *c)
+{
+	struct session s;
+
+	memset(&s, 0, sizeof(s));
+	s.c = c;
+	clock_gettime(CLOCK_MONOTONIC, &s.started);
+	log_connect(c);
+	serve_loop(&s);
+	if (s.ready && s.c->env->cfg->echo)
+		echo_flush(&s);
+	stats_add(&c->env->stats->truncated, s.truncated);
+	log_disconnect(&s);
+	if (s.ready) {
+		frame_free(&s.frame);
+		free(s.out);
+	}
+	close(c->fd);
+	c->fd = -1;
+	stats_close(c->env->stats);
+}

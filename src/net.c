@@ -1,0 +1,261 @@
+/*
+ * net.c - socket helpers; the contract is in net.h.
+ */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Fills err (if any) and returns -1, leaving errno as it was. */
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	errno = saved;
+	return -1;
+}
+
+void net_set_port(struct net_addr *a, unsigned port)
+{
+	if (a->ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&a->ss)->sin6_port =
+			htons((unsigned short)port);
+	else
+		((struct sockaddr_in *)&a->ss)->sin_port =
+			htons((unsigned short)port);
+}
+
+int net_parse_addr(struct net_addr *a, const char *host, unsigned port,
+		   char *err, size_t errlen)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&a->ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->ss;
+
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		a->len = sizeof(*in4);
+	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		a->len = sizeof(*in6);
+	} else {
+		errno = EINVAL;
+		return fail(err, errlen,
+			    "invalid address '%s' (expected an IPv4 or IPv6 "
+			    "literal such as 0.0.0.0 or ::)",
+			    host);
+	}
+	net_set_port(a, port);
+	return 0;
+}
+
+int net_resolve(struct net_addr *a, const char *host, unsigned port,
+		int socktype, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res;
+	char service[8];
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = socktype;
+	snprintf(service, sizeof(service), "%u", port);
+	rc = getaddrinfo(host, service, &hints, &res);
+	if (rc != 0) {
+		errno = EINVAL;
+		return fail(err, errlen, "cannot resolve '%s': %s", host,
+			    gai_strerror(rc));
+	}
+	memset(a, 0, sizeof(*a));
+	memcpy(&a->ss, res->ai_addr, res->ai_addrlen);
+	a->len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+char *net_format(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in4 = (const void *)sa;
+
+		inet_ntop(AF_INET, &in4->sin_addr, host, sizeof(host));
+		port = ntohs(in4->sin_port);
+		snprintf(buf, len, "%s:%u", host, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		port = ntohs(in6->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host,
+				  sizeof(host));
+			snprintf(buf, len, "%s:%u", host, port);
+		} else {
+			inet_ntop(AF_INET6, &in6->sin6_addr, host,
+				  sizeof(host));
+			snprintf(buf, len, "[%s]:%u", host, port);
+		}
+	} else {
+		snprintf(buf, len, "?:0");
+	}
+	return buf;
+}
+
+/* A socket of the address's family; for "::" both stacks.  -1 or fd. */
+static int open_socket(const struct net_addr *a, int type, const char *what,
+		       char *err, size_t errlen)
+{
+	char name[NET_ADDR_MAX];
+	int fd = socket(a->ss.ss_family, type, 0);
+	int off = 0;
+
+	if (fd == -1)
+		return fail(err, errlen, "cannot create %s socket: %s", what,
+			    strerror(errno));
+	if (a->ss.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) ==
+		    -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return fail(err, errlen, "cannot make %s %s dual-stack: %s",
+			    what,
+			    net_format((const struct sockaddr *)&a->ss, name,
+				       sizeof(name)),
+			    strerror(errno));
+	}
+	return fd;
+}
+
+static int bind_or_fail(int fd, const struct net_addr *a, const char *what,
+			char *err, size_t errlen)
+{
+	char name[NET_ADDR_MAX];
+	int saved;
+
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) == 0)
+		return 0;
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return fail(err, errlen, "cannot bind %s %s: %s", what,
+		    net_format((const struct sockaddr *)&a->ss, name,
+			       sizeof(name)),
+		    strerror(saved));
+}
+
+int net_tcp_listen(const struct net_addr *a, int backlog, char *err,
+		   size_t errlen)
+{
+	int on = 1;
+	int fd = open_socket(a, SOCK_STREAM, "tcp", err, errlen);
+
+	if (fd == -1)
+		return -1;
+	/* Restarting the server must not wait for TIME_WAIT to expire. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return fail(err, errlen, "cannot set SO_REUSEADDR: %s",
+			    strerror(saved));
+	}
+	if (bind_or_fail(fd, a, "tcp", err, errlen) == -1)
+		return -1;
+	if (listen(fd, backlog) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return fail(err, errlen, "cannot listen: %s", strerror(saved));
+	}
+	return fd;
+}
+
+int net_udp_bind(const struct net_addr *a, char *err, size_t errlen)
+{
+	int fd = open_socket(a, SOCK_DGRAM, "udp", err, errlen);
+
+	if (fd == -1)
+		return -1;
+	if (bind_or_fail(fd, a, "udp", err, errlen) == -1)
+		return -1;
+	return fd;
+}
+
+int net_local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return -1;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+int net_set_nonblock(int fd, bool on)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags == -1)
+		return -1;
+	flags = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+	return fcntl(fd, F_SETFL, flags);
+}
+
+int net_send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int net_raise_nofile(unsigned long *limit)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return -1;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			return -1;
+	}
+	*limit = rl.rlim_cur == RLIM_INFINITY ? 1048576UL
+					      : (unsigned long)rl.rlim_cur;
+	return 0;
+}

@@ -1,0 +1,436 @@
+/*
+ * server.c - what both servers share; the contract is in server.h.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "udp.h"
+
+/* How often to look again when no descriptor can be had even for
+ * refusing a client: often enough to serve soon, rarely enough to cost
+ * nothing. */
+#define SHORTAGE_BACKOFF_MS 100
+/* Tries at finding a port free for both TCP and UDP when PORT is 0. */
+#define PORT_TRIES 32
+
+/*
+ * The process's only global mutable state, for the signal handler: the
+ * stop pipe's write end, set once by server_catch_signals before the
+ * handler is installed, and the count of signals seen, which only the
+ * handler touches.
+ */
+static volatile sig_atomic_t stop_signal_fd = -1;
+static volatile sig_atomic_t signals_seen;
+
+static int fail(char *err, size_t errlen, const char *what)
+{
+	int saved = errno;
+
+	snprintf(err, errlen, "%s: %s", what, strerror(saved));
+	errno = saved;
+	return -1;
+}
+
+static void close_if_open(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static int open_log(struct server *srv, char *err, size_t errlen)
+{
+	char what[NET_ERR_MAX];
+
+	if (srv->cfg.log_path == NULL) {
+		srv->log_fd = STDOUT_FILENO;
+		return 0;
+	}
+	srv->log_fd = open(srv->cfg.log_path,
+			   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (srv->log_fd == -1) {
+		snprintf(what, sizeof(what), "cannot open log file '%s'",
+			 srv->cfg.log_path);
+		return fail(err, errlen, what);
+	}
+	return 0;
+}
+
+/* TCP and UDP on one port; with port 0, one the kernel picked for TCP
+ * and that UDP can have too. */
+static int open_listeners(struct server *srv, char *err, size_t errlen)
+{
+	const struct config *cfg = &srv->cfg;
+	struct net_addr addr;
+	int tries = cfg->port == 0 ? PORT_TRIES : 1;
+
+	if (net_parse_addr(&addr, cfg->bind_addr, cfg->port, err, errlen) ==
+	    -1)
+		return -1;
+	while (tries-- > 0) {
+		net_set_port(&addr, cfg->port);
+		if (cfg->tcp) {
+			srv->tcp_fd = net_tcp_listen(&addr, cfg->backlog, err,
+						     errlen);
+			if (srv->tcp_fd == -1)
+				return -1;
+			srv->port = (unsigned)net_local_port(srv->tcp_fd);
+			net_set_port(&addr, srv->port);
+		}
+		if (!cfg->udp)
+			return 0;
+		srv->udp_fd = net_udp_bind(&addr, err, errlen);
+		if (srv->udp_fd >= 0) {
+			srv->port = (unsigned)net_local_port(srv->udp_fd);
+			return 0;
+		}
+		if (errno != EADDRINUSE || cfg->port != 0 || !cfg->tcp)
+			break;
+		close_if_open(&srv->tcp_fd); /* that port's UDP side is taken */
+	}
+	close_if_open(&srv->tcp_fd);
+	return -1;
+}
+
+static long default_max_clients(unsigned long nofile)
+{
+	if (nofile > 2 * SERVER_FD_RESERVE)
+		return (long)(nofile - SERVER_FD_RESERVE);
+	return (long)(nofile / 2);
+}
+
+static const char *transports(const struct config *cfg)
+{
+	if (cfg->tcp && cfg->udp)
+		return "tcp, udp";
+	return cfg->tcp ? "tcp" : "udp";
+}
+
+static void log_start(struct server *srv)
+{
+	char addr[NET_ADDR_MAX];
+	struct net_addr a;
+
+	net_parse_addr(&a, srv->cfg.bind_addr, srv->port, NULL, 0);
+	log_batch_stamp(&srv->events);
+	log_batch_event(&srv->events, "- - -",
+			"start %s %s on %s (%s) max-clients=%ld nofile=%lu "
+			"idle-timeout=%lds max-line=%ld%s%s",
+			srv->cfg.prog, MT_VERSION,
+			net_format((struct sockaddr *)&a.ss, addr,
+				   sizeof(addr)),
+			transports(&srv->cfg), srv->max_clients, srv->nofile,
+			srv->cfg.idle_timeout, srv->cfg.max_line,
+			srv->cfg.echo ? " echo" : "",
+			srv->cfg.quiet ? " quiet" : "");
+	log_batch_flush(&srv->events);
+}
+
+int server_open(struct server *srv, const struct config *cfg, char *err,
+		size_t errlen)
+{
+	memset(srv, 0, sizeof(*srv));
+	srv->cfg = *cfg;
+	srv->tcp_fd = srv->udp_fd = srv->reserve_fd = -1;
+	srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
+	srv->log_fd = -1;
+	stats_init(&srv->stats);
+
+	if (net_raise_nofile(&srv->nofile) == -1)
+		return fail(err, errlen, "cannot read RLIMIT_NOFILE");
+	srv->max_clients = cfg->max_clients > 0
+				   ? cfg->max_clients
+				   : default_max_clients(srv->nofile);
+	if (open_listeners(srv, err, errlen) == -1)
+		goto error;
+	if (open_log(srv, err, errlen) == -1)
+		goto error;
+	if (pipe(srv->stop_pipe) == -1) {
+		fail(err, errlen, "cannot create stop pipe");
+		goto error;
+	}
+	/* A signal handler writes here: it must never block. */
+	fcntl(srv->stop_pipe[1], F_SETFL, O_NONBLOCK);
+	if (srv->tcp_fd >= 0 && net_set_nonblock(srv->tcp_fd, true) == -1) {
+		fail(err, errlen, "cannot make listener non-blocking");
+		goto error;
+	}
+	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	srv->log = log_open(srv->log_fd,
+			    LOG_BATCH_SIZE + log_line_max((size_t)cfg->max_line));
+	if (srv->log == NULL) {
+		fail(err, errlen, "cannot start logger");
+		goto error;
+	}
+	if (log_batch_init(&srv->events, srv->log, 0) == -1) {
+		fail(err, errlen, "cannot start logger");
+		log_close(srv->log, NULL);
+		goto error;
+	}
+	srv->env = (struct conn_env){ &srv->cfg, srv->log, &srv->stats,
+				      srv->stop_pipe[0] };
+	log_start(srv);
+	return 0;
+error:
+	close_if_open(&srv->tcp_fd);
+	close_if_open(&srv->udp_fd);
+	close_if_open(&srv->stop_pipe[0]);
+	close_if_open(&srv->stop_pipe[1]);
+	close_if_open(&srv->reserve_fd);
+	if (srv->log_fd != STDOUT_FILENO)
+		close_if_open(&srv->log_fd);
+	return -1;
+}
+
+static void on_stop_signal(int sig)
+{
+	int saved = errno;
+
+	if (signals_seen++ > 0)
+		_exit(128 + sig); /* asked twice: now */
+	if (stop_signal_fd >= 0)
+		(void)write(stop_signal_fd, "x", 1);
+	errno = saved;
+}
+
+int server_catch_signals(struct server *srv)
+{
+	struct sigaction sa;
+
+	stop_signal_fd = srv->stop_pipe[1];
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		return -1;
+	/* No SA_RESTART: a blocked poll(2) returns EINTR and looks again. */
+	sa.sa_handler = on_stop_signal;
+	if (sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGTERM, &sa, NULL) == -1)
+		return -1;
+	return 0;
+}
+
+void server_stop(struct server *srv)
+{
+	(void)write(srv->stop_pipe[1], "x", 1);
+}
+
+static void *udp_thread_main(void *arg)
+{
+	struct server *srv = arg;
+
+	if (udp_serve(&srv->env, srv->udp_fd) == -1)
+		fprintf(stderr, "%s: udp: %s; udp stopped\n", srv->cfg.prog,
+			strerror(errno));
+	return NULL;
+}
+
+int server_start_udp(struct server *srv)
+{
+	int err;
+
+	if (srv->udp_fd < 0)
+		return 0;
+	err = pthread_create(&srv->udp_thread, NULL, udp_thread_main, srv);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	srv->udp_running = true;
+	return 0;
+}
+
+void server_announce(const struct server *srv, FILE *out)
+{
+	char addr[NET_ADDR_MAX];
+	struct net_addr a;
+
+	net_parse_addr(&a, srv->cfg.bind_addr, srv->port, NULL, 0);
+	fprintf(out, "%s: listening on %s (%s)\n", srv->cfg.prog,
+		net_format((struct sockaddr *)&a.ss, addr, sizeof(addr)),
+		transports(&srv->cfg));
+	fflush(out);
+}
+
+static void log_refusal(struct server *srv, const char *who,
+			const char *reason)
+{
+	log_batch_stamp(&srv->events);
+	log_batch_event(&srv->events, who, "refused reason=%s", reason);
+	log_batch_flush(&srv->events);
+	stats_add(&srv->stats.tcp_refused, 1);
+}
+
+/* Tells a client why it is turned away and closes it; never blocks. */
+static void send_refusal(int fd, const char *line)
+{
+	(void)send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
+	shutdown(fd, SHUT_WR);
+	close(fd);
+}
+
+/* Refuses a client that was never counted as active. */
+static void turn_away(struct server *srv, struct conn *c, const char *line,
+		      const char *reason)
+{
+	send_refusal(c->fd, line);
+	c->fd = -1;
+	log_refusal(srv, c->who, reason);
+	conn_free(c);
+}
+
+void server_refuse(struct server *srv, struct conn *c, const char *line,
+		   const char *reason)
+{
+	turn_away(srv, c, line, reason);
+	stats_close(&srv->stats);
+}
+
+/*
+ * Out of descriptors (EMFILE/ENFILE): the pending client would make
+ * poll(2) report the listener readable forever.  Free the reserve
+ * descriptor, accept the client, refuse it, take the reserve back; when
+ * even that fails, wait a little.  Logged once per shortage.
+ */
+static void shed_client(struct server *srv, int err)
+{
+	char who[LOG_WHO_MAX];
+	int fd;
+
+	if (!srv->fd_shortage) {
+		srv->fd_shortage = true;
+		log_batch_stamp(&srv->events);
+		log_batch_event(&srv->events, "- - -",
+				"accept failed: %s; refusing clients until "
+				"descriptors are free",
+				strerror(err));
+		log_batch_flush(&srv->events);
+	}
+	if (srv->reserve_fd >= 0) {
+		close(srv->reserve_fd);
+		fd = accept(srv->tcp_fd, NULL, NULL);
+		if (fd >= 0) {
+			snprintf(who, sizeof(who), "tcp - #%llu",
+				 (unsigned long long)++srv->next_id);
+			send_refusal(fd, CONN_FULL_LINE);
+			log_refusal(srv, who, "no-descriptors");
+		}
+		srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			return;
+	}
+	(void)poll(NULL, 0, SHORTAGE_BACKOFF_MS);
+}
+
+/* Waits until the listener is readable (1) or the server stops (0). */
+static int wait_for_client(struct server *srv)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = srv->tcp_fd, .events = POLLIN },
+		{ .fd = srv->stop_pipe[0], .events = POLLIN },
+	};
+
+	for (;;) {
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			return 0;
+		}
+		if (pfd[1].revents != 0)
+			return 0;
+		if (pfd[0].revents != 0)
+			return 1;
+	}
+}
+
+struct conn *server_accept(struct server *srv)
+{
+	struct sockaddr_storage peer;
+	socklen_t len;
+	struct conn *c;
+	int fd;
+
+	while (wait_for_client(srv)) {
+		len = sizeof(peer);
+		fd = accept(srv->tcp_fd, (struct sockaddr *)&peer, &len);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				shed_client(srv, errno);
+			/* EAGAIN, ECONNABORTED, EINTR...: the next one. */
+			continue;
+		}
+		srv->fd_shortage = false;
+		if (srv->reserve_fd < 0)
+			srv->reserve_fd = open("/dev/null",
+					       O_RDONLY | O_CLOEXEC);
+		c = conn_new(&srv->env, fd, ++srv->next_id,
+			     (struct sockaddr *)&peer);
+		if (c == NULL) {
+			send_refusal(fd, CONN_BUSY_LINE);
+			log_refusal(srv, "tcp - -", "no-memory");
+			continue;
+		}
+		if (atomic_load(&srv->stats.active) >= srv->max_clients) {
+			turn_away(srv, c, CONN_FULL_LINE, "server-full");
+			continue;
+		}
+		stats_open(&srv->stats);
+		stats_add(&srv->stats.tcp_conns, 1);
+		return c;
+	}
+	return NULL;
+}
+
+void server_wait_stop(struct server *srv)
+{
+	struct pollfd pfd = { .fd = srv->stop_pipe[0], .events = POLLIN };
+
+	while (poll(&pfd, 1, -1) == -1 && errno == EINTR)
+		;
+}
+
+int server_close(struct server *srv, FILE *out)
+{
+	uint64_t failed = 0;
+	int status = 0;
+
+	server_stop(srv);
+	if (srv->udp_running)
+		pthread_join(srv->udp_thread, NULL);
+	close_if_open(&srv->tcp_fd);
+	close_if_open(&srv->udp_fd);
+	log_batch_stamp(&srv->events);
+	log_batch_event(&srv->events, "- - -",
+			"stop %s: %llu tcp connections, %llu tcp messages, "
+			"%llu udp messages",
+			srv->cfg.prog,
+			(unsigned long long)atomic_load(&srv->stats.tcp_conns),
+			(unsigned long long)atomic_load(&srv->stats.tcp_msgs),
+			(unsigned long long)atomic_load(&srv->stats.udp_msgs));
+	log_batch_free(&srv->events);
+	if (log_close(srv->log, &failed) == -1) {
+		fprintf(out, "%s: log: %llu writes failed, last: %s\n",
+			srv->cfg.prog, (unsigned long long)failed,
+			strerror(errno));
+		status = 1;
+	}
+	if (srv->log_fd != STDOUT_FILENO)
+		close_if_open(&srv->log_fd);
+	stats_print(&srv->stats, srv->cfg.prog, out);
+	if (stop_signal_fd == srv->stop_pipe[1])
+		stop_signal_fd = -1;
+	close_if_open(&srv->stop_pipe[0]);
+	close_if_open(&srv->stop_pipe[1]);
+	close_if_open(&srv->reserve_fd);
+	return status;
+}

@@ -1,0 +1,93 @@
+/*
+ * workers.c - thread per connection; the contract is in workers.h.
+ */
+#include "workers.h"
+
+#include <errno.h>
+
+int workers_init(struct workers *w)
+{
+	int err;
+
+	w->live = 0;
+	w->done = NULL;
+	err = pthread_attr_init(&w->attr);
+	if (err == 0)
+		err = pthread_attr_setstacksize(&w->attr, WORKER_STACK_SIZE);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->all_done, NULL);
+	return 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct conn *c = arg;
+	struct workers *w = c->owner;
+
+	conn_serve(c);
+	pthread_mutex_lock(&w->lock);
+	c->next = w->done;
+	w->done = c;
+	if (--w->live == 0)
+		pthread_cond_signal(&w->all_done);
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+int workers_start(struct workers *w, struct conn *c)
+{
+	int err;
+
+	c->owner = w;
+	pthread_mutex_lock(&w->lock);
+	w->live++;
+	pthread_mutex_unlock(&w->lock);
+	err = pthread_create(&c->thread, &w->attr, worker_main, c);
+	if (err != 0) {
+		pthread_mutex_lock(&w->lock);
+		w->live--;
+		pthread_mutex_unlock(&w->lock);
+		c->owner = NULL;
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+static void join_list(struct conn *c)
+{
+	while (c != NULL) {
+		struct conn *next = c->next;
+
+		pthread_join(c->thread, NULL);
+		conn_free(c);
+		c = next;
+	}
+}
+
+void workers_reap(struct workers *w)
+{
+	struct conn *done;
+
+	pthread_mutex_lock(&w->lock);
+	done = w->done;
+	w->done = NULL;
+	pthread_mutex_unlock(&w->lock);
+	join_list(done);
+}
+
+void workers_join_all(struct workers *w)
+{
+	pthread_mutex_lock(&w->lock);
+	while (w->live > 0)
+		pthread_cond_wait(&w->all_done, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+	workers_reap(w);
+	pthread_cond_destroy(&w->all_done);
+	pthread_mutex_destroy(&w->lock);
+	pthread_attr_destroy(&w->attr);
+}
