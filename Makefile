@@ -93,10 +93,15 @@ $(FLOOD): $(BUILD)/bench/flood.o $(BUILD)/libflood.a
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The load generator's suites also link its library: LIBS_<test>.
+FLOOD_TESTS = test_hist test_fmsg test_fcli test_flood
+$(foreach t,$(FLOOD_TESTS),$(eval LIBS_$(t) = $(BUILD)/libflood.a))
+
 # cmocka is only needed for the tests; ask pkg-config at use time so that
 # check-cmocka can install it first.
 CFLAGS_tests = $(shell pkg-config --cflags cmocka 2>/dev/null)
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(HARNESS_OBJS) $(BUILD)/libmt.a $(BUILD)/libflood.a
+.SECONDEXPANSION:
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(HARNESS_OBJS) $$(LIBS_$$*) $(BUILD)/libmt.a
 	$(call say,LD,$@)$(CC) $(LDFLAGS) $(WRAP_$*) -o $@ $^ \
 	    $$(pkg-config --libs cmocka) $(LDLIBS)
 

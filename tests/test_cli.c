@@ -1,0 +1,227 @@
+/*
+ * test_cli.c - every command-line case of both servers (cli.h), parsed
+ * in-process; test_shared.c runs the bad ones through the real programs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define MAXARGS 32
+
+static enum cli_result parse(struct config *cfg, enum cli_kind kind,
+			     char *err, size_t errlen, ...)
+{
+	static char storage[MAXARGS][128];
+	char *argv[MAXARGS + 1];
+	const char *a;
+	va_list ap;
+	int argc = 0;
+
+	argv[argc++] = strcpy(storage[0], "server");
+	va_start(ap, errlen);
+	while ((a = va_arg(ap, const char *)) != NULL && argc < MAXARGS) {
+		snprintf(storage[argc], sizeof(storage[argc]), "%s", a);
+		argv[argc] = storage[argc];
+		argc++;
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	err[0] = '\0';
+	return cli_parse(cfg, kind, argc, argv, err, errlen);
+}
+
+#define MT(...) parse(&cfg, CLI_MTSERVER, err, sizeof(err), __VA_ARGS__, NULL)
+#define ST(...) parse(&cfg, CLI_STSERVER, err, sizeof(err), __VA_ARGS__, NULL)
+
+static void test_defaults(void **state)
+{
+	struct config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(MT("8888"), CLI_RUN);
+	assert_int_equal(cfg.port, 8888);
+	assert_string_equal(cfg.bind_addr, "0.0.0.0");
+	assert_true(cfg.tcp && cfg.udp);
+	assert_false(cfg.echo || cfg.quiet);
+	assert_null(cfg.log_path);
+	assert_int_equal(cfg.max_clients, 0);
+	assert_int_equal(cfg.idle_timeout, 300);
+	assert_int_equal(cfg.max_line, 4096);
+	assert_int_equal(cfg.backlog, CLI_DEFAULT_BACKLOG_MT);
+	assert_string_equal(cfg.prog, "mtserver");
+
+	assert_int_equal(ST("8888"), CLI_RUN);
+	assert_true(cfg.tcp);
+	assert_false(cfg.udp);
+	assert_int_equal(cfg.backlog, 5);
+	assert_string_equal(cfg.prog, "stserver");
+}
+
+static void test_every_option(void **state)
+{
+	struct config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(MT("-b", "::", "--echo", "--no-udp", "-l", "x.log",
+			    "-q", "--max-clients", "7", "--idle-timeout", "0",
+			    "--max-line", "32", "--backlog", "9", "0"),
+			 CLI_RUN);
+	assert_string_equal(cfg.bind_addr, "::");
+	assert_true(cfg.echo && cfg.quiet && cfg.tcp && !cfg.udp);
+	assert_string_equal(cfg.log_path, "x.log");
+	assert_int_equal(cfg.max_clients, 7);
+	assert_int_equal(cfg.idle_timeout, 0);
+	assert_int_equal(cfg.max_line, 32);
+	assert_int_equal(cfg.backlog, 9);
+	assert_int_equal(cfg.port, 0);
+
+	/* Long forms, "=" forms, options after the port. */
+	assert_int_equal(MT("--bind=127.0.0.1", "--log=y.log", "--quiet",
+			    "65535", "--no-tcp"),
+			 CLI_RUN);
+	assert_string_equal(cfg.bind_addr, "127.0.0.1");
+	assert_string_equal(cfg.log_path, "y.log");
+	assert_true(cfg.quiet && !cfg.tcp && cfg.udp);
+	assert_int_equal(cfg.port, 65535);
+
+	assert_int_equal(MT("-qb", "::1", "1"), CLI_RUN);
+	assert_true(cfg.quiet);
+	assert_string_equal(cfg.bind_addr, "::1");
+}
+
+static void test_help_and_version(void **state)
+{
+	struct config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(MT("--help"), CLI_HELP);
+	assert_int_equal(MT("-h", "junk"), CLI_HELP);
+	assert_int_equal(MT("--version"), CLI_VERSION);
+	assert_int_equal(ST("-V"), CLI_VERSION);
+}
+
+/* Each bad command line: CLI_ERROR and a message naming the problem. */
+static void expect_error(enum cli_result r, const char *err,
+			 const char *needle)
+{
+	assert_int_equal(r, CLI_ERROR);
+	if (strstr(err, needle) == NULL)
+		fail_msg("error '%s' does not mention '%s'", err, needle);
+	assert_null(strchr(err, '\n'));
+}
+
+static void test_bad_ports(void **state)
+{
+	struct config cfg;
+	char err[256];
+
+	(void)state;
+	expect_error(MT("abc"), err, "invalid port 'abc'");
+	expect_error(MT("70000"), err, "invalid port '70000'");
+	expect_error(MT("65536"), err, "invalid port");
+	expect_error(MT("-1"), err, "unknown option '-1'");
+	expect_error(MT("+80"), err, "invalid port '+80'");
+	expect_error(MT(" 80"), err, "invalid port");
+	expect_error(MT("80x"), err, "invalid port '80x'");
+	expect_error(MT("99999999999999999999"), err, "invalid port");
+	expect_error(MT(""), err, "invalid port ''");
+	expect_error(parse(&cfg, CLI_MTSERVER, err, sizeof(err), NULL), err,
+		     "missing PORT");
+	expect_error(MT("80", "81"), err, "unexpected argument '81'");
+}
+
+static void test_bad_options(void **state)
+{
+	struct config cfg;
+	char err[256];
+
+	(void)state;
+	expect_error(MT("--frobnicate", "80"), err,
+		     "unknown option '--frobnicate'");
+	expect_error(MT("-x", "80"), err, "unknown option '-x'");
+	expect_error(MT("80", "--log"), err, "'--log' needs a value");
+	expect_error(MT("80", "-b"), err, "'-b' needs a value");
+	expect_error(MT("-l", "", "80"), err, "empty log file name");
+	expect_error(MT("--no-tcp", "--no-udp", "80"), err, "nothing to serve");
+	expect_error(MT("--max-clients", "0", "80"), err,
+		     "invalid --max-clients '0'");
+	expect_error(MT("--max-clients", "many", "80"), err,
+		     "invalid --max-clients");
+	expect_error(MT("--idle-timeout", "-5", "80"), err,
+		     "invalid --idle-timeout '-5'");
+	expect_error(MT("--idle-timeout", "1e3", "80"), err,
+		     "invalid --idle-timeout");
+	expect_error(MT("--max-line", "0", "80"), err, "invalid --max-line");
+	expect_error(MT("--max-line", "99999999", "80"), err,
+		     "invalid --max-line");
+	expect_error(MT("--backlog", "0", "80"), err, "invalid --backlog");
+	/* stserver has no transport switches and no client limit. */
+	expect_error(ST("--no-udp", "80"), err, "unknown option '--no-udp'");
+	expect_error(ST("--max-clients", "3", "80"), err,
+		     "unknown option '--max-clients'");
+}
+
+static void test_bad_addresses(void **state)
+{
+	struct config cfg;
+	char err[256];
+
+	(void)state;
+	expect_error(MT("-b", "localhost", "80"), err,
+		     "invalid address 'localhost'");
+	expect_error(MT("-b", "256.1.1.1", "80"), err, "invalid address");
+	expect_error(MT("-b", "1.2.3", "80"), err, "invalid address");
+	expect_error(MT("-b", "::g", "80"), err, "invalid address");
+	expect_error(ST("--bind", "", "80"), err, "invalid address ''");
+}
+
+static void test_usage_mentions_every_option(void **state)
+{
+	static const char *const mt[] = { "--bind", "--echo", "--no-udp",
+					  "--no-tcp", "--log", "--quiet",
+					  "--max-clients", "--idle-timeout",
+					  "--max-line", "--backlog", "--help",
+					  "--version" };
+	char buf[8192];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	(void)state;
+	assert_non_null(f);
+	cli_usage(f, CLI_MTSERVER);
+	fclose(f);
+	for (size_t i = 0; i < sizeof(mt) / sizeof(mt[0]); i++)
+		assert_non_null(strstr(buf, mt[i]));
+
+	f = fmemopen(buf, sizeof(buf), "w");
+	assert_non_null(f);
+	cli_usage(f, CLI_STSERVER);
+	fclose(f);
+	assert_non_null(strstr(buf, "TCP only"));
+	assert_null(strstr(buf, "--no-udp"));
+	assert_null(strstr(buf, "--max-clients"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_every_option),
+		cmocka_unit_test(test_help_and_version),
+		cmocka_unit_test(test_bad_ports),
+		cmocka_unit_test(test_bad_options),
+		cmocka_unit_test(test_bad_addresses),
+		cmocka_unit_test(test_usage_mentions_every_option),
+	};
+
+	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}
