@@ -12,11 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+long h_child_nofile;
 
 long long h_now_ms(void)
 {
@@ -120,6 +123,12 @@ static int spawn(struct h_proc *p, const char *prog, const char *const argv[],
 		dup2(out, 1);
 		dup2(err, 2);
 		signal(SIGPIPE, SIG_DFL);
+		if (h_child_nofile > 0) {
+			struct rlimit rl = { (rlim_t)h_child_nofile,
+					     (rlim_t)h_child_nofile };
+
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 		execv(args[0], (char *const *)args);
 		dprintf(2, "exec %s: %s\n", args[0], strerror(errno));
 		_exit(127);
@@ -442,4 +451,67 @@ int h_wait_for(const char *path, const char *needle, size_t count,
 		h_sleep_ms(10);
 	} while (h_now_ms() < deadline);
 	return -1;
+}
+
+long h_count_numbered(const char *path, int clients, int msgs,
+		      unsigned char *counts)
+{
+	char *text = h_slurp(path, NULL);
+	char *line, *save = NULL;
+	long other = 0;
+
+	if (text == NULL)
+		return -1;
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		const char *m = strstr(line, " msg ");
+		int c, q, end = 0;
+
+		if (m == NULL)
+			continue;
+		if (sscanf(m, " msg c%d m%d%n", &c, &q, &end) != 2 ||
+		    m[end] != '\0' || c < 0 || c >= clients || q < 0 ||
+		    q >= msgs) {
+			other++;
+			continue;
+		}
+		if (counts[(size_t)c * (size_t)msgs + (size_t)q] < 255)
+			counts[(size_t)c * (size_t)msgs + (size_t)q]++;
+	}
+	free(text);
+	return other;
+}
+
+int h_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	int rc;
+
+	if (f == NULL)
+		return -1;
+	rc = fputs(text, f) < 0 ? -1 : 0;
+	if (fclose(f) != 0)
+		rc = -1;
+	return rc;
+}
+
+long h_cpu_ticks(pid_t pid)
+{
+	char path[64], *text, *p;
+	unsigned long utime, stime;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	text = h_slurp(path, NULL);
+	if (text == NULL)
+		return -1;
+	/* Fields 14 and 15, after the parenthesised command name. */
+	p = strrchr(text, ')');
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+				       "%*u %*u %lu %lu",
+				&utime, &stime) != 2) {
+		free(text);
+		return -1;
+	}
+	free(text);
+	return (long)(utime + stime);
 }

@@ -35,6 +35,10 @@ const char *h_path(const char *name);
 /* Path of a program: "flood" -> $MT_FLOOD, others -> $MT_BIN_DIR/name. */
 const char *h_bin(const char *name);
 
+/* When > 0, children started from now on get RLIMIT_NOFILE (soft and
+ * hard) lowered to this: how tests run a server out of descriptors. */
+extern long h_child_nofile;
+
 /* Starts h_bin(prog) with argv (argv[0] is set for you; the array ends
  * with NULL), stdin from stdin_path (NULL: /dev/null), stdout and stderr
  * to fresh files.  Returns 0, or -1 with errno. */
@@ -86,6 +90,22 @@ int h_wait_for(const char *path, const char *needle, size_t count,
 	       int timeout_ms);
 /* Occurrences of needle in a string. */
 size_t h_count(const char *haystack, const char *needle);
+
+/*
+ * Counts, in a server log, the message lines whose text is exactly
+ * "c<client> m<seq>" (the integration tests' numbered messages):
+ * counts[client * msgs + seq] is incremented for each (saturating at
+ * 255); returns how many message lines did not fit that pattern or range,
+ * or -1 when the log cannot be read.
+ */
+long h_count_numbered(const char *path, int clients, int msgs,
+		      unsigned char *counts);
+
+/* Writes a file with the given text; 0 or -1. */
+int h_write_file(const char *path, const char *text);
+
+/* The process's CPU time (user + system) in clock ticks, or -1. */
+long h_cpu_ticks(pid_t pid);
 
 /* Milliseconds on the monotonic clock. */
 long long h_now_ms(void);

@@ -1,0 +1,68 @@
+/*
+ * harness_servers.c - see servers.h.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "servers.h"
+
+void srv_start(struct srv *s, const char *prog, ...)
+{
+	static unsigned seq;
+	const char *argv[32];
+	const char *a;
+	va_list ap;
+	int n = 0;
+
+	snprintf(s->log, sizeof(s->log), "%s", h_path(""));
+	snprintf(s->log + strlen(s->log), sizeof(s->log) - strlen(s->log),
+		 "%s.%u.log", prog, seq++);
+	unlink(s->log);
+	argv[n++] = "-l";
+	argv[n++] = s->log;
+	va_start(ap, prog);
+	while ((a = va_arg(ap, const char *)) != NULL && n < 29)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n++] = "0";
+	argv[n] = NULL;
+	if (h_start_server(&s->p, prog, argv) == -1)
+		fail_msg("%s did not start; see %s", prog, s->p.err_path);
+}
+
+void srv_stop(struct srv *s)
+{
+	int rc = h_stop(&s->p, SIGTERM, 20000);
+
+	if (rc != 0)
+		fail_msg("server exit status %d; see %s", rc, s->p.err_path);
+}
+
+int srv_connect(const struct srv *s)
+{
+	int fd = h_connect("127.0.0.1", s->p.port);
+
+	if (fd < 0)
+		fail_msg("cannot connect to port %d", s->p.port);
+	return fd;
+}
+
+void srv_send(int fd, const char *text)
+{
+	assert_int_equal(h_send_all(fd, text, strlen(text)), 0);
+}
+
+void srv_wait_log(const struct srv *s, const char *needle, size_t count)
+{
+	if (h_wait_for(s->log, needle, count, 10000) == -1)
+		fail_msg("log %s: '%s' not seen %zu times", s->log, needle,
+			 count);
+}

@@ -1,0 +1,31 @@
+/*
+ * servers.h - helpers for the suites that drive mtserver and stserver.
+ */
+#ifndef SERVERS_H
+#define SERVERS_H
+
+#include "harness.h"
+
+struct srv {
+	struct h_proc p;
+	char log[H_PATH_MAX];
+};
+
+/* Starts prog with "-l LOG", the given options and port 0 (the list ends
+ * with NULL).  Fails the test when it does not start. */
+void srv_start(struct srv *s, const char *prog, ...);
+
+/* SIGTERM and wait: fails the test unless the server exits 0. */
+void srv_stop(struct srv *s);
+
+/* Connects to the server (fails the test otherwise). */
+int srv_connect(const struct srv *s);
+
+/* Sends text (fails the test otherwise). */
+void srv_send(int fd, const char *text);
+
+/* Waits until the log holds needle count times (fails the test after
+ * 10 s otherwise). */
+void srv_wait_log(const struct srv *s, const char *needle, size_t count);
+
+#endif

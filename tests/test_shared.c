@@ -1,0 +1,400 @@
+/*
+ * test_shared.c - what mtserver and stserver must do alike, tested once
+ * for both programs over real loopback sockets: framing on the wire,
+ * echo, quit, idle timeout, oversized and binary input, resets,
+ * half-closes, shutdown, the log on standard output, IPv6, and every bad
+ * command line through the real binaries.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "servers.h"
+
+#define PROG ((const char *)*state)
+
+static void test_one_client(void **state)
+{
+	struct srv s;
+	char line[256];
+	int fd;
+
+	srv_start(&s, PROG, NULL);
+	fd = srv_connect(&s);
+	srv_send(fd, "hello\nsecond message\r\nquit\n");
+	assert_int_equal(h_wait_eof(fd, 10000), 0); /* quit: server closes */
+	close(fd);
+	srv_wait_log(&s, "disconnect reason=quit messages=3", 1);
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(s.log, " connect\n"), 1);
+	assert_int_equal(h_count_in_file(s.log, " msg hello\n"), 1);
+	assert_int_equal(h_count_in_file(s.log, " msg second message\n"), 1);
+	assert_int_equal(h_count_in_file(s.log, " msg quit\n"), 1);
+	/* Start and stop lines frame the session. */
+	assert_int_equal(h_count_in_file(s.log, " - - - start "), 1);
+	assert_int_equal(h_count_in_file(s.log, " - - - stop "), 1);
+	snprintf(line, sizeof(line), "%s: listening on 0.0.0.0:%d (tcp",
+		 PROG, s.p.port);
+	assert_int_equal(h_count_in_file(s.p.err_path, line), 1);
+	assert_int_equal(h_count_in_file(s.p.err_path, ": summary: "), 3);
+}
+
+static void test_framing_on_the_wire(void **state)
+{
+	struct srv s;
+	int fd;
+
+	srv_start(&s, PROG, NULL);
+	fd = srv_connect(&s);
+	/* Split over sends, NUL-terminated, several in one send, empty
+	 * ones, and a last message with no terminator before EOF. */
+	srv_send(fd, "spl");
+	h_sleep_ms(50);
+	srv_send(fd, "it\n");
+	assert_int_equal(h_send_all(fd, "nul\0\0\0padded\0", 14), 0);
+	srv_send(fd, "a\nb\n\n\r\nc\r");
+	h_sleep_ms(50);
+	srv_send(fd, "\nlast");
+	shutdown(fd, SHUT_WR);
+	assert_int_equal(h_wait_eof(fd, 10000), 0);
+	close(fd);
+	srv_wait_log(&s, "reason=client-closed messages=7", 1);
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(s.log, " msg split\n"), 1);
+	assert_int_equal(h_count_in_file(s.log, " msg nul\n"), 1);
+	assert_int_equal(h_count_in_file(s.log, " msg padded\n"), 1);
+	assert_int_equal(h_count_in_file(s.log, " msg a\n"), 1);
+	assert_int_equal(h_count_in_file(s.log, " msg b\n"), 1);
+	assert_int_equal(h_count_in_file(s.log, " msg c\n"), 1);
+	assert_int_equal(h_count_in_file(s.log, " msg last\n"), 1);
+	assert_int_equal(h_count_in_file(s.log, " msg "), 7);
+}
+
+static void test_echo_round_trips(void **state)
+{
+	struct srv s;
+	char line[256];
+	int fd;
+
+	srv_start(&s, PROG, "--echo", NULL);
+	fd = srv_connect(&s);
+	for (int i = 0; i < 50; i++) {
+		char msg[64];
+
+		snprintf(msg, sizeof(msg), "ping %d\r\n", i);
+		srv_send(fd, msg);
+		assert_true(h_read_line(fd, line, sizeof(line), 10000) > 0);
+		snprintf(msg, sizeof(msg), "ping %d", i);
+		assert_string_equal(line, msg);
+	}
+	/* Half-closed: the last message still gets its reply. */
+	srv_send(fd, "bye");
+	shutdown(fd, SHUT_WR);
+	assert_true(h_read_line(fd, line, sizeof(line), 10000) > 0);
+	assert_string_equal(line, "bye");
+	assert_int_equal(h_wait_eof(fd, 10000), 0);
+	close(fd);
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(s.log, " msg ping "), 50);
+}
+
+static void test_quit_ends_session(void **state)
+{
+	struct srv s;
+	int fd;
+
+	srv_start(&s, PROG, NULL);
+	fd = srv_connect(&s);
+	srv_send(fd, "before\nquit\nafter quit\n");
+	assert_int_equal(h_wait_eof(fd, 10000), 0);
+	close(fd);
+	srv_wait_log(&s, "reason=quit", 1);
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(s.log, " msg before\n"), 1);
+	assert_int_equal(h_count_in_file(s.log, "after quit"), 0);
+	/* "quit" as part of a longer message is just text. */
+}
+
+static void test_idle_timeout(void **state)
+{
+	struct srv s;
+	int fd, quiet;
+
+	srv_start(&s, PROG, "--idle-timeout", "1", NULL);
+	fd = srv_connect(&s);
+	srv_send(fd, "still here\n");
+	assert_int_equal(h_wait_eof(fd, 10000), 0);
+	close(fd);
+	/* A client that never sends anything is timed out too. */
+	quiet = srv_connect(&s);
+	assert_int_equal(h_wait_eof(quiet, 10000), 0);
+	close(quiet);
+	srv_wait_log(&s, "reason=idle-timeout", 2);
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(s.log, " msg still here\n"), 1);
+}
+
+static void test_oversize_binary_and_controls(void **state)
+{
+	struct srv s;
+	char big[100001];
+	int fd;
+
+	srv_start(&s, PROG, "--max-line", "16", NULL);
+	fd = srv_connect(&s);
+	memset(big, 'z', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\n';
+	assert_int_equal(h_send_all(fd, big, sizeof(big)), 0);
+	assert_int_equal(h_send_all(fd, "\x1b[2J\x07\x01\\\t\xff ok\n", 13),
+			 0);
+	srv_send(fd, "x\n2026-01-01T00:00:00.000000Z tcp 6.6.6.6:6 #6 msg "
+		     "forged\n");
+	close(fd);
+	srv_wait_log(&s, "reason=client-closed", 1);
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(s.log, " msg-truncated len=100000 "
+						"zzzzzzzzzzzzzzzz\n"),
+			 1);
+	assert_int_equal(h_count_in_file(s.log, " msg-truncated len=55 "
+						"2026-01-01T00:00\n"),
+			 1);
+	assert_int_equal(h_count_in_file(s.log, "truncated=2 "), 1);
+	assert_int_equal(h_count_in_file(s.log,
+					 " msg \\x1b[2J\\x07\\x01\\\\\\t\\xff ok"
+					 "\n"),
+			 1);
+	/* The forged line is a message of its own (truncated here), never
+	 * a line of the log: only the server's own lines start a line. */
+	assert_int_equal(h_count_in_file(s.log, "\n2026-01-01T"), 0);
+	assert_int_equal(h_count_in_file(s.log, "\x1b"), 0);
+	assert_int_equal(h_count_in_file(s.p.err_path, "summary: tcp 3 "
+						       "messages"),
+			 0); /* 4 messages: z..., controls, x, forged */
+	assert_int_equal(h_count_in_file(s.p.err_path, "summary: tcp 4 "
+						       "messages"),
+			 1);
+}
+
+static void test_reset_mid_message(void **state)
+{
+	struct linger hard = { .l_onoff = 1, .l_linger = 0 };
+	struct srv s;
+	int fd;
+
+	srv_start(&s, PROG, NULL);
+	fd = srv_connect(&s);
+	srv_send(fd, "whole\nhalf a mess");
+	srv_wait_log(&s, " msg whole\n", 1);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard,
+				    sizeof(hard)),
+			 0);
+	close(fd); /* RST */
+	srv_wait_log(&s, "disconnect reason=reset", 1);
+	assert_int_equal(h_count_in_file(s.log, "discarded=11 "), 1);
+	/* The server carries on. */
+	fd = srv_connect(&s);
+	srv_send(fd, "next client\n");
+	close(fd);
+	srv_wait_log(&s, " msg next client\n", 1);
+	srv_stop(&s);
+}
+
+static void test_sigterm_flushes_everything(void **state)
+{
+	struct srv s;
+	int fd;
+
+	srv_start(&s, PROG, NULL);
+	fd = srv_connect(&s);
+	for (int i = 0; i < 1000; i++) {
+		char msg[32];
+
+		snprintf(msg, sizeof(msg), "c0 m%d\n", i);
+		srv_send(fd, msg);
+	}
+	srv_send(fd, "unfinished");
+	srv_wait_log(&s, " connect\n", 1);
+	/* Stop while the client is still connected: what it sent is
+	 * logged, its unfinished message is counted as discarded. */
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(s.log, " msg c0 m"), 1000);
+	assert_int_equal(h_count_in_file(s.log, " msg c0 m999\n"), 1);
+	assert_int_equal(h_count_in_file(s.log, "reason=shutdown "
+						"messages=1000 "),
+			 1);
+	assert_int_equal(h_count_in_file(s.log, "discarded=10 "), 1);
+	assert_int_equal(h_wait_eof(fd, 10000), 0);
+	close(fd);
+}
+
+static void test_log_on_stdout_is_flushed(void **state)
+{
+	struct h_proc p;
+	const char *argv[] = { "0", NULL };
+	int fd;
+
+	assert_int_equal(h_start_server(&p, PROG, argv), 0);
+	fd = h_connect("127.0.0.1", p.port);
+	assert_true(fd >= 0);
+	srv_send(fd, "to stdout\n");
+	/* Standard output is a file here: the line must reach it while
+	 * the server runs, not only at exit. */
+	assert_int_equal(h_wait_for(p.out_path, " msg to stdout\n", 1, 10000),
+			 0);
+	close(fd);
+	assert_int_equal(h_stop(&p, SIGINT, 20000), 0);
+}
+
+static void test_ipv6_dual_stack(void **state)
+{
+	const char *argv[] = { "-b", "::", "0", NULL };
+	struct h_proc p;
+	int fd4, fd6;
+
+	assert_int_equal(h_start_server(&p, PROG, argv), 0);
+	assert_int_equal(h_count_in_file(p.err_path, "listening on [::]:"), 1);
+	fd6 = h_connect("::1", p.port);
+	if (fd6 < 0) {
+		h_stop(&p, SIGTERM, 20000);
+		skip(); /* no IPv6 loopback here */
+	}
+	srv_send(fd6, "over six\n");
+	close(fd6);
+	fd4 = h_connect("127.0.0.1", p.port);
+	assert_true(fd4 >= 0);
+	srv_send(fd4, "over four\n");
+	close(fd4);
+	assert_int_equal(h_wait_for(p.out_path, " msg over four\n", 1, 10000),
+			 0);
+	assert_int_equal(h_stop(&p, SIGTERM, 20000), 0);
+	assert_int_equal(h_count_in_file(p.out_path, " tcp [::1]:"), 3);
+	/* IPv4-mapped peers are shown as IPv4. */
+	assert_int_equal(h_count_in_file(p.out_path, " tcp 127.0.0.1:"), 3);
+}
+
+/* Runs prog with argv; checks exit status and a one-line stderr. */
+static void expect_exit(const char *prog, const char *const argv[],
+			int status, const char *needle)
+{
+	struct h_proc p;
+	char *err;
+
+	assert_int_equal(h_spawn(&p, prog, argv, NULL), 0);
+	assert_int_equal(h_wait_exit(&p, 10000), status);
+	err = h_slurp(p.err_path, NULL);
+	assert_non_null(err);
+	if (strstr(err, needle) == NULL)
+		fail_msg("stderr '%s' lacks '%s'", err, needle);
+	if (status != 0) {
+		/* One line naming the problem, after the program's name. */
+		assert_int_equal(h_count(err, "\n"), 1);
+		assert_int_equal(strncmp(err, prog, strlen(prog)), 0);
+	}
+	free(err);
+}
+
+static void test_bad_command_lines(void **state)
+{
+	char dir[H_PATH_MAX], port[16], logpath[H_PATH_MAX];
+	struct srv s;
+
+	expect_exit(PROG, (const char *[]){ "abc", NULL }, 2,
+		    "invalid port 'abc'");
+	expect_exit(PROG, (const char *[]){ "70000", NULL }, 2,
+		    "invalid port '70000'");
+	expect_exit(PROG, (const char *[]){ NULL }, 2, "missing PORT");
+	expect_exit(PROG, (const char *[]){ "--bogus", "80", NULL }, 2,
+		    "unknown option '--bogus'");
+	expect_exit(PROG, (const char *[]){ "-b", "nowhere", "80", NULL }, 2,
+		    "invalid address 'nowhere'");
+	expect_exit(PROG, (const char *[]){ "--max-line", "0", "80", NULL }, 2,
+		    "invalid --max-line");
+	expect_exit(PROG, (const char *[]){ "--help", NULL }, 0, "");
+	expect_exit(PROG, (const char *[]){ "--version", NULL }, 0, "");
+
+	/* The log cannot be opened: a runtime error. */
+	snprintf(dir, sizeof(dir), "%s", h_path("a-directory"));
+	mkdir(dir, 0755);
+	expect_exit(PROG, (const char *[]){ "-l", dir, "0", NULL }, 1,
+		    "cannot open log file");
+
+	/* The port is taken: a runtime error, and nothing half-started
+	 * (the log file is not even created). */
+	srv_start(&s, PROG, NULL);
+	snprintf(port, sizeof(port), "%d", s.p.port);
+	snprintf(logpath, sizeof(logpath), "%s", h_path("never.log"));
+	expect_exit(PROG, (const char *[]){ "-l", logpath, port, NULL }, 1,
+		    "Address already in use");
+	assert_int_equal(access(logpath, F_OK), -1);
+	srv_stop(&s);
+}
+
+static void test_privileged_port_refused(void **state)
+{
+	char *start = h_slurp("/proc/sys/net/ipv4/ip_unprivileged_port_start",
+			      NULL);
+	struct h_proc p;
+	pid_t pid;
+	int status;
+
+	(void)p;
+	if (geteuid() != 0 || start == NULL || atoi(start) <= 80) {
+		free(start);
+		skip(); /* cannot drop to an unprivileged user here */
+	}
+	free(start);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		FILE *err = freopen(h_path("priv.err"), "w", stderr);
+
+		if (err == NULL || setgid(65534) == -1 || setuid(65534) == -1)
+			_exit(99);
+		execl(h_bin(PROG), PROG, "80", (char *)NULL);
+		_exit(98);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_int_equal(h_count_in_file(h_path("priv.err"),
+					 "Permission denied"),
+			 1);
+}
+
+#define BOTH(f)                                                              \
+	cmocka_unit_test_prestate(f, (void *)"mtserver"),                    \
+		cmocka_unit_test_prestate(f, (void *)"stserver")
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		BOTH(test_one_client),
+		BOTH(test_framing_on_the_wire),
+		BOTH(test_echo_round_trips),
+		BOTH(test_quit_ends_session),
+		BOTH(test_idle_timeout),
+		BOTH(test_oversize_binary_and_controls),
+		BOTH(test_reset_mid_message),
+		BOTH(test_sigterm_flushes_everything),
+		BOTH(test_log_on_stdout_is_flushed),
+		BOTH(test_ipv6_dual_stack),
+		BOTH(test_bad_command_lines),
+		BOTH(test_privileged_port_refused),
+	};
+
+	return cmocka_run_group_tests_name("mtserver and stserver", tests,
+					   NULL, NULL);
+}
