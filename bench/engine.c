@@ -1,0 +1,1451 @@
+/*
+ * engine.c - see engine.h.
+ *
+ * Each worker thread owns an epoll instance and an array of clients.
+ * A client is a small state machine (enum cstate) driven by three
+ * kinds of input: socket readiness from epoll_wait(), its own timer
+ * (t_timer: ramp start, --rate/--think pacing, reply timeouts) and the
+ * run-wide deadlines (-d, --max-time, --hold, a stop request).
+ *
+ * Timers are kept in the clients themselves and found by a scan of the
+ * worker's clients, done at most once per SCAN_NS and only when the
+ * earliest known timer is due.  That is O(clients) per millisecond in
+ * the worst case (5,000 clients per thread: a few million compares per
+ * second), much simpler than a heap and cheap enough for flood.
+ *
+ * Messages are never stored per client: message (client, seq) is a pure
+ * function (fmsg_format), so a client only remembers how far it got
+ * (seq, out_off, rx_off) and the worker regenerates bytes into its own
+ * buffers.  10,000 idle clients cost 10,000 small structs.
+ */
+#include "engine.h"
+#include "fmsg.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* 64 KiB: large enough to carry thousands of small messages per send()
+ * and to drain a socket in one recv(); small enough per thread. */
+#define IOBUF_SIZE 65536
+
+/* 256 events per epoll_wait(): enough to serve every ready client of a
+ * busy worker per wake-up without a huge array. */
+#define MAX_EVENTS 256
+
+/* Timers are scanned at most once per millisecond: epoll_wait() cannot
+ * wait for less anyway. */
+#define SCAN_NS 1000000LL
+
+/* A worker never sleeps longer than this, so that stop requests and
+ * the hold start (set by other threads) are seen quickly. */
+#define MAX_SLEEP_MS 50
+
+/* Per wake-up, a UDP client reads or writes at most this many
+ * datagrams and a TCP client writes at most this many batches, so that
+ * one busy socket cannot starve the others (level-triggered epoll
+ * brings it back at once). */
+#define UDP_BURST 32
+#define TCP_BURST 4
+
+#define NS_PER_SEC 1000000000LL
+#define NS_PER_MS  1000000LL
+#define NEVER	   INT64_MAX
+
+/* "server full\n" and "server busy\n": mtserver's refusal lines. */
+#define REFUSAL_LEN 12
+static const char refusal_full[] = "server full\n";
+static const char refusal_busy[] = "server busy\n";
+
+enum cstate {
+	S_WAIT,	      /* not connected; connect when t_timer comes */
+	S_CONNECTING, /* TCP connect in progress */
+	S_SENDING,    /* one-way: sending messages */
+	S_AWAIT,      /* echo: message seq sent (or being sent), await reply */
+	S_PAUSE,      /* echo: between messages (--rate/--think) */
+	S_DRAIN,      /* TCP: SHUT_WR done, waiting for the server's close */
+	S_HOLD,	      /* --hold: connected, idle */
+	S_DONE,
+};
+
+enum head_state { HEAD_OPEN, HEAD_DONE };
+
+enum failure {
+	F_ERRNO,
+	F_REFUSED,
+	F_EARLY_CLOSE,
+	F_BAD_REPLY,
+	F_TIMEOUT,
+	F_MAX_TIME,
+	F_INTERRUPTED,
+};
+
+struct client {
+	int fd;
+	uint32_t id;	    /* global client number: c<id> in messages */
+	uint8_t state;	    /* enum cstate */
+	uint8_t head_state; /* enum head_state */
+	uint8_t head_len;
+	uint8_t blocked;	/* one-way: send() said EAGAIN */
+	uint32_t want;		/* epoll events registered (0: none) */
+	uint32_t out_off;	/* bytes of message seq already sent */
+	uint32_t rx_off;	/* bytes of the current reply received */
+	uint64_t seq;		/* next message to send (echo: outstanding) */
+	uint64_t limit;		/* messages this client sends in all */
+	uint64_t conn_limit;	/* --churn: messages on this connection */
+	int64_t t_first;	/* --rate schedule origin */
+	int64_t t_last;		/* last message completed, for --think */
+	int64_t t_sent;		/* connect start or message send time */
+	int64_t t_progress;	/* last protocol progress */
+	int64_t t_timer;	/* when on_timer() must run, or NEVER */
+	char head[REFUSAL_LEN]; /* first bytes from the server */
+};
+
+/* Run-wide, read-only once the workers start, except the atomics. */
+struct shared {
+	const struct fcli_opts *o;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	int64_t t0;	     /* start */
+	int64_t t_end;	     /* -d end, or NEVER */
+	int64_t t_deadline;  /* --max-time */
+	int64_t interval_ns; /* per client, for --rate; 0: none */
+	int64_t think_ns;
+	int64_t timeout_ns; /* --timeout */
+	int64_t slow_ns;    /* connect and close wait */
+	atomic_int stop;    /* copy of stop_requested for the workers */
+	atomic_uint pending_connects; /* --hold: clients not yet connected */
+	atomic_llong hold_until;      /* --hold: NEVER until all connected */
+};
+
+struct worker {
+	pthread_t tid;
+	int epfd;
+	struct shared *sh;
+	const struct fcli_opts *o;
+	struct client *clients;
+	uint32_t nclients;
+	uint32_t active;    /* clients not S_DONE */
+	uint32_t open;	    /* sockets open */
+	int ended;	    /* -d end handled */
+	int64_t next_timer; /* earliest t_timer (or global deadline) */
+	int64_t last_scan;
+	int64_t t_finish;
+	char *txbuf;	     /* IOBUF_SIZE: messages being sent */
+	char *rxbuf;	     /* IOBUF_SIZE: bytes being received */
+	char *expbuf;	     /* o->size: the reply expected */
+	uint32_t exp_client; /* expbuf holds message (exp_client, exp_seq) */
+	uint64_t exp_seq;
+	int exp_valid;
+	struct eng_result res;
+	atomic_ullong pub_msgs; /* published for the progress display */
+	atomic_ullong pub_open;
+	atomic_int finished;
+};
+
+/* Set from a signal handler, so it can only be a volatile sig_atomic_t;
+ * eng_run()'s thread copies it into shared.stop for the workers. */
+static volatile sig_atomic_t stop_requested;
+
+void eng_request_stop(void)
+{
+	stop_requested = 1;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+long eng_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return -1;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			return -1;
+	}
+	return rl.rlim_cur > (rlim_t)LONG_MAX ? LONG_MAX : (long)rl.rlim_cur;
+}
+
+/* ---- small helpers ---- */
+
+static int is_echo(const struct worker *w)
+{
+	return w->o->echo;
+}
+
+static void set_timer(struct worker *w, struct client *c, int64_t t)
+{
+	c->t_timer = t;
+	if (t < w->next_timer)
+		w->next_timer = t;
+}
+
+/* Changes the client's epoll interest; a no-op when unchanged. */
+static int set_want(struct worker *w, struct client *c, uint32_t want)
+{
+	struct epoll_event ev;
+
+	if (c->want == want)
+		return 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = want;
+	ev.data.ptr = c;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev) == -1)
+		return -1;
+	c->want = want;
+	return 0;
+}
+
+static void close_socket(struct worker *w, struct client *c)
+{
+	if (c->fd == -1)
+		return;
+	close(c->fd); /* also removes it from the epoll set */
+	c->fd = -1;
+	c->want = 0;
+	w->open--;
+}
+
+static void client_done(struct worker *w, struct client *c, int ok)
+{
+	close_socket(w, c);
+	c->state = S_DONE;
+	c->t_timer = NEVER;
+	w->active--;
+	if (ok)
+		w->res.clients_done++;
+}
+
+/* --hold bookkeeping: the last client to connect (or fail) starts the
+ * hold for everybody. */
+static void hold_connect_settled(struct worker *w, int64_t now)
+{
+	if (w->o->hold <= 0)
+		return;
+	if (atomic_fetch_sub(&w->sh->pending_connects, 1) == 1)
+		atomic_store(&w->sh->hold_until,
+			     now + (int64_t)(w->o->hold * NS_PER_SEC));
+}
+
+static void client_fail(struct worker *w, struct client *c, enum failure f,
+			int err)
+{
+	struct eng_result *r = &w->res;
+
+	switch (f) {
+	case F_ERRNO:
+		r->err_errno[err > 0 && err < ENG_ERRNO_SLOTS
+				     ? err
+				     : ENG_ERRNO_SLOTS - 1]++;
+		r->err_io++;
+		r->conn_failed++;
+		break;
+	case F_REFUSED:
+		r->err_refused++;
+		r->conn_failed++;
+		break;
+	case F_EARLY_CLOSE:
+		r->err_early_close++;
+		r->conn_failed++;
+		break;
+	case F_BAD_REPLY:
+		r->err_bad_reply++;
+		break;
+	case F_TIMEOUT:
+		r->err_timeout++;
+		break;
+	case F_MAX_TIME:
+		r->err_max_time++;
+		break;
+	case F_INTERRUPTED:
+		r->err_interrupted++;
+		break;
+	}
+	if (c->state == S_CONNECTING || (c->state == S_WAIT && w->o->hold > 0))
+		hold_connect_settled(w, now_ns());
+	client_done(w, c, 0);
+}
+
+/* When message seq may be sent, by --rate and --think. */
+static int64_t send_time(const struct worker *w, const struct client *c)
+{
+	int64_t t = 0, iv = w->sh->interval_ns;
+
+	if (iv > 0) {
+		if (c->seq > (uint64_t)((NEVER - c->t_first) / iv))
+			return NEVER;
+		t = c->t_first + (int64_t)c->seq * iv;
+	}
+	if (w->sh->think_ns > 0 && c->seq > 0 &&
+	    c->t_last + w->sh->think_ns > t)
+		t = c->t_last + w->sh->think_ns;
+	return t;
+}
+
+/* Fills buf with message seq of client c: generated or --payload. */
+static void make_message(const struct worker *w, const struct client *c,
+			 uint64_t seq, char *buf)
+{
+	const struct fcli_opts *o = w->o;
+
+	if (o->payload != NULL) {
+		memcpy(buf, o->payload, o->size - 1);
+		buf[o->size - 1] = '\n';
+		return;
+	}
+	/* Cannot fail: fcli checked that -s holds every header we make. */
+	(void)fmsg_format(buf, o->size, c->id, seq);
+}
+
+/* The expected echo of message seq, cached across calls. */
+static const char *expected(struct worker *w, const struct client *c)
+{
+	if (!w->exp_valid || w->exp_client != c->id || w->exp_seq != c->seq) {
+		make_message(w, c, c->seq, w->expbuf);
+		w->exp_client = c->id;
+		w->exp_seq = c->seq;
+		w->exp_valid = 1;
+	}
+	return w->expbuf;
+}
+
+/* send() that retries EINTR; MSG_NOSIGNAL because a closed peer must be
+ * an EPIPE we count, not a SIGPIPE that kills flood. */
+static ssize_t send_some(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	do {
+		n = send(fd, buf, len, MSG_NOSIGNAL);
+	} while (n == -1 && errno == EINTR);
+	return n;
+}
+
+static ssize_t recv_some(int fd, char *buf, size_t len)
+{
+	ssize_t n;
+
+	do {
+		n = recv(fd, buf, len, 0);
+	} while (n == -1 && errno == EINTR);
+	return n;
+}
+
+static int would_block(int err)
+{
+	return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+static void start_client(struct worker *w, struct client *c, int64_t now);
+static void echo_send(struct worker *w, struct client *c, int64_t now);
+
+/* ---- TCP connection end ---- */
+
+/* SHUT_WR tells the server we are done; its close then proves that it
+ * read everything (and puts TIME_WAIT on its side, not ours). */
+static void start_drain(struct worker *w, struct client *c, int64_t now)
+{
+	if (shutdown(c->fd, SHUT_WR) == -1 || set_want(w, c, EPOLLIN) == -1) {
+		client_fail(w, c, F_ERRNO, errno);
+		return;
+	}
+	c->state = S_DRAIN;
+	set_timer(w, c, now + w->sh->slow_ns);
+}
+
+/* The server closed after our SHUT_WR: the connection is complete. */
+static void drained(struct worker *w, struct client *c, int64_t now)
+{
+	close_socket(w, c);
+	if (w->o->churn && c->seq < c->limit) {
+		int64_t t = send_time(w, c);
+
+		c->state = S_WAIT;
+		if (t <= now)
+			start_client(w, c, now);
+		else
+			set_timer(w, c, t);
+		return;
+	}
+	client_done(w, c, 1);
+}
+
+/* ---- one-way mode ---- */
+
+/* How many messages c may start now under --rate/--think. */
+static uint64_t oneway_credit(const struct worker *w, const struct client *c,
+			      uint64_t limit, int64_t now)
+{
+	uint64_t left = limit - c->seq, due;
+
+	if (w->sh->think_ns > 0) {
+		if (c->seq > 0 && now < c->t_last + w->sh->think_ns)
+			return 0;
+		left = left < 1 ? left : 1;
+	}
+	if (w->sh->interval_ns > 0) {
+		if (now < c->t_first)
+			return 0;
+		due = (uint64_t)((now - c->t_first) / w->sh->interval_ns) + 1;
+		if (due <= c->seq)
+			return 0;
+		if (due - c->seq < left)
+			left = due - c->seq;
+	}
+	return left;
+}
+
+/* Fills txbuf with the rest of message seq (from out_off) and as many
+ * whole messages after it as credit and the buffer allow. */
+static size_t oneway_fill(struct worker *w, const struct client *c,
+			  uint64_t credit)
+{
+	size_t size = w->o->size, len = 0;
+	uint64_t seq = c->seq, end = c->seq + credit;
+
+	if (c->out_off > 0) {
+		make_message(w, c, seq, w->expbuf);
+		w->exp_valid = 0; /* expbuf no longer holds a reply */
+		len = size - c->out_off;
+		memcpy(w->txbuf, w->expbuf + c->out_off, len);
+		seq++;
+	}
+	if (w->o->payload != NULL) {
+		for (; seq < end && IOBUF_SIZE - len >= size;
+		     seq++, len += size)
+			make_message(w, c, seq, w->txbuf + len);
+		return len;
+	}
+	for (; seq < end && IOBUF_SIZE - len >= size; seq++, len += size)
+		(void)fmsg_format(w->txbuf + len, size, c->id, seq);
+	return len;
+}
+
+static void oneway_sent(struct worker *w, struct client *c, size_t n,
+			int64_t now)
+{
+	uint64_t total = c->out_off + (uint64_t)n, whole = total / w->o->size;
+
+	c->seq += whole;
+	c->out_off = (uint32_t)(total % w->o->size);
+	w->res.bytes_sent += n;
+	w->res.msgs_sent += whole;
+	c->t_progress = now;
+	if (whole > 0)
+		c->t_last = now;
+}
+
+/* Sends what may be sent now; then waits for EPOLLOUT, for the pacing
+ * timer, or starts the close when everything is out. */
+static void oneway_send(struct worker *w, struct client *c, int64_t now)
+{
+	uint64_t limit = w->o->churn ? c->conn_limit : c->limit, credit;
+	size_t len;
+	ssize_t n;
+	int round;
+
+	for (round = 0;; round++) {
+		if (c->seq >= limit && c->out_off == 0) {
+			start_drain(w, c, now);
+			return;
+		}
+		credit = c->out_off > 0 ? 1 : oneway_credit(w, c, limit, now);
+		if (credit == 0)
+			break;
+		if (round == TCP_BURST) {
+			/* More to send: let the others have a turn. */
+			if (set_want(w, c, EPOLLIN | EPOLLOUT) == -1)
+				client_fail(w, c, F_ERRNO, errno);
+			return;
+		}
+		len = oneway_fill(w, c, credit);
+		n = send_some(c->fd, w->txbuf, len);
+		if (n == -1 && would_block(errno)) {
+			c->blocked = 1;
+			if (set_want(w, c, EPOLLIN | EPOLLOUT) == -1)
+				break;
+			set_timer(w, c, c->t_progress + w->sh->slow_ns);
+			return;
+		}
+		if (n == -1) {
+			client_fail(w, c, F_ERRNO, errno);
+			return;
+		}
+		c->blocked = 0;
+		oneway_sent(w, c, (size_t)n, now);
+	}
+	/* Paced: sleep until the next message is due. */
+	if (set_want(w, c, EPOLLIN) == -1) {
+		client_fail(w, c, F_ERRNO, errno);
+		return;
+	}
+	set_timer(w, c, send_time(w, c));
+}
+
+/* UDP one-way: one datagram per message. */
+static void udp_oneway_send(struct worker *w, struct client *c, int64_t now)
+{
+	uint64_t credit = oneway_credit(w, c, c->limit, now);
+	size_t size = w->o->size;
+	ssize_t n;
+
+	if (credit > UDP_BURST)
+		credit = UDP_BURST;
+	while (credit > 0) {
+		make_message(w, c, c->seq, w->txbuf);
+		n = send_some(c->fd, w->txbuf, size);
+		if (n == -1 && would_block(errno)) {
+			if (set_want(w, c, EPOLLIN | EPOLLOUT) == -1)
+				client_fail(w, c, F_ERRNO, errno);
+			return;
+		}
+		if (n == -1) {
+			client_fail(w, c, F_ERRNO, errno);
+			return;
+		}
+		oneway_sent(w, c, (size_t)n, now);
+		credit--;
+	}
+	if (c->seq >= c->limit) {
+		client_done(w, c, 1); /* UDP has no "all received" */
+		return;
+	}
+	if (oneway_credit(w, c, c->limit, now) > 0) {
+		if (set_want(w, c, EPOLLIN | EPOLLOUT) == -1)
+			client_fail(w, c, F_ERRNO, errno);
+		return;
+	}
+	if (set_want(w, c, EPOLLIN) == -1) {
+		client_fail(w, c, F_ERRNO, errno);
+		return;
+	}
+	set_timer(w, c, send_time(w, c));
+}
+
+/* ---- echo mode ---- */
+
+/* Sends (the rest of) message seq; the reply timer runs from here. */
+static void echo_write(struct worker *w, struct client *c, int64_t now)
+{
+	size_t size = w->o->size;
+	ssize_t n;
+
+	make_message(w, c, c->seq, w->txbuf);
+	n = send_some(c->fd, w->txbuf + c->out_off, size - c->out_off);
+	if (n == -1 && !would_block(errno)) {
+		client_fail(w, c, F_ERRNO, errno);
+		return;
+	}
+	if (n > 0) {
+		c->out_off += (uint32_t)n;
+		w->res.bytes_sent += (uint64_t)n;
+		c->t_progress = now;
+	}
+	if (c->out_off == size)
+		w->res.msgs_sent++;
+	if (set_want(w, c, c->out_off == size ? EPOLLIN : EPOLLIN | EPOLLOUT) ==
+	    -1)
+		client_fail(w, c, F_ERRNO, errno);
+}
+
+static void echo_send(struct worker *w, struct client *c, int64_t now)
+{
+	c->state = S_AWAIT;
+	c->out_off = 0;
+	c->rx_off = 0;
+	c->t_sent = now;
+	c->t_progress = now;
+	set_timer(w, c, now + w->sh->timeout_ns);
+	if (w->o->udp) {
+		ssize_t n;
+
+		make_message(w, c, c->seq, w->txbuf);
+		n = send_some(c->fd, w->txbuf, w->o->size);
+		if (n == -1 && !would_block(errno)) {
+			client_fail(w, c, F_ERRNO, errno);
+			return;
+		}
+		/* A datagram that would block is lost like any other: the
+		 * timeout counts it. */
+		if (n > 0) {
+			w->res.msgs_sent++;
+			w->res.bytes_sent += (uint64_t)n;
+		}
+		if (set_want(w, c, EPOLLIN) == -1)
+			client_fail(w, c, F_ERRNO, errno);
+		return;
+	}
+	echo_write(w, c, now);
+}
+
+/* After a reply (or, for UDP, its timeout): next message, pause, or
+ * the end of this client or connection. */
+static void echo_next(struct worker *w, struct client *c, int64_t now)
+{
+	int64_t t;
+
+	c->t_last = now;
+	c->seq++;
+	c->out_off = 0;
+	c->rx_off = 0;
+	if (w->o->churn) {
+		start_drain(w, c, now);
+		return;
+	}
+	if (c->seq >= c->limit) {
+		client_done(w, c, 1);
+		return;
+	}
+	t = send_time(w, c);
+	if (t <= now) {
+		echo_send(w, c, now);
+		return;
+	}
+	c->state = S_PAUSE;
+	set_timer(w, c, t);
+}
+
+static void echo_answered(struct worker *w, struct client *c, int64_t now)
+{
+	w->res.msgs_answered++;
+	hist_record(&w->res.rtt_us, (uint64_t)(now - c->t_sent) / 1000);
+	echo_next(w, c, now);
+}
+
+/* Bytes from a TCP echo server: they must be the echo of message seq,
+ * or with --reply-any-line, one line. */
+static void echo_input(struct worker *w, struct client *c, const char *p,
+		       size_t len, int64_t now)
+{
+	size_t size = w->o->size, k;
+	const char *nl;
+
+	if (c->state != S_AWAIT || c->out_off != size) {
+		client_fail(w, c, F_BAD_REPLY, 0); /* nothing was asked */
+		return;
+	}
+	c->t_progress = now;
+	set_timer(w, c, now + w->sh->timeout_ns);
+	if (w->o->reply_any_line) {
+		nl = memchr(p, '\n', len);
+		if (nl == NULL) {
+			return;
+		}
+		k = (size_t)(nl - p) + 1;
+	} else {
+		k = size - c->rx_off < len ? size - c->rx_off : len;
+		if (memcmp(p, expected(w, c) + c->rx_off, k) != 0) {
+			client_fail(w, c, F_BAD_REPLY, 0);
+			return;
+		}
+		c->rx_off += (uint32_t)k;
+		if (c->rx_off < size)
+			return;
+	}
+	/* Our next message goes out after this recv(), so anything after
+	 * the reply in the same read is not an answer to anything. */
+	if (k < len) {
+		client_fail(w, c, F_BAD_REPLY, 0);
+		return;
+	}
+	echo_answered(w, c, now);
+}
+
+/* ---- TCP input ---- */
+
+/* 1: head is a refusal line, 0: could still become one, -1: is not. */
+static int refusal_match(const char *head, size_t len)
+{
+	int full = memcmp(head, refusal_full, len) == 0;
+	int busy = memcmp(head, refusal_busy, len) == 0;
+
+	if (!full && !busy)
+		return -1;
+	return len == REFUSAL_LEN ? 1 : 0;
+}
+
+static void tcp_data(struct worker *w, struct client *c, const char *p,
+		     size_t len, int64_t now)
+{
+	if (c->state == S_AWAIT || c->state == S_PAUSE)
+		echo_input(w, c, p, len, now);
+	/* One-way, drain and hold: what the server says is not ours to
+	 * check, except the refusal handled by the caller. */
+}
+
+/* Collects the connection's first bytes until they are, or cannot be,
+ * a refusal line; then hands everything on to tcp_data(). */
+static void tcp_input(struct worker *w, struct client *c, const char *p,
+		      size_t len, int64_t now)
+{
+	size_t take;
+	int m;
+
+	if (c->head_state == HEAD_DONE) {
+		tcp_data(w, c, p, len, now);
+		return;
+	}
+	take = REFUSAL_LEN - c->head_len;
+	if (take > len)
+		take = len;
+	memcpy(c->head + c->head_len, p, take);
+	c->head_len += (uint8_t)take;
+	m = refusal_match(c->head, c->head_len);
+	if (m == 1) {
+		client_fail(w, c, F_REFUSED, 0);
+		return;
+	}
+	if (m == 0)
+		return;
+	c->head_state = HEAD_DONE;
+	/* The head bytes came first; p + take follows them.  Echo checks
+	 * fail on the first bad byte, so the head alone decides whether
+	 * the client is still alive for the rest. */
+	tcp_data(w, c, c->head, c->head_len, now);
+	if (c->state != S_DONE && take < len)
+		tcp_data(w, c, p + take, len - take, now);
+}
+
+static void tcp_eof(struct worker *w, struct client *c, int64_t now)
+{
+	if (c->head_state == HEAD_OPEN && c->head_len > 0) {
+		client_fail(w, c, F_EARLY_CLOSE, 0); /* a partial refusal? */
+		return;
+	}
+	if (c->state == S_DRAIN) {
+		drained(w, c, now);
+		return;
+	}
+	client_fail(w, c, F_EARLY_CLOSE, 0);
+}
+
+static void tcp_readable(struct worker *w, struct client *c, int64_t now)
+{
+	ssize_t n = recv_some(c->fd, w->rxbuf, IOBUF_SIZE);
+
+	if (n == -1) {
+		if (!would_block(errno))
+			client_fail(w, c, F_ERRNO, errno);
+		return;
+	}
+	if (n == 0) {
+		tcp_eof(w, c, now);
+		return;
+	}
+	w->res.bytes_received += (uint64_t)n;
+	tcp_input(w, c, w->rxbuf, (size_t)n, now);
+}
+
+/* ---- UDP input ---- */
+
+static void udp_datagram(struct worker *w, struct client *c, const char *p,
+			 size_t len, int64_t now)
+{
+	size_t size = w->o->size;
+	uint32_t client;
+	uint64_t seq;
+
+	if (!is_echo(w))
+		return; /* one-way: replies are not ours to judge */
+	if (c->state == S_AWAIT &&
+	    (w->o->reply_any_line ||
+	     (len == size && memcmp(p, expected(w, c), size) == 0))) {
+		echo_answered(w, c, now);
+		return;
+	}
+	/* A reply to a message we already gave up on is late, not bad. */
+	if (w->o->payload == NULL && len == size && p[len - 1] == '\n' &&
+	    fmsg_parse(p, len - 1, &client, &seq) == 0 && client == c->id &&
+	    seq < c->seq) {
+		w->res.udp_late++;
+		return;
+	}
+	if (w->o->payload != NULL && c->state != S_AWAIT) {
+		w->res.udp_late++; /* cannot tell: assume late */
+		return;
+	}
+	client_fail(w, c, F_BAD_REPLY, 0);
+}
+
+static void udp_readable(struct worker *w, struct client *c, int64_t now)
+{
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < UDP_BURST && c->state != S_DONE; i++) {
+		n = recv_some(c->fd, w->rxbuf, IOBUF_SIZE);
+		if (n == -1) {
+			/* ECONNREFUSED: an ICMP "port unreachable" for an
+			 * earlier datagram. */
+			if (!would_block(errno))
+				client_fail(w, c, F_ERRNO, errno);
+			return;
+		}
+		w->res.bytes_received += (uint64_t)n;
+		udp_datagram(w, c, w->rxbuf, (size_t)n, now);
+	}
+}
+
+/* ---- connecting ---- */
+
+static void begin_work(struct worker *w, struct client *c, int64_t now)
+{
+	if (w->o->hold > 0) {
+		c->state = S_HOLD;
+		hold_connect_settled(w, now);
+		if (set_want(w, c, EPOLLIN) == -1)
+			client_fail(w, c, F_ERRNO, errno);
+		return;
+	}
+	c->conn_limit = c->seq + 1;
+	if (is_echo(w)) {
+		int64_t t = send_time(w, c);
+
+		if (t <= now) {
+			echo_send(w, c, now);
+		} else {
+			c->state = S_PAUSE;
+			if (set_want(w, c, EPOLLIN) == -1)
+				client_fail(w, c, F_ERRNO, errno);
+			set_timer(w, c, t);
+		}
+		return;
+	}
+	c->state = S_SENDING;
+	if (w->o->udp)
+		udp_oneway_send(w, c, now);
+	else
+		oneway_send(w, c, now);
+}
+
+static void connected(struct worker *w, struct client *c, int64_t now)
+{
+	int one = 1;
+
+	w->res.conn_opened++;
+	hist_record(&w->res.connect_us, (uint64_t)(now - c->t_sent) / 1000);
+	/* Echo mode sends small messages and waits: Nagle would hold them
+	 * back for the delayed ACK. */
+	if (is_echo(w) && setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
+				     sizeof(one)) == -1) {
+		client_fail(w, c, F_ERRNO, errno);
+		return;
+	}
+	c->t_progress = now;
+	c->t_timer = NEVER;
+	begin_work(w, c, now);
+}
+
+static void connect_done(struct worker *w, struct client *c, int64_t now)
+{
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+		soerr = errno;
+	if (soerr != 0) {
+		client_fail(w, c, F_ERRNO, soerr);
+		return;
+	}
+	connected(w, c, now);
+}
+
+static int open_socket(struct worker *w, struct client *c, int type)
+{
+	struct epoll_event ev;
+
+	c->fd = socket(w->sh->addr.ss_family,
+		       type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd == -1)
+		return -1;
+	w->open++;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLOUT;
+	ev.data.ptr = c;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->fd, &ev) == -1)
+		return -1;
+	c->want = ev.events;
+	c->head_state = HEAD_OPEN;
+	c->head_len = 0;
+	return 0;
+}
+
+static void start_client(struct worker *w, struct client *c, int64_t now)
+{
+	int r;
+
+	c->t_sent = now;
+	if (open_socket(w, c, w->o->udp ? SOCK_DGRAM : SOCK_STREAM) == -1) {
+		client_fail(w, c, F_ERRNO, errno);
+		return;
+	}
+	/* EINTR on a non-blocking connect: it goes on in the background,
+	 * exactly as EINPROGRESS. */
+	r = connect(c->fd, (const struct sockaddr *)&w->sh->addr,
+		    w->sh->addrlen);
+	if (r == -1 && errno != EINPROGRESS && errno != EINTR) {
+		client_fail(w, c, F_ERRNO, errno);
+		return;
+	}
+	if (w->o->udp) {
+		w->res.conn_opened++;
+		c->state = S_SENDING;
+		c->t_timer = NEVER;
+		begin_work(w, c, now);
+		return;
+	}
+	c->state = S_CONNECTING;
+	set_timer(w, c, now + w->sh->slow_ns);
+	if (r == 0)
+		connected(w, c, now);
+}
+
+/* ---- timers and run-wide deadlines ---- */
+
+static void on_timer(struct worker *w, struct client *c, int64_t now)
+{
+	c->t_timer = NEVER;
+	switch (c->state) {
+	case S_WAIT:
+		start_client(w, c, now);
+		break;
+	case S_CONNECTING:
+		client_fail(w, c, F_ERRNO, ETIMEDOUT);
+		break;
+	case S_SENDING:
+		if (c->blocked && now - c->t_progress >= w->sh->slow_ns)
+			client_fail(w, c, F_TIMEOUT, 0);
+		else if (c->blocked)
+			set_timer(w, c, c->t_progress + w->sh->slow_ns);
+		else if (w->o->udp)
+			udp_oneway_send(w, c, now);
+		else
+			oneway_send(w, c, now);
+		break;
+	case S_AWAIT:
+		if (!w->o->udp) {
+			client_fail(w, c, F_TIMEOUT, 0);
+			break;
+		}
+		w->res.udp_lost++;
+		echo_next(w, c, now);
+		break;
+	case S_PAUSE:
+		echo_send(w, c, now);
+		break;
+	case S_DRAIN:
+		client_fail(w, c, F_TIMEOUT, 0);
+		break;
+	default:
+		break;
+	}
+}
+
+/* -d has passed: no new messages; finish what is under way (the rest
+ * of a partly sent message, an awaited reply, a close handshake). */
+static void end_client(struct worker *w, struct client *c, int64_t now)
+{
+	uint64_t last;
+
+	switch (c->state) {
+	case S_WAIT:
+	case S_CONNECTING:
+	case S_PAUSE:
+		client_done(w, c, 1);
+		break;
+	case S_SENDING:
+		last = c->seq + (c->out_off > 0);
+		if (c->limit > last)
+			c->limit = last;
+		if (c->conn_limit > last)
+			c->conn_limit = last;
+		if (c->seq < c->limit)
+			break;
+		if (w->o->udp)
+			client_done(w, c, 1);
+		else
+			start_drain(w, c, now);
+		break;
+	case S_AWAIT:
+		c->limit = c->seq + 1;
+		break;
+	case S_DRAIN:
+		c->limit = c->seq; /* --churn: no new connection */
+		break;
+	default:
+		break;
+	}
+}
+
+static void end_duration(struct worker *w, int64_t now)
+{
+	uint32_t i;
+
+	for (i = 0; i < w->nclients; i++)
+		end_client(w, &w->clients[i], now);
+}
+
+static void abort_all(struct worker *w, enum failure f)
+{
+	uint32_t i;
+
+	for (i = 0; i < w->nclients; i++) {
+		if (w->clients[i].state != S_DONE)
+			client_fail(w, &w->clients[i], f, 0);
+	}
+}
+
+static void end_hold(struct worker *w)
+{
+	uint32_t i;
+
+	for (i = 0; i < w->nclients; i++) {
+		if (w->clients[i].state == S_HOLD) {
+			w->res.conn_held++;
+			client_done(w, &w->clients[i], 1);
+		}
+	}
+}
+
+/* Runs due timers and deadlines; recomputes next_timer. */
+static void scan(struct worker *w, int64_t now)
+{
+	int64_t hold_until = atomic_load(&w->sh->hold_until);
+	int64_t next = w->sh->t_deadline;
+	uint32_t i;
+
+	w->last_scan = now;
+	if (atomic_load(&w->sh->stop)) {
+		abort_all(w, F_INTERRUPTED);
+		return;
+	}
+	if (now >= w->sh->t_deadline) {
+		abort_all(w, F_MAX_TIME);
+		return;
+	}
+	if (now >= hold_until)
+		end_hold(w);
+	if (!w->ended && now >= w->sh->t_end) {
+		w->ended = 1;
+		end_duration(w, now);
+	}
+	if (!w->ended && w->sh->t_end < next)
+		next = w->sh->t_end;
+	if (hold_until < next)
+		next = hold_until;
+	/* Timers set while we scan lower w->next_timer; start high. */
+	w->next_timer = NEVER;
+	for (i = 0; i < w->nclients; i++) {
+		struct client *c = &w->clients[i];
+
+		if (c->t_timer <= now && c->state != S_DONE)
+			on_timer(w, c, now);
+		if (c->state != S_DONE && c->t_timer < next)
+			next = c->t_timer;
+	}
+	if (next < w->next_timer)
+		w->next_timer = next;
+}
+
+static void handle_event(struct worker *w, struct client *c, uint32_t ev,
+			 int64_t now)
+{
+	if (c->state == S_DONE || c->fd == -1)
+		return; /* closed earlier in this batch */
+	if (c->state == S_CONNECTING) {
+		connect_done(w, c, now);
+		return;
+	}
+	if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+		if (w->o->udp)
+			udp_readable(w, c, now);
+		else
+			tcp_readable(w, c, now);
+	}
+	if (c->state == S_DONE || !(ev & EPOLLOUT))
+		return;
+	if (c->state == S_SENDING) {
+		c->blocked = 0;
+		if (w->o->udp)
+			udp_oneway_send(w, c, now);
+		else
+			oneway_send(w, c, now);
+	} else if (c->state == S_AWAIT && !w->o->udp &&
+		   c->out_off < w->o->size) {
+		echo_write(w, c, now);
+	} else if (set_want(w, c, EPOLLIN) == -1) {
+		client_fail(w, c, F_ERRNO, errno);
+	}
+}
+
+/* Until the next timer, but not before the next scan may run: a due
+ * timer must not turn epoll_wait() into a busy loop. */
+static int sleep_ms(const struct worker *w, int64_t now)
+{
+	int64_t due = w->next_timer, wait;
+
+	if (due < w->last_scan + SCAN_NS)
+		due = w->last_scan + SCAN_NS;
+	wait = due - now;
+
+	if (wait <= 0)
+		return 0;
+	wait = (wait + NS_PER_MS - 1) / NS_PER_MS;
+	return wait > MAX_SLEEP_MS ? MAX_SLEEP_MS : (int)wait;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct epoll_event events[MAX_EVENTS];
+	int64_t now;
+	int i, n;
+
+	while (w->active > 0) {
+		now = now_ns();
+		if (now >= w->next_timer && now - w->last_scan >= SCAN_NS)
+			scan(w, now);
+		else if (now - w->last_scan >= MAX_SLEEP_MS * NS_PER_MS)
+			scan(w, now); /* see stop and hold start */
+		if (w->active == 0)
+			break;
+		n = epoll_wait(w->epfd, events, MAX_EVENTS, sleep_ms(w, now));
+		if (n == -1 && errno != EINTR) {
+			/* Cannot happen with a valid epfd; do not spin. */
+			abort_all(w, F_INTERRUPTED);
+			break;
+		}
+		/* A clock read per event (a vDSO call, tens of ns) keeps
+		 * latencies honest when one wake-up serves many clients. */
+		for (i = 0; i < n; i++)
+			handle_event(w, events[i].data.ptr, events[i].events,
+				     now_ns());
+		atomic_store_explicit(&w->pub_msgs,
+				      is_echo(w) ? w->res.msgs_answered
+						 : w->res.msgs_sent,
+				      memory_order_relaxed);
+		atomic_store_explicit(&w->pub_open, w->open,
+				      memory_order_relaxed);
+	}
+	w->t_finish = now_ns();
+	atomic_store(&w->finished, 1);
+	return NULL;
+}
+
+/* ---- setup and the caller's side ---- */
+
+static int resolve(struct shared *sh, const struct fcli_opts *o)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&sh->addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&sh->addr;
+
+	memset(&sh->addr, 0, sizeof(sh->addr));
+	if (o->family == AF_INET6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(o->port);
+		if (inet_pton(AF_INET6, o->host, &sin6->sin6_addr) != 1)
+			goto bad;
+		sh->addrlen = sizeof(*sin6);
+		return 0;
+	}
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(o->port);
+	if (inet_pton(AF_INET, o->host, &sin->sin_addr) != 1)
+		goto bad;
+	sh->addrlen = sizeof(*sin);
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+static void init_shared(struct shared *sh, const struct fcli_opts *o)
+{
+	int64_t timeout_ms = o->timeout_ms;
+
+	sh->o = o;
+	sh->t0 = now_ns();
+	sh->t_end = o->duration > 0
+			    ? sh->t0 + (int64_t)(o->duration * NS_PER_SEC)
+			    : NEVER;
+	sh->t_deadline = sh->t0 + (int64_t)(o->max_time * NS_PER_SEC);
+	/* Each client sends rate / clients messages per second. */
+	sh->interval_ns =
+		o->rate > 0
+			? (int64_t)((double)NS_PER_SEC * o->clients / o->rate)
+			: 0;
+	if (o->rate > 0 && sh->interval_ns < 1)
+		sh->interval_ns = 1;
+	sh->think_ns = (int64_t)(o->think_ms * NS_PER_MS);
+	sh->timeout_ns = timeout_ms * NS_PER_MS;
+	if (timeout_ms < ENG_SLOW_TIMEOUT_MS)
+		timeout_ms = ENG_SLOW_TIMEOUT_MS;
+	sh->slow_ns = timeout_ms * NS_PER_MS;
+	atomic_init(&sh->stop, 0);
+	atomic_init(&sh->pending_connects, o->clients);
+	atomic_init(&sh->hold_until, NEVER);
+}
+
+/* Client i goes to worker i % threads; it starts at t0 + ramp * i / n
+ * and, with --rate, its schedule is offset by interval * i / n so that
+ * the clients' messages interleave evenly. */
+static void init_client(struct client *c, const struct shared *sh, uint32_t id)
+{
+	const struct fcli_opts *o = sh->o;
+	int64_t start = sh->t0 + (int64_t)(o->ramp * NS_PER_SEC * (double)id /
+					   o->clients);
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->id = id;
+	c->state = S_WAIT;
+	c->limit = o->duration > 0 ? FCLI_DURATION_SEQ_MAX + 1 : o->messages;
+	c->t_first =
+		start + (int64_t)((double)sh->interval_ns * id / o->clients);
+	c->t_timer = start;
+}
+
+static void free_workers(struct worker *ws, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		if (ws[i].epfd != -1)
+			close(ws[i].epfd);
+		free(ws[i].clients);
+		free(ws[i].txbuf);
+		free(ws[i].rxbuf);
+		free(ws[i].expbuf);
+	}
+	free(ws);
+}
+
+static int init_worker(struct worker *w, struct shared *sh, unsigned index)
+{
+	const struct fcli_opts *o = sh->o;
+	uint32_t i, id;
+
+	w->sh = sh;
+	w->o = o;
+	w->nclients = (o->clients - index + o->threads - 1) / o->threads;
+	w->active = w->nclients;
+	w->next_timer = sh->t0;
+	w->last_scan = sh->t0 - SCAN_NS;
+	hist_init(&w->res.connect_us);
+	hist_init(&w->res.rtt_us);
+	atomic_init(&w->pub_msgs, 0);
+	atomic_init(&w->pub_open, 0);
+	atomic_init(&w->finished, 0);
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (w->epfd == -1)
+		return -1;
+	w->clients = calloc(w->nclients, sizeof(*w->clients));
+	w->txbuf = malloc(IOBUF_SIZE);
+	w->rxbuf = malloc(IOBUF_SIZE);
+	w->expbuf = malloc(o->size);
+	if (w->clients == NULL || w->txbuf == NULL || w->rxbuf == NULL ||
+	    w->expbuf == NULL)
+		return -1;
+	for (i = 0, id = index; i < w->nclients; i++, id += o->threads)
+		init_client(&w->clients[i], sh, id);
+	return 0;
+}
+
+static void merge_result(struct eng_result *r, const struct worker *w,
+			 int64_t t0)
+{
+	const struct eng_result *s = &w->res;
+	double elapsed = (double)(w->t_finish - t0) / NS_PER_SEC;
+	unsigned i;
+
+	if (elapsed > r->elapsed)
+		r->elapsed = elapsed;
+	r->conn_opened += s->conn_opened;
+	r->conn_failed += s->conn_failed;
+	r->conn_held += s->conn_held;
+	r->clients_done += s->clients_done;
+	r->msgs_sent += s->msgs_sent;
+	r->msgs_answered += s->msgs_answered;
+	r->bytes_sent += s->bytes_sent;
+	r->bytes_received += s->bytes_received;
+	for (i = 0; i < ENG_ERRNO_SLOTS; i++)
+		r->err_errno[i] += s->err_errno[i];
+	r->err_io += s->err_io;
+	r->err_refused += s->err_refused;
+	r->err_early_close += s->err_early_close;
+	r->err_bad_reply += s->err_bad_reply;
+	r->err_timeout += s->err_timeout;
+	r->err_max_time += s->err_max_time;
+	r->err_interrupted += s->err_interrupted;
+	r->udp_lost += s->udp_lost;
+	r->udp_late += s->udp_late;
+	hist_merge(&r->connect_us, &s->connect_us);
+	hist_merge(&r->rtt_us, &s->rtt_us);
+}
+
+static void pause_ms(int ms)
+{
+	struct timespec ts = {0, (long)ms * NS_PER_MS};
+
+	/* An interrupted sleep is fine: the caller loops and looks at
+	 * stop_requested, which is probably why we woke up. */
+	nanosleep(&ts, NULL);
+}
+
+/* The caller's thread: progress, the stop request, the hold notice. */
+static void supervise(struct worker *ws, unsigned n, struct shared *sh,
+		      eng_progress_fn progress, void *arg)
+{
+	struct eng_progress pr;
+	int64_t last = sh->t0, now;
+	unsigned i, finished;
+	int told_hold = 0;
+
+	for (;;) {
+		pause_ms(ENG_PROGRESS_MS / 5);
+		if (stop_requested)
+			atomic_store(&sh->stop, 1);
+		for (i = 0, finished = 0; i < n; i++)
+			finished += (unsigned)atomic_load(&ws[i].finished);
+		if (finished == n)
+			break;
+		if (!told_hold && atomic_load(&sh->hold_until) != NEVER) {
+			told_hold = 1;
+			fprintf(stderr,
+				"flood: all connects done; holding "
+				"for %g s\n",
+				sh->o->hold);
+		}
+		now = now_ns();
+		if (progress == NULL ||
+		    now - last < ENG_PROGRESS_MS * NS_PER_MS)
+			continue;
+		last = now;
+		memset(&pr, 0, sizeof(pr));
+		pr.elapsed = (double)(now - sh->t0) / NS_PER_SEC;
+		for (i = 0; i < n; i++) {
+			pr.msgs += atomic_load_explicit(&ws[i].pub_msgs,
+							memory_order_relaxed);
+			pr.conn_open += atomic_load_explicit(
+				&ws[i].pub_open, memory_order_relaxed);
+		}
+		progress(&pr, arg);
+	}
+}
+
+/* Starts the workers with every signal blocked, so that signals go to
+ * the caller's thread (and its handlers) only.  Returns how many were
+ * started; on failure errno is set. */
+static unsigned start_workers(struct worker *ws, unsigned n)
+{
+	sigset_t all, old;
+	unsigned i;
+	int rc = 0;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 0; i < n; i++) {
+		rc = pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]);
+		if (rc != 0)
+			break;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		errno = rc;
+	return i;
+}
+
+int eng_run(const struct fcli_opts *o, struct eng_result *r,
+	    eng_progress_fn progress, void *arg, char *err, size_t errlen)
+{
+	struct shared sh;
+	struct worker *ws;
+	unsigned i, started;
+	int saved;
+
+	memset(r, 0, sizeof(*r));
+	hist_init(&r->connect_us);
+	hist_init(&r->rtt_us);
+	memset(&sh, 0, sizeof(sh));
+	if (resolve(&sh, o) == -1) {
+		snprintf(err, errlen, "bad address %s", o->host);
+		return -1;
+	}
+	init_shared(&sh, o);
+	ws = calloc(o->threads, sizeof(*ws));
+	if (ws == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < o->threads; i++)
+		ws[i].epfd = -1;
+	for (i = 0; i < o->threads; i++) {
+		if (init_worker(&ws[i], &sh, i) == -1) {
+			saved = errno;
+			snprintf(err, errlen, "setting up thread %u: %s", i,
+				 strerror(saved));
+			free_workers(ws, o->threads);
+			errno = saved;
+			return -1;
+		}
+	}
+	started = start_workers(ws, o->threads);
+	if (started < o->threads) {
+		saved = errno;
+		snprintf(err, errlen, "pthread_create: %s", strerror(saved));
+		atomic_store(&sh.stop, 1); /* started ones end at once */
+	} else {
+		saved = 0;
+		supervise(ws, started, &sh, progress, arg);
+	}
+	for (i = 0; i < started; i++) {
+		pthread_join(ws[i].tid, NULL);
+		merge_result(r, &ws[i], sh.t0);
+	}
+	free_workers(ws, o->threads);
+	if (saved != 0) {
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+int eng_ok(const struct fcli_opts *o, const struct eng_result *r)
+{
+	if (r->conn_failed != 0 || r->err_io != 0 || r->err_refused != 0 ||
+	    r->err_early_close != 0 || r->err_bad_reply != 0 ||
+	    r->err_timeout != 0 || r->err_max_time != 0 ||
+	    r->err_interrupted != 0 || r->udp_lost != 0)
+		return 0;
+	if (r->clients_done != o->clients)
+		return 0;
+	if (o->hold > 0)
+		return r->conn_held == o->clients;
+	if (o->duration <= 0 &&
+	    r->msgs_sent != (uint64_t)o->clients * o->messages)
+		return 0;
+	if (o->echo && r->msgs_answered != r->msgs_sent)
+		return 0;
+	return 1;
+}

@@ -1,0 +1,456 @@
+/*
+ * fcli.c - see fcli.h.
+ *
+ * Parsing happens in two steps: parse_option() converts one option at a
+ * time and checks its own range, then check_combination() looks at the
+ * whole set (modes that exclude each other, -s against the longest
+ * header).  Each check produces one message naming the option.
+ */
+#include "fcli.h"
+#include "fmsg.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Long-only options get codes above any char. */
+enum {
+	OPT_RATE = 256,
+	OPT_THINK,
+	OPT_RAMP,
+	OPT_ECHO,
+	OPT_REPLY_ANY,
+	OPT_PAYLOAD,
+	OPT_CHURN,
+	OPT_UDP,
+	OPT_TIMEOUT,
+	OPT_HOLD,
+	OPT_JSON,
+	OPT_MAX_TIME,
+	OPT_VERIFY,
+	OPT_ALLOW_TAIL,
+};
+
+static const struct option long_options[] = {
+	{"clients", required_argument, NULL, 'n'},
+	{"host", required_argument, NULL, 'H'},
+	{"port", required_argument, NULL, 'p'},
+	{"messages", required_argument, NULL, 'm'},
+	{"duration", required_argument, NULL, 'd'},
+	{"size", required_argument, NULL, 's'},
+	{"threads", required_argument, NULL, 't'},
+	{"rate", required_argument, NULL, OPT_RATE},
+	{"think", required_argument, NULL, OPT_THINK},
+	{"ramp", required_argument, NULL, OPT_RAMP},
+	{"echo", no_argument, NULL, OPT_ECHO},
+	{"reply-any-line", no_argument, NULL, OPT_REPLY_ANY},
+	{"payload", required_argument, NULL, OPT_PAYLOAD},
+	{"churn", no_argument, NULL, OPT_CHURN},
+	{"udp", no_argument, NULL, OPT_UDP},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"hold", required_argument, NULL, OPT_HOLD},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"max-time", required_argument, NULL, OPT_MAX_TIME},
+	{"verify-log", required_argument, NULL, OPT_VERIFY},
+	{"allow-missing-tail", no_argument, NULL, OPT_ALLOW_TAIL},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+/* '+': stop at the first operand instead of permuting argv (which would
+ * write to the caller's array); ':': report a missing value as ':'. */
+static const char short_options[] = "+:n:H:p:m:d:s:t:hV";
+
+/* Which options were given, for the combination checks. */
+struct seen {
+	int clients, messages, duration, size, rate, think, ramp, hold;
+};
+
+void fcli_usage(FILE *fp)
+{
+	fputs("usage: flood [OPTIONS]            load generator for line "
+	      "servers\n"
+	      "       flood --verify-log FILE -n N -m M [-s S] "
+	      "[--allow-missing-tail]\n"
+	      "\n"
+	      "  -n, --clients N     concurrent TCP connections or UDP sockets "
+	      "(1)\n"
+	      "  -H, --host ADDR     numeric IPv4 or IPv6 address (127.0.0.1)\n"
+	      "  -p, --port PORT     server port (8888)\n"
+	      "  -m, --messages M    messages per client (1000)\n"
+	      "  -d, --duration S    run for S seconds instead of -m "
+	      "(fractions ok)\n"
+	      "  -s, --size BYTES    message size including the '\\n' (32)\n"
+	      "  -t, --threads T     event-loop threads (online CPUs)\n"
+	      "      --rate R        total messages per second over all "
+	      "clients\n"
+	      "      --think MS      pause between one client's messages\n"
+	      "      --ramp S        spread the connects over S seconds\n"
+	      "      --echo          wait for each message's echo, check it, "
+	      "time it\n"
+	      "      --reply-any-line  with --echo: any line is a good reply\n"
+	      "      --payload TEXT  send TEXT (plus '\\n') as every message\n"
+	      "      --churn         connect, send one message, close, repeat\n"
+	      "      --udp           one datagram per message\n"
+	      "      --timeout MS    echo reply / server close timeout (1000)\n"
+	      "      --hold S        connect all clients, stay idle S seconds, "
+	      "close\n"
+	      "      --max-time S    stop and fail after S seconds in all "
+	      "(600)\n"
+	      "      --json          one JSON object on stdout, report on "
+	      "stderr\n"
+	      "      --verify-log FILE  check an mtserver log for the messages "
+	      "of\n"
+	      "                      -n clients x -m messages (no network)\n"
+	      "      --allow-missing-tail  with --verify-log: each client's "
+	      "messages\n"
+	      "                      need only be a prefix m0..mK-1\n"
+	      "  -h, --help          this text\n"
+	      "  -V, --version       print the version\n"
+	      "\n"
+	      "Messages are \"c<client> m<seq> xxx...\\n\", so an mtserver log "
+	      "can be\n"
+	      "checked for loss, duplication and corruption with "
+	      "--verify-log.\n"
+	      "Exit status: 0 all sent (and answered), 1 something failed or "
+	      "was\n"
+	      "lost, 2 usage error.\n"
+	      "\n"
+	      "JSON keys: ok, mode, transport, clients, threads, "
+	      "message_size,\n"
+	      "elapsed_s, connections_opened, connections_failed, "
+	      "connections_held,\n"
+	      "failed_by_errno {NAME: n}, refused_by_server, messages_sent,\n"
+	      "messages_answered, bytes_sent, bytes_received, messages_per_s,\n"
+	      "mb_per_s, udp_replies_lost, errors {bad_reply, timeout, "
+	      "early_close,\n"
+	      "refused_by_server, udp_lost, max_time, io_error}, connect_us "
+	      "and\n"
+	      "rtt_us {count, min, mean, p50, p90, p99, p99_9, max}.\n",
+	      fp);
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return FCLI_ERROR;
+}
+
+/* Whole-string unsigned decimal in [min, max]; 0 or -1. */
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9') /* strtoull accepts " -1" */
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Whole-string finite decimal number in [min, max]; 0 or -1. */
+static int parse_double(const char *s, double min, double max, double *out)
+{
+	double v;
+	char *end;
+
+	if ((s[0] < '0' || s[0] > '9') && s[0] != '.')
+		return -1; /* no sign, no "inf", no "nan", no blanks */
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(v) || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_host(struct fcli_opts *o, const char *s)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	if (strlen(s) >= sizeof(o->host))
+		return -1;
+	if (inet_pton(AF_INET, s, addr) == 1)
+		o->family = AF_INET;
+	else if (inet_pton(AF_INET6, s, addr) == 1)
+		o->family = AF_INET6;
+	else
+		return -1;
+	strcpy(o->host, s); /* length checked above */
+	return 0;
+}
+
+static void set_defaults(struct fcli_opts *o)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(o, 0, sizeof(*o));
+	o->clients = 1;
+	strcpy(o->host, "127.0.0.1");
+	o->family = AF_INET;
+	o->port = 8888;
+	o->messages = 1000;
+	o->size = 32;
+	o->max_time = 600;
+	o->timeout_ms = 1000;
+	if (ncpu < 1)
+		ncpu = 1;
+	if (ncpu > FCLI_THREADS_MAX)
+		ncpu = FCLI_THREADS_MAX;
+	o->threads = (unsigned)ncpu;
+}
+
+#define BAD(what) fail(err, errlen, "bad %s '%s'", what, optarg)
+
+/* Converts one option; 0, or FCLI_ERROR with err set. */
+static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
+			char *err, size_t errlen)
+{
+	uint64_t u;
+
+	switch (c) {
+	case 'n':
+		if (parse_u64(optarg, 1, FCLI_CLIENTS_MAX, &u) == -1)
+			return BAD("-n (1..1000000)");
+		o->clients = (uint32_t)u;
+		seen->clients = 1;
+		break;
+	case 'H':
+		if (parse_host(o, optarg) == -1)
+			return BAD("-H (numeric IPv4 or IPv6 address)");
+		break;
+	case 'p':
+		if (parse_u64(optarg, 1, 65535, &u) == -1)
+			return BAD("-p (1..65535)");
+		o->port = (uint16_t)u;
+		break;
+	case 'm':
+		if (parse_u64(optarg, 1, FMSG_BITMAP_MAX, &u) == -1)
+			return BAD("-m (1..8589934592)");
+		o->messages = u;
+		seen->messages = 1;
+		break;
+	case 'd':
+		if (parse_double(optarg, 0.001, FCLI_SECONDS_MAX,
+				 &o->duration) == -1)
+			return BAD("-d (0.001..86400 seconds)");
+		seen->duration = 1;
+		break;
+	case 's':
+		if (parse_u64(optarg, 2, FCLI_SIZE_MAX, &u) == -1)
+			return BAD("-s (2..65536)");
+		o->size = (size_t)u;
+		seen->size = 1;
+		break;
+	case 't':
+		if (parse_u64(optarg, 1, FCLI_THREADS_MAX, &u) == -1)
+			return BAD("-t (1..256)");
+		o->threads = (unsigned)u;
+		break;
+	case OPT_RATE:
+		if (parse_double(optarg, 0.001, 1e9, &o->rate) == -1)
+			return BAD("--rate (0.001..1e9 messages/s)");
+		seen->rate = 1;
+		break;
+	case OPT_THINK:
+		if (parse_double(optarg, 0, FCLI_TIMEOUT_MAX, &o->think_ms) ==
+		    -1)
+			return BAD("--think (0..3600000 ms)");
+		seen->think = 1;
+		break;
+	case OPT_RAMP:
+		if (parse_double(optarg, 0, FCLI_SECONDS_MAX, &o->ramp) == -1)
+			return BAD("--ramp (0..86400 seconds)");
+		seen->ramp = 1;
+		break;
+	case OPT_HOLD:
+		if (parse_double(optarg, 0.001, FCLI_SECONDS_MAX, &o->hold) ==
+		    -1)
+			return BAD("--hold (0.001..86400 seconds)");
+		seen->hold = 1;
+		break;
+	case OPT_MAX_TIME:
+		if (parse_double(optarg, 0.001, FCLI_SECONDS_MAX,
+				 &o->max_time) == -1)
+			return BAD("--max-time (0.001..86400 seconds)");
+		break;
+	case OPT_TIMEOUT:
+		if (parse_u64(optarg, 1, FCLI_TIMEOUT_MAX, &u) == -1)
+			return BAD("--timeout (1..3600000 ms)");
+		o->timeout_ms = (unsigned)u;
+		break;
+	case OPT_PAYLOAD:
+		if (optarg[0] == '\0' || strchr(optarg, '\n') != NULL ||
+		    strlen(optarg) > FCLI_PAYLOAD_MAX)
+			return BAD("--payload (1..65535 bytes, no newline)");
+		o->payload = optarg;
+		break;
+	case OPT_VERIFY:
+		if (optarg[0] == '\0')
+			return BAD("--verify-log (a file name)");
+		o->verify_log = optarg;
+		break;
+	case OPT_ECHO:
+		o->echo = 1;
+		break;
+	case OPT_REPLY_ANY:
+		o->reply_any_line = 1;
+		break;
+	case OPT_CHURN:
+		o->churn = 1;
+		break;
+	case OPT_UDP:
+		o->udp = 1;
+		break;
+	case OPT_JSON:
+		o->json = 1;
+		break;
+	case OPT_ALLOW_TAIL:
+		o->allow_missing_tail = 1;
+		break;
+	default: /* not reached: getopt_long only returns listed codes */
+		return fail(err, errlen, "internal error: option %d", c);
+	}
+	return 0;
+}
+
+static int check_verify(struct fcli_opts *o, const struct seen *seen, char *err,
+			size_t errlen)
+{
+	if (!seen->clients || !seen->messages)
+		return fail(err, errlen, "--verify-log needs -n and -m");
+	if (seen->duration || seen->hold || o->churn || o->echo || o->udp ||
+	    o->payload != NULL)
+		return fail(err, errlen,
+			    "--verify-log takes only -n, -m and -s");
+	return 0;
+}
+
+static int check_hold(struct fcli_opts *o, const struct seen *seen, char *err,
+		      size_t errlen)
+{
+	if (o->churn)
+		return fail(err, errlen,
+			    "--hold and --churn exclude each "
+			    "other");
+	if (o->echo || o->udp || o->payload != NULL || seen->messages ||
+	    seen->duration || seen->rate || seen->think)
+		return fail(err, errlen,
+			    "--hold sends nothing: it takes no "
+			    "--echo, --udp, --payload, -m, -d, "
+			    "--rate or --think");
+	if (o->hold + o->ramp >= o->max_time)
+		return fail(err, errlen,
+			    "--hold plus --ramp must be shorter "
+			    "than --max-time");
+	return 0;
+}
+
+static int check_size(struct fcli_opts *o, const struct seen *seen, char *err,
+		      size_t errlen)
+{
+	uint64_t last_seq;
+	size_t need;
+
+	if (o->payload != NULL) {
+		if (seen->size)
+			return fail(err, errlen,
+				    "--payload and -s exclude "
+				    "each other");
+		o->size = strlen(o->payload) + 1;
+		return 0;
+	}
+	last_seq = o->duration > 0 ? FCLI_DURATION_SEQ_MAX : o->messages - 1;
+	need = fmsg_header_len(o->clients - 1, last_seq) + 1;
+	if (o->size < need)
+		return fail(err, errlen,
+			    "-s %zu is too small for the message "
+			    "header (need at least %zu)",
+			    o->size, need);
+	return 0;
+}
+
+static int check_combination(struct fcli_opts *o, const struct seen *seen,
+			     char *err, size_t errlen)
+{
+	if (o->allow_missing_tail && o->verify_log == NULL)
+		return fail(err, errlen,
+			    "--allow-missing-tail needs --verify-log");
+	if (seen->messages && seen->duration)
+		return fail(err, errlen, "-m and -d exclude each other");
+	if (seen->duration)
+		o->messages = 0;
+	if (o->verify_log != NULL) {
+		if (check_verify(o, seen, err, errlen) != 0)
+			return FCLI_ERROR;
+		return check_size(o, seen, err, errlen);
+	}
+	if (o->hold > 0 && check_hold(o, seen, err, errlen) != 0)
+		return FCLI_ERROR;
+	if (o->churn && o->udp)
+		return fail(err, errlen,
+			    "--churn needs TCP: it excludes --udp");
+	if (o->reply_any_line && !o->echo)
+		return fail(err, errlen, "--reply-any-line needs --echo");
+	if (o->duration + o->ramp >= o->max_time)
+		return fail(err, errlen,
+			    "-d plus --ramp must be shorter than "
+			    "--max-time");
+	return check_size(o, seen, err, errlen);
+}
+
+int fcli_parse(struct fcli_opts *o, int argc, char *argv[], char *err,
+	       size_t errlen)
+{
+	struct seen seen;
+	int c;
+
+	set_defaults(o);
+	memset(&seen, 0, sizeof(seen));
+	err[0] = '\0';
+	optind = 0; /* glibc: 0 re-initialises getopt completely */
+	opterr = 0; /* we print our own messages */
+	while ((c = getopt_long(argc, argv, short_options, long_options,
+				NULL)) != -1) {
+		if (c == 'h')
+			return FCLI_HELP;
+		if (c == 'V')
+			return FCLI_VERSION;
+		if (c == '?') {
+			if (optopt != 0)
+				return fail(err, errlen, "unknown option -%c",
+					    optopt);
+			return fail(err, errlen, "unknown option %s",
+				    argv[optind - 1]);
+		}
+		if (c == ':')
+			return fail(err, errlen, "option %s needs a value",
+				    argv[optind - 1]);
+		if (parse_option(o, &seen, c, err, errlen) != 0)
+			return FCLI_ERROR;
+	}
+	if (optind < argc)
+		return fail(err, errlen, "unexpected argument '%s'",
+			    argv[optind]);
+	if (o->threads > o->clients)
+		o->threads = o->clients; /* an idle thread helps nobody */
+	return check_combination(o, &seen, err, errlen);
+}

@@ -1,0 +1,75 @@
+/*
+ * fcli.h - flood's command line.
+ *
+ * fcli_parse() turns argv into a struct fcli_opts, applying defaults and
+ * rejecting every bad value and every contradictory combination with a
+ * one-line message, so that the rest of flood can trust its options.
+ *
+ * Memory: the struct is the caller's; string options (host is copied,
+ * payload and verify_log are not) point into argv, which must outlive
+ * it.  Threads: main thread only, because getopt_long() keeps its state
+ * in globals (optind, optarg); fcli_parse() resets them, so it may be
+ * called more than once (the tests do).  Errors: FCLI_ERROR and a
+ * message (without a "flood: " prefix) in the caller's err buffer.
+ */
+#ifndef FLOOD_FCLI_H
+#define FLOOD_FCLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Results of fcli_parse(). */
+#define FCLI_RUN     0	/* options are valid: run */
+#define FCLI_HELP    1	/* --help: print fcli_usage(), exit 0 */
+#define FCLI_VERSION 2	/* --version: print FCLI_VERSION_TEXT, exit 0 */
+#define FCLI_ERROR   -1 /* usage error: print err, exit 2 */
+
+#define FCLI_VERSION_TEXT "flood 1.0"
+
+/* Limits, each with its reason. */
+#define FCLI_CLIENTS_MAX 1000000 /* far above any fd limit we can get */
+#define FCLI_THREADS_MAX 256	 /* a few per core is already plenty */
+#define FCLI_SIZE_MAX	 65536	 /* one message fits a send batch */
+#define FCLI_TIMEOUT_MAX 3600000 /* an hour, in ms */
+#define FCLI_SECONDS_MAX 86400.0 /* a day: -d, --hold, --ramp, ... */
+#define FCLI_HOST_LEN	 64	 /* INET6_ADDRSTRLEN (46) and slack */
+#define FCLI_PAYLOAD_MAX (FCLI_SIZE_MAX - 1)
+
+/* With -d the number of messages is unknown; headers must still fit
+ * for sequence numbers up to this (a client would need a day at 100k
+ * messages/s to reach it; one that does stops there). */
+#define FCLI_DURATION_SEQ_MAX 9999999999ull
+
+struct fcli_opts {
+	uint32_t clients;	  /* -n, default 1 */
+	char host[FCLI_HOST_LEN]; /* -H, numeric IPv4 or IPv6 */
+	int family;		  /* AF_INET or AF_INET6, from host */
+	uint16_t port;		  /* -p, default 8888 */
+	uint64_t messages;	  /* -m per client, default 1000; 0 with -d */
+	double duration;	  /* -d seconds, 0 = count messages */
+	size_t size;		  /* -s bytes with '\n', default 32 */
+	double rate;		  /* --rate total msgs/s, 0 = unlimited */
+	double think_ms;	  /* --think, 0 = none */
+	double ramp;		  /* --ramp seconds, 0 = all at once */
+	double hold;		  /* --hold seconds, 0 = not a hold run */
+	double max_time;	  /* --max-time seconds, default 600 */
+	unsigned timeout_ms;	  /* --timeout, default 1000 */
+	unsigned threads;	  /* -t, default online CPUs */
+	int echo;		  /* --echo */
+	int reply_any_line;	  /* --reply-any-line */
+	int churn;		  /* --churn */
+	int udp;		  /* --udp */
+	int json;		  /* --json */
+	const char *payload;	  /* --payload TEXT (without '\n'), or NULL */
+	const char *verify_log;	  /* --verify-log FILE, or NULL */
+	int allow_missing_tail;	  /* --allow-missing-tail */
+};
+
+int fcli_parse(struct fcli_opts *o, int argc, char *argv[], char *err,
+	       size_t errlen);
+
+/* The --help text. */
+void fcli_usage(FILE *fp);
+
+#endif

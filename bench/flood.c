@@ -1,0 +1,150 @@
+/*
+ * flood - load generator for mtserver (and other line servers).
+ *
+ * This file is only the program's frame: parse the options, set up the
+ * process (signals, file limit), run the engine or the log check, print
+ * the report and turn the outcome into the exit status:
+ * 0 everything done, 1 something failed or was lost, 2 usage error.
+ * The work is in the library modules: fcli (options), engine (the
+ * load), fmsg (messages, log check), hist (latency), report (output).
+ */
+#include "engine.h"
+#include "fcli.h"
+#include "fmsg.h"
+#include "report.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Room for one option error or setup error message. */
+#define ERR_LEN 256
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	eng_request_stop();
+}
+
+/* SIGINT/SIGTERM stop the run and still print the report; SIGPIPE is
+ * ignored so that a closed stdout or socket is an error, not death. */
+static int setup_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGTERM, &sa, NULL) == -1)
+		return -1;
+	sa.sa_handler = SIG_IGN;
+	return sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Every client holds one descriptor; the threads' epoll instances and
+ * stdio need a few more. */
+static void check_nofile(const struct fcli_opts *o)
+{
+	unsigned long need = (unsigned long)o->clients + o->threads + 16;
+	long have = eng_raise_nofile();
+
+	if (have == -1) {
+		fprintf(stderr, "flood: RLIMIT_NOFILE: %s\n", strerror(errno));
+		return;
+	}
+	if ((unsigned long)have < need)
+		fprintf(stderr,
+			"flood: open file limit is %ld, -n %u needs "
+			"about %lu: expect EMFILE\n",
+			have, o->clients, need);
+}
+
+static int verify(const struct fcli_opts *o)
+{
+	struct fmsg_verify v;
+	char err[ERR_LEN];
+	int ok;
+
+	if (fmsg_verify_init(&v, o->clients, o->messages, o->size,
+			     o->allow_missing_tail) == -1) {
+		fprintf(stderr, "flood: --verify-log: %s\n",
+			errno == ENOMEM ? "out of memory"
+					: "-n x -m is too large");
+		return errno == ENOMEM ? 1 : 2;
+	}
+	if (fmsg_verify_file(&v, o->verify_log, err, sizeof(err)) == -1) {
+		fprintf(stderr, "flood: %s\n", err);
+		fmsg_verify_free(&v);
+		return 1;
+	}
+	ok = fmsg_verify_ok(&v);
+	if (o->json) {
+		report_verify_json(stdout, &v);
+		fmsg_verify_print(stderr, o->verify_log, &v);
+	} else {
+		fmsg_verify_print(stdout, o->verify_log, &v);
+	}
+	fmsg_verify_free(&v);
+	return ok ? 0 : 1;
+}
+
+static int run(const struct fcli_opts *o)
+{
+	/* About 45 KiB (two histograms): static rather than on the stack. */
+	static struct eng_result r;
+	struct report_progress rp;
+	char err[ERR_LEN];
+	int ok;
+
+	check_nofile(o);
+	memset(&rp, 0, sizeof(rp));
+	rp.fp = stderr;
+	if (eng_run(o, &r, isatty(STDERR_FILENO) ? report_progress : NULL, &rp,
+		    err, sizeof(err)) == -1) {
+		report_progress_end(&rp);
+		fprintf(stderr, "flood: %s\n", err);
+		return 1;
+	}
+	report_progress_end(&rp);
+	ok = eng_ok(o, &r);
+	if (o->json) {
+		report_json(stdout, o, &r, ok);
+		report_human(stderr, o, &r, ok);
+	} else {
+		report_human(stdout, o, &r, ok);
+	}
+	if (fflush(stdout) == EOF)
+		return 1;
+	return ok ? 0 : 1;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fcli_opts o;
+	char err[ERR_LEN];
+
+	switch (fcli_parse(&o, argc, argv, err, sizeof(err))) {
+	case FCLI_HELP:
+		fcli_usage(stdout);
+		return 0;
+	case FCLI_VERSION:
+		puts(FCLI_VERSION_TEXT);
+		return 0;
+	case FCLI_ERROR:
+		fprintf(stderr, "flood: %s\n", err);
+		return 2;
+	default:
+		break;
+	}
+	if (setup_signals() == -1) {
+		fprintf(stderr, "flood: sigaction: %s\n", strerror(errno));
+		return 1;
+	}
+	if (o.verify_log != NULL)
+		return verify(&o);
+	return run(&o);
+}

@@ -1,0 +1,126 @@
+/*
+ * fmsg.h - flood's self-describing messages and the log check.
+ *
+ * Message (client, seq) of size S bytes is
+ *
+ *	"c<client> m<seq> " + 'x' padding + "\n"
+ *
+ * exactly S bytes long, e.g. "c17 m423 xxxxxxxxxxxxxxxxxxxxxxx\n" for
+ * S = 32.  Clients are numbered 0..n-1 and every client's sequence
+ * numbers start at 0, so a log that holds every message exactly once is
+ * a complete, loss-free, duplicate-free run.
+ *
+ * The log check reads an mtserver log (one event per line,
+ * "TIMESTAMP TRANSPORT PEER #N EVENT [REST]") and accounts for every
+ * "msg" and "msg-truncated" event whose text looks like a flood message
+ * ("c" followed by a digit).  Other lines and other messages are
+ * ignored (and counted).  Seen messages are kept in a bitmap of n * m
+ * bits, so memory is fixed and no line is copied or allocated.
+ *
+ * Errors: -1 with errno; fmsg_verify_file() also writes a one-line
+ * message into the caller's err buffer.  Memory: a struct fmsg_verify
+ * owns its bitmap (fmsg_verify_free() releases it).  Threads: any thread,
+ * one struct per thread; the functions keep no hidden state.
+ */
+#ifndef FLOOD_FMSG_H
+#define FLOOD_FMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* "c4294967295 m18446744073709551615 " is 34 bytes: room for any
+ * header with a 32-bit client and a 64-bit sequence number. */
+#define FMSG_HEADER_MAX 40
+
+/* Length of the header "c<client> m<seq> " (with its trailing space). */
+size_t fmsg_header_len(uint32_t client, uint64_t seq);
+
+/* The smallest message size (including '\n') that can carry every
+ * message of clients 0..nclients-1 with sequence numbers
+ * 0..nseq-1.  nclients and nseq must be >= 1. */
+size_t fmsg_min_size(uint32_t nclients, uint64_t nseq);
+
+/* Writes message (client, seq) of exactly size bytes to buf, which
+ * must hold size bytes.  0, or -1 with errno EINVAL when size is too
+ * small for the header plus '\n'. */
+int fmsg_format(char *buf, size_t size, uint32_t client, uint64_t seq);
+
+/* Parses message text WITHOUT its '\n' (len bytes).  0 and *client,
+ * *seq set when it is a well-formed flood message (exact header, only
+ * 'x' after it); -1 otherwise.  The caller checks the length. */
+int fmsg_parse(const char *text, size_t len, uint32_t *client, uint64_t *seq);
+
+/* Examples kept per kind of problem, and how much of each we keep:
+ * enough to see a pattern, small enough to read in a terminal. */
+#define FMSG_EXAMPLES	 10
+#define FMSG_EXAMPLE_LEN 160
+
+struct fmsg_examples {
+	unsigned count;
+	char text[FMSG_EXAMPLES][FMSG_EXAMPLE_LEN];
+};
+
+struct fmsg_verify {
+	/* what was expected: set by fmsg_verify_init() */
+	uint32_t nclients;
+	uint64_t nseq;
+	size_t size; /* message size including '\n' */
+	int allow_missing_tail;
+	uint64_t *bitmap; /* bit client * nseq + seq; owned */
+
+	/* what was found: counters are valid after fmsg_verify_finish() */
+	uint64_t lines;	     /* lines read */
+	uint64_t msg_lines;  /* msg / msg-truncated events */
+	uint64_t other_msgs; /* msg events that are not flood messages */
+	uint64_t expected;   /* nclients * nseq */
+	uint64_t found;	     /* distinct valid messages */
+	uint64_t missing;    /* expected - found */
+	uint64_t duplicated; /* valid messages seen again */
+	uint64_t corrupted;  /* flood-like but malformed or out of range */
+	/* --allow-missing-tail only: */
+	uint64_t holes;	       /* missing messages before a found one */
+	uint64_t tail_missing; /* missing - holes */
+	uint32_t complete;     /* clients with all nseq messages */
+	uint64_t shortest;     /* fewest messages any client got */
+	uint32_t shortest_client;
+
+	struct fmsg_examples ex_missing;
+	struct fmsg_examples ex_duplicated;
+	struct fmsg_examples ex_corrupted;
+};
+
+/* 8 Gbit = 1 GiB of bitmap: far beyond any run we make, small enough to
+ * be allocated on the machines we run on. */
+#define FMSG_BITMAP_MAX (8ull << 30)
+
+/* Prepares v for nclients * nseq messages of size bytes.  -1 with
+ * errno EINVAL (a zero count, size too small, or a bitmap over
+ * FMSG_BITMAP_MAX bits) or ENOMEM. */
+int fmsg_verify_init(struct fmsg_verify *v, uint32_t nclients, uint64_t nseq,
+		     size_t size, int allow_missing_tail);
+
+/* Accounts for the log lines in text[0..len); a last line without '\n'
+ * is taken as a line too.  May be called several times with whole
+ * lines. */
+void fmsg_verify_feed(struct fmsg_verify *v, const char *text, size_t len);
+
+/* Computes missing/holes and their examples.  Call once, after the
+ * last fmsg_verify_feed(). */
+void fmsg_verify_finish(struct fmsg_verify *v);
+
+/* 1 when the run was perfect (or, with allow_missing_tail, every client
+ * got a prefix of its messages), else 0. */
+int fmsg_verify_ok(const struct fmsg_verify *v);
+
+/* Maps path and runs feed + finish over it.  0, or -1 with errno and a
+ * message in err. */
+int fmsg_verify_file(struct fmsg_verify *v, const char *path, char *err,
+		     size_t errlen);
+
+/* Human-readable result. */
+void fmsg_verify_print(FILE *fp, const char *path, const struct fmsg_verify *v);
+
+void fmsg_verify_free(struct fmsg_verify *v);
+
+#endif

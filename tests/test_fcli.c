@@ -1,0 +1,291 @@
+/*
+ * test_fcli.c - flood's option parser: every option, every kind of bad
+ * value, every forbidden combination.  Tests call fcli_parse() itself;
+ * FCLI_ERROR is what main turns into "flood: <err>" and exit status 2.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "fcli.h"
+
+/* Up to 30 arguments of up to 100 bytes: more than any case below. */
+#define MAX_ARGS 30
+#define ARG_LEN	 100
+
+struct parsed {
+	struct fcli_opts o;
+	char err[256];
+	int rc;
+	char store[MAX_ARGS][ARG_LEN]; /* argv points here: must outlive o */
+};
+
+/* Parses "flood" + the NULL-terminated arguments (copied, so that the
+ * parser could not write to string literals even if it tried). */
+static struct parsed *parse_v(const char *first, va_list ap)
+{
+	static struct parsed p;
+	char *argv[MAX_ARGS + 1];
+	const char *a;
+	int argc = 0;
+
+	memset(&p, 0, sizeof(p));
+	snprintf(p.store[argc], ARG_LEN, "flood");
+	argv[argc] = p.store[argc];
+	argc++;
+	for (a = first; a != NULL; a = va_arg(ap, const char *)) {
+		assert_true(argc < MAX_ARGS);
+		snprintf(p.store[argc], ARG_LEN, "%s", a);
+		argv[argc] = p.store[argc];
+		argc++;
+	}
+	argv[argc] = NULL;
+	p.rc = fcli_parse(&p.o, argc, argv, p.err, sizeof(p.err));
+	return &p;
+}
+
+static struct parsed *parse(const char *first, ...)
+{
+	struct parsed *p;
+	va_list ap;
+
+	va_start(ap, first);
+	p = parse_v(first, ap);
+	va_end(ap);
+	return p;
+}
+
+/* Asserts that the arguments are refused with a message containing
+ * want. */
+static void refused(const char *want, const char *first, ...)
+{
+	struct parsed *p;
+	va_list ap;
+
+	va_start(ap, first);
+	p = parse_v(first, ap);
+	va_end(ap);
+	if (p->rc != FCLI_ERROR)
+		fail_msg("accepted, expected an error about '%s'", want);
+	if (strstr(p->err, want) == NULL)
+		fail_msg("error '%s' does not mention '%s'", p->err, want);
+}
+
+static void accepted(struct parsed *p)
+{
+	if (p->rc != FCLI_RUN)
+		fail_msg("refused: %s", p->err);
+}
+
+static void test_defaults(void **state)
+{
+	struct parsed *p = parse(NULL);
+
+	(void)state;
+	accepted(p);
+	assert_int_equal(p->o.clients, 1);
+	assert_string_equal(p->o.host, "127.0.0.1");
+	assert_int_equal(p->o.family, AF_INET);
+	assert_int_equal(p->o.port, 8888);
+	assert_int_equal(p->o.messages, 1000);
+	assert_int_equal(p->o.size, 32);
+	assert_int_equal(p->o.timeout_ms, 1000);
+	assert_true(p->o.max_time == 600);
+	assert_true(p->o.duration == 0 && p->o.rate == 0 && p->o.hold == 0);
+	assert_int_equal(p->o.threads, 1); /* clamped to -n 1 */
+	assert_false(p->o.echo || p->o.churn || p->o.udp || p->o.json);
+	assert_null(p->o.payload);
+	assert_null(p->o.verify_log);
+}
+
+static void test_help_version(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("--help", NULL)->rc, FCLI_HELP);
+	assert_int_equal(parse("-h", NULL)->rc, FCLI_HELP);
+	assert_int_equal(parse("--version", NULL)->rc, FCLI_VERSION);
+	assert_int_equal(parse("-V", NULL)->rc, FCLI_VERSION);
+	assert_string_equal(FCLI_VERSION_TEXT, "flood 1.0");
+}
+
+static void test_every_option(void **state)
+{
+	struct parsed *p;
+
+	(void)state;
+	p = parse("-n", "50", "-H", "::1", "-p", "9000", "-m", "200", "-s",
+		  "64", "-t", "3", "--rate", "1000.5", "--think", "2.5",
+		  "--ramp", "0.5", "--echo", "--reply-any-line", "--timeout",
+		  "250", "--max-time", "30", "--json", NULL);
+	accepted(p);
+	assert_int_equal(p->o.clients, 50);
+	assert_string_equal(p->o.host, "::1");
+	assert_int_equal(p->o.family, AF_INET6);
+	assert_int_equal(p->o.port, 9000);
+	assert_int_equal(p->o.messages, 200);
+	assert_int_equal(p->o.size, 64);
+	assert_int_equal(p->o.threads, 3);
+	assert_true(p->o.rate == 1000.5);
+	assert_true(p->o.think_ms == 2.5);
+	assert_true(p->o.ramp == 0.5);
+	assert_true(p->o.echo && p->o.reply_any_line && p->o.json);
+	assert_int_equal(p->o.timeout_ms, 250);
+	assert_true(p->o.max_time == 30);
+
+	p = parse("--clients", "7", "--host", "127.0.0.1", "--port", "1",
+		  "--duration", "1.5", "--size", "40", "--threads", "2",
+		  "--udp", NULL);
+	accepted(p);
+	assert_int_equal(p->o.clients, 7);
+	assert_true(p->o.duration == 1.5);
+	assert_int_equal(p->o.messages, 0); /* -d replaces -m */
+	assert_int_equal(p->o.size, 40);
+	assert_true(p->o.udp);
+
+	p = parse("--churn", "--echo", "-n", "4", NULL);
+	accepted(p);
+	assert_true(p->o.churn && p->o.echo);
+
+	p = parse("--hold", "2", "-n", "10000", "--ramp", "1", NULL);
+	accepted(p);
+	assert_true(p->o.hold == 2);
+
+	p = parse("--payload", "PING", "--echo", "--reply-any-line", NULL);
+	accepted(p);
+	assert_string_equal(p->o.payload, "PING");
+	assert_int_equal(p->o.size, 5); /* PING\n */
+
+	p = parse("--verify-log", "x.log", "-n", "3", "-m", "4", "-s", "20",
+		  "--allow-missing-tail", NULL);
+	accepted(p);
+	assert_string_equal(p->o.verify_log, "x.log");
+	assert_true(p->o.allow_missing_tail);
+
+	/* Threads default to the CPUs, capped by the clients. */
+	p = parse("-n", "1000", NULL);
+	accepted(p);
+	assert_true(p->o.threads >= 1 && p->o.threads <= FCLI_THREADS_MAX);
+}
+
+static void test_bad_numbers(void **state)
+{
+	(void)state;
+	refused("-n", "-n", "abc", NULL);
+	refused("-n", "-n", "0", NULL);
+	refused("-n", "-n", "-5", NULL);
+	refused("-n", "-n", "1000001", NULL);
+	refused("-n", "-n", "12x", NULL);
+	refused("-n", "-n", "", NULL);
+	refused("-n", "-n", " 5", NULL);
+	refused("-p", "-p", "0", NULL);
+	refused("-p", "-p", "65536", NULL);
+	refused("-p", "-p", "http", NULL);
+	refused("-m", "-m", "0", NULL);
+	refused("-m", "-m", "99999999999999999999999", NULL);
+	refused("-d", "-d", "0", NULL);
+	refused("-d", "-d", "-1", NULL);
+	refused("-d", "-d", "nan", NULL);
+	refused("-d", "-d", "inf", NULL);
+	refused("-d", "-d", "1s", NULL);
+	refused("-s", "-s", "1", NULL);
+	refused("-s", "-s", "65537", NULL);
+	refused("-t", "-t", "0", NULL);
+	refused("-t", "-t", "257", NULL);
+	refused("--rate", "--rate", "0", NULL);
+	refused("--rate", "--rate", "fast", NULL);
+	refused("--think", "--think", "-1", NULL);
+	refused("--ramp", "--ramp", "x", NULL);
+	refused("--timeout", "--timeout", "0", NULL);
+	refused("--timeout", "--timeout", "3600001", NULL);
+	refused("--hold", "--hold", "0", NULL);
+	refused("--max-time", "--max-time", "0", NULL);
+	refused("-H", "-H", "localhost", NULL); /* numeric only */
+	refused("-H", "-H", "1.2.3", NULL);
+	refused("--payload", "--payload", "", NULL);
+	refused("--verify-log", "--verify-log", "", NULL);
+}
+
+static void test_syntax_errors(void **state)
+{
+	(void)state;
+	refused("unknown option --bogus", "--bogus", NULL);
+	refused("unknown option -x", "-x", NULL);
+	refused("-n needs a value", "-n", NULL);
+	refused("--rate needs a value", "--rate", NULL);
+	refused("unexpected argument 'extra'", "-n", "2", "extra", NULL);
+}
+
+static void test_conflicts(void **state)
+{
+	(void)state;
+	refused("--hold and --churn", "--churn", "--hold", "1", NULL);
+	refused("--hold sends nothing", "--hold", "1", "--echo", NULL);
+	refused("--hold sends nothing", "--hold", "1", "-m", "5", NULL);
+	refused("--hold sends nothing", "--hold", "1", "--udp", NULL);
+	refused("--hold sends nothing", "--hold", "1", "-d", "1", NULL);
+	refused("--hold sends nothing", "--hold", "1", "--rate", "9", NULL);
+	refused("--hold plus --ramp", "--hold", "5", "--max-time", "4", NULL);
+	refused("--churn needs TCP", "--churn", "--udp", NULL);
+	refused("-m and -d", "-m", "5", "-d", "1", NULL);
+	refused("--reply-any-line needs --echo", "--reply-any-line", NULL);
+	refused("--payload and -s", "--payload", "PING", "-s", "10", NULL);
+	refused("--allow-missing-tail needs --verify-log",
+		"--allow-missing-tail", NULL);
+	refused("--verify-log needs -n and -m", "--verify-log", "f", "-n", "3",
+		NULL);
+	refused("--verify-log takes only", "--verify-log", "f", "-n", "3", "-m",
+		"3", "--echo", NULL);
+	refused("-d plus --ramp", "-d", "10", "--max-time", "5", NULL);
+}
+
+static void test_size_too_small(void **state)
+{
+	struct parsed *p;
+
+	(void)state;
+	/* "c0 m999 \n" is 9 bytes */
+	refused("-s 8 is too small", "-s", "8", "-m", "1000", NULL);
+	accepted(parse("-s", "9", "-m", "1000", NULL));
+	/* "c99 m999 \n" is 10 bytes */
+	refused("need at least 10", "-n", "100", "-s", "9", "-m", "1000", NULL);
+	/* With -d the sequence may reach 10 digits: "c0 m9999999999 \n" */
+	refused("-s 15 is too small", "-d", "1", "-s", "15", NULL);
+	p = parse("-d", "1", "-s", "16", NULL);
+	accepted(p);
+	/* "c9 m99 \n" is 8 bytes */
+	refused("too small", "--verify-log", "f", "-n", "10", "-m", "100", "-s",
+		"7", NULL);
+	accepted(parse("--verify-log", "f", "-n", "10", "-m", "100", "-s", "8",
+		       NULL));
+}
+
+/* The parser must start afresh on every call (getopt state). */
+static void test_reparse(void **state)
+{
+	(void)state;
+	refused("-n", "-n", "x", NULL);
+	accepted(parse("-n", "3", NULL));
+	assert_int_equal(parse("-n", "4", NULL)->o.clients, 4);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_help_version),
+		cmocka_unit_test(test_every_option),
+		cmocka_unit_test(test_bad_numbers),
+		cmocka_unit_test(test_syntax_errors),
+		cmocka_unit_test(test_conflicts),
+		cmocka_unit_test(test_size_too_small),
+		cmocka_unit_test(test_reparse),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
