@@ -19,6 +19,10 @@
 #define MAX_ARGS 30
 #define ARG_LEN	 100
 
+/* A typed end marker for the variadic argument lists: a bare NULL may
+ * be a plain 0, which is not a pointer. */
+#define END ((const char *)NULL)
+
 struct parsed {
 	struct fcli_opts o;
 	char err[256];
@@ -107,10 +111,10 @@ static void test_defaults(void **state)
 static void test_help_version(void **state)
 {
 	(void)state;
-	assert_int_equal(parse("--help", NULL)->rc, FCLI_HELP);
-	assert_int_equal(parse("-h", NULL)->rc, FCLI_HELP);
-	assert_int_equal(parse("--version", NULL)->rc, FCLI_VERSION);
-	assert_int_equal(parse("-V", NULL)->rc, FCLI_VERSION);
+	assert_int_equal(parse("--help", END)->rc, FCLI_HELP);
+	assert_int_equal(parse("-h", END)->rc, FCLI_HELP);
+	assert_int_equal(parse("--version", END)->rc, FCLI_VERSION);
+	assert_int_equal(parse("-V", END)->rc, FCLI_VERSION);
 	assert_string_equal(FCLI_VERSION_TEXT, "flood 1.0");
 }
 
@@ -122,7 +126,7 @@ static void test_every_option(void **state)
 	p = parse("-n", "50", "-H", "::1", "-p", "9000", "-m", "200", "-s",
 		  "64", "-t", "3", "--rate", "1000.5", "--think", "2.5",
 		  "--ramp", "0.5", "--echo", "--reply-any-line", "--timeout",
-		  "250", "--max-time", "30", "--json", NULL);
+		  "250", "--max-time", "30", "--json", END);
 	accepted(p);
 	assert_int_equal(p->o.clients, 50);
 	assert_string_equal(p->o.host, "::1");
@@ -140,7 +144,7 @@ static void test_every_option(void **state)
 
 	p = parse("--clients", "7", "--host", "127.0.0.1", "--port", "1",
 		  "--duration", "1.5", "--size", "40", "--threads", "2",
-		  "--udp", NULL);
+		  "--udp", END);
 	accepted(p);
 	assert_int_equal(p->o.clients, 7);
 	assert_true(p->o.duration == 1.5);
@@ -148,27 +152,27 @@ static void test_every_option(void **state)
 	assert_int_equal(p->o.size, 40);
 	assert_true(p->o.udp);
 
-	p = parse("--churn", "--echo", "-n", "4", NULL);
+	p = parse("--churn", "--echo", "-n", "4", END);
 	accepted(p);
 	assert_true(p->o.churn && p->o.echo);
 
-	p = parse("--hold", "2", "-n", "10000", "--ramp", "1", NULL);
+	p = parse("--hold", "2", "-n", "10000", "--ramp", "1", END);
 	accepted(p);
 	assert_true(p->o.hold == 2);
 
-	p = parse("--payload", "PING", "--echo", "--reply-any-line", NULL);
+	p = parse("--payload", "PING", "--echo", "--reply-any-line", END);
 	accepted(p);
 	assert_string_equal(p->o.payload, "PING");
 	assert_int_equal(p->o.size, 5); /* PING\n */
 
 	p = parse("--verify-log", "x.log", "-n", "3", "-m", "4", "-s", "20",
-		  "--allow-missing-tail", NULL);
+		  "--allow-missing-tail", END);
 	accepted(p);
 	assert_string_equal(p->o.verify_log, "x.log");
 	assert_true(p->o.allow_missing_tail);
 
 	/* Threads default to the CPUs, capped by the clients. */
-	p = parse("-n", "1000", NULL);
+	p = parse("-n", "1000", END);
 	accepted(p);
 	assert_true(p->o.threads >= 1 && p->o.threads <= FCLI_THREADS_MAX);
 }
@@ -176,72 +180,72 @@ static void test_every_option(void **state)
 static void test_bad_numbers(void **state)
 {
 	(void)state;
-	refused("-n", "-n", "abc", NULL);
-	refused("-n", "-n", "0", NULL);
-	refused("-n", "-n", "-5", NULL);
-	refused("-n", "-n", "1000001", NULL);
-	refused("-n", "-n", "12x", NULL);
-	refused("-n", "-n", "", NULL);
-	refused("-n", "-n", " 5", NULL);
-	refused("-p", "-p", "0", NULL);
-	refused("-p", "-p", "65536", NULL);
-	refused("-p", "-p", "http", NULL);
-	refused("-m", "-m", "0", NULL);
-	refused("-m", "-m", "99999999999999999999999", NULL);
-	refused("-d", "-d", "0", NULL);
-	refused("-d", "-d", "-1", NULL);
-	refused("-d", "-d", "nan", NULL);
-	refused("-d", "-d", "inf", NULL);
-	refused("-d", "-d", "1s", NULL);
-	refused("-s", "-s", "1", NULL);
-	refused("-s", "-s", "65537", NULL);
-	refused("-t", "-t", "0", NULL);
-	refused("-t", "-t", "257", NULL);
-	refused("--rate", "--rate", "0", NULL);
-	refused("--rate", "--rate", "fast", NULL);
-	refused("--think", "--think", "-1", NULL);
-	refused("--ramp", "--ramp", "x", NULL);
-	refused("--timeout", "--timeout", "0", NULL);
-	refused("--timeout", "--timeout", "3600001", NULL);
-	refused("--hold", "--hold", "0", NULL);
-	refused("--max-time", "--max-time", "0", NULL);
-	refused("-H", "-H", "localhost", NULL); /* numeric only */
-	refused("-H", "-H", "1.2.3", NULL);
-	refused("--payload", "--payload", "", NULL);
-	refused("--verify-log", "--verify-log", "", NULL);
+	refused("-n", "-n", "abc", END);
+	refused("-n", "-n", "0", END);
+	refused("-n", "-n", "-5", END);
+	refused("-n", "-n", "1000001", END);
+	refused("-n", "-n", "12x", END);
+	refused("-n", "-n", "", END);
+	refused("-n", "-n", " 5", END);
+	refused("-p", "-p", "0", END);
+	refused("-p", "-p", "65536", END);
+	refused("-p", "-p", "http", END);
+	refused("-m", "-m", "0", END);
+	refused("-m", "-m", "99999999999999999999999", END);
+	refused("-d", "-d", "0", END);
+	refused("-d", "-d", "-1", END);
+	refused("-d", "-d", "nan", END);
+	refused("-d", "-d", "inf", END);
+	refused("-d", "-d", "1s", END);
+	refused("-s", "-s", "1", END);
+	refused("-s", "-s", "65537", END);
+	refused("-t", "-t", "0", END);
+	refused("-t", "-t", "257", END);
+	refused("--rate", "--rate", "0", END);
+	refused("--rate", "--rate", "fast", END);
+	refused("--think", "--think", "-1", END);
+	refused("--ramp", "--ramp", "x", END);
+	refused("--timeout", "--timeout", "0", END);
+	refused("--timeout", "--timeout", "3600001", END);
+	refused("--hold", "--hold", "0", END);
+	refused("--max-time", "--max-time", "0", END);
+	refused("-H", "-H", "localhost", END); /* numeric only */
+	refused("-H", "-H", "1.2.3", END);
+	refused("--payload", "--payload", "", END);
+	refused("--verify-log", "--verify-log", "", END);
 }
 
 static void test_syntax_errors(void **state)
 {
 	(void)state;
-	refused("unknown option --bogus", "--bogus", NULL);
-	refused("unknown option -x", "-x", NULL);
-	refused("-n needs a value", "-n", NULL);
-	refused("--rate needs a value", "--rate", NULL);
-	refused("unexpected argument 'extra'", "-n", "2", "extra", NULL);
+	refused("unknown option --bogus", "--bogus", END);
+	refused("unknown option -x", "-x", END);
+	refused("-n needs a value", "-n", END);
+	refused("--rate needs a value", "--rate", END);
+	refused("unexpected argument 'extra'", "-n", "2", "extra", END);
 }
 
 static void test_conflicts(void **state)
 {
 	(void)state;
-	refused("--hold and --churn", "--churn", "--hold", "1", NULL);
-	refused("--hold sends nothing", "--hold", "1", "--echo", NULL);
-	refused("--hold sends nothing", "--hold", "1", "-m", "5", NULL);
-	refused("--hold sends nothing", "--hold", "1", "--udp", NULL);
-	refused("--hold sends nothing", "--hold", "1", "-d", "1", NULL);
-	refused("--hold sends nothing", "--hold", "1", "--rate", "9", NULL);
-	refused("--hold plus --ramp", "--hold", "5", "--max-time", "4", NULL);
-	refused("--churn needs TCP", "--churn", "--udp", NULL);
-	refused("-m and -d", "-m", "5", "-d", "1", NULL);
-	refused("--reply-any-line needs --echo", "--reply-any-line", NULL);
-	refused("--payload and -s", "--payload", "PING", "-s", "10", NULL);
+	refused("--hold and --churn", "--churn", "--hold", "1", END);
+	refused("--hold sends nothing", "--hold", "1", "--echo", END);
+	refused("--hold sends nothing", "--hold", "1", "-m", "5", END);
+	refused("--hold sends nothing", "--hold", "1", "--udp", END);
+	refused("--hold sends nothing", "--hold", "1", "-d", "1", END);
+	refused("--hold sends nothing", "--hold", "1", "--rate", "9", END);
+	refused("--hold plus --ramp", "--hold", "5", "--max-time", "4", END);
+	refused("--churn needs TCP", "--churn", "--udp", END);
+	refused("-m and -d", "-m", "5", "-d", "1", END);
+	refused("--reply-any-line needs --echo", "--reply-any-line", END);
+	refused("--payload and -s", "--payload", "PING", "-s", "10", END);
 	refused("--allow-missing-tail needs --verify-log",
-		"--allow-missing-tail", NULL);
+		"--allow-missing-tail", END);
 	refused("--verify-log needs -n and -m", "--verify-log", "f", "-n", "3",
-		NULL);
+		END);
 	refused("--verify-log takes only", "--verify-log", "f", "-n", "3", "-m",
-		"3", "--echo", NULL);
-	refused("-d plus --ramp", "-d", "10", "--max-time", "5", NULL);
+		"3", "--echo", END);
+	refused("-d plus --ramp", "-d", "10", "--max-time", "5", END);
 }
 
 static void test_size_too_small(void **state)
@@ -250,28 +254,28 @@ static void test_size_too_small(void **state)
 
 	(void)state;
 	/* "c0 m999 \n" is 9 bytes */
-	refused("-s 8 is too small", "-s", "8", "-m", "1000", NULL);
-	accepted(parse("-s", "9", "-m", "1000", NULL));
+	refused("-s 8 is too small", "-s", "8", "-m", "1000", END);
+	accepted(parse("-s", "9", "-m", "1000", END));
 	/* "c99 m999 \n" is 10 bytes */
-	refused("need at least 10", "-n", "100", "-s", "9", "-m", "1000", NULL);
+	refused("need at least 10", "-n", "100", "-s", "9", "-m", "1000", END);
 	/* With -d the sequence may reach 10 digits: "c0 m9999999999 \n" */
-	refused("-s 15 is too small", "-d", "1", "-s", "15", NULL);
-	p = parse("-d", "1", "-s", "16", NULL);
+	refused("-s 15 is too small", "-d", "1", "-s", "15", END);
+	p = parse("-d", "1", "-s", "16", END);
 	accepted(p);
 	/* "c9 m99 \n" is 8 bytes */
 	refused("too small", "--verify-log", "f", "-n", "10", "-m", "100", "-s",
-		"7", NULL);
+		"7", END);
 	accepted(parse("--verify-log", "f", "-n", "10", "-m", "100", "-s", "8",
-		       NULL));
+		       END));
 }
 
 /* The parser must start afresh on every call (getopt state). */
 static void test_reparse(void **state)
 {
 	(void)state;
-	refused("-n", "-n", "x", NULL);
-	accepted(parse("-n", "3", NULL));
-	assert_int_equal(parse("-n", "4", NULL)->o.clients, 4);
+	refused("-n", "-n", "x", END);
+	accepted(parse("-n", "3", END));
+	assert_int_equal(parse("-n", "4", END)->o.clients, 4);
 }
 
 int main(void)

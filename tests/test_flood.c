@@ -222,6 +222,10 @@ static int dead_port(void)
 
 /* ---- running flood ---- */
 
+/* A typed end marker for the variadic argument lists: a bare NULL may
+ * be a plain 0, which is not a pointer. */
+#define END ((const char *)NULL)
+
 struct run {
 	int status;
 	char *out; /* stdout, NUL-terminated, malloc'd */
@@ -331,7 +335,7 @@ static void test_oneway_bytes(void **state)
 
 	(void)state;
 	srv_start(&s, SRV_SINK);
-	flood(&r, s.port, "-n", "10", "-m", "500", "-s", "32", "-t", "2", NULL);
+	flood(&r, s.port, "-n", "10", "-m", "500", "-s", "32", "-t", "2", END);
 	srv_stop(&s);
 	expect_status(&r, 0);
 	/* flood waited for our close, so we had read everything. */
@@ -348,7 +352,7 @@ static void test_oneway_large_messages(void **state)
 
 	(void)state;
 	srv_start(&s, SRV_SINK);
-	flood(&r, s.port, "-n", "3", "-m", "40", "-s", "50000", NULL);
+	flood(&r, s.port, "-n", "3", "-m", "40", "-s", "50000", END);
 	srv_stop(&s);
 	expect_status(&r, 0);
 	assert_int_equal(s.bytes, 3 * 40 * 50000);
@@ -362,7 +366,7 @@ static void test_echo(void **state)
 
 	(void)state;
 	srv_start(&s, SRV_ECHO);
-	flood(&r, s.port, "-n", "5", "-m", "200", "--echo", NULL);
+	flood(&r, s.port, "-n", "5", "-m", "200", "--echo", END);
 	srv_stop(&s);
 	expect_status(&r, 0);
 	expect_in(r.out, "1000 sent, 1000 answered");
@@ -378,14 +382,13 @@ static void test_echo_duration_rate_think(void **state)
 	(void)state;
 	srv_start(&s, SRV_ECHO);
 	flood(&r, s.port, "-n", "4", "-d", "0.3", "--echo", "--rate", "400",
-	      "--json", NULL);
+	      "--json", END);
 	expect_status(&r, 0);
 	assert_true(json_int(r.out, "messages_answered") > 0);
 	assert_int_equal(json_int(r.out, "messages_answered"),
 			 json_int(r.out, "messages_sent"));
 	run_free(&r);
-	flood(&r, s.port, "-n", "3", "-m", "10", "--echo", "--think", "5",
-	      NULL);
+	flood(&r, s.port, "-n", "3", "-m", "10", "--echo", "--think", "5", END);
 	expect_status(&r, 0);
 	expect_in(r.out, "30 sent, 30 answered");
 	run_free(&r);
@@ -399,7 +402,7 @@ static void test_bad_reply(void **state)
 
 	(void)state;
 	srv_start(&s, SRV_WRONG);
-	flood(&r, s.port, "-n", "2", "-m", "10", "--echo", NULL);
+	flood(&r, s.port, "-n", "2", "-m", "10", "--echo", END);
 	srv_stop(&s);
 	expect_status(&r, 1);
 	expect_in(r.out, "bad reply x2");
@@ -416,7 +419,7 @@ static void test_reply_any_line(void **state)
 	(void)state;
 	srv_start(&s, SRV_WRONG);
 	flood(&r, s.port, "-n", "2", "-m", "10", "--echo", "--reply-any-line",
-	      "--payload", "PING xx", NULL);
+	      "--payload", "PING xx", END);
 	srv_stop(&s);
 	expect_status(&r, 0);
 	expect_in(r.out, "20 sent, 20 answered");
@@ -431,7 +434,7 @@ static void test_echo_timeout(void **state)
 	(void)state;
 	srv_start(&s, SRV_SINK); /* never answers */
 	flood(&r, s.port, "-n", "3", "-m", "5", "--echo", "--timeout", "100",
-	      NULL);
+	      END);
 	srv_stop(&s);
 	expect_status(&r, 1);
 	expect_in(r.out, "timeout x3");
@@ -443,7 +446,7 @@ static void test_refused(void **state)
 	struct run r;
 
 	(void)state;
-	flood(&r, dead_port(), "-n", "3", "-m", "5", NULL);
+	flood(&r, dead_port(), "-n", "3", "-m", "5", END);
 	expect_status(&r, 1);
 	expect_in(r.out, "ECONNREFUSED x3");
 	expect_in(r.out, "3 failed");
@@ -457,7 +460,7 @@ static void test_refused_by_server(void **state)
 
 	(void)state;
 	srv_start(&s, SRV_FULL);
-	flood(&r, s.port, "-n", "3", "--hold", "0.2", NULL);
+	flood(&r, s.port, "-n", "3", "--hold", "0.2", END);
 	srv_stop(&s);
 	expect_status(&r, 1);
 	expect_in(r.out, "refused by server x3");
@@ -471,7 +474,7 @@ static void test_hold(void **state)
 
 	(void)state;
 	srv_start(&s, SRV_SINK);
-	flood(&r, s.port, "-n", "20", "--hold", "0.3", "--json", NULL);
+	flood(&r, s.port, "-n", "20", "--hold", "0.3", "--json", END);
 	srv_stop(&s);
 	expect_status(&r, 0);
 	assert_int_equal(json_int(r.out, "connections_held"), 20);
@@ -488,12 +491,12 @@ static void test_churn(void **state)
 
 	(void)state;
 	srv_start(&s, SRV_ECHO);
-	flood(&r, s.port, "-n", "4", "-m", "25", "--churn", "--echo", NULL);
+	flood(&r, s.port, "-n", "4", "-m", "25", "--churn", "--echo", END);
 	expect_status(&r, 0);
 	expect_in(r.out, "100 opened, 0 failed");
 	expect_in(r.out, "100 sent, 100 answered");
 	run_free(&r);
-	flood(&r, s.port, "-n", "4", "-m", "25", "--churn", NULL);
+	flood(&r, s.port, "-n", "4", "-m", "25", "--churn", END);
 	srv_stop(&s);
 	expect_status(&r, 0);
 	expect_in(r.out, "100 opened");
@@ -533,7 +536,7 @@ static void test_json(void **state)
 
 	(void)state;
 	srv_start(&s, SRV_ECHO);
-	flood(&r, s.port, "-n", "3", "-m", "20", "--echo", "--json", NULL);
+	flood(&r, s.port, "-n", "3", "-m", "20", "--echo", "--json", END);
 	srv_stop(&s);
 	expect_status(&r, 0);
 	expect_one_json_object(r.out);
@@ -543,7 +546,7 @@ static void test_json(void **state)
 	expect_in(r.err, "result           OK"); /* human report moved */
 	run_free(&r);
 
-	flood(&r, dead_port(), "-n", "2", "-m", "1", "--json", NULL);
+	flood(&r, dead_port(), "-n", "2", "-m", "1", "--json", END);
 	expect_status(&r, 1);
 	expect_one_json_object(r.out);
 	expect_in(r.out, "\"ok\":false");
@@ -559,7 +562,7 @@ static void test_udp_lost(void **state)
 	(void)state;
 	srv_start(&s, SRV_UDP_DROP);
 	flood(&r, s.port, "-n", "2", "-m", "50", "--udp", "--echo", "--timeout",
-	      "200", "--json", NULL);
+	      "200", "--json", END);
 	srv_stop(&s);
 	expect_status(&r, 1);
 	expect_one_json_object(r.out);
@@ -575,14 +578,14 @@ static void test_usage_error(void **state)
 	struct run r;
 
 	(void)state;
-	flood(&r, 1, "-n", "0", NULL);
+	flood(&r, 1, "-n", "0", END);
 	expect_status(&r, 2);
 	expect_in(r.err, "flood: ");
 	expect_in(r.err, "-n");
 	assert_int_equal(h_count(r.err, "\n"), 1);
 	assert_string_equal(r.out, "");
 	run_free(&r);
-	flood(&r, 1, "--churn", "--hold", "1", NULL);
+	flood(&r, 1, "--churn", "--hold", "1", END);
 	expect_status(&r, 2);
 	run_free(&r);
 }
@@ -638,7 +641,7 @@ static void test_mtserver_oneway(void **state)
 	if (!have_mtserver())
 		skip();
 	start_mtserver(&p, log, 0);
-	flood(&r, p.port, "-n", "50", "-m", "200", NULL);
+	flood(&r, p.port, "-n", "50", "-m", "200", END);
 	stop_mtserver(&p);
 	expect_status(&r, 0);
 	run_free(&r);
@@ -657,7 +660,7 @@ static void test_mtserver_echo(void **state)
 	if (!have_mtserver())
 		skip();
 	start_mtserver(&p, log, 1);
-	flood(&r, p.port, "-n", "20", "-m", "100", "--echo", NULL);
+	flood(&r, p.port, "-n", "20", "-m", "100", "--echo", END);
 	stop_mtserver(&p);
 	expect_status(&r, 0);
 	expect_in(r.out, "2000 sent, 2000 answered");
@@ -677,7 +680,7 @@ static void test_mtserver_udp(void **state)
 	start_mtserver(&p, log, 1);
 	/* Echo mode: one datagram in flight per client, so none is lost
 	 * to a full socket buffer and the log must be complete. */
-	flood(&r, p.port, "-n", "8", "-m", "100", "--udp", "--echo", NULL);
+	flood(&r, p.port, "-n", "8", "-m", "100", "--udp", "--echo", END);
 	stop_mtserver(&p);
 	expect_status(&r, 0);
 	expect_in(r.out, "800 sent, 800 answered");
@@ -695,7 +698,7 @@ static void test_mtserver_churn(void **state)
 	if (!have_mtserver())
 		skip();
 	start_mtserver(&p, log, 0);
-	flood(&r, p.port, "-n", "10", "-m", "20", "--churn", NULL);
+	flood(&r, p.port, "-n", "10", "-m", "20", "--churn", END);
 	stop_mtserver(&p);
 	expect_status(&r, 0);
 	expect_in(r.out, "200 opened, 0 failed");
@@ -714,7 +717,7 @@ static void test_mtserver_full(void **state)
 	if (!have_mtserver())
 		skip();
 	assert_int_equal(h_start_server(&p, "mtserver", argv), 0);
-	flood(&r, p.port, "-n", "8", "--hold", "0.5", "--json", NULL);
+	flood(&r, p.port, "-n", "8", "--hold", "0.5", "--json", END);
 	stop_mtserver(&p);
 	expect_status(&r, 1);
 	assert_int_equal(json_int(r.out, "connections_held"), 5);
