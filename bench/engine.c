@@ -1059,8 +1059,10 @@ static void scan(struct worker *w, int64_t now)
 	for (i = 0; i < w->nclients; i++) {
 		struct client *c = &w->clients[i];
 
+		/* A fresh clock: a scan that starts thousands of connects
+		 * takes long enough to distort their latencies. */
 		if (c->t_timer <= now && c->state != S_DONE)
-			on_timer(w, c, now);
+			on_timer(w, c, now_ns());
 		if (c->state != S_DONE && c->t_timer < next)
 			next = c->t_timer;
 	}
