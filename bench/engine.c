@@ -358,7 +358,7 @@ static int would_block(int err)
 }
 
 static void start_client(struct worker *w, struct client *c, int64_t now);
-static void echo_send(struct worker *w, struct client *c, int64_t now);
+static void tcp_send_failed(struct worker *w, struct client *c, int err);
 
 /* ---- TCP connection end ---- */
 
@@ -489,7 +489,7 @@ static void oneway_send(struct worker *w, struct client *c, int64_t now)
 			return;
 		}
 		if (n == -1) {
-			client_fail(w, c, F_ERRNO, errno);
+			tcp_send_failed(w, c, errno);
 			return;
 		}
 		c->blocked = 0;
@@ -554,7 +554,7 @@ static void echo_write(struct worker *w, struct client *c, int64_t now)
 	make_message(w, c, c->seq, w->txbuf);
 	n = send_some(c->fd, w->txbuf + c->out_off, size - c->out_off);
 	if (n == -1 && !would_block(errno)) {
-		client_fail(w, c, F_ERRNO, errno);
+		tcp_send_failed(w, c, errno);
 		return;
 	}
 	if (n > 0) {
@@ -694,6 +694,21 @@ static void tcp_data(struct worker *w, struct client *c, const char *p,
 	 * check, except the refusal handled by the caller. */
 }
 
+/* Appends up to REFUSAL_LEN bytes of p to the connection's head; returns
+ * how many it took and sets *match as refusal_match() does. */
+static size_t head_collect(struct client *c, const char *p, size_t len,
+			   int *match)
+{
+	size_t take = REFUSAL_LEN - c->head_len;
+
+	if (take > len)
+		take = len;
+	memcpy(c->head + c->head_len, p, take);
+	c->head_len += (uint8_t)take;
+	*match = refusal_match(c->head, c->head_len);
+	return take;
+}
+
 /* Collects the connection's first bytes until they are, or cannot be,
  * a refusal line; then hands everything on to tcp_data(). */
 static void tcp_input(struct worker *w, struct client *c, const char *p,
@@ -706,12 +721,7 @@ static void tcp_input(struct worker *w, struct client *c, const char *p,
 		tcp_data(w, c, p, len, now);
 		return;
 	}
-	take = REFUSAL_LEN - c->head_len;
-	if (take > len)
-		take = len;
-	memcpy(c->head + c->head_len, p, take);
-	c->head_len += (uint8_t)take;
-	m = refusal_match(c->head, c->head_len);
+	take = head_collect(c, p, len, &m);
 	if (m == 1) {
 		client_fail(w, c, F_REFUSED, 0);
 		return;
@@ -725,6 +735,28 @@ static void tcp_input(struct worker *w, struct client *c, const char *p,
 	tcp_data(w, c, c->head, c->head_len, now);
 	if (c->state != S_DONE && take < len)
 		tcp_data(w, c, p + take, len - take, now);
+}
+
+/* A send failed.  A server that refuses us writes "server full" and
+ * closes, and our sends may hit the closed socket before we read that
+ * line: read it now, so the failure is counted for what it is. */
+static void tcp_send_failed(struct worker *w, struct client *c, int err)
+{
+	ssize_t n;
+	int m;
+
+	if ((err == EPIPE || err == ECONNRESET) && c->head_state == HEAD_OPEN) {
+		n = recv_some(c->fd, w->rxbuf, IOBUF_SIZE);
+		if (n > 0) {
+			w->res.bytes_received += (uint64_t)n;
+			(void)head_collect(c, w->rxbuf, (size_t)n, &m);
+			if (m == 1) {
+				client_fail(w, c, F_REFUSED, 0);
+				return;
+			}
+		}
+	}
+	client_fail(w, c, F_ERRNO, err);
 }
 
 static void tcp_eof(struct worker *w, struct client *c, int64_t now)
