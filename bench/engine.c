@@ -841,6 +841,23 @@ static void udp_readable(struct worker *w, struct client *c, int64_t now)
 
 /* ---- connecting ---- */
 
+/* The first message of an echo connection: now, or when it is due. */
+static void echo_begin(struct worker *w, struct client *c, int64_t now)
+{
+	int64_t t = send_time(w, c);
+
+	if (t <= now) {
+		echo_send(w, c, now);
+		return;
+	}
+	c->state = S_PAUSE;
+	if (set_want(w, c, EPOLLIN) == -1) {
+		client_fail(w, c, F_ERRNO, errno);
+		return;
+	}
+	set_timer(w, c, t);
+}
+
 static void begin_work(struct worker *w, struct client *c, int64_t now)
 {
 	if (w->o->hold > 0) {
@@ -852,16 +869,7 @@ static void begin_work(struct worker *w, struct client *c, int64_t now)
 	}
 	c->conn_limit = c->seq + 1;
 	if (is_echo(w)) {
-		int64_t t = send_time(w, c);
-
-		if (t <= now) {
-			echo_send(w, c, now);
-		} else {
-			c->state = S_PAUSE;
-			if (set_want(w, c, EPOLLIN) == -1)
-				client_fail(w, c, F_ERRNO, errno);
-			set_timer(w, c, t);
-		}
+		echo_begin(w, c, now);
 		return;
 	}
 	c->state = S_SENDING;
