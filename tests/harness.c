@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,6 +21,44 @@
 #include <unistd.h>
 
 long h_child_nofile;
+
+/* Children still running, so that a failed test leaves none behind. */
+#define H_CHILDREN_MAX 256
+static pid_t children[H_CHILDREN_MAX];
+
+static void track_child(pid_t pid)
+{
+	static int registered;
+
+	if (!registered) {
+		atexit(h_kill_children);
+		registered = 1;
+	}
+	for (int i = 0; i < H_CHILDREN_MAX; i++) {
+		if (children[i] == 0) {
+			children[i] = pid;
+			return;
+		}
+	}
+}
+
+static void forget_child(pid_t pid)
+{
+	for (int i = 0; i < H_CHILDREN_MAX; i++)
+		if (children[i] == pid)
+			children[i] = 0;
+}
+
+void h_kill_children(void)
+{
+	for (int i = 0; i < H_CHILDREN_MAX; i++) {
+		if (children[i] > 0) {
+			kill(children[i], SIGKILL);
+			waitpid(children[i], NULL, 0);
+		}
+		children[i] = 0;
+	}
+}
 
 long long h_now_ms(void)
 {
@@ -123,6 +162,8 @@ static int spawn(struct h_proc *p, const char *prog, const char *const argv[],
 		dup2(out, 1);
 		dup2(err, 2);
 		signal(SIGPIPE, SIG_DFL);
+		/* Die with the test, even if it crashes. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (h_child_nofile > 0) {
 			struct rlimit rl = { (rlim_t)h_child_nofile,
 					     (rlim_t)h_child_nofile };
@@ -133,6 +174,7 @@ static int spawn(struct h_proc *p, const char *prog, const char *const argv[],
 		dprintf(2, "exec %s: %s\n", args[0], strerror(errno));
 		_exit(127);
 	}
+	track_child(p->pid);
 	if (stdin_fd != NULL) {
 		close(pipefd[0]);
 		*stdin_fd = pipefd[1];
@@ -188,6 +230,7 @@ int h_wait_listening(struct h_proc *p, int timeout_ms)
 			return 0;
 		}
 		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+			forget_child(p->pid);
 			p->pid = -1;
 			return -1;
 		}
@@ -219,8 +262,10 @@ int h_wait_exit(struct h_proc *p, int timeout_ms)
 	for (;;) {
 		pid_t r = waitpid(p->pid, &status, WNOHANG);
 
-		if (r == p->pid)
+		if (r == p->pid) {
+			forget_child(p->pid);
 			break;
+		}
 		if (r == -1 && errno != EINTR)
 			return -1;
 		if (h_now_ms() >= deadline)
@@ -245,6 +290,7 @@ int h_stop(struct h_proc *p, int sig, int timeout_ms)
 	if (rc == -1 && p->pid > 0) {
 		kill(p->pid, SIGKILL);
 		waitpid(p->pid, NULL, 0);
+		forget_child(p->pid);
 		p->pid = -1;
 	}
 	return rc;
@@ -320,6 +366,40 @@ int h_send_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int h_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int wait_readable(int fd, long long deadline);
+
+int h_recv_datagram(int fd, char *buf, size_t size, int timeout_ms)
+{
+	ssize_t n;
+
+	if (wait_readable(fd, h_now_ms() + timeout_ms) == -1)
+		return -1;
+	n = recv(fd, buf, size - 1, 0);
+	if (n < 0)
+		return -1;
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	return (int)n;
 }
 
 static int wait_readable(int fd, long long deadline)

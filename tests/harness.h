@@ -73,6 +73,14 @@ int h_connect(const char *host, int port);
 int h_udp(const char *host, int port);
 /* Writes all of buf (MSG_NOSIGNAL); 0 or -1. */
 int h_send_all(int fd, const void *buf, size_t len);
+/* Writes all of buf with write(2) (pipes, files); 0 or -1. */
+int h_write_all(int fd, const void *buf, size_t len);
+/* Receives one datagram into buf as a string (a trailing '\n' removed);
+ * returns its length, -1 on error or timeout. */
+int h_recv_datagram(int fd, char *buf, size_t size, int timeout_ms);
+/* Kills (SIGKILL) and reaps every child still running: for teardown
+ * after a failed test, and run at exit. */
+void h_kill_children(void);
 /* Reads one '\n'-terminated line into buf (terminator removed, NUL
  * added); returns its length, 0 at EOF, -1 on error or timeout. Reads a
  * byte at a time, which is fine for tests. */
