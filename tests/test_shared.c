@@ -403,5 +403,5 @@ int main(void)
 	};
 
 	return cmocka_run_group_tests_name("mtserver and stserver", tests,
-					   NULL, NULL);
+					   NULL, teardown);
 }
