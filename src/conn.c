@@ -317,6 +317,7 @@ void conn_serve(struct conn *c)
 	memset(&s, 0, sizeof(s));
 	s.c = c;
 	clock_gettime(CLOCK_MONOTONIC, &s.started);
+	stats_add(&c->env->stats->tcp_conns, 1);
 	log_connect(c);
 	serve_loop(&s);
 	if (s.ready && s.c->env->cfg->echo)

@@ -385,7 +385,6 @@ struct conn *server_accept(struct server *srv)
 			continue;
 		}
 		stats_open(&srv->stats);
-		stats_add(&srv->stats.tcp_conns, 1);
 		return c;
 	}
 	return NULL;
