@@ -595,3 +595,16 @@ long h_cpu_ticks(pid_t pid)
 	free(text);
 	return (long)(utime + stime);
 }
+
+int h_wait_size(const char *path, long long bytes, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	struct stat st;
+
+	do {
+		if (stat(path, &st) == 0 && (long long)st.st_size >= bytes)
+			return 0;
+		h_sleep_ms(5);
+	} while (h_now_ms() < deadline);
+	return -1;
+}

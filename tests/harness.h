@@ -96,6 +96,8 @@ size_t h_count_in_file(const char *path, const char *needle);
 /* Polls the file until needle occurs at least count times; 0 or -1. */
 int h_wait_for(const char *path, const char *needle, size_t count,
 	       int timeout_ms);
+/* Polls the file until it holds at least bytes bytes; 0 or -1. */
+int h_wait_size(const char *path, long long bytes, int timeout_ms);
 /* Occurrences of needle in a string. */
 size_t h_count(const char *haystack, const char *needle);
 
