@@ -386,7 +386,12 @@ machine_info() {
 	MACH_KERNEL=$(uname -sr)
 	MACH_MEM_KB=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
 	MACH_OS=$( (. /etc/os-release 2>/dev/null && printf '%s' "${PRETTY_NAME:-}") || true)
+	LOAD_START=$(loadavg)
 }
+# loadavg: the 1, 5 and 15 minute load averages; other work on the machine
+# during the run skews every figure, so the report shows them.
+loadavg() { cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || true; }
+LOAD_START='' LOAD_END=
 
 # raise_nofile: as root, raise the hard RLIMIT_NOFILE to 65536 for this
 # shell and its children (mtserver, flood, the peers); then the soft limit
@@ -395,7 +400,7 @@ raise_nofile() {
 	local want=65536 hard
 	hard=$(ulimit -Hn)
 	if [[ $hard =~ ^[0-9]+$ ]] && ((hard < want)) && [[ $(id -u) -eq 0 ]]; then
-		ulimit -Hn "$want" 2>/dev/null || warn "could not raise the hard RLIMIT_NOFILE to $want"
+		ulimit -Hn "$want" 2>/dev/null || say "the hard RLIMIT_NOFILE stays at $hard (raising it is not permitted here)"
 	fi
 	ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
 	NOFILE=$(ulimit -n)
@@ -413,7 +418,9 @@ collect_versions() {
 		VERSIONS[redis-server]=$(first_line redis-server --version)
 		VERSIONS[redis-benchmark]=$(first_line redis-benchmark --version)
 	fi
-	[[ -n ${HAVE[rsyslog]:-} ]] && VERSIONS[rsyslogd]=$(first_line rsyslogd -v)
+	if [[ -n ${HAVE[rsyslog]:-} ]]; then
+		VERSIONS[rsyslogd]=$(first_line rsyslogd -v | sed -E 's/ +compiled with:.*//; s/  +/ /g')
+	fi
 	[[ -n ${HAVE[go]:-} ]] && VERSIONS[go]=$(first_line go version)
 	return 0
 }
@@ -637,7 +644,7 @@ section_ingest() {
 		RATE[$id]=$(awk -v n="$total" -v s="$secs" 'BEGIN { if (s > 0) printf "%.1f", n / s }')
 		[[ ${OKR[$id]} == true ]] || fail "ingest mtserver: ${NOTE[$id]}"
 		vcmd=(timeout -k 5 120 "$FLOOD" --verify-log "$log" -n "$n" -m "$m")
-		VCMD=$(cmd_str "${vcmd[@]:3}")
+		VCMD=$(cmd_str "${vcmd[@]:4}")
 		"${vcmd[@]}" >"$T/verify.out" 2>&1 || vrc=$?
 		lines=$(awk '$1 == "found" { print $2 }' "$T/verify.out")
 		if ((vrc == 0)); then
@@ -716,7 +723,7 @@ section_ingest() {
 	done
 	md+=$'\n'"Servers and checks:"$'\n\n'
 	[[ -n $srvcmd ]] && md+="- mtserver: \`$srvcmd\`; then \`${VCMD:-}\`: ${VERIFY:-not run}"$'\n'
-	[[ -n $rsrv ]] && md+="- rsyslogd: \`$rsrv\` with [bench/peers/rsyslog.conf.in](../peers/rsyslog.conf.in) (imtcp → omfile, template \`%rawmsg%\\n\`, in-memory main queue of 1,000,000, nothing discarded)"$'\n'
+	[[ -n $rsrv ]] && md+="- rsyslogd: \`$rsrv\` with [bench/peers/rsyslog.conf.in](../peers/rsyslog.conf.in) (imtcp → omfile, template \`%rawmsg%\\n\`; tuned for throughput: in-memory main queue of 1,000,000 that discards nothing, dequeue batches of 4,096, 256 KB write buffer, listen backlog raised through maxSessions)"$'\n'
 	SECTIONS_MD+=$md$'\n'
 }
 declare -A SEND_RATE=() LOGGED=() LOST=() ELAPSED=()
@@ -860,8 +867,9 @@ section_memory() {
 
 # shellcheck disable=SC2016 # the markdown has literal backquotes and $TMP
 write_reports() {
-	local status=$1 base="$RESULTS_DIR/$OUT_NAME" dur k v=() f
+	local status=$1 base="$RESULTS_DIR/$OUT_NAME" dur k f
 	dur=$(elapsed_s "$START_NS")
+	LOAD_END=$(loadavg)
 	mkdir -p "$RESULTS_DIR"
 
 	# latest.json
@@ -878,7 +886,8 @@ write_reports() {
 		printf '  "duration_s": %s,\n' "$dur"
 		printf '  "machine": %s,\n' "$(json_obj nproc "${MACH_NPROC:-}" cpu_model "@raw:$(json_str "${MACH_CPU:-}")" \
 			kernel "@raw:$(json_str "${MACH_KERNEL:-}")" mem_total_kb "${MACH_MEM_KB:-}" \
-			os "@raw:$(json_str "${MACH_OS:-}")" rlimit_nofile "${NOFILE:-}")"
+			os "@raw:$(json_str "${MACH_OS:-}")" rlimit_nofile "${NOFILE:-}" \
+			loadavg_start "@raw:$(json_str "$LOAD_START")" loadavg_end "@raw:$(json_str "$LOAD_END")")"
 		printf '  "versions": %s,\n' "$(json_obj "${versions_json[@]}")"
 		printf '  "targets": %s,\n' "$(json_arr "${TARGETS[@]}")"
 		printf '  "runs": [\n'
@@ -902,12 +911,14 @@ write_reports() {
 		printf 'Every figure below was measured in this one run, on this machine, over 127.0.0.1,'
 		printf ' with mtserver and each peer started by the script on a free port with a throw-away'
 		printf ' configuration. Ratios compare mtserver (or flood) with the peer in the same run;'
-		printf ' they are not absolute claims. $TMP is the run'"'"'s mktemp directory; ports are those of this run.\n\n'
+		printf ' they are not absolute claims. flood runs on the same %s CPUs as the server it drives' "${MACH_NPROC:-?}"
+		printf ' (with as many event-loop threads), so the load generator and the server compete for them'
+		printf ' in every measurement, peers included. $TMP is the run'"'"'s mktemp directory; ports are those of this run.\n\n'
 		printf '## Machine\n\n| | |\n|---|---|\n'
-		printf '| CPUs (nproc) | %s |\n| CPU model | %s |\n| kernel | %s |\n| memory | %s MB |\n| OS | %s |\n| RLIMIT_NOFILE | %s |\n\n' \
+		printf '| CPUs (nproc) | %s |\n| CPU model | %s |\n| kernel | %s |\n| memory | %s MB |\n| OS | %s |\n| RLIMIT_NOFILE | %s |\n| load average at start / end | %s / %s |\n\n' \
 			"${MACH_NPROC:-}" "$(md_cell "${MACH_CPU:-}")" "$(md_cell "${MACH_KERNEL:-}")" \
 			"$(fmt_num "$(awk -v k="${MACH_MEM_KB:-0}" 'BEGIN { printf "%d", k / 1024 }')")" \
-			"$(md_cell "${MACH_OS:-}")" "${NOFILE:-}"
+			"$(md_cell "${MACH_OS:-}")" "${NOFILE:-}" "$LOAD_START" "$LOAD_END"
 		printf '## Versions\n\n| tool | version |\n|---|---|\n'
 		for k in mtserver flood git cc bash redis-server redis-benchmark rsyslogd go; do
 			[[ -n ${VERSIONS[$k]:-} ]] && printf '| %s | %s |\n' "$k" "$(md_cell "${VERSIONS[$k]}")"
