@@ -457,40 +457,47 @@ find_peers() {
 # ---------------------------------------------------------------------------
 # 1. Ping-pong
 
-# pp_runs TOOL PORT EXTRA...: the ping-pong runs against one server.
-pp_runs() {
-	local tool=$1 port=$2 c id secs
-	shift 2
-	for c in "${PP_CLIENTS[@]}"; do
-		id="pp_${tool}_$c"
-		secs=60
-		in_budget 15 || break
-		run_flood "$id" "$secs" -n "$c" -p "$port" --echo --payload PING \
-			--timeout "$ECHO_TIMEOUT_MS" "${PP_LOAD[@]}" "$@"
-		[[ ${OKR[$id]} == true ]] || fail "ping-pong $tool $c clients: ${NOTE[$id]}"
-		add_run "$id" pingpong "$tool" "$c" flood "@raw:$(flood_json "$id")"
-		say "ping-pong $tool $c clients: $(fmt_num "${RATE[$id]:-}") msgs/s, p50 ${P50[$id]:--} us, p99 ${P99[$id]:--} us"
-	done
+# pp_run TOOL CLIENTS PORT EXTRA...: one ping-pong run.
+pp_run() {
+	local tool=$1 c=$2 port=$3 id="pp_${1}_$2"
+	shift 3
+	run_flood "$id" 60 -n "$c" -p "$port" --echo --payload PING \
+		--timeout "$ECHO_TIMEOUT_MS" "${PP_LOAD[@]}" "$@"
+	[[ ${OKR[$id]} == true ]] || fail "ping-pong $tool $c clients: ${NOTE[$id]}"
+	add_run "$id" pingpong "$tool" "$c" flood "@raw:$(flood_json "$id")"
+	say "ping-pong $tool $c clients: $(fmt_num "${RATE[$id]:-}") msgs/s, p50 ${P50[$id]:--} us, p99 ${P99[$id]:--} us"
 }
 
 section_pingpong() {
-	local -A srv=()
+	local -A srv=() port=()
+	local c tool
 	say "1. ping-pong: ${PP_CLIENTS[*]} clients"
+	# All three servers run side by side (idle ones cost nothing) and the
+	# runs alternate between them at each client count, so that a change in
+	# the machine's load during the run affects them alike.
 	if start_mtserver pp_mtserver --echo -q -l "$T/pp_mtserver.log"; then
-		srv[mtserver]=$SRV_CMD
-		pp_runs mtserver "$SRV_PORT"
-		stop_server pp_mtserver strict
+		srv[mtserver]=$SRV_CMD port[mtserver]=$SRV_PORT
 	fi
-	if [[ -n ${HAVE[redis]:-} ]] && in_budget 20 && start_redis pp_redis; then
-		srv[redis]=$SRV_CMD
-		pp_runs redis "$SRV_PORT" --reply-any-line
-		stop_server pp_redis
+	if [[ -n ${HAVE[redis]:-} ]] && start_redis pp_redis; then
+		srv[redis]=$SRV_CMD port[redis]=$SRV_PORT
 	fi
-	if [[ -n ${HAVE[go]:-} ]] && in_budget 20 && start_go pp_go; then
-		srv[go]=$SRV_CMD
-		pp_runs go "$SRV_PORT"
-		stop_server pp_go
+	if [[ -n ${HAVE[go]:-} ]] && start_go pp_go; then
+		srv[go]=$SRV_CMD port[go]=$SRV_PORT
 	fi
+	for c in "${PP_CLIENTS[@]}"; do
+		for tool in mtserver redis go; do
+			[[ -n ${port[$tool]:-} ]] || continue
+			in_budget 15 || break 2
+			if [[ $tool == redis ]]; then
+				pp_run "$tool" "$c" "${port[$tool]}" --reply-any-line
+			else
+				pp_run "$tool" "$c" "${port[$tool]}"
+			fi
+		done
+	done
+	[[ -n ${port[mtserver]:-} ]] && stop_server pp_mtserver strict
+	[[ -n ${port[redis]:-} ]] && stop_server pp_redis
+	[[ -n ${port[go]:-} ]] && stop_server pp_go
 
 	# Targets.
 	local m r g
