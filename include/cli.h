@@ -20,13 +20,13 @@
 #define MT_VERSION "1.0"
 
 /* Defaults, each with its reason. */
-#define CLI_DEFAULT_BIND "0.0.0.0"  /* every IPv4 interface, as the seed */
-#define CLI_DEFAULT_IDLE 300        /* five quiet minutes end a session */
-#define CLI_DEFAULT_MAX_LINE 4096   /* a page: far above any chat line */
-#define CLI_DEFAULT_BACKLOG_ST 5    /* the seed's listen(fd, 5) */
-#define CLI_DEFAULT_BACKLOG_MT 4096 /* the kernel's usual somaxconn */
-#define CLI_MAX_IDLE (7L * 24 * 3600) /* a week: beyond is a typo */
-#define CLI_MAX_CLIENTS 1000000L
+#define CLI_DEFAULT_BIND       "0.0.0.0" /* every IPv4 interface, as the seed */
+#define CLI_DEFAULT_IDLE       300	 /* five quiet minutes end a session */
+#define CLI_DEFAULT_MAX_LINE   4096	 /* a page: far above any chat line */
+#define CLI_DEFAULT_BACKLOG_ST 5	 /* the seed's listen(fd, 5) */
+#define CLI_DEFAULT_BACKLOG_MT 4096	 /* the kernel's usual somaxconn */
+#define CLI_MAX_IDLE	       (7L * 24 * 3600) /* a week: beyond is a typo */
+#define CLI_MAX_CLIENTS	       1000000L
 
 enum cli_kind { CLI_MTSERVER, CLI_STSERVER };
 
@@ -41,14 +41,14 @@ struct config {
 	enum cli_kind kind;
 	const char *prog;      /* "mtserver" or "stserver" */
 	const char *bind_addr; /* numeric IPv4/IPv6 address */
-	unsigned port;         /* 0: the kernel picks one */
+	unsigned port;	       /* 0: the kernel picks one */
 	bool tcp, udp;
 	bool echo;
-	bool quiet;            /* log connection events only */
-	const char *log_path;  /* NULL: standard output */
-	long max_clients;      /* 0: from RLIMIT_NOFILE */
-	long idle_timeout;     /* seconds; 0: never */
-	long max_line;         /* bytes */
+	bool quiet;	      /* log connection events only */
+	const char *log_path; /* NULL: standard output */
+	long max_clients;     /* 0: from RLIMIT_NOFILE */
+	long idle_timeout;    /* seconds; 0: never */
+	long max_line;	      /* bytes */
 	int backlog;
 };
 

@@ -47,7 +47,7 @@ struct conn {
 	size_t who_len;
 	/* Worker bookkeeping, owned by workers.c. */
 	pthread_t thread;
-	void *owner;       /* the registry whose worker serves it */
+	void *owner;	   /* the registry whose worker serves it */
 	struct conn *next; /* on that registry's done list */
 };
 

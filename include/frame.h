@@ -44,12 +44,12 @@ typedef int (*frame_fn)(void *ctx, const char *msg, size_t len,
 			size_t full_len);
 
 struct frame {
-	char *buf;       /* [0, len) holds the pending message's head */
-	size_t cap;      /* max_line + FRAME_READ_SIZE */
+	char *buf;	 /* [0, len) holds the pending message's head */
+	size_t cap;	 /* max_line + FRAME_READ_SIZE */
 	size_t max_line; /* longest message kept whole */
-	size_t len;      /* bytes of the pending message held in buf */
+	size_t len;	 /* bytes of the pending message held in buf */
 	size_t full_len; /* pending message's length, dropped bytes too */
-	char last;       /* pending message's last byte (for '\r') */
+	char last;	 /* pending message's last byte (for '\r') */
 };
 
 /* Prepares f for messages of up to max_line bytes (1..
@@ -75,7 +75,7 @@ size_t frame_pending(const struct frame *f);
 
 /* Frames one datagram: text up to the first '\0', split at '\n', each
  * message truncated to max_line.  Returns as frame_commit. */
-int frame_datagram(const char *data, size_t len, size_t max_line,
-		   frame_fn fn, void *ctx);
+int frame_datagram(const char *data, size_t len, size_t max_line, frame_fn fn,
+		   void *ctx);
 
 #endif

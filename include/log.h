@@ -70,9 +70,9 @@ struct log_batch {
 	struct logger *lg;
 	char *buf;
 	size_t len, cap;
-	size_t line_max;           /* longest line a message can make */
-	char ts[LOGFMT_TS_LEN];    /* timestamp of the lines being made */
-	time_t ts_sec;             /* second cached in ts[0..19) */
+	size_t line_max;	/* longest line a message can make */
+	char ts[LOGFMT_TS_LEN]; /* timestamp of the lines being made */
+	time_t ts_sec;		/* second cached in ts[0..19) */
 };
 
 /* A batch for messages of up to max_text bytes.  0, or -1 with errno. */
@@ -89,8 +89,8 @@ void log_batch_msg(struct log_batch *b, const char *who, size_t who_len,
 		   const char *text, size_t len, size_t full_len);
 
 /* Adds "TS WHO " and a printf-formatted event of the server's own. */
-void log_batch_event(struct log_batch *b, const char *who, const char *fmt,
-		     ...) __attribute__((format(printf, 3, 4)));
+void log_batch_event(struct log_batch *b, const char *who, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Hands pending lines to the logger (one lock acquisition). */
 void log_batch_flush(struct log_batch *b);

@@ -37,17 +37,17 @@ struct server {
 	struct conn_env env;
 	struct stats stats;
 	struct logger *log;
-	int log_fd;             /* 1 when logging to standard output */
-	int tcp_fd, udp_fd;     /* -1 when that transport is off */
-	int stop_pipe[2];       /* [0] becomes readable at shutdown */
-	int reserve_fd;         /* spare descriptor for EMFILE, or -1 */
-	unsigned port;          /* the bound port (cfg->port may be 0) */
-	unsigned long nofile;   /* RLIMIT_NOFILE after raising it */
+	int log_fd;	      /* 1 when logging to standard output */
+	int tcp_fd, udp_fd;   /* -1 when that transport is off */
+	int stop_pipe[2];     /* [0] becomes readable at shutdown */
+	int reserve_fd;	      /* spare descriptor for EMFILE, or -1 */
+	unsigned port;	      /* the bound port (cfg->port may be 0) */
+	unsigned long nofile; /* RLIMIT_NOFILE after raising it */
 	long max_clients;
 	/* Main thread only: */
 	struct log_batch events; /* the accepting thread's log lines */
-	uint64_t next_id;        /* connection numbers, from 1 */
-	bool fd_shortage;        /* in an EMFILE burst (logged once) */
+	uint64_t next_id;	 /* connection numbers, from 1 */
+	bool fd_shortage;	 /* in an EMFILE burst (logged once) */
 	pthread_t udp_thread;
 	bool udp_running;
 };

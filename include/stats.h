@@ -16,14 +16,14 @@
 #include <time.h>
 
 struct stats {
-	atomic_uint_fast64_t tcp_conns;    /* accepted and served */
-	atomic_uint_fast64_t tcp_refused;  /* server full or busy */
+	atomic_uint_fast64_t tcp_conns;	  /* accepted and served */
+	atomic_uint_fast64_t tcp_refused; /* server full or busy */
 	atomic_uint_fast64_t tcp_msgs, tcp_bytes;
 	atomic_uint_fast64_t udp_datagrams, udp_msgs, udp_bytes;
-	atomic_uint_fast64_t truncated;    /* messages over --max-line */
-	atomic_long active;                /* TCP clients being served */
-	atomic_long peak;                  /* most at once */
-	struct timespec started;           /* CLOCK_MONOTONIC, set once */
+	atomic_uint_fast64_t truncated; /* messages over --max-line */
+	atomic_long active;		/* TCP clients being served */
+	atomic_long peak;		/* most at once */
+	struct timespec started;	/* CLOCK_MONOTONIC, set once */
 };
 
 void stats_init(struct stats *st);

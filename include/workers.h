@@ -34,12 +34,12 @@
 #endif
 
 struct workers {
-	pthread_attr_t attr;  /* joinable, WORKER_STACK_SIZE */
+	pthread_attr_t attr; /* joinable, WORKER_STACK_SIZE */
 	/* lock guards live and done. */
 	pthread_mutex_t lock;
 	pthread_cond_t all_done; /* signalled when live drops to 0 */
-	size_t live;             /* started and not yet finished */
-	struct conn *done;       /* finished, waiting to be joined */
+	size_t live;		 /* started and not yet finished */
+	struct conn *done;	 /* finished, waiting to be joined */
 };
 
 /* 0, or -1 with errno. */

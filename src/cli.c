@@ -25,34 +25,34 @@ enum {
 };
 
 static const struct option mt_options[] = {
-	{ "bind", required_argument, NULL, 'b' },
-	{ "echo", no_argument, NULL, OPT_ECHO },
-	{ "no-udp", no_argument, NULL, OPT_NO_UDP },
-	{ "no-tcp", no_argument, NULL, OPT_NO_TCP },
-	{ "log", required_argument, NULL, 'l' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
-	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
-	{ "max-line", required_argument, NULL, OPT_MAX_LINE },
-	{ "backlog", required_argument, NULL, OPT_BACKLOG },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	{"bind", required_argument, NULL, 'b'},
+	{"echo", no_argument, NULL, OPT_ECHO},
+	{"no-udp", no_argument, NULL, OPT_NO_UDP},
+	{"no-tcp", no_argument, NULL, OPT_NO_TCP},
+	{"log", required_argument, NULL, 'l'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
+	{"idle-timeout", required_argument, NULL, OPT_IDLE},
+	{"max-line", required_argument, NULL, OPT_MAX_LINE},
+	{"backlog", required_argument, NULL, OPT_BACKLOG},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
 };
 
 /* stserver: TCP only and one client at a time, so no transport switches
  * and no client limit. */
 static const struct option st_options[] = {
-	{ "bind", required_argument, NULL, 'b' },
-	{ "echo", no_argument, NULL, OPT_ECHO },
-	{ "log", required_argument, NULL, 'l' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
-	{ "max-line", required_argument, NULL, OPT_MAX_LINE },
-	{ "backlog", required_argument, NULL, OPT_BACKLOG },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	{"bind", required_argument, NULL, 'b'},
+	{"echo", no_argument, NULL, OPT_ECHO},
+	{"log", required_argument, NULL, 'l'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"idle-timeout", required_argument, NULL, OPT_IDLE},
+	{"max-line", required_argument, NULL, OPT_MAX_LINE},
+	{"backlog", required_argument, NULL, OPT_BACKLOG},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
 };
 
 static enum cli_result error(char *err, size_t errlen, const char *fmt, ...)
@@ -195,7 +195,8 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 		return error(err, errlen, "unexpected argument '%s'",
 			     argv[optind + 1]);
 	if (parse_number(argv[optind], 0, 65535, &port) == -1)
-		return error(err, errlen, "invalid port '%s' (expected 0-65535)",
+		return error(err, errlen,
+			     "invalid port '%s' (expected 0-65535)",
 			     argv[optind]);
 	cfg->port = (unsigned)port;
 	if (!cfg->tcp && !cfg->udp)
@@ -239,7 +240,8 @@ void cli_usage(FILE *out, enum cli_kind kind)
 	      "messages\n",
 	      out);
 	if (kind == CLI_MTSERVER)
-		fputs("      --max-clients N   concurrent TCP clients (default: "
+		fputs("      --max-clients N   concurrent TCP clients "
+		      "(default: "
 		      "from RLIMIT_NOFILE);\n"
 		      "                        one more is told 'server full' "
 		      "and closed\n",
@@ -253,8 +255,10 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		"      --backlog N       listen(2) backlog (default %d)\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         version\n\n"
-		"A message ends at '\\n' or '\\0'; a trailing '\\r' is dropped; "
-		"'quit' ends a\nTCP session.  SIGINT/SIGTERM: finish, flush the "
+		"A message ends at '\\n' or '\\0'; a trailing '\\r' is "
+		"dropped; "
+		"'quit' ends a\nTCP session.  SIGINT/SIGTERM: finish, flush "
+		"the "
 		"log, print a summary, exit 0.\nExit status: 0 ok, 1 runtime "
 		"error, 2 usage error.\n",
 		CLI_DEFAULT_IDLE, CLI_DEFAULT_MAX_LINE,

@@ -26,17 +26,17 @@
  * buffers come from the heap, and only once the client sends. */
 struct session {
 	struct conn *c;
-	bool ready;            /* buffers allocated */
+	bool ready; /* buffers allocated */
 	struct frame frame;
 	struct log_batch batch;
-	char *out;             /* pending echo replies */
+	char *out; /* pending echo replies */
 	size_t out_len;
-	int echo_errno;        /* echo stopped: the client went away */
+	int echo_errno; /* echo stopped: the client went away */
 	uint64_t msgs, bytes, truncated;
-	uint64_t buf_msgs;     /* messages of the current buffer */
-	const char *reason;    /* why the session ended */
-	int err;               /* errno behind reason "error" */
-	size_t discarded;      /* bytes of an unfinished message at the end */
+	uint64_t buf_msgs;  /* messages of the current buffer */
+	const char *reason; /* why the session ended */
+	int err;	    /* errno behind reason "error" */
+	size_t discarded;   /* bytes of an unfinished message at the end */
 	struct timespec started;
 };
 
@@ -93,8 +93,8 @@ static int session_alloc(struct session *s)
 
 	if (frame_init(&s->frame, (size_t)cfg->max_line) == -1)
 		return -1;
-	if (log_batch_init(&s->batch, s->c->env->log,
-			   (size_t)cfg->max_line) == -1) {
+	if (log_batch_init(&s->batch, s->c->env->log, (size_t)cfg->max_line) ==
+	    -1) {
 		frame_free(&s->frame);
 		return -1;
 	}
@@ -245,8 +245,8 @@ static void serve_loop(struct session *s)
 	long long idle_ms = env->cfg->idle_timeout * 1000LL;
 	long long last = now_ms();
 	struct pollfd pfd[2] = {
-		{ .fd = s->c->fd, .events = POLLIN },
-		{ .fd = env->stop_fd, .events = POLLIN },
+		{.fd = s->c->fd, .events = POLLIN},
+		{.fd = env->stop_fd, .events = POLLIN},
 	};
 
 	for (;;) {

@@ -73,8 +73,8 @@ static int deliver(const char *text, size_t raw, size_t full, char last,
 
 int frame_commit(struct frame *f, size_t n, frame_fn fn, void *ctx)
 {
-	size_t start = 0;                         /* current message */
-	size_t dropped = f->full_len - f->len;    /* its bytes not in buf */
+	size_t start = 0;		       /* current message */
+	size_t dropped = f->full_len - f->len; /* its bytes not in buf */
 	size_t i = f->len, end = f->len + n;
 	char last = f->last;
 	int rc;
@@ -121,8 +121,8 @@ int frame_finish(struct frame *f, frame_fn fn, void *ctx)
 	return deliver(f->buf, raw, full, f->last, f->max_line, fn, ctx);
 }
 
-int frame_datagram(const char *data, size_t len, size_t max_line,
-		   frame_fn fn, void *ctx)
+int frame_datagram(const char *data, size_t len, size_t max_line, frame_fn fn,
+		   void *ctx)
 {
 	const char *nul = memchr(data, '\0', len);
 	const char *end = nul ? nul : data + len;

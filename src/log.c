@@ -12,8 +12,8 @@
 
 struct logger {
 	int fd;
-	int tty;        /* line-buffered: flush after every append */
-	size_t cap;     /* size of each of the two buffers */
+	int tty;    /* line-buffered: flush after every append */
+	size_t cap; /* size of each of the two buffers */
 	pthread_t flusher;
 
 	/* lock guards every field below it.  Appenders copy into active;
@@ -298,8 +298,7 @@ void log_batch_msg(struct log_batch *b, const char *who, size_t who_len,
 	end_line(b, d);
 }
 
-void log_batch_event(struct log_batch *b, const char *who, const char *fmt,
-		     ...)
+void log_batch_event(struct log_batch *b, const char *who, const char *fmt, ...)
 {
 	size_t who_len = strnlen(who, LOG_WHO_MAX);
 	va_list ap;

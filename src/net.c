@@ -158,10 +158,10 @@ static int bind_or_fail(int fd, const struct net_addr *a, const char *what,
 	saved = errno;
 	close(fd);
 	errno = saved;
-	return fail(err, errlen, "cannot bind %s %s: %s", what,
-		    net_format((const struct sockaddr *)&a->ss, name,
-			       sizeof(name)),
-		    strerror(saved));
+	return fail(
+		err, errlen, "cannot bind %s %s: %s", what,
+		net_format((const struct sockaddr *)&a->ss, name, sizeof(name)),
+		strerror(saved));
 }
 
 int net_tcp_listen(const struct net_addr *a, int backlog, char *err,

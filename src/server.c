@@ -72,8 +72,7 @@ static int open_listeners(struct server *srv, char *err, size_t errlen)
 	struct net_addr addr;
 	int tries = cfg->port == 0 ? PORT_TRIES : 1;
 
-	if (net_parse_addr(&addr, cfg->bind_addr, cfg->port, err, errlen) ==
-	    -1)
+	if (net_parse_addr(&addr, cfg->bind_addr, cfg->port, err, errlen) == -1)
 		return -1;
 	while (tries-- > 0) {
 		net_set_port(&addr, cfg->port);
@@ -121,16 +120,15 @@ static void log_start(struct server *srv)
 
 	net_parse_addr(&a, srv->cfg.bind_addr, srv->port, NULL, 0);
 	log_batch_stamp(&srv->events);
-	log_batch_event(&srv->events, "- - -",
-			"start %s %s on %s (%s) max-clients=%ld nofile=%lu "
-			"idle-timeout=%lds max-line=%ld%s%s",
-			srv->cfg.prog, MT_VERSION,
-			net_format((struct sockaddr *)&a.ss, addr,
-				   sizeof(addr)),
-			transports(&srv->cfg), srv->max_clients, srv->nofile,
-			srv->cfg.idle_timeout, srv->cfg.max_line,
-			srv->cfg.echo ? " echo" : "",
-			srv->cfg.quiet ? " quiet" : "");
+	log_batch_event(
+		&srv->events, "- - -",
+		"start %s %s on %s (%s) max-clients=%ld nofile=%lu "
+		"idle-timeout=%lds max-line=%ld%s%s",
+		srv->cfg.prog, MT_VERSION,
+		net_format((struct sockaddr *)&a.ss, addr, sizeof(addr)),
+		transports(&srv->cfg), srv->max_clients, srv->nofile,
+		srv->cfg.idle_timeout, srv->cfg.max_line,
+		srv->cfg.echo ? " echo" : "", srv->cfg.quiet ? " quiet" : "");
 	log_batch_flush(&srv->events);
 }
 
@@ -164,8 +162,9 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 		goto error;
 	}
 	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	srv->log = log_open(srv->log_fd,
-			    LOG_BATCH_SIZE + log_line_max((size_t)cfg->max_line));
+	srv->log =
+		log_open(srv->log_fd,
+			 LOG_BATCH_SIZE + log_line_max((size_t)cfg->max_line));
 	if (srv->log == NULL) {
 		fail(err, errlen, "cannot start logger");
 		goto error;
@@ -175,8 +174,8 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 		log_close(srv->log, NULL);
 		goto error;
 	}
-	srv->env = (struct conn_env){ &srv->cfg, srv->log, &srv->stats,
-				      srv->stop_pipe[0] };
+	srv->env = (struct conn_env){&srv->cfg, srv->log, &srv->stats,
+				     srv->stop_pipe[0]};
 	log_start(srv);
 	return 0;
 error:
@@ -261,8 +260,7 @@ void server_announce(const struct server *srv, FILE *out)
 	fflush(out);
 }
 
-static void log_refusal(struct server *srv, const char *who,
-			const char *reason)
+static void log_refusal(struct server *srv, const char *who, const char *reason)
 {
 	log_batch_stamp(&srv->events);
 	log_batch_event(&srv->events, who, "refused reason=%s", reason);
@@ -335,8 +333,8 @@ static void shed_client(struct server *srv, int err)
 static int wait_for_client(struct server *srv)
 {
 	struct pollfd pfd[2] = {
-		{ .fd = srv->tcp_fd, .events = POLLIN },
-		{ .fd = srv->stop_pipe[0], .events = POLLIN },
+		{.fd = srv->tcp_fd, .events = POLLIN},
+		{.fd = srv->stop_pipe[0], .events = POLLIN},
 	};
 
 	for (;;) {
@@ -371,8 +369,8 @@ struct conn *server_accept(struct server *srv)
 		}
 		srv->fd_shortage = false;
 		if (srv->reserve_fd < 0)
-			srv->reserve_fd = open("/dev/null",
-					       O_RDONLY | O_CLOEXEC);
+			srv->reserve_fd =
+				open("/dev/null", O_RDONLY | O_CLOEXEC);
 		c = conn_new(&srv->env, fd, ++srv->next_id,
 			     (struct sockaddr *)&peer);
 		if (c == NULL) {
@@ -392,7 +390,7 @@ struct conn *server_accept(struct server *srv)
 
 void server_wait_stop(struct server *srv)
 {
-	struct pollfd pfd = { .fd = srv->stop_pipe[0], .events = POLLIN };
+	struct pollfd pfd = {.fd = srv->stop_pipe[0], .events = POLLIN};
 
 	while (poll(&pfd, 1, -1) == -1 && errno == EINTR)
 		;

@@ -20,7 +20,8 @@ void stats_add(atomic_uint_fast64_t *counter, uint64_t n)
 void stats_open(struct stats *st)
 {
 	long now = atomic_fetch_add_explicit(&st->active, 1,
-					     memory_order_relaxed) + 1;
+					     memory_order_relaxed) +
+		   1;
 	long peak = atomic_load_explicit(&st->peak, memory_order_relaxed);
 
 	while (now > peak &&

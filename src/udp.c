@@ -24,8 +24,8 @@
 struct udp_loop {
 	const struct conn_env *env;
 	int fd;
-	char *buf;          /* one datagram, UDP_DATAGRAM_MAX + 1 */
-	char *reply;        /* one echo reply: max_line + '\n' */
+	char *buf;   /* one datagram, UDP_DATAGRAM_MAX + 1 */
+	char *reply; /* one echo reply: max_line + '\n' */
 	struct log_batch batch;
 	char who[LOG_WHO_MAX];
 	size_t who_len;
@@ -77,14 +77,14 @@ static int receive_one(struct udp_loop *u)
 	}
 	u->datagrams++;
 	u->bytes += (size_t)n;
-	w = snprintf(u->who, sizeof(u->who), "udp %s #%llu",
-		     net_format((struct sockaddr *)&u->peer, addr,
-				sizeof(addr)),
-		     (unsigned long long)u->datagrams);
+	w = snprintf(
+		u->who, sizeof(u->who), "udp %s #%llu",
+		net_format((struct sockaddr *)&u->peer, addr, sizeof(addr)),
+		(unsigned long long)u->datagrams);
 	u->who_len = w < (int)sizeof(u->who) ? (size_t)w : sizeof(u->who) - 1;
 	log_batch_stamp(&u->batch);
-	(void)frame_datagram(u->buf, (size_t)n,
-			     (size_t)u->env->cfg->max_line, on_message, u);
+	(void)frame_datagram(u->buf, (size_t)n, (size_t)u->env->cfg->max_line,
+			     on_message, u);
 	return 1;
 }
 
@@ -112,8 +112,8 @@ static int receive_burst(struct udp_loop *u, int max)
 static int run(struct udp_loop *u)
 {
 	struct pollfd pfd[2] = {
-		{ .fd = u->fd, .events = POLLIN },
-		{ .fd = u->env->stop_fd, .events = POLLIN },
+		{.fd = u->fd, .events = POLLIN},
+		{.fd = u->env->stop_fd, .events = POLLIN},
 	};
 
 	for (;;) {

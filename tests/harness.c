@@ -70,7 +70,7 @@ long long h_now_ms(void)
 
 void h_sleep_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
@@ -125,17 +125,17 @@ static int spawn(struct h_proc *p, const char *prog, const char *const argv[],
 {
 	static unsigned seq;
 	const char *args[64];
-	int pipefd[2] = { -1, -1 };
+	int pipefd[2] = {-1, -1};
 	size_t n;
 
 	memset(p, 0, sizeof(*p));
-	snprintf(p->out_path, sizeof(p->out_path), "%s/%s.%u.out",
-		 h_tmpdir(), prog, seq);
-	snprintf(p->err_path, sizeof(p->err_path), "%s/%s.%u.err",
-		 h_tmpdir(), prog, seq);
+	snprintf(p->out_path, sizeof(p->out_path), "%s/%s.%u.out", h_tmpdir(),
+		 prog, seq);
+	snprintf(p->err_path, sizeof(p->err_path), "%s/%s.%u.err", h_tmpdir(),
+		 prog, seq);
 	seq++;
 	args[0] = h_bin(prog);
-	for (n = 0; argv[n] != NULL && n < 62; n++)
+	for (n = 0; n < 62 && argv[n] != NULL; n++)
 		args[n + 1] = argv[n];
 	args[n + 1] = NULL;
 	if (stdin_fd != NULL && pipe(pipefd) == -1)
@@ -165,8 +165,8 @@ static int spawn(struct h_proc *p, const char *prog, const char *const argv[],
 		/* Die with the test, even if it crashes. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (h_child_nofile > 0) {
-			struct rlimit rl = { (rlim_t)h_child_nofile,
-					     (rlim_t)h_child_nofile };
+			struct rlimit rl = {(rlim_t)h_child_nofile,
+					    (rlim_t)h_child_nofile};
 
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
@@ -188,8 +188,8 @@ int h_spawn(struct h_proc *p, const char *prog, const char *const argv[],
 	return spawn(p, prog, argv, stdin_path, NULL);
 }
 
-int h_spawn_piped(struct h_proc *p, const char *prog,
-		  const char *const argv[], int *stdin_fd)
+int h_spawn_piped(struct h_proc *p, const char *prog, const char *const argv[],
+		  int *stdin_fd)
 {
 	return spawn(p, prog, argv, NULL, stdin_fd);
 }
@@ -239,8 +239,7 @@ int h_wait_listening(struct h_proc *p, int timeout_ms)
 	return -1;
 }
 
-int h_start_server(struct h_proc *p, const char *prog,
-		   const char *const argv[])
+int h_start_server(struct h_proc *p, const char *prog, const char *const argv[])
 {
 	if (h_spawn(p, prog, argv, NULL) == -1)
 		return -1;
@@ -404,7 +403,7 @@ int h_recv_datagram(int fd, char *buf, size_t size, int timeout_ms)
 
 static int wait_readable(int fd, long long deadline)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	long long left = deadline - h_now_ms();
 	int r;
 
@@ -586,8 +585,9 @@ long h_cpu_ticks(pid_t pid)
 		return -1;
 	/* Fields 14 and 15, after the parenthesised command name. */
 	p = strrchr(text, ')');
-	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
-				       "%*u %*u %lu %lu",
+	if (p == NULL || sscanf(p + 2,
+				"%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+				"%*u %*u %lu %lu",
 				&utime, &stime) != 2) {
 		free(text);
 		return -1;

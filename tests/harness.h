@@ -22,7 +22,7 @@
 
 struct h_proc {
 	pid_t pid;
-	int port;                  /* from the "listening on" line, or 0 */
+	int port;		   /* from the "listening on" line, or 0 */
 	char out_path[H_PATH_MAX]; /* the child's stdout */
 	char err_path[H_PATH_MAX]; /* the child's stderr */
 };
@@ -47,8 +47,8 @@ int h_spawn(struct h_proc *p, const char *prog, const char *const argv[],
 
 /* Like h_spawn, but stdin is a pipe whose write end is returned in
  * *stdin_fd (the caller closes it). */
-int h_spawn_piped(struct h_proc *p, const char *prog,
-		  const char *const argv[], int *stdin_fd);
+int h_spawn_piped(struct h_proc *p, const char *prog, const char *const argv[],
+		  int *stdin_fd);
 
 /* Waits for the "listening on" line on the child's stderr and sets
  * p->port.  -1 when the child exits or the timeout passes first. */

@@ -15,8 +15,8 @@
 
 #define MAXARGS 32
 
-static enum cli_result parse(struct config *cfg, enum cli_kind kind,
-			     char *err, size_t errlen, ...)
+static enum cli_result parse(struct config *cfg, enum cli_kind kind, char *err,
+			     size_t errlen, ...)
 {
 	static char storage[MAXARGS][128];
 	char *argv[MAXARGS + 1];
@@ -37,8 +37,12 @@ static enum cli_result parse(struct config *cfg, enum cli_kind kind,
 	return cli_parse(cfg, kind, argc, argv, err, errlen);
 }
 
-#define MT(...) parse(&cfg, CLI_MTSERVER, err, sizeof(err), __VA_ARGS__, NULL)
-#define ST(...) parse(&cfg, CLI_STSERVER, err, sizeof(err), __VA_ARGS__, NULL)
+#define MT(...)                                                                \
+	parse(&cfg, CLI_MTSERVER, err, sizeof(err), __VA_ARGS__,               \
+	      (const char *)NULL)
+#define ST(...)                                                                \
+	parse(&cfg, CLI_STSERVER, err, sizeof(err), __VA_ARGS__,               \
+	      (const char *)NULL)
 
 static void test_defaults(void **state)
 {
@@ -111,8 +115,7 @@ static void test_help_and_version(void **state)
 }
 
 /* Each bad command line: CLI_ERROR and a message naming the problem. */
-static void expect_error(enum cli_result r, const char *err,
-			 const char *needle)
+static void expect_error(enum cli_result r, const char *err, const char *needle)
 {
 	assert_int_equal(r, CLI_ERROR);
 	if (strstr(err, needle) == NULL)
@@ -135,8 +138,9 @@ static void test_bad_ports(void **state)
 	expect_error(MT("80x"), err, "invalid port '80x'");
 	expect_error(MT("99999999999999999999"), err, "invalid port");
 	expect_error(MT(""), err, "invalid port ''");
-	expect_error(parse(&cfg, CLI_MTSERVER, err, sizeof(err), NULL), err,
-		     "missing PORT");
+	expect_error(
+		parse(&cfg, CLI_MTSERVER, err, sizeof(err), (const char *)NULL),
+		err, "missing PORT");
 	expect_error(MT("80", "81"), err, "unexpected argument '81'");
 }
 
@@ -187,11 +191,10 @@ static void test_bad_addresses(void **state)
 
 static void test_usage_mentions_every_option(void **state)
 {
-	static const char *const mt[] = { "--bind", "--echo", "--no-udp",
-					  "--no-tcp", "--log", "--quiet",
-					  "--max-clients", "--idle-timeout",
-					  "--max-line", "--backlog", "--help",
-					  "--version" };
+	static const char *const mt[] = {
+		"--bind",     "--echo",	   "--no-udp",	    "--no-tcp",
+		"--log",      "--quiet",   "--max-clients", "--idle-timeout",
+		"--max-line", "--backlog", "--help",	    "--version"};
 	char buf[8192];
 	FILE *f = fmemopen(buf, sizeof(buf), "w");
 

@@ -74,14 +74,14 @@ static void expect_stream(size_t max_line, const char *data, size_t len,
 	/* Every way of splitting the input in two, and byte by byte, must
 	 * give the same messages as one read. */
 	for (size_t step = 0; step <= 3; step++) {
-		struct seen s = { .len = 0 };
+		struct seen s = {.len = 0};
 
 		feed(max_line, data, len, step, &s);
 		s.text[s.len] = '\0';
 		assert_string_equal(s.text, want);
 	}
 	for (size_t cut = 1; cut < len; cut++) {
-		struct seen s = { .len = 0 };
+		struct seen s = {.len = 0};
 		struct frame f;
 		size_t room;
 
@@ -129,7 +129,7 @@ static void test_empty_messages_ignored(void **state)
 static void test_seed_nul_padded_frames(void **state)
 {
 	/* The seed client sends 32-byte buffers: text, NUL, NUL padding. */
-	char data[96] = { 0 };
+	char data[96] = {0};
 
 	(void)state;
 	memcpy(data, "hello", 5);
@@ -161,7 +161,7 @@ static void test_oversize_bounded_over_many_reads(void **state)
 {
 	/* 10 MB of one line never needs more than the fixed buffer. */
 	struct frame f;
-	struct seen s = { .len = 0 };
+	struct seen s = {.len = 0};
 	size_t total = 0, room;
 
 	(void)state;
@@ -187,7 +187,7 @@ static void test_oversize_bounded_over_many_reads(void **state)
 
 static void test_callback_can_stop(void **state)
 {
-	struct seen s = { .len = 0, .stop_at = 2 };
+	struct seen s = {.len = 0, .stop_at = 2};
 	const char data[] = "a\nquit\nlater\npartial";
 
 	(void)state;
@@ -210,7 +210,7 @@ static void test_init_rejects_bad_sizes(void **state)
 static void expect_datagram(size_t max, const char *data, size_t len,
 			    const char *want)
 {
-	struct seen s = { .len = 0 };
+	struct seen s = {.len = 0};
 
 	assert_int_equal(frame_datagram(data, len, max, collect, &s), 0);
 	s.text[s.len] = '\0';

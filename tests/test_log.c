@@ -79,7 +79,7 @@ static void test_escape_worst_case_bound(void **state)
 
 static void test_timestamp_format(void **state)
 {
-	struct timespec ts = { .tv_sec = 1795000000, .tv_nsec = 123456789 };
+	struct timespec ts = {.tv_sec = 1795000000, .tv_nsec = 123456789};
 	char out[LOGFMT_TS_LEN + 1];
 
 	(void)state;
@@ -130,12 +130,14 @@ static void test_line_format(void **state)
 	assert_non_null(text);
 	assert_int_equal(
 		regcomp(&re,
-			"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+			"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{"
+			"2}"
 			"\\.[0-9]{6}Z) tcp 127\\.0\\.0\\.1:5 #1 connect\n"
 			"\\1 tcp 127\\.0\\.0\\.1:5 #1 msg hi\\\\tthere\n"
 			"\\1 tcp 127\\.0\\.0\\.1:5 #1 msg-truncated len=100 "
 			"abcdefgh\n"
-			"\\1 tcp 127\\.0\\.0\\.1:5 #1 disconnect reason=quit\n$",
+			"\\1 tcp 127\\.0\\.0\\.1:5 #1 disconnect "
+			"reason=quit\n$",
 			REG_EXTENDED),
 		0);
 	assert_int_equal(regexec(&re, text, 0, NULL, 0), 0);
@@ -143,7 +145,7 @@ static void test_line_format(void **state)
 	free(text);
 }
 
-#define WRITERS 16
+#define WRITERS		 16
 #define LINES_PER_WRITER 20000
 
 struct writer {
@@ -165,8 +167,7 @@ static void *writer_main(void *arg)
 
 		if (i % 100 == 0)
 			log_batch_stamp(&b);
-		log_batch_msg(&b, who, strlen(who), text, (size_t)n,
-			      (size_t)n);
+		log_batch_msg(&b, who, strlen(who), text, (size_t)n, (size_t)n);
 		if (i % 37 == 0)
 			log_batch_flush(&b);
 	}
@@ -187,7 +188,7 @@ static void test_concurrent_writers_lose_nothing(void **state)
 	(void)state;
 	lg = open_file_logger("concurrent.log", &fd, 64);
 	for (int i = 0; i < WRITERS; i++) {
-		writers[i] = (struct writer){ lg, i };
+		writers[i] = (struct writer){lg, i};
 		assert_int_equal(pthread_create(&threads[i], NULL, writer_main,
 						&writers[i]),
 				 0);
@@ -234,9 +235,8 @@ static void test_flushes_without_close(void **state)
 	log_batch_msg(&b, "udp 127.0.0.1:9 #1", 18, "early", 5, 5);
 	log_batch_flush(&b);
 	/* A lone line must reach the file while the logger stays open. */
-	assert_int_equal(h_wait_for(h_path("periodic.log"), "msg early", 1,
-				    5000),
-			 0);
+	assert_int_equal(
+		h_wait_for(h_path("periodic.log"), "msg early", 1, 5000), 0);
 	log_batch_free(&b);
 	assert_int_equal(log_close(lg, NULL), 0);
 	close(fd);

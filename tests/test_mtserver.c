@@ -21,7 +21,7 @@
 
 #include "servers.h"
 
-#define CLIENTS 200
+#define CLIENTS	 200
 #define MESSAGES 100
 
 static void test_200_clients_100_messages_each(void **state)
@@ -32,7 +32,7 @@ static void test_200_clients_100_messages_each(void **state)
 	long other;
 
 	(void)state;
-	srv_start(&s, "mtserver", NULL);
+	srv_start(&s, "mtserver", (const char *)NULL);
 	for (int c = 0; c < CLIENTS; c++)
 		fds[c] = srv_connect(&s);
 	/* All connected at once, messages interleaved across clients. */
@@ -54,9 +54,8 @@ static void test_200_clients_100_messages_each(void **state)
 		if (counts[i] != 1)
 			fail_msg("c%d m%d logged %d times", i / MESSAGES,
 				 i % MESSAGES, counts[i]);
-	assert_int_equal(h_count_in_file(s.p.err_path,
-					 "tcp connections 200 (peak"),
-			 1);
+	assert_int_equal(
+		h_count_in_file(s.p.err_path, "tcp connections 200 (peak"), 1);
 }
 
 /* Compiles ../shared/seed/NAME.c into the test directory. */
@@ -118,15 +117,16 @@ static void test_seed_clients_deliver(void **state)
 	(void)state;
 	if (tcp == NULL || udp == NULL)
 		skip();
-	srv_start(&s, "mtserver", NULL);
+	srv_start(&s, "mtserver", (const char *)NULL);
 
 	/* The TCP client sends 32-byte NUL-padded frames and stops after
 	 * "quit".  (Lines grow in length: a shorter line would make it
 	 * resend stale bytes of the previous one after its NUL, which are
 	 * real bytes on the wire; README, "Classroom".) */
 	pid = run_seed(tcp, s.p.port, &in);
-	assert_int_equal(h_write_all(in, "alpha\nbravo two\ncharlie three\n"
-					 "quit\n",
+	assert_int_equal(h_write_all(in,
+				     "alpha\nbravo two\ncharlie three\n"
+				     "quit\n",
 				     35),
 			 0);
 	close(in);
@@ -158,7 +158,7 @@ static void test_udp_datagrams_and_echo(void **state)
 	int fd;
 
 	(void)state;
-	srv_start(&s, "mtserver", "--echo", NULL);
+	srv_start(&s, "mtserver", "--echo", (const char *)NULL);
 	fd = h_udp("127.0.0.1", s.p.port);
 	assert_true(fd >= 0);
 	assert_int_equal(send(fd, "one", 3, 0), 3);
@@ -197,7 +197,7 @@ static void test_max_clients_refusal(void **state)
 	int a, b, c, d;
 
 	(void)state;
-	srv_start(&s, "mtserver", "--max-clients", "2", NULL);
+	srv_start(&s, "mtserver", "--max-clients", "2", (const char *)NULL);
 	a = srv_connect(&s);
 	b = srv_connect(&s);
 	srv_send(a, "from a\n");
@@ -264,9 +264,9 @@ static void test_sigterm_under_load_loses_nothing(void **state)
 	(void)state;
 	counts = calloc((size_t)LOAD_CLIENTS * LOAD_MAX, 1);
 	assert_non_null(counts);
-	srv_start(&s, "mtserver", NULL);
+	srv_start(&s, "mtserver", (const char *)NULL);
 	for (int i = 0; i < LOAD_CLIENTS; i++) {
-		loaders[i] = (struct loader){ srv_connect(&s), i, 0 };
+		loaders[i] = (struct loader){srv_connect(&s), i, 0};
 		assert_int_equal(pthread_create(&threads[i], NULL, load_main,
 						&loaders[i]),
 				 0);
@@ -313,7 +313,8 @@ static void test_out_of_descriptors(void **state)
 
 	(void)state;
 	h_child_nofile = 48;
-	srv_start(&s, "mtserver", "--no-udp", "--max-clients", "1000", NULL);
+	srv_start(&s, "mtserver", "--no-udp", "--max-clients", "1000",
+		  (const char *)NULL);
 	h_child_nofile = 0;
 	for (int i = 0; i < 100; i++)
 		fds[i] = srv_connect(&s);
@@ -355,7 +356,7 @@ static void test_transport_switches(void **state)
 	int fd;
 
 	(void)state;
-	srv_start(&s, "mtserver", "--no-udp", NULL);
+	srv_start(&s, "mtserver", "--no-udp", (const char *)NULL);
 	assert_int_equal(h_count_in_file(s.p.err_path, "(tcp)\n"), 1);
 	fd = h_udp("127.0.0.1", s.p.port);
 	send(fd, "lost\n", 5, 0);
@@ -367,7 +368,7 @@ static void test_transport_switches(void **state)
 	srv_stop(&s);
 	assert_int_equal(h_count_in_file(s.log, "lost"), 0);
 
-	srv_start(&s, "mtserver", "--no-tcp", NULL);
+	srv_start(&s, "mtserver", "--no-tcp", (const char *)NULL);
 	assert_int_equal(h_count_in_file(s.p.err_path, "(udp)\n"), 1);
 	assert_int_equal(h_connect("127.0.0.1", s.p.port), -1);
 	assert_int_equal(errno, ECONNREFUSED);
@@ -384,7 +385,7 @@ static void test_quiet_logs_events_only(void **state)
 	int fd;
 
 	(void)state;
-	srv_start(&s, "mtserver", "-q", NULL);
+	srv_start(&s, "mtserver", "-q", (const char *)NULL);
 	fd = srv_connect(&s);
 	srv_send(fd, "secret one\nsecret two\n");
 	close(fd);
@@ -400,7 +401,7 @@ static void test_slow_client_does_not_block_others(void **state)
 	int idle, busy;
 
 	(void)state;
-	srv_start(&s, "mtserver", NULL);
+	srv_start(&s, "mtserver", (const char *)NULL);
 	idle = srv_connect(&s);
 	srv_send(idle, "half a line with no end");
 	busy = srv_connect(&s);

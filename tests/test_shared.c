@@ -32,7 +32,7 @@ static void test_one_client(void **state)
 	char line[256];
 	int fd;
 
-	srv_start(&s, PROG, NULL);
+	srv_start(&s, PROG, (const char *)NULL);
 	fd = srv_connect(&s);
 	srv_send(fd, "hello\nsecond message\r\nquit\n");
 	assert_int_equal(h_wait_eof(fd, 10000), 0); /* quit: server closes */
@@ -46,8 +46,8 @@ static void test_one_client(void **state)
 	/* Start and stop lines frame the session. */
 	assert_int_equal(h_count_in_file(s.log, " - - - start "), 1);
 	assert_int_equal(h_count_in_file(s.log, " - - - stop "), 1);
-	snprintf(line, sizeof(line), "%s: listening on 0.0.0.0:%d (tcp",
-		 PROG, s.p.port);
+	snprintf(line, sizeof(line), "%s: listening on 0.0.0.0:%d (tcp", PROG,
+		 s.p.port);
 	assert_int_equal(h_count_in_file(s.p.err_path, line), 1);
 	assert_int_equal(h_count_in_file(s.p.err_path, ": summary: "), 3);
 }
@@ -57,7 +57,7 @@ static void test_framing_on_the_wire(void **state)
 	struct srv s;
 	int fd;
 
-	srv_start(&s, PROG, NULL);
+	srv_start(&s, PROG, (const char *)NULL);
 	fd = srv_connect(&s);
 	/* Split over sends, NUL-terminated, several in one send, empty
 	 * ones, and a last message with no terminator before EOF. */
@@ -89,7 +89,7 @@ static void test_echo_round_trips(void **state)
 	char line[256];
 	int fd;
 
-	srv_start(&s, PROG, "--echo", NULL);
+	srv_start(&s, PROG, "--echo", (const char *)NULL);
 	fd = srv_connect(&s);
 	for (int i = 0; i < 50; i++) {
 		char msg[64];
@@ -116,7 +116,7 @@ static void test_quit_ends_session(void **state)
 	struct srv s;
 	int fd;
 
-	srv_start(&s, PROG, NULL);
+	srv_start(&s, PROG, (const char *)NULL);
 	fd = srv_connect(&s);
 	srv_send(fd, "before\nquit\nafter quit\n");
 	assert_int_equal(h_wait_eof(fd, 10000), 0);
@@ -133,7 +133,7 @@ static void test_idle_timeout(void **state)
 	struct srv s;
 	int fd, quiet;
 
-	srv_start(&s, PROG, "--idle-timeout", "1", NULL);
+	srv_start(&s, PROG, "--idle-timeout", "1", (const char *)NULL);
 	fd = srv_connect(&s);
 	srv_send(fd, "still here\n");
 	assert_int_equal(h_wait_eof(fd, 10000), 0);
@@ -153,13 +153,12 @@ static void test_oversize_binary_and_controls(void **state)
 	char big[100001];
 	int fd;
 
-	srv_start(&s, PROG, "--max-line", "16", NULL);
+	srv_start(&s, PROG, "--max-line", "16", (const char *)NULL);
 	fd = srv_connect(&s);
 	memset(big, 'z', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\n';
 	assert_int_equal(h_send_all(fd, big, sizeof(big)), 0);
-	assert_int_equal(h_send_all(fd, "\x1b[2J\x07\x01\\\t\xff ok\n", 13),
-			 0);
+	assert_int_equal(h_send_all(fd, "\x1b[2J\x07\x01\\\t\xff ok\n", 13), 0);
 	srv_send(fd, "x\n2026-01-01T00:00:00.000000Z tcp 6.6.6.6:6 #6 msg "
 		     "forged\n");
 	close(fd);
@@ -172,10 +171,10 @@ static void test_oversize_binary_and_controls(void **state)
 						"2026-01-01T00:00\n"),
 			 1);
 	assert_int_equal(h_count_in_file(s.log, "truncated=2 "), 1);
-	assert_int_equal(h_count_in_file(s.log,
-					 " msg \\x1b[2J\\x07\\x01\\\\\\t\\xff ok"
-					 "\n"),
-			 1);
+	assert_int_equal(
+		h_count_in_file(s.log, " msg \\x1b[2J\\x07\\x01\\\\\\t\\xff ok"
+				       "\n"),
+		1);
 	/* The forged line is a message of its own (truncated here), never
 	 * a line of the log: only the server's own lines start a line. */
 	assert_int_equal(h_count_in_file(s.log, "\n2026-01-01T"), 0);
@@ -190,17 +189,16 @@ static void test_oversize_binary_and_controls(void **state)
 
 static void test_reset_mid_message(void **state)
 {
-	struct linger hard = { .l_onoff = 1, .l_linger = 0 };
+	struct linger hard = {.l_onoff = 1, .l_linger = 0};
 	struct srv s;
 	int fd;
 
-	srv_start(&s, PROG, NULL);
+	srv_start(&s, PROG, (const char *)NULL);
 	fd = srv_connect(&s);
 	srv_send(fd, "whole\nhalf a mess");
 	srv_wait_log(&s, " msg whole\n", 1);
-	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard,
-				    sizeof(hard)),
-			 0);
+	assert_int_equal(
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard)), 0);
 	close(fd); /* RST */
 	srv_wait_log(&s, "disconnect reason=reset", 1);
 	assert_int_equal(h_count_in_file(s.log, "discarded=11 "), 1);
@@ -217,7 +215,7 @@ static void test_sigterm_flushes_everything(void **state)
 	struct srv s;
 	int fd;
 
-	srv_start(&s, PROG, NULL);
+	srv_start(&s, PROG, (const char *)NULL);
 	fd = srv_connect(&s);
 	for (int i = 0; i < 1000; i++) {
 		char msg[32];
@@ -243,7 +241,7 @@ static void test_sigterm_flushes_everything(void **state)
 static void test_log_on_stdout_is_flushed(void **state)
 {
 	struct h_proc p;
-	const char *argv[] = { "0", NULL };
+	const char *argv[] = {"0", NULL};
 	int fd;
 
 	assert_int_equal(h_start_server(&p, PROG, argv), 0);
@@ -260,7 +258,7 @@ static void test_log_on_stdout_is_flushed(void **state)
 
 static void test_ipv6_dual_stack(void **state)
 {
-	const char *argv[] = { "-b", "::", "0", NULL };
+	const char *argv[] = {"-b", "::", "0", NULL};
 	struct h_proc p;
 	int fd4, fd6;
 
@@ -286,8 +284,8 @@ static void test_ipv6_dual_stack(void **state)
 }
 
 /* Runs prog with argv; checks exit status and a one-line stderr. */
-static void expect_exit(const char *prog, const char *const argv[],
-			int status, const char *needle)
+static void expect_exit(const char *prog, const char *const argv[], int status,
+			const char *needle)
 {
 	struct h_proc p;
 	char *err;
@@ -311,32 +309,32 @@ static void test_bad_command_lines(void **state)
 	char dir[H_PATH_MAX], port[16], logpath[H_PATH_MAX];
 	struct srv s;
 
-	expect_exit(PROG, (const char *[]){ "abc", NULL }, 2,
+	expect_exit(PROG, (const char *[]){"abc", NULL}, 2,
 		    "invalid port 'abc'");
-	expect_exit(PROG, (const char *[]){ "70000", NULL }, 2,
+	expect_exit(PROG, (const char *[]){"70000", NULL}, 2,
 		    "invalid port '70000'");
-	expect_exit(PROG, (const char *[]){ NULL }, 2, "missing PORT");
-	expect_exit(PROG, (const char *[]){ "--bogus", "80", NULL }, 2,
+	expect_exit(PROG, (const char *[]){NULL}, 2, "missing PORT");
+	expect_exit(PROG, (const char *[]){"--bogus", "80", NULL}, 2,
 		    "unknown option '--bogus'");
-	expect_exit(PROG, (const char *[]){ "-b", "nowhere", "80", NULL }, 2,
+	expect_exit(PROG, (const char *[]){"-b", "nowhere", "80", NULL}, 2,
 		    "invalid address 'nowhere'");
-	expect_exit(PROG, (const char *[]){ "--max-line", "0", "80", NULL }, 2,
+	expect_exit(PROG, (const char *[]){"--max-line", "0", "80", NULL}, 2,
 		    "invalid --max-line");
-	expect_exit(PROG, (const char *[]){ "--help", NULL }, 0, "");
-	expect_exit(PROG, (const char *[]){ "--version", NULL }, 0, "");
+	expect_exit(PROG, (const char *[]){"--help", NULL}, 0, "");
+	expect_exit(PROG, (const char *[]){"--version", NULL}, 0, "");
 
 	/* The log cannot be opened: a runtime error. */
 	snprintf(dir, sizeof(dir), "%s", h_path("a-directory"));
 	mkdir(dir, 0755);
-	expect_exit(PROG, (const char *[]){ "-l", dir, "0", NULL }, 1,
+	expect_exit(PROG, (const char *[]){"-l", dir, "0", NULL}, 1,
 		    "cannot open log file");
 
 	/* The port is taken: a runtime error, and nothing half-started
 	 * (the log file is not even created). */
-	srv_start(&s, PROG, NULL);
+	srv_start(&s, PROG, (const char *)NULL);
 	snprintf(port, sizeof(port), "%d", s.p.port);
 	snprintf(logpath, sizeof(logpath), "%s", h_path("never.log"));
-	expect_exit(PROG, (const char *[]){ "-l", logpath, port, NULL }, 1,
+	expect_exit(PROG, (const char *[]){"-l", logpath, port, NULL}, 1,
 		    "Address already in use");
 	assert_int_equal(access(logpath, F_OK), -1);
 	srv_stop(&s);
@@ -344,18 +342,15 @@ static void test_bad_command_lines(void **state)
 
 static void test_privileged_port_refused(void **state)
 {
-	char *start = h_slurp("/proc/sys/net/ipv4/ip_unprivileged_port_start",
-			      NULL);
-	struct h_proc p;
+	char *start =
+		h_slurp("/proc/sys/net/ipv4/ip_unprivileged_port_start", NULL);
+	int privileged_80 = start != NULL && atoi(start) > 80;
 	pid_t pid;
 	int status;
 
-	(void)p;
-	if (geteuid() != 0 || start == NULL || atoi(start) <= 80) {
-		free(start);
-		skip(); /* cannot drop to an unprivileged user here */
-	}
 	free(start);
+	if (geteuid() != 0 || !privileged_80)
+		skip(); /* cannot drop to an unprivileged user here */
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -369,13 +364,12 @@ static void test_privileged_port_refused(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 1);
-	assert_int_equal(h_count_in_file(h_path("priv.err"),
-					 "Permission denied"),
-			 1);
+	assert_int_equal(
+		h_count_in_file(h_path("priv.err"), "Permission denied"), 1);
 }
 
-#define BOTH(f)                                                              \
-	cmocka_unit_test_prestate(f, (void *)"mtserver"),                    \
+#define BOTH(f)                                                                \
+	cmocka_unit_test_prestate(f, (void *)"mtserver"),                      \
 		cmocka_unit_test_prestate(f, (void *)"stserver")
 
 static int teardown(void **state)
@@ -402,6 +396,6 @@ int main(void)
 		BOTH(test_privileged_port_refused),
 	};
 
-	return cmocka_run_group_tests_name("mtserver and stserver", tests,
-					   NULL, teardown);
+	return cmocka_run_group_tests_name("mtserver and stserver", tests, NULL,
+					   teardown);
 }

@@ -28,7 +28,7 @@ static void test_second_client_waits_for_first(void **state)
 	int a, b;
 
 	(void)state;
-	srv_start(&s, "stserver", NULL);
+	srv_start(&s, "stserver", (const char *)NULL);
 	a = srv_connect(&s);
 	srv_send(a, "a1\n");
 	srv_wait_log(&s, " msg a1\n", 1);
@@ -66,7 +66,7 @@ static void test_no_udp_in_stserver(void **state)
 	int fd;
 
 	(void)state;
-	srv_start(&s, "stserver", NULL);
+	srv_start(&s, "stserver", (const char *)NULL);
 	assert_int_equal(h_count_in_file(s.p.err_path, "(tcp)\n"), 1);
 	fd = h_udp("127.0.0.1", s.p.port);
 	assert_true(fd >= 0);

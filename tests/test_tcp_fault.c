@@ -55,8 +55,8 @@ static void accept_one(struct server *srv, struct workers *w)
 static void test_thread_failure_refuses_one_client(void **state)
 {
 	const char *log = h_path("fault.log");
-	char *argv[] = { "mtserver", "--no-udp", "-l", (char *)log,
-			 "-b", "127.0.0.1", "0", NULL };
+	char *argv[] = {"mtserver", "--no-udp",	 "-l", (char *)log,
+			"-b",	    "127.0.0.1", "0",  NULL};
 	struct config cfg;
 	struct server srv;
 	struct workers w;
@@ -65,9 +65,9 @@ static void test_thread_failure_refuses_one_client(void **state)
 	int a, b, c;
 
 	(void)state;
-	assert_int_equal(cli_parse(&cfg, CLI_MTSERVER, 7, argv, err,
-				   sizeof(err)),
-			 CLI_RUN);
+	assert_int_equal(
+		cli_parse(&cfg, CLI_MTSERVER, 7, argv, err, sizeof(err)),
+		CLI_RUN);
 	assert_int_equal(server_open(&srv, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(workers_init(&w), 0);
 
@@ -98,10 +98,11 @@ static void test_thread_failure_refuses_one_client(void **state)
 	assert_non_null(summary);
 	assert_int_equal(server_close(&srv, summary), 0);
 	fclose(summary);
-	assert_int_equal(h_count_in_file(h_path("fault.summary"),
-					 "tcp connections 2 (peak 2 concurrent, "
-					 "1 refused)"),
-			 1);
+	assert_int_equal(
+		h_count_in_file(h_path("fault.summary"),
+				"tcp connections 2 (peak 2 concurrent, "
+				"1 refused)"),
+		1);
 
 	assert_int_equal(h_count_in_file(log, " #2 refused reason=no-thread"),
 			 1);
