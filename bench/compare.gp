@@ -45,8 +45,9 @@ MT = "#1f77b4"   # mtserver: blue
 set multiplot layout 1,2 title sprintf("{/:Bold iterative stserver vs thread-per-client mtserver}\n{/*0.8 each client: %d messages %d ms apart, waits for every echo; budget %d s per run}", msgs, think, cap) font "Sans,26"
 
 set title "How long until a client's first reply?" font "Sans,24"
-# Between mtserver's milliseconds and stserver's seconds: empty.
-set key at graph 0.98, graph 0.62 right center
+# Below mtserver's milliseconds: empty (room made by the range).
+set key inside bottom right
+set yrange [1e-4:cap * 6]
 set ylabel "seconds (log scale)"
 set arrow 1 from graph 0, first cap to graph 1, first cap nohead dt 3 lc rgb "#777777" lw 1
 set label 1 sprintf("budget %d s", cap) at graph 0.98, first cap * 1.6 right font "Sans,16" tc rgb "#555555"
@@ -60,6 +61,7 @@ plot datafile index ST_I using 1:(val(6)) with linespoints lc rgb ST dt 2 pt 7 p
 set title "How long until all clients are done?" font "Sans,24"
 # Below mtserver's line: empty.
 set key inside bottom right
+set yrange [*:cap * 6]
 plot datafile index ST_I using 1:(val(3)) with linespoints lc rgb ST pt 5 ps 1.5 title "stserver", \
      datafile index MT_I using 1:(val(3)) with linespoints lc rgb MT pt 5 ps 1.5 title "mtserver", \
      datafile index ST_I using 1:(over(3)) with points lc rgb ST pt 8 ps 3 title sprintf("stserver: more than %d s", cap)

@@ -85,6 +85,7 @@ trap 'exit 130' INT TERM
 # (bounded wait: 5 s).
 start_server() {
 	local name=$1 log=$2 err=$3 i
+	: >"$err" # exists before the background job opens it (sed below)
 	"./$name" --echo -b 127.0.0.1 -l "$log" 0 </dev/null >/dev/null 2>"$err" &
 	SERVER_PID=$!
 	PORT=
@@ -295,7 +296,9 @@ took=$(($(date +%s) - start_all))
 	echo
 	echo "*First reply* is each client's wait from the moment flood starts connecting to the moment the server reads"
 	echo "its first message (and echoes it back): the server log's timestamp of \`c<k> m0\` minus flood's start."
-	echo "*Slowest connect* is flood's longest connect(): above 1 s means SYNs were dropped and retried."
+	echo "*Slowest connect* is flood's longest connect() among those that completed (the client's view): 1 s, 3 s ..."
+	echo "mean SYNs were dropped while the backlog was full and retried.  A completed connect() is not an accept():"
+	echo "the connection may still wait in the queue for its turn."
 	echo
 	echo "| N | server | total time | msgs/s | first reply p50 | first reply max | slowest connect | capped |"
 	echo "|--:|:--|--:|--:|--:|--:|--:|:--|"

@@ -28,7 +28,7 @@
 
 static void test_one_client(void **state)
 {
-	struct srv s;
+	struct srv s = { 0 };
 	char line[256];
 	int fd;
 
@@ -54,7 +54,7 @@ static void test_one_client(void **state)
 
 static void test_framing_on_the_wire(void **state)
 {
-	struct srv s;
+	struct srv s = { 0 };
 	int fd;
 
 	srv_start(&s, PROG, (const char *)NULL);
@@ -85,7 +85,7 @@ static void test_framing_on_the_wire(void **state)
 
 static void test_echo_round_trips(void **state)
 {
-	struct srv s;
+	struct srv s = { 0 };
 	char line[256];
 	int fd;
 
@@ -113,7 +113,7 @@ static void test_echo_round_trips(void **state)
 
 static void test_quit_ends_session(void **state)
 {
-	struct srv s;
+	struct srv s = { 0 };
 	int fd;
 
 	srv_start(&s, PROG, (const char *)NULL);
@@ -130,7 +130,7 @@ static void test_quit_ends_session(void **state)
 
 static void test_idle_timeout(void **state)
 {
-	struct srv s;
+	struct srv s = { 0 };
 	int fd, quiet;
 
 	srv_start(&s, PROG, "--idle-timeout", "1", (const char *)NULL);
@@ -149,7 +149,7 @@ static void test_idle_timeout(void **state)
 
 static void test_oversize_binary_and_controls(void **state)
 {
-	struct srv s;
+	struct srv s = { 0 };
 	char big[100001];
 	int fd;
 
@@ -190,7 +190,7 @@ static void test_oversize_binary_and_controls(void **state)
 static void test_reset_mid_message(void **state)
 {
 	struct linger hard = {.l_onoff = 1, .l_linger = 0};
-	struct srv s;
+	struct srv s = { 0 };
 	int fd;
 
 	srv_start(&s, PROG, (const char *)NULL);
@@ -212,7 +212,7 @@ static void test_reset_mid_message(void **state)
 
 static void test_sigterm_flushes_everything(void **state)
 {
-	struct srv s;
+	struct srv s = { 0 };
 	int fd;
 
 	srv_start(&s, PROG, (const char *)NULL);
@@ -307,7 +307,7 @@ static void expect_exit(const char *prog, const char *const argv[], int status,
 static void test_bad_command_lines(void **state)
 {
 	char dir[H_PATH_MAX], port[16], logpath[H_PATH_MAX];
-	struct srv s;
+	struct srv s = { 0 };
 
 	expect_exit(PROG, (const char *[]){"abc", NULL}, 2,
 		    "invalid port 'abc'");
