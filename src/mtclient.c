@@ -1,0 +1,284 @@
+/*
+ * mtclient - the tutorial's TCP and UDP clients in one, done right.
+ *
+ *   mtclient [--udp] [--wait MS] HOST PORT
+ *
+ * Each line read from standard input is sent as one '\n'-terminated
+ * message (with --udp, one datagram).  Whatever the server sends back is
+ * printed as it arrives, so echo replies show up.  "quit" or end of input
+ * ends the session: TCP half-closes and prints replies until the server
+ * closes; UDP waits --wait milliseconds for late replies.
+ * Exit status: 0 ok, 1 runtime error (refused, reset, closed early),
+ * 2 usage error.
+ */
+#define _GNU_SOURCE /* getopt_long */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "net.h"
+
+/* One line, and one datagram: the largest UDP payload.  A longer TCP
+ * line is sent in pieces, which the stream joins up again. */
+#define LINE_MAX_BYTES 65507
+/* Default wait for UDP replies after the last line. */
+#define UDP_WAIT_MS 500
+
+struct client {
+	int fd;
+	bool udp;
+	int wait_ms;
+	char line[LINE_MAX_BYTES + 1]; /* + the '\n' it is sent with */
+	size_t len;
+	bool quit_sent;
+	bool input_done;
+};
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "mtclient: %s (try --help)\n", msg);
+	return 2;
+}
+
+static void usage(void)
+{
+	printf("Usage: mtclient [--udp] [--wait MS] HOST PORT\n"
+	       "Send each line of standard input to a line server as one "
+	       "message (with --udp,\none datagram) and print what comes "
+	       "back.  'quit' or end of input ends it.\n\n"
+	       "  -u, --udp        use UDP datagrams instead of a TCP "
+	       "connection\n"
+	       "  -w, --wait MS    with --udp, wait MS for replies after the "
+	       "last line\n"
+	       "                   (default %d)\n"
+	       "  -h, --help       this text\n"
+	       "  -V, --version    version\n",
+	       UDP_WAIT_MS);
+}
+
+/* Sends line[0..len) as one message; with UDP one datagram. */
+static int send_line(struct client *cl, size_t len)
+{
+	cl->line[len] = '\n';
+	if (cl->udp)
+		return send(cl->fd, cl->line, len + 1, MSG_NOSIGNAL) == -1 ? -1
+									   : 0;
+	return net_send_all(cl->fd, cl->line, len + 1);
+}
+
+static bool is_quit(const char *line, size_t len)
+{
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	return len == 4 && memcmp(line, "quit", 4) == 0;
+}
+
+/* Sends every complete line in the buffer; 0 or -1. */
+static int send_lines(struct client *cl)
+{
+	char *nl;
+
+	while (!cl->quit_sent &&
+	       (nl = memchr(cl->line, '\n', cl->len)) != NULL) {
+		size_t n = (size_t)(nl - cl->line);
+
+		if (send_line(cl, n) == -1)
+			return -1;
+		cl->quit_sent = is_quit(cl->line, n);
+		memmove(cl->line, nl + 1, cl->len - n - 1);
+		cl->len -= n + 1;
+	}
+	return 0;
+}
+
+/* Reads standard input; 0 or -1 (send failed). */
+static int on_input(struct client *cl)
+{
+	ssize_t n = read(STDIN_FILENO, cl->line + cl->len,
+			 LINE_MAX_BYTES - cl->len);
+
+	if (n == -1)
+		return errno == EINTR ? 0 : -1;
+	if (n == 0) {
+		cl->input_done = true;
+		if (cl->len > 0 && !cl->quit_sent) { /* no final newline */
+			if (send_line(cl, cl->len) == -1)
+				return -1;
+			cl->quit_sent = is_quit(cl->line, cl->len);
+		}
+		cl->len = 0;
+		return 0;
+	}
+	cl->len += (size_t)n;
+	if (send_lines(cl) == -1)
+		return -1;
+	if (cl->len == LINE_MAX_BYTES) { /* a line longer than the buffer */
+		if (cl->udp)
+			fprintf(stderr,
+				"mtclient: line longer than %d bytes "
+				"sent as several datagrams\n",
+				LINE_MAX_BYTES);
+		if (cl->udp ? send_line(cl, cl->len)
+			    : net_send_all(cl->fd, cl->line, cl->len))
+			return -1;
+		cl->len = 0;
+	}
+	return 0;
+}
+
+/* Prints what the server sent.  1 go on, 0 server closed, -1 error. */
+static int on_reply(struct client *cl)
+{
+	char buf[LINE_MAX_BYTES + 1];
+	ssize_t n = recv(cl->fd, buf, sizeof(buf), 0);
+
+	if (n == -1)
+		return errno == EINTR ? 1 : -1;
+	if (n == 0 && !cl->udp)
+		return 0;
+	if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout))
+		return -1;
+	return 1;
+}
+
+static int run(struct client *cl)
+{
+	struct pollfd pfd[2] = {
+		{.fd = cl->fd, .events = POLLIN},
+		{.fd = STDIN_FILENO, .events = POLLIN},
+	};
+
+	for (;;) {
+		bool sending = !cl->input_done && !cl->quit_sent;
+		int timeout = -1, r;
+
+		if (!sending && cl->udp)
+			timeout = cl->wait_ms;
+		if (!sending && !cl->udp && !cl->input_done) {
+			/* quit sent: the server closes; stop reading input */
+			cl->input_done = true;
+		}
+		r = poll(pfd, sending ? 2 : 1, timeout);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			return 0; /* UDP: no more replies */
+		if (pfd[0].revents != 0) {
+			r = on_reply(cl);
+			if (r == -1)
+				return -1;
+			if (r == 0) {
+				if (sending) {
+					fprintf(stderr, "mtclient: server "
+							"closed the "
+							"connection\n");
+					return 1;
+				}
+				return 0;
+			}
+		}
+		if (sending && pfd[1].revents != 0) {
+			if (on_input(cl) == -1)
+				return -1;
+			if ((cl->input_done || cl->quit_sent) && !cl->udp)
+				shutdown(cl->fd, SHUT_WR);
+		}
+	}
+}
+
+static int parse_args(struct client *cl, int argc, char *argv[],
+		      const char **host, unsigned *port)
+{
+	static const struct option options[] = {
+		{"udp", no_argument, NULL, 'u'},
+		{"wait", required_argument, NULL, 'w'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	char *end;
+	long v;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":uw:hV", options, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			cl->udp = true;
+			break;
+		case 'w':
+			v = strtol(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' ||
+			    v > 600000)
+				return usage_error("invalid --wait (expected "
+						   "0-600000 milliseconds)");
+			cl->wait_ms = (int)v;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		case 'V':
+			printf("mtclient %s\n", MT_VERSION);
+			return 0;
+		case ':':
+			return usage_error("option needs a value");
+		default:
+			return usage_error("unknown option");
+		}
+	}
+	if (argc - optind != 2)
+		return usage_error("expected HOST PORT");
+	*host = argv[optind];
+	v = strtol(argv[optind + 1], &end, 10);
+	if (argv[optind + 1][0] < '0' || argv[optind + 1][0] > '9' ||
+	    *end != '\0' || v < 1 || v > 65535)
+		return usage_error("invalid port (expected 1-65535)");
+	*port = (unsigned)v;
+	return -1; /* go on */
+}
+
+int main(int argc, char *argv[])
+{
+	static struct client cl; /* 64 KiB line buffer: not on the stack */
+	char err[NET_ERR_MAX], name[NET_ADDR_MAX];
+	struct net_addr addr;
+	const char *host = NULL;
+	unsigned port = 0;
+	int rc;
+
+	cl.wait_ms = UDP_WAIT_MS;
+	rc = parse_args(&cl, argc, argv, &host, &port);
+	if (rc >= 0)
+		return rc;
+	if (net_resolve(&addr, host, port, cl.udp ? SOCK_DGRAM : SOCK_STREAM,
+			err, sizeof(err)) == -1) {
+		fprintf(stderr, "mtclient: %s\n", err);
+		return 1;
+	}
+	cl.fd = socket(addr.ss.ss_family, cl.udp ? SOCK_DGRAM : SOCK_STREAM, 0);
+	if (cl.fd == -1 ||
+	    connect(cl.fd, (struct sockaddr *)&addr.ss, addr.len) == -1) {
+		fprintf(stderr, "mtclient: cannot connect to %s: %s\n",
+			net_format((struct sockaddr *)&addr.ss, name,
+				   sizeof(name)),
+			strerror(errno));
+		return 1;
+	}
+	rc = run(&cl);
+	if (rc == -1)
+		fprintf(stderr, "mtclient: %s: %s\n",
+			net_format((struct sockaddr *)&addr.ss, name,
+				   sizeof(name)),
+			strerror(errno));
+	close(cl.fd);
+	return rc == 0 ? 0 : 1;
+}
