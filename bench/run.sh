@@ -715,7 +715,9 @@ section_ingest() {
 	md+="$n clients each send $(fmt_num "$m") lines of $MSG_SIZE bytes ($(fmt_num "$total") lines) as fast as TCP lets them."
 	md+=" lines/s = lines ÷ the time from starting flood to the last write to the output file"
 	md+=" (its mtime once it stops growing), so it counts what was written, not what was sent."
-	md+=" rsyslogd's output is counted with \`wc -l\`; mtserver's log is checked line by line with \`flood --verify-log\`."$'\n\n'
+	md+=" rsyslogd's output is counted with \`wc -l\`; mtserver's log is checked line by line with \`flood --verify-log\`."
+	md+=" Both times include the server's own write-behind: mtserver's flusher thread writes buffered lines at"
+	md+=" least every LOG_FLUSH_MS (include/log.h), rsyslogd's omfile at the end of each dequeued batch."$'\n\n'
 	md+="| tool | command | lines/s (logged) | seconds | flood send rate | lines logged | lost | ratio vs rsyslogd | target | met? |"$'\n'
 	md+="|---|---|---:|---:|---:|---:|---:|---|---|---|"$'\n'
 	for t in "$id" "$rid"; do
