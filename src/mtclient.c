@@ -27,6 +27,9 @@
 /* One line, and one datagram: the largest UDP payload.  A longer TCP
  * line is sent in pieces, which the stream joins up again. */
 #define LINE_MAX_BYTES 65507
+/* The lines a server that turns a client away sends first (conn.h). */
+#define REFUSED_FULL "server full\n"
+#define REFUSED_BUSY "server busy\n"
 /* Default wait for UDP replies after the last line. */
 #define UDP_WAIT_MS 500
 
@@ -38,6 +41,8 @@ struct client {
 	size_t len;
 	bool quit_sent;
 	bool input_done;
+	bool got_reply; /* anything received yet */
+	bool refused;	/* the server's first line refused us */
 };
 
 static int usage_error(const char *msg)
@@ -142,6 +147,13 @@ static int on_reply(struct client *cl)
 		return errno == EINTR ? 1 : -1;
 	if (n == 0 && !cl->udp)
 		return 0;
+	/* mtserver turns a client away with one line before closing. */
+	if (!cl->got_reply && !cl->udp &&
+	    ((size_t)n >= sizeof(REFUSED_FULL) - 1 &&
+	     (memcmp(buf, REFUSED_FULL, sizeof(REFUSED_FULL) - 1) == 0 ||
+	      memcmp(buf, REFUSED_BUSY, sizeof(REFUSED_BUSY) - 1) == 0)))
+		cl->refused = true;
+	cl->got_reply = true;
 	if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout))
 		return -1;
 	return 1;
@@ -178,7 +190,9 @@ static int run(struct client *cl)
 				return -1;
 			if (r == 0) {
 				if (sending) {
-					fprintf(stderr, "mtclient: server "
+					if (!cl->refused)
+						fprintf(stderr,
+							"mtclient: server "
 							"closed the "
 							"connection\n");
 					return 1;
@@ -274,7 +288,12 @@ int main(int argc, char *argv[])
 		return 1;
 	}
 	rc = run(&cl);
-	if (rc == -1)
+	if (cl.refused) {
+		fprintf(stderr, "mtclient: %s refused the connection\n",
+			net_format((struct sockaddr *)&addr.ss, name,
+				   sizeof(name)));
+		rc = 1;
+	} else if (rc == -1)
 		fprintf(stderr, "mtclient: %s: %s\n",
 			net_format((struct sockaddr *)&addr.ss, name,
 				   sizeof(name)),

@@ -1,0 +1,168 @@
+/*
+ * test_mtclient.c - the client against a real mtserver: lines become
+ * messages, echo replies are printed, quit and end of input end it, UDP,
+ * and clear errors with the right exit status.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "servers.h"
+
+/* Runs mtclient with args and the given standard input; returns its
+ * exit status and leaves its output files in *p. */
+static int run_client(struct h_proc *p, const char *input,
+		      const char *const argv[])
+{
+	const char *in = h_path("client.in");
+
+	assert_int_equal(h_write_file(in, input), 0);
+	assert_int_equal(h_spawn(p, "mtclient", argv, in), 0);
+	return h_wait_exit(p, 20000);
+}
+
+static void test_lines_and_echo_replies(void **state)
+{
+	struct srv s = {0};
+	struct h_proc c;
+	char port[16];
+
+	(void)state;
+	srv_start(&s, "mtserver", "--echo", (const char *)NULL);
+	snprintf(port, sizeof(port), "%d", s.p.port);
+	assert_int_equal(run_client(&c,
+				    "first line\nsecond\r\nquit\nnot sent\n",
+				    (const char *[]){"127.0.0.1", port, NULL}),
+			 0);
+	srv_wait_log(&s, "reason=quit messages=3 ", 1);
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(c.out_path, "first line\nsecond\n"
+						     "quit\n"),
+			 1);
+	assert_int_equal(h_count_in_file(s.log, " msg first line\n"), 1);
+	assert_int_equal(h_count_in_file(s.log, " msg second\n"), 1);
+	assert_int_equal(h_count_in_file(s.log, "not sent"), 0);
+}
+
+static void test_end_of_input_without_newline(void **state)
+{
+	struct srv s = {0};
+	struct h_proc c;
+	char port[16];
+
+	(void)state;
+	srv_start(&s, "mtserver", "--echo", (const char *)NULL);
+	snprintf(port, sizeof(port), "%d", s.p.port);
+	/* Replies still arrive after the client half-closes. */
+	assert_int_equal(run_client(&c, "a\nlast words",
+				    (const char *[]){"localhost", port, NULL}),
+			 0);
+	srv_wait_log(&s, "reason=client-closed messages=2 ", 1);
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(c.out_path, "a\nlast words\n"), 1);
+}
+
+static void test_udp_datagrams(void **state)
+{
+	struct srv s = {0};
+	struct h_proc c;
+	char port[16];
+
+	(void)state;
+	srv_start(&s, "mtserver", "--echo", (const char *)NULL);
+	snprintf(port, sizeof(port), "%d", s.p.port);
+	assert_int_equal(run_client(&c, "u1\nu2\nu3\n",
+				    (const char *[]){"--udp", "--wait", "2000",
+						     "127.0.0.1", port, NULL}),
+			 0);
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(s.log, " udp 127.0.0.1:"), 3);
+	assert_int_equal(h_count_in_file(s.log, " #3 msg u3\n"), 1);
+	assert_int_equal(h_count_in_file(c.out_path, "u1\nu2\nu3\n"), 1);
+}
+
+static void test_server_full_is_an_error(void **state)
+{
+	struct srv s = {0};
+	struct h_proc c;
+	char port[16];
+	int holder;
+
+	(void)state;
+	srv_start(&s, "mtserver", "--max-clients", "1", (const char *)NULL);
+	snprintf(port, sizeof(port), "%d", s.p.port);
+	holder = srv_connect(&s);
+	srv_send(holder, "here first\n");
+	srv_wait_log(&s, " msg here first\n", 1);
+	assert_int_equal(run_client(&c, "too late\n",
+				    (const char *[]){"127.0.0.1", port, NULL}),
+			 1);
+	close(holder);
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(c.out_path, "server full\n"), 1);
+	assert_int_equal(h_count_in_file(c.err_path, "refused the connection"),
+			 1);
+	assert_int_equal(h_count_in_file(c.err_path, "\n"), 1);
+}
+
+static void expect_failure(const char *const argv[], int status,
+			   const char *needle)
+{
+	struct h_proc c;
+
+	assert_int_equal(run_client(&c, "x\n", argv), status);
+	if (h_count_in_file(c.err_path, needle) != 1)
+		fail_msg("stderr lacks '%s'", needle);
+	assert_int_equal(h_count_in_file(c.err_path, "\n"), 1);
+}
+
+static void test_errors(void **state)
+{
+	struct srv s = {0};
+	char port[16];
+
+	(void)state;
+	/* A port nobody listens on: the server's, after it stopped. */
+	srv_start(&s, "mtserver", "--no-udp", (const char *)NULL);
+	snprintf(port, sizeof(port), "%d", s.p.port);
+	srv_stop(&s);
+	expect_failure((const char *[]){"127.0.0.1", port, NULL}, 1,
+		       "Connection refused");
+	expect_failure((const char *[]){"no.such.host.invalid", "80", NULL}, 1,
+		       "cannot resolve 'no.such.host.invalid'");
+	expect_failure((const char *[]){"127.0.0.1", "0", NULL}, 2,
+		       "invalid port");
+	expect_failure((const char *[]){"127.0.0.1", "http", NULL}, 2,
+		       "invalid port");
+	expect_failure((const char *[]){"127.0.0.1", NULL}, 2,
+		       "expected HOST PORT");
+	expect_failure((const char *[]){"--bogus", "127.0.0.1", "80", NULL}, 2,
+		       "unknown option");
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	h_kill_children();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lines_and_echo_replies),
+		cmocka_unit_test(test_end_of_input_without_newline),
+		cmocka_unit_test(test_udp_datagrams),
+		cmocka_unit_test(test_server_full_is_an_error),
+		cmocka_unit_test(test_errors),
+	};
+
+	return cmocka_run_group_tests_name("mtclient", tests, NULL, teardown);
+}
