@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "swar.h"
+
 int frame_init(struct frame *f, size_t max_line)
 {
 	memset(f, 0, sizeof(*f));
@@ -40,12 +42,20 @@ size_t frame_pending(const struct frame *f)
 	return f->full_len;
 }
 
-/* Index of the first '\n' or '\0' in p[0..n), or n. */
+/* Index of the first '\n' or '\0' in p[0..n), or n.  Whole words are
+ * skipped while they hold neither. */
 static size_t find_terminator(const char *p, size_t n)
 {
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < n; i++)
+	while (n - i >= 8) {
+		uint64_t v = swar_load(p + i);
+
+		if (swar_has_byte(v, '\n') || swar_has_less(v, 1))
+			break;
+		i += 8;
+	}
+	for (; i < n; i++)
 		if (p[i] == '\n' || p[i] == '\0')
 			break;
 	return i;

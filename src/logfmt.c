@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "swar.h"
+
 static const char hex[] = "0123456789abcdef";
 
 /* Length of the well-formed UTF-8 sequence for a printable character
@@ -40,6 +42,14 @@ static size_t utf8_printable(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Non-zero when some byte of v is not plain printable ASCII: a control
+ * byte, DEL, a backslash, or a byte with the high bit set. */
+static uint64_t swar_needs_escape(uint64_t v)
+{
+	return (v & SWAR_HIGHS) | swar_has_less(v, 0x20) |
+	       swar_has_byte(v, 0x7f) | swar_has_byte(v, '\\');
+}
+
 size_t logfmt_escape(char *dst, const char *src, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)src;
@@ -47,9 +57,17 @@ size_t logfmt_escape(char *dst, const char *src, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		unsigned char c = s[i];
+		unsigned char c;
 		size_t seq;
 
+		/* Plain text goes eight bytes at a time. */
+		if (len - i >= 8 && !swar_needs_escape(swar_load(s + i))) {
+			memcpy(d, s + i, 8);
+			d += 8;
+			i += 8;
+			continue;
+		}
+		c = s[i];
 		if (c >= 0x20 && c < 0x7f && c != '\\') {
 			*d++ = (char)c;
 			i++;

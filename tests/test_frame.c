@@ -185,6 +185,28 @@ static void test_oversize_bounded_over_many_reads(void **state)
 	frame_free(&f);
 }
 
+static void test_terminator_at_every_offset(void **state)
+{
+	/* Plain bytes around one terminator, at every position of every
+	 * length: the word-at-a-time scan must find exactly it. */
+	char data[48], want[128];
+
+	(void)state;
+	for (size_t len = 2; len <= sizeof(data); len++) {
+		for (size_t at = 1; at + 1 < len; at++) {
+			for (int nul = 0; nul < 2; nul++) {
+				memset(data, 'q', len);
+				data[at] = nul ? '\0' : '\n';
+				snprintf(want, sizeof(want),
+					 "%.*s|%zu;%.*s|%zu;", (int)at, data,
+					 at, (int)(len - at - 1), data + at + 1,
+					 len - at - 1);
+				expect_stream(100, data, len, want);
+			}
+		}
+	}
+}
+
 static void test_callback_can_stop(void **state)
 {
 	struct seen s = {.len = 0, .stop_at = 2};
@@ -242,6 +264,7 @@ int main(void)
 		cmocka_unit_test(test_binary_bytes_pass_through),
 		cmocka_unit_test(test_oversize_truncated_with_full_length),
 		cmocka_unit_test(test_oversize_bounded_over_many_reads),
+		cmocka_unit_test(test_terminator_at_every_offset),
 		cmocka_unit_test(test_callback_can_stop),
 		cmocka_unit_test(test_init_rejects_bad_sizes),
 		cmocka_unit_test(test_datagrams),

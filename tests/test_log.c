@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "swar.h"
 #include "log.h"
 #include "logfmt.h"
 
@@ -75,6 +76,84 @@ static void test_escape_worst_case_bound(void **state)
 	for (int i = 0; i < 256; i++)
 		in[i] = (char)i;
 	assert_true(logfmt_escape(out, in, sizeof(in)) <= sizeof(out));
+}
+
+/* Word tests agree with byte tests on every byte value in every lane,
+ * and on random words. */
+static void test_swar_predicates(void **state)
+{
+	unsigned seed = 12345;
+
+	(void)state;
+	for (int trial = 0; trial < 200000; trial++) {
+		unsigned char b[8];
+		uint64_t v;
+		int less20 = 0, has0a = 0, has5c = 0;
+
+		for (int k = 0; k < 8; k++) {
+			seed = seed * 1103515245u + 12345u;
+			b[k] = trial < 2048
+				       ? (k == trial % 8
+						  ? (unsigned char)(trial / 8)
+						  : 'a')
+				       : (unsigned char)(seed >> 16);
+			less20 |= b[k] < 0x20;
+			has0a |= b[k] == 0x0a;
+			has5c |= b[k] == 0x5c;
+		}
+		v = swar_load(b);
+		assert_int_equal(swar_has_less(v, 0x20) != 0, less20);
+		assert_int_equal(swar_has_byte(v, 0x0a) != 0, has0a);
+		assert_int_equal(swar_has_byte(v, 0x5c) != 0, has5c);
+	}
+}
+
+/* The byte-at-a-time definition of escaping, to check the fast path
+ * (ASCII only: UTF-8 is checked case by case above). */
+static size_t reference_escape(char *d, const unsigned char *s, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\')
+			d[o++] = (char)s[i];
+		else if (s[i] == '\\')
+			o += (size_t)sprintf(d + o, "\\\\");
+		else if (s[i] == '\n')
+			o += (size_t)sprintf(d + o, "\\n");
+		else if (s[i] == '\t')
+			o += (size_t)sprintf(d + o, "\\t");
+		else if (s[i] == '\r')
+			o += (size_t)sprintf(d + o, "\\r");
+		else
+			o += (size_t)sprintf(d + o, "\\x%02x", s[i]);
+	}
+	return o;
+}
+
+static void test_escape_special_byte_at_every_offset(void **state)
+{
+	static const unsigned char specials[] = {0x00, 0x01, 0x09, 0x0a,
+						 0x0d, 0x1b, 0x1f, 0x5c,
+						 0x7f, 0x80, 0xff};
+	unsigned char in[40];
+	char want[4 * 40 + 1], got[4 * 40 + 1];
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(specials); k++) {
+		for (size_t len = 1; len <= sizeof(in); len++) {
+			for (size_t at = 0; at < len; at++) {
+				size_t nw, ng;
+
+				memset(in, 'p', len);
+				in[at] = specials[k];
+				nw = reference_escape(want, in, len);
+				ng = logfmt_escape(got, (const char *)in, len);
+				assert_int_equal(ng, nw);
+				assert_memory_equal(got, want, nw);
+			}
+		}
+	}
 }
 
 static void test_timestamp_format(void **state)
@@ -287,6 +366,8 @@ int main(void)
 		cmocka_unit_test(test_escape_ascii_and_controls),
 		cmocka_unit_test(test_escape_utf8),
 		cmocka_unit_test(test_escape_worst_case_bound),
+		cmocka_unit_test(test_swar_predicates),
+		cmocka_unit_test(test_escape_special_byte_at_every_offset),
 		cmocka_unit_test(test_timestamp_format),
 		cmocka_unit_test(test_line_format),
 		cmocka_unit_test(test_concurrent_writers_lose_nothing),
