@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@
 
 static void test_one_client(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	char line[256];
 	int fd;
 
@@ -54,7 +55,7 @@ static void test_one_client(void **state)
 
 static void test_framing_on_the_wire(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	int fd;
 
 	srv_start(&s, PROG, (const char *)NULL);
@@ -85,7 +86,7 @@ static void test_framing_on_the_wire(void **state)
 
 static void test_echo_round_trips(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	char line[256];
 	int fd;
 
@@ -113,7 +114,7 @@ static void test_echo_round_trips(void **state)
 
 static void test_quit_ends_session(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	int fd;
 
 	srv_start(&s, PROG, (const char *)NULL);
@@ -130,7 +131,7 @@ static void test_quit_ends_session(void **state)
 
 static void test_idle_timeout(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	int fd, quiet;
 
 	srv_start(&s, PROG, "--idle-timeout", "1", (const char *)NULL);
@@ -149,7 +150,7 @@ static void test_idle_timeout(void **state)
 
 static void test_oversize_binary_and_controls(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	char big[100001];
 	int fd;
 
@@ -190,7 +191,7 @@ static void test_oversize_binary_and_controls(void **state)
 static void test_reset_mid_message(void **state)
 {
 	struct linger hard = {.l_onoff = 1, .l_linger = 0};
-	struct srv s = { 0 };
+	struct srv s = {0};
 	int fd;
 
 	srv_start(&s, PROG, (const char *)NULL);
@@ -212,7 +213,7 @@ static void test_reset_mid_message(void **state)
 
 static void test_sigterm_flushes_everything(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	int fd;
 
 	srv_start(&s, PROG, (const char *)NULL);
@@ -236,6 +237,72 @@ static void test_sigterm_flushes_everything(void **state)
 	assert_int_equal(h_count_in_file(s.log, "discarded=10 "), 1);
 	assert_int_equal(h_wait_eof(fd, 10000), 0);
 	close(fd);
+}
+
+/* Starts prog with its standard output a pipe that nobody reads, so that
+ * once the pipe is full the logger's writes block for good. */
+static pid_t start_with_stuck_log(const char *prog, int *pipe_rd, int *port)
+{
+	char err[H_PATH_MAX];
+	int fds[2];
+	pid_t pid;
+
+	snprintf(err, sizeof(err), "%s.stuck.err", h_path(prog));
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fds[1], 1);
+		dup2(e, 2);
+		close(fds[0]);
+		execl(h_bin(prog), prog, "0", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	*pipe_rd = fds[0];
+	for (int i = 0; i < 1000 && *port <= 0; i++) {
+		char *text = h_slurp(err, NULL);
+		if (text != NULL && strstr(text, "listening on ") != NULL)
+			*port = atoi(
+				strrchr(strstr(text, "listening on "), ':') +
+				1);
+		free(text);
+		if (*port <= 0)
+			h_sleep_ms(10);
+	}
+	assert_true(*port > 0);
+	return pid;
+}
+
+static void test_second_signal_exits_at_once(void **state)
+{
+	char line[128];
+	int pipe_rd, port = 0, fd, status;
+	long long t0;
+	pid_t pid = start_with_stuck_log(PROG, &pipe_rd, &port);
+
+	fd = h_connect("127.0.0.1", port);
+	assert_true(fd >= 0);
+	/* Far more log than a pipe holds: the flusher blocks in write. */
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\n';
+	for (int i = 0; i < 4096; i++)
+		assert_int_equal(h_send_all(fd, line, sizeof(line)), 0);
+	h_sleep_ms(300);
+	kill(pid, SIGTERM);
+	h_sleep_ms(300);
+	/* The graceful stop cannot finish: the log cannot be written. */
+	assert_int_equal(waitpid(pid, &status, WNOHANG), 0);
+	t0 = h_now_ms();
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(h_now_ms() - t0 < 5000);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 128 + SIGTERM);
+	close(fd);
+	close(pipe_rd);
 }
 
 static void test_log_on_stdout_is_flushed(void **state)
@@ -307,7 +374,7 @@ static void expect_exit(const char *prog, const char *const argv[], int status,
 static void test_bad_command_lines(void **state)
 {
 	char dir[H_PATH_MAX], port[16], logpath[H_PATH_MAX];
-	struct srv s = { 0 };
+	struct srv s = {0};
 
 	expect_exit(PROG, (const char *[]){"abc", NULL}, 2,
 		    "invalid port 'abc'");
@@ -391,6 +458,7 @@ int main(void)
 		BOTH(test_reset_mid_message),
 		BOTH(test_sigterm_flushes_everything),
 		BOTH(test_log_on_stdout_is_flushed),
+		BOTH(test_second_signal_exits_at_once),
 		BOTH(test_ipv6_dual_stack),
 		BOTH(test_bad_command_lines),
 		BOTH(test_privileged_port_refused),
