@@ -49,6 +49,11 @@ static void forget_child(pid_t pid)
 			children[i] = 0;
 }
 
+void h_die_with_parent(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
 void h_kill_children(void)
 {
 	for (int i = 0; i < H_CHILDREN_MAX; i++) {
@@ -163,7 +168,7 @@ static int spawn(struct h_proc *p, const char *prog, const char *const argv[],
 		dup2(err, 2);
 		signal(SIGPIPE, SIG_DFL);
 		/* Die with the test, even if it crashes. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		h_die_with_parent();
 		if (h_child_nofile > 0) {
 			struct rlimit rl = {(rlim_t)h_child_nofile,
 					    (rlim_t)h_child_nofile};

@@ -78,6 +78,8 @@ int h_write_all(int fd, const void *buf, size_t len);
 /* Receives one datagram into buf as a string (a trailing '\n' removed);
  * returns its length, -1 on error or timeout. */
 int h_recv_datagram(int fd, char *buf, size_t size, int timeout_ms);
+/* For a child a test forks itself: die when the test process does. */
+void h_die_with_parent(void);
 /* Kills (SIGKILL) and reaps every child still running: for teardown
  * after a failed test, and run at exit. */
 void h_kill_children(void);

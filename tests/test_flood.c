@@ -337,7 +337,7 @@ static void expect_one_json_object(const char *s)
 
 static void test_oneway_bytes(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	struct run r;
 
 	(void)state;
@@ -354,7 +354,7 @@ static void test_oneway_bytes(void **state)
 
 static void test_oneway_large_messages(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	struct run r;
 
 	(void)state;
@@ -368,7 +368,7 @@ static void test_oneway_large_messages(void **state)
 
 static void test_echo(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	struct run r;
 
 	(void)state;
@@ -383,7 +383,7 @@ static void test_echo(void **state)
 
 static void test_echo_duration_rate_think(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	struct run r;
 
 	(void)state;
@@ -404,7 +404,7 @@ static void test_echo_duration_rate_think(void **state)
 
 static void test_bad_reply(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	struct run r;
 
 	(void)state;
@@ -420,7 +420,7 @@ static void test_bad_reply(void **state)
 /* --reply-any-line accepts the wrong echo: it is a line. */
 static void test_reply_any_line(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	struct run r;
 
 	(void)state;
@@ -435,7 +435,7 @@ static void test_reply_any_line(void **state)
 
 static void test_echo_timeout(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	struct run r;
 
 	(void)state;
@@ -462,7 +462,7 @@ static void test_refused(void **state)
 
 static void test_refused_by_server(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	struct run r;
 
 	(void)state;
@@ -476,7 +476,7 @@ static void test_refused_by_server(void **state)
 
 static void test_hold(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	struct run r;
 
 	(void)state;
@@ -493,7 +493,7 @@ static void test_hold(void **state)
 
 static void test_churn(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	struct run r;
 
 	(void)state;
@@ -537,7 +537,7 @@ static void test_json(void **state)
 		"\"rtt_us\":",
 		"\"p99_9\":",
 	};
-	struct srv s = { 0 };
+	struct srv s = {0};
 	struct run r;
 	size_t i;
 
@@ -563,7 +563,7 @@ static void test_json(void **state)
 
 static void test_udp_lost(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	struct run r;
 
 	(void)state;
@@ -588,7 +588,7 @@ static void test_udp_lost(void **state)
  * blocked-client end of a run.) */
 static void test_duration_whole_messages(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	struct run r;
 	long long sent;
 
@@ -608,7 +608,7 @@ static void test_duration_whole_messages(void **state)
  * --max-time ends it, as a failure. */
 static void test_max_time(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	struct run r;
 
 	(void)state;

@@ -28,7 +28,7 @@ static void test_200_clients_100_messages_each(void **state)
 {
 	static unsigned char counts[CLIENTS * MESSAGES];
 	int fds[CLIENTS];
-	struct srv s = { 0 };
+	struct srv s = {0};
 	long other;
 
 	(void)state;
@@ -93,6 +93,7 @@ static pid_t run_seed(const char *bin, int port, int *stdin_fd)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		h_die_with_parent();
 		dup2(in[0], 0);
 		close(in[0]);
 		close(in[1]);
@@ -110,7 +111,7 @@ static void test_seed_clients_deliver(void **state)
 {
 	const char *tcp = build_seed("seed_tcp_client");
 	const char *udp = tcp ? build_seed("seed_udp_client") : NULL;
-	struct srv s = { 0 };
+	struct srv s = {0};
 	int in, status;
 	pid_t pid;
 
@@ -154,7 +155,7 @@ static void test_udp_datagrams_and_echo(void **state)
 {
 	char pad[32] = "padded";
 	char line[128];
-	struct srv s = { 0 };
+	struct srv s = {0};
 	int fd;
 
 	(void)state;
@@ -193,7 +194,7 @@ static void test_udp_datagrams_and_echo(void **state)
 static void test_max_clients_refusal(void **state)
 {
 	char line[64];
-	struct srv s = { 0 };
+	struct srv s = {0};
 	int a, b, c, d;
 
 	(void)state;
@@ -257,7 +258,7 @@ static void test_sigterm_under_load_loses_nothing(void **state)
 	struct loader loaders[LOAD_CLIENTS];
 	pthread_t threads[LOAD_CLIENTS];
 	unsigned char *counts;
-	struct srv s = { 0 };
+	struct srv s = {0};
 	long logged = 0, other;
 	char *err, *at;
 
@@ -309,7 +310,7 @@ static void test_out_of_descriptors(void **state)
 	int fds[100], served = 0, refused = 0, fd;
 	char line[64];
 	long before, after;
-	struct srv s = { 0 };
+	struct srv s = {0};
 
 	(void)state;
 	h_child_nofile = 48;
@@ -352,7 +353,7 @@ static void test_out_of_descriptors(void **state)
 
 static void test_transport_switches(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	int fd;
 
 	(void)state;
@@ -381,7 +382,7 @@ static void test_transport_switches(void **state)
 
 static void test_quiet_logs_events_only(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	int fd;
 
 	(void)state;
@@ -397,7 +398,7 @@ static void test_quiet_logs_events_only(void **state)
 
 static void test_slow_client_does_not_block_others(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	int idle, busy;
 
 	(void)state;

@@ -254,6 +254,7 @@ static pid_t start_with_stuck_log(const char *prog, int *pipe_rd, int *port)
 	if (pid == 0) {
 		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
+		h_die_with_parent();
 		dup2(fds[1], 1);
 		dup2(e, 2);
 		close(fds[0]);

@@ -23,7 +23,7 @@
 
 static void test_second_client_waits_for_first(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	char *text, *quit, *b1;
 	int a, b;
 
@@ -62,7 +62,7 @@ static void test_second_client_waits_for_first(void **state)
 
 static void test_no_udp_in_stserver(void **state)
 {
-	struct srv s = { 0 };
+	struct srv s = {0};
 	int fd;
 
 	(void)state;
