@@ -23,6 +23,8 @@
 #   need_cmd CMD PKG [install]    make sure CMD exists (apt-get as root)
 #   rss_kb PID / hwm_kb PID       VmRSS / VmHWM in kB
 #   threads_of PID / fds_of PID   thread and open-descriptor counts
+#   sockets_of PID                open socket descriptors
+#   cpu_busy_pct [SECS]           CPU use of the whole machine over SECS
 #   json_escape STR               STR as a JSON string literal (with quotes)
 #   json_val STR                  number, true/false/null as is, else string
 #   json_obj K V [K V ...]        a flat JSON object
@@ -255,6 +257,17 @@ sockets_of() {
 	local n
 	n=$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -lname 'socket:*' 2>/dev/null | wc -l) || true
 	printf '%s\n' "${n:-0}"
+}
+
+# cpu_busy_pct [SECS]: how busy all CPUs were over the next SECS (1)
+# seconds, in percent (steal included), from /proc/stat.
+_cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $5 + $6; exit }' /proc/stat; }
+cpu_busy_pct() {
+	local t0 i0 t1 i1
+	read -r t0 i0 < <(_cpu_ticks)
+	sleep "${1:-1}"
+	read -r t1 i1 < <(_cpu_ticks)
+	awk -v dt=$((t1 - t0)) -v di=$((i1 - i0)) 'BEGIN { printf "%.0f", (dt > 0 ? 100 * (dt - di) / dt : 0) }'
 }
 
 # ---------------------------------------------------------------------------

@@ -388,6 +388,27 @@ machine_info() {
 	MACH_OS=$( (. /etc/os-release 2>/dev/null && printf '%s' "${PRETTY_NAME:-}") || true)
 	LOAD_START=$(loadavg)
 }
+# Other work on the machine skews every figure: before the run (full runs
+# only) wait up to QUIET_WAIT seconds for the CPUs to be mostly idle, and
+# before each section record how busy they were over half a second.
+QUIET_WAIT=${QUIET_WAIT:-60} QUIET_PCT=20
+declare -A BUSY=()
+wait_quiet() {
+	local i p=''
+	((QUICK)) && return 0
+	for ((i = 0; i < QUIET_WAIT; i++)); do
+		p=$(cpu_busy_pct 1)
+		((p < QUIET_PCT)) && break
+		((i % 10 == 0)) && say "waiting for a quiet machine: CPUs ${p}% busy"
+	done
+	if [[ -n $p ]] && ((p >= QUIET_PCT)); then
+		note "the machine was still ${p}% busy with other work after ${QUIET_WAIT}s; figures may be skewed"
+	fi
+	return 0
+}
+busy_before() { BUSY[$1]=$(cpu_busy_pct 0.5); }
+busy_txt() { printf '%s' "CPUs ${BUSY[$1]:-?}% busy with other work just before this section."; }
+
 # loadavg: the 1, 5 and 15 minute load averages; other work on the machine
 # during the run skews every figure, so the report shows them.
 loadavg() { cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || true; }
@@ -521,7 +542,7 @@ section_pingpong() {
 	md+="Each client sends \`PING\` and waits for the reply before sending the next"
 	md+=" (\`flood --echo\`, ${PP_LOAD[*]}, $ECHO_TIMEOUT_MS ms reply timeout)."
 	md+=" msgs/s is replies per second over all clients; p50/p99 are round-trip latencies."
-	md+=" Ratios are mtserver ÷ the peer in this run."$'\n\n'
+	md+=" Ratios are mtserver ÷ the peer in this run. $(busy_txt pingpong)"$'\n\n'
 	md+="| clients | tool | command | msgs/s | p50 µs | p99 µs | ratio vs peer | target | met? |"$'\n'
 	md+="|---:|---|---|---:|---:|---:|---|---|---|"$'\n'
 	for c in "${PP_CLIENTS[@]}"; do
@@ -600,7 +621,7 @@ section_loadgen() {
 	local md
 	md="## 2. Load generators: redis-benchmark vs flood"$'\n\n'
 	md+="Both drive the same redis-server (\`$srvcmd\`) with $RB_CLIENTS connections of inline \`PING\`,"
-	md+=" one request in flight per connection. redis-benchmark's p50/p99 are converted from ms."$'\n\n'
+	md+=" one request in flight per connection. redis-benchmark's p50/p99 are converted from ms. $(busy_txt loadgen)"$'\n\n'
 	md+="| tool | command | requests/s | p50 µs | p99 µs | ratio (flood ÷ redis-benchmark) | target | met? |"$'\n'
 	md+="|---|---|---:|---:|---:|---|---|---|"$'\n'
 	md+="| redis-benchmark | $(md_code "${CMD[$id]}") | $(fmt_num "${RATE[$id]:-}") | $(fmt_num "${P50[$id]:-}") | $(fmt_num "${P99[$id]:-}") | | | |"$'\n'
@@ -717,7 +738,7 @@ section_ingest() {
 	md+=" (its mtime once it stops growing), so it counts what was written, not what was sent."
 	md+=" rsyslogd's output is counted with \`wc -l\`; mtserver's log is checked line by line with \`flood --verify-log\`."
 	md+=" Both times include the server's own write-behind: mtserver's flusher thread writes buffered lines at"
-	md+=" least every LOG_FLUSH_MS (include/log.h), rsyslogd's omfile at the end of each dequeued batch."$'\n\n'
+	md+=" least every LOG_FLUSH_MS (include/log.h), rsyslogd's omfile at the end of each dequeued batch. $(busy_txt ingest)"$'\n\n'
 	md+="| tool | command | lines/s (logged) | seconds | flood send rate | lines logged | lost | ratio vs rsyslogd | target | met? |"$'\n'
 	md+="|---|---|---:|---:|---:|---:|---:|---|---|---|"$'\n'
 	for t in "$id" "$rid"; do
@@ -854,7 +875,7 @@ section_memory() {
 	md+="flood connects every client, stays idle ${secs} s, then closes (\`--hold\`). While it holds, the bench reads"
 	md+=" the server's open sockets and VmRSS from /proc/PID every 0.2 s: VmRSS is the largest value seen at the"
 	md+=" peak socket count; VmHWM is the peak over the server's life (fresh server per row). KB/conn ="
-	md+=" (VmRSS − VmRSS before) ÷ sockets. RLIMIT_NOFILE for all processes: $NOFILE."$'\n\n'
+	md+=" (VmRSS − VmRSS before) ÷ sockets. RLIMIT_NOFILE for all processes: $NOFILE. $(busy_txt memory)"$'\n\n'
 	md+="| tool | command | held (flood) | server sockets | VmRSS MB | VmHWM MB | KB/conn | threads | target |"$'\n'
 	md+="|---|---|---:|---:|---:|---:|---:|---:|---|"$'\n'
 	met=$(met_of mem_rss | sed 's/^no$/**no**/')
@@ -896,7 +917,9 @@ write_reports() {
 		printf '  "machine": %s,\n' "$(json_obj nproc "${MACH_NPROC:-}" cpu_model "@raw:$(json_str "${MACH_CPU:-}")" \
 			kernel "@raw:$(json_str "${MACH_KERNEL:-}")" mem_total_kb "${MACH_MEM_KB:-}" \
 			os "@raw:$(json_str "${MACH_OS:-}")" rlimit_nofile "${NOFILE:-}" \
-			loadavg_start "@raw:$(json_str "$LOAD_START")" loadavg_end "@raw:$(json_str "$LOAD_END")")"
+			loadavg_start "@raw:$(json_str "$LOAD_START")" loadavg_end "@raw:$(json_str "$LOAD_END")" \
+			cpu_busy_pct_before "$(json_obj pingpong "${BUSY[pingpong]:-}" loadgen "${BUSY[loadgen]:-}" \
+				ingest "${BUSY[ingest]:-}" memory "${BUSY[memory]:-}")")"
 		printf '  "versions": %s,\n' "$(json_obj "${versions_json[@]}")"
 		printf '  "targets": %s,\n' "$(json_arr "${TARGETS[@]}")"
 		printf '  "runs": [\n'
@@ -924,7 +947,7 @@ write_reports() {
 		printf ' (with as many event-loop threads), so the load generator and the server compete for them'
 		printf ' in every measurement, peers included. $TMP is the run'"'"'s mktemp directory; ports are those of this run.\n\n'
 		printf '## Machine\n\n| | |\n|---|---|\n'
-		printf '| CPUs (nproc) | %s |\n| CPU model | %s |\n| kernel | %s |\n| memory | %s MB |\n| OS | %s |\n| RLIMIT_NOFILE | %s |\n| load average at start / end | %s / %s |\n\n' \
+		printf '| CPUs (nproc) | %s |\n| CPU model | %s |\n| kernel | %s |\n| memory | %s MB |\n| OS | %s |\n| RLIMIT_NOFILE | %s |\n| load average before / after (after includes the bench itself) | %s / %s |\n\n' \
 			"${MACH_NPROC:-}" "$(md_cell "${MACH_CPU:-}")" "$(md_cell "${MACH_KERNEL:-}")" \
 			"$(fmt_num "$(awk -v k="${MACH_MEM_KB:-0}" 'BEGIN { printf "%d", k / 1024 }')")" \
 			"$(md_cell "${MACH_OS:-}")" "${NOFILE:-}" "$LOAD_START" "$LOAD_END"
@@ -968,9 +991,14 @@ main() {
 	find_peers
 	collect_versions
 
+	wait_quiet
+	busy_before pingpong
 	section_pingpong
+	busy_before loadgen
 	section_loadgen
+	busy_before ingest
 	section_ingest
+	busy_before memory
 	section_memory
 
 	local status=ok
