@@ -52,7 +52,8 @@ say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
 # Programs are thin mains over libraries: src/*.c minus the mains is the
-# server library, bench/*.c minus flood.c is the load generator's.
+# server library, bench/*.c minus flood.c is the load generator's (which
+# also uses the server library's socket helpers, net.h).
 SERVER_MAINS = src/mtserver.c src/stserver.c src/mtclient.c
 LIB_SRCS     = $(filter-out $(SERVER_MAINS),$(wildcard src/*.c))
 FLOOD_MAINS  = bench/flood.c
@@ -89,7 +90,7 @@ $(BUILD)/libflood.a: $(FLOOD_OBJS)
 $(OUT)/%: $(BUILD)/src/%.o $(BUILD)/libmt.a
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(FLOOD): $(BUILD)/bench/flood.o $(BUILD)/libflood.a
+$(FLOOD): $(BUILD)/bench/flood.o $(BUILD)/libflood.a $(BUILD)/libmt.a
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

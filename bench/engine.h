@@ -85,10 +85,6 @@ int eng_run(const struct fcli_opts *o, struct eng_result *r,
  * as interrupted.  Async-signal-safe. */
 void eng_request_stop(void);
 
-/* Raises the RLIMIT_NOFILE soft limit to the hard limit.  Returns the
- * resulting soft limit, or -1 with errno. */
-long eng_raise_nofile(void);
-
 /* 1 when the run did everything it was asked to without a failure. */
 int eng_ok(const struct fcli_opts *o, const struct eng_result *r);
 

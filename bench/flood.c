@@ -9,6 +9,7 @@
  * load), fmsg (messages, log check), hist (latency), report (output).
  */
 #include "engine.h"
+#include "net.h"
 #include "fcli.h"
 #include "fmsg.h"
 #include "report.h"
@@ -50,15 +51,15 @@ static int setup_signals(void)
 static void check_nofile(const struct fcli_opts *o)
 {
 	unsigned long need = (unsigned long)o->clients + o->threads + 16;
-	long have = eng_raise_nofile();
+	unsigned long have;
 
-	if (have == -1) {
+	if (net_raise_nofile(&have) == -1) {
 		fprintf(stderr, "flood: RLIMIT_NOFILE: %s\n", strerror(errno));
 		return;
 	}
-	if ((unsigned long)have < need)
+	if (have < need)
 		fprintf(stderr,
-			"flood: open file limit is %ld, -n %u needs "
+			"flood: open file limit is %lu, -n %u needs "
 			"about %lu: expect EMFILE\n",
 			have, o->clients, need);
 }

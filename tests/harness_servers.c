@@ -66,3 +66,10 @@ void srv_wait_log(const struct srv *s, const char *needle, size_t count)
 		fail_msg("log %s: '%s' not seen %zu times", s->log, needle,
 			 count);
 }
+
+int srv_teardown(void **state)
+{
+	(void)state;
+	h_kill_children();
+	return 0;
+}

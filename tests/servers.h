@@ -28,4 +28,7 @@ void srv_send(int fd, const char *text);
  * 10 s otherwise). */
 void srv_wait_log(const struct srv *s, const char *needle, size_t count);
 
+/* cmocka group teardown: kills what a failed test left running. */
+int srv_teardown(void **state);
+
 #endif

@@ -147,13 +147,6 @@ static void test_errors(void **state)
 		       "unknown option");
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	h_kill_children();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,5 +157,6 @@ int main(void)
 		cmocka_unit_test(test_errors),
 	};
 
-	return cmocka_run_group_tests_name("mtclient", tests, NULL, teardown);
+	return cmocka_run_group_tests_name("mtclient", tests, NULL,
+					   srv_teardown);
 }

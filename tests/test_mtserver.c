@@ -413,13 +413,6 @@ static void test_slow_client_does_not_block_others(void **state)
 	srv_stop(&s);
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	h_kill_children(); /* what a failed test left running */
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,5 +427,6 @@ int main(void)
 		cmocka_unit_test(test_slow_client_does_not_block_others),
 	};
 
-	return cmocka_run_group_tests_name("mtserver", tests, NULL, teardown);
+	return cmocka_run_group_tests_name("mtserver", tests, NULL,
+					   srv_teardown);
 }

@@ -440,13 +440,6 @@ static void test_privileged_port_refused(void **state)
 	cmocka_unit_test_prestate(f, (void *)"mtserver"),                      \
 		cmocka_unit_test_prestate(f, (void *)"stserver")
 
-static int teardown(void **state)
-{
-	(void)state;
-	h_kill_children(); /* what a failed test left running */
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,5 +459,5 @@ int main(void)
 	};
 
 	return cmocka_run_group_tests_name("mtserver and stserver", tests, NULL,
-					   teardown);
+					   srv_teardown);
 }

@@ -80,13 +80,6 @@ static void test_no_udp_in_stserver(void **state)
 	assert_int_equal(h_count_in_file(s.log, "nobody"), 0);
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	h_kill_children();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -94,5 +87,6 @@ int main(void)
 		cmocka_unit_test(test_no_udp_in_stserver),
 	};
 
-	return cmocka_run_group_tests_name("stserver", tests, NULL, teardown);
+	return cmocka_run_group_tests_name("stserver", tests, NULL,
+					   srv_teardown);
 }
