@@ -14,9 +14,9 @@
 # packet gets exactly one chance of LOSS % to be lost.  It is the input
 # hook: a packet dropped on output makes the sender's send() fail with
 # EPERM, a signal no real lossy link gives (flood would stop on it); a drop
-# on input is silent, like a packet lost on the wire.  After each run the server is stopped (SIGTERM,
-# which flushes its log) and `flood --verify-log` counts which messages
-# reached the log.  TCP retransmits, so it delivers every message, later;
+# on input is silent, like a packet lost on the wire.  After each run the
+# server is stopped (SIGTERM, which flushes its log) and
+# `flood --verify-log` counts which messages reached the log.  TCP retransmits, so it delivers every message, later;
 # UDP does not, so about LOSS % of the datagrams are gone.
 #
 # Three ways to send, each on the clean and on the lossy link:
@@ -33,7 +33,8 @@
 # Without root or network namespaces it prints why and exits 0.  Every
 # step is bounded by timeout(1); traffic stays inside the namespace.
 # Output: the table on stdout and in bench/results/lossy.md (QUICK=1:
-# stdout only, so the real results stay).  Exit status: 0 ok or skipped, 1 failed.
+# stdout only, so the real results stay).
+# Exit status: 0 ok or skipped, 1 failed.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
