@@ -139,11 +139,19 @@ install: all
 	install -m 755 mtserver stserver mtclient $(BINDIR_INSTALL)/
 	install -m 755 bench/flood $(BINDIR_INSTALL)/flood
 
+# Static checks, all required to be clean (CI runs this): cppcheck,
+# clang-tidy (.clang-tidy says which checks and why), and clang-format.
+LINT_SRCS = $(wildcard src/*.c bench/*.c tests/*.c)
+FORMAT_SRCS = $(wildcard include/*.h src/*.c bench/*.c bench/*.h tests/*.c tests/*.h)
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	    --inline-suppr --std=c11 -Iinclude -Ibench src bench tests
+	    --inline-suppr --std=c11 -Iinclude -Ibench -D_POSIX_C_SOURCE=200809L \
+	    src bench tests
+	clang-tidy --quiet --warnings-as-errors='*' $(LINT_SRCS) -- -std=c11 \
+	    -Iinclude -Ibench -D_POSIX_C_SOURCE=200809L $(CFLAGS_tests) 2>/dev/null
+	clang-format --dry-run --Werror $(FORMAT_SRCS)
 format:
-	clang-format -i include/*.h src/*.c bench/*.c bench/*.h tests/*.c tests/*.h
+	clang-format -i $(FORMAT_SRCS)
 
 clean:
 	rm -rf build mtserver stserver mtclient bench/flood

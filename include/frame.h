@@ -27,11 +27,11 @@
 /* Bytes asked of one recv(): large enough that a busy client's 32-byte
  * messages come two thousand to a system call, small enough that a
  * thousand connections' buffers stay in the tens of megabytes. */
-#define FRAME_READ_SIZE (64 * 1024)
+#define FRAME_READ_SIZE (64 * (size_t)1024)
 
 /* Largest accepted --max-line: 1 MiB keeps a connection's worst case
  * (buffer plus escaped log line) near 6 MiB. */
-#define FRAME_MAX_LINE_LIMIT (1024 * 1024)
+#define FRAME_MAX_LINE_LIMIT (1024 * (size_t)1024)
 
 /*
  * Called once per message.  msg[0..len) is the text without terminator

@@ -41,10 +41,10 @@
 #define LOG_EVENT_MAX 512
 /* A batch is handed over when it holds this much: 64 KiB of lines is a
  * received 64 KiB buffer of 32-byte messages, give or take. */
-#define LOG_BATCH_SIZE (64 * 1024)
+#define LOG_BATCH_SIZE (64 * (size_t)1024)
 /* Each of the logger's two buffers: big enough that 200 busy clients
  * rarely wait for the disk, small enough not to matter in RSS. */
-#define LOG_BUFFER_SIZE (4 * 1024 * 1024)
+#define LOG_BUFFER_SIZE (4 * (size_t)1024 * 1024)
 /* How long a line may wait in memory when not on a terminal. */
 #define LOG_FLUSH_MS 100
 

@@ -25,12 +25,12 @@
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 /* Sanitizers pad every stack frame and need room of their own. */
-#define WORKER_STACK_SIZE (1024 * 1024)
+#define WORKER_STACK_SIZE (1024 * (size_t)1024)
 #else
 /* A session's deepest path (poll, recv, snprintf for a log event) needs
  * a few KiB; 64 KiB leaves a wide margin and costs address space only:
  * an idle worker touches a page or two of it. */
-#define WORKER_STACK_SIZE (64 * 1024)
+#define WORKER_STACK_SIZE (64 * (size_t)1024)
 #endif
 
 struct workers {

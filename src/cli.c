@@ -117,7 +117,7 @@ static enum cli_result number_option(const char *name, const char *text,
 static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
 				    char *err, size_t errlen)
 {
-	long v;
+	long v = 0;
 
 	switch (c) {
 	case 'b':
@@ -149,8 +149,8 @@ static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
 				     &cfg->idle_timeout, err, errlen);
 	case OPT_MAX_LINE:
 		return number_option("--max-line", optarg, 1,
-				     FRAME_MAX_LINE_LIMIT, &cfg->max_line, err,
-				     errlen);
+				     (long)FRAME_MAX_LINE_LIMIT, &cfg->max_line,
+				     err, errlen);
 	case OPT_BACKLOG:
 		if (number_option("--backlog", optarg, 1, 65535, &v, err,
 				  errlen) != CLI_RUN)

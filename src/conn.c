@@ -17,7 +17,7 @@
 
 /* Echo replies of one received buffer go out in one send(2); a buffer of
  * 32-byte messages needs at most this much. */
-#define ECHO_BUFFER_SIZE (64 * 1024)
+#define ECHO_BUFFER_SIZE (64 * (size_t)1024)
 
 /* frame_fn return value: the client said "quit". */
 #define STOP_QUIT 1

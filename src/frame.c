@@ -86,11 +86,11 @@ int frame_commit(struct frame *f, size_t n, frame_fn fn, void *ctx)
 	size_t start = 0;		       /* current message */
 	size_t dropped = f->full_len - f->len; /* its bytes not in buf */
 	size_t i = f->len, end = f->len + n;
-	char last = f->last;
 	int rc;
 
 	while (i < end) {
 		size_t t = i + find_terminator(f->buf + i, end - i);
+		char last;
 
 		if (t == end)
 			break;

@@ -101,7 +101,7 @@ static int open_listeners(struct server *srv, char *err, size_t errlen)
 
 static long default_max_clients(unsigned long nofile)
 {
-	if (nofile > 2 * SERVER_FD_RESERVE)
+	if (nofile > 2UL * SERVER_FD_RESERVE)
 		return (long)(nofile - SERVER_FD_RESERVE);
 	return (long)(nofile / 2);
 }

@@ -343,7 +343,7 @@ static void test_verify_prefix_word_boundaries(void **state)
 	(void)state;
 	assert_non_null(l);
 	for (c = 0; c < 7; c++)
-		for (s = 0; s < 13 * c; s++)
+		for (s = 0; s < (uint64_t)13 * c; s++)
 			add_msg(l, c, s, 16);
 	run(&v, l, 7, 100, 16, 1);
 	assert_true(fmsg_verify_ok(&v));

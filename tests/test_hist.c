@@ -14,7 +14,7 @@
 #include "hist.h"
 
 /* 100,000 samples: enough for p99.9 to mean something (100 above it). */
-#define NSAMPLES 100000
+#define NSAMPLES ((size_t)100000)
 
 static int cmp_u64(const void *a, const void *b)
 {

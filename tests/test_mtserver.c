@@ -97,7 +97,7 @@ static pid_t run_seed(const char *bin, int port, int *stdin_fd)
 		dup2(in[0], 0);
 		close(in[0]);
 		close(in[1]);
-		if (freopen("/dev/null", "w", stdout) == NULL)
+		if (bin == NULL || freopen("/dev/null", "w", stdout) == NULL)
 			_exit(126);
 		execl(bin, bin, "127.0.0.1", portstr, (char *)NULL);
 		_exit(127);
