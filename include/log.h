@@ -61,6 +61,13 @@ struct logger *log_open(int fd, size_t max_append);
  * logger's buffers are full.  Returns 0, or -1 with EMSGSIZE. */
 int log_append(struct logger *lg, const char *data, size_t len);
 
+/* Appends one line "TS WHO EVENT", formatted on the caller's stack with
+ * the current time: for the server's own events (disconnects, refusals,
+ * start and stop), not for client messages, which go through a batch.
+ * The event text is the server's, never client bytes. */
+void log_event(struct logger *lg, const char *who, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Writes out everything, stops the flusher, frees lg.  Returns 0, or -1
  * with errno of the last failed write when any write failed (the count is
  * stored in *failed_writes when not NULL). */

@@ -45,9 +45,8 @@ struct server {
 	unsigned long nofile; /* RLIMIT_NOFILE after raising it */
 	long max_clients;
 	/* Main thread only: */
-	struct log_batch events; /* the accepting thread's log lines */
-	uint64_t next_id;	 /* connection numbers, from 1 */
-	bool fd_shortage;	 /* in an EMFILE burst (logged once) */
+	uint64_t next_id; /* connection numbers, from 1 */
+	bool fd_shortage; /* in an EMFILE burst (logged once) */
 	pthread_t udp_thread;
 	bool udp_running;
 };

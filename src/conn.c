@@ -36,7 +36,6 @@ struct session {
 	uint64_t buf_msgs;  /* messages of the current buffer */
 	const char *reason; /* why the session ended */
 	int err;	    /* errno behind reason "error" */
-	size_t discarded;   /* bytes of an unfinished message at the end */
 	struct timespec started;
 };
 
@@ -211,24 +210,26 @@ static int receive(struct session *s, int flags)
 }
 
 /* Shutdown: log what the client had sent before it, then stop.  Only
- * the bytes queued now are read, so a client that keeps sending cannot
+ * the bytes queued now are read, and one more look after them, which
+ * also sees a close that followed them (then the last, unterminated
+ * message is complete and delivered); a client that keeps sending cannot
  * hold the server up. */
 static void drain(struct session *s)
 {
-	int queued = 0;
+	int queued = 0, extra = 1;
 
 	s->reason = "shutdown";
-	if (ioctl(s->c->fd, FIONREAD, &queued) == -1 || queued <= 0)
-		return;
-	while (queued > 0) {
+	if (ioctl(s->c->fd, FIONREAD, &queued) == -1)
+		queued = 0;
+	for (;;) {
 		uint64_t before = s->bytes;
 
 		if (receive(s, MSG_DONTWAIT) != 1)
-			break;
+			return; /* nothing more, or the session ended */
 		queued -= (int)(s->bytes - before);
+		if (queued <= 0 && extra-- == 0)
+			return;
 	}
-	if (s->reason == NULL)
-		s->reason = "shutdown";
 }
 
 static long long now_ms(void)
@@ -278,11 +279,8 @@ static void serve_loop(struct session *s)
 	}
 }
 
-static void log_disconnect(struct session *s)
+static void log_disconnect(const struct session *s, size_t discarded)
 {
-	struct conn *c = s->c;
-	struct log_batch *b = &s->batch;
-	struct log_batch small;
 	struct timespec now;
 	double secs;
 	char why[128] = "";
@@ -290,29 +288,20 @@ static void log_disconnect(struct session *s)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	secs = (double)(now.tv_sec - s->started.tv_sec) +
 	       (double)(now.tv_nsec - s->started.tv_nsec) / 1e9;
-	if (s->ready)
-		s->discarded = frame_pending(&s->frame);
 	if (s->err != 0)
 		snprintf(why, sizeof(why), " error=\"%s\"", strerror(s->err));
-	if (!s->ready) {
-		/* Never sent a byte: a batch just for this line. */
-		if (log_batch_init(&small, c->env->log, 0) == -1)
-			return;
-		b = &small;
-	}
-	log_batch_stamp(b);
-	log_batch_event(b, c->who,
-			"disconnect reason=%s%s messages=%llu bytes=%llu "
-			"truncated=%llu discarded=%zu duration=%.3fs",
-			s->reason, why, (unsigned long long)s->msgs,
-			(unsigned long long)s->bytes,
-			(unsigned long long)s->truncated, s->discarded, secs);
-	log_batch_free(b);
+	log_event(s->c->env->log, s->c->who,
+		  "disconnect reason=%s%s messages=%llu bytes=%llu "
+		  "truncated=%llu discarded=%zu duration=%.3fs",
+		  s->reason, why, (unsigned long long)s->msgs,
+		  (unsigned long long)s->bytes,
+		  (unsigned long long)s->truncated, discarded, secs);
 }
 
 void conn_serve(struct conn *c)
 {
 	struct session s;
+	size_t discarded = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.c = c;
@@ -320,14 +309,14 @@ void conn_serve(struct conn *c)
 	stats_add(&c->env->stats->tcp_conns, 1);
 	log_connect(c);
 	serve_loop(&s);
-	if (s.ready && s.c->env->cfg->echo)
-		echo_flush(&s);
-	stats_add(&c->env->stats->truncated, s.truncated);
-	log_disconnect(&s);
 	if (s.ready) {
+		discarded = frame_pending(&s.frame);
+		log_batch_free(&s.batch);
 		frame_free(&s.frame);
 		free(s.out);
 	}
+	stats_add(&c->env->stats->truncated, s.truncated);
+	log_disconnect(&s, discarded);
 	close(c->fd);
 	c->fd = -1;
 	stats_close(c->env->stats);

@@ -298,21 +298,53 @@ void log_batch_msg(struct log_batch *b, const char *who, size_t who_len,
 	end_line(b, d);
 }
 
-void log_batch_event(struct log_batch *b, const char *who, const char *fmt, ...)
+/* Writes "WHO " and the formatted event at d (room for LOG_WHO_MAX +
+ * LOG_EVENT_MAX + 1 bytes); returns the end, where '\n' goes. */
+static char *format_event(char *d, const char *who, const char *fmt, va_list ap)
 {
 	size_t who_len = strnlen(who, LOG_WHO_MAX);
-	va_list ap;
-	char *d;
 	int n;
 
-	d = begin_line(b, who, who_len,
-		       LOGFMT_TS_LEN + LOG_WHO_MAX + LOG_EVENT_MAX + 3);
-	va_start(ap, fmt);
+	memcpy(d, who, who_len);
+	d += who_len;
+	*d++ = ' ';
 	n = vsnprintf(d, LOG_EVENT_MAX, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		n = 0;
 	if (n >= LOG_EVENT_MAX)
 		n = LOG_EVENT_MAX - 1;
-	end_line(b, d + n);
+	return d + n;
+}
+
+void log_event(struct logger *lg, const char *who, const char *fmt, ...)
+{
+	char line[LOGFMT_TS_LEN + 1 + LOG_WHO_MAX + 1 + LOG_EVENT_MAX + 1];
+	struct timespec now;
+	va_list ap;
+	char *d;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	logfmt_timestamp(line, &now);
+	line[LOGFMT_TS_LEN] = ' ';
+	va_start(ap, fmt);
+	d = format_event(line + LOGFMT_TS_LEN + 1, who, fmt, ap);
+	va_end(ap);
+	*d++ = '\n';
+	(void)log_append(lg, line, (size_t)(d - line));
+}
+
+void log_batch_event(struct log_batch *b, const char *who, const char *fmt, ...)
+{
+	va_list ap;
+	char *d;
+
+	if (b->cap - b->len < LOGFMT_TS_LEN + LOG_WHO_MAX + LOG_EVENT_MAX + 3)
+		log_batch_flush(b);
+	d = b->buf + b->len;
+	memcpy(d, b->ts, LOGFMT_TS_LEN);
+	d[LOGFMT_TS_LEN] = ' ';
+	va_start(ap, fmt);
+	d = format_event(d + LOGFMT_TS_LEN + 1, who, fmt, ap);
+	va_end(ap);
+	end_line(b, d);
 }

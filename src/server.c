@@ -119,17 +119,14 @@ static void log_start(struct server *srv)
 	struct net_addr a;
 
 	net_parse_addr(&a, srv->cfg.bind_addr, srv->port, NULL, 0);
-	log_batch_stamp(&srv->events);
-	log_batch_event(
-		&srv->events, "- - -",
-		"start %s %s on %s (%s) max-clients=%ld nofile=%lu "
-		"idle-timeout=%lds max-line=%ld%s%s",
-		srv->cfg.prog, MT_VERSION,
-		net_format((struct sockaddr *)&a.ss, addr, sizeof(addr)),
-		transports(&srv->cfg), srv->max_clients, srv->nofile,
-		srv->cfg.idle_timeout, srv->cfg.max_line,
-		srv->cfg.echo ? " echo" : "", srv->cfg.quiet ? " quiet" : "");
-	log_batch_flush(&srv->events);
+	log_event(srv->log, "- - -",
+		  "start %s %s on %s (%s) max-clients=%ld nofile=%lu "
+		  "idle-timeout=%lds max-line=%ld%s%s",
+		  srv->cfg.prog, MT_VERSION,
+		  net_format((struct sockaddr *)&a.ss, addr, sizeof(addr)),
+		  transports(&srv->cfg), srv->max_clients, srv->nofile,
+		  srv->cfg.idle_timeout, srv->cfg.max_line,
+		  srv->cfg.echo ? " echo" : "", srv->cfg.quiet ? " quiet" : "");
 }
 
 int server_open(struct server *srv, const struct config *cfg, char *err,
@@ -167,11 +164,6 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 			 LOG_BATCH_SIZE + log_line_max((size_t)cfg->max_line));
 	if (srv->log == NULL) {
 		fail(err, errlen, "cannot start logger");
-		goto error;
-	}
-	if (log_batch_init(&srv->events, srv->log, 0) == -1) {
-		fail(err, errlen, "cannot start logger");
-		log_close(srv->log, NULL);
 		goto error;
 	}
 	srv->env = (struct conn_env){&srv->cfg, srv->log, &srv->stats,
@@ -262,9 +254,7 @@ void server_announce(const struct server *srv, FILE *out)
 
 static void log_refusal(struct server *srv, const char *who, const char *reason)
 {
-	log_batch_stamp(&srv->events);
-	log_batch_event(&srv->events, who, "refused reason=%s", reason);
-	log_batch_flush(&srv->events);
+	log_event(srv->log, who, "refused reason=%s", reason);
 	stats_add(&srv->stats.tcp_refused, 1);
 }
 
@@ -306,12 +296,10 @@ static void shed_client(struct server *srv, int err)
 
 	if (!srv->fd_shortage) {
 		srv->fd_shortage = true;
-		log_batch_stamp(&srv->events);
-		log_batch_event(&srv->events, "- - -",
-				"accept failed: %s; refusing clients until "
-				"descriptors are free",
-				strerror(err));
-		log_batch_flush(&srv->events);
+		log_event(srv->log, "- - -",
+			  "accept failed: %s; refusing clients until "
+			  "descriptors are free",
+			  strerror(err));
 	}
 	if (srv->reserve_fd >= 0) {
 		close(srv->reserve_fd);
@@ -406,15 +394,13 @@ int server_close(struct server *srv, FILE *out)
 		pthread_join(srv->udp_thread, NULL);
 	close_if_open(&srv->tcp_fd);
 	close_if_open(&srv->udp_fd);
-	log_batch_stamp(&srv->events);
-	log_batch_event(&srv->events, "- - -",
-			"stop %s: %llu tcp connections, %llu tcp messages, "
-			"%llu udp messages",
-			srv->cfg.prog,
-			(unsigned long long)atomic_load(&srv->stats.tcp_conns),
-			(unsigned long long)atomic_load(&srv->stats.tcp_msgs),
-			(unsigned long long)atomic_load(&srv->stats.udp_msgs));
-	log_batch_free(&srv->events);
+	log_event(srv->log, "- - -",
+		  "stop %s: %llu tcp connections, %llu tcp messages, "
+		  "%llu udp messages",
+		  srv->cfg.prog,
+		  (unsigned long long)atomic_load(&srv->stats.tcp_conns),
+		  (unsigned long long)atomic_load(&srv->stats.tcp_msgs),
+		  (unsigned long long)atomic_load(&srv->stats.udp_msgs));
 	if (log_close(srv->log, &failed) == -1) {
 		fprintf(out, "%s: log: %llu writes failed, last: %s\n",
 			srv->cfg.prog, (unsigned long long)failed,

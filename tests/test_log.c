@@ -224,6 +224,38 @@ static void test_line_format(void **state)
 	free(text);
 }
 
+static void test_log_event_line(void **state)
+{
+	char big[LOG_EVENT_MAX * 2];
+	struct logger *lg;
+	regex_t re;
+	char *text;
+	int fd;
+
+	(void)state;
+	lg = open_file_logger("event.log", &fd, 8);
+	log_event(lg, "- - -", "start %s max-clients=%d", "mtserver", 7);
+	/* An over-long event is cut to LOG_EVENT_MAX - 1 bytes, one line. */
+	memset(big, 'e', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	log_event(lg, "tcp 1.2.3.4:5 #9", "%s", big);
+	assert_int_equal(log_close(lg, NULL), 0);
+	close(fd);
+	text = h_slurp(h_path("event.log"), NULL);
+	assert_non_null(text);
+	assert_int_equal(
+		regcomp(&re,
+			"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:"
+			"[0-9]{2}\\.[0-9]{6}Z - - - start mtserver "
+			"max-clients=7\n"
+			"[0-9T:.Z-]{27} tcp 1\\.2\\.3\\.4:5 #9 e{511}\n$",
+			REG_EXTENDED),
+		0);
+	assert_int_equal(regexec(&re, text, 0, NULL, 0), 0);
+	regfree(&re);
+	free(text);
+}
+
 #define WRITERS		 16
 #define LINES_PER_WRITER 20000
 
@@ -370,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_escape_special_byte_at_every_offset),
 		cmocka_unit_test(test_timestamp_format),
 		cmocka_unit_test(test_line_format),
+		cmocka_unit_test(test_log_event_line),
 		cmocka_unit_test(test_concurrent_writers_lose_nothing),
 		cmocka_unit_test(test_flushes_without_close),
 		cmocka_unit_test(test_write_failure_reported),
