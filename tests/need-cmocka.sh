@@ -16,4 +16,7 @@ apt-get update -qq && apt-get install -y -qq $pkgs >/dev/null || {
 	echo "make test: apt-get install $pkgs failed" >&2
 	exit 1
 }
-pkg-config --exists cmocka
+pkg-config --exists cmocka || {
+	echo "make test: $pkgs installed, but pkg-config still cannot find cmocka" >&2
+	exit 1
+}
