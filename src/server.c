@@ -291,7 +291,9 @@ void server_refuse(struct server *srv, struct conn *c, const char *line,
  */
 static void shed_client(struct server *srv, int err)
 {
-	char who[LOG_WHO_MAX];
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	char who[LOG_WHO_MAX], addr[NET_ADDR_MAX];
 	int fd;
 
 	if (!srv->fd_shortage) {
@@ -303,9 +305,11 @@ static void shed_client(struct server *srv, int err)
 	}
 	if (srv->reserve_fd >= 0) {
 		close(srv->reserve_fd);
-		fd = accept(srv->tcp_fd, NULL, NULL);
+		fd = accept(srv->tcp_fd, (struct sockaddr *)&peer, &len);
 		if (fd >= 0) {
-			snprintf(who, sizeof(who), "tcp - #%llu",
+			snprintf(who, sizeof(who), "tcp %s #%llu",
+				 net_format((struct sockaddr *)&peer, addr,
+					    sizeof(addr)),
 				 (unsigned long long)++srv->next_id);
 			send_refusal(fd, CONN_FULL_LINE);
 			log_refusal(srv, who, "no-descriptors");

@@ -349,6 +349,8 @@ static void test_out_of_descriptors(void **state)
 	assert_int_equal(h_count_in_file(s.log, "accept failed"), 1);
 	assert_int_equal(h_count_in_file(s.log, "refused reason=no-desc"),
 			 (size_t)refused);
+	/* Each refusal names the client. */
+	assert_int_equal(h_count_in_file(s.log, "tcp - #"), 0);
 }
 
 static void test_transport_switches(void **state)
