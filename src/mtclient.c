@@ -170,12 +170,10 @@ static int run(struct client *cl)
 		bool sending = !cl->input_done && !cl->quit_sent;
 		int timeout = -1, r;
 
+		/* Done sending: TCP waits for the server to close, UDP for
+		 * late replies, wait_ms after the last one. */
 		if (!sending && cl->udp)
 			timeout = cl->wait_ms;
-		if (!sending && !cl->udp && !cl->input_done) {
-			/* quit sent: the server closes; stop reading input */
-			cl->input_done = true;
-		}
 		r = poll(pfd, sending ? 2 : 1, timeout);
 		if (r == -1) {
 			if (errno == EINTR)
