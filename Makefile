@@ -144,12 +144,13 @@ install: all
 LINT_SRCS = $(wildcard src/*.c bench/*.c tests/*.c)
 FORMAT_SRCS = $(wildcard include/*.h src/*.c bench/*.c bench/*.h tests/*.c tests/*.h)
 lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	$(call say,LINT,cppcheck)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	    --inline-suppr --std=c11 -Iinclude -Ibench -D_POSIX_C_SOURCE=200809L \
 	    src bench tests
-	clang-tidy --quiet --warnings-as-errors='*' $(LINT_SRCS) -- -std=c11 \
+	$(call say,LINT,clang-tidy)clang-tidy --quiet --warnings-as-errors='*' $(LINT_SRCS) -- -std=c11 \
 	    -Iinclude -Ibench -D_POSIX_C_SOURCE=200809L $(CFLAGS_tests) 2>/dev/null
-	clang-format --dry-run --Werror $(FORMAT_SRCS)
+	$(call say,LINT,clang-format)clang-format --dry-run --Werror $(FORMAT_SRCS)
+	@echo "lint: clean"
 format:
 	clang-format -i $(FORMAT_SRCS)
 

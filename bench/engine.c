@@ -1150,10 +1150,11 @@ static void *worker_main(void *arg)
 
 	while (w->active > 0) {
 		now = now_ns();
-		if (now >= w->next_timer && now - w->last_scan >= SCAN_NS)
+		/* A timer is due, or it is time to look at stop and hold
+		 * start anyway. */
+		if ((now >= w->next_timer && now - w->last_scan >= SCAN_NS) ||
+		    now - w->last_scan >= MAX_SLEEP_MS * NS_PER_MS)
 			scan(w, now);
-		else if (now - w->last_scan >= MAX_SLEEP_MS * NS_PER_MS)
-			scan(w, now); /* see stop and hold start */
 		if (w->active == 0)
 			break;
 		n = epoll_wait(w->epfd, events, MAX_EVENTS, sleep_ms(w, now));

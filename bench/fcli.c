@@ -185,8 +185,9 @@ static int parse_double(const char *s, double min, double max, double *out)
 static int parse_host(struct fcli_opts *o, const char *s)
 {
 	unsigned char addr[sizeof(struct in6_addr)];
+	size_t len = strlen(s);
 
-	if (strlen(s) >= sizeof(o->host))
+	if (len >= sizeof(o->host))
 		return -1;
 	if (inet_pton(AF_INET, s, addr) == 1)
 		o->family = AF_INET;
@@ -194,7 +195,7 @@ static int parse_host(struct fcli_opts *o, const char *s)
 		o->family = AF_INET6;
 	else
 		return -1;
-	strcpy(o->host, s); /* length checked above */
+	memcpy(o->host, s, len + 1); /* length checked above */
 	return 0;
 }
 

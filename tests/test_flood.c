@@ -220,7 +220,7 @@ static void srv_stop(struct srv *s)
 /* A port on which nothing listens (bound, then closed at once). */
 static int dead_port(void)
 {
-	int port, fd = srv_socket(SOCK_STREAM, &port);
+	int port = 0, fd = srv_socket(SOCK_STREAM, &port);
 
 	assert_true(fd >= 0);
 	close(fd);
