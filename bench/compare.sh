@@ -11,8 +11,10 @@
 # SIGTERM.  Then record the total time, messages per second, and each
 # client's wait for its first reply (p50 and max over the N clients).
 #
-# First-reply wait: flood reports connect times and round trips over all
-# messages, not per client, so it is derived from the server log.  flood's
+# First-reply wait: flood's own first_reply_us histogram covers only the
+# clients that were answered, and a capped stserver run leaves some never
+# answered; the p50 and max over all N clients (unanswered = "> CAP") are
+# therefore derived per client from the server log.  flood's
 # messages are "c<client> m<seq> ...", and a client sends m0 as soon as its
 # connect completes and m1 only after m0's echo.  The server logs m0 when it
 # reads it and echoes it at once, so

@@ -98,6 +98,7 @@ struct client {
 	uint8_t head_state; /* enum head_state */
 	uint8_t head_len;
 	uint8_t blocked;	/* one-way: send() said EAGAIN */
+	uint8_t first_pending;	/* echo: this connection has no reply yet */
 	uint32_t want;		/* epoll events registered (0: none) */
 	uint32_t out_off;	/* bytes of message seq already sent */
 	uint32_t rx_off;	/* bytes of the current reply received */
@@ -106,7 +107,8 @@ struct client {
 	uint64_t conn_limit;	/* --churn: messages on this connection */
 	int64_t t_first;	/* --rate schedule origin */
 	int64_t t_last;		/* last message completed, for --think */
-	int64_t t_sent;		/* connect start or message send time */
+	int64_t t_connect;	/* this connection's connect() started */
+	int64_t t_sent;		/* message send time */
 	int64_t t_progress;	/* last protocol progress */
 	int64_t t_timer;	/* when on_timer() must run, or NEVER */
 	char head[REFUSAL_LEN]; /* first bytes from the server */
@@ -614,6 +616,14 @@ static void echo_answered(struct worker *w, struct client *c, int64_t now)
 {
 	w->res.msgs_answered++;
 	hist_record(&w->res.rtt_us, (uint64_t)(now - c->t_sent) / 1000);
+	/* The wait a user of this connection sees: from asking to connect
+	 * (so a full listen backlog and SYN retries count) to the first
+	 * answer, whichever message it answers. */
+	if (c->first_pending) {
+		c->first_pending = 0;
+		hist_record(&w->res.first_reply_us,
+			    (uint64_t)(now - c->t_connect) / 1000);
+	}
 	echo_next(w, c, now);
 }
 
@@ -868,7 +878,7 @@ static void connected(struct worker *w, struct client *c, int64_t now)
 	int one = 1;
 
 	w->res.conn_opened++;
-	hist_record(&w->res.connect_us, (uint64_t)(now - c->t_sent) / 1000);
+	hist_record(&w->res.connect_us, (uint64_t)(now - c->t_connect) / 1000);
 	/* Echo mode sends small messages and waits: Nagle would hold them
 	 * back for the delayed ACK. */
 	if (is_echo(w) && setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
@@ -919,7 +929,8 @@ static void start_client(struct worker *w, struct client *c, int64_t now)
 {
 	int r;
 
-	c->t_sent = now;
+	c->t_connect = now;
+	c->first_pending = (uint8_t)is_echo(w);
 	if (open_socket(w, c, w->o->udp ? SOCK_DGRAM : SOCK_STREAM) == -1) {
 		client_fail(w, c, F_ERRNO, errno);
 		return;
@@ -1281,6 +1292,7 @@ static int init_worker(struct worker *w, struct shared *sh, unsigned index)
 	w->last_scan = sh->t0 - SCAN_NS;
 	hist_init(&w->res.connect_us);
 	hist_init(&w->res.rtt_us);
+	hist_init(&w->res.first_reply_us);
 	atomic_init(&w->pub_msgs, 0);
 	atomic_init(&w->pub_open, 0);
 	atomic_init(&w->finished, 0);
@@ -1329,6 +1341,7 @@ static void merge_result(struct eng_result *r, const struct worker *w,
 	r->udp_late += s->udp_late;
 	hist_merge(&r->connect_us, &s->connect_us);
 	hist_merge(&r->rtt_us, &s->rtt_us);
+	hist_merge(&r->first_reply_us, &s->first_reply_us);
 }
 
 static void pause_ms(int ms)
@@ -1414,6 +1427,7 @@ int eng_run(const struct fcli_opts *o, struct eng_result *r,
 	memset(r, 0, sizeof(*r));
 	hist_init(&r->connect_us);
 	hist_init(&r->rtt_us);
+	hist_init(&r->first_reply_us);
 	memset(&sh, 0, sizeof(sh));
 	if (resolve(&sh, o) == -1) {
 		snprintf(err, errlen, "bad address %s", o->host);

@@ -8,6 +8,20 @@
  * --hold) until all are done, -d passes, --max-time passes or a stop is
  * requested, and the caller's thread merges their results.
  *
+ * Latencies (microseconds, one histogram per worker, merged):
+ * connect_us, one sample per completed TCP connect(); rtt_us, one per
+ * answered --echo message, from its send; first_reply_us, one per
+ * --echo connection that got an answer (TCP or UDP socket; with
+ * --churn every connection is a new client and gives its own sample),
+ * from the moment flood started its connect() - so time in a full
+ * listen backlog and SYN retries count - to the arrival of its first
+ * complete, correct reply.  That is the wait a user of the connection
+ * sees: it includes a --rate slot the first message waited for and,
+ * with --udp, the timeouts of any lost first datagrams.  Late UDP
+ * replies and bad replies answer nothing, and a connection never
+ * answered gives no sample, so first_reply_us's count tells how many
+ * were.  One-way and --hold runs have none.
+ *
  * Every wait is bounded: echo replies by --timeout, connects and the
  * wait for the server's close by ENG_SLOW_TIMEOUT_MS (or --timeout when
  * longer), everything by --max-time.
@@ -50,16 +64,17 @@ struct eng_result {
 	uint64_t bytes_received;
 	uint64_t err_errno[ENG_ERRNO_SLOTS]; /* failures by errno */
 	uint64_t err_io;		     /* sum of err_errno */
-	uint64_t err_refused;	  /* read "server full" / "server busy" */
-	uint64_t err_early_close; /* server closed while we had work */
-	uint64_t err_bad_reply;	  /* reply differs, or unexpected data */
-	uint64_t err_timeout;	  /* no progress for the timeout */
-	uint64_t err_max_time;	  /* still running at --max-time */
-	uint64_t err_interrupted; /* still running at a stop request */
-	uint64_t udp_lost;	  /* --udp --echo: replies not received */
-	uint64_t udp_late;	  /* replies that came after their timeout */
-	struct hist connect_us;	  /* TCP connect latency */
-	struct hist rtt_us;	  /* --echo round trip */
+	uint64_t err_refused;	    /* read "server full" / "server busy" */
+	uint64_t err_early_close;   /* server closed while we had work */
+	uint64_t err_bad_reply;	    /* reply differs, or unexpected data */
+	uint64_t err_timeout;	    /* no progress for the timeout */
+	uint64_t err_max_time;	    /* still running at --max-time */
+	uint64_t err_interrupted;   /* still running at a stop request */
+	uint64_t udp_lost;	    /* --udp --echo: replies not received */
+	uint64_t udp_late;	    /* replies that came after their timeout */
+	struct hist connect_us;	    /* TCP connect latency */
+	struct hist rtt_us;	    /* --echo round trip */
+	struct hist first_reply_us; /* --echo: connect start to first reply */
 };
 
 /* A snapshot for the progress display, taken by the caller's thread. */

@@ -131,9 +131,12 @@ void fcli_usage(FILE *fp)
 	      "messages_answered, bytes_sent, bytes_received, messages_per_s,\n"
 	      "mb_per_s, udp_replies_lost, errors {bad_reply, timeout, "
 	      "early_close,\n"
-	      "refused_by_server, udp_lost, max_time, io_error}, connect_us "
-	      "and\n"
-	      "rtt_us {count, min, mean, p50, p90, p99, p99_9, max}.\n",
+	      "refused_by_server, udp_lost, max_time, io_error}, connect_us,\n"
+	      "rtt_us and first_reply_us {count, min, mean, p50, p90, p99, "
+	      "p99_9,\n"
+	      "max}. first_reply_us: per --echo connection, from the start of "
+	      "its\n"
+	      "connect() to its first correct reply.\n",
 	      fp);
 }
 

@@ -168,6 +168,7 @@ void report_human(FILE *fp, const struct fcli_opts *o,
 		per_second(r->bytes_sent, r->elapsed) / 1e6);
 	human_latency(fp, "connect (us)", &r->connect_us);
 	human_latency(fp, "round trip (us)", &r->rtt_us);
+	human_latency(fp, "first reply (us)", &r->first_reply_us);
 	human_errors(fp, r);
 	if (o->udp && o->echo)
 		fprintf(fp, "  %-16s %" PRIu64 " lost, %" PRIu64 " late\n",
@@ -244,6 +245,8 @@ void report_json(FILE *fp, const struct fcli_opts *o,
 	json_latency(fp, "connect_us", &r->connect_us);
 	fputc(',', fp);
 	json_latency(fp, "rtt_us", &r->rtt_us);
+	fputc(',', fp);
+	json_latency(fp, "first_reply_us", &r->first_reply_us);
 	fputs("}\n", fp);
 }
 

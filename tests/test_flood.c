@@ -302,6 +302,19 @@ static long long json_int(const char *json, const char *key)
 	return strtoll(at + strlen(pat), NULL, 10);
 }
 
+/* The integer "key": inside the object "obj": of a JSON text; -1 if
+ * either is absent. */
+static long long json_sub_int(const char *json, const char *obj,
+			      const char *key)
+{
+	char pat[64];
+	const char *at;
+
+	snprintf(pat, sizeof(pat), "\"%s\":{", obj);
+	at = strstr(json, pat);
+	return at == NULL ? -1 : json_int(at + strlen(pat), key);
+}
+
 /* One JSON object: starts with '{', ends with "}\n", braces balance
  * (outside strings) and close only at the very end. */
 static void expect_one_json_object(const char *s)
@@ -535,6 +548,7 @@ static void test_json(void **state)
 		"\"errors\":",
 		"\"connect_us\":",
 		"\"rtt_us\":",
+		"\"first_reply_us\":",
 		"\"p99_9\":",
 	};
 	struct srv s = {0};
@@ -550,6 +564,9 @@ static void test_json(void **state)
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		expect_in(r.out, keys[i]);
 	assert_int_equal(json_int(r.out, "messages_answered"), 60);
+	/* One first reply per connection, one round trip per message. */
+	assert_int_equal(json_sub_int(r.out, "first_reply_us", "count"), 3);
+	assert_int_equal(json_sub_int(r.out, "rtt_us", "count"), 60);
 	expect_in(r.err, "result           OK"); /* human report moved */
 	run_free(&r);
 
@@ -822,6 +839,38 @@ static void test_mtserver_full(void **state)
 	run_free(&r);
 }
 
+/*
+ * The wait to a first reply counts from connect(), not from the first
+ * send: against stserver the second client is connected at once (the
+ * listen backlog) and sends at once, but nothing answers it until the
+ * first client has gone, which takes at least its two --think pauses.
+ * The bound follows from the protocol, not from the machine's speed.
+ */
+static void test_stserver_first_reply(void **state)
+{
+	const char *log = h_path("first.log");
+	const char *argv[] = {"--echo", "-q", "-l", log, "0", NULL};
+	const long long think_ms = 200;
+	struct h_proc p;
+	struct run r;
+
+	(void)state;
+	if (access(h_bin("stserver"), X_OK) != 0) {
+		print_message("stserver not built: skipped\n");
+		skip();
+	}
+	assert_int_equal(h_start_server(&p, "stserver", argv), 0);
+	flood(&r, p.port, "-n", "2", "-m", "3", "--think", "200", "--echo",
+	      "--json", END);
+	stop_mtserver(&p);
+	expect_status(&r, 0);
+	assert_int_equal(json_sub_int(r.out, "first_reply_us", "count"), 2);
+	assert_true(json_sub_int(r.out, "first_reply_us", "max") >=
+		    2 * think_ms * 1000);
+	expect_in(r.err, "first reply (us)");
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -847,6 +896,7 @@ int main(void)
 		cmocka_unit_test(test_mtserver_udp),
 		cmocka_unit_test(test_mtserver_churn),
 		cmocka_unit_test(test_mtserver_full),
+		cmocka_unit_test(test_stserver_first_reply),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
