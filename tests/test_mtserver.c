@@ -415,6 +415,76 @@ static void test_slow_client_does_not_block_others(void **state)
 	srv_stop(&s);
 }
 
+/* Whether the bytes buf[0..len) hold needle (they may hold NULs). */
+static int has_bytes(const char *buf, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp(buf + i, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Starts mtserver with GLIBC_TUNABLES and LD_PRELOAD as given (NULL:
+ * unset), checks that it serves, and returns whether the environment it
+ * runs with holds each of the wanted strings.  glibc splits the variable
+ * at ':' with NULs in place, hence the raw bytes of /proc/PID/environ.
+ */
+static void expect_tunables(const char *tunables, const char *preload,
+			    const char *want, const char *unwanted)
+{
+	struct srv s = {0};
+	char path[64];
+	size_t len;
+	char *env;
+	int fd;
+
+	if (tunables != NULL)
+		assert_int_equal(setenv("GLIBC_TUNABLES", tunables, 1), 0);
+	if (preload != NULL)
+		assert_int_equal(setenv("LD_PRELOAD", preload, 1), 0);
+	srv_start(&s, "mtserver", (const char *)NULL);
+	unsetenv("GLIBC_TUNABLES");
+	unsetenv("LD_PRELOAD");
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)s.p.pid);
+	env = h_slurp(path, &len);
+	assert_non_null(env);
+	fd = srv_connect(&s);
+	srv_send(fd, "still serving\n");
+	close(fd);
+	srv_wait_log(&s, " msg still serving\n", 1);
+	srv_stop(&s);
+	if (want != NULL && !has_bytes(env, len, want))
+		fail_msg("'%s' not in the server's environment", want);
+	if (unwanted != NULL && has_bytes(env, len, unwanted))
+		fail_msg("'%s' in the server's environment", unwanted);
+	free(env);
+}
+
+/* workers_lean_stacks(): the server re-executes itself once with
+ * glibc's static TLS surplus turned off, keeps the user's tunables, and
+ * leaves alone a user who chose the surplus or preloads a library. */
+static void test_lean_stacks_reexec(void **state)
+{
+	const char *lean = "glibc.rtld.optional_static_tls=0";
+
+	(void)state;
+	unsetenv("GLIBC_TUNABLES");
+	unsetenv("LD_PRELOAD");
+	expect_tunables(NULL, NULL, lean, NULL);
+	expect_tunables("glibc.malloc.perturb=0", NULL, lean, NULL);
+	expect_tunables("glibc.malloc.perturb=0", NULL,
+			"glibc.malloc.perturb=0", NULL);
+	expect_tunables("glibc.rtld.optional_static_tls=512", NULL,
+			"glibc.rtld.optional_static_tls=512", lean);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+	/* (A sanitizer's runtime must come first: no preloading there.) */
+	expect_tunables(NULL, "libm.so.6", NULL, lean);
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -427,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_transport_switches),
 		cmocka_unit_test(test_quiet_logs_events_only),
 		cmocka_unit_test(test_slow_client_does_not_block_others),
+		cmocka_unit_test(test_lean_stacks_reexec),
 	};
 
 	return cmocka_run_group_tests_name("mtserver", tests, NULL,
