@@ -10,12 +10,14 @@
  * not a surrogate) become "\\xNN".  So Chinese text stays readable while
  * C1 controls (U+0080..U+009F) and malformed sequences are escaped.
  *
- * No state, no allocation: any thread may call these.
+ * No state, no allocation, no printf (a few hundred bytes of stack at
+ * most, see workers.h): any thread may call these.
  */
 #ifndef LOGFMT_H
 #define LOGFMT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 /* Worst case of logfmt_escape: every byte becomes "\xNN". */
@@ -30,5 +32,12 @@ size_t logfmt_escape(char *dst, const char *src, size_t len);
 
 /* Writes ts (CLOCK_REALTIME) as LOGFMT_TS_LEN bytes, no NUL. */
 void logfmt_timestamp(char *dst, const struct timespec *ts);
+
+/* Digits of the largest uint64_t, 18446744073709551615. */
+#define LOGFMT_U64_MAX 20
+
+/* Writes v in decimal (at most LOGFMT_U64_MAX bytes, no NUL); returns
+ * the bytes written. */
+size_t logfmt_u64(char *dst, uint64_t v);
 
 #endif

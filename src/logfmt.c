@@ -134,3 +134,17 @@ void logfmt_timestamp(char *dst, const struct timespec *ts)
 	d = digits(d, ts->tv_nsec / 1000, 6);
 	*d = 'Z';
 }
+
+size_t logfmt_u64(char *dst, uint64_t v)
+{
+	char rev[LOGFMT_U64_MAX];
+	size_t n = 0, i;
+
+	do {
+		rev[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		dst[i] = rev[n - 1 - i];
+	return n;
+}

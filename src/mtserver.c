@@ -28,11 +28,9 @@ static void serve_clients(struct server *srv)
 			strerror(errno));
 		return;
 	}
-	while ((c = server_accept(srv)) != NULL) {
-		workers_reap(&workers);
+	while ((c = server_accept(srv)) != NULL)
 		if (workers_start(&workers, c) == -1)
 			server_refuse(srv, c, CONN_BUSY_LINE, "no-thread");
-	}
 	workers_join_all(&workers);
 }
 

@@ -171,6 +171,30 @@ static void test_timestamp_format(void **state)
 	assert_string_equal(out, "1970-01-01T00:00:00.999999Z");
 }
 
+static void test_u64_digits(void **state)
+{
+	static const struct {
+		uint64_t v;
+		const char *text;
+	} cases[] = {
+		{0, "0"},
+		{7, "7"},
+		{10, "10"},
+		{1234567890, "1234567890"},
+		{UINT64_MAX, "18446744073709551615"},
+	};
+	char out[LOGFMT_U64_MAX + 1];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = logfmt_u64(out, cases[i].v);
+
+		assert_int_equal(n, strlen(cases[i].text));
+		out[n] = '\0';
+		assert_string_equal(out, cases[i].text);
+	}
+}
+
 /* Opens a fresh log file and a logger on it. */
 static struct logger *open_file_logger(const char *name, int *fd,
 				       size_t max_text)
@@ -401,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_swar_predicates),
 		cmocka_unit_test(test_escape_special_byte_at_every_offset),
 		cmocka_unit_test(test_timestamp_format),
+		cmocka_unit_test(test_u64_digits),
 		cmocka_unit_test(test_line_format),
 		cmocka_unit_test(test_log_event_line),
 		cmocka_unit_test(test_concurrent_writers_lose_nothing),

@@ -27,6 +27,44 @@
 
 #define PROG ((const char *)*state)
 
+/* The log holds exactly one disconnect line, it starts with want
+ * after "disconnect " and ends in a duration "S.mmms". */
+static void expect_disconnect_line(const char *log, const char *want)
+{
+	char *text = h_slurp(log, NULL), *at, *end;
+
+	assert_non_null(text);
+	assert_int_equal(h_count(text, " disconnect "), 1);
+	at = strstr(text, " disconnect ") + strlen(" disconnect ");
+	end = strchr(at, '\n');
+	assert_non_null(end);
+	if (strncmp(at, want, strlen(want)) != 0)
+		fail_msg("disconnect line '%.*s' does not start '%s'",
+			 (int)(end - at), at, want);
+	/* "...duration=0.004s": digits, '.', three digits, 's'. */
+	assert_true(end - at > 6);
+	assert_int_equal(end[-1], 's');
+	assert_int_equal(end[-5], '.');
+	for (int i = 2; i <= 4; i++)
+		assert_true(end[-i] >= '0' && end[-i] <= '9');
+	assert_true(end[-6] >= '0' && end[-6] <= '9');
+	free(text);
+}
+
+/* A client that leaves without a byte: no buffers, a plain line. */
+static void test_silent_client(void **state)
+{
+	struct srv s = {0};
+
+	srv_start(&s, PROG, (const char *)NULL);
+	close(srv_connect(&s));
+	srv_wait_log(&s, " disconnect ", 1);
+	srv_stop(&s);
+	expect_disconnect_line(s.log, "reason=client-closed messages=0 "
+				      "bytes=0 truncated=0 discarded=0 "
+				      "duration=");
+}
+
 static void test_one_client(void **state)
 {
 	struct srv s = {0};
@@ -40,6 +78,8 @@ static void test_one_client(void **state)
 	close(fd);
 	srv_wait_log(&s, "disconnect reason=quit messages=3", 1);
 	srv_stop(&s);
+	expect_disconnect_line(s.log, "reason=quit messages=3 bytes=27 "
+				      "truncated=0 discarded=0 duration=");
 	assert_int_equal(h_count_in_file(s.log, " connect\n"), 1);
 	assert_int_equal(h_count_in_file(s.log, " msg hello\n"), 1);
 	assert_int_equal(h_count_in_file(s.log, " msg second message\n"), 1);
@@ -202,7 +242,11 @@ static void test_reset_mid_message(void **state)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard)), 0);
 	close(fd); /* RST */
 	srv_wait_log(&s, "disconnect reason=reset", 1);
-	assert_int_equal(h_count_in_file(s.log, "discarded=11 "), 1);
+	assert_int_equal(h_count_in_file(s.log, "disconnect reason=reset "
+						"error=\"Connection reset by "
+						"peer\" messages=1 bytes=17 "
+						"truncated=0 discarded=11 "),
+			 1);
 	/* The server carries on. */
 	fd = srv_connect(&s);
 	srv_send(fd, "next client\n");
@@ -444,6 +488,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		BOTH(test_one_client),
+		BOTH(test_silent_client),
 		BOTH(test_framing_on_the_wire),
 		BOTH(test_echo_round_trips),
 		BOTH(test_quit_ends_session),

@@ -111,10 +111,69 @@ static void test_thread_failure_refuses_one_client(void **state)
 	assert_int_equal(h_count_in_file(log, " disconnect "), 2);
 }
 
+/* The registry cannot start without its reaper thread, and says so. */
+static void test_no_reaper_thread(void **state)
+{
+	struct workers w;
+
+	(void)state;
+	fail_next_create = 1;
+	errno = 0;
+	assert_int_equal(workers_init(&w), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(workers_init(&w), 0);
+	workers_join_all(&w);
+}
+
+/* Finished workers are joined (their stacks released) as they finish,
+ * while the accepting thread waits for a client that never comes. */
+static void test_finished_workers_joined_without_new_clients(void **state)
+{
+	enum { CLIENTS = 20 };
+	const char *log = h_path("reap.log");
+	char *argv[] = {"mtserver", "--no-udp",	 "-l", (char *)log,
+			"-b",	    "127.0.0.1", "0",  NULL};
+	struct config cfg;
+	struct server srv;
+	struct workers w;
+	char err[256];
+	int fds[CLIENTS];
+	long long until;
+	FILE *summary;
+
+	(void)state;
+	assert_int_equal(
+		cli_parse(&cfg, CLI_MTSERVER, 7, argv, err, sizeof(err)),
+		CLI_RUN);
+	assert_int_equal(server_open(&srv, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(workers_init(&w), 0);
+	for (int i = 0; i < CLIENTS; i++) {
+		fds[i] = h_connect("127.0.0.1", (int)srv.port);
+		assert_true(fds[i] >= 0);
+		accept_one(&srv, &w);
+	}
+	for (int i = 0; i < CLIENTS; i++)
+		close(fds[i]);
+	assert_int_equal(h_wait_for(log, " disconnect ", CLIENTS, 10000), 0);
+	until = h_now_ms() + 10000;
+	while (workers_unjoined(&w) > 0 && h_now_ms() < until)
+		h_sleep_ms(10);
+	assert_int_equal(workers_unjoined(&w), 0);
+	workers_join_all(&w);
+	assert_int_equal(atomic_load(&srv.stats.active), 0);
+	summary = fopen("/dev/null", "w");
+	assert_non_null(summary);
+	assert_int_equal(server_close(&srv, summary), 0);
+	fclose(summary);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_thread_failure_refuses_one_client),
+		cmocka_unit_test(test_no_reaper_thread),
+		cmocka_unit_test(
+			test_finished_workers_joined_without_new_clients),
 	};
 
 	return cmocka_run_group_tests_name("tcp fault", tests, NULL, NULL);
