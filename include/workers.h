@@ -59,7 +59,7 @@ struct workers {
  * idle client, 80 MB for 10,000.  Without the surplus the frames of an
  * idle session fit beside the descriptor: 4 KiB per client.  The surplus
  * is set only by the GLIBC_TUNABLES variable, read when the program
- * starts, so this re-executes the program (/proc/self/exe, same argv)
+ * starts, so this re-executes the program (its own file, same argv)
  * once with glibc.rtld.optional_static_tls=0 and glibc.rtld.nns=1 added
  * to it; the server dlopen()s nothing, so it needs no surplus.
  *

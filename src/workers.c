@@ -4,6 +4,7 @@
 #include "workers.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,24 @@
 /* Room for the user's own tunables and ours; a longer setting is left
  * alone rather than cut. */
 #define TUNABLES_MAX 1024
+
+#if defined(__GLIBC__) && defined(__linux__)
+/* Executes this very program again with argv.  Through its real path,
+ * not /proc/self/exe: the kernel names the process after the file it
+ * executes, and ps, top, pgrep and killall should see "mtserver", not
+ * "exe".  Returns only if that fails (a binary replaced or deleted since
+ * it started, for one). */
+static void exec_self(char *argv[])
+{
+	char path[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", path, sizeof(path) - 1);
+
+	if (len <= 0 || (size_t)len >= sizeof(path) - 1)
+		return;
+	path[len] = '\0';
+	execv(path, argv);
+}
+#endif
 
 void workers_lean_stacks(char *argv[])
 {
@@ -35,7 +54,7 @@ void workers_lean_stacks(char *argv[])
 		return;
 	if (setenv("GLIBC_TUNABLES", tunables, 1) == -1)
 		return;
-	execv("/proc/self/exe", argv);
+	exec_self(argv);
 	/* Still here: run on as we are, environment as it was. */
 	if (old != NULL)
 		(void)setenv("GLIBC_TUNABLES", old, 1);

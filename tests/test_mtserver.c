@@ -437,8 +437,8 @@ static void expect_tunables(const char *tunables, const char *preload,
 {
 	struct srv s = {0};
 	char path[64];
-	size_t len;
-	char *env;
+	size_t len, comm_len;
+	char *env, *comm;
 	int fd;
 
 	if (tunables != NULL)
@@ -451,6 +451,12 @@ static void expect_tunables(const char *tunables, const char *preload,
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)s.p.pid);
 	env = h_slurp(path, &len);
 	assert_non_null(env);
+	/* Re-executed or not, it goes by its own name for ps and pkill. */
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)s.p.pid);
+	comm = h_slurp(path, &comm_len);
+	assert_non_null(comm);
+	assert_string_equal(comm, "mtserver\n");
+	free(comm);
 	fd = srv_connect(&s);
 	srv_send(fd, "still serving\n");
 	close(fd);
