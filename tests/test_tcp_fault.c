@@ -52,24 +52,56 @@ static void accept_one(struct server *srv, struct workers *w)
 	}
 }
 
+/* A TCP-only server on a free loopback port logging to log, and its
+ * worker registry: what mtserver's main sets up before its loop.  argv
+ * outlives the call because cfg keeps pointers into it. */
+static void open_server(struct server *srv, struct workers *w,
+			struct config *cfg, char *argv[], const char *log)
+{
+	char err[256];
+
+	argv[0] = "mtserver";
+	argv[1] = "--no-udp";
+	argv[2] = "-l";
+	argv[3] = (char *)log;
+	argv[4] = "-b";
+	argv[5] = "127.0.0.1";
+	argv[6] = "0";
+	argv[7] = NULL;
+	assert_int_equal(
+		cli_parse(cfg, CLI_MTSERVER, 7, argv, err, sizeof(err)),
+		CLI_RUN);
+	assert_int_equal(server_open(srv, cfg, err, sizeof(err)), 0);
+	assert_int_equal(workers_init(w), 0);
+}
+
+/* Joins every worker, checks that no client is left, closes the server
+ * with its summary written to summary_path. */
+static void close_server(struct server *srv, struct workers *w,
+			 const char *summary_path)
+{
+	FILE *summary;
+
+	workers_join_all(w);
+	assert_int_equal(atomic_load(&srv->stats.active), 0);
+	summary = fopen(summary_path, "w");
+	assert_non_null(summary);
+	assert_int_equal(server_close(srv, summary), 0);
+	fclose(summary);
+}
+
 static void test_thread_failure_refuses_one_client(void **state)
 {
 	const char *log = h_path("fault.log");
-	char *argv[] = {"mtserver", "--no-udp",	 "-l", (char *)log,
-			"-b",	    "127.0.0.1", "0",  NULL};
+	char *argv[8];
 	struct config cfg;
 	struct server srv;
 	struct workers w;
-	char err[256], line[64];
-	FILE *summary;
+	char line[64];
 	int a, b, c;
 
 	(void)state;
-	assert_int_equal(
-		cli_parse(&cfg, CLI_MTSERVER, 7, argv, err, sizeof(err)),
-		CLI_RUN);
-	assert_int_equal(server_open(&srv, &cfg, err, sizeof(err)), 0);
-	assert_int_equal(workers_init(&w), 0);
+	open_server(&srv, &w, &cfg, argv, log);
 
 	a = h_connect("127.0.0.1", (int)srv.port);
 	assert_true(a >= 0);
@@ -92,12 +124,7 @@ static void test_thread_failure_refuses_one_client(void **state)
 	assert_int_equal(h_send_all(c, "then c\n", 7), 0);
 	close(a);
 	close(c);
-	workers_join_all(&w);
-	assert_int_equal(atomic_load(&srv.stats.active), 0);
-	summary = fopen(h_path("fault.summary"), "w");
-	assert_non_null(summary);
-	assert_int_equal(server_close(&srv, summary), 0);
-	fclose(summary);
+	close_server(&srv, &w, h_path("fault.summary"));
 	assert_int_equal(
 		h_count_in_file(h_path("fault.summary"),
 				"tcp connections 2 (peak 2 concurrent, "
@@ -131,22 +158,15 @@ static void test_finished_workers_joined_without_new_clients(void **state)
 {
 	enum { CLIENTS = 20 };
 	const char *log = h_path("reap.log");
-	char *argv[] = {"mtserver", "--no-udp",	 "-l", (char *)log,
-			"-b",	    "127.0.0.1", "0",  NULL};
+	char *argv[8];
 	struct config cfg;
 	struct server srv;
 	struct workers w;
-	char err[256];
 	int fds[CLIENTS];
 	long long until;
-	FILE *summary;
 
 	(void)state;
-	assert_int_equal(
-		cli_parse(&cfg, CLI_MTSERVER, 7, argv, err, sizeof(err)),
-		CLI_RUN);
-	assert_int_equal(server_open(&srv, &cfg, err, sizeof(err)), 0);
-	assert_int_equal(workers_init(&w), 0);
+	open_server(&srv, &w, &cfg, argv, log);
 	for (int i = 0; i < CLIENTS; i++) {
 		fds[i] = h_connect("127.0.0.1", (int)srv.port);
 		assert_true(fds[i] >= 0);
@@ -159,12 +179,7 @@ static void test_finished_workers_joined_without_new_clients(void **state)
 	while (workers_unjoined(&w) > 0 && h_now_ms() < until)
 		h_sleep_ms(10);
 	assert_int_equal(workers_unjoined(&w), 0);
-	workers_join_all(&w);
-	assert_int_equal(atomic_load(&srv.stats.active), 0);
-	summary = fopen("/dev/null", "w");
-	assert_non_null(summary);
-	assert_int_equal(server_close(&srv, summary), 0);
-	fclose(summary);
+	close_server(&srv, &w, "/dev/null");
 }
 
 int main(void)
