@@ -98,6 +98,14 @@ $(FLOOD): $(BUILD)/bench/flood.o $(BUILD)/libflood.a $(BUILD)/libmt.a
 FLOOD_TESTS = test_hist test_fmsg test_fcli test_flood
 $(foreach t,$(FLOOD_TESTS),$(eval LIBS_$(t) = $(BUILD)/libflood.a))
 
+# test_log_tty tells a terminal's write-at-once from the flush timer by
+# linking its own log.c, whose timer is a minute long.
+$(BUILD)/tests/log_minute_flush.o: src/log.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -DLOG_FLUSH_MS=60000 \
+	    -c -o $@ $<
+LIBS_test_log_tty = $(BUILD)/tests/log_minute_flush.o
+
 # cmocka is only needed for the tests; ask pkg-config at use time so that
 # check-cmocka can install it first.
 CFLAGS_tests = $(shell pkg-config --cflags cmocka 2>/dev/null)
