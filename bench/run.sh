@@ -762,13 +762,15 @@ VCMD='' VERIFY=''
 # ---------------------------------------------------------------------------
 # 4. Memory with idle clients
 
-declare -A HELD=() PEAK=() RSS=() HWM=() BASE_RSS=() THREADS=()
+declare -A HELD=() PEAK=() RSS=() HWM=() BASE_RSS=() AFTER_RSS=() THREADS=()
 
 # measure_hold ID SERVER_NAME CLIENTS SECS: flood --hold against the server
 # started last (SRV_PID, SRV_PORT); while it holds, sample the server's open
 # sockets and VmRSS every 0.2 s.  Records PEAK (most sockets seen, less
 # those open before), RSS (largest VmRSS seen at that peak), HWM (VmHWM
-# after), THREADS and HELD (flood's connections_held).
+# after), AFTER_RSS (VmRSS once the clients have gone and the server has
+# closed their sockets, or after 10 s), THREADS and HELD (flood's
+# connections_held).
 measure_hold() {
 	local id=$1 name=$2 n=$3 secs=$4 pid=$SRV_PID port=$SRV_PORT
 	local base s peak=0 rss=0 r thr='' i max limit
@@ -794,6 +796,11 @@ measure_hold() {
 	done
 	FL_RC=0
 	bg_stop "flood_$id" "$T" 10 || FL_RC=$?
+	for ((i = 0; i < 100; i++)); do
+		(($(sockets_of "$pid") <= base)) && break
+		sleep 0.1
+	done
+	AFTER_RSS[$id]=$(rss_kb "$pid")
 	HWM[$id]=$(hwm_kb "$pid")
 	PEAK[$id]=$peak RSS[$id]=$rss THREADS[$id]=$thr
 	flood_figures "$id"
@@ -808,9 +815,9 @@ mem_row() {
 	if is_uint "${RSS[$id]:-}" && is_uint "${BASE_RSS[$id]:-}" && is_uint "${PEAK[$id]:-}" && ((PEAK[$id] > 0)); then
 		per=$(awk -v a="${RSS[$id]}" -v b="${BASE_RSS[$id]}" -v n="${PEAK[$id]}" 'BEGIN { printf "%.1f", (a - b) / n }')
 	fi
-	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$(md_cell "$label")" "$(md_code "${CMD[$id]}")" \
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$(md_cell "$label")" "$(md_code "${CMD[$id]}")" \
 		"$(fmt_num "${HELD[$id]:-}")" "$(fmt_num "${PEAK[$id]:-}")" "$(kb_mb "${RSS[$id]:-}")" \
-		"$(kb_mb "${HWM[$id]:-}")" "${per:--}" "${THREADS[$id]:--}" "$3"
+		"$(kb_mb "${HWM[$id]:-}")" "$(kb_mb "${AFTER_RSS[$id]:-}")" "${per:--}" "${THREADS[$id]:--}" "$3"
 }
 kb_mb() { if is_num "${1-}"; then awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; else printf -- '-'; fi; }
 
@@ -823,7 +830,7 @@ section_memory() {
 		measure_hold "hold_mtserver_$n" "$id" "$n" "$secs"
 		stop_server "$id" strict
 		[[ ${OKR[hold_mtserver_$n]} == true ]] || fail "hold $n against mtserver: ${NOTE[hold_mtserver_$n]}"
-		say "hold mtserver: ${HELD[hold_mtserver_$n]:-?} held, VmRSS $(kb_mb "${RSS[hold_mtserver_$n]}") MB, $(fmt_num "${THREADS[hold_mtserver_$n]:-}") threads"
+		say "hold mtserver: ${HELD[hold_mtserver_$n]:-?} held, VmRSS $(kb_mb "${RSS[hold_mtserver_$n]}") MB, $(fmt_num "${THREADS[hold_mtserver_$n]:-}") threads; $(kb_mb "${AFTER_RSS[hold_mtserver_$n]:-}") MB after they left"
 	fi
 	id=mem_go
 	if [[ -n ${HAVE[go]:-} ]] && in_budget $((secs + 20)) && start_go "$id"; then
@@ -831,7 +838,7 @@ section_memory() {
 		measure_hold "hold_go_$n" "$id" "$n" "$secs"
 		stop_server "$id"
 		[[ ${OKR[hold_go_$n]} == true ]] || fail "hold $n against the Go peer: ${NOTE[hold_go_$n]}"
-		say "hold go: ${HELD[hold_go_$n]:-?} held, VmRSS $(kb_mb "${RSS[hold_go_$n]}") MB"
+		say "hold go: ${HELD[hold_go_$n]:-?} held, VmRSS $(kb_mb "${RSS[hold_go_$n]}") MB; $(kb_mb "${AFTER_RSS[hold_go_$n]:-}") MB after they left"
 	fi
 	local big=$HOLD_BIG
 	if [[ -n $big ]]; then
@@ -867,17 +874,18 @@ section_memory() {
 		[[ -n ${CMD[$id]:-} ]] || continue
 		add_run "$id" memory "${id%_*}" "${id##*_}" connections_held "${HELD[$id]:-}" \
 			server_sockets_peak "${PEAK[$id]:-}" vmrss_kb "${RSS[$id]:-}" vmhwm_kb "${HWM[$id]:-}" \
-			vmrss_before_kb "${BASE_RSS[$id]:-}" threads "${THREADS[$id]:-}" flood "@raw:$(flood_json "$id")"
+			vmrss_before_kb "${BASE_RSS[$id]:-}" vmrss_after_kb "${AFTER_RSS[$id]:-}" threads "${THREADS[$id]:-}" flood "@raw:$(flood_json "$id")"
 	done
 
 	local md met
 	md="## 4. Memory with idle clients"$'\n\n'
 	md+="flood connects every client, stays idle ${secs} s, then closes (\`--hold\`). While it holds, the bench reads"
 	md+=" the server's open sockets and VmRSS from /proc/PID every 0.2 s: VmRSS is the largest value seen at the"
-	md+=" peak socket count; VmHWM is the peak over the server's life (fresh server per row). KB/conn ="
+	md+=" peak socket count; VmHWM is the peak over the server's life (fresh server per row); *after* is VmRSS"
+	md+=" once the clients have left and the server has closed their sockets (what it gives back). KB/conn ="
 	md+=" (VmRSS − VmRSS before) ÷ sockets. RLIMIT_NOFILE for all processes: $NOFILE. $(busy_txt memory)"$'\n\n'
-	md+="| tool | command | held (flood) | server sockets | VmRSS MB | VmHWM MB | KB/conn | threads | target |"$'\n'
-	md+="|---|---|---:|---:|---:|---:|---:|---:|---|"$'\n'
+	md+="| tool | command | held (flood) | server sockets | VmRSS MB | VmHWM MB | after MB | KB/conn | threads | target |"$'\n'
+	md+="|---|---|---:|---:|---:|---:|---:|---:|---:|---|"$'\n'
 	met=$(met_of mem_rss | sed 's/^no$/**no**/')
 	md+="$(mem_row "hold_mtserver_$n" mtserver "VmRSS <= $RSS_TARGET_MB MB: $met")"$'\n'
 	if [[ -n ${CMD[hold_go_$n]:-} ]]; then md+="$(mem_row "hold_go_$n" "Go echo" "")"$'\n'; fi
