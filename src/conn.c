@@ -68,8 +68,27 @@ void conn_free(struct conn *c)
 	free(c);
 }
 
+/* The log lines below are built with these, not printf (see
+ * log_disconnect).  Copies src[0..len) to d; returns the new end. */
+static char *put(char *d, const char *src, size_t len)
+{
+	memcpy(d, src, len);
+	return d + len;
+}
+
+#define PUT(d, literal) put((d), (literal), sizeof(literal) - 1)
+
+/* Copies name, then v in decimal; returns the new end. */
+static char *put_u64(char *d, const char *name, size_t name_len, uint64_t v)
+{
+	d = put(d, name, name_len);
+	return d + logfmt_u64(d, v);
+}
+
+#define PUT_U64(d, literal, v) put_u64((d), (literal), sizeof(literal) - 1, (v))
+
 /* "TS WHO connect", made on the stack without printf: an idle client's
- * thread never touches more than its first stack page or two. */
+ * thread never touches more than its first stack page. */
 static void log_connect(const struct conn *c)
 {
 	char line[LOGFMT_TS_LEN + LOG_WHO_MAX + 16];
@@ -80,10 +99,8 @@ static void log_connect(const struct conn *c)
 	logfmt_timestamp(d, &now);
 	d += LOGFMT_TS_LEN;
 	*d++ = ' ';
-	memcpy(d, c->who, c->who_len);
-	d += c->who_len;
-	memcpy(d, " connect\n", 9);
-	d += 9;
+	d = put(d, c->who, c->who_len);
+	d = PUT(d, " connect\n");
 	(void)log_append(c->env->log, line, (size_t)(d - line));
 }
 
@@ -306,23 +323,6 @@ static void serve_loop(struct session *s)
 		}
 	}
 }
-
-/* Appends the string src to d; returns the new end. */
-static char *put(char *d, const char *src, size_t len)
-{
-	memcpy(d, src, len);
-	return d + len;
-}
-
-#define PUT(d, literal) put((d), (literal), sizeof(literal) - 1)
-
-static char *put_u64(char *d, const char *name, size_t name_len, uint64_t v)
-{
-	d = put(d, name, name_len);
-	return d + logfmt_u64(d, v);
-}
-
-#define PUT_U64(d, literal, v) put_u64((d), (literal), sizeof(literal) - 1, (v))
 
 /* An error text is cut to this: the longest glibc strerror() is 50. */
 #define ERROR_TEXT_MAX 64
