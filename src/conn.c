@@ -87,19 +87,26 @@ static char *put_u64(char *d, const char *name, size_t name_len, uint64_t v)
 
 #define PUT_U64(d, literal, v) put_u64((d), (literal), sizeof(literal) - 1, (v))
 
-/* "TS WHO connect", made on the stack without printf: an idle client's
- * thread never touches more than its first stack page. */
-static void log_connect(const struct conn *c)
+/* Starts a log line of c's at d with "TS WHO", the time now; returns
+ * the new end. */
+static char *put_head(char *d, const struct conn *c)
 {
-	char line[LOGFMT_TS_LEN + LOG_WHO_MAX + 16];
 	struct timespec now;
-	char *d = line;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	logfmt_timestamp(d, &now);
 	d += LOGFMT_TS_LEN;
 	*d++ = ' ';
-	d = put(d, c->who, c->who_len);
+	return put(d, c->who, c->who_len);
+}
+
+/* "TS WHO connect", made on the stack without printf: an idle client's
+ * thread never touches more than its first stack page. */
+static void log_connect(const struct conn *c)
+{
+	char line[LOGFMT_TS_LEN + LOG_WHO_MAX + 16];
+	char *d = put_head(line, c);
+
 	d = PUT(d, " connect\n");
 	(void)log_append(c->env->log, line, (size_t)(d - line));
 }
@@ -342,16 +349,12 @@ static void log_disconnect(const struct session *s, size_t discarded)
 	char line[LOGFMT_TS_LEN + 1 + LOG_WHO_MAX + 1 + DISCONNECT_EVENT_MAX];
 	struct timespec now;
 	uint64_t ms;
-	char *d = line;
+	char *d;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (uint64_t)((now.tv_sec - s->started.tv_sec) * 1000LL +
 			(now.tv_nsec - s->started.tv_nsec) / 1000000);
-	clock_gettime(CLOCK_REALTIME, &now);
-	logfmt_timestamp(d, &now);
-	d += LOGFMT_TS_LEN;
-	*d++ = ' ';
-	d = put(d, s->c->who, s->c->who_len);
+	d = put_head(line, s->c);
 	d = PUT(d, " disconnect reason=");
 	d = put(d, s->reason, strnlen(s->reason, 16));
 	if (s->err != 0) {

@@ -65,16 +65,20 @@ void workers_lean_stacks(char *argv[])
 #endif
 }
 
-/* Joins the workers on list c and frees their conns. */
-static void join_list(struct conn *c)
+/* Joins the workers on list c and frees their conns; returns how many. */
+static size_t join_list(struct conn *c)
 {
+	size_t n = 0;
+
 	while (c != NULL) {
 		struct conn *next = c->next;
 
 		pthread_join(c->thread, NULL);
 		conn_free(c);
 		c = next;
+		n++;
 	}
+	return n;
 }
 
 /* The reaper: joins finished workers as they come, outside the lock,
@@ -94,10 +98,7 @@ static void *reaper_main(void *arg)
 		done = w->done;
 		w->done = NULL;
 		pthread_mutex_unlock(&w->lock);
-		n = 0;
-		for (struct conn *c = done; c != NULL; c = c->next)
-			n++;
-		join_list(done);
+		n = join_list(done);
 		pthread_mutex_lock(&w->lock);
 		w->unjoined -= n;
 	}
