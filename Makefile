@@ -36,7 +36,7 @@ OUT      = $(BUILD)/bin
 FLOOD    = $(OUT)/flood
 endif
 
-CPPFLAGS += -Iinclude -Ibench -D_POSIX_C_SOURCE=200809L -MMD -MP
+CPPFLAGS += -Iinclude -Ibench/src -D_POSIX_C_SOURCE=200809L -MMD -MP
 CFLAGS   += -std=c11 $(OPT) $(SANFLAGS) -pthread \
 	    -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	    -Wmissing-prototypes -Wformat=2 -Wpointer-arith
@@ -52,12 +52,12 @@ say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
 # Programs are thin mains over libraries: src/*.c minus the mains is the
-# server library, bench/*.c minus flood.c is the load generator's (which
+# server library, bench/src/*.c minus flood.c is the load generator's (which
 # also uses the server library's socket helpers, net.h).
 SERVER_MAINS = src/mtserver.c src/stserver.c src/mtclient.c
 LIB_SRCS     = $(filter-out $(SERVER_MAINS),$(wildcard src/*.c))
-FLOOD_MAINS  = bench/flood.c
-FLOOD_SRCS   = $(filter-out $(FLOOD_MAINS),$(wildcard bench/*.c))
+FLOOD_MAINS  = bench/src/flood.c
+FLOOD_SRCS   = $(filter-out $(FLOOD_MAINS),$(wildcard bench/src/*.c))
 HARNESS_SRCS = $(wildcard tests/harness*.c)
 TEST_SRCS    = $(wildcard tests/test_*.c)
 
@@ -90,7 +90,7 @@ $(BUILD)/libflood.a: $(FLOOD_OBJS)
 $(OUT)/%: $(BUILD)/src/%.o $(BUILD)/libmt.a
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(FLOOD): $(BUILD)/bench/flood.o $(BUILD)/libflood.a $(BUILD)/libmt.a
+$(FLOOD): $(BUILD)/bench/src/flood.o $(BUILD)/libflood.a $(BUILD)/libmt.a
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -149,14 +149,14 @@ install: all
 
 # Static checks, all required to be clean (CI runs this): cppcheck,
 # clang-tidy (.clang-tidy says which checks and why), and clang-format.
-LINT_SRCS = $(wildcard src/*.c bench/*.c tests/*.c)
-FORMAT_SRCS = $(wildcard include/*.h src/*.c bench/*.c bench/*.h tests/*.c tests/*.h)
+LINT_SRCS = $(wildcard src/*.c bench/src/*.c tests/*.c)
+FORMAT_SRCS = $(wildcard include/*.h src/*.c bench/src/*.c bench/src/*.h tests/*.c tests/*.h)
 lint:
 	$(call say,LINT,cppcheck)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	    --inline-suppr --std=c11 -Iinclude -Ibench -D_POSIX_C_SOURCE=200809L \
+	    --inline-suppr --std=c11 -Iinclude -Ibench/src -D_POSIX_C_SOURCE=200809L \
 	    src bench tests
 	$(call say,LINT,clang-tidy)clang-tidy --quiet --warnings-as-errors='*' $(LINT_SRCS) -- -std=c11 \
-	    -Iinclude -Ibench -D_POSIX_C_SOURCE=200809L $(CFLAGS_tests) 2>/dev/null
+	    -Iinclude -Ibench/src -D_POSIX_C_SOURCE=200809L $(CFLAGS_tests) 2>/dev/null
 	$(call say,LINT,clang-format)clang-format --dry-run --Werror $(FORMAT_SRCS)
 	@echo "lint: clean"
 format:
