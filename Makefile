@@ -5,7 +5,9 @@
 #   make test            every cmocka suite (installs libcmocka-dev if root)
 #   make test VARIANT=asan|tsan   the same suites under a sanitizer
 #   make run             ./mtserver 8888
-#   make bench [QUICK=1] make compare [QUICK=1]  make lesson-udp
+#   make bench [QUICK=1] [PUBLISH=1]   make compare [...]   make lesson-udp [...]
+#   make test-repeat N=20   make test N times; make test-stress N=5 the
+#                           same while stress-ng keeps both CPUs busy
 #   make install PREFIX=/usr/local DESTDIR=
 #   V=1 shows the commands.
 
@@ -72,7 +74,7 @@ PROGRAMS     = $(OUT)/mtserver $(OUT)/stserver $(OUT)/mtclient $(FLOOD)
 WRAP_test_tcp_fault = -Wl,--wrap=pthread_create
 
 .PHONY: all test run-tests bench compare lesson-udp run install clean \
-	check-cmocka lint format
+	check-cmocka lint format test-repeat test-stress
 all: $(PROGRAMS)
 
 # Keep objects make would call intermediate (test objects, harness).
@@ -135,12 +137,26 @@ test: check-cmocka
 run: $(OUT)/mtserver
 	./mtserver 8888
 
-bench: all
+# Benchmarks and lessons write bench/results/ (untracked); PUBLISH=1 copies
+# a good full run to bench/published/, which the README quotes.
+bench: all bench/peers/tpc_echo
 	bash bench/run.sh
 compare: all
 	bash bench/compare.sh
 lesson-udp: all
 	bash bench/lesson-udp.sh
+
+# The ping-pong peer: the minimal thread-per-connection echo loop.
+bench/peers/tpc_echo: bench/peers/tpc_echo.c
+	$(call say,CC,$@)$(CC) -D_POSIX_C_SOURCE=200809L $(CFLAGS) $(LDFLAGS) \
+	    -o $@ $< $(LDLIBS)
+
+# Timing tests must hold on a loaded machine: make test N times in a row,
+# stopping at the first failure (test-stress: with both CPUs kept busy).
+test-repeat: check-cmocka
+	@bash bench/test-repeat.sh $(or $(N),20)
+test-stress: check-cmocka
+	@bash bench/test-repeat.sh --stress $(or $(N),5)
 
 install: all
 	install -d $(BINDIR_INSTALL)
@@ -163,6 +179,6 @@ format:
 	clang-format -i $(FORMAT_SRCS)
 
 clean:
-	rm -rf build mtserver stserver mtclient bench/flood
+	rm -rf build mtserver stserver mtclient bench/flood bench/peers/tpc_echo
 
 -include $(shell find build -name '*.d' 2>/dev/null)
