@@ -58,4 +58,9 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 /* Prints the --help text for kind. */
 void cli_usage(FILE *out, enum cli_kind kind);
 
+/* Prints the --version text of any of the project's programs (prog is
+ * its name): name and version, copyright, license, no warranty, in the
+ * GNU form. */
+void cli_version(FILE *out, const char *prog);
+
 #endif

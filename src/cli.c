@@ -208,6 +208,19 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 	return CLI_RUN;
 }
 
+void cli_version(FILE *out, const char *prog)
+{
+	fprintf(out,
+		"%s (mtserver) %s\n"
+		"Copyright (C) 2026 The mtserver authors.\n"
+		"License BSD-2-Clause: "
+		"<https://spdx.org/licenses/BSD-2-Clause.html>.\n"
+		"This is free software: you are free to change and "
+		"redistribute it.\n"
+		"There is NO WARRANTY, to the extent permitted by law.\n",
+		prog, MT_VERSION);
+}
+
 void cli_usage(FILE *out, enum cli_kind kind)
 {
 	if (kind == CLI_MTSERVER)

@@ -239,7 +239,7 @@ static int parse_args(struct client *cl, int argc, char *argv[],
 			usage();
 			return 0;
 		case 'V':
-			printf("mtclient %s\n", MT_VERSION);
+			cli_version(stdout, "mtclient");
 			return 0;
 		case ':':
 			return usage_error("option needs a value");

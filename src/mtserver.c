@@ -46,7 +46,7 @@ int main(int argc, char *argv[])
 		cli_usage(stdout, CLI_MTSERVER);
 		return 0;
 	case CLI_VERSION:
-		printf("mtserver %s\n", MT_VERSION);
+		cli_version(stdout, "mtserver");
 		return 0;
 	case CLI_ERROR:
 		fprintf(stderr, "mtserver: %s\n", err);

@@ -36,7 +36,7 @@ int main(int argc, char *argv[])
 		cli_usage(stdout, CLI_STSERVER);
 		return 0;
 	case CLI_VERSION:
-		printf("stserver %s\n", MT_VERSION);
+		cli_version(stdout, "stserver");
 		return 0;
 	case CLI_ERROR:
 		fprintf(stderr, "stserver: %s\n", err);

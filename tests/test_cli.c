@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -112,6 +113,31 @@ static void test_help_and_version(void **state)
 	assert_int_equal(MT("-h", "junk"), CLI_HELP);
 	assert_int_equal(MT("--version"), CLI_VERSION);
 	assert_int_equal(ST("-V"), CLI_VERSION);
+}
+
+/* --version in the GNU form: name (package) version, copyright, license,
+ * no warranty; the same text for every program but its name. */
+static void test_version_text(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(out);
+	cli_version(out, "stserver");
+	assert_int_equal(fclose(out), 0);
+	assert_string_equal(text,
+			    "stserver (mtserver) " MT_VERSION "\n"
+			    "Copyright (C) 2026 The mtserver authors.\n"
+			    "License BSD-2-Clause: "
+			    "<https://spdx.org/licenses/BSD-2-Clause.html>."
+			    "\n"
+			    "This is free software: you are free to change "
+			    "and redistribute it.\n"
+			    "There is NO WARRANTY, to the extent permitted "
+			    "by law.\n");
+	free(text);
 }
 
 /* Each bad command line: CLI_ERROR and a message naming the problem. */
@@ -220,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_every_option),
 		cmocka_unit_test(test_help_and_version),
+		cmocka_unit_test(test_version_text),
 		cmocka_unit_test(test_bad_ports),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_bad_addresses),

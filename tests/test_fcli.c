@@ -115,7 +115,6 @@ static void test_help_version(void **state)
 	assert_int_equal(parse("-h", END)->rc, FCLI_HELP);
 	assert_int_equal(parse("--version", END)->rc, FCLI_VERSION);
 	assert_int_equal(parse("-V", END)->rc, FCLI_VERSION);
-	assert_string_equal(FCLI_VERSION_TEXT, "flood 1.0");
 }
 
 static void test_every_option(void **state)

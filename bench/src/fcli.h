@@ -22,10 +22,8 @@
 /* Results of fcli_parse(). */
 #define FCLI_RUN     0	/* options are valid: run */
 #define FCLI_HELP    1	/* --help: print fcli_usage(), exit 0 */
-#define FCLI_VERSION 2	/* --version: print FCLI_VERSION_TEXT, exit 0 */
+#define FCLI_VERSION 2	/* --version: print cli_version(), exit 0 */
 #define FCLI_ERROR   -1 /* usage error: print err, exit 2 */
-
-#define FCLI_VERSION_TEXT "flood 1.0"
 
 /* Limits, each with its reason. */
 #define FCLI_CLIENTS_MAX 1000000 /* far above any fd limit we can get */

@@ -8,6 +8,7 @@
  * The work is in the library modules: fcli (options), engine (the
  * load), fmsg (messages, log check), hist (latency), report (output).
  */
+#include "cli.h"
 #include "engine.h"
 #include "net.h"
 #include "fcli.h"
@@ -133,7 +134,7 @@ int main(int argc, char *argv[])
 		fcli_usage(stdout);
 		return 0;
 	case FCLI_VERSION:
-		puts(FCLI_VERSION_TEXT);
+		cli_version(stdout, "flood");
 		return 0;
 	case FCLI_ERROR:
 		fprintf(stderr, "flood: %s\n", err);
