@@ -2,19 +2,30 @@
 # a client and a load generator.  See README.md.
 #
 #   make                 ./mtserver ./stserver ./mtclient bench/flood
-#   make test            every cmocka suite (installs libcmocka-dev if root)
+#   make test (= check)  every test suite (installs libcmocka-dev if root)
 #   make test VARIANT=asan|tsan   the same suites under a sanitizer
-#   make run             ./mtserver 8888
+#   make run             builds everything, then ./mtserver 8888
 #   make bench [QUICK=1] [PUBLISH=1]   make compare [...]   make lesson-udp [...]
 #   make test-repeat N=20   make test N times; make test-stress N=5 the
 #                           same while stress-ng keeps both CPUs busy
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install [PREFIX=/usr/local] [DESTDIR=]   make uninstall (the same)
 #   V=1 shows the commands.
+#
+# CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS are the user's (default CFLAGS:
+# -O2 -g): what the code needs is in MT_CPPFLAGS, MT_CFLAGS, MT_LDFLAGS
+# and MT_LDLIBS, which are always used, so `make CFLAGS="-O0 -g"` or a
+# distribution's hardening flags change only what they say.
 
 CC      ?= cc
-PREFIX  ?= /usr/local
-BINDIR_INSTALL = $(DESTDIR)$(PREFIX)/bin
 VARIANT ?=
+
+# Installation directories (GNU names); DESTDIR is prepended to each.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/mtserver
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 
 OPT      = -O2 -g
 SANFLAGS =
@@ -38,12 +49,16 @@ OUT      = $(BUILD)/bin
 FLOOD    = $(OUT)/flood
 endif
 
-CPPFLAGS += -Iinclude -Ibench/src -D_POSIX_C_SOURCE=200809L -MMD -MP
-CFLAGS   += -std=c11 $(OPT) $(SANFLAGS) -pthread \
-	    -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-	    -Wmissing-prototypes -Wformat=2 -Wpointer-arith
-LDFLAGS  += $(SANFLAGS) -pthread
-LDLIBS   += -lm
+CFLAGS     ?= $(OPT)
+MT_INCLUDES = -Iinclude -Ibench/src
+MT_CPPFLAGS = $(MT_INCLUDES) -D_POSIX_C_SOURCE=200809L -MMD -MP
+MT_WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	      -Wmissing-prototypes -Wformat=2 -Wpointer-arith
+MT_CFLAGS   = -std=c11 -pthread $(SANFLAGS) $(MT_WARNINGS)
+MT_LDFLAGS  = -pthread $(SANFLAGS)
+MT_LDLIBS   = -lm
+COMPILE     = $(CC) $(MT_CPPFLAGS) $(CPPFLAGS) $(MT_CFLAGS) $(CFLAGS)
+LINK        = $(CC) $(MT_LDFLAGS) $(LDFLAGS)
 
 ifeq ($(V),1)
 Q =
@@ -73,8 +88,8 @@ PROGRAMS     = $(OUT)/mtserver $(OUT)/stserver $(OUT)/mtclient $(FLOOD)
 # cause: WRAP_<test> = -Wl,--wrap=symbol.
 WRAP_test_tcp_fault = -Wl,--wrap=pthread_create
 
-.PHONY: all test run-tests bench compare lesson-udp run install clean \
-	check-cmocka lint format test-repeat test-stress
+.PHONY: all test check run-tests bench compare lesson-udp run install \
+	uninstall clean check-cmocka lint format test-repeat test-stress
 all: $(PROGRAMS)
 
 # Keep objects make would call intermediate (test objects, harness).
@@ -82,7 +97,7 @@ all: $(PROGRAMS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) $(CFLAGS_$(<D)) -c -o $@ $<
+	$(call say,CC,$<)$(COMPILE) $(CFLAGS_$(<D)) -c -o $@ $<
 
 $(BUILD)/libmt.a: $(LIB_OBJS)
 	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
@@ -91,10 +106,10 @@ $(BUILD)/libflood.a: $(FLOOD_OBJS)
 
 $(OUT)/%: $(BUILD)/src/%.o $(BUILD)/libmt.a
 	@mkdir -p $(@D)
-	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call say,LD,$@)$(LINK) -o $@ $^ $(MT_LDLIBS) $(LDLIBS)
 $(FLOOD): $(BUILD)/bench/src/flood.o $(BUILD)/libflood.a $(BUILD)/libmt.a
 	@mkdir -p $(@D)
-	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call say,LD,$@)$(LINK) -o $@ $^ $(MT_LDLIBS) $(LDLIBS)
 
 # The load generator's suites also link its library: LIBS_<test>.
 FLOOD_TESTS = test_hist test_fmsg test_fcli test_flood
@@ -104,7 +119,7 @@ $(foreach t,$(FLOOD_TESTS),$(eval LIBS_$(t) = $(BUILD)/libflood.a))
 # linking its own log.c, whose timer is a minute long.
 $(BUILD)/tests/log_minute_flush.o: src/log.c
 	@mkdir -p $(@D)
-	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -DLOG_FLUSH_MS=60000 \
+	$(call say,CC,$@)$(COMPILE) -DLOG_FLUSH_MS=60000 \
 	    -c -o $@ $<
 LIBS_test_log_tty = $(BUILD)/tests/log_minute_flush.o
 
@@ -113,8 +128,8 @@ LIBS_test_log_tty = $(BUILD)/tests/log_minute_flush.o
 CFLAGS_tests = $(shell pkg-config --cflags cmocka 2>/dev/null)
 .SECONDEXPANSION:
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(HARNESS_OBJS) $$(LIBS_$$*) $(BUILD)/libmt.a
-	$(call say,LD,$@)$(CC) $(LDFLAGS) $(WRAP_$*) -o $@ $^ \
-	    $$(pkg-config --libs cmocka) $(LDLIBS)
+	$(call say,LD,$@)$(LINK) $(WRAP_$*) -o $@ $^ \
+	    $$(pkg-config --libs cmocka) $(MT_LDLIBS) $(LDLIBS)
 
 check-cmocka:
 	@sh tests/need-cmocka.sh
@@ -123,19 +138,26 @@ check-cmocka:
 # environment; all suites run even when one fails, and the exit status
 # says whether any did.
 TEST_TIMEOUT ?= 600
+# Shell suites (tests/test_*.sh, on tests/lib.sh) check what is not C:
+# the manual pages, installation, the service files, the package.
+TEST_SCRIPTS = $(wildcard tests/test_*.sh)
+TEST_TIMEOUT ?= 600
 run-tests: $(PROGRAMS) $(TEST_BINS)
-	@failed=; for t in $(TEST_BINS); do \
+	@failed=; for t in $(TEST_BINS) $(TEST_SCRIPTS); do \
 	    echo "== $$t"; \
 	    MT_BIN_DIR=$(OUT) MT_FLOOD=$(FLOOD) MT_SEED_DIR=$(CURDIR)/../shared/seed \
-	    MT_BUILD_DIR=$(BUILD) timeout -k 5 $(TEST_TIMEOUT) $$t || failed="$$failed $$t"; \
+	    MT_BUILD_DIR=$(BUILD) MT_VARIANT=$(VARIANT) \
+	    timeout -k 5 $(TEST_TIMEOUT) $$t || failed="$$failed $$t"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; \
-	echo "all $(words $(TEST_BINS)) suites passed$(if $(VARIANT), ($(VARIANT)))"
+	echo "all $(words $(TEST_BINS) $(TEST_SCRIPTS)) suites passed$(if $(VARIANT), ($(VARIANT)))"
 test: check-cmocka
 	@$(MAKE) --no-print-directory run-tests
+check: test
 
-run: $(OUT)/mtserver
-	./mtserver 8888
+# The server keeps this terminal; talk to it from another (README).
+run: all
+	$(OUT)/mtserver 8888
 
 # Benchmarks and lessons write bench/results/ (untracked); PUBLISH=1 copies
 # a good full run to bench/published/, which the README quotes.
@@ -148,8 +170,8 @@ lesson-udp: all
 
 # The ping-pong peer: the minimal thread-per-connection echo loop.
 bench/peers/tpc_echo: bench/peers/tpc_echo.c
-	$(call say,CC,$@)$(CC) -D_POSIX_C_SOURCE=200809L $(CFLAGS) $(LDFLAGS) \
-	    -o $@ $< $(LDLIBS)
+	$(call say,CC,$@)$(CC) -D_POSIX_C_SOURCE=200809L $(CPPFLAGS) -pthread \
+	    $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
 # Timing tests must hold on a loaded machine: make test N times in a row,
 # stopping at the first failure (test-stress: with both CPUs kept busy).
@@ -158,10 +180,35 @@ test-repeat: check-cmocka
 test-stress: check-cmocka
 	@bash bench/test-repeat.sh --stress $(or $(N),5)
 
+# install puts the programs of the variant built (VARIANT=), flood as
+# mtflood, the manual pages, the systemd unit (ExecStart pointing at
+# BINDIR's mtserver), the logrotate configuration and the documents; uninstall
+# removes exactly those files, and the one directory that is only ours.
+MANPAGES = man/mtserver.1 man/stserver.1 man/mtclient.1 man/mtflood.1
+INSTALLED_BINS = mtserver stserver mtclient mtflood
+INSTALLED_DOCS = README.md LICENSE
 install: all
-	install -d $(BINDIR_INSTALL)
-	install -m 755 mtserver stserver mtclient $(BINDIR_INSTALL)/
-	install -m 755 bench/flood $(BINDIR_INSTALL)/flood
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+	    $(DESTDIR)$(DOCDIR)
+	install -m 755 $(OUT)/mtserver $(OUT)/stserver $(OUT)/mtclient \
+	    $(DESTDIR)$(BINDIR)/
+	install -m 755 $(FLOOD) $(DESTDIR)$(BINDIR)/mtflood
+	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
+	sed 's|/usr/bin/mtserver|$(BINDIR)/mtserver|g' dist/mtserver.service \
+	    >$(DESTDIR)$(UNITDIR)/mtserver.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/mtserver.service
+	install -m 644 dist/mtserver.logrotate \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/mtserver
+	install -m 644 $(INSTALLED_DOCS) $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(INSTALLED_BINS:%=$(DESTDIR)$(BINDIR)/%) \
+	    $(MANPAGES:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
+	    $(DESTDIR)$(UNITDIR)/mtserver.service \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/mtserver \
+	    $(INSTALLED_DOCS:%=$(DESTDIR)$(DOCDIR)/%)
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # Static checks, all required to be clean (CI runs this): cppcheck,
 # clang-tidy (.clang-tidy says which checks and why), and clang-format.
@@ -172,7 +219,7 @@ lint:
 	    --inline-suppr --std=c11 -Iinclude -Ibench/src -D_POSIX_C_SOURCE=200809L \
 	    src bench tests
 	$(call say,LINT,clang-tidy)clang-tidy --quiet --warnings-as-errors='*' $(LINT_SRCS) -- -std=c11 \
-	    -Iinclude -Ibench/src -D_POSIX_C_SOURCE=200809L $(CFLAGS_tests) 2>/dev/null
+	    $(MT_INCLUDES) -D_POSIX_C_SOURCE=200809L $(CFLAGS_tests) 2>/dev/null
 	$(call say,LINT,clang-format)clang-format --dry-run --Werror $(FORMAT_SRCS)
 	@echo "lint: clean"
 format:
