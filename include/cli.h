@@ -20,11 +20,10 @@
 #define MT_VERSION "1.0"
 
 /* Defaults, each with its reason. */
-#define CLI_DEFAULT_BIND       "0.0.0.0" /* every IPv4 interface, as the seed */
-#define CLI_DEFAULT_IDLE       300	 /* five quiet minutes end a session */
-#define CLI_DEFAULT_MAX_LINE   4096	 /* a page: far above any chat line */
-#define CLI_DEFAULT_BACKLOG_ST 5	 /* the seed's listen(fd, 5) */
-#define CLI_DEFAULT_BACKLOG_MT 4096	 /* the kernel's usual somaxconn */
+#define CLI_DEFAULT_IDLE       300  /* five quiet minutes end a session */
+#define CLI_DEFAULT_MAX_LINE   4096 /* a page: far above any chat line */
+#define CLI_DEFAULT_BACKLOG_ST 5    /* the seed's listen(fd, 5) */
+#define CLI_DEFAULT_BACKLOG_MT 4096 /* the kernel's usual somaxconn */
 #define CLI_MAX_IDLE	       (7L * 24 * 3600) /* a week: beyond is a typo */
 #define CLI_MAX_CLIENTS	       1000000L
 
@@ -40,7 +39,8 @@ enum cli_result {
 struct config {
 	enum cli_kind kind;
 	const char *prog;      /* "mtserver" or "stserver" */
-	const char *bind_addr; /* numeric IPv4/IPv6 address */
+	const char *bind_addr; /* numeric IPv4/IPv6 address; NULL: every
+				  address, IPv6 and IPv4 (net_any_addr) */
 	unsigned port;	       /* 0: the kernel picks one */
 	bool tcp, udp;
 	bool echo;

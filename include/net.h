@@ -29,6 +29,16 @@ struct net_addr {
 int net_parse_addr(struct net_addr *a, const char *host, unsigned port,
 		   char *err, size_t errlen);
 
+/* What a server binds when no address is given: "::" where the host has
+ * IPv6 (an AF_INET6 socket can be made and some interface has an IPv6
+ * address; when the interfaces cannot be listed, as under a sandbox
+ * without netlink, the socket alone decides), else "0.0.0.0".  A socket
+ * on "::" is made dual stack (IPV6_V6ONLY off) by the functions below. */
+const char *net_any_addr(void);
+
+/* True for the IPv6 wildcard "::", which serves both stacks. */
+bool net_is_dual_stack(const struct net_addr *a);
+
 /* Resolves host (a name or a literal) for a client; the first address of
  * the wanted socket type.  0 or -1. */
 int net_resolve(struct net_addr *a, const char *host, unsigned port,

@@ -42,6 +42,7 @@ struct server {
 	int stop_pipe[2];     /* [0] becomes readable at shutdown */
 	int reserve_fd;	      /* spare descriptor for EMFILE, or -1 */
 	unsigned port;	      /* the bound port (cfg->port may be 0) */
+	bool any_addr;	      /* no --bind: cfg.bind_addr is net_any_addr() */
 	unsigned long nofile; /* RLIMIT_NOFILE after raising it */
 	long max_clients;
 	/* Main thread only: */
@@ -62,7 +63,9 @@ int server_catch_signals(struct server *srv);
 /* Starts the UDP thread when UDP is on.  0, or -1 with errno. */
 int server_start_udp(struct server *srv);
 
-/* Prints "PROG: listening on ADDR:PORT (tcp, udp)". */
+/* Prints "PROG: listening on ADDR:PORT (tcp, udp; STACKS)", STACKS saying
+ * "IPv6 and IPv4" on "::", "IPv4 only: no IPv6 here" when the default
+ * address fell back to 0.0.0.0 (and nothing otherwise). */
 void server_announce(const struct server *srv, FILE *out);
 
 /* Waits for the next client within the limits and returns its session,

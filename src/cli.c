@@ -89,7 +89,7 @@ static void set_defaults(struct config *cfg, enum cli_kind kind)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->kind = kind;
 	cfg->prog = kind == CLI_MTSERVER ? "mtserver" : "stserver";
-	cfg->bind_addr = CLI_DEFAULT_BIND;
+	cfg->bind_addr = NULL;
 	cfg->tcp = true;
 	cfg->udp = kind == CLI_MTSERVER;
 	cfg->idle_timeout = CLI_DEFAULT_IDLE;
@@ -202,7 +202,8 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 	if (!cfg->tcp && !cfg->udp)
 		return error(err, errlen,
 			     "--no-tcp and --no-udp leave nothing to serve");
-	if (net_parse_addr(&addr, cfg->bind_addr, cfg->port, why,
+	if (cfg->bind_addr != NULL &&
+	    net_parse_addr(&addr, cfg->bind_addr, cfg->port, why,
 			   sizeof(why)) == -1)
 		return error(err, errlen, "%s", why);
 	return CLI_RUN;
@@ -238,8 +239,10 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		      "that\nserver.\n\n",
 		      out);
 	fputs("  PORT                  0-65535; 0 picks a free port\n"
-	      "  -b, --bind ADDR       IPv4/IPv6 address (default 0.0.0.0; "
-	      ":: is dual stack)\n"
+	      "  -b, --bind ADDR       IPv4/IPv6 address (default: every "
+	      "address, IPv6 and\n"
+	      "                        IPv4; 0.0.0.0 where there is no "
+	      "IPv6)\n"
 	      "      --echo            send every message back (TCP: the "
 	      "line; UDP: a datagram)\n",
 	      out);

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -64,6 +65,47 @@ int net_parse_addr(struct net_addr *a, const char *host, unsigned port,
 	}
 	net_set_port(a, port);
 	return 0;
+}
+
+/* Does any interface have an IPv6 address?  1, 0, or -1 when they
+ * cannot be listed. */
+static int host_has_ipv6_address(void)
+{
+	struct ifaddrs *list, *i;
+	int found = 0;
+
+	if (getifaddrs(&list) == -1)
+		return -1;
+	for (i = list; i != NULL && !found; i = i->ifa_next)
+		found = i->ifa_addr != NULL &&
+			i->ifa_addr->sa_family == AF_INET6;
+	freeifaddrs(list);
+	return found;
+}
+
+const char *net_any_addr(void)
+{
+	int saved = errno;
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	const char *any = "0.0.0.0"; /* no IPv6 in this kernel */
+
+	if (fd >= 0) {
+		close(fd);
+		/* IPv6 disabled on every interface (disable_ipv6=1) still
+		 * gives sockets: "::" would bind, but serve IPv4 only. */
+		if (host_has_ipv6_address() != 0)
+			any = "::";
+	}
+	errno = saved;
+	return any;
+}
+
+bool net_is_dual_stack(const struct net_addr *a)
+{
+	const struct sockaddr_in6 *in6 = (const void *)&a->ss;
+
+	return a->ss.ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
 }
 
 int net_resolve(struct net_addr *a, const char *host, unsigned port,

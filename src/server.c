@@ -134,6 +134,10 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 {
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = *cfg;
+	if (srv->cfg.bind_addr == NULL) {
+		srv->cfg.bind_addr = net_any_addr();
+		srv->any_addr = true;
+	}
 	srv->tcp_fd = srv->udp_fd = srv->reserve_fd = -1;
 	srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
 	srv->log_fd = -1;
@@ -240,15 +244,25 @@ int server_start_udp(struct server *srv)
 	return 0;
 }
 
+/* Which IP versions the listeners serve, for the listening line. */
+static const char *stacks(const struct server *srv, const struct net_addr *a)
+{
+	if (net_is_dual_stack(a))
+		return "; IPv6 and IPv4";
+	if (srv->any_addr)
+		return "; IPv4 only: no IPv6 here";
+	return "";
+}
+
 void server_announce(const struct server *srv, FILE *out)
 {
 	char addr[NET_ADDR_MAX];
 	struct net_addr a;
 
 	net_parse_addr(&a, srv->cfg.bind_addr, srv->port, NULL, 0);
-	fprintf(out, "%s: listening on %s (%s)\n", srv->cfg.prog,
+	fprintf(out, "%s: listening on %s (%s%s)\n", srv->cfg.prog,
 		net_format((struct sockaddr *)&a.ss, addr, sizeof(addr)),
-		transports(&srv->cfg));
+		transports(&srv->cfg), stacks(srv, &a));
 	fflush(out);
 }
 

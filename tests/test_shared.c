@@ -87,9 +87,14 @@ static void test_one_client(void **state)
 	/* Start and stop lines frame the session. */
 	assert_int_equal(h_count_in_file(s.log, " - - - start "), 1);
 	assert_int_equal(h_count_in_file(s.log, " - - - stop "), 1);
-	snprintf(line, sizeof(line), "%s: listening on 0.0.0.0:%d (tcp", PROG,
-		 s.p.port);
+	/* The default address is the host's: "::" or, without IPv6,
+	 * 0.0.0.0 (test_dualstack.sh tells the two apart). */
+	snprintf(line, sizeof(line), ":%d (tcp", s.p.port);
 	assert_int_equal(h_count_in_file(s.p.err_path, line), 1);
+	assert_int_equal(h_count_in_file(s.p.err_path, ": listening on [::]:") +
+				 h_count_in_file(s.p.err_path,
+						 ": listening on 0.0.0.0:"),
+			 1);
 	assert_int_equal(h_count_in_file(s.p.err_path, ": summary: "), 3);
 }
 
