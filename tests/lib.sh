@@ -2,13 +2,15 @@
 # tests/lib.sh - the shell suites' runner (tests/test_*.sh): what is not C
 # is tested here (manual pages, installation, service files, packaging).
 # Source it from a bash script with `set -euo pipefail`; it sources
-# bench/lib.sh for the bounded helpers (need_cmd, wait_until, bg_start...).
+# bench/lib.sh for the bounded helpers (need_cmd, wait_until, bg_start...)
+# and starts a run there (bench_begin: $T, every process stopped at exit).
 #
 #   t_case NAME          run the function NAME as one test, in a subshell
 #   t_fail MSG           fail the current test (from inside a test)
 #   t_skip MSG           skip the current test, saying why
 #   t_done               print cmocka's summary lines; exit 1 if any failed
 #   T_ROOT, T_TMP        the source tree, a private directory removed at exit
+#                        (bench/lib.sh's $T)
 #
 # Output follows cmocka's ([ RUN ] / [ OK ] / [ FAILED ] / [ SKIPPED ] and
 # the [==========] / [  PASSED  ] summary) so that CI logs read the same
@@ -26,8 +28,8 @@ MT_VARIANT=${MT_VARIANT:-}
 [[ $MT_BIN_DIR == /* ]] || MT_BIN_DIR=$T_ROOT/$MT_BIN_DIR
 [[ $MT_FLOOD == /* ]] || MT_FLOOD=$T_ROOT/$MT_FLOOD
 
-T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mt-$BENCH_NAME.XXXXXX")
-trap 'bg_stop_all "$T_TMP"; rm -rf "$T_TMP"' EXIT
+bench_begin
+T_TMP=$T
 
 _t_run=0 _t_failed=() _t_skipped=0
 _T_SKIP=77

@@ -14,7 +14,7 @@ set -euo pipefail
 start_server() {
 	local name=$1 prog=$2
 	shift 2
-	bg_start "$name" "$T_TMP" -- "$(t_bin "$prog")" -l "$T_TMP/$name.log" "$@" 0
+	bg_start "$name" -- "$(t_bin "$prog")" -l "$T_TMP/$name.log" "$@" 0
 	wait_until 10 grep -qs "listening on" "$T_TMP/$name.err" ||
 		t_fail "$prog did not start: $(cat "$T_TMP/$name.err")"
 	PORT=$(sed -n 's/.*listening on .*:\([0-9]*\) (.*/\1/p' "$T_TMP/$name.err")
@@ -28,7 +28,7 @@ send() {
 }
 
 stop_server() {
-	bg_stop "$1" "$T_TMP" 20 || t_fail "$1 did not exit 0"
+	bg_stop "$1" 20 || t_fail "$1 did not exit 0"
 }
 
 has_ipv6() { grep -q . /proc/net/if_inet6 2>/dev/null; }
@@ -98,9 +98,10 @@ test_falls_back_to_ipv4_without_ipv6() {
 	need_cmd ip iproute2 || t_skip "ip is not installed (apt-get install iproute2)"
 	unshare -n true 2>/dev/null || t_skip "cannot make a network namespace here (unshare -n)"
 	# The namespace dies with the last process in it: the shell below.
-	export T_ROOT T_TMP MT_BIN_DIR MT_FLOOD BENCH_NAME
+	export T T_ROOT T_TMP MT_BIN_DIR MT_FLOOD BENCH_NAME
 	timeout 60 unshare -n bash -c "$(declare -f in_namespace start_server send stop_server t_fail t_bin)
 		. \"\$T_ROOT/bench/lib.sh\"
+		T=\$T_TMP
 		in_namespace" || t_fail "in the namespace (status $?)"
 }
 
