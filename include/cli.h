@@ -27,6 +27,15 @@
 #define CLI_MAX_IDLE	       (7L * 24 * 3600) /* a week: beyond is a typo */
 #define CLI_MAX_CLIENTS	       1000000L
 
+/* Replies making no progress for a minute: the client is not reading
+ * (nginx's send_timeout is the same minute). */
+#define CLI_DEFAULT_SEND_TIMEOUT 60
+/* Connections per source address (README, "What a hostile client can
+ * and cannot do"): far above a classroom behind one NAT address, far
+ * below the thousands of slots one address could otherwise take.
+ * Loopback is exempt from the default, not from an explicit value. */
+#define CLI_DEFAULT_MAX_PER_IP 256
+
 enum cli_kind { CLI_MTSERVER, CLI_STSERVER };
 
 enum cli_result {
@@ -47,7 +56,9 @@ struct config {
 	bool quiet;	      /* log connection events only */
 	const char *log_path; /* NULL: standard output */
 	long max_clients;     /* 0: from RLIMIT_NOFILE */
+	long max_per_ip;      /* 0: no limit; -1: the default */
 	long idle_timeout;    /* seconds; 0: never */
+	long send_timeout;    /* seconds replies may stall; 0: never */
 	long max_line;	      /* bytes */
 	int backlog;
 };

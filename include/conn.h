@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "iplimit.h"
 #include "log.h"
 #include "stats.h"
 
@@ -37,6 +38,7 @@ struct conn_env {
 	struct logger *log;
 	struct stats *stats;
 	int stop_fd; /* becomes readable when the server shuts down */
+	struct iplimit *per_ip; /* slots per address, or NULL */
 };
 
 struct conn {
@@ -45,6 +47,8 @@ struct conn {
 	uint64_t id;
 	char who[LOG_WHO_MAX]; /* "tcp 127.0.0.1:53422 #17" */
 	size_t who_len;
+	struct iplimit_key ip_key; /* the address's slot in env->per_ip */
+	bool ip_counted;	   /* a slot was taken: give it back */
 	/* Worker bookkeeping, owned by workers.c. */
 	pthread_t thread;
 	void *owner;	   /* the registry whose worker serves it */
@@ -60,11 +64,17 @@ struct conn *conn_new(const struct conn_env *env, int fd, uint64_t id,
  * socket and counts the client out of env->stats->active. */
 void conn_serve(struct conn *c);
 
+/* Counts a served client out: its address's slot, env->stats->active.
+ * conn_serve does it; so does the refusal of a client counted in. */
+void conn_release(struct conn *c);
+
 /* Frees c, closing its socket if still open. */
 void conn_free(struct conn *c);
 
 /* The line a refused client is sent before it is closed. */
 #define CONN_FULL_LINE "server full\n"
 #define CONN_BUSY_LINE "server busy\n"
+/* Told a client whose address holds --max-per-ip connections already. */
+#define CONN_PER_IP_LINE "too many connections from your address\n"
 
 #endif

@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "conn.h"
+#include "iplimit.h"
 #include "log.h"
 #include "stats.h"
 
@@ -36,6 +37,7 @@ struct server {
 	struct config cfg;
 	struct conn_env env;
 	struct stats stats;
+	struct iplimit per_ip;
 	struct logger *log;
 	int log_fd;	      /* 1 when logging to standard output */
 	int tcp_fd, udp_fd;   /* -1 when that transport is off */

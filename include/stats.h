@@ -21,6 +21,7 @@ struct stats {
 	atomic_uint_fast64_t tcp_msgs, tcp_bytes;
 	atomic_uint_fast64_t udp_datagrams, udp_msgs, udp_bytes;
 	atomic_uint_fast64_t truncated; /* messages over --max-line */
+	atomic_uint_fast64_t unsent;	/* reply bytes dropped, not sent */
 	atomic_long active;		/* TCP clients being served */
 	atomic_long peak;		/* most at once */
 	struct timespec started;	/* CLOCK_MONOTONIC, set once */

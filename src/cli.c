@@ -19,7 +19,9 @@ enum {
 	OPT_NO_UDP,
 	OPT_NO_TCP,
 	OPT_MAX_CLIENTS,
+	OPT_MAX_PER_IP,
 	OPT_IDLE,
+	OPT_SEND_TIMEOUT,
 	OPT_MAX_LINE,
 	OPT_BACKLOG,
 };
@@ -32,7 +34,9 @@ static const struct option mt_options[] = {
 	{"log", required_argument, NULL, 'l'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
+	{"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
 	{"idle-timeout", required_argument, NULL, OPT_IDLE},
+	{"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
 	{"max-line", required_argument, NULL, OPT_MAX_LINE},
 	{"backlog", required_argument, NULL, OPT_BACKLOG},
 	{"help", no_argument, NULL, 'h'},
@@ -48,6 +52,7 @@ static const struct option st_options[] = {
 	{"log", required_argument, NULL, 'l'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"idle-timeout", required_argument, NULL, OPT_IDLE},
+	{"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
 	{"max-line", required_argument, NULL, OPT_MAX_LINE},
 	{"backlog", required_argument, NULL, OPT_BACKLOG},
 	{"help", no_argument, NULL, 'h'},
@@ -93,6 +98,8 @@ static void set_defaults(struct config *cfg, enum cli_kind kind)
 	cfg->tcp = true;
 	cfg->udp = kind == CLI_MTSERVER;
 	cfg->idle_timeout = CLI_DEFAULT_IDLE;
+	cfg->send_timeout = CLI_DEFAULT_SEND_TIMEOUT;
+	cfg->max_per_ip = -1;
 	cfg->max_line = CLI_DEFAULT_MAX_LINE;
 	cfg->backlog = kind == CLI_MTSERVER ? CLI_DEFAULT_BACKLOG_MT
 					    : CLI_DEFAULT_BACKLOG_ST;
@@ -144,9 +151,15 @@ static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
 		return number_option("--max-clients", optarg, 1,
 				     CLI_MAX_CLIENTS, &cfg->max_clients, err,
 				     errlen);
+	case OPT_MAX_PER_IP:
+		return number_option("--max-per-ip", optarg, 0, CLI_MAX_CLIENTS,
+				     &cfg->max_per_ip, err, errlen);
 	case OPT_IDLE:
 		return number_option("--idle-timeout", optarg, 0, CLI_MAX_IDLE,
 				     &cfg->idle_timeout, err, errlen);
+	case OPT_SEND_TIMEOUT:
+		return number_option("--send-timeout", optarg, 0, CLI_MAX_IDLE,
+				     &cfg->send_timeout, err, errlen);
 	case OPT_MAX_LINE:
 		return number_option("--max-line", optarg, 1,
 				     (long)FRAME_MAX_LINE_LIMIT, &cfg->max_line,
@@ -260,12 +273,21 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		      "(default: "
 		      "from RLIMIT_NOFILE);\n"
 		      "                        one more is told 'server full' "
-		      "and closed\n",
+		      "and closed\n"
+		      "      --max-per-ip N    concurrent TCP clients from one "
+		      "address (default 256,\n"
+		      "                        loopback exempt; 0 = no "
+		      "limit)\n",
 		      out);
 	fprintf(out,
 		"      --idle-timeout S  disconnect a TCP client quiet for S "
 		"seconds (default %d;\n"
-		"                        0 = never)\n"
+		"                        0 = never); only whole messages "
+		"count\n"
+		"      --send-timeout S  disconnect a client whose replies "
+		"make "
+		"no progress for\n"
+		"                        S seconds (default %d; 0 = never)\n"
 		"      --max-line BYTES  longer messages are logged truncated "
 		"(default %d)\n"
 		"      --backlog N       listen(2) backlog (default %d)\n"
@@ -277,7 +299,8 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		"the "
 		"log, print a summary, exit 0.\nExit status: 0 ok, 1 runtime "
 		"error, 2 usage error.\n",
-		CLI_DEFAULT_IDLE, CLI_DEFAULT_MAX_LINE,
+		CLI_DEFAULT_IDLE, CLI_DEFAULT_SEND_TIMEOUT,
+		CLI_DEFAULT_MAX_LINE,
 		kind == CLI_MTSERVER ? CLI_DEFAULT_BACKLOG_MT
 				     : CLI_DEFAULT_BACKLOG_ST);
 }

@@ -15,13 +15,15 @@
 #include "frame.h"
 #include "logfmt.h"
 #include "net.h"
-
-/* Echo replies of one received buffer go out in one send(2); a buffer of
- * 32-byte messages needs at most this much. */
-#define ECHO_BUFFER_SIZE (64 * (size_t)1024)
+#include "outbox.h"
 
 /* frame_fn return value: the client said "quit". */
 #define STOP_QUIT 1
+
+/* At shutdown, replies a client has not taken get this long to leave
+ * before they are dropped and counted: long enough for a client that
+ * reads, short enough that a stop never waits on one that does not. */
+#define STOP_FLUSH_MS 500
 
 /* State of a running session, on the serving thread's stack; its
  * buffers come from the heap, and only once the client sends. */
@@ -30,11 +32,10 @@ struct session {
 	bool ready; /* buffers allocated */
 	struct frame frame;
 	struct log_batch batch;
-	char *out; /* pending echo replies */
-	size_t out_len;
-	int echo_errno; /* echo stopped: the client went away */
+	struct outbox out; /* echo replies the client has not taken yet */
 	uint64_t msgs, bytes, truncated;
 	uint64_t buf_msgs;  /* messages of the current buffer */
+	long long last_msg; /* ms: the last completed message (or start) */
 	const char *reason; /* why the session ended */
 	int err;	    /* errno behind reason "error" */
 	struct timespec started;
@@ -57,6 +58,15 @@ struct conn *conn_new(const struct conn_env *env, int fd, uint64_t id,
 		     (unsigned long long)id);
 	c->who_len = n < (int)sizeof(c->who) ? (size_t)n : sizeof(c->who) - 1;
 	return c;
+}
+
+void conn_release(struct conn *c)
+{
+	if (c->ip_counted) {
+		iplimit_give(c->env->per_ip, &c->ip_key);
+		c->ip_counted = false;
+	}
+	stats_close(c->env->stats);
 }
 
 void conn_free(struct conn *c)
@@ -111,6 +121,15 @@ static void log_connect(const struct conn *c)
 	(void)log_append(c->env->log, line, (size_t)(d - line));
 }
 
+/* The echo replies of one received buffer fit the outbox whole: each
+ * reply is at most as long as the bytes it answers, and a buffer holds
+ * at most the frame's capacity, plus the '\n' added to a last message
+ * that had no terminator. */
+static size_t echo_capacity(const struct config *cfg)
+{
+	return (size_t)cfg->max_line + FRAME_READ_SIZE + 1;
+}
+
 static int session_alloc(struct session *s)
 {
 	const struct config *cfg = s->c->env->cfg;
@@ -122,39 +141,8 @@ static int session_alloc(struct session *s)
 		frame_free(&s->frame);
 		return -1;
 	}
-	if (cfg->echo && (s->out = malloc(ECHO_BUFFER_SIZE)) == NULL) {
-		log_batch_free(&s->batch);
-		frame_free(&s->frame);
-		return -1;
-	}
 	s->ready = true;
 	return 0;
-}
-
-static void echo_flush(struct session *s)
-{
-	if (s->out_len > 0 && s->echo_errno == 0 &&
-	    net_send_all(s->c->fd, s->out, s->out_len) == -1)
-		s->echo_errno = errno;
-	s->out_len = 0;
-}
-
-/* Queues msg + '\n' for the client; a message longer than the echo
- * buffer goes out on its own. */
-static void echo_add(struct session *s, const char *msg, size_t len)
-{
-	if (ECHO_BUFFER_SIZE - s->out_len < len + 1)
-		echo_flush(s);
-	if (len + 1 > ECHO_BUFFER_SIZE) {
-		if (s->echo_errno == 0 &&
-		    (net_send_all(s->c->fd, msg, len) == -1 ||
-		     net_send_all(s->c->fd, "\n", 1) == -1))
-			s->echo_errno = errno;
-		return;
-	}
-	memcpy(s->out + s->out_len, msg, len);
-	s->out[s->out_len + len] = '\n';
-	s->out_len += len + 1;
 }
 
 /* frame_fn: the handler for one message. */
@@ -169,11 +157,22 @@ static int on_message(void *ctx, const char *msg, size_t len, size_t full)
 	if (!cfg->quiet)
 		log_batch_msg(&s->batch, s->c->who, s->c->who_len, msg, len,
 			      full);
-	if (cfg->echo)
-		echo_add(s, msg, len);
+	/* Room is certain while the session reads only with an empty
+	 * outbox; at shutdown (drain) a reply that does not fit is dropped
+	 * and counted: the message is logged all the same. */
+	if (cfg->echo && outbox_put_line(&s->out, msg, len) == -1)
+		s->out.dropped += len + 1;
 	if (full == 4 && memcmp(msg, "quit", 4) == 0)
 		return STOP_QUIT;
 	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Counts and hands over what one received buffer produced: replies
@@ -182,9 +181,13 @@ static void finish_buffer(struct session *s, size_t nbytes)
 {
 	struct stats *st = s->c->env->stats;
 
-	if (s->c->env->cfg->echo)
-		echo_flush(s);
+	/* A failed connection drops (and counts) the replies; the session
+	 * goes on reading until the client's end shows. */
+	if (outbox_pending(&s->out) > 0)
+		(void)outbox_flush(&s->out);
 	log_batch_flush(&s->batch);
+	if (s->buf_msgs > 0)
+		s->last_msg = now_ms();
 	s->msgs += s->buf_msgs;
 	s->bytes += nbytes;
 	stats_add(&st->tcp_msgs, s->buf_msgs);
@@ -284,32 +287,96 @@ static void drain(struct session *s)
 	}
 }
 
-static long long now_ms(void)
+/* The session's next deadline in ms (-1: none) and the reason it ends
+ * with when that passes: no completed message for the idle timeout
+ * (a partial line then makes it "line-timeout", so trickled bytes never
+ * keep a session), or replies stalled for the send timeout. */
+static long long next_deadline(const struct session *s, const char **why)
 {
-	struct timespec ts;
+	const struct config *cfg = s->c->env->cfg;
+	long long at = -1;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (cfg->idle_timeout > 0) {
+		at = s->last_msg + cfg->idle_timeout * 1000LL;
+		*why = s->ready && frame_pending(&s->frame) > 0
+			       ? "line-timeout"
+			       : "idle-timeout";
+	}
+	if (cfg->send_timeout > 0 && s->out.stalled_since_ms != 0) {
+		long long stall =
+			s->out.stalled_since_ms + cfg->send_timeout * 1000LL;
+
+		if (at == -1 || stall < at) {
+			at = stall;
+			*why = "send-timeout";
+		}
+	}
+	return at;
+}
+
+/*
+ * After the client's last message: replies still kept get their chance
+ * to leave, within the send timeout's rule (no progress for that long
+ * ends it) and, once the server is stopping, within STOP_FLUSH_MS.
+ * What does not leave is dropped and counted.
+ */
+static void flush_before_close(struct session *s, bool stopping)
+{
+	const struct config *cfg = s->c->env->cfg;
+	long long stop_at = stopping ? now_ms() + STOP_FLUSH_MS : -1;
+	struct pollfd pfd[2] = {
+		{.fd = s->c->fd, .events = POLLOUT},
+		{.fd = s->c->env->stop_fd, .events = POLLIN},
+	};
+
+	while (outbox_pending(&s->out) > 0) {
+		long long now = now_ms();
+		long long at = stop_at;
+		long long stall =
+			s->out.stalled_since_ms + cfg->send_timeout * 1000LL;
+
+		if (cfg->send_timeout > 0 && s->out.stalled_since_ms != 0 &&
+		    (at == -1 || stall < at))
+			at = stall;
+		if (at != -1 && now >= at)
+			break;
+		if (poll(pfd, stopping ? 1 : 2,
+			 at == -1 ? -1 : (int)(at - now)) == -1 &&
+		    errno != EINTR)
+			break;
+		if (!stopping && pfd[1].revents != 0) {
+			stopping = true;
+			stop_at = now_ms() + STOP_FLUSH_MS;
+		}
+		if (outbox_flush(&s->out) == -1)
+			break;
+	}
+	(void)outbox_discard(&s->out);
 }
 
 static void serve_loop(struct session *s)
 {
 	const struct conn_env *env = s->c->env;
-	long long idle_ms = env->cfg->idle_timeout * 1000LL;
-	long long last = now_ms();
 	struct pollfd pfd[2] = {
 		{.fd = s->c->fd, .events = POLLIN},
 		{.fd = env->stop_fd, .events = POLLIN},
 	};
 
+	s->last_msg = now_ms();
 	for (;;) {
-		long long left = idle_ms > 0 ? last + idle_ms - now_ms() : -1;
+		const char *why = NULL;
+		long long at = next_deadline(s, &why);
+		long long left = at == -1 ? -1 : at - now_ms();
+		bool blocked = outbox_pending(&s->out) > 0;
 		int r;
 
-		if (idle_ms > 0 && left <= 0) {
-			s->reason = "idle-timeout";
+		if (at != -1 && left <= 0) {
+			s->reason = why;
 			return;
 		}
+		/* While replies wait, the client is not read: TCP pushes
+		 * back on it, and memory does not grow. */
+		pfd[0].events = blocked ? POLLOUT : POLLIN;
 		r = poll(pfd, 2, (int)left);
 		if (r == -1) {
 			if (errno == EINTR)
@@ -319,10 +386,10 @@ static void serve_loop(struct session *s)
 			return;
 		}
 		if (pfd[0].revents != 0) {
-			/* Data first: what arrived with the stop is kept. */
-			if (receive(s, 0) == 0)
+			if (blocked)
+				(void)outbox_flush(&s->out);
+			else if (receive(s, 0) == 0) /* data before stop */
 				return;
-			last = now_ms();
 		}
 		if (pfd[1].revents != 0) {
 			drain(s);
@@ -333,9 +400,9 @@ static void serve_loop(struct session *s)
 
 /* An error text is cut to this: the longest glibc strerror() is 50. */
 #define ERROR_TEXT_MAX 64
-/* The event after "who ": the words below, an error text, five numbers
+/* The event after "who ": the words below, an error text, six numbers
  * of LOGFMT_U64_MAX digits and one reason of at most 16 bytes. */
-#define DISCONNECT_EVENT_MAX (128 + ERROR_TEXT_MAX + 5 * LOGFMT_U64_MAX)
+#define DISCONNECT_EVENT_MAX (136 + ERROR_TEXT_MAX + 6 * LOGFMT_U64_MAX)
 
 /*
  * The disconnect line, "<ts> <who> disconnect reason=R [error="E"]
@@ -368,6 +435,7 @@ static void log_disconnect(const struct session *s, size_t discarded)
 	d = PUT_U64(d, " bytes=", s->bytes);
 	d = PUT_U64(d, " truncated=", s->truncated);
 	d = PUT_U64(d, " discarded=", discarded);
+	d = PUT_U64(d, " unsent=", s->out.dropped);
 	d = PUT_U64(d, " duration=", ms / 1000);
 	*d++ = '.';
 	*d++ = (char)('0' + ms / 100 % 10);
@@ -386,17 +454,24 @@ void conn_serve(struct conn *c)
 	s.c = c;
 	clock_gettime(CLOCK_MONOTONIC, &s.started);
 	stats_add(&c->env->stats->tcp_conns, 1);
+	outbox_init(&s.out, c->fd, echo_capacity(c->env->cfg));
 	log_connect(c);
 	serve_loop(&s);
+	/* Only a client that ended well (quit, or closed its side) waits
+	 * for its last replies under the send timeout's rule; the others
+	 * get the short flush. */
+	flush_before_close(&s, strcmp(s.reason, "quit") != 0 &&
+				       strcmp(s.reason, "client-closed") != 0);
 	if (s.ready) {
 		discarded = frame_pending(&s.frame);
 		log_batch_free(&s.batch);
 		frame_free(&s.frame);
-		free(s.out);
 	}
+	stats_add(&c->env->stats->unsent, s.out.dropped);
+	outbox_free(&s.out);
 	stats_add(&c->env->stats->truncated, s.truncated);
 	log_disconnect(&s, discarded);
 	close(c->fd);
 	c->fd = -1;
-	stats_close(c->env->stats);
+	conn_release(c);
 }

@@ -106,6 +106,21 @@ static long default_max_clients(unsigned long nofile)
 	return (long)(nofile / 2);
 }
 
+/* --max-per-ip: an explicit value counts every address, the default
+ * leaves loopback out. */
+static int open_per_ip(struct server *srv, char *err, size_t errlen)
+{
+	const struct config *cfg = &srv->cfg;
+	long max =
+		cfg->max_per_ip >= 0 ? cfg->max_per_ip : CLI_DEFAULT_MAX_PER_IP;
+
+	if (cfg->kind != CLI_MTSERVER)
+		max = 0; /* one client at a time */
+	if (iplimit_init(&srv->per_ip, max, cfg->max_per_ip < 0) == -1)
+		return fail(err, errlen, "cannot allocate --max-per-ip table");
+	return 0;
+}
+
 static const char *transports(const struct config *cfg)
 {
 	if (cfg->tcp && cfg->udp)
@@ -148,6 +163,8 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 	srv->max_clients = cfg->max_clients > 0
 				   ? cfg->max_clients
 				   : default_max_clients(srv->nofile);
+	if (open_per_ip(srv, err, errlen) == -1)
+		return -1;
 	if (open_listeners(srv, err, errlen) == -1)
 		goto error;
 	if (open_log(srv, err, errlen) == -1)
@@ -171,10 +188,11 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 		goto error;
 	}
 	srv->env = (struct conn_env){&srv->cfg, srv->log, &srv->stats,
-				     srv->stop_pipe[0]};
+				     srv->stop_pipe[0], &srv->per_ip};
 	log_start(srv);
 	return 0;
 error:
+	iplimit_free(&srv->per_ip);
 	close_if_open(&srv->tcp_fd);
 	close_if_open(&srv->udp_fd);
 	close_if_open(&srv->stop_pipe[0]);
@@ -293,8 +311,8 @@ static void turn_away(struct server *srv, struct conn *c, const char *line,
 void server_refuse(struct server *srv, struct conn *c, const char *line,
 		   const char *reason)
 {
+	conn_release(c);
 	turn_away(srv, c, line, reason);
-	stats_close(&srv->stats);
 }
 
 /*
@@ -388,6 +406,15 @@ struct conn *server_accept(struct server *srv)
 			turn_away(srv, c, CONN_FULL_LINE, "server-full");
 			continue;
 		}
+		switch (iplimit_take(&srv->per_ip, (struct sockaddr *)&peer,
+				     &c->ip_key, &c->ip_counted)) {
+		case 0:
+			turn_away(srv, c, CONN_PER_IP_LINE, "per-ip-limit");
+			continue;
+		case -1:
+			turn_away(srv, c, CONN_BUSY_LINE, "no-memory");
+			continue;
+		}
 		stats_open(&srv->stats);
 		return c;
 	}
@@ -433,5 +460,6 @@ int server_close(struct server *srv, FILE *out)
 	close_if_open(&srv->stop_pipe[0]);
 	close_if_open(&srv->stop_pipe[1]);
 	close_if_open(&srv->reserve_fd);
+	iplimit_free(&srv->per_ip);
 	return status;
 }

@@ -60,9 +60,10 @@ static void test_silent_client(void **state)
 	close(srv_connect(&s));
 	srv_wait_log(&s, " disconnect ", 1);
 	srv_stop(&s);
-	expect_disconnect_line(s.log, "reason=client-closed messages=0 "
-				      "bytes=0 truncated=0 discarded=0 "
-				      "duration=");
+	expect_disconnect_line(s.log,
+			       "reason=client-closed messages=0 "
+			       "bytes=0 truncated=0 discarded=0 unsent=0 "
+			       "duration=");
 }
 
 static void test_one_client(void **state)
@@ -79,7 +80,8 @@ static void test_one_client(void **state)
 	srv_wait_log(&s, "disconnect reason=quit messages=3", 1);
 	srv_stop(&s);
 	expect_disconnect_line(s.log, "reason=quit messages=3 bytes=27 "
-				      "truncated=0 discarded=0 duration=");
+				      "truncated=0 discarded=0 "
+				      "unsent=0 duration=");
 	assert_int_equal(h_count_in_file(s.log, " connect\n"), 1);
 	assert_int_equal(h_count_in_file(s.log, " msg hello\n"), 1);
 	assert_int_equal(h_count_in_file(s.log, " msg second message\n"), 1);
