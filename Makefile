@@ -8,6 +8,7 @@
 #   make bench [QUICK=1] [PUBLISH=1]   make compare [...]   make lesson-udp [...]
 #   make test-repeat N=20   make test N times; make test-stress N=5 the
 #                           same while stress-ng keeps both CPUs busy
+#   make lesson-handshake [QUICK=1] [PUBLISH=1]
 #   make install [PREFIX=/usr/local] [DESTDIR=]   make uninstall (the same)
 #   V=1 shows the commands.
 #
@@ -33,6 +34,7 @@ ifeq ($(VARIANT),)
 BUILD    = build
 OUT      = .
 FLOOD    = bench/flood
+WIRE     = bench/wire
 else ifeq ($(VARIANT),asan)
 BUILD    = build/asan
 OPT      = -O1 -g -fno-omit-frame-pointer
@@ -47,6 +49,7 @@ endif
 ifneq ($(VARIANT),)
 OUT      = $(BUILD)/bin
 FLOOD    = $(OUT)/flood
+WIRE     = $(OUT)/wire
 endif
 
 CFLAGS     ?= $(OPT)
@@ -70,10 +73,11 @@ endif
 
 # Programs are thin mains over libraries: src/*.c minus the mains is the
 # server library, bench/src/*.c minus flood.c is the load generator's (which
-# also uses the server library's socket helpers, net.h).
+# also uses the server library's socket helpers, net.h).  bench/wire, the
+# handshake lesson's capture reader, is a thin main over the same library.
 SERVER_MAINS = src/mtserver.c src/stserver.c src/mtclient.c
 LIB_SRCS     = $(filter-out $(SERVER_MAINS),$(wildcard src/*.c))
-FLOOD_MAINS  = bench/src/flood.c
+FLOOD_MAINS  = bench/src/flood.c bench/src/wire_main.c
 FLOOD_SRCS   = $(filter-out $(FLOOD_MAINS),$(wildcard bench/src/*.c))
 HARNESS_SRCS = $(wildcard tests/harness*.c)
 TEST_SRCS    = $(wildcard tests/test_*.c)
@@ -82,14 +86,14 @@ LIB_OBJS     = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 FLOOD_OBJS   = $(FLOOD_SRCS:%.c=$(BUILD)/%.o)
 HARNESS_OBJS = $(HARNESS_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS    = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
-PROGRAMS     = $(OUT)/mtserver $(OUT)/stserver $(OUT)/mtclient $(FLOOD)
+PROGRAMS     = $(OUT)/mtserver $(OUT)/stserver $(OUT)/mtclient $(FLOOD) $(WIRE)
 
 # Tests that replace a libc call to reach an error path nothing else can
 # cause: WRAP_<test> = -Wl,--wrap=symbol.
 WRAP_test_tcp_fault = -Wl,--wrap=pthread_create
 
-.PHONY: all test check run-tests bench compare lesson-udp run install \
-	uninstall clean check-cmocka lint format test-repeat test-stress
+.PHONY: all test check run-tests bench compare lesson-udp lesson-handshake run \
+	install uninstall clean check-cmocka lint format test-repeat test-stress
 all: $(PROGRAMS)
 
 # Keep objects make would call intermediate (test objects, harness).
@@ -110,9 +114,12 @@ $(OUT)/%: $(BUILD)/src/%.o $(BUILD)/libmt.a
 $(FLOOD): $(BUILD)/bench/src/flood.o $(BUILD)/libflood.a $(BUILD)/libmt.a
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(LINK) -o $@ $^ $(MT_LDLIBS) $(LDLIBS)
+$(WIRE): $(BUILD)/bench/src/wire_main.o $(BUILD)/libflood.a $(BUILD)/libmt.a
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(LINK) -o $@ $^ $(MT_LDLIBS) $(LDLIBS)
 
 # The load generator's suites also link its library: LIBS_<test>.
-FLOOD_TESTS = test_hist test_fmsg test_fcli test_flood
+FLOOD_TESTS = test_hist test_fmsg test_fcli test_flood test_wire
 $(foreach t,$(FLOOD_TESTS),$(eval LIBS_$(t) = $(BUILD)/libflood.a))
 
 # test_log_tty tells a terminal's write-at-once from the flush timer by
@@ -145,7 +152,7 @@ TEST_TIMEOUT ?= 600
 run-tests: $(PROGRAMS) $(TEST_BINS)
 	@failed=; for t in $(TEST_BINS) $(TEST_SCRIPTS); do \
 	    echo "== $$t"; \
-	    MT_BIN_DIR=$(OUT) MT_FLOOD=$(FLOOD) MT_SEED_DIR=$(CURDIR)/../shared/seed \
+	    MT_BIN_DIR=$(OUT) MT_FLOOD=$(FLOOD) MT_WIRE=$(WIRE) MT_SEED_DIR=$(CURDIR)/../shared/seed \
 	    MT_BUILD_DIR=$(BUILD) MT_VARIANT=$(VARIANT) \
 	    timeout -k 5 $(TEST_TIMEOUT) $$t || failed="$$failed $$t"; \
 	done; \
@@ -167,6 +174,8 @@ compare: all
 	bash bench/compare.sh
 lesson-udp: all
 	bash bench/lesson-udp.sh
+lesson-handshake: all
+	bash bench/lesson-handshake.sh
 
 # The ping-pong peer: the minimal thread-per-connection echo loop.
 bench/peers/tpc_echo: bench/peers/tpc_echo.c
@@ -226,6 +235,7 @@ format:
 	clang-format -i $(FORMAT_SRCS)
 
 clean:
-	rm -rf build mtserver stserver mtclient bench/flood bench/peers/tpc_echo
+	rm -rf build mtserver stserver mtclient bench/flood bench/wire \
+	    bench/peers/tpc_echo
 
 -include $(shell find build -name '*.d' 2>/dev/null)
