@@ -2,244 +2,246 @@
 # bench/lesson-handshake.sh - the three-way handshake and the four-way
 # teardown of the tutorial, seen on the wire.
 #
-#   sudo make lesson-handshake            the lesson (~15 s)
-#   sudo make lesson-handshake QUICK=1    the same, shorter backlog wait (~8 s)
-#   sudo make lesson-handshake PUBLISH=1  also copy the table and picture
-#                                         to bench/published/ for the README
+#   sudo make lesson-handshake            the lesson (~13 s)
+#   sudo make lesson-handshake QUICK=1    the same, one SYN retry (~6 s)
+#   sudo make lesson-handshake PUBLISH=1  ... and copy the table and the
+#                                         picture to bench/published/
 #
 # In a network namespace of its own (mtlesson-hs-PID, always removed on
 # exit) tcpdump captures on lo while:
-#   A. mtclient sends two lines to `mtserver --echo` and half-closes
-#      (shutdown(SHUT_WR)).  The server is paused with SIGSTOP for PAUSE
-#      seconds meanwhile, standing in for a server with work still to do:
-#      its kernel acknowledges the client's FIN alone, and the replies
-#      follow after it - the reason the teardown takes four steps.
-#      `ss` then shows the client's socket in TIME_WAIT.
-#   B. the server closes first (SIGTERM while a client is connected): the
-#      TIME_WAIT is on the server's port, and a listener without
-#      SO_REUSEADDR cannot bind it (`bench/wire bind`), one with it can.
-#   C. the same lines over UDP: datagrams only.
-#   D. a connect to the port nobody listens on any more: SYN, then RST.
-#   E. stserver (listen backlog 5) holding one client with six more
-#      queued: the next client's SYN goes unanswered and is sent again
-#      after 1 s, 3 s, 7 s (QUICK=1: only the first retry).
-# bench/wire annotates each capture (its steps in English and in the
-# tutorial's Chinese, the sequence numbers and the rule each shows) and
-# writes the gnuplot script of the sequence diagram of A.
+#   session       mtclient sends two lines to `mtserver --echo` and
+#                 half-closes (shutdown(SHUT_WR)).  The server is paused
+#                 (SIGSTOP) for PAUSE seconds meanwhile, standing in for a
+#                 server with work still to do: its kernel acknowledges the
+#                 client's FIN alone, and the replies follow after it - the
+#                 reason the teardown takes four steps.  `ss` then shows
+#                 the client's socket in TIME_WAIT.
+#   server-first  the server closes first (SIGTERM while a client is
+#                 connected): the TIME_WAIT is on the server's port, and a
+#                 listener without SO_REUSEADDR cannot bind it (`bench/wire
+#                 bind`), one with it can, and mtserver restarts there.
+#   udp           the same lines over UDP: datagrams only.
+#   refused       a connect to the port nobody listens on any more: SYN,
+#                 then RST.
+#   backlog       stserver (listen backlog 5) holding one client with six
+#                 more queued: the next client's SYN goes unanswered and is
+#                 sent again (QUICK=1: only the first retry is waited for).
+# Each capture must show what it is meant to (`bench/wire steps`), with
+# every sequence and acknowledgement number obeying its rule.
+#
+# Measuring apart from rendering: the captures (tcpdump's pcap and its
+# text, `tcpdump -nn -tt -S`), the ss and bind outputs go to
+# bench/results/handshake-data/; bench/wire renders them into
+# bench/results/handshake.md (each packet with its step in English and in
+# the tutorial's Chinese, its numbers and the rule it shows) and the
+# gnuplot script of handshake.png, the session's sequence diagram.
+# QUICK=1 writes handshake-quick*.
 #
 # Needs root, iproute2 and tcpdump (installed with apt-get when missing;
 # gnuplot-nox too, for the picture).  Without root or network namespaces
 # it prints why and exits 0.  Every step is bounded by a timeout; traffic
 # stays inside the namespace.
-# Output: bench/results/handshake.md, .png (and .pcap, capture A, for
-# Wireshark); QUICK=1: bench/results/handshake-quick.*.
 # Exit status: 0 ok or skipped, 1 a capture did not show what it should.
 set -euo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# shellcheck disable=SC2034 # read by bench/lib.sh
 BENCH_NAME=lesson-handshake
 # shellcheck source=bench/lib.sh
-. bench/lib.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 WIRE=${WIRE:-bench/wire}
-PAUSE=0.3 # seconds the server is stopped in A: >> the 40 ms delayed ACK
-if [[ ${QUICK:-} == 1 ]]; then
-	RETRY_WAIT=1.6 # the SYN, and its first retry after 1 s
-	OUT=bench/results/handshake-quick
+PAUSE=0.3 # seconds the server is stopped: far above the 40 ms delayed ACK
+if ((QUICK)); then
+	RETRY_WAIT=1.6 # the SYN and its first retry, 1 s later
 else
-	RETRY_WAIT=7.6 # retries after 1, 3 and 7 s
-	OUT=bench/results/handshake
+	RETRY_WAIT=7.6 # 1 + 2 + 4 s of exponential backoff, or more retries
 fi
 NS=mtlesson-hs-$$
-
-skip() {
-	say "skipped: $*"
-	exit 0
-}
+FAILED=0
 
 for prog in ./mtserver ./stserver ./mtclient "$WIRE"; do
 	[[ -x $prog ]] || die "$prog not built (run: make)"
 done
 [[ $(id -u) -eq 0 ]] || skip "needs root for a network namespace and tcpdump (try: sudo make lesson-handshake)"
-need_cmd ip iproute2 || skip "no ip(8)"
-need_cmd ss iproute2 || skip "no ss(8)"
-need_cmd tcpdump tcpdump || skip "no tcpdump"
+need_cmd ip iproute2 || skip "ip (iproute2) is needed"
+need_cmd ss iproute2 || skip "ss (iproute2) is needed"
+need_cmd tcpdump tcpdump || skip "tcpdump is needed"
 need_cmd gnuplot gnuplot-nox || warn "no gnuplot: no picture"
 
-TMP=$(mktemp -d)
 NS_MADE=
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-	local pid
-	# A server paused by SIGSTOP ignores SIGTERM until it runs again.
-	for pid in "$TMP"/*.pid; do
-		if [[ -e $pid ]]; then kill -CONT "$(cat "$pid")" 2>/dev/null || true; fi
+# bench_on_exit: wake a server left paused (SIGSTOP defers SIGTERM), stop
+# our processes, then the namespace; anything still running in it is ours.
+# shellcheck disable=SC2317 # called by lib.sh's exit trap
+bench_on_exit() {
+	local f pid
+	for f in "$T"/*.pid; do
+		[[ -e $f ]] || continue
+		kill -CONT "$(cat "$f")" 2>/dev/null || true
 	done
-	bg_stop_all "$TMP" 3
-	if [[ -n $NS_MADE ]]; then
-		for pid in $(ip netns pids "$NS" 2>/dev/null); do
-			kill -KILL "$pid" 2>/dev/null || true
-		done
-		timeout 10 ip netns delete "$NS" 2>/dev/null || warn "could not delete namespace $NS"
-	fi
-	rm -rf "$TMP"
+	[[ -n $NS_MADE ]] || return 0
+	bg_stop_all 3
+	for pid in $(ip netns pids "$NS" 2>/dev/null); do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	timeout 10 ip netns delete "$NS" 2>/dev/null || warn "could not delete namespace $NS (ip netns delete $NS)"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
-timeout 10 ip netns add "$NS" 2>"$TMP/netns.err" ||
-	skip "cannot create a network namespace: $(head -n 1 "$TMP/netns.err")"
-NS_MADE=1
-timeout 10 ip -n "$NS" link set lo up || die "cannot bring up lo in $NS"
-in_ns() { ip netns exec "$NS" "$@"; }
+in_ns() { timeout 10 ip netns exec "$NS" "$@"; }
 
-# A FIFO that the script holds open for writing: a client reading it as
-# standard input sits idle, connected, until it is stopped.
-FIFO=$TMP/idle.fifo
-mkfifo "$FIFO"
-# shellcheck disable=SC2034 # only held open
-exec {FIFO_FD}<>"$FIFO"
-
-# server NAME PROG ARGS...: PROG on 127.0.0.1 port 0 in the namespace,
-# logging to $TMP/NAME.log; sets PORT (the port it printed).
+# server NAME PROG ARGS...: PROG on 127.0.0.1, port 0, in the namespace,
+# logging to $T/NAME.log; its port in SRV_PORT.
 server() {
 	local name=$1 prog=$2
 	shift 2
-	bg_start "$name" "$TMP" -- ip netns exec "$NS" "$prog" -b 127.0.0.1 -l "$TMP/$name.log" "$@" 0
-	wait_until 5 grep -q 'listening on' "$TMP/$name.err" || {
-		cat "$TMP/$name.err" >&2
+	srv_start "$name" -- ip netns exec "$NS" "$prog" -b 127.0.0.1 -l "$T/$name.log" "$@" 0 ||
 		die "$prog did not start"
-	}
-	PORT=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\) (.*/\1/p' "$TMP/$name.err")
-	is_uint "$PORT" || die "no port in: $(cat "$TMP/$name.err")"
 }
 
-# idle_client NAME PORT: mtclient connected to PORT, reading the FIFO.
+# idle_client NAME PORT: mtclient connected to PORT, reading the FIFO that
+# the script holds open, so sitting idle until it is stopped.
 idle_client() {
-	bg_start "$1" "$TMP" -- sh -c "exec ip netns exec '$NS' ./mtclient 127.0.0.1 $2 <'$FIFO'"
+	bg_start "$1" -- sh -c "exec ip netns exec '$NS' ./mtclient 127.0.0.1 $2 <'$T/idle.fifo'"
 }
+
+# logged NAME: the server NAME has logged a connect (its log may lag
+# 100 ms behind).
+# shellcheck disable=SC2317 # called by wait_until
+logged() { grep -q ' connect$' "$T/$1.log" 2>/dev/null; }
+# gone NAME: the process NAME has exited.
+# shellcheck disable=SC2317 # called by wait_until
+gone() { ! bg_alive "$1"; }
 
 # capture NAME FILTER / capture_end NAME: tcpdump on lo into
-# $TMP/NAME.pcap (an apparmor profile may allow only *.pcap), then its
-# text, `tcpdump -nn -tt -S` (absolute sequence numbers), in NAME.txt.
+# $DATA/NAME.pcap (an apparmor profile may allow tcpdump only *.pcap),
+# then its text, `tcpdump -nn -tt -S` (absolute sequence numbers), in
+# $DATA/NAME.txt.
 capture() {
-	bg_start "$1.tcpdump" "$TMP" -- ip netns exec "$NS" \
-		tcpdump -i lo -nn -U --immediate-mode -Z root -w "$TMP/$1.pcap" "$2"
-	wait_until 5 grep -q 'listening on' "$TMP/$1.tcpdump.err" || {
-		cat "$TMP/$1.tcpdump.err" >&2
-		die "tcpdump did not start"
-	}
+	bg_start "$1.tcpdump" -- ip netns exec "$NS" \
+		tcpdump -i lo -nn -U --immediate-mode -Z root -w "$DATA/$1.pcap" "$2"
+	wait_until 5 grep -q 'listening on' "$T/$1.tcpdump.err" ||
+		die "tcpdump did not start: $(head -n 3 "$T/$1.tcpdump.err")"
 }
 capture_end() {
 	sleep 0.2 # the last packets reach the file
-	bg_stop "$1.tcpdump" "$TMP" 5 INT || true
-	timeout 10 tcpdump -r "$TMP/$1.pcap" -nn -tt -S >"$TMP/$1.txt" 2>/dev/null ||
+	bg_stop "$1.tcpdump" 5 INT || true
+	timeout 10 tcpdump -r "$DATA/$1.pcap" -nn -tt -S >"$DATA/$1.txt" 2>/dev/null ||
 		die "tcpdump cannot read its capture $1"
 }
 
 # time_wait: the namespace's TIME_WAIT sockets with their timers.
 time_wait() { in_ns ss -tan state time-wait -o; }
 
-failed=0
 # expect NAME WHAT REGEX: the steps of capture NAME (bench/wire steps)
-# match REGEX, else the lesson failed.
+# match REGEX and break no rule, else the lesson failed.
 expect() {
 	local steps
-	steps=$("$WIRE" steps "$TMP/$1.txt") || true
-	printf '%s\n' "$steps" >"$TMP/$1.steps"
+	steps=$("$WIRE" steps "$DATA/$1.txt") || true
 	if ! grep -Eq -- "$3" <<<"$steps" || ! grep -q 'violations=0' <<<"$steps"; then
 		warn "capture $1 does not show $2: $steps"
-		failed=1
+		FAILED=1
+	fi
+}
+# flunk WHAT: the lesson failed.
+flunk() {
+	warn "$1"
+	FAILED=1
+}
+
+# ---------------------------------------------------------------------------
+# Measuring
+
+measure_session() {
+	local client port
+	server session ./mtserver --echo
+	port=$SRV_PORT
+	echo "$port" >"$DATA/session.port"
+	capture session "tcp port $port"
+	kill -STOP "$(cat "$T/session.pid")"
+	printf 'hello\nbye\n' | in_ns ./mtclient 127.0.0.1 "$port" >"$T/client.out" 2>"$T/client.err" &
+	client=$!
+	sleep "$PAUSE"
+	kill -CONT "$(cat "$T/session.pid")"
+	wait "$client" || die "mtclient failed: $(cat "$T/client.err")"
+	time_wait >"$DATA/session.tw"
+	capture_end session
+	expect session "four separate teardown steps, the replies between the second and the third" \
+		'^conn 1: HS1 HS2 HS3 .*FIN1 FIN2 DATA\(half-close\) .*FIN3 FIN4$'
+}
+
+# The session's server goes on serving UDP: the same lines, as datagrams.
+measure_udp() {
+	local port
+	port=$(cat "$DATA/session.port")
+	capture udp "udp port $port"
+	printf 'hello\nbye\n' | in_ns ./mtclient --udp --wait 200 127.0.0.1 "$port" >"$T/client.out" 2>&1 ||
+		die "mtclient --udp failed: $(cat "$T/client.out")"
+	capture_end udp
+	expect udp "datagrams only" '^conn 1: DGRAM DGRAM DGRAM DGRAM$'
+	srv_stop session || die "mtserver did not stop cleanly"
+}
+
+# Nobody listens on the session's port now.
+measure_refused() {
+	local port
+	port=$(cat "$DATA/session.port")
+	capture refused "tcp port $port"
+	in_ns ./mtclient 127.0.0.1 "$port" </dev/null >"$T/client.out" 2>&1 &&
+		die "a connect to a closed port succeeded"
+	capture_end refused
+	expect refused "a SYN answered by RST" '^conn 1: HS1 RST$'
+}
+
+measure_server_first() {
+	local port bind="$DATA/server-first.bind"
+	server first ./mtserver --echo
+	port=$SRV_PORT
+	echo "$port" >"$DATA/server-first.port"
+	capture server-first "tcp port $port"
+	idle_client first-client "$port"
+	wait_until 5 logged first || warn "mtserver logged no connect"
+	srv_stop first || die "mtserver did not stop cleanly"
+	wait_until 5 gone first-client || warn "mtclient did not see the server close"
+	bg_stop first-client 5 || true # it says "server closed the connection"
+	time_wait >"$DATA/server-first.tw"
+	capture_end server-first
+	expect server-first "the server's FIN first" '^conn 1: HS1 HS2 HS3 FIN1 .*FIN4$'
+	if in_ns "$WIRE" bind 127.0.0.1 "$port" >"$bind" 2>&1; then
+		flunk "a listener without SO_REUSEADDR could bind port $port during TIME_WAIT"
+	fi
+	in_ns "$WIRE" bind --reuseaddr 127.0.0.1 "$port" >>"$bind" 2>&1 ||
+		flunk "a listener with SO_REUSEADDR could not bind port $port"
+	if srv_start again -- ip netns exec "$NS" ./mtserver -b 127.0.0.1 -l "$T/again.log" "$port"; then
+		echo "mtserver restarted on the same port: $(head -n 1 "$T/again.err")" >>"$bind"
+		srv_stop again || true
+	else
+		flunk "mtserver could not restart on port $port"
 	fi
 }
 
-say "namespace $NS"
+# stserver's accept queue full (listen backlog 5 holds 6 connections).
+measure_backlog() {
+	local port i
+	server backlog ./stserver
+	port=$SRV_PORT
+	idle_client served "$port"
+	wait_until 5 logged backlog || warn "stserver logged no connect"
+	for i in 1 2 3 4 5 6; do
+		idle_client "queued-$i" "$port"
+	done
+	# shellcheck disable=SC2317 # called by wait_until
+	queue_full() { [[ $(in_ns ss -Hltn "sport = :$port" | awk '{ print $2 }') == 6 ]]; }
+	wait_until 5 queue_full || warn "stserver's accept queue: $(in_ns ss -Hltn "sport = :$port")"
+	capture backlog "tcp port $port"
+	idle_client late "$port"
+	sleep "$RETRY_WAIT"
+	capture_end backlog
+	echo "$RETRY_WAIT" >"$DATA/backlog.secs"
+	in_ns sysctl -n net.ipv4.tcp_syn_linear_timeouts >"$DATA/syn_linear_timeouts" 2>/dev/null || : >"$DATA/syn_linear_timeouts"
+	expect backlog "an unanswered SYN sent again" '^conn 1: HS1 RETRANS'
+	bg_stop_all 3
+}
 
 # ---------------------------------------------------------------------------
-# A. One session; the client closes first; the server still has replies.
-server a ./mtserver --echo
-PORT_A=$PORT
-capture a "tcp port $PORT_A"
-kill -STOP "$(cat "$TMP/a.pid")"
-printf 'hello\nbye\n' | timeout 10 ip netns exec "$NS" ./mtclient 127.0.0.1 "$PORT_A" \
-	>"$TMP/client-a.out" 2>"$TMP/client-a.err" &
-client=$!
-sleep "$PAUSE"
-kill -CONT "$(cat "$TMP/a.pid")"
-wait "$client" || die "mtclient failed: $(cat "$TMP/client-a.err")"
-time_wait >"$TMP/a.tw"
-capture_end a
-expect a "four separate teardown steps with the replies between the second and the third" \
-	'^conn 1: HS1 HS2 HS3 .*FIN1 FIN2 DATA\(half-close\) .*FIN3 FIN4$'
-
-# B. The server closes first: TIME_WAIT on its port, and a restart.
-server b ./mtserver --echo
-PORT_B=$PORT
-capture b "tcp port $PORT_B"
-idle_client b-client "$PORT_B"
-wait_until 5 grep -q ' connect$' "$TMP/b.log" || sleep 0.5 # the log may lag
-sleep 0.2
-bg_stop b "$TMP" 10 || die "mtserver did not stop cleanly"
-# shellcheck disable=SC2317 # called by wait_until
-gone() { ! bg_alive "$1" "$TMP"; }
-wait_until 5 gone b-client || warn "mtclient did not see the server close"
-bg_stop b-client "$TMP" 5 || true # it says "server closed the connection"
-time_wait >"$TMP/b.tw"
-capture_end b
-expect b "the server's FIN first" '^conn 1: HS1 HS2 HS3 FIN1 .*FIN4$'
-in_ns "$WIRE" bind 127.0.0.1 "$PORT_B" >"$TMP/b.bind" 2>&1 && {
-	warn "a listener without SO_REUSEADDR could bind port $PORT_B during TIME_WAIT"
-	failed=1
-}
-in_ns "$WIRE" bind --reuseaddr 127.0.0.1 "$PORT_B" >>"$TMP/b.bind" 2>&1 || {
-	warn "a listener with SO_REUSEADDR could not bind port $PORT_B"
-	failed=1
-}
-bg_start b2 "$TMP" -- ip netns exec "$NS" ./mtserver -b 127.0.0.1 -l "$TMP/b2.log" "$PORT_B"
-if wait_until 5 grep -q 'listening on' "$TMP/b2.err"; then
-	printf '%s\n' "mtserver restarted on the same port: $(head -n 1 "$TMP/b2.err")" >>"$TMP/b.bind"
-else
-	warn "mtserver could not restart on port $PORT_B: $(head -n 1 "$TMP/b2.err")"
-	failed=1
-fi
-bg_stop b2 "$TMP" 10 || true
-
-# C. The same lines over UDP, to the same server as A.
-capture c "udp port $PORT_A"
-printf 'hello\nbye\n' | timeout 10 ip netns exec "$NS" ./mtclient --udp --wait 200 127.0.0.1 "$PORT_A" \
-	>"$TMP/client-c.out" 2>&1 || die "mtclient --udp failed: $(cat "$TMP/client-c.out")"
-capture_end c
-expect c "datagrams only" '^conn 1: DGRAM DGRAM DGRAM DGRAM$'
-bg_stop a "$TMP" 10 || die "mtserver did not stop cleanly"
-
-# D. Nobody listens on A's port now.
-capture d "tcp port $PORT_A"
-timeout 10 ip netns exec "$NS" ./mtclient 127.0.0.1 "$PORT_A" </dev/null >"$TMP/client-d.out" 2>&1 &&
-	die "a connect to a closed port succeeded"
-capture_end d
-expect d "SYN answered by RST" '^conn 1: HS1 RST$'
-
-# E. stserver's backlog of 5 is full.
-server e ./stserver
-PORT_E=$PORT
-idle_client e-served "$PORT_E"
-wait_until 5 grep -q ' connect$' "$TMP/e.log" || sleep 0.5
-for i in 1 2 3 4 5 6; do
-	idle_client "e-queued-$i" "$PORT_E"
-done
-# shellcheck disable=SC2317 # called by wait_until
-queued() { [[ $(in_ns ss -Hltn "sport = :$PORT_E" | awk '{ print $2 }') == 6 ]]; }
-wait_until 5 queued || warn "stserver's accept queue: $(in_ns ss -Hltn "sport = :$PORT_E")"
-capture e "tcp port $PORT_E"
-idle_client e-late "$PORT_E"
-sleep "$RETRY_WAIT"
-capture_end e
-expect e "an unanswered SYN sent again" '^conn 1: HS1 RETRANS'
-bg_stop_all "$TMP" 3
-
-# ---------------------------------------------------------------------------
-# Rendering.
+# Rendering
 
 # tw_line FILE PORT: the TIME_WAIT line of port PORT (either end).
 tw_line() {
@@ -253,15 +255,19 @@ gaps() {
 # row_t TABLE PATTERN: the time column of the first row matching PATTERN.
 row_t() { awk -F ' [|] ' -v re="$2" '$0 ~ re { print $2; exit }' "$1"; }
 
-report() {
-	local tw_a tw_b linear t2 td t3
-	tw_a=$(tw_line "$TMP/a.tw" "$PORT_A")
-	tw_b=$(tw_line "$TMP/b.tw" "$PORT_B")
-	linear=$(in_ns sysctl -n net.ipv4.tcp_syn_linear_timeouts 2>/dev/null || true)
-	"$WIRE" table "$TMP/a.txt" >"$TMP/a.md" || true
-	t2=$(row_t "$TMP/a.md" 'teardown 2')
-	td=$(row_t "$TMP/a.md" 'half-close')
-	t3=$(row_t "$TMP/a.md" 'teardown 3')
+# render DIR PNG: the Markdown of the captures in DIR (what measure_*
+# wrote), the picture being PNG (a name beside the Markdown).
+render() {
+	local d=$1 png=$2 port_a port_b tw_a tw_b linear t2 td t3
+	port_a=$(cat "$d/session.port")
+	port_b=$(cat "$d/server-first.port")
+	tw_a=$(tw_line "$d/session.tw" "$port_a")
+	tw_b=$(tw_line "$d/server-first.tw" "$port_b")
+	linear=$(cat "$d/syn_linear_timeouts")
+	"$WIRE" table "$d/session.txt" >"$T/session.md" || true
+	t2=$(row_t "$T/session.md" 'teardown 2')
+	td=$(row_t "$T/session.md" 'half-close')
+	t3=$(row_t "$T/session.md" 'teardown 3')
 	echo "# The handshake and the teardown, on the wire"
 	echo
 	echo "\`bench/lesson-handshake.sh\`: mtserver, stserver and mtclient in a network namespace of their own, tcpdump"
@@ -272,13 +278,13 @@ report() {
 	echo "## 1. One session, and 2. the half-close"
 	echo
 	# shellcheck disable=SC2028 # the backslashes are meant literally
-	echo "\`printf 'hello\\nbye\\n' | mtclient 127.0.0.1 $PORT_A\` against \`mtserver --echo\`: mtclient sends its two lines, then"
+	echo "\`printf 'hello\\nbye\\n' | mtclient 127.0.0.1 $port_a\` against \`mtserver --echo\`: mtclient sends its two lines, then"
 	echo "\`shutdown(SHUT_WR)\` (its FIN) and reads the replies until the server closes.  The server was paused"
 	echo "(SIGSTOP) for $PAUSE s meanwhile, standing in for a server with work still to do."
 	echo
-	cat "$TMP/a.md"
+	cat "$T/session.md"
 	echo
-	echo "![the session as a sequence diagram](handshake.png)"
+	echo "![the session as a sequence diagram]($png)"
 	echo
 	echo "The client's FIN (step 1) says only \"I will send nothing more\".  The server's kernel acknowledges it on"
 	echo "its own (step 2, at ${t2:-?} ms: a delayed ACK), but the connection stays open the other way: the replies"
@@ -290,7 +296,7 @@ report() {
 	echo "## 3. TIME_WAIT"
 	echo
 	echo "Right after session 1, \`ss -tan state time-wait -o\` in the namespace: the client closed first, so the"
-	echo "client's end (its port, not $PORT_A) waits, with the time left:"
+	echo "client's end (its port, not $port_a) waits, with the time left:"
 	echo
 	echo '```'
 	printf '%s\n' "${tw_a:-(no TIME_WAIT socket found)}"
@@ -299,9 +305,9 @@ report() {
 	echo "The same with the server closing first (SIGTERM while an idle client is connected; mtclient then closes"
 	echo "too, and having nothing more to send, it acknowledges the server's FIN and sends its own in one segment):"
 	echo
-	"$WIRE" table "$TMP/b.txt" || true
+	"$WIRE" table "$d/server-first.txt" || true
 	echo
-	echo "Now the TIME_WAIT socket is the server's own port $PORT_B:"
+	echo "Now the TIME_WAIT socket is the server's own port $port_b:"
 	echo
 	echo '```'
 	printf '%s\n' "${tw_b:-(no TIME_WAIT socket found)}"
@@ -311,57 +317,70 @@ report() {
 	echo "it cannot (the tutorial's programs' mistake no. 11); with it, it can (\`bench/wire bind\`, then mtserver itself):"
 	echo
 	echo '```'
-	cat "$TMP/b.bind"
+	cat "$d/server-first.bind"
 	echo '```'
 	echo
 	echo "## 4. UDP, the contrast"
 	echo
 	# shellcheck disable=SC2028 # the backslashes are meant literally
-	echo "\`printf 'hello\\nbye\\n' | mtclient --udp 127.0.0.1 $PORT_A\`: two datagrams out, two back.  No handshake, no"
+	echo "\`printf 'hello\\nbye\\n' | mtclient --udp 127.0.0.1 $port_a\`: two datagrams out, two back.  No handshake, no"
 	echo "teardown, no ACK: nothing tells the sender whether they arrived."
 	echo
-	"$WIRE" table "$TMP/c.txt" || true
+	"$WIRE" table "$d/udp.txt" || true
 	echo
 	echo "## 5. Refusals"
 	echo
-	echo "A connect to port $PORT_A after mtserver has stopped: the kernel answers the SYN with a RST, which is what"
+	echo "A connect to port $port_a after mtserver has stopped: the kernel answers the SYN with a RST, which is what"
 	echo "\`connect()\`'s \"Connection refused\" is:"
 	echo
-	"$WIRE" table "$TMP/d.txt" || true
+	"$WIRE" table "$d/refused.txt" || true
 	echo
 	echo "\`stserver\` (one client at a time, \`listen(fd, 5)\`) serving one idle client with six more in its accept"
 	echo "queue (a backlog of 5 holds 6): the next client's SYN is dropped without an answer, and its kernel sends"
-	echo "the same SYN again and again (Lesson 1's \"slowest connect\").  Captured for $RETRY_WAIT s; the waits"
-	echo "between the copies were $(gaps "$TMP/e.txt").  Linux doubles the wait after each retry (1 s, 2 s, 4 s, ...:"
+	echo "the same SYN again and again (Lesson 1's \"slowest connect\").  Captured for $(cat "$d/backlog.secs") s; the waits"
+	echo "between the copies were $(gaps "$d/backlog.txt").  Linux doubles the wait after each retry (1 s, 2 s, 4 s, ...:"
 	echo "retries 1, 3, 7, 15 s after the first SYN)$([[ -n $linear ]] && echo "; this kernel's net.ipv4.tcp_syn_linear_timeouts = $linear keeps the first few waits at 1 s")."
 	echo
-	"$WIRE" table "$TMP/e.txt" || true
+	"$WIRE" table "$d/backlog.txt" || true
 	echo
-	echo "Host: $(uname -sr), $(nproc) CPUs; $(date -u +%Y-%m-%dT%H:%MZ) (\`bench/lesson-handshake.sh\`$([[ ${QUICK:-} == 1 ]] && echo ', QUICK=1'))."
+	echo "Host: $(cat "$d/host"); $(cat "$d/started") (\`bench/lesson-handshake.sh\`$( ((QUICK)) && echo ', QUICK=1'))."
 }
 
-mkdir -p "$(dirname "$OUT")"
-report >"$OUT.md"
-sed -i "s|(handshake.png)|($(basename "$OUT").png)|" "$OUT.md"
-cp "$TMP/a.pcap" "$OUT.pcap"
-rm -f "$OUT.png"
-if command -v gnuplot >/dev/null; then
-	"$WIRE" plot --title "mtserver --echo and mtclient: one session, the client closing first" "$TMP/a.txt" >"$TMP/a.gp"
-	if ! gnuplot -e "outfile='$OUT.png'" "$TMP/a.gp" 2>"$TMP/gnuplot.err" || [[ ! -s $OUT.png ]]; then
-		cat "$TMP/gnuplot.err" >&2
-		warn "gnuplot failed: no picture"
+main() {
+	local out
+	bench_begin
+	out=$(bench_out handshake)
+	DATA=$out-data
+	rm -rf "$DATA" "$out.md" "$out.png"
+	mkdir -p "$DATA"
+	timeout 10 ip netns add "$NS" 2>"$T/netns.err" ||
+		skip "cannot create a network namespace: $(head -n 1 "$T/netns.err")"
+	NS_MADE=1
+	timeout 10 ip -n "$NS" link set lo up || die "cannot bring up lo in $NS"
+	mkfifo "$T/idle.fifo"
+	exec 3<>"$T/idle.fifo" # held open: the idle clients never read EOF
+	say "namespace $NS"
+	date -u +%Y-%m-%dT%H:%MZ >"$DATA/started"
+	echo "$(uname -sr), $(nproc) CPUs" >"$DATA/host"
+
+	measure_session
+	measure_udp
+	measure_refused
+	measure_server_first
+	measure_backlog
+
+	render "$DATA" "${out##*/}.png" >"$out.md"
+	if command -v gnuplot >/dev/null; then
+		"$WIRE" plot --title "mtserver --echo and mtclient: one session, the client closing first" \
+			"$DATA/session.txt" >"$DATA/session.gp"
+		if ! gnuplot -e "outfile='$out.png'" "$DATA/session.gp" 2>"$T/gnuplot.err" || [[ ! -s $out.png ]]; then
+			warn "gnuplot failed, no picture: $(head -n 3 "$T/gnuplot.err")"
+		fi
 	fi
-fi
-cat "$OUT.md"
-say "wrote $OUT.md$([[ -s $OUT.png ]] && echo ", $OUT.png") and $OUT.pcap (capture 1, for Wireshark)"
-if [[ ${PUBLISH:-} == 1 ]]; then
-	if [[ ${QUICK:-} == 1 || $failed != 0 ]]; then
-		warn "PUBLISH=1 ignored: only a full, successful run is published"
-	else
-		mkdir -p bench/published
-		cp "$OUT.md" bench/published/
-		[[ -s $OUT.png ]] && cp "$OUT.png" bench/published/
-		say "published bench/published/handshake.md and handshake.png"
-	fi
-fi
-exit "$failed"
+	cat "$out.md"
+	say "wrote $out.md$([[ -s $out.png ]] && echo ", $out.png"); captures in $DATA/ (session.pcap for Wireshark)"
+	bench_publish "$FAILED" "$out.md" "$out.png"
+	exit "$FAILED"
+}
+
+main "$@"
