@@ -195,7 +195,7 @@ test-stress: check-cmocka
 # removes exactly those files, and the one directory that is only ours.
 MANPAGES = man/mtserver.1 man/stserver.1 man/mtclient.1 man/mtflood.1
 INSTALLED_BINS = mtserver stserver mtclient mtflood
-INSTALLED_DOCS = README.md LICENSE
+DOCS = README.md LICENSE
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
@@ -209,14 +209,14 @@ install: all
 	chmod 644 $(DESTDIR)$(UNITDIR)/mtserver.service
 	install -m 644 dist/mtserver.logrotate \
 	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/mtserver
-	install -m 644 $(INSTALLED_DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	rm -f $(INSTALLED_BINS:%=$(DESTDIR)$(BINDIR)/%) \
 	    $(MANPAGES:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
 	    $(DESTDIR)$(UNITDIR)/mtserver.service \
 	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/mtserver \
-	    $(INSTALLED_DOCS:%=$(DESTDIR)$(DOCDIR)/%)
+	    $(DOCS:%=$(DESTDIR)$(DOCDIR)/%)
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # Static checks, all required to be clean (CI runs this): cppcheck,
