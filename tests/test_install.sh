@@ -12,7 +12,7 @@ set -euo pipefail
 
 # make in the tree, without the calling make's jobserver and flags.
 t_make() {
-	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u VARIANT \
 		make -C "$T_ROOT" --no-print-directory "$@"
 }
 
@@ -81,10 +81,14 @@ $(diff <(echo "$expected") <(echo "$got"))"
 	grep -qx "ExecStart=$prefix/bin/mtserver .*" "$dest$prefix/lib/systemd/system/mtserver.service" ||
 		t_fail "the unit does not run $prefix/bin/mtserver"
 	cmp -s "$T_ROOT/dist/mtserver.logrotate" "$dest$etc/logrotate.d/mtserver" || t_fail "logrotate config differs"
-	for page in "$dest$prefix"/share/man/man1/*.1; do
-		out=$(MANWIDTH=80 man -l "$page" 2>&1 | col -b)
-		grep -q "^NAME" <<<"$out" || t_fail "man -l $page does not render: $out"
-	done
+	if need_cmd man man-db; then
+		for page in "$dest$prefix"/share/man/man1/*.1; do
+			out=$(MANWIDTH=80 man -l "$page" 2>&1 | sed 's/.\x08//g')
+			grep -q "^NAME" <<<"$out" || t_fail "man -l $page does not render: $out"
+		done
+	else
+		echo "man is not installed (apt-get install man-db): pages not rendered"
+	fi
 	t_make -s uninstall DESTDIR="$dest" PREFIX="$prefix" >/dev/null
 	got=$(install_files "$dest")
 	[[ -z $got ]] || t_fail "uninstall left: $got"
