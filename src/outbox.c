@@ -113,10 +113,13 @@ static void take_inbox(struct outbox *ob)
 {
 	uint64_t count;
 	char *spare;
+	ssize_t n;
 
 	if (ob->wake_fd < 0)
 		return;
-	(void)read(ob->wake_fd, &count, sizeof(count));
+	/* Nothing to learn from the count or a failure: the inbox says. */
+	n = read(ob->wake_fd, &count, sizeof(count));
+	(void)n;
 	pthread_mutex_lock(&ob->lock);
 	spare = ob->buf;
 	ob->buf = ob->inbox;
@@ -226,8 +229,11 @@ int outbox_post(struct outbox *ob, const char *data, size_t len)
 	pthread_mutex_unlock(&ob->lock);
 	/* An eventfd, not a socket: a write that cannot block or fail
 	 * while its counter is far from overflowing. */
-	if (wake)
-		(void)write(ob->wake_fd, &one, sizeof(one));
+	if (wake) {
+		ssize_t n = write(ob->wake_fd, &one, sizeof(one));
+
+		(void)n;
+	}
 	return 0;
 }
 
