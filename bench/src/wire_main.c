@@ -238,6 +238,25 @@ static const char *colour(const struct wire_note *n)
 #define PLOT_X_CLIENT 22
 #define PLOT_X_SERVER 68
 
+/* The rule a packet shows, in a few words for the picture (the table
+ * has the sentence). */
+static const char *hint(const struct wire_note *n)
+{
+	if ((n->steps & WIRE_STEP(WIRE_HS1)) != 0)
+		return "seq = ISN";
+	if ((n->steps & WIRE_STEP(WIRE_HS2)) != 0)
+		return "ack = client ISN+1";
+	if ((n->steps & WIRE_STEP(WIRE_HS3)) != 0)
+		return "ack = server ISN+1";
+	if ((n->steps & (WIRE_STEP(WIRE_FIN2) | WIRE_STEP(WIRE_FIN4))) != 0)
+		return "ack = FIN's seq+1";
+	if ((n->steps & (WIRE_STEP(WIRE_FIN1) | WIRE_STEP(WIRE_FIN3))) != 0)
+		return "a FIN takes one seq";
+	if ((n->steps & WIRE_STEP(WIRE_DATA)) != 0)
+		return "next seq = seq+len";
+	return "";
+}
+
 static void plot_packet(const struct capture *cap, size_t i)
 {
 	const struct wire_pkt *p = &cap->pkts[i];
@@ -266,7 +285,11 @@ static void plot_packet(const struct capture *cap, size_t i)
 	printf("%s\" at %d,%.2f left font \",13\" tc rgb \"%s\" "
 	       "noenhanced\n",
 	       n->half_close ? " (half-close)" : "", PLOT_X_SERVER + 2,
-	       (y0 + y1) / 2, colour(n));
+	       (y0 + y1) / 2 + 0.12, colour(n));
+	if (*hint(n) != '\0')
+		printf("set label \"%s\" at %d,%.2f left font \",11\" tc rgb "
+		       "\"#666666\" noenhanced\n",
+		       hint(n), PLOT_X_SERVER + 2, (y0 + y1) / 2 - 0.2);
 }
 
 static int cmd_plot(const struct capture *cap, const char *title)
