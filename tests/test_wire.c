@@ -537,6 +537,30 @@ static void test_program_steps_and_status(void **state)
 	assert_int_equal(run_wire("bind 127.0.0.1 99999", out, sizeof(out)), 2);
 }
 
+/* The sequence diagram's gnuplot script: one arrow per packet (and the
+ * two lifelines), each labelled with its numbers and its step. */
+static void test_program_plot(void **state)
+{
+	static char out[65536];
+	int arrows = 0;
+
+	(void)state;
+	assert_int_equal(run_wire("plot --title 'a \"quoted\" title' "
+				  "tests/captures/half-close.txt",
+				  out, sizeof(out)),
+			 0);
+	for (const char *p = out; (p = strstr(p, "head filled")) != NULL; p++)
+		arrows++;
+	assert_int_equal(arrows, 13);
+	assert_non_null(strstr(out, "nohead")); /* a lifeline */
+	assert_non_null(strstr(out, "set title \"a \\\"quoted\\\" title\""));
+	assert_non_null(strstr(out, "\"teardown 2: ACK\""));
+	assert_non_null(strstr(out, "\"data (half-close)\""));
+	assert_non_null(strstr(out, "ack = client ISN+1"));
+	assert_non_null(strstr(out, "[F.]  seq "));
+	assert_non_null(strstr(out, "\nplot NaN notitle\n"));
+}
+
 /* A TIME_WAIT socket on the listening port, made for real: the server
  * side closes first.  Then a listener without SO_REUSEADDR cannot bind
  * the port; one with it can. */
@@ -598,6 +622,7 @@ int main(void)
 		cmocka_unit_test(test_wrap_and_reuse),
 		cmocka_unit_test(test_step_names),
 		cmocka_unit_test(test_program_steps_and_status),
+		cmocka_unit_test(test_program_plot),
 		cmocka_unit_test(test_program_bind_after_time_wait),
 	};
 
