@@ -30,6 +30,7 @@
 #include "cli.h"
 #include "iplimit.h"
 #include "log.h"
+#include "logline.h"
 #include "stats.h"
 
 /* What every session of a server shares. */
@@ -45,7 +46,7 @@ struct conn {
 	const struct conn_env *env;
 	int fd;
 	uint64_t id;
-	char who[LOG_WHO_MAX]; /* "tcp 127.0.0.1:53422 #17" */
+	char who[LOGLINE_WHO_MAX]; /* "tcp 127.0.0.1:53422 #17" */
 	size_t who_len;
 	struct iplimit_key ip_key; /* the address's slot in env->per_ip */
 	bool ip_counted;	   /* a slot was taken: give it back */
@@ -70,11 +71,5 @@ void conn_release(struct conn *c);
 
 /* Frees c, closing its socket if still open. */
 void conn_free(struct conn *c);
-
-/* The line a refused client is sent before it is closed. */
-#define CONN_FULL_LINE "server full\n"
-#define CONN_BUSY_LINE "server busy\n"
-/* Told a client whose address holds --max-per-ip connections already. */
-#define CONN_PER_IP_LINE "too many connections from your address\n"
 
 #endif

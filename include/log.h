@@ -11,12 +11,9 @@
  * system call, and a slow disk slows clients down (the shared buffers
  * fill, appenders wait) instead of growing memory.
  *
- * Line format (README, "Log format"):
- *   TIMESTAMP WHO EVENT[ TEXT]
- * e.g. "2026-11-24T13:49:55.123456Z tcp 127.0.0.1:53422 #17 msg hello".
- * WHO is the caller's (transport, peer, number).  Message text is
- * escaped (logfmt.h); an over-long message is logged as its kept head
- * with the event "msg-truncated len=FULL_LENGTH".
+ * The lines themselves are logline.h's: a batch makes message lines
+ * with logline_msg; other events are made by their writers and handed
+ * over with log_append.
  *
  * Memory: log_open allocates the logger, log_close frees it; the fd is
  * the caller's and stays open.  A batch owns its buffer.
@@ -28,17 +25,12 @@
 #ifndef LOG_H
 #define LOG_H
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "logfmt.h"
 
-/* Room for WHO: "tcp [ffff:...:ffff]:65535 #18446744073709551615". */
-#define LOG_WHO_MAX 80
-/* Room for a server-generated event text (never client bytes). */
-#define LOG_EVENT_MAX 512
 /* A batch is handed over when it holds this much: 64 KiB of lines is a
  * received 64 KiB buffer of 32-byte messages, give or take. */
 #define LOG_BATCH_SIZE (64 * (size_t)1024)
@@ -54,9 +46,6 @@
 
 struct logger;
 
-/* Longest line a message of max_text bytes can make. */
-size_t log_line_max(size_t max_text);
-
 /* Starts a logger (and its flusher thread) on fd.  max_append is the
  * largest log_append a caller will make.  Returns NULL with errno. */
 struct logger *log_open(int fd, size_t max_append);
@@ -64,13 +53,6 @@ struct logger *log_open(int fd, size_t max_append);
 /* Appends whole lines data[0..len), len <= max_append; waits while the
  * logger's buffers are full.  Returns 0, or -1 with EMSGSIZE. */
 int log_append(struct logger *lg, const char *data, size_t len);
-
-/* Appends one line "TS WHO EVENT", formatted on the caller's stack with
- * the current time: for the server's own events (disconnects, refusals,
- * start and stop), not for client messages, which go through a batch.
- * The event text is the server's, never client bytes. */
-void log_event(struct logger *lg, const char *who, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* Writes out everything, stops the flusher, frees lg.  Returns 0, or -1
  * with errno of the last failed write when any write failed (the count is
@@ -98,10 +80,6 @@ void log_batch_stamp(struct log_batch *b);
  * len) for the message text[0..len). */
 void log_batch_msg(struct log_batch *b, const char *who, size_t who_len,
 		   const char *text, size_t len, size_t full_len);
-
-/* Adds "TS WHO " and a printf-formatted event of the server's own. */
-void log_batch_event(struct log_batch *b, const char *who, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* Hands pending lines to the logger (one lock acquisition). */
 void log_batch_flush(struct log_batch *b);

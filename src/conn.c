@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -14,8 +13,10 @@
 
 #include "frame.h"
 #include "logfmt.h"
+#include "logline.h"
 #include "net.h"
 #include "outbox.h"
+#include "proto.h"
 
 /* frame_fn return value: the client said "quit". */
 #define STOP_QUIT 1
@@ -46,17 +47,14 @@ struct conn *conn_new(const struct conn_env *env, int fd, uint64_t id,
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	char addr[NET_ADDR_MAX];
-	int n;
 
 	if (c == NULL)
 		return NULL;
 	c->env = env;
 	c->fd = fd;
 	c->id = id;
-	n = snprintf(c->who, sizeof(c->who), "tcp %s #%llu",
-		     net_format(peer, addr, sizeof(addr)),
-		     (unsigned long long)id);
-	c->who_len = n < (int)sizeof(c->who) ? (size_t)n : sizeof(c->who) - 1;
+	c->who_len = logline_who(c->who, sizeof(c->who), "tcp",
+				 net_format(peer, addr, sizeof(addr)), id);
 	return c;
 }
 
@@ -78,47 +76,16 @@ void conn_free(struct conn *c)
 	free(c);
 }
 
-/* The log lines below are built with these, not printf (see
- * log_disconnect).  Copies src[0..len) to d; returns the new end. */
-static char *put(char *d, const char *src, size_t len)
-{
-	memcpy(d, src, len);
-	return d + len;
-}
-
-#define PUT(d, literal) put((d), (literal), sizeof(literal) - 1)
-
-/* Copies name, then v in decimal; returns the new end. */
-static char *put_u64(char *d, const char *name, size_t name_len, uint64_t v)
-{
-	d = put(d, name, name_len);
-	return d + logfmt_u64(d, v);
-}
-
-#define PUT_U64(d, literal, v) put_u64((d), (literal), sizeof(literal) - 1, (v))
-
-/* Starts a log line of c's at d with "TS WHO", the time now; returns
- * the new end. */
-static char *put_head(char *d, const struct conn *c)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	logfmt_timestamp(d, &now);
-	d += LOGFMT_TS_LEN;
-	*d++ = ' ';
-	return put(d, c->who, c->who_len);
-}
-
 /* "TS WHO connect", made on the stack without printf: an idle client's
  * thread never touches more than its first stack page. */
 static void log_connect(const struct conn *c)
 {
-	char line[LOGFMT_TS_LEN + LOG_WHO_MAX + 16];
-	char *d = put_head(line, c);
+	char ts[LOGFMT_TS_LEN], line[LOGLINE_EVENT_MAX];
 
-	d = PUT(d, " connect\n");
-	(void)log_append(c->env->log, line, (size_t)(d - line));
+	logline_now(ts);
+	(void)log_append(
+		c->env->log, line,
+		logline_connect(line, sizeof(line), ts, c->who, c->who_len));
 }
 
 /* The echo replies of one received buffer fit the outbox whole: each
@@ -162,7 +129,8 @@ static int on_message(void *ctx, const char *msg, size_t len, size_t full)
 	 * and counted: the message is logged all the same. */
 	if (cfg->echo && outbox_put_line(&s->out, msg, len) == -1)
 		s->out.dropped += len + 1;
-	if (full == 4 && memcmp(msg, "quit", 4) == 0)
+	if (full == sizeof(PROTO_QUIT) - 1 &&
+	    memcmp(msg, PROTO_QUIT, full) == 0)
 		return STOP_QUIT;
 	return 0;
 }
@@ -398,51 +366,33 @@ static void serve_loop(struct session *s)
 	}
 }
 
-/* An error text is cut to this: the longest glibc strerror() is 50. */
-#define ERROR_TEXT_MAX 64
-/* The event after "who ": the words below, an error text, six numbers
- * of LOGFMT_U64_MAX digits and one reason of at most 16 bytes. */
-#define DISCONNECT_EVENT_MAX (136 + ERROR_TEXT_MAX + 6 * LOGFMT_U64_MAX)
-
 /*
- * The disconnect line, "<ts> <who> disconnect reason=R [error="E"]
- * messages=N bytes=N truncated=N discarded=N duration=S.mmms".  Built
- * without printf: vsnprintf needs kilobytes of stack, and this runs on
- * every worker as it ends, so 10,000 clients leaving at once would
- * double their threads' memory (see workers_lean_stacks in workers.h).
+ * The disconnect line, made without printf: vsnprintf needs kilobytes of
+ * stack, and this runs on every worker as it ends, so 10,000 clients
+ * leaving at once would double their threads' memory (see lean.h).
  */
 static void log_disconnect(const struct session *s, size_t discarded)
 {
-	char line[LOGFMT_TS_LEN + 1 + LOG_WHO_MAX + 1 + DISCONNECT_EVENT_MAX];
+	char ts[LOGFMT_TS_LEN], line[LOGLINE_EVENT_MAX];
+	struct logline_disconnect d = {
+		.reason = s->reason,
+		.error = s->err != 0 ? strerror(s->err) : NULL,
+		.messages = s->msgs,
+		.bytes = s->bytes,
+		.truncated = s->truncated,
+		.discarded = discarded,
+		.unsent = s->out.dropped,
+	};
 	struct timespec now;
-	uint64_t ms;
-	char *d;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (uint64_t)((now.tv_sec - s->started.tv_sec) * 1000LL +
-			(now.tv_nsec - s->started.tv_nsec) / 1000000);
-	d = put_head(line, s->c);
-	d = PUT(d, " disconnect reason=");
-	d = put(d, s->reason, strnlen(s->reason, 16));
-	if (s->err != 0) {
-		const char *text = strerror(s->err);
-
-		d = PUT(d, " error=\"");
-		d = put(d, text, strnlen(text, ERROR_TEXT_MAX));
-		d = PUT(d, "\"");
-	}
-	d = PUT_U64(d, " messages=", s->msgs);
-	d = PUT_U64(d, " bytes=", s->bytes);
-	d = PUT_U64(d, " truncated=", s->truncated);
-	d = PUT_U64(d, " discarded=", discarded);
-	d = PUT_U64(d, " unsent=", s->out.dropped);
-	d = PUT_U64(d, " duration=", ms / 1000);
-	*d++ = '.';
-	*d++ = (char)('0' + ms / 100 % 10);
-	*d++ = (char)('0' + ms / 10 % 10);
-	*d++ = (char)('0' + ms % 10);
-	d = PUT(d, "s\n");
-	(void)log_append(s->c->env->log, line, (size_t)(d - line));
+	d.duration_ms =
+		(uint64_t)((now.tv_sec - s->started.tv_sec) * 1000LL +
+			   (now.tv_nsec - s->started.tv_nsec) / 1000000);
+	logline_now(ts);
+	(void)log_append(s->c->env->log, line,
+			 logline_disconnect(line, sizeof(line), ts, s->c->who,
+					    s->c->who_len, &d));
 }
 
 void conn_serve(struct conn *c)

@@ -3,9 +3,10 @@
  */
 #include "log.h"
 
+#include "logline.h"
+
 #include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,13 +29,6 @@ struct logger {
 	uint64_t failed_writes;
 	int last_errno;
 };
-
-size_t log_line_max(size_t max_text)
-{
-	/* TS, WHO, "msg-truncated len=N ", escaped text, separators. */
-	return LOGFMT_TS_LEN + 1 + LOG_WHO_MAX + 1 + 48 +
-	       LOGFMT_ESCAPED_MAX(max_text) + 1;
-}
 
 /* Writes all of buf; EINTR and short writes are retried.  0 or -1. */
 static int write_all(int fd, const char *buf, size_t len)
@@ -208,7 +202,7 @@ int log_close(struct logger *lg, uint64_t *failed_writes)
 int log_batch_init(struct log_batch *b, struct logger *lg, size_t max_text)
 {
 	memset(b, 0, sizeof(*b));
-	b->line_max = log_line_max(max_text);
+	b->line_max = logline_msg_max(max_text);
 	b->cap = LOG_BATCH_SIZE + b->line_max;
 	b->buf = malloc(b->cap);
 	if (b->buf == NULL)
@@ -253,98 +247,13 @@ void log_batch_stamp(struct log_batch *b)
 	b->ts_sec = now.tv_sec;
 }
 
-/* Makes room for a line of up to need bytes, starts it with "TS WHO " and
- * returns where the rest goes. */
-static char *begin_line(struct log_batch *b, const char *who, size_t who_len,
-			size_t need)
-{
-	char *d;
-
-	if (b->cap - b->len < need)
-		log_batch_flush(b);
-	d = b->buf + b->len;
-	memcpy(d, b->ts, LOGFMT_TS_LEN);
-	d += LOGFMT_TS_LEN;
-	*d++ = ' ';
-	memcpy(d, who, who_len);
-	d += who_len;
-	*d++ = ' ';
-	return d;
-}
-
-static void end_line(struct log_batch *b, char *d)
-{
-	*d++ = '\n';
-	b->len = (size_t)(d - b->buf);
-	if (b->len >= LOG_BATCH_SIZE)
-		log_batch_flush(b);
-}
-
 void log_batch_msg(struct log_batch *b, const char *who, size_t who_len,
 		   const char *text, size_t len, size_t full_len)
 {
-	char *d;
-
-	if (who_len > LOG_WHO_MAX)
-		who_len = LOG_WHO_MAX;
-	d = begin_line(b, who, who_len, b->line_max);
-	if (full_len > len) {
-		d += sprintf(d, "msg-truncated len=%zu ", full_len);
-	} else {
-		memcpy(d, "msg ", 4);
-		d += 4;
-	}
-	d += logfmt_escape(d, text, len);
-	end_line(b, d);
-}
-
-/* Writes "WHO " and the formatted event at d (room for LOG_WHO_MAX +
- * LOG_EVENT_MAX + 1 bytes); returns the end, where '\n' goes. */
-static char *format_event(char *d, const char *who, const char *fmt, va_list ap)
-{
-	size_t who_len = strnlen(who, LOG_WHO_MAX);
-	int n;
-
-	memcpy(d, who, who_len);
-	d += who_len;
-	*d++ = ' ';
-	n = vsnprintf(d, LOG_EVENT_MAX, fmt, ap);
-	if (n < 0)
-		n = 0;
-	if (n >= LOG_EVENT_MAX)
-		n = LOG_EVENT_MAX - 1;
-	return d + n;
-}
-
-void log_event(struct logger *lg, const char *who, const char *fmt, ...)
-{
-	char line[LOGFMT_TS_LEN + 1 + LOG_WHO_MAX + 1 + LOG_EVENT_MAX + 1];
-	struct timespec now;
-	va_list ap;
-	char *d;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	logfmt_timestamp(line, &now);
-	line[LOGFMT_TS_LEN] = ' ';
-	va_start(ap, fmt);
-	d = format_event(line + LOGFMT_TS_LEN + 1, who, fmt, ap);
-	va_end(ap);
-	*d++ = '\n';
-	(void)log_append(lg, line, (size_t)(d - line));
-}
-
-void log_batch_event(struct log_batch *b, const char *who, const char *fmt, ...)
-{
-	va_list ap;
-	char *d;
-
-	if (b->cap - b->len < LOGFMT_TS_LEN + LOG_WHO_MAX + LOG_EVENT_MAX + 3)
+	if (b->cap - b->len < b->line_max)
 		log_batch_flush(b);
-	d = b->buf + b->len;
-	memcpy(d, b->ts, LOGFMT_TS_LEN);
-	d[LOGFMT_TS_LEN] = ' ';
-	va_start(ap, fmt);
-	d = format_event(d + LOGFMT_TS_LEN + 1, who, fmt, ap);
-	va_end(ap);
-	end_line(b, d);
+	b->len += logline_msg(b->buf + b->len, b->line_max, b->ts, who, who_len,
+			      text, len, full_len);
+	if (b->len >= LOG_BATCH_SIZE)
+		log_batch_flush(b);
 }

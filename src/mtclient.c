@@ -23,13 +23,11 @@
 
 #include "cli.h"
 #include "net.h"
+#include "proto.h"
 
 /* One line, and one datagram: the largest UDP payload.  A longer TCP
  * line is sent in pieces, which the stream joins up again. */
 #define LINE_MAX_BYTES 65507
-/* The lines a server that turns a client away sends first (conn.h). */
-#define REFUSED_FULL "server full\n"
-#define REFUSED_BUSY "server busy\n"
 /* Default wait for UDP replies after the last line. */
 #define UDP_WAIT_MS 500
 
@@ -81,7 +79,8 @@ static bool is_quit(const char *line, size_t len)
 {
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
-	return len == 4 && memcmp(line, "quit", 4) == 0;
+	return len == sizeof(PROTO_QUIT) - 1 &&
+	       memcmp(line, PROTO_QUIT, len) == 0;
 }
 
 /* Sends every complete line in the buffer; 0 or -1. */
@@ -149,9 +148,9 @@ static int on_reply(struct client *cl)
 		return 0;
 	/* mtserver turns a client away with one line before closing. */
 	if (!cl->got_reply && !cl->udp &&
-	    ((size_t)n >= sizeof(REFUSED_FULL) - 1 &&
-	     (memcmp(buf, REFUSED_FULL, sizeof(REFUSED_FULL) - 1) == 0 ||
-	      memcmp(buf, REFUSED_BUSY, sizeof(REFUSED_BUSY) - 1) == 0)))
+	    ((size_t)n >= sizeof(PROTO_FULL_LINE) - 1 &&
+	     (memcmp(buf, PROTO_FULL_LINE, sizeof(PROTO_FULL_LINE) - 1) == 0 ||
+	      memcmp(buf, PROTO_BUSY_LINE, sizeof(PROTO_BUSY_LINE) - 1) == 0)))
 		cl->refused = true;
 	cl->got_reply = true;
 	if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout))

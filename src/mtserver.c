@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "conn.h"
+#include "proto.h"
 #include "server.h"
 #include "workers.h"
 
@@ -30,7 +31,7 @@ static void serve_clients(struct server *srv)
 	}
 	while ((c = server_accept(srv)) != NULL)
 		if (workers_start(&workers, c) == -1)
-			server_refuse(srv, c, CONN_BUSY_LINE, "no-thread");
+			server_refuse(srv, c, PROTO_BUSY_LINE, "no-thread");
 	workers_join_all(&workers);
 }
 

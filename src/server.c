@@ -11,7 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "logline.h"
 #include "net.h"
+#include "proto.h"
 #include "udp.h"
 
 /* How often to look again when no descriptor can be had even for
@@ -130,18 +132,26 @@ static const char *transports(const struct config *cfg)
 
 static void log_start(struct server *srv)
 {
-	char addr[NET_ADDR_MAX];
+	char addr[NET_ADDR_MAX], ts[LOGFMT_TS_LEN], line[LOGLINE_EVENT_MAX];
 	struct net_addr a;
+	struct logline_start start = {
+		.prog = srv->cfg.prog,
+		.version = MT_VERSION,
+		.addr = addr,
+		.transports = transports(&srv->cfg),
+		.max_clients = srv->max_clients,
+		.nofile = srv->nofile,
+		.idle_timeout = srv->cfg.idle_timeout,
+		.max_line = srv->cfg.max_line,
+		.echo = srv->cfg.echo,
+		.quiet = srv->cfg.quiet,
+	};
 
 	net_parse_addr(&a, srv->cfg.bind_addr, srv->port, NULL, 0);
-	log_event(srv->log, "- - -",
-		  "start %s %s on %s (%s) max-clients=%ld nofile=%lu "
-		  "idle-timeout=%lds max-line=%ld%s%s",
-		  srv->cfg.prog, MT_VERSION,
-		  net_format((struct sockaddr *)&a.ss, addr, sizeof(addr)),
-		  transports(&srv->cfg), srv->max_clients, srv->nofile,
-		  srv->cfg.idle_timeout, srv->cfg.max_line,
-		  srv->cfg.echo ? " echo" : "", srv->cfg.quiet ? " quiet" : "");
+	net_format((struct sockaddr *)&a.ss, addr, sizeof(addr));
+	logline_now(ts);
+	(void)log_append(srv->log, line,
+			 logline_start(line, sizeof(line), ts, &start));
 }
 
 int server_open(struct server *srv, const struct config *cfg, char *err,
@@ -180,9 +190,9 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 		goto error;
 	}
 	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	srv->log =
-		log_open(srv->log_fd,
-			 LOG_BATCH_SIZE + log_line_max((size_t)cfg->max_line));
+	srv->log = log_open(srv->log_fd,
+			    LOG_BATCH_SIZE +
+				    logline_msg_max((size_t)cfg->max_line));
 	if (srv->log == NULL) {
 		fail(err, errlen, "cannot start logger");
 		goto error;
@@ -294,9 +304,15 @@ void server_announce(const struct server *srv, FILE *out)
 	fflush(out);
 }
 
-static void log_refusal(struct server *srv, const char *who, const char *reason)
+static void log_refusal(struct server *srv, const char *who, size_t who_len,
+			const char *reason)
 {
-	log_event(srv->log, who, "refused reason=%s", reason);
+	char ts[LOGFMT_TS_LEN], line[LOGLINE_EVENT_MAX];
+
+	logline_now(ts);
+	(void)log_append(
+		srv->log, line,
+		logline_refused(line, sizeof(line), ts, who, who_len, reason));
 	stats_add(&srv->stats.tcp_refused, 1);
 }
 
@@ -308,13 +324,29 @@ static void send_refusal(int fd, const char *line)
 	close(fd);
 }
 
+/* Refuses the accepted socket fd before it has a session: numbered as
+ * a session would have been. */
+static void refuse_fd(struct server *srv, int fd,
+		      const struct sockaddr_storage *peer, uint64_t id,
+		      const char *line, const char *reason)
+{
+	char who[LOGLINE_WHO_MAX], addr[NET_ADDR_MAX];
+	size_t who_len = logline_who(
+		who, sizeof(who), "tcp",
+		net_format((const struct sockaddr *)peer, addr, sizeof(addr)),
+		id);
+
+	send_refusal(fd, line);
+	log_refusal(srv, who, who_len, reason);
+}
+
 /* Refuses a client that was never counted as active. */
 static void turn_away(struct server *srv, struct conn *c, const char *line,
 		      const char *reason)
 {
 	send_refusal(c->fd, line);
 	c->fd = -1;
-	log_refusal(srv, c->who, reason);
+	log_refusal(srv, c->who, c->who_len, reason);
 	conn_free(c);
 }
 
@@ -335,27 +367,22 @@ static void shed_client(struct server *srv, int err)
 {
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);
-	char who[LOG_WHO_MAX], addr[NET_ADDR_MAX];
+	char ts[LOGFMT_TS_LEN], line[LOGLINE_EVENT_MAX];
 	int fd;
 
 	if (!srv->fd_shortage) {
 		srv->fd_shortage = true;
-		log_event(srv->log, "- - -",
-			  "accept failed: %s; refusing clients until "
-			  "descriptors are free",
-			  strerror(err));
+		logline_now(ts);
+		(void)log_append(srv->log, line,
+				 logline_accept_failed(line, sizeof(line), ts,
+						       strerror(err)));
 	}
 	if (srv->reserve_fd >= 0) {
 		close(srv->reserve_fd);
 		fd = accept(srv->tcp_fd, (struct sockaddr *)&peer, &len);
-		if (fd >= 0) {
-			snprintf(who, sizeof(who), "tcp %s #%llu",
-				 net_format((struct sockaddr *)&peer, addr,
-					    sizeof(addr)),
-				 (unsigned long long)++srv->next_id);
-			send_refusal(fd, CONN_FULL_LINE);
-			log_refusal(srv, who, "no-descriptors");
-		}
+		if (fd >= 0)
+			refuse_fd(srv, fd, &peer, ++srv->next_id,
+				  PROTO_FULL_LINE, "no-descriptors");
 		srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (fd >= 0)
 			return;
@@ -408,21 +435,21 @@ struct conn *server_accept(struct server *srv)
 		c = conn_new(&srv->env, fd, ++srv->next_id,
 			     (struct sockaddr *)&peer);
 		if (c == NULL) {
-			send_refusal(fd, CONN_BUSY_LINE);
-			log_refusal(srv, "tcp - -", "no-memory");
+			refuse_fd(srv, fd, &peer, srv->next_id, PROTO_BUSY_LINE,
+				  "no-memory");
 			continue;
 		}
 		if (atomic_load(&srv->stats.active) >= srv->max_clients) {
-			turn_away(srv, c, CONN_FULL_LINE, "server-full");
+			turn_away(srv, c, PROTO_FULL_LINE, "server-full");
 			continue;
 		}
 		switch (iplimit_take(&srv->per_ip, (struct sockaddr *)&peer,
 				     &c->ip_key, &c->ip_counted)) {
 		case 0:
-			turn_away(srv, c, CONN_PER_IP_LINE, "per-ip-limit");
+			turn_away(srv, c, PROTO_PER_IP_LINE, "per-ip-limit");
 			continue;
 		case -1:
-			turn_away(srv, c, CONN_BUSY_LINE, "no-memory");
+			turn_away(srv, c, PROTO_BUSY_LINE, "no-memory");
 			continue;
 		}
 		stats_open(&srv->stats);
@@ -439,6 +466,21 @@ void server_wait_stop(struct server *srv)
 		;
 }
 
+static void log_stop(struct server *srv)
+{
+	char ts[LOGFMT_TS_LEN], line[LOGLINE_EVENT_MAX];
+	struct logline_stop stop = {
+		.prog = srv->cfg.prog,
+		.tcp_conns = atomic_load(&srv->stats.tcp_conns),
+		.tcp_msgs = atomic_load(&srv->stats.tcp_msgs),
+		.udp_msgs = atomic_load(&srv->stats.udp_msgs),
+	};
+
+	logline_now(ts);
+	(void)log_append(srv->log, line,
+			 logline_stop(line, sizeof(line), ts, &stop));
+}
+
 int server_close(struct server *srv, FILE *out)
 {
 	uint64_t failed = 0;
@@ -449,13 +491,7 @@ int server_close(struct server *srv, FILE *out)
 		pthread_join(srv->udp_thread, NULL);
 	close_if_open(&srv->tcp_fd);
 	close_if_open(&srv->udp_fd);
-	log_event(srv->log, "- - -",
-		  "stop %s: %llu tcp connections, %llu tcp messages, "
-		  "%llu udp messages",
-		  srv->cfg.prog,
-		  (unsigned long long)atomic_load(&srv->stats.tcp_conns),
-		  (unsigned long long)atomic_load(&srv->stats.tcp_msgs),
-		  (unsigned long long)atomic_load(&srv->stats.udp_msgs));
+	log_stop(srv);
 	if (log_close(srv->log, &failed) == -1) {
 		fprintf(out, "%s: log: %llu writes failed, last: %s\n",
 			srv->cfg.prog, (unsigned long long)failed,

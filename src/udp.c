@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "logline.h"
 #include "net.h"
 
 /* Datagrams read per wake-up before the log batch is handed over: a
@@ -27,7 +28,7 @@ struct udp_loop {
 	char *buf;   /* one datagram, UDP_DATAGRAM_MAX + 1 */
 	char *reply; /* one echo reply: max_line + '\n' */
 	struct log_batch batch;
-	char who[LOG_WHO_MAX];
+	char who[LOGLINE_WHO_MAX];
 	size_t who_len;
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
@@ -62,7 +63,6 @@ static int receive_one(struct udp_loop *u)
 {
 	char addr[NET_ADDR_MAX];
 	ssize_t n;
-	int w;
 
 	u->peer_len = sizeof(u->peer);
 	n = recvfrom(u->fd, u->buf, UDP_DATAGRAM_MAX + 1, MSG_DONTWAIT,
@@ -77,11 +77,10 @@ static int receive_one(struct udp_loop *u)
 	}
 	u->datagrams++;
 	u->bytes += (size_t)n;
-	w = snprintf(
-		u->who, sizeof(u->who), "udp %s #%llu",
+	u->who_len = logline_who(
+		u->who, sizeof(u->who), "udp",
 		net_format((struct sockaddr *)&u->peer, addr, sizeof(addr)),
-		(unsigned long long)u->datagrams);
-	u->who_len = w < (int)sizeof(u->who) ? (size_t)w : sizeof(u->who) - 1;
+		u->datagrams);
 	log_batch_stamp(&u->batch);
 	(void)frame_datagram(u->buf, (size_t)n, (size_t)u->env->cfg->max_line,
 			     on_message, u);

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "logline.h"
+
 long h_child_nofile;
 
 /* Children still running, so that a failed test leaves none behind. */
@@ -542,31 +544,57 @@ int h_wait_for(const char *path, const char *needle, size_t count,
 	return -1;
 }
 
+/* "c<client> m<seq>" with both in range: 0 and the pair, or -1. */
+static int numbered(const char *text, size_t len, int clients, int msgs, int *c,
+		    int *q)
+{
+	char buf[64];
+	int end = 0;
+
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if (sscanf(buf, "c%d m%d%n", c, q, &end) != 2 || buf[end] != '\0' ||
+	    *c < 0 || *c >= clients || *q < 0 || *q >= msgs)
+		return -1;
+	return 0;
+}
+
 long h_count_numbered(const char *path, int clients, int msgs,
 		      unsigned char *counts)
 {
-	char *text = h_slurp(path, NULL);
-	char *line, *save = NULL;
+	size_t len = 0;
+	char *text = h_slurp(path, &len);
+	char *textbuf = malloc(len + 1);
+	const char *p, *end;
 	long other = 0;
 
-	if (text == NULL)
+	if (text == NULL || textbuf == NULL) {
+		free(text);
+		free(textbuf);
 		return -1;
-	for (line = strtok_r(text, "\n", &save); line != NULL;
-	     line = strtok_r(NULL, "\n", &save)) {
-		const char *m = strstr(line, " msg ");
-		int c, q, end = 0;
-
-		if (m == NULL)
-			continue;
-		if (sscanf(m, " msg c%d m%d%n", &c, &q, &end) != 2 ||
-		    m[end] != '\0' || c < 0 || c >= clients || q < 0 ||
-		    q >= msgs) {
-			other++;
-			continue;
-		}
-		if (counts[(size_t)c * (size_t)msgs + (size_t)q] < 255)
-			counts[(size_t)c * (size_t)msgs + (size_t)q]++;
 	}
+	p = text;
+	end = text + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl != NULL ? nl : end) - p);
+		struct logline l;
+		int c, q;
+
+		if (logline_parse(p, n, &l, textbuf, len + 1) == 0 &&
+		    l.event == LOGLINE_MSG) {
+			if (numbered(l.text, l.text_len, clients, msgs, &c,
+				     &q) == -1)
+				other++;
+			else if (counts[(size_t)c * (size_t)msgs + (size_t)q] <
+				 255)
+				counts[(size_t)c * (size_t)msgs + (size_t)q]++;
+		}
+		p += n + 1;
+	}
+	free(textbuf);
 	free(text);
 	return other;
 }

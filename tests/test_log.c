@@ -20,6 +20,7 @@
 #include "swar.h"
 #include "log.h"
 #include "logfmt.h"
+#include "logline.h"
 
 static void expect_escape(const char *in, size_t len, const char *want)
 {
@@ -203,7 +204,7 @@ static struct logger *open_file_logger(const char *name, int *fd,
 
 	*fd = open(h_path(name), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert_true(*fd >= 0);
-	lg = log_open(*fd, LOG_BATCH_SIZE + log_line_max(max_text));
+	lg = log_open(*fd, LOG_BATCH_SIZE + logline_msg_max(max_text));
 	assert_non_null(lg);
 	return lg;
 }
@@ -220,11 +221,9 @@ static void test_line_format(void **state)
 	lg = open_file_logger("format.log", &fd, 8);
 	assert_int_equal(log_batch_init(&b, lg, 8), 0);
 	log_batch_stamp(&b);
-	log_batch_event(&b, "tcp 127.0.0.1:5 #1", "connect");
 	log_batch_msg(&b, "tcp 127.0.0.1:5 #1", 18, "hi\tthere", 8, 8);
 	log_batch_msg(&b, "tcp 127.0.0.1:5 #1", 18, "abcdefgh", 8, 100);
-	log_batch_event(&b, "tcp 127.0.0.1:5 #1", "disconnect reason=%s",
-			"quit");
+	log_batch_msg(&b, "tcp 127.0.0.1:5 #1", 18, "", 0, 0);
 	log_batch_free(&b);
 	assert_int_equal(log_close(lg, NULL), 0);
 	close(fd);
@@ -235,44 +234,11 @@ static void test_line_format(void **state)
 		regcomp(&re,
 			"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{"
 			"2}"
-			"\\.[0-9]{6}Z) tcp 127\\.0\\.0\\.1:5 #1 connect\n"
-			"\\1 tcp 127\\.0\\.0\\.1:5 #1 msg hi\\\\tthere\n"
+			"\\.[0-9]{6}Z) tcp 127\\.0\\.0\\.1:5 #1 msg "
+			"hi\\\\tthere\n"
 			"\\1 tcp 127\\.0\\.0\\.1:5 #1 msg-truncated len=100 "
 			"abcdefgh\n"
-			"\\1 tcp 127\\.0\\.0\\.1:5 #1 disconnect "
-			"reason=quit\n$",
-			REG_EXTENDED),
-		0);
-	assert_int_equal(regexec(&re, text, 0, NULL, 0), 0);
-	regfree(&re);
-	free(text);
-}
-
-static void test_log_event_line(void **state)
-{
-	char big[LOG_EVENT_MAX * 2];
-	struct logger *lg;
-	regex_t re;
-	char *text;
-	int fd;
-
-	(void)state;
-	lg = open_file_logger("event.log", &fd, 8);
-	log_event(lg, "- - -", "start %s max-clients=%d", "mtserver", 7);
-	/* An over-long event is cut to LOG_EVENT_MAX - 1 bytes, one line. */
-	memset(big, 'e', sizeof(big) - 1);
-	big[sizeof(big) - 1] = '\0';
-	log_event(lg, "tcp 1.2.3.4:5 #9", "%s", big);
-	assert_int_equal(log_close(lg, NULL), 0);
-	close(fd);
-	text = h_slurp(h_path("event.log"), NULL);
-	assert_non_null(text);
-	assert_int_equal(
-		regcomp(&re,
-			"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:"
-			"[0-9]{2}\\.[0-9]{6}Z - - - start mtserver "
-			"max-clients=7\n"
-			"[0-9T:.Z-]{27} tcp 1\\.2\\.3\\.4:5 #9 e{511}\n$",
+			"\\1 tcp 127\\.0\\.0\\.1:5 #1 msg \n$",
 			REG_EXTENDED),
 		0);
 	assert_int_equal(regexec(&re, text, 0, NULL, 0), 0);
@@ -387,7 +353,7 @@ static void test_write_failure_reported(void **state)
 	(void)state;
 	if (fd < 0)
 		skip();
-	lg = log_open(fd, LOG_BATCH_SIZE + log_line_max(16));
+	lg = log_open(fd, LOG_BATCH_SIZE + logline_msg_max(16));
 	assert_non_null(lg);
 	assert_int_equal(log_batch_init(&b, lg, 16), 0);
 	log_batch_stamp(&b);
@@ -427,7 +393,6 @@ int main(void)
 		cmocka_unit_test(test_timestamp_format),
 		cmocka_unit_test(test_u64_digits),
 		cmocka_unit_test(test_line_format),
-		cmocka_unit_test(test_log_event_line),
 		cmocka_unit_test(test_concurrent_writers_lose_nothing),
 		cmocka_unit_test(test_flushes_without_close),
 		cmocka_unit_test(test_write_failure_reported),

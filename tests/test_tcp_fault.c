@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "proto.h"
 #include "server.h"
 #include "workers.h"
 
@@ -48,7 +49,7 @@ static void accept_one(struct server *srv, struct workers *w)
 	assert_non_null(c);
 	if (workers_start(w, c) == -1) {
 		assert_int_equal(errno, EAGAIN);
-		server_refuse(srv, c, CONN_BUSY_LINE, "no-thread");
+		server_refuse(srv, c, PROTO_BUSY_LINE, "no-thread");
 	}
 }
 

@@ -20,6 +20,7 @@
  */
 #include "engine.h"
 #include "fmsg.h"
+#include "proto.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -63,10 +64,10 @@
 #define NS_PER_MS  1000000LL
 #define NEVER	   INT64_MAX
 
-/* "server full\n" and "server busy\n": mtserver's refusal lines. */
-#define REFUSAL_LEN 12
-static const char refusal_full[] = "server full\n";
-static const char refusal_busy[] = "server busy\n";
+/* The server's refusal lines (proto.h), both this long. */
+#define REFUSAL_LEN (sizeof(PROTO_FULL_LINE) - 1)
+_Static_assert(sizeof(PROTO_FULL_LINE) == sizeof(PROTO_BUSY_LINE),
+	       "refusal lines differ in length");
 
 enum cstate {
 	S_WAIT,	      /* not connected; connect when t_timer comes */
@@ -671,8 +672,8 @@ static void echo_input(struct worker *w, struct client *c, const char *p,
 /* 1: head is a refusal line, 0: could still become one, -1: is not. */
 static int refusal_match(const char *head, size_t len)
 {
-	int full = memcmp(head, refusal_full, len) == 0;
-	int busy = memcmp(head, refusal_busy, len) == 0;
+	int full = memcmp(head, PROTO_FULL_LINE, len) == 0;
+	int busy = memcmp(head, PROTO_BUSY_LINE, len) == 0;
 
 	if (!full && !busy)
 		return -1;

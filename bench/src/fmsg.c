@@ -5,9 +5,11 @@
  * messages per send()), so it converts numbers by hand instead of
  * calling snprintf().  The log check is written for speed too: memchr()
  * over a mapped file, a few byte comparisons per line, one bit per
- * message.
+ * message.  Lines are read with the server's own reader (logline.h).
  */
 #include "fmsg.h"
+
+#include "logline.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -243,29 +245,6 @@ static void corrupted(struct fmsg_verify *v, const char *why, const char *line,
 		shown, line, len > (size_t)shown ? "..." : "");
 }
 
-/* Advances *pp past the next space-separated field; returns the field's
- * start and sets *flen, or NULL at the end of the line. */
-static const char *next_field(const char **pp, const char *end, size_t *flen)
-{
-	const char *start = *pp, *sp;
-
-	if (start >= end)
-		return NULL;
-	sp = memchr(start, ' ', (size_t)(end - start));
-	if (sp == NULL)
-		sp = end;
-	*flen = (size_t)(sp - start);
-	*pp = sp < end ? sp + 1 : end;
-	return start;
-}
-
-static int field_is(const char *f, size_t flen, const char *word)
-{
-	size_t wlen = strlen(word);
-
-	return flen == wlen && memcmp(f, word, wlen) == 0;
-}
-
 static void check_text(struct fmsg_verify *v, const char *line, size_t llen,
 		       const char *text, size_t tlen, int truncated)
 {
@@ -303,37 +282,23 @@ static void check_text(struct fmsg_verify *v, const char *line, size_t llen,
 	v->found++;
 }
 
-/* TIMESTAMP TRANSPORT PEER #N EVENT [REST] */
+/* A log line, read by the log's own reader (logline.h).  Flood's
+ * messages never hold an escape, so the text is not unescaped: one that
+ * holds one is looked at as logged, and found malformed. */
 static void check_line(struct fmsg_verify *v, const char *line, size_t len)
 {
-	const char *p = line, *end = line + len, *f;
-	size_t flen;
-	int i, truncated;
+	struct logline l;
 
-	for (i = 0; i < 4; i++) {
-		f = next_field(&p, end, &flen);
-		if (f == NULL)
-			return;
-		if (i == 1 && !field_is(f, flen, "tcp") &&
-		    !field_is(f, flen, "udp"))
-			return; /* a server line ("-") or something else */
-		if (i == 3 && (flen < 2 || f[0] != '#'))
-			return;
-	}
-	f = next_field(&p, end, &flen);
-	if (f == NULL)
+	/* Not a line of the grammar (EMSGSIZE: an escape in the text). */
+	if (logline_parse(line, len, &l, NULL, 0) == -1 && errno != EMSGSIZE)
 		return;
-	if (field_is(f, flen, "msg")) {
-		truncated = 0;
-	} else if (field_is(f, flen, "msg-truncated")) {
-		truncated = 1;
-		if (next_field(&p, end, &flen) == NULL) /* len=N */
-			return;
-	} else {
-		return; /* connect, disconnect, refused, ... */
-	}
+	if (l.transport == LOGLINE_SERVER ||
+	    (l.event != LOGLINE_MSG && l.event != LOGLINE_MSG_TRUNCATED))
+		return;
 	v->msg_lines++;
-	check_text(v, line, len, p, (size_t)(end - p), truncated);
+	check_text(v, line, len, l.text != NULL ? l.text : l.escaped,
+		   l.text != NULL ? l.text_len : l.escaped_len,
+		   l.event == LOGLINE_MSG_TRUNCATED);
 }
 
 void fmsg_verify_feed(struct fmsg_verify *v, const char *text, size_t len)

@@ -1,0 +1,652 @@
+/*
+ * test_logline.c - the log line's grammar both ways (logline.h): every
+ * event written then read back byte for byte, every byte class of the
+ * escaping through a round trip, and the reader fed truncated, corrupt
+ * and hostile lines.  Lines are copied to buffers of their exact size,
+ * so a sanitizer build catches any read past a line's end.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "logfmt.h"
+#include "logline.h"
+
+/* 2026-11-24T13:49:55.123456Z */
+#define TS	"2026-11-24T13:49:55.123456Z"
+#define TS_SEC	1795528195
+#define TS_NSEC 123456000L
+#define WHO	"tcp 127.0.0.1:53422 #17"
+
+static char *copy_exact(const char *s, size_t len)
+{
+	char *p = malloc(len > 0 ? len : 1);
+
+	assert_non_null(p);
+	memcpy(p, s, len);
+	return p;
+}
+
+/* Parses s[0..len) from an exact-size copy; returns logline_parse's
+ * result, out filled (its views point into freed memory afterwards:
+ * callers that need them use parse_keep). */
+static int parse_copy(const char *s, size_t len, struct logline *out)
+{
+	char *line = copy_exact(s, len);
+	char *text = malloc(len + 1);
+	int rc;
+
+	assert_non_null(text);
+	rc = logline_parse(line, len, out, text, len + 1);
+	free(text);
+	free(line);
+	return rc;
+}
+
+static void expect_bytes(const char *got, size_t got_len, const char *want)
+{
+	if (got_len != strlen(want) || memcmp(got, want, got_len) != 0)
+		fail_msg("got '%.*s' (%zu bytes), want '%s'", (int)got_len, got,
+			 got_len, want);
+}
+
+static void expect_view(const char *p, size_t len, const char *want)
+{
+	expect_bytes(p, len, want);
+}
+
+static void test_who(void **state)
+{
+	char who[LOGLINE_WHO_MAX];
+	size_t n;
+
+	(void)state;
+	n = logline_who(who, sizeof(who), "tcp", "127.0.0.1:53422", 17);
+	expect_bytes(who, n, WHO);
+	n = logline_who(who, sizeof(who), "udp",
+			"[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535",
+			UINT64_MAX);
+	expect_bytes(who, n,
+		     "udp [ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:"
+		     "65535 #18446744073709551615");
+	/* Cut to the room given, never past it. */
+	n = logline_who(who, 6, "tcp", "127.0.0.1:53422", 17);
+	expect_bytes(who, n, "tcp 12");
+}
+
+/* Each event's writer, its exact line, and what the reader makes of it. */
+static void test_connect_round_trip(void **state)
+{
+	char line[LOGLINE_EVENT_MAX];
+	struct logline l;
+	size_t n;
+
+	(void)state;
+	n = logline_connect(line, sizeof(line), TS, WHO, strlen(WHO));
+	expect_bytes(line, n, TS " " WHO " connect\n");
+	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
+	assert_int_equal(l.ts.tv_sec, TS_SEC);
+	assert_int_equal(l.ts.tv_nsec, TS_NSEC);
+	assert_int_equal(l.transport, LOGLINE_TCP);
+	expect_view(l.peer, l.peer_len, "127.0.0.1:53422");
+	assert_int_equal(l.number, 17);
+	assert_int_equal(l.event, LOGLINE_CONNECT);
+	expect_view(l.name, l.name_len, "connect");
+	assert_int_equal(l.rest_len, 0);
+}
+
+static void test_disconnect_round_trip(void **state)
+{
+	struct logline_disconnect d = {
+		.reason = "error",
+		.error = "Connection reset by peer",
+		.messages = 4,
+		.bytes = 38,
+		.truncated = 1,
+		.discarded = 7,
+		.unsent = 9,
+		.duration_ms = 12345,
+	};
+	char line[LOGLINE_EVENT_MAX];
+	struct logline l;
+	const char *v;
+	size_t n, vlen;
+	uint64_t u;
+
+	(void)state;
+	n = logline_disconnect(line, sizeof(line), TS, WHO, strlen(WHO), &d);
+	expect_bytes(line, n,
+		     TS " " WHO " disconnect reason=error error=\"Connection "
+			"reset by peer\" messages=4 bytes=38 truncated=1 "
+			"discarded=7 unsent=9 duration=12.345s\n");
+	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
+	assert_int_equal(l.event, LOGLINE_DISCONNECT);
+	assert_int_equal(logline_field(&l, "reason", &v, &vlen), 0);
+	expect_view(v, vlen, "error");
+	assert_int_equal(logline_field(&l, "error", &v, &vlen), 0);
+	expect_view(v, vlen, "Connection reset by peer");
+	assert_int_equal(logline_field_u64(&l, "messages", &u), 0);
+	assert_int_equal(u, 4);
+	assert_int_equal(logline_field_u64(&l, "bytes", &u), 0);
+	assert_int_equal(u, 38);
+	assert_int_equal(logline_field_u64(&l, "discarded", &u), 0);
+	assert_int_equal(u, 7);
+	assert_int_equal(logline_field_u64(&l, "unsent", &u), 0);
+	assert_int_equal(u, 9);
+	assert_int_equal(logline_field(&l, "duration", &v, &vlen), 0);
+	expect_view(v, vlen, "12.345s");
+	/* "peer" is inside the quoted value, not a field. */
+	assert_int_equal(logline_field(&l, "peer", &v, &vlen), -1);
+	assert_int_equal(logline_field_u64(&l, "reason", &u), -1);
+
+	/* Without an error; sub-second and zero durations. */
+	d = (struct logline_disconnect){.reason = "quit", .duration_ms = 7};
+	n = logline_disconnect(line, sizeof(line), TS, WHO, strlen(WHO), &d);
+	expect_bytes(line, n,
+		     TS " " WHO " disconnect reason=quit messages=0 bytes=0 "
+			"truncated=0 discarded=0 unsent=0 duration=0.007s\n");
+	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
+	assert_int_equal(logline_field(&l, "error", &v, &vlen), -1);
+}
+
+static void test_refused_round_trip(void **state)
+{
+	char line[LOGLINE_EVENT_MAX];
+	struct logline l;
+	const char *v;
+	size_t n, vlen;
+
+	(void)state;
+	n = logline_refused(line, sizeof(line), TS, WHO, strlen(WHO),
+			    "server-full");
+	expect_bytes(line, n, TS " " WHO " refused reason=server-full\n");
+	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
+	assert_int_equal(l.event, LOGLINE_REFUSED);
+	assert_int_equal(logline_field(&l, "reason", &v, &vlen), 0);
+	expect_view(v, vlen, "server-full");
+}
+
+static void test_server_events_round_trip(void **state)
+{
+	struct logline_start start = {
+		.prog = "mtserver",
+		.version = "1.0",
+		.addr = "0.0.0.0:8888",
+		.transports = "tcp, udp",
+		.max_clients = 19968,
+		.nofile = 20000,
+		.idle_timeout = 300,
+		.max_line = 4096,
+		.echo = true,
+		.quiet = true,
+	};
+	struct logline_stop stop = {"stserver", 2, 5, UINT64_MAX};
+	char line[LOGLINE_EVENT_MAX];
+	struct logline l;
+	uint64_t u;
+	size_t n;
+
+	(void)state;
+	n = logline_start(line, sizeof(line), TS, &start);
+	expect_bytes(line, n,
+		     TS " - - - start mtserver 1.0 on 0.0.0.0:8888 (tcp, udp) "
+			"max-clients=19968 nofile=20000 idle-timeout=300s "
+			"max-line=4096 echo quiet\n");
+	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
+	assert_int_equal(l.transport, LOGLINE_SERVER);
+	assert_int_equal(l.number, 0);
+	assert_int_equal(l.event, LOGLINE_START);
+	assert_int_equal(logline_field_u64(&l, "max-clients", &u), 0);
+	assert_int_equal(u, 19968);
+	assert_int_equal(logline_field_u64(&l, "max-line", &u), 0);
+	assert_int_equal(u, 4096);
+
+	start.echo = start.quiet = false;
+	start.idle_timeout = 0;
+	n = logline_start(line, sizeof(line), TS, &start);
+	expect_bytes(line, n,
+		     TS " - - - start mtserver 1.0 on 0.0.0.0:8888 (tcp, udp) "
+			"max-clients=19968 nofile=20000 idle-timeout=0s "
+			"max-line=4096\n");
+
+	n = logline_stop(line, sizeof(line), TS, &stop);
+	expect_bytes(line, n,
+		     TS " - - - stop stserver: 2 tcp connections, 5 tcp "
+			"messages, 18446744073709551615 udp messages\n");
+	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
+	assert_int_equal(l.event, LOGLINE_STOP);
+	expect_view(l.rest, l.rest_len,
+		    "stserver: 2 tcp connections, 5 tcp messages, "
+		    "18446744073709551615 udp messages");
+
+	n = logline_accept_failed(line, sizeof(line), TS,
+				  "Too many open files");
+	expect_bytes(line, n,
+		     TS " - - - accept failed: Too many open files; refusing "
+			"clients until descriptors are free\n");
+	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
+	assert_int_equal(l.event, LOGLINE_ACCEPT);
+}
+
+/* A message written, read back, and compared byte for byte. */
+static void msg_round_trip(const char *text, size_t len, size_t full_len)
+{
+	size_t size = logline_msg_max(len);
+	char *line = malloc(size), *buf = malloc(size);
+	struct logline l;
+	size_t n;
+	int rc;
+
+	assert_non_null(line);
+	assert_non_null(buf);
+	n = logline_msg(line, size, TS, WHO, strlen(WHO), text, len, full_len);
+	assert_true(n <= size);
+	assert_int_equal(line[n - 1], '\n');
+	/* One line: the escaping left no newline inside it. */
+	assert_null(memchr(line, '\n', n - 1));
+	rc = parse_copy(line, n, &l);
+	if (rc != 0)
+		fail_msg("%s: '%.*s'", l.error, (int)n - 1, line);
+	/* parse_copy freed its copies: parse again to look at the text. */
+	assert_int_equal(logline_parse(line, n, &l, buf, size), 0);
+	assert_int_equal(l.event,
+			 full_len > len ? LOGLINE_MSG_TRUNCATED : LOGLINE_MSG);
+	assert_int_equal(l.full_len, full_len > len ? full_len : len);
+	assert_int_equal(l.text_len, len);
+	assert_memory_equal(l.text, text, len);
+	free(buf);
+	free(line);
+}
+
+static void test_msg_every_byte(void **state)
+{
+	char text[3];
+
+	(void)state;
+	/* Every byte value alone, and between plain bytes. */
+	for (int c = 0; c < 256; c++) {
+		text[0] = (char)c;
+		msg_round_trip(text, 1, 1);
+		text[0] = 'a';
+		text[1] = (char)c;
+		text[2] = 'b';
+		msg_round_trip(text, 3, 3);
+	}
+	msg_round_trip("", 0, 0);
+}
+
+static void test_msg_byte_classes(void **state)
+{
+	static const char *const texts[] = {
+		"hello, world",
+		"a\\b\\\\c\\",			/* backslashes */
+		"\\x41 \\n \\t",		/* text that looks escaped */
+		"tab\there\r\nnext",		/* \t \r \n */
+		"\x1b[31mred\x1b[0m\x07\x7f",	/* controls, DEL */
+		"\xe4\xbd\xa0\xe5\xa5\xbd",	/* UTF-8, 3 bytes */
+		"\xc2\xa0\xc2\x9b",		/* U+00A0 kept, C1 escaped */
+		"\xf0\x9f\x98\x80",		/* UTF-8, 4 bytes */
+		"\xc0\xaf\xed\xa0\x80\xf4\x90", /* overlong, surrogate, cut */
+		"\xff\xfe\x80",			/* never UTF-8 */
+		"x\n2026-01-01T00:00:00.000000Z tcp 1.2.3.4:5 #1 msg evil",
+		"12345678\\12345678\001\177345678", /* SWAR word edges */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		msg_round_trip(texts[i], strlen(texts[i]), strlen(texts[i]));
+		msg_round_trip(texts[i], strlen(texts[i]), 100000);
+	}
+	msg_round_trip("\0\0x\0", 4, 4); /* NUL bytes */
+}
+
+/* A fixed-seed generator: the same bytes every run. */
+static uint64_t rng_state = 88172645463325252ULL;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void test_msg_random_bytes(void **state)
+{
+	char text[300];
+
+	(void)state;
+	for (int i = 0; i < 20000; i++) {
+		size_t len = rng() % sizeof(text);
+
+		for (size_t j = 0; j < len; j++)
+			text[j] = (char)rng();
+		msg_round_trip(text, len, rng() % 2 ? len : len + 1);
+	}
+}
+
+static void test_msg_cut_to_buffer(void **state)
+{
+	char line[64];
+	size_t n, size;
+	struct logline l;
+
+	(void)state;
+	/* A buffer too small keeps the line whole: a head, '\n', no more. */
+	for (size = 1; size <= sizeof(line); size++) {
+		n = logline_msg(line, size, TS, WHO, strlen(WHO), "\x01\x02", 2,
+				2);
+		assert_true(n >= 1 && n <= size);
+		assert_int_equal(line[n - 1], '\n');
+	}
+	/* With room for the head and one escape, one byte of text. */
+	n = logline_msg(line, strlen(TS " " WHO " msg ") + 5, TS, WHO,
+			strlen(WHO), "\x01\x02", 2, 2);
+	expect_bytes(line, n, TS " " WHO " msg \\x01\n");
+	assert_int_equal(logline_parse(line, n, &l, NULL, 0), -1);
+	assert_int_equal(errno, EMSGSIZE);
+	expect_view(l.escaped, l.escaped_len, "\\x01");
+}
+
+static void test_event_cut_to_buffer(void **state)
+{
+	struct logline_disconnect d = {.reason = "idle-timeout",
+				       .error = "Broken pipe"};
+	char line[LOGLINE_EVENT_MAX];
+	size_t full, n;
+
+	(void)state;
+	full = logline_disconnect(line, sizeof(line), TS, WHO, strlen(WHO), &d);
+	for (size_t size = 1; size <= full + 1; size++) {
+		n = logline_disconnect(line, size, TS, WHO, strlen(WHO), &d);
+		assert_int_equal(n, size < full ? size : full);
+		assert_int_equal(line[n - 1], '\n');
+	}
+}
+
+static void test_timestamps(void **state)
+{
+	static const struct timespec times[] = {
+		{0, 0},			 /* 1970-01-01 */
+		{951782400, 1000},	 /* 2000-02-29, leap century */
+		{1709164800, 999999000}, /* 2024-02-29 */
+		{1735689599, 500000000}, /* 2024-12-31T23:59:59 */
+		{TS_SEC, TS_NSEC},
+		{253402300799, 999999000}, /* 9999-12-31T23:59:59 */
+	};
+	char line[LOGLINE_EVENT_MAX], ts[LOGFMT_TS_LEN];
+	struct logline l;
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		logfmt_timestamp(ts, &times[i]);
+		n = logline_connect(line, sizeof(line), ts, WHO, strlen(WHO));
+		assert_int_equal(parse_copy(line, n, &l), 0);
+		assert_int_equal(l.ts.tv_sec, times[i].tv_sec);
+		assert_int_equal(l.ts.tv_nsec, times[i].tv_nsec);
+	}
+	/* Every day of a leap year and a common one, at midnight. */
+	for (time_t t = 1704067200; t < 1767225600; t += 86400) {
+		struct timespec ts_in = {t, 0};
+
+		logfmt_timestamp(ts, &ts_in);
+		n = logline_connect(line, sizeof(line), ts, WHO, strlen(WHO));
+		assert_int_equal(parse_copy(line, n, &l), 0);
+		assert_int_equal(l.ts.tv_sec, t);
+	}
+	/* Other fraction lengths are read too. */
+	n = (size_t)snprintf(line, sizeof(line),
+			     "2026-11-24T13:49:55.1Z " WHO " connect");
+	assert_int_equal(parse_copy(line, n, &l), 0);
+	assert_int_equal(l.ts.tv_nsec, 100000000L);
+}
+
+/* Each line is not of the grammar: -1, EINVAL, and a reason. */
+static void expect_rejected(const char *line, size_t len)
+{
+	struct logline l;
+
+	errno = 0;
+	if (parse_copy(line, len, &l) != -1)
+		fail_msg("accepted: '%.*s'", (int)len, line);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(l.error);
+}
+
+#define REJECT(lit) expect_rejected(lit, sizeof(lit) - 1)
+
+static void test_corrupt_lines(void **state)
+{
+	(void)state;
+	REJECT("");
+	REJECT("\n");
+	REJECT("garbage without fields");
+	REJECT("2026-13-24T13:49:55.123456Z " WHO " connect");
+	REJECT("2026-02-29T13:49:55.123456Z " WHO " connect"); /* not leap */
+	REJECT("2026-11-31T13:49:55.123456Z " WHO " connect");
+	REJECT("2026-11-24T24:49:55.123456Z " WHO " connect");
+	REJECT("2026-11-24T13:60:55.123456Z " WHO " connect");
+	REJECT("2026-11-24 13:49:55.123456Z " WHO " connect");
+	REJECT("2026-11-24T13:49:55.Z " WHO " connect");
+	REJECT("2026-11-24T13:49:55.123456 " WHO " connect");
+	REJECT("2026-1a-24T13:49:55.123456Z " WHO " connect");
+	REJECT("+026-11-24T13:49:55.123456Z " WHO " connect");
+	REJECT(TS " sctp 1.2.3.4:5 #1 connect");
+	REJECT(TS " tcp 1.2.3.4:5 17 connect");
+	REJECT(TS " tcp 1.2.3.4:5 # connect");
+	REJECT(TS " tcp 1.2.3.4:5 #017 connect");
+	REJECT(TS " tcp 1.2.3.4:5 #-1 connect");
+	REJECT(TS " tcp 1.2.3.4:5 #18446744073709551616 connect");
+	REJECT(TS " tcp  #1 connect");
+	REJECT(TS " - - 1 start");
+	REJECT(TS " tcp - - refused reason=no-memory");
+	REJECT(TS " " WHO " ");
+	REJECT(TS " " WHO " msg");
+	REJECT(TS " " WHO " msg bad\\q escape");
+	REJECT(TS " " WHO " msg short\\x4");
+	REJECT(TS " " WHO " msg upper\\x4F");
+	REJECT(TS " " WHO " msg not\\xzz hex");
+	REJECT(TS " " WHO " msg trailing\\");
+	REJECT(TS " " WHO " msg raw\ttab");
+	REJECT(TS " " WHO " msg raw\x1b[31m escape");
+	REJECT(TS " " WHO " msg del\x7f");
+	REJECT(TS " " WHO " msg two\nlines");
+	REJECT(TS " " WHO " msg-truncated len=abc text");
+	REJECT(TS " " WHO " msg-truncated len= text");
+	REJECT(TS " " WHO " msg-truncated 5 text");
+	REJECT(TS " " WHO " msg-truncated len=5");
+	REJECT(TS " " WHO " disconnect reason=quit\x01");
+	REJECT(TS " " WHO " connect now");
+	REJECT(TS " " WHO " refused");
+	REJECT(TS " " WHO " refused reason=");
+	REJECT(TS " " WHO " disconnect reason=quit messages=1 bytes=2 "
+		  "truncated=0 discarded=0");
+	REJECT(TS " " WHO " disconnect reason=quit messages=1 bytes=2 "
+		  "truncated=0 discarded=x unsent=0 duration=0.001s");
+	REJECT(TS " " WHO " disconnect reason=quit messages=1 bytes=2 "
+		  "truncated=0 discarded=0 unsent=0 duration=1.01s");
+	REJECT(TS " " WHO " disconnect reason=error error=\"cut messages=1 "
+		  "bytes=2 truncated=0 discarded=0 duration=0.001s");
+}
+
+/* Every prefix of every kind of line: never a crash, never a read
+ * outside it.  Cut inside the header it is an error; cut later, it is
+ * an error or a line that could have been written whole (a message's
+ * text, a word of free text, an unknown event's name). */
+static void test_truncated_lines(void **state)
+{
+	struct logline_disconnect d = {.reason = "error", .error = "Broken"};
+	char lines[6][LOGLINE_EVENT_MAX];
+	size_t lens[6], header;
+	struct logline l;
+
+	(void)state;
+	lens[0] = logline_connect(lines[0], LOGLINE_EVENT_MAX, TS, WHO,
+				  strlen(WHO));
+	lens[1] = logline_disconnect(lines[1], LOGLINE_EVENT_MAX, TS, WHO,
+				     strlen(WHO), &d);
+	lens[2] = logline_msg(lines[2], LOGLINE_EVENT_MAX, TS, WHO, strlen(WHO),
+			      "a\\b\x01", 4, 4);
+	lens[3] = logline_msg(lines[3], LOGLINE_EVENT_MAX, TS, WHO, strlen(WHO),
+			      "a\\b\x01", 4, 99);
+	lens[4] = logline_refused(lines[4], LOGLINE_EVENT_MAX, TS, WHO,
+				  strlen(WHO), "server-full");
+	lens[5] = logline_accept_failed(lines[5], LOGLINE_EVENT_MAX, TS,
+					"Too many open files");
+	for (int i = 0; i < 6; i++) {
+		header = strlen(i == 5 ? TS " - - - " : TS " " WHO " ");
+		/* lens[i] - 1: the whole line without its '\n'. */
+		for (size_t n = 0; n < lens[i] - 1; n++) {
+			int rc = parse_copy(lines[i], n, &l);
+
+			if (rc == -1)
+				continue;
+			if (n <= header || l.event == LOGLINE_CONNECT ||
+			    l.event == LOGLINE_DISCONNECT)
+				fail_msg("prefix %zu of line %d accepted", n,
+					 i);
+		}
+	}
+	/* A truncated msg-truncated line cut inside its len=N. */
+	REJECT(TS " " WHO " msg-truncated len=9");
+}
+
+/* Random bytes, and valid lines with bytes changed at every position:
+ * the reader answers, never crashes; what it accepts is consistent. */
+static void check_hostile(const char *line, size_t len)
+{
+	struct logline l;
+	char *copy = copy_exact(line, len);
+	char *text = malloc(len + 1);
+
+	assert_non_null(text);
+	if (logline_parse(copy, len, &l, text, len + 1) == 0) {
+		assert_true(l.name_len > 0);
+		assert_true(l.name >= copy &&
+			    l.name + l.name_len <= copy + len);
+		assert_true(
+			l.rest == NULL ||
+			(l.rest >= copy && l.rest + l.rest_len <= copy + len));
+		if (l.event == LOGLINE_MSG || l.event == LOGLINE_MSG_TRUNCATED)
+			assert_true(l.text_len <= l.escaped_len);
+	} else {
+		assert_non_null(l.error);
+	}
+	free(text);
+	free(copy);
+}
+
+static void test_hostile_lines(void **state)
+{
+	static const char alphabet[] = "0123456789-:T.Z #=\"\\xnmsgtcpud- ";
+	struct logline_disconnect d = {.reason = "error", .error = "Broken"};
+	char line[LOGLINE_EVENT_MAX], bad[LOGLINE_EVENT_MAX];
+	static const char changes[] = {'\0', ' ', '\\', '"',	'=',   '#',
+				       '9',  'x', '\n', '\x80', '\xff'};
+	size_t n;
+
+	(void)state;
+	memset(bad, 0, sizeof(bad));
+	for (int i = 0; i < 50000; i++) {
+		size_t len = rng() % 120;
+
+		for (size_t j = 0; j < len; j++)
+			bad[j] = rng() % 4 == 0
+					 ? (char)rng()
+					 : alphabet[rng() %
+						    (sizeof(alphabet) - 1)];
+		/* Half of them start with a good header. */
+		if (i % 2 == 0 && len > 52)
+			memcpy(bad, TS " " WHO " ", 52);
+		check_hostile(bad, len);
+	}
+	n = logline_disconnect(line, sizeof(line), TS, WHO, strlen(WHO), &d);
+	for (size_t pos = 0; pos < n; pos++) {
+		for (size_t k = 0; k < sizeof(changes); k++) {
+			memcpy(bad, line, n);
+			bad[pos] = changes[k];
+			check_hostile(bad, n);
+		}
+	}
+	n = logline_msg(line, sizeof(line), TS, WHO, strlen(WHO),
+			"x\\y\x01z\xe4\xbd\xa0", 8, 20);
+	for (size_t pos = 0; pos < n; pos++) {
+		for (size_t k = 0; k < sizeof(changes); k++) {
+			memcpy(bad, line, n);
+			bad[pos] = changes[k];
+			check_hostile(bad, n);
+		}
+	}
+}
+
+static void test_text_buffer_too_small(void **state)
+{
+	char line[LOGLINE_EVENT_MAX], text[4];
+	struct logline l;
+	size_t n;
+
+	(void)state;
+	n = logline_msg(line, sizeof(line), TS, WHO, strlen(WHO), "ab\ncd", 5,
+			5);
+	errno = 0;
+	assert_int_equal(logline_parse(line, n, &l, text, sizeof(text)), -1);
+	assert_int_equal(errno, EMSGSIZE);
+	assert_null(l.text);
+	expect_view(l.escaped, l.escaped_len, "ab\\ncd");
+	/* Plain text needs no buffer at all. */
+	n = logline_msg(line, sizeof(line), TS, WHO, strlen(WHO), "plain", 5,
+			5);
+	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
+	assert_true(l.text >= line && l.text < line + n);
+	expect_view(l.text, l.text_len, "plain");
+}
+
+static void test_unknown_event_is_read(void **state)
+{
+	struct logline l;
+	const char *v;
+	size_t vlen;
+
+	(void)state;
+	/* An event added later is still a line: its name and fields. */
+	assert_int_equal(parse_copy(TS " " WHO " joined room=lobby\n",
+				    strlen(TS " " WHO " joined room=lobby\n"),
+				    &l),
+			 0);
+	assert_int_equal(l.event, LOGLINE_OTHER);
+	assert_int_equal(l.name_len, strlen("joined"));
+	assert_int_equal(logline_field(&l, "room", &v, &vlen), 0);
+	assert_int_equal(vlen, strlen("lobby"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_who),
+		cmocka_unit_test(test_connect_round_trip),
+		cmocka_unit_test(test_disconnect_round_trip),
+		cmocka_unit_test(test_refused_round_trip),
+		cmocka_unit_test(test_server_events_round_trip),
+		cmocka_unit_test(test_msg_every_byte),
+		cmocka_unit_test(test_msg_byte_classes),
+		cmocka_unit_test(test_msg_random_bytes),
+		cmocka_unit_test(test_msg_cut_to_buffer),
+		cmocka_unit_test(test_event_cut_to_buffer),
+		cmocka_unit_test(test_timestamps),
+		cmocka_unit_test(test_corrupt_lines),
+		cmocka_unit_test(test_truncated_lines),
+		cmocka_unit_test(test_hostile_lines),
+		cmocka_unit_test(test_text_buffer_too_small),
+		cmocka_unit_test(test_unknown_event_is_read),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
