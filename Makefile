@@ -90,7 +90,8 @@ PROGRAMS     = $(OUT)/mtserver $(OUT)/stserver $(OUT)/mtclient $(FLOOD) $(WIRE)
 
 # Tests that replace a libc call to reach an error path nothing else can
 # cause: WRAP_<test> = -Wl,--wrap=symbol.
-WRAP_test_tcp_fault = -Wl,--wrap=pthread_create
+WRAP_test_tcp_fault = -Wl,--wrap=pthread_create,--wrap=pthread_join \
+		      -Wl,--wrap=server_main
 
 .PHONY: all test check run-tests bench compare lesson-udp lesson-handshake run \
 	install uninstall clean check-cmocka lint format test-repeat test-stress
@@ -129,6 +130,15 @@ $(BUILD)/tests/log_minute_flush.o: src/log.c
 	$(call say,CC,$@)$(COMPILE) -DLOG_FLUSH_MS=60000 \
 	    -c -o $@ $<
 LIBS_test_log_tty = $(BUILD)/tests/log_minute_flush.o
+
+# test_tcp_fault runs mtserver's own concurrency model in-process: it
+# links mtserver.c with its main renamed, and takes the model that main
+# hands to server_main.
+$(BUILD)/tests/mtserver_model.o: src/mtserver.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Dmain=mtserver_main \
+	    -Wno-missing-prototypes -c -o $@ $<
+LIBS_test_tcp_fault = $(BUILD)/tests/mtserver_model.o
 
 # cmocka is only needed for the tests; ask pkg-config at use time so that
 # check-cmocka can install it first.

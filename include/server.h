@@ -3,10 +3,12 @@
  * open the listeners and the log, catch signals, accept clients within
  * the limits, run the UDP thread, shut down and print the summary.
  *
- * A main is then a few lines: server_open, server_catch_signals,
- * server_announce, a loop of server_accept handing each client to
- * conn_serve (directly in stserver, on a new thread in mtserver), and
- * server_close.
+ * A main is then one call, server_main, given its concurrency model: a
+ * serve function, a loop of server_accept handing each client to
+ * conn_serve (directly in stserver, on a new thread in mtserver).
+ * server_main does the rest, the same for both: options, server_open,
+ * server_catch_signals, server_start_udp, server_announce, the model's
+ * serve function, server_close.
  *
  * Failure: server_open returns -1 with a one-line reason in err and
  * nothing left open or running; after it, nothing here exits the process
@@ -53,6 +55,21 @@ struct server {
 	pthread_t udp_thread;
 	bool udp_running;
 };
+
+/* A concurrency model: how a server program serves its TCP clients. */
+struct server_model {
+	enum cli_kind kind; /* its command line, and program name */
+	/* Thousands of threads: re-exec once for lean stacks (lean.h). */
+	bool lean_stacks;
+	/* Serves clients from server_accept until it returns NULL.  0, or
+	 * -1 with errno when it cannot start serving. */
+	int (*serve)(struct server *srv);
+};
+
+/* The whole program around model: parses argv, opens the server,
+ * serves until SIGINT/SIGTERM, closes it.  Returns main's exit status:
+ * 0, 1 (cannot start or serve, or log writes failed), 2 (usage). */
+int server_main(int argc, char *argv[], const struct server_model *model);
 
 /* Opens everything cfg asks for (cfg is copied).  0, or -1 with err. */
 int server_open(struct server *srv, const struct config *cfg, char *err,

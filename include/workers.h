@@ -31,7 +31,7 @@
 #else
 /* A session's deepest path (poll, recv, snprintf for a log event) needs
  * a few KiB; 64 KiB leaves a wide margin and costs address space only:
- * an idle worker touches one page of it (see workers_lean_stacks). */
+ * an idle worker touches one page of it (see lean.h). */
 #define WORKER_STACK_SIZE (64 * (size_t)1024)
 #endif
 
@@ -46,31 +46,6 @@ struct workers {
 	size_t unjoined;	/* finished and not yet joined */
 	int closing;		/* workers_join_all is waiting */
 };
-
-/*
- * Makes an idle worker cost one page of stack instead of two: call first
- * thing in main, before any thread or descriptor exists.
- *
- * glibc places each thread's descriptor (about 2.3 KiB) and its static
- * TLS at the top of the thread's stack, and the static TLS carries a
- * "surplus" (about 1.6 KiB by default) reserved for libraries that
- * dlopen() might load later.  Descriptor and surplus fill the first 4 KiB
- * page, so the worker's frames always start on a second one: 8 KiB per
- * idle client, 80 MB for 10,000.  Without the surplus the frames of an
- * idle session fit beside the descriptor: 4 KiB per client.  The surplus
- * is set only by the GLIBC_TUNABLES variable, read when the program
- * starts, so this re-executes the program (its own file, same argv)
- * once with glibc.rtld.optional_static_tls=0 and glibc.rtld.nns=1 added
- * to it; the server dlopen()s nothing, so it needs no surplus.
- *
- * It does nothing, and returns, when GLIBC_TUNABLES already names
- * glibc.rtld.optional_static_tls (the user's choice, or this was the
- * re-executed run), when LD_PRELOAD is set (valgrind and other tools
- * that preload themselves would lose the process), when the C library
- * is not glibc, or when the exec fails: the server then runs as it is,
- * with two pages per idle client.
- */
-void workers_lean_stacks(char *argv[]);
 
 /* Starts the registry's reaper thread.  0, or -1 with errno (EAGAIN:
  * no thread for it; nothing is left to free then). */

@@ -102,6 +102,16 @@ size_t logline_finish(struct logline_builder *b)
 	return b->len;
 }
 
+/* Starts a line of the server's own: "TIMESTAMP - - - EVENT". */
+static void begin_server(struct logline_builder *b, char *buf, size_t size,
+			 const char *ts, const char *event)
+{
+	logline_begin(b, buf, size, ts, LOGLINE_SERVER_WHO,
+		      LOGLINE_SERVER_WHO_LEN);
+	LOGLINE_PUT(b, " ");
+	logline_put_str(b, event, LOGLINE_EVENT_MAX);
+}
+
 size_t logline_msg(char *buf, size_t size, const char *ts, const char *who,
 		   size_t who_len, const char *text, size_t len,
 		   size_t full_len)
@@ -208,9 +218,7 @@ size_t logline_start(char *buf, size_t size, const char *ts,
 {
 	struct logline_builder b;
 
-	logline_begin(&b, buf, size, ts, LOGLINE_SERVER_WHO,
-		      LOGLINE_SERVER_WHO_LEN);
-	LOGLINE_PUT(&b, " start");
+	begin_server(&b, buf, size, ts, "start");
 	put_word(&b, s->prog);
 	put_word(&b, s->version);
 	LOGLINE_PUT(&b, " on");
@@ -236,9 +244,7 @@ size_t logline_stop(char *buf, size_t size, const char *ts,
 {
 	struct logline_builder b;
 
-	logline_begin(&b, buf, size, ts, LOGLINE_SERVER_WHO,
-		      LOGLINE_SERVER_WHO_LEN);
-	LOGLINE_PUT(&b, " stop");
+	begin_server(&b, buf, size, ts, "stop");
 	put_word(&b, s->prog);
 	LOGLINE_PUT(&b, ": ");
 	logline_put_u64(&b, s->tcp_conns);
@@ -255,9 +261,8 @@ size_t logline_accept_failed(char *buf, size_t size, const char *ts,
 {
 	struct logline_builder b;
 
-	logline_begin(&b, buf, size, ts, LOGLINE_SERVER_WHO,
-		      LOGLINE_SERVER_WHO_LEN);
-	LOGLINE_PUT(&b, " accept failed: ");
+	begin_server(&b, buf, size, ts, "accept");
+	LOGLINE_PUT(&b, " failed: ");
 	logline_put_str(&b, error, ERROR_TEXT_MAX);
 	LOGLINE_PUT(&b, "; refusing clients until descriptors are free");
 	return logline_finish(&b);

@@ -4,66 +4,6 @@
 #include "workers.h"
 
 #include <errno.h>
-#include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-/* What workers_lean_stacks() adds to GLIBC_TUNABLES, and the name that
- * says it has been done (or chosen otherwise by the user). */
-#define LEAN_TUNABLES "glibc.rtld.optional_static_tls=0:glibc.rtld.nns=1"
-#define LEAN_MARK     "glibc.rtld.optional_static_tls"
-/* Room for the user's own tunables and ours; a longer setting is left
- * alone rather than cut. */
-#define TUNABLES_MAX 1024
-
-#if defined(__GLIBC__) && defined(__linux__)
-/* Executes this very program again with argv.  Through its real path,
- * not /proc/self/exe: the kernel names the process after the file it
- * executes, and ps, top, pgrep and killall should see "mtserver", not
- * "exe".  Returns only if that fails (a binary replaced or deleted since
- * it started, for one). */
-static void exec_self(char *argv[])
-{
-	char path[PATH_MAX];
-	ssize_t len = readlink("/proc/self/exe", path, sizeof(path) - 1);
-
-	if (len <= 0 || (size_t)len >= sizeof(path) - 1)
-		return;
-	path[len] = '\0';
-	execv(path, argv);
-}
-#endif
-
-void workers_lean_stacks(char *argv[])
-{
-#if defined(__GLIBC__) && defined(__linux__)
-	const char *old = getenv("GLIBC_TUNABLES");
-	const char *preload = getenv("LD_PRELOAD");
-	char tunables[TUNABLES_MAX];
-	int n;
-
-	if ((old != NULL && strstr(old, LEAN_MARK) != NULL) ||
-	    (preload != NULL && preload[0] != '\0'))
-		return;
-	n = snprintf(tunables, sizeof(tunables), "%s%s%s",
-		     old != NULL ? old : "", old != NULL ? ":" : "",
-		     LEAN_TUNABLES);
-	if (n < 0 || (size_t)n >= sizeof(tunables))
-		return;
-	if (setenv("GLIBC_TUNABLES", tunables, 1) == -1)
-		return;
-	exec_self(argv);
-	/* Still here: run on as we are, environment as it was. */
-	if (old != NULL)
-		(void)setenv("GLIBC_TUNABLES", old, 1);
-	else
-		(void)unsetenv("GLIBC_TUNABLES");
-#else
-	(void)argv;
-#endif
-}
 
 /* Joins the workers on list c and frees their conns; returns how many. */
 static size_t join_list(struct conn *c)

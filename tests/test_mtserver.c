@@ -473,7 +473,7 @@ static void expect_tunables(const char *tunables, const char *preload,
 	free(env);
 }
 
-/* workers_lean_stacks(): the server re-executes itself once with
+/* lean_stacks() (lean.h): the server re-executes itself once with
  * glibc's static TLS surplus turned off, keeps the user's tunables, and
  * leaves alone a user who chose the surplus or preloads a library. */
 static void test_lean_stacks_reexec(void **state)

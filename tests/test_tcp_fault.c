@@ -3,8 +3,10 @@
  * cleanly and the server goes on.  Thread creation cannot be made to
  * fail on demand from outside (root ignores RLIMIT_NPROC), so the
  * Makefile links this suite with -Wl,--wrap=pthread_create, and the
- * test runs mtserver's accept-and-spawn step in-process, over a real
- * loopback socket.
+ * test runs mtserver's own concurrency model in-process, over a real
+ * loopback socket: mtserver.c is linked in with its main renamed
+ * mtserver_main, and a wrapped server_main hands the test the model
+ * that main passes it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,12 +17,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "harness.h"
-#include "proto.h"
+#include "net.h"
 #include "server.h"
 #include "workers.h"
 
@@ -28,104 +31,144 @@ int __real_pthread_create(pthread_t *t, const pthread_attr_t *attr,
 			  void *(*fn)(void *), void *arg);
 int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr,
 			  void *(*fn)(void *), void *arg);
+int __real_pthread_join(pthread_t t, void **ret);
+int __wrap_pthread_join(pthread_t t, void **ret);
+int __wrap_server_main(int argc, char *argv[],
+		       const struct server_model *model);
+int mtserver_main(int argc, char *argv[]);
 
-static int fail_next_create;
+static atomic_int fail_next_create;
+static atomic_long joins;
+static const struct server_model *mtserver_model;
 
 int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr,
 			  void *(*fn)(void *), void *arg)
 {
-	if (fail_next_create) {
-		fail_next_create = 0;
+	if (atomic_exchange(&fail_next_create, 0))
 		return EAGAIN;
-	}
 	return __real_pthread_create(t, attr, fn, arg);
 }
 
-/* mtserver.c's loop, one client at a time, so the test can interleave. */
-static void accept_one(struct server *srv, struct workers *w)
+int __wrap_pthread_join(pthread_t t, void **ret)
 {
-	struct conn *c = server_accept(srv);
+	int rc = __real_pthread_join(t, ret);
 
-	assert_non_null(c);
-	if (workers_start(w, c) == -1) {
-		assert_int_equal(errno, EAGAIN);
-		server_refuse(srv, c, PROTO_BUSY_LINE, "no-thread");
-	}
+	if (rc == 0)
+		atomic_fetch_add(&joins, 1);
+	return rc;
 }
 
-/* A TCP-only server on a free loopback port logging to log, and its
- * worker registry: what mtserver's main sets up before its loop.  argv
- * outlives the call because cfg keeps pointers into it. */
-static void open_server(struct server *srv, struct workers *w,
-			struct config *cfg, char *argv[], const char *log)
+/* mtserver's main calls this with its model; keep it, run nothing. */
+int __wrap_server_main(int argc, char *argv[], const struct server_model *model)
 {
-	char err[256];
+	(void)argc;
+	(void)argv;
+	mtserver_model = model;
+	return 0;
+}
 
-	argv[0] = "mtserver";
-	argv[1] = "--no-udp";
-	argv[2] = "-l";
-	argv[3] = (char *)log;
-	argv[4] = "-b";
-	argv[5] = "127.0.0.1";
-	argv[6] = "0";
-	argv[7] = NULL;
+/* A TCP-only server on a free loopback port logging to log, running
+ * mtserver's serve function on a thread of its own, as its main does. */
+struct running {
+	char *argv[8]; /* cfg keeps pointers into it */
+	struct config cfg;
+	struct server srv;
+	pthread_t thread;
+	int serve_rc;
+};
+
+static void *serve_main(void *arg)
+{
+	struct running *r = arg;
+
+	r->serve_rc = mtserver_model->serve(&r->srv);
+	return NULL;
+}
+
+static void open_server(struct running *r, const char *log)
+{
+	char *main_argv[] = {"mtserver", NULL};
+	char err[NET_ERR_MAX];
+
+	assert_int_equal(mtserver_main(1, main_argv), 0);
+	assert_non_null(mtserver_model);
+	assert_int_equal(mtserver_model->kind, CLI_MTSERVER);
+	r->argv[0] = "mtserver";
+	r->argv[1] = "--no-udp";
+	r->argv[2] = "-l";
+	r->argv[3] = (char *)log;
+	r->argv[4] = "-b";
+	r->argv[5] = "127.0.0.1";
+	r->argv[6] = "0";
+	r->argv[7] = NULL;
 	assert_int_equal(
-		cli_parse(cfg, CLI_MTSERVER, 7, argv, err, sizeof(err)),
+		cli_parse(&r->cfg, CLI_MTSERVER, 7, r->argv, err, sizeof(err)),
 		CLI_RUN);
-	assert_int_equal(server_open(srv, cfg, err, sizeof(err)), 0);
-	assert_int_equal(workers_init(w), 0);
+	assert_int_equal(server_open(&r->srv, &r->cfg, err, sizeof(err)), 0);
+	assert_int_equal(__real_pthread_create(&r->thread, NULL, serve_main, r),
+			 0);
 }
 
-/* Joins every worker, checks that no client is left, closes the server
- * with its summary written to summary_path. */
-static void close_server(struct server *srv, struct workers *w,
-			 const char *summary_path)
+/* Stops the server as a signal would, waits for the model to join
+ * every worker, checks that no client is left, closes the server with
+ * its summary written to summary_path. */
+static void close_server(struct running *r, const char *summary_path)
 {
 	FILE *summary;
 
-	workers_join_all(w);
-	assert_int_equal(atomic_load(&srv->stats.active), 0);
+	server_stop(&r->srv);
+	assert_int_equal(__real_pthread_join(r->thread, NULL), 0);
+	assert_int_equal(r->serve_rc, 0);
+	assert_int_equal(atomic_load(&r->srv.stats.active), 0);
 	summary = fopen(summary_path, "w");
 	assert_non_null(summary);
-	assert_int_equal(server_close(srv, summary), 0);
+	assert_int_equal(server_close(&r->srv, summary), 0);
 	fclose(summary);
+}
+
+static int connect_to(const struct running *r)
+{
+	int fd = h_connect("127.0.0.1", (int)r->srv.port);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static void wait_log(const char *log, const char *needle, size_t count)
+{
+	if (h_wait_for(log, needle, count, 10000) == -1)
+		fail_msg("%s: '%s' not seen %zu times", log, needle, count);
 }
 
 static void test_thread_failure_refuses_one_client(void **state)
 {
 	const char *log = h_path("fault.log");
-	char *argv[8];
-	struct config cfg;
-	struct server srv;
-	struct workers w;
+	struct running r;
 	char line[64];
 	int a, b, c;
 
 	(void)state;
-	open_server(&srv, &w, &cfg, argv, log);
+	open_server(&r, log);
 
-	a = h_connect("127.0.0.1", (int)srv.port);
-	assert_true(a >= 0);
-	accept_one(&srv, &w);
-
-	fail_next_create = 1;
-	b = h_connect("127.0.0.1", (int)srv.port);
-	assert_true(b >= 0);
-	accept_one(&srv, &w);
+	a = connect_to(&r);
+	/* Client 1's worker runs: the next thread made is client 2's. */
+	wait_log(log, " #1 connect", 1);
+	atomic_store(&fail_next_create, 1);
+	b = connect_to(&r);
 	assert_true(h_read_line(b, line, sizeof(line), 5000) > 0);
 	assert_string_equal(line, "server busy");
 	assert_int_equal(h_wait_eof(b, 5000), 0);
 	close(b);
 
 	/* The first client is still served, and so is the next one. */
-	c = h_connect("127.0.0.1", (int)srv.port);
-	assert_true(c >= 0);
-	accept_one(&srv, &w);
+	c = connect_to(&r);
 	assert_int_equal(h_send_all(a, "still a\n", 8), 0);
 	assert_int_equal(h_send_all(c, "then c\n", 7), 0);
+	wait_log(log, " #1 msg still a\n", 1);
+	wait_log(log, " #3 msg then c\n", 1);
 	close(a);
 	close(c);
-	close_server(&srv, &w, h_path("fault.summary"));
+	close_server(&r, h_path("fault.summary"));
 	assert_int_equal(
 		h_count_in_file(h_path("fault.summary"),
 				"tcp connections 2 (peak 2 concurrent, "
@@ -159,28 +202,25 @@ static void test_finished_workers_joined_without_new_clients(void **state)
 {
 	enum { CLIENTS = 20 };
 	const char *log = h_path("reap.log");
-	char *argv[8];
-	struct config cfg;
-	struct server srv;
-	struct workers w;
+	struct running r;
 	int fds[CLIENTS];
 	long long until;
+	long before;
 
 	(void)state;
-	open_server(&srv, &w, &cfg, argv, log);
-	for (int i = 0; i < CLIENTS; i++) {
-		fds[i] = h_connect("127.0.0.1", (int)srv.port);
-		assert_true(fds[i] >= 0);
-		accept_one(&srv, &w);
-	}
+	open_server(&r, log);
+	before = atomic_load(&joins);
+	for (int i = 0; i < CLIENTS; i++)
+		fds[i] = connect_to(&r);
+	wait_log(log, " connect", CLIENTS);
 	for (int i = 0; i < CLIENTS; i++)
 		close(fds[i]);
-	assert_int_equal(h_wait_for(log, " disconnect ", CLIENTS, 10000), 0);
+	wait_log(log, " disconnect ", CLIENTS);
 	until = h_now_ms() + 10000;
-	while (workers_unjoined(&w) > 0 && h_now_ms() < until)
+	while (atomic_load(&joins) - before < CLIENTS && h_now_ms() < until)
 		h_sleep_ms(10);
-	assert_int_equal(workers_unjoined(&w), 0);
-	close_server(&srv, &w, "/dev/null");
+	assert_int_equal(atomic_load(&joins) - before, CLIENTS);
+	close_server(&r, "/dev/null");
 }
 
 int main(void)

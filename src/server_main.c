@@ -1,0 +1,56 @@
+/*
+ * server_main.c - a server program's life around its concurrency model:
+ * options, start-up, shutdown and exit status.  The contract is in
+ * server.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "lean.h"
+#include "net.h"
+#include "server.h"
+
+int server_main(int argc, char *argv[], const struct server_model *model)
+{
+	struct config cfg;
+	struct server srv;
+	char err[NET_ERR_MAX];
+
+	if (model->lean_stacks)
+		lean_stacks(argv);
+	switch (cli_parse(&cfg, model->kind, argc, argv, err, sizeof(err))) {
+	case CLI_HELP:
+		cli_usage(stdout, model->kind);
+		return 0;
+	case CLI_VERSION:
+		cli_version(stdout, cfg.prog);
+		return 0;
+	case CLI_ERROR:
+		fprintf(stderr, "%s: %s\n", cfg.prog, err);
+		return 2;
+	case CLI_RUN:
+		break;
+	}
+	if (server_open(&srv, &cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", cfg.prog, err);
+		return 1;
+	}
+	if (server_catch_signals(&srv) == -1 || server_start_udp(&srv) == -1) {
+		fprintf(stderr, "%s: cannot start: %s\n", cfg.prog,
+			strerror(errno));
+		server_close(&srv, stderr);
+		return 1;
+	}
+	server_announce(&srv, stderr);
+	if (!cfg.tcp) {
+		server_wait_stop(&srv);
+	} else if (model->serve(&srv) == -1) {
+		fprintf(stderr, "%s: cannot serve clients: %s\n", cfg.prog,
+			strerror(errno));
+		server_close(&srv, stderr);
+		return 1;
+	}
+	return server_close(&srv, stderr);
+}
