@@ -136,7 +136,7 @@ LIBS_test_log_tty = $(BUILD)/tests/log_minute_flush.o
 # hands to server_main.
 $(BUILD)/tests/mtserver_model.o: src/mtserver.c
 	@mkdir -p $(@D)
-	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Dmain=mtserver_main \
+	$(call say,CC,$@)$(COMPILE) -Dmain=mtserver_main \
 	    -Wno-missing-prototypes -c -o $@ $<
 LIBS_test_tcp_fault = $(BUILD)/tests/mtserver_model.o
 
