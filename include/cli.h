@@ -26,6 +26,7 @@
 #define CLI_DEFAULT_BACKLOG_MT 4096 /* the kernel's usual somaxconn */
 #define CLI_MAX_IDLE	       (7L * 24 * 3600) /* a week: beyond is a typo */
 #define CLI_MAX_CLIENTS	       1000000L
+#define CLI_MAX_UDP_ECHO_RATE  (1L << 30) /* 1 GiB/s: beyond is no limit */
 
 /* Replies making no progress for a minute: the client is not reading
  * (nginx's send_timeout is the same minute). */
@@ -35,6 +36,10 @@
  * below the thousands of slots one address could otherwise take.
  * Loopback is exempt from the default, not from an explicit value. */
 #define CLI_DEFAULT_MAX_PER_IP 256
+/* UDP echo bytes per second to one source address: 2 Mbit/s, plenty for
+ * a person or a test, little for a flood aimed at a spoofed victim.
+ * Loopback is exempt from the default, as above. */
+#define CLI_DEFAULT_UDP_ECHO_RATE (256 * 1024L)
 
 enum cli_kind { CLI_MTSERVER, CLI_STSERVER };
 
@@ -57,6 +62,7 @@ struct config {
 	const char *log_path; /* NULL: standard output */
 	long max_clients;     /* 0: from RLIMIT_NOFILE */
 	long max_per_ip;      /* 0: no limit; -1: the default */
+	long udp_echo_rate;   /* bytes/s per source; 0: none; -1: default */
 	long idle_timeout;    /* seconds; 0: never */
 	long send_timeout;    /* seconds replies may stall; 0: never */
 	long max_line;	      /* bytes */

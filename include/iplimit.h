@@ -50,6 +50,10 @@ struct iplimit {
 	struct iplimit_list *buckets; /* IPLIMIT_BUCKETS lists */
 };
 
+/* Stores peer's address in its 16-byte IPv6 form in *key; returns
+ * whether it is a loopback address.  Pure; any thread. */
+bool iplimit_address_key(const struct sockaddr *peer, struct iplimit_key *key);
+
 /* A table allowing max connections per address (0: no limit, nothing
  * is counted).  0, or -1 with errno. */
 int iplimit_init(struct iplimit *l, long max, bool exempt_loopback);

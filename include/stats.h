@@ -22,9 +22,10 @@ struct stats {
 	atomic_uint_fast64_t udp_datagrams, udp_msgs, udp_bytes;
 	atomic_uint_fast64_t truncated; /* messages over --max-line */
 	atomic_uint_fast64_t unsent;	/* reply bytes dropped, not sent */
-	atomic_long active;		/* TCP clients being served */
-	atomic_long peak;		/* most at once */
-	struct timespec started;	/* CLOCK_MONOTONIC, set once */
+	atomic_uint_fast64_t udp_echo_limited; /* replies over the budget */
+	atomic_long active;		       /* TCP clients being served */
+	atomic_long peak;		       /* most at once */
+	struct timespec started;	       /* CLOCK_MONOTONIC, set once */
 };
 
 void stats_init(struct stats *st);

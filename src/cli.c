@@ -20,6 +20,7 @@ enum {
 	OPT_NO_TCP,
 	OPT_MAX_CLIENTS,
 	OPT_MAX_PER_IP,
+	OPT_UDP_ECHO_RATE,
 	OPT_IDLE,
 	OPT_SEND_TIMEOUT,
 	OPT_MAX_LINE,
@@ -35,6 +36,7 @@ static const struct option mt_options[] = {
 	{"quiet", no_argument, NULL, 'q'},
 	{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
 	{"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
+	{"udp-echo-rate", required_argument, NULL, OPT_UDP_ECHO_RATE},
 	{"idle-timeout", required_argument, NULL, OPT_IDLE},
 	{"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
 	{"max-line", required_argument, NULL, OPT_MAX_LINE},
@@ -100,6 +102,7 @@ static void set_defaults(struct config *cfg, enum cli_kind kind)
 	cfg->idle_timeout = CLI_DEFAULT_IDLE;
 	cfg->send_timeout = CLI_DEFAULT_SEND_TIMEOUT;
 	cfg->max_per_ip = -1;
+	cfg->udp_echo_rate = -1;
 	cfg->max_line = CLI_DEFAULT_MAX_LINE;
 	cfg->backlog = kind == CLI_MTSERVER ? CLI_DEFAULT_BACKLOG_MT
 					    : CLI_DEFAULT_BACKLOG_ST;
@@ -154,6 +157,10 @@ static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
 	case OPT_MAX_PER_IP:
 		return number_option("--max-per-ip", optarg, 0, CLI_MAX_CLIENTS,
 				     &cfg->max_per_ip, err, errlen);
+	case OPT_UDP_ECHO_RATE:
+		return number_option("--udp-echo-rate", optarg, 0,
+				     CLI_MAX_UDP_ECHO_RATE, &cfg->udp_echo_rate,
+				     err, errlen);
 	case OPT_IDLE:
 		return number_option("--idle-timeout", optarg, 0, CLI_MAX_IDLE,
 				     &cfg->idle_timeout, err, errlen);
@@ -277,6 +284,10 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		      "      --max-per-ip N    concurrent TCP clients from one "
 		      "address (default 256,\n"
 		      "                        loopback exempt; 0 = no "
+		      "limit)\n"
+		      "      --udp-echo-rate B UDP echo bytes per second to "
+		      "one address (default\n"
+		      "                        262144, loopback exempt; 0 = no "
 		      "limit)\n",
 		      out);
 	fprintf(out,

@@ -31,8 +31,7 @@ int iplimit_init(struct iplimit *l, long max, bool exempt_loopback)
 	return 0;
 }
 
-/* peer's address in its 16-byte IPv6 form; whether it is loopback. */
-static bool to_key(const struct sockaddr *peer, struct iplimit_key *key)
+bool iplimit_address_key(const struct sockaddr *peer, struct iplimit_key *key)
 {
 	static const unsigned char mapped[12] = {0, 0, 0, 0, 0,	   0,
 						 0, 0, 0, 0, 0xff, 0xff};
@@ -83,7 +82,7 @@ int iplimit_take(struct iplimit *l, const struct sockaddr *peer,
 {
 	struct iplimit_list *list;
 	struct iplimit_entry *e;
-	bool loopback = to_key(peer, key);
+	bool loopback = iplimit_address_key(peer, key);
 	int rc = 1;
 
 	*counted = false;

@@ -9,6 +9,45 @@
 
 static const char hex[] = "0123456789abcdef";
 
+/*
+ * Unicode's format characters (General Category Cf, Unicode 15) and the
+ * line and paragraph separators (Zl, Zp): invisible, or reordering what
+ * follows (U+202E shows "txt.exe" as "exe.txt"; the "Trojan Source"
+ * attack), or a line break on some screens.  Sorted, for a binary
+ * search; every one is escaped like a control byte.
+ */
+static const struct {
+	unsigned first, last;
+} format_chars[] = {
+	{0x00ad, 0x00ad},   {0x0600, 0x0605},	{0x061c, 0x061c},
+	{0x06dd, 0x06dd},   {0x070f, 0x070f},	{0x0890, 0x0891},
+	{0x08e2, 0x08e2},   {0x180e, 0x180e},	{0x200b, 0x200f},
+	{0x2028, 0x202e},   {0x2060, 0x2064},	{0x2066, 0x206f},
+	{0xfeff, 0xfeff},   {0xfff9, 0xfffb},	{0x110bd, 0x110bd},
+	{0x110cd, 0x110cd}, {0x13430, 0x1343f}, {0x1bca0, 0x1bca3},
+	{0x1d173, 0x1d17a}, {0xe0001, 0xe0001}, {0xe0020, 0xe007f},
+};
+
+static int is_format_char(unsigned cp)
+{
+	size_t lo = 0, hi = sizeof(format_chars) / sizeof(format_chars[0]);
+
+	/* CJK (U+3000..U+FEFE) and most scripts answer at once. */
+	if (cp < 0x00ad || (cp > 0x206f && cp < 0xfeff))
+		return 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cp < format_chars[mid].first)
+			hi = mid;
+		else if (cp > format_chars[mid].last)
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
 /* Length of the well-formed UTF-8 sequence for a printable character
  * at s[0..n), or 0 when s does not start one (RFC 3629 table 3-7). */
 static size_t utf8_printable(const unsigned char *s, size_t n)
@@ -35,9 +74,11 @@ static size_t utf8_printable(const unsigned char *s, size_t n)
 			return 0;
 		cp = (cp << 6) | (s[i] & 0x3fu);
 	}
-	/* Overlong forms, surrogates, beyond Unicode, C1 controls. */
+	/* Overlong forms, surrogates, beyond Unicode, C1 controls,
+	 * format characters. */
 	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp < 0xa0)
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp < 0xa0 ||
+	    is_format_char(cp))
 		return 0;
 	return len;
 }

@@ -4,13 +4,17 @@
 #include "udp.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "frame.h"
+#include "iplimit.h"
 #include "logline.h"
 #include "net.h"
 
@@ -21,17 +25,38 @@
  * receive buffer holds a few hundred small ones; this bounds the wait
  * when a sender keeps going. */
 #define UDP_DRAIN_MAX 4096
+/* Echo budgets kept (one per recent source address, direct-mapped):
+ * 64 KiB of table; more sources share budgets, never get fresh ones. */
+#define UDP_BUCKETS 2048
+
+/* What an echo reply costs a source's budget beyond its payload: the
+ * IPv4 and UDP headers, so that floods of tiny datagrams pay too. */
+#define UDP_HEADER_COST 28
+
+/* One source address's echo budget: a token bucket of bytes. */
+struct udp_bucket {
+	struct iplimit_key key;
+	double tokens;	 /* bytes it may be sent now */
+	long long at_ms; /* when tokens was last brought up to date */
+	bool used;
+};
 
 struct udp_loop {
 	const struct conn_env *env;
 	int fd;
 	char *buf;   /* one datagram, UDP_DATAGRAM_MAX + 1 */
-	char *reply; /* one echo reply: max_line + '\n' */
+	char *reply; /* one reply datagram: the messages' replies joined */
+	size_t reply_len, reply_max; /* reply_max: the sender's family's */
+	bool reply_cut;		     /* a reply did not fit */
 	struct log_batch batch;
 	char who[LOGLINE_WHO_MAX];
 	size_t who_len;
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
+	double rate;		    /* echo bytes per second per source */
+	bool rate_exempt_loopback;  /* the default leaves loopback out */
+	struct udp_bucket *buckets; /* UDP_BUCKETS, or NULL: no limit */
+	uint32_t seed;		    /* of the buckets' hash */
 	uint64_t datagrams;
 	uint64_t msgs, bytes, truncated; /* of the current burst */
 };
@@ -46,15 +71,93 @@ static int on_message(void *ctx, const char *msg, size_t len, size_t full)
 		u->truncated++;
 	if (!cfg->quiet)
 		log_batch_msg(&u->batch, u->who, u->who_len, msg, len, full);
-	if (cfg->echo) {
-		memcpy(u->reply, msg, len);
-		u->reply[len] = '\n';
-		/* A lost reply is UDP's nature; a full socket buffer too. */
-		(void)sendto(u->fd, u->reply, len + 1,
-			     MSG_DONTWAIT | MSG_NOSIGNAL,
-			     (struct sockaddr *)&u->peer, u->peer_len);
+	/* Replies are joined into one datagram, whole lines only. */
+	if (cfg->echo && !u->reply_cut) {
+		if (u->reply_max - u->reply_len < len + 1) {
+			u->reply_cut = true;
+			return 0;
+		}
+		memcpy(u->reply + u->reply_len, msg, len);
+		u->reply[u->reply_len + len] = '\n';
+		u->reply_len += len + 1;
 	}
 	return 0;
+}
+
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Whether the sender may be sent cost more bytes now, and if so charges
+ * them.  Buckets are direct-mapped by a seeded hash of the address; a
+ * slot is handed to another address only once its bucket is full again
+ * (its owner idle for a second), so spoofed sources cannot reset the
+ * budget of an address they collide with: at worst they share it.
+ */
+static bool echo_allowed(struct udp_loop *u, size_t cost)
+{
+	struct iplimit_key key;
+	struct udp_bucket *b;
+	long long now;
+	uint32_t h;
+
+	if (u->buckets == NULL)
+		return true;
+	if (iplimit_address_key((struct sockaddr *)&u->peer, &key) &&
+	    u->rate_exempt_loopback)
+		return true;
+	h = u->seed;
+	for (size_t i = 0; i < sizeof(key.addr); i++)
+		h = (h ^ key.addr[i]) * 16777619u;
+	b = &u->buckets[h % UDP_BUCKETS];
+	now = monotonic_ms();
+	if (b->used) {
+		b->tokens += u->rate * (double)(now - b->at_ms) / 1000;
+		if (b->tokens > u->rate)
+			b->tokens = u->rate;
+	}
+	b->at_ms = now;
+	if (!b->used ||
+	    (b->tokens >= u->rate && memcmp(&b->key, &key, sizeof(key)) != 0)) {
+		b->used = true;
+		b->key = key;
+		b->tokens = u->rate; /* a second's worth at once */
+	}
+	if (b->tokens < (double)cost)
+		return false;
+	b->tokens -= (double)cost;
+	return true;
+}
+
+/* Sends the datagram's joined replies, if its source's budget allows. */
+static void send_reply(struct udp_loop *u)
+{
+	if (u->reply_len == 0 ||
+	    !echo_allowed(u, u->reply_len + UDP_HEADER_COST)) {
+		if (u->reply_len > 0)
+			stats_add(&u->env->stats->udp_echo_limited, 1);
+		return;
+	}
+	/* A lost reply is UDP's nature; a full socket buffer too. */
+	(void)sendto(u->fd, u->reply, u->reply_len, MSG_DONTWAIT | MSG_NOSIGNAL,
+		     (struct sockaddr *)&u->peer, u->peer_len);
+}
+
+/* The largest reply peer can be sent: an IPv4 sender (IPv4-mapped on a
+ * dual-stack socket too) is reached over IPv4. */
+static size_t reply_max(const struct sockaddr_storage *peer)
+{
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)peer;
+
+	if (peer->ss_family == AF_INET6 &&
+	    !IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+		return UDP_DATAGRAM_MAX;
+	return UDP_DATAGRAM_MAX_V4;
 }
 
 /* Reads and handles one datagram.  1 when one was handled, 0 when none
@@ -62,10 +165,14 @@ static int on_message(void *ctx, const char *msg, size_t len, size_t full)
 static int receive_one(struct udp_loop *u)
 {
 	char addr[NET_ADDR_MAX];
+	size_t len;
 	ssize_t n;
 
 	u->peer_len = sizeof(u->peer);
-	n = recvfrom(u->fd, u->buf, UDP_DATAGRAM_MAX + 1, MSG_DONTWAIT,
+	/* The buffer holds the largest datagram IPv6 can carry; with
+	 * MSG_TRUNC n is the real length even of one that did not fit (a
+	 * jumbogram), so bytes are never undercounted. */
+	n = recvfrom(u->fd, u->buf, UDP_DATAGRAM_MAX, MSG_DONTWAIT | MSG_TRUNC,
 		     (struct sockaddr *)&u->peer, &u->peer_len);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -77,13 +184,19 @@ static int receive_one(struct udp_loop *u)
 	}
 	u->datagrams++;
 	u->bytes += (size_t)n;
+	len = (size_t)n < UDP_DATAGRAM_MAX ? (size_t)n : UDP_DATAGRAM_MAX;
 	u->who_len = logline_who(
 		u->who, sizeof(u->who), "udp",
 		net_format((struct sockaddr *)&u->peer, addr, sizeof(addr)),
 		u->datagrams);
 	log_batch_stamp(&u->batch);
-	(void)frame_datagram(u->buf, (size_t)n, (size_t)u->env->cfg->max_line,
+	u->reply_len = 0;
+	u->reply_cut = false;
+	u->reply_max = reply_max(&u->peer);
+	(void)frame_datagram(u->buf, len, (size_t)u->env->cfg->max_line,
 			     on_message, u);
+	if (u->env->cfg->echo)
+		send_reply(u);
 	return 1;
 }
 
@@ -136,9 +249,17 @@ int udp_serve(const struct conn_env *env, int fd)
 	memset(&u, 0, sizeof(u));
 	u.env = env;
 	u.fd = fd;
-	u.buf = malloc(UDP_DATAGRAM_MAX + 1);
-	u.reply = malloc((size_t)env->cfg->max_line + 1);
+	u.buf = malloc(UDP_DATAGRAM_MAX);
+	u.reply = malloc(UDP_DATAGRAM_MAX);
+	u.rate_exempt_loopback = env->cfg->udp_echo_rate < 0;
+	u.rate =
+		(double)(env->cfg->udp_echo_rate < 0 ? CLI_DEFAULT_UDP_ECHO_RATE
+						     : env->cfg->udp_echo_rate);
+	if (env->cfg->echo && u.rate > 0)
+		u.buckets = calloc(UDP_BUCKETS, sizeof(*u.buckets));
+	u.seed = 2166136261u ^ (uint32_t)monotonic_ms() ^ (uint32_t)getpid();
 	if (u.buf == NULL || u.reply == NULL ||
+	    (env->cfg->echo && u.rate > 0 && u.buckets == NULL) ||
 	    log_batch_init(&u.batch, env->log, (size_t)env->cfg->max_line) ==
 		    -1)
 		goto out;
@@ -148,6 +269,7 @@ out:
 	saved = errno;
 	free(u.buf);
 	free(u.reply);
+	free(u.buckets);
 	errno = saved;
 	return rc;
 }

@@ -268,6 +268,31 @@ static void test_max_per_ip(void **state)
 	srv_stop(&s);
 }
 
+/* Finding 7: a right-to-left override or a zero-width space sent over
+ * TCP reaches the log escaped; Chinese stays as it is. */
+static void test_format_characters_escaped_in_log(void **state)
+{
+	struct srv s = {0};
+	int fd;
+
+	(void)state;
+	srv_start(&s, "mtserver", "--no-udp", (const char *)NULL);
+	fd = srv_connect(&s);
+	srv_send(fd, "invoice\xe2\x80\xae"
+		     "fdp.exe\n"
+		     "pay\xe2\x80\x8bpal \xe4\xbd\xa0\xe5\xa5\xbd\n");
+	close(fd);
+	srv_wait_log(&s, "reason=client-closed messages=2 ", 1);
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(s.log, " msg invoice\\xe2\\x80\\xae"
+						"fdp.exe\n"),
+			 1);
+	assert_int_equal(h_count_in_file(s.log, " msg pay\\xe2\\x80\\x8bpal "
+						"\xe4\xbd\xa0\xe5\xa5\xbd\n"),
+			 1);
+	assert_int_equal(h_count_in_file(s.log, "\xe2\x80"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_slowloris_trickle),
 		cmocka_unit_test(test_partial_line_timeout),
 		cmocka_unit_test(test_max_per_ip),
+		cmocka_unit_test(test_format_characters_escaped_in_log),
 	};
 
 	return cmocka_run_group_tests_name("hostile", tests, NULL,

@@ -1,0 +1,250 @@
+/*
+ * test_hostile_escape.c - visual forgery (issue 11, finding 7): Unicode
+ * format characters (bidirectional overrides and isolates, zero-width
+ * characters, the BOM, line and paragraph separators: every character
+ * of General Category Cf, Zl and Zp) are escaped like control bytes,
+ * while Chinese and other printable text stays readable.  The SWAR
+ * escaper is compared with a byte-by-byte reference at every offset.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "logfmt.h"
+
+/* Unicode 15's format characters (Cf), and U+2028/2029 (Zl, Zp). */
+static const uint32_t format_ranges[][2] = {
+	{0x00ad, 0x00ad},   {0x0600, 0x0605},	{0x061c, 0x061c},
+	{0x06dd, 0x06dd},   {0x070f, 0x070f},	{0x0890, 0x0891},
+	{0x08e2, 0x08e2},   {0x180e, 0x180e},	{0x200b, 0x200f},
+	{0x2028, 0x202e},   {0x2060, 0x2064},	{0x2066, 0x206f},
+	{0xfeff, 0xfeff},   {0xfff9, 0xfffb},	{0x110bd, 0x110bd},
+	{0x110cd, 0x110cd}, {0x13430, 0x1343f}, {0x1bca0, 0x1bca3},
+	{0x1d173, 0x1d17a}, {0xe0001, 0xe0001}, {0xe0020, 0xe007f},
+};
+
+static int ref_is_format(uint32_t cp)
+{
+	for (size_t i = 0; i < sizeof(format_ranges) / sizeof(*format_ranges);
+	     i++)
+		if (cp >= format_ranges[i][0] && cp <= format_ranges[i][1])
+			return 1;
+	return 0;
+}
+
+static size_t utf8_encode(char *d, uint32_t cp)
+{
+	if (cp < 0x80) {
+		d[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		d[0] = (char)(0xc0 | cp >> 6);
+		d[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		d[0] = (char)(0xe0 | cp >> 12);
+		d[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		d[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	d[0] = (char)(0xf0 | cp >> 18);
+	d[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	d[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	d[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* The rule of logfmt.h, one byte at a time, written plainly. */
+static size_t ref_sequence(const unsigned char *s, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp < 0xa0 ||
+	    ref_is_format(cp))
+		return 0;
+	return len;
+}
+
+static size_t ref_escape(char *dst, const char *src, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	char *d = dst;
+
+	for (size_t i = 0; i < len;) {
+		unsigned char c = s[i];
+		size_t seq;
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			*d++ = (char)c;
+			i++;
+		} else if (c >= 0x80 && (seq = ref_sequence(s + i, len - i))) {
+			memcpy(d, s + i, seq);
+			d += seq;
+			i += seq;
+		} else {
+			if (c == '\\')
+				d += sprintf(d, "\\\\");
+			else if (c == '\n')
+				d += sprintf(d, "\\n");
+			else if (c == '\t')
+				d += sprintf(d, "\\t");
+			else if (c == '\r')
+				d += sprintf(d, "\\r");
+			else
+				d += sprintf(d, "\\x%02x", c);
+			i++;
+		}
+	}
+	return (size_t)(d - dst);
+}
+
+static void expect_escape(const char *in, const char *want)
+{
+	char out[256];
+	size_t n = logfmt_escape(out, in, strlen(in));
+
+	out[n] = '\0';
+	assert_string_equal(out, want);
+}
+
+static void test_trojan_source_characters(void **state)
+{
+	(void)state;
+	/* RLO: "admin" shown reversed. */
+	expect_escape("x\xe2\x80\xaeoops", "x\\xe2\\x80\\xaeoops");
+	/* LRI, RLI, FSI, PDI. */
+	expect_escape("\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9",
+		      "\\xe2\\x81\\xa6\\xe2\\x81\\xa7\\xe2\\x81\\xa8"
+		      "\\xe2\\x81\\xa9");
+	/* ZWSP, ZWNJ, ZWJ, LRM, RLM. */
+	expect_escape("a\xe2\x80\x8b"
+		      "b\xe2\x80\x8f",
+		      "a\\xe2\\x80\\x8bb\\xe2\\x80\\x8f");
+	/* Line and paragraph separators: a line break on some screens. */
+	expect_escape("1\xe2\x80\xa8"
+		      "2\xe2\x80\xa9",
+		      "1\\xe2\\x80\\xa82\\xe2\\x80\\xa9");
+	/* BOM, Arabic letter mark, Mongolian vowel separator, word
+	 * joiner, invisible times, tag characters. */
+	expect_escape("\xef\xbb\xbf", "\\xef\\xbb\\xbf");
+	expect_escape("\xd8\x9c", "\\xd8\\x9c");
+	expect_escape("\xe1\xa0\x8e", "\\xe1\\xa0\\x8e");
+	expect_escape("\xe2\x81\xa0\xe2\x81\xa2",
+		      "\\xe2\\x81\\xa0\\xe2\\x81\\xa2");
+	expect_escape("\xf3\xa0\x80\x81", "\\xf3\\xa0\\x80\\x81");
+	/* Soft hyphen: invisible, so escaped. */
+	expect_escape("\xc2\xad", "\\xc2\\xad");
+}
+
+static void test_printable_text_stays(void **state)
+{
+	(void)state;
+	expect_escape("你好，世界", "你好，世界");
+	expect_escape("café naïve Ελληνικά русский עברית العربية",
+		      "café naïve Ελληνικά русский עברית العربية");
+	expect_escape("emoji \xf0\x9f\x98\x80 ok", "emoji \xf0\x9f\x98\x80 ok");
+	/* Neighbours of the escaped ranges stay: U+200A (hair space),
+	 * U+2030 (per mille), U+2065 (unassigned but not Cf), U+FEFE. */
+	expect_escape("\xe2\x80\x8a\xe2\x80\xb0", "\xe2\x80\x8a\xe2\x80\xb0");
+	expect_escape("\xef\xbb\xbe", "\xef\xbb\xbe");
+}
+
+/* Every code point from U+00A0 to U+10FFFF, alone and between ASCII
+ * (so the SWAR path runs around it): the escaper agrees with the
+ * reference, and format characters come out as \xNN only. */
+static void test_every_code_point_matches_reference(void **state)
+{
+	char in[32], out[128], want[128];
+
+	(void)state;
+	for (uint32_t cp = 0xa0; cp <= 0x10ffff; cp++) {
+		size_t n, got, exp;
+
+		if (cp >= 0xd800 && cp <= 0xdfff)
+			continue;
+		memcpy(in, "abcdefgh", 8);
+		n = 8 + utf8_encode(in + 8, cp);
+		memcpy(in + n, "ijklmnop", 8);
+		n += 8;
+		got = logfmt_escape(out, in, n);
+		exp = ref_escape(want, in, n);
+		if (got != exp || memcmp(out, want, got) != 0)
+			fail_msg("U+%04X escaped differently", (unsigned)cp);
+		if (ref_is_format(cp))
+			assert_true(memchr(out + 8, 0x80 | (cp & 0x3f),
+					   got - 16) == NULL);
+	}
+}
+
+/* Random mixes of ASCII, controls, format characters, CJK and broken
+ * sequences, at every offset and length up to 64. */
+static void test_random_mixes_match_reference(void **state)
+{
+	static const uint32_t pool[] = {
+		'a',	'Z',	 ' ',	  '\\',	   '\n',   0x01,   0x7f,
+		0x4f60, 0x597d,	 0x202e,  0x2066,  0x2069, 0x200b, 0x200f,
+		0x2028, 0x2029,	 0xfeff,  0x061c,  0x180e, 0x2060, 0x2064,
+		0xe9,	0x1f600, 0xe0041, 0x110bd, 0xad,   0x85,   0x2065,
+	};
+	char in[256], out[1024], want[1024];
+	unsigned seed = 11;
+
+	(void)state;
+	for (int round = 0; round < 20000; round++) {
+		size_t n = 0, got, exp;
+		size_t target = (size_t)(rand_r(&seed) % 64);
+
+		while (n < target) {
+			uint32_t cp = pool[(size_t)rand_r(&seed) %
+					   (sizeof(pool) / sizeof(*pool))];
+
+			if (rand_r(&seed) % 16 == 0)
+				in[n++] = (char)(0x80 + rand_r(&seed) % 0x80);
+			else
+				n += utf8_encode(in + n, cp);
+		}
+		for (size_t off = 0; off < n; off++) {
+			got = logfmt_escape(out, in + off, n - off);
+			exp = ref_escape(want, in + off, n - off);
+			assert_int_equal(got, exp);
+			assert_memory_equal(out, want, got);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_trojan_source_characters),
+		cmocka_unit_test(test_printable_text_stays),
+		cmocka_unit_test(test_every_code_point_matches_reference),
+		cmocka_unit_test(test_random_mixes_match_reference),
+	};
+
+	return cmocka_run_group_tests_name("hostile-escape", tests, NULL, NULL);
+}
