@@ -534,6 +534,8 @@ static void test_program_steps_and_status(void **state)
 	assert_int_equal(
 		run_wire("table /nonexistent/capture", out, sizeof(out)), 1);
 	assert_int_equal(run_wire("frobnicate x", out, sizeof(out)), 2);
+	assert_int_equal(run_wire("table --title", out, sizeof(out)), 2);
+	assert_int_equal(run_wire("steps --verbose x", out, sizeof(out)), 2);
 	assert_int_equal(run_wire("bind 127.0.0.1 99999", out, sizeof(out)), 2);
 }
 

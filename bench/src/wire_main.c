@@ -153,8 +153,10 @@ static int cmd_table(struct capture *cap, const char *title)
 			snprintf(seq, sizeof(seq), "%u", n->seq);
 		if (p->has_ack)
 			snprintf(ack, sizeof(ack), "%u", p->ack);
-		if (many)
+		if (many && n->conn >= 0)
 			snprintf(conn, sizeof(conn), " %d |", n->conn + 1);
+		else if (many) /* beyond WIRE_CONN_MAX connections */
+			snprintf(conn, sizeof(conn), " - |");
 		step_text(n, false, en, sizeof(en));
 		step_text(n, true, zh, sizeof(zh));
 		printf("| %zu | %.3f |%s %s | %s | %s | %s | %u | %s%s | %s%s "
@@ -412,6 +414,9 @@ int main(int argc, char *argv[])
 	}
 	if (argc - i != 1)
 		return usage_error("expected one capture file");
+	if (argv[i][0] == '-' && argv[i][1] != '\0')
+		return usage_error("unknown option, or --title without its "
+				   "value");
 	if (load(&cap, argv[i]) == -1)
 		return 1;
 	if (strcmp(cmd, "table") == 0)
