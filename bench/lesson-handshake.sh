@@ -16,6 +16,7 @@
 #                 client's FIN alone, and the replies follow after it - the
 #                 reason the teardown takes four steps.  `ss` then shows
 #                 the client's socket in TIME_WAIT.
+#   unpaused      the same without the pause: a server that answers at once.
 #   server-first  the server closes first (SIGTERM while a client is
 #                 connected): the TIME_WAIT is on the server's port, and a
 #                 listener without SO_REUSEADDR cannot bind it (`bench/wire
@@ -167,6 +168,19 @@ measure_session() {
 		'^conn 1: HS1 HS2 HS3 .*FIN1 FIN2 DATA\(half-close\) .*FIN3 FIN4$'
 }
 
+# The same session without the pause: what a server that answers at once
+# looks like (how its replies and its ACK of the FIN fall depends on
+# scheduling, so nothing is expected but a complete teardown).
+measure_unpaused() {
+	local port
+	port=$(cat "$DATA/session.port")
+	capture unpaused "tcp port $port"
+	printf 'hello\nbye\n' | in_ns ./mtclient 127.0.0.1 "$port" >"$T/client.out" 2>"$T/client.err" ||
+		die "mtclient failed: $(cat "$T/client.err")"
+	capture_end unpaused
+	expect unpaused "a complete session" '^conn 1: HS1 HS2 HS3 .*FIN1 .*FIN3 FIN4$'
+}
+
 # The session's server goes on serving UDP: the same lines, as datagrams.
 measure_udp() {
 	local port
@@ -252,6 +266,24 @@ tw_line() {
 gaps() {
 	awk 'NR > 1 { printf "%s%.1f s", sep, $1 - prev; sep = ", " } { prev = $1 }' "$1"
 }
+# unpaused_story FILE: what the unpaused session shows, in words.
+unpaused_story() {
+	local steps
+	steps=$("$WIRE" steps "$1" | head -n 1)
+	case $steps in
+	*" FIN2+DATA(half-close)"*)
+		echo "the server answers within a fraction of a millisecond, so its kernel carries the ACK of the client's" \
+			"FIN on the reply (steps 2 and the data in one segment), the data still after the FIN."
+		;;
+	*" FIN2 DATA(half-close)"*) echo "the ACK of the FIN went alone even so, and the replies after it." ;;
+	*"DATA(half-close)"*" FIN2+FIN3"*)
+		echo "the replies left after the client's FIN but before the server's kernel had taken the FIN in (their" \
+			"ack does not count it); its ACK then rode on the server's FIN (steps 2 and 3 in one segment)."
+		;;
+	*"(half-close)"*) echo "the replies still follow the client's FIN." ;;
+	*) echo "this time the server read and answered the lines before the client's FIN arrived, so the replies come before the teardown." ;;
+	esac
+}
 # row_t TABLE PATTERN: the time column of the first row matching PATTERN.
 row_t() { awk -F ' [|] ' -v re="$2" '$0 ~ re { print $2; exit }' "$1"; }
 
@@ -290,8 +322,11 @@ render() {
 	echo "its own (step 2, at ${t2:-?} ms: a delayed ACK), but the connection stays open the other way: the replies"
 	echo "leave at ${td:-?} ms, after the client's FIN, and only then the server's FIN (step 3, at ${t3:-?} ms).  That is"
 	echo "why the teardown takes four steps and the handshake three: a SYN and the ACK of the peer's SYN can go"
-	echo "together, a FIN often cannot.  (Without the pause the server replies within a fraction of a millisecond,"
-	echo "and its kernel carries the ACK of the FIN on the reply: steps 2 and the data in one segment.)"
+	echo "together, a FIN often cannot."
+	echo
+	echo "The same session without the pause: $(unpaused_story "$d/unpaused.txt")"
+	echo
+	"$WIRE" table "$d/unpaused.txt" || true
 	echo
 	echo "## 3. TIME_WAIT"
 	echo
@@ -364,6 +399,7 @@ main() {
 	echo "$(uname -sr), $(nproc) CPUs" >"$DATA/host"
 
 	measure_session
+	measure_unpaused
 	measure_udp
 	measure_refused
 	measure_server_first
