@@ -44,10 +44,10 @@ static uint64_t random_latency(uint64_t *state)
 }
 
 /* The histogram's answer must be the true percentile or above it by at
- * most one bucket width (1/128 of the value). */
+ * most one bucket width (1/1024 of the value: 3 significant digits). */
 static void assert_close(uint64_t got, uint64_t want)
 {
-	if (got < want || got > want + want / 128)
+	if (got < want || got > want + want / 1024)
 		fail_msg("percentile %llu, true value %llu",
 			 (unsigned long long)got, (unsigned long long)want);
 }
@@ -107,17 +107,17 @@ static void test_percentiles_match_sort(void **state)
 	free(h);
 }
 
-/* Small values are exact: below 256 every value has its own bucket. */
+/* Small values are exact: below 2048 every value has its own bucket. */
 static void test_small_values_exact(void **state)
 {
 	struct hist *h = new_hist();
 	uint64_t v;
 
 	(void)state;
-	for (v = 0; v < 256; v++)
+	for (v = 0; v < 2048; v++)
 		hist_record(h, v);
-	assert_int_equal(hist_percentile(h, 50), 127);
-	assert_int_equal(hist_percentile(h, 100), 255);
+	assert_int_equal(hist_percentile(h, 50), 1023);
+	assert_int_equal(hist_percentile(h, 100), 2047);
 	assert_int_equal(hist_min(h), 0);
 	free(h);
 }
@@ -191,6 +191,52 @@ static void test_single_sample(void **state)
 	free(h);
 }
 
+/*
+ * The layout is HdrHistogram's for (1, 10^8, 3 digits), whose facts are
+ * public: 2048 sub-buckets, 17 buckets, (17 + 1) * 1024 = 18432 counts;
+ * countsIndex(v) = ((b + 1) << 10) + (v >> b) - 1024 with
+ * b = 53 - clz(v | 2047); a bucket at index i spans
+ * [lowestEquivalentValue, highestEquivalentValue].
+ */
+static void test_hdr_layout(void **state)
+{
+	static const struct {
+		uint64_t value;
+		unsigned index;
+		uint64_t low, high;
+	} known[] = {
+		{0, 0, 0, 0},
+		{1, 1, 1, 1},
+		{2047, 2047, 2047, 2047},
+		{2048, 2048, 2048, 2049},
+		{2049, 2048, 2048, 2049},
+		{4095, 3071, 4094, 4095},
+		{4096, 3072, 4096, 4099},
+		{1000000, 11169, 999936, 1000447},
+		{100000000, 17909, 99942400, 100007935},
+	};
+	size_t i;
+	unsigned idx;
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(HIST_BUCKETS, 18432);
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		assert_int_equal(hist_index_of(known[i].value), known[i].index);
+		assert_int_equal(hist_index_low(known[i].index), known[i].low);
+		assert_int_equal(hist_index_high(known[i].index),
+				 known[i].high);
+	}
+	/* Every index maps back to itself, and buckets tile the range. */
+	for (idx = 0; idx <= hist_index_of(HIST_MAX); idx++) {
+		v = hist_index_low(idx);
+		assert_int_equal(hist_index_of(v), idx);
+		assert_int_equal(hist_index_of(hist_index_high(idx)), idx);
+		if (idx > 0)
+			assert_int_equal(hist_index_high(idx - 1) + 1, v);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_huge_values_clamp),
 		cmocka_unit_test(test_single_sample),
+		cmocka_unit_test(test_hdr_layout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,68 +1,83 @@
 /*
  * hist.c - see hist.h.
  *
- * Bucket layout, for value v:
- *   v < 256:  index v (exact).
- *   v >= 256: let k = position of the highest set bit (8..26).  The
- *             value lies in [2^k, 2^(k+1)), which is split into 128
- *             sub-buckets of width 2^(k-7).  index =
- *             256 + (k - 8) * 128 + (v >> (k - 7)) - 128.
+ * HdrHistogram's layout with unit magnitude 0 and a sub-bucket count of
+ * 2048 (half: 1024).  For value v, with b = the bucket index
+ * (0 for v < 2048, else the position of v's highest bit minus 10):
+ *   sub   = v >> b                    (1024..2047, or 0..2047 when b = 0)
+ *   index = (b + 1) * 1024 + sub - 1024
+ * and back: value = sub << b.  HdrHistogram's own code computes b as
+ * 53 - clz(v | 2047); the same thing.
  */
 #include "hist.h"
 
 #include <math.h>
 #include <string.h>
 
-_Static_assert(HIST_MAX < (1ull << (HIST_SUB_BITS + HIST_GROUPS)),
-	       "HIST_GROUPS too small for HIST_MAX");
-
-static unsigned highest_bit(uint64_t v)
-{
-	return 63u - (unsigned)__builtin_clzll(v);
-}
+/* HdrHistogram's count: the smallest n with 2048 << (n - 1) > HIST_MAX. */
+_Static_assert(((uint64_t)HIST_SUB_COUNT << (HIST_BUCKET_COUNT - 2)) <=
+			       HIST_MAX &&
+		       ((uint64_t)HIST_SUB_COUNT << (HIST_BUCKET_COUNT - 1)) >
+			       HIST_MAX,
+	       "HIST_BUCKET_COUNT is HdrHistogram's bucket count for HIST_MAX");
 
 static unsigned bucket_of(uint64_t v)
 {
-	unsigned k, shift;
-
-	if (v < HIST_SUB_COUNT)
-		return (unsigned)v;
-	k = highest_bit(v);
-	shift = k - (HIST_SUB_BITS - 1);
-	return HIST_SUB_COUNT + (k - HIST_SUB_BITS) * HIST_SUB_HALF +
-	       (unsigned)(v >> shift) - HIST_SUB_HALF;
+	/* 63 - clz(v | 2047) is the highest set bit, at least 10. */
+	return (unsigned)(63 - __builtin_clzll(v | (HIST_SUB_COUNT - 1))) -
+	       HIST_SUB_HALF_BITS;
 }
 
-/* The largest value that falls into bucket b. */
-static uint64_t bucket_high(unsigned b)
+unsigned hist_index_of(uint64_t v)
 {
-	unsigned group, sub, shift;
+	unsigned b = bucket_of(v);
+	unsigned sub = (unsigned)(v >> b);
 
-	if (b < HIST_SUB_COUNT)
-		return b;
-	group = (b - HIST_SUB_COUNT) / HIST_SUB_HALF;
-	sub = (b - HIST_SUB_COUNT) % HIST_SUB_HALF;
-	shift = group + 1;
-	return (((uint64_t)(HIST_SUB_HALF + sub + 1)) << shift) - 1;
+	return ((b + 1) << HIST_SUB_HALF_BITS) + sub - HIST_SUB_HALF;
+}
+
+uint64_t hist_index_low(unsigned index)
+{
+	int b = (int)(index >> HIST_SUB_HALF_BITS) - 1;
+	unsigned sub = (index & (HIST_SUB_HALF - 1)) + HIST_SUB_HALF;
+
+	if (b < 0) {
+		sub -= HIST_SUB_HALF;
+		b = 0;
+	}
+	return (uint64_t)sub << b;
+}
+
+uint64_t hist_index_high(unsigned index)
+{
+	uint64_t low = hist_index_low(index);
+
+	return low + (1ull << bucket_of(low)) - 1;
 }
 
 void hist_init(struct hist *h)
 {
 	memset(h, 0, sizeof(*h));
-	h->min = UINT64_MAX;
+}
+
+void hist_record_n(struct hist *h, uint64_t value, uint64_t n)
+{
+	if (n == 0)
+		return;
+	if (value > HIST_MAX)
+		value = HIST_MAX;
+	h->counts[hist_index_of(value)] += n;
+	if (h->total == 0 || value < h->min)
+		h->min = value;
+	if (value > h->max)
+		h->max = value;
+	h->total += n;
+	h->sum += value * n;
 }
 
 void hist_record(struct hist *h, uint64_t value)
 {
-	if (value > HIST_MAX)
-		value = HIST_MAX;
-	h->counts[bucket_of(value)]++;
-	h->total++;
-	h->sum += value;
-	if (value < h->min)
-		h->min = value;
-	if (value > h->max)
-		h->max = value;
+	hist_record_n(h, value, 1);
 }
 
 void hist_merge(struct hist *dst, const struct hist *src)
@@ -73,12 +88,12 @@ void hist_merge(struct hist *dst, const struct hist *src)
 		return;
 	for (i = 0; i < HIST_BUCKETS; i++)
 		dst->counts[i] += src->counts[i];
-	dst->total += src->total;
-	dst->sum += src->sum;
-	if (src->min < dst->min)
+	if (dst->total == 0 || src->min < dst->min)
 		dst->min = src->min;
 	if (src->max > dst->max)
 		dst->max = src->max;
+	dst->total += src->total;
+	dst->sum += src->sum;
 }
 
 uint64_t hist_percentile(const struct hist *h, double p)
@@ -92,17 +107,15 @@ uint64_t hist_percentile(const struct hist *h, double p)
 		return h->min;
 	if (p > 100)
 		p = 100;
-	/* 1-based rank of the sample we want; the same formula as a
-	 * sorted array's sorted[ceil(p * n / 100) - 1]. */
-	rank = (uint64_t)ceil(p * (double)h->total / 100.0);
+	/* HdrHistogram's rank: one ulp below p, so that 99.9% of 1000
+	 * samples is the 999th and not, by rounding, the 1000th. */
+	rank = (uint64_t)ceil(nextafter(p, 0) / 100.0 * (double)h->total);
 	if (rank < 1)
 		rank = 1;
-	if (rank > h->total)
-		rank = h->total;
 	for (i = 0; i < HIST_BUCKETS; i++) {
 		seen += h->counts[i];
 		if (seen >= rank) {
-			uint64_t v = bucket_high(i);
+			uint64_t v = hist_index_high(i);
 
 			return v < h->max ? v : h->max;
 		}

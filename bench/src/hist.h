@@ -1,17 +1,25 @@
 /*
- * hist.h - fixed-memory latency histogram, HdrHistogram style.
+ * hist.h - fixed-memory latency histogram: an HdrHistogram.
  *
- * Records non-negative integer samples (flood uses microseconds) in
- * log-linear buckets: values below HIST_SUB_COUNT are counted exactly;
- * above that, every power-of-two range [2^k, 2^(k+1)) is split into
- * HIST_SUB_COUNT / 2 equal sub-buckets, so a bucket is never wider than
- * 1/128 of the values it holds.  Percentiles are therefore exact to
- * within 0.8% (they report the highest value of the bucket, never less
- * than the true sample), min, max, count and mean are exact.
- * Samples above HIST_MAX (100 s in microseconds) are clamped to it.
+ * The bucket layout is HdrHistogram's for lowest discernible value 1,
+ * highest trackable value HIST_MAX and HIST_SIG_DIGITS (3) significant
+ * digits: values below 2048 are counted exactly; above that, every
+ * power-of-two range [2^k, 2^(k+1)) is split into 1024 equal
+ * sub-buckets, so a bucket is never wider than 1/1024 of the values it
+ * holds.  Because the layout is the standard one, a histogram can be
+ * written to an HdrHistogram log (hdrlog.h) and read by HdrHistogram's
+ * own libraries, and a log read back lands in the same buckets: nothing
+ * is ever re-binned.
  *
- * Memory: a struct hist is self-contained (about 21 KiB, no pointers);
- * the caller owns it and may put it anywhere.  No function allocates.
+ * Percentiles follow HdrHistogram's getValueAtPercentile() (the highest
+ * value of the bucket holding the ceil(p% x count)-th sample), except
+ * that they never exceed the exact max, so "p100" is the max.  min, max,
+ * count and mean are exact for recorded samples.  Samples above
+ * HIST_MAX (100 s in microseconds) are clamped to it.
+ *
+ * Memory: a struct hist is self-contained (about 144 KiB, no pointers);
+ * all-zero bytes are an empty histogram (so calloc() gives one without
+ * touching its pages).  The caller owns it; no function allocates.
  *
  * Threads: a histogram is not synchronised.  The intended use is one
  * histogram per thread, merged with hist_merge() after the threads have
@@ -22,25 +30,27 @@
 
 #include <stdint.h>
 
-/* 256 exact values then 128 sub-buckets per power of two: 1/128 is the
- * worst-case relative bucket width, the "~1% precision" we promise. */
-#define HIST_SUB_BITS  8
-#define HIST_SUB_COUNT (1u << HIST_SUB_BITS)
-#define HIST_SUB_HALF  (HIST_SUB_COUNT / 2)
+/* 3 significant digits: 2 x 10^3 = 2000 values must be told apart in
+ * the exact range, so the sub-bucket count is 2^11 = 2048. */
+#define HIST_SIG_DIGITS	   3
+#define HIST_SUB_BITS	   11
+#define HIST_SUB_COUNT	   (1u << HIST_SUB_BITS)
+#define HIST_SUB_HALF_BITS (HIST_SUB_BITS - 1)
+#define HIST_SUB_HALF	   (HIST_SUB_COUNT / 2)
 
 /* 100 seconds in microseconds: no latency flood measures is longer than
  * its own --max-time ceiling, which is far below this. */
 #define HIST_MAX 100000000ull
 
-/* 100e6 < 2^27: groups for msb 8..26, i.e. 19 groups above the exact
- * range.  hist.c checks this arithmetic with a static assertion. */
-#define HIST_GROUPS  19
-#define HIST_BUCKETS (HIST_SUB_COUNT + HIST_GROUPS * HIST_SUB_HALF)
+/* HdrHistogram's bucket count for HIST_MAX: 2048 << 16 > 10^8 >= 2048 << 15, so
+ * 17 buckets, and (17 + 1) * 1024 counts.  hist.c checks the arithmetic. */
+#define HIST_BUCKET_COUNT 17
+#define HIST_BUCKETS	  ((HIST_BUCKET_COUNT + 1) * HIST_SUB_HALF)
 
 struct hist {
 	uint64_t counts[HIST_BUCKETS];
 	uint64_t total; /* number of samples */
-	uint64_t min;	/* exact, after clamping; UINT64_MAX when empty */
+	uint64_t min;	/* exact, after clamping; meaningless when empty */
 	uint64_t max;	/* exact, after clamping; 0 when empty */
 	uint64_t sum;	/* for the mean; 2^64 us is 584,000 years */
 };
@@ -50,6 +60,9 @@ void hist_init(struct hist *h);
 
 /* Adds one sample (clamped to HIST_MAX). */
 void hist_record(struct hist *h, uint64_t value);
+
+/* Adds n samples of one value (clamped to HIST_MAX). */
+void hist_record_n(struct hist *h, uint64_t value, uint64_t n);
 
 /* Adds every sample of src to dst; src is unchanged. */
 void hist_merge(struct hist *dst, const struct hist *src);
@@ -64,5 +77,11 @@ uint64_t hist_count(const struct hist *h);
 uint64_t hist_min(const struct hist *h);
 uint64_t hist_max(const struct hist *h);
 double hist_mean(const struct hist *h);
+
+/* The layout, for encoders and readers: the counts index of a value,
+ * the lowest and highest value of the bucket at an index. */
+unsigned hist_index_of(uint64_t value);
+uint64_t hist_index_low(unsigned index);
+uint64_t hist_index_high(unsigned index);
 
 #endif
