@@ -44,6 +44,12 @@ bool net_is_dual_stack(const struct net_addr *a);
 int net_resolve(struct net_addr *a, const char *host, unsigned port,
 		int socktype, char *err, size_t errlen);
 
+/* Resolves host for a client: up to max addresses of the wanted socket
+ * type, in getaddrinfo()'s order of preference, for the caller to try
+ * in turn.  How many (>= 1), or -1. */
+int net_resolve_all(struct net_addr *a, size_t max, const char *host,
+		    unsigned port, int socktype, char *err, size_t errlen);
+
 /* Formats an address as "1.2.3.4:5" or "[::1]:5" (IPv4-mapped IPv6
  * addresses as IPv4); returns buf. */
 char *net_format(const struct sockaddr *sa, char *buf, size_t len);

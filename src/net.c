@@ -111,8 +111,17 @@ bool net_is_dual_stack(const struct net_addr *a)
 int net_resolve(struct net_addr *a, const char *host, unsigned port,
 		int socktype, char *err, size_t errlen)
 {
-	struct addrinfo hints, *res;
+	return net_resolve_all(a, 1, host, port, socktype, err, errlen) == -1
+		       ? -1
+		       : 0;
+}
+
+int net_resolve_all(struct net_addr *a, size_t max, const char *host,
+		    unsigned port, int socktype, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res, *ai;
 	char service[8];
+	size_t n = 0;
 	int rc;
 
 	memset(&hints, 0, sizeof(hints));
@@ -125,11 +134,21 @@ int net_resolve(struct net_addr *a, const char *host, unsigned port,
 		return fail(err, errlen, "cannot resolve '%s': %s", host,
 			    gai_strerror(rc));
 	}
-	memset(a, 0, sizeof(*a));
-	memcpy(&a->ss, res->ai_addr, res->ai_addrlen);
-	a->len = res->ai_addrlen;
+	for (ai = res; ai != NULL && n < max; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(a[n].ss))
+			continue;
+		memset(&a[n], 0, sizeof(a[n]));
+		memcpy(&a[n].ss, ai->ai_addr, ai->ai_addrlen);
+		a[n].len = ai->ai_addrlen;
+		n++;
+	}
 	freeaddrinfo(res);
-	return 0;
+	if (n == 0) {
+		errno = EAFNOSUPPORT;
+		return fail(err, errlen,
+			    "cannot resolve '%s': no usable address", host);
+	}
+	return (int)n;
 }
 
 char *net_format(const struct sockaddr *sa, char *buf, size_t len)

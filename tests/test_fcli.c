@@ -95,7 +95,10 @@ static void test_defaults(void **state)
 	accepted(p);
 	assert_int_equal(p->o.clients, 1);
 	assert_string_equal(p->o.host, "127.0.0.1");
-	assert_int_equal(p->o.family, AF_INET);
+	assert_int_equal(p->o.pipeline, 1);
+	assert_false(p->o.csv || p->o.percentiles || p->o.no_correction);
+	assert_null(p->o.hdr_log);
+	assert_null(p->o.merge);
 	assert_int_equal(p->o.port, 8888);
 	assert_int_equal(p->o.messages, 1000);
 	assert_int_equal(p->o.size, 32);
@@ -129,7 +132,6 @@ static void test_every_option(void **state)
 	accepted(p);
 	assert_int_equal(p->o.clients, 50);
 	assert_string_equal(p->o.host, "::1");
-	assert_int_equal(p->o.family, AF_INET6);
 	assert_int_equal(p->o.port, 9000);
 	assert_int_equal(p->o.messages, 200);
 	assert_int_equal(p->o.size, 64);
@@ -170,6 +172,26 @@ static void test_every_option(void **state)
 	assert_string_equal(p->o.verify_log, "x.log");
 	assert_true(p->o.allow_missing_tail);
 
+	/* A name is resolved when the run starts, not here. */
+	p = parse("-H", "localhost", "--echo", "-P", "16", "--csv",
+		  "--percentiles", "--hdr-log", "a.hlog", "--rate", "100",
+		  "--no-correction", END);
+	accepted(p);
+	assert_string_equal(p->o.host, "localhost");
+	assert_int_equal(p->o.pipeline, 16);
+	assert_true(p->o.csv && p->o.percentiles && p->o.no_correction);
+	assert_string_equal(p->o.hdr_log, "a.hlog");
+
+	p = parse("--merge", "a.hlog", "b.hlog", "--percentiles", END);
+	accepted(p);
+	assert_int_equal(p->o.nmerge, 2);
+	assert_true(p->o.percentiles);
+	p = parse("--percentiles", "--merge", "a.hlog", "b.hlog", END);
+	accepted(p);
+	assert_int_equal(p->o.nmerge, 2);
+	assert_string_equal(p->o.merge[0], "a.hlog");
+	assert_string_equal(p->o.merge[1], "b.hlog");
+
 	/* Threads default to the CPUs, capped by the clients. */
 	p = parse("-n", "1000", END);
 	accepted(p);
@@ -208,8 +230,9 @@ static void test_bad_numbers(void **state)
 	refused("--timeout", "--timeout", "3600001", END);
 	refused("--hold", "--hold", "0", END);
 	refused("--max-time", "--max-time", "0", END);
-	refused("-H", "-H", "localhost", END); /* numeric only */
-	refused("-H", "-H", "1.2.3", END);
+	refused("-H", "-H", "", END);
+	refused("-P", "-P", "0", "--echo", END);
+	refused("-P", "-P", "1025", "--echo", END);
 	refused("--payload", "--payload", "", END);
 	refused("--verify-log", "--verify-log", "", END);
 }
@@ -245,6 +268,14 @@ static void test_conflicts(void **state)
 	refused("--verify-log takes only", "--verify-log", "f", "-n", "3", "-m",
 		"3", "--echo", END);
 	refused("-d plus --ramp", "-d", "10", "--max-time", "5", END);
+	refused("-P needs --echo over TCP", "-P", "4", END);
+	refused("-P needs --echo over TCP", "-P", "4", "--echo", "--udp", END);
+	refused("-P and --think", "-P", "4", "--echo", "--think", "1", END);
+	refused("--hdr-log needs --echo", "--hdr-log", "x", END);
+	refused("--no-correction needs --rate", "--no-correction", END);
+	refused("--json and --csv", "--json", "--csv", END);
+	refused("--merge needs at least one file", "--merge", END);
+	refused("--merge takes only", "--merge", "-n", "3", "a", END);
 }
 
 static void test_size_too_small(void **state)

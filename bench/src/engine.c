@@ -20,12 +20,14 @@
  */
 #include "engine.h"
 #include "fmsg.h"
+#include "net.h"
 #include "proto.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -64,6 +66,9 @@
 #define NS_PER_MS  1000000LL
 #define NEVER	   INT64_MAX
 
+/* Addresses of one name tried in turn: more than any host has. */
+#define ENG_ADDRS_MAX 16
+
 /* The server's refusal lines (proto.h), both this long. */
 #define REFUSAL_LEN (sizeof(PROTO_FULL_LINE) - 1)
 _Static_assert(sizeof(PROTO_FULL_LINE) == sizeof(PROTO_BUSY_LINE),
@@ -73,8 +78,8 @@ enum cstate {
 	S_WAIT,	      /* not connected; connect when t_timer comes */
 	S_CONNECTING, /* TCP connect in progress */
 	S_SENDING,    /* one-way: sending messages */
-	S_AWAIT,      /* echo: message seq sent (or being sent), await reply */
-	S_PAUSE,      /* echo: between messages (--rate/--think) */
+	S_AWAIT,      /* echo: messages seq..next-1 sent, awaiting replies */
+	S_PAUSE,      /* echo: none in flight, next not yet due */
 	S_DRAIN,      /* TCP: SHUT_WR done, waiting for the server's close */
 	S_HOLD,	      /* --hold: connected, idle */
 	S_DONE,
@@ -103,13 +108,14 @@ struct client {
 	uint32_t want;		/* epoll events registered (0: none) */
 	uint32_t out_off;	/* bytes of message seq already sent */
 	uint32_t rx_off;	/* bytes of the current reply received */
-	uint64_t seq;		/* next message to send (echo: outstanding) */
+	uint64_t seq;		/* next message to send (echo: to answer) */
+	uint64_t next;		/* echo: next message to send */
+	int64_t *times;		/* echo: per -P slot, start and send time */
 	uint64_t limit;		/* messages this client sends in all */
 	uint64_t conn_limit;	/* --churn: messages on this connection */
 	int64_t t_first;	/* --rate schedule origin */
 	int64_t t_last;		/* last message completed, for --think */
 	int64_t t_connect;	/* this connection's connect() started */
-	int64_t t_sent;		/* message send time */
 	int64_t t_progress;	/* last protocol progress */
 	int64_t t_timer;	/* when on_timer() must run, or NEVER */
 	char head[REFUSAL_LEN]; /* first bytes from the server */
@@ -118,12 +124,11 @@ struct client {
 /* Run-wide, read-only once the workers start, except the atomics. */
 struct shared {
 	const struct fcli_opts *o;
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
-	int64_t t0;	     /* start */
-	int64_t t_end;	     /* -d end, or NEVER */
-	int64_t t_deadline;  /* --max-time */
-	int64_t interval_ns; /* per client, for --rate; 0: none */
+	struct net_addr addr; /* the server */
+	int64_t t0;	      /* start */
+	int64_t t_end;	      /* -d end, or NEVER */
+	int64_t t_deadline;   /* --max-time */
+	int64_t interval_ns;  /* per client, for --rate; 0: none */
 	int64_t think_ns;
 	int64_t timeout_ns; /* --timeout */
 	int64_t slow_ns;    /* connect and close wait */
@@ -148,6 +153,7 @@ struct worker {
 	char *txbuf;	     /* IOBUF_SIZE: messages being sent */
 	char *rxbuf;	     /* IOBUF_SIZE: bytes being received */
 	char *expbuf;	     /* o->size: the reply expected */
+	int64_t *times;	     /* echo: the clients' slots (client.times) */
 	uint32_t exp_client; /* expbuf holds message (exp_client, exp_seq) */
 	uint64_t exp_seq;
 	int exp_valid;
@@ -274,18 +280,18 @@ static void client_fail(struct worker *w, struct client *c, enum failure f,
 	client_done(w, c, 0);
 }
 
-/* When message seq may be sent, by --rate and --think. */
-static int64_t send_time(const struct worker *w, const struct client *c)
+/* When message k may be sent, by --rate and --think. */
+static int64_t send_time(const struct worker *w, const struct client *c,
+			 uint64_t k)
 {
 	int64_t t = 0, iv = w->sh->interval_ns;
 
 	if (iv > 0) {
-		if (c->seq > (uint64_t)((NEVER - c->t_first) / iv))
+		if (k > (uint64_t)((NEVER - c->t_first) / iv))
 			return NEVER;
-		t = c->t_first + (int64_t)c->seq * iv;
+		t = c->t_first + (int64_t)k * iv;
 	}
-	if (w->sh->think_ns > 0 && c->seq > 0 &&
-	    c->t_last + w->sh->think_ns > t)
+	if (w->sh->think_ns > 0 && k > 0 && c->t_last + w->sh->think_ns > t)
 		t = c->t_last + w->sh->think_ns;
 	return t;
 }
@@ -366,7 +372,7 @@ static void drained(struct worker *w, struct client *c, int64_t now)
 {
 	close_socket(w, c);
 	if (w->o->churn && c->seq < c->limit) {
-		int64_t t = send_time(w, c);
+		int64_t t = send_time(w, c, c->seq);
 
 		c->state = S_WAIT;
 		if (t <= now)
@@ -487,7 +493,7 @@ static void oneway_send(struct worker *w, struct client *c, int64_t now)
 		client_fail(w, c, F_ERRNO, errno);
 		return;
 	}
-	set_timer(w, c, send_time(w, c));
+	set_timer(w, c, send_time(w, c, c->seq));
 }
 
 /* UDP one-way: one datagram per message. */
@@ -527,96 +533,199 @@ static void udp_oneway_send(struct worker *w, struct client *c, int64_t now)
 		client_fail(w, c, F_ERRNO, errno);
 		return;
 	}
-	set_timer(w, c, send_time(w, c));
+	set_timer(w, c, send_time(w, c, c->seq));
 }
 
 /* ---- echo mode ---- */
 
-/* Sends (the rest of) message seq; the reply timer runs from here. */
-static void echo_write(struct worker *w, struct client *c, int64_t now)
+/*
+ * A message's latency runs from its start to its reply.  Its start is
+ * the time it was sent, except under --rate when the server held it
+ * back: its slot in the schedule passed while the window (-P) was full
+ * of unanswered messages, or before the connection was up.  Then it
+ * starts at that slot, as wrk2 measures, so that a server that stalls
+ * for a second cannot hide all but one of the messages it delayed
+ * (coordinated omission).  A timer that fires late is flood's own
+ * delay, not the server's, and is not counted.  service_us always runs
+ * from the send.
+ */
+static int64_t *slot_of(const struct worker *w, const struct client *c,
+			uint64_t k)
 {
-	size_t size = w->o->size;
+	return c->times + 2 * (k % w->o->pipeline);
+}
+
+static void stamp(const struct worker *w, const struct client *c, uint64_t k,
+		  int held, int64_t sent)
+{
+	int64_t *t = slot_of(w, c, k), due = send_time(w, c, k);
+
+	t[0] = held && due < sent && w->sh->interval_ns > 0 &&
+			       !w->o->no_correction
+		       ? due
+		       : sent;
+	t[1] = sent;
+}
+
+static uint64_t echo_limit(const struct worker *w, const struct client *c)
+{
+	return w->o->churn ? c->conn_limit : c->limit;
+}
+
+/* When the client must act next: its oldest reply's timeout, or the
+ * next message's time when the window and the limit allow one. */
+static int64_t echo_wake(const struct worker *w, const struct client *c)
+{
+	int64_t t = NEVER, due;
+
+	if (c->next > c->seq)
+		t = c->t_progress + w->sh->timeout_ns;
+	if (c->next < echo_limit(w, c) && c->next - c->seq < w->o->pipeline) {
+		due = send_time(w, c, c->next);
+		if (due < t)
+			t = due;
+	}
+	return t;
+}
+
+/* Fills txbuf with the rest of the partly sent message, then whole
+ * messages while the window, the limit, the schedule and the buffer
+ * allow; returns the length and sets *end past the last message. */
+static size_t echo_fill(struct worker *w, const struct client *c, int64_t now,
+			uint64_t *end)
+{
+	uint64_t limit = echo_limit(w, c), k = c->next;
+	size_t size = w->o->size, len = 0;
+
+	if (c->out_off > 0) {
+		make_message(w, c, k, w->expbuf);
+		w->exp_valid = 0; /* expbuf no longer holds a reply */
+		len = size - c->out_off;
+		memcpy(w->txbuf, w->expbuf + c->out_off, len);
+		k++;
+	}
+	for (; k < limit && k - c->seq < w->o->pipeline &&
+	       IOBUF_SIZE - len >= size && send_time(w, c, k) <= now;
+	     k++, len += size)
+		make_message(w, c, k, w->txbuf + len);
+	*end = k;
+	return len;
+}
+
+/* TCP echo: sends what may go now, then waits for a reply, EPOLLOUT or
+ * the next message's time.  held: the first new message was waiting
+ * for a reply (see above). */
+static void echo_pump(struct worker *w, struct client *c, int held)
+{
+	size_t size = w->o->size, len;
+	uint64_t end, k, total;
+	int64_t now = now_ns();
 	ssize_t n;
 
-	make_message(w, c, c->seq, w->txbuf);
-	n = send_some(c->fd, w->txbuf + c->out_off, size - c->out_off);
-	if (n == -1 && !would_block(errno)) {
-		tcp_send_failed(w, c, errno);
+	for (;;) {
+		len = echo_fill(w, c, now, &end);
+		if (len == 0)
+			break;
+		/* One clock read for one send(): the messages leave
+		 * together. */
+		now = now_ns();
+		for (k = c->next + (c->out_off > 0); k < end; k++, held = 0)
+			stamp(w, c, k, held, now);
+		n = send_some(c->fd, w->txbuf, len);
+		if (n == -1 && !would_block(errno)) {
+			tcp_send_failed(w, c, errno);
+			return;
+		}
+		if (n > 0) {
+			total = c->out_off + (uint64_t)n;
+			c->next += total / size;
+			c->out_off = (uint32_t)(total % size);
+			w->res.msgs_sent += total / size;
+			w->res.bytes_sent += (uint64_t)n;
+			c->t_progress = now;
+		}
+		if (n < (ssize_t)len) {
+			c->state = S_AWAIT;
+			if (set_want(w, c, EPOLLIN | EPOLLOUT) == -1)
+				client_fail(w, c, F_ERRNO, errno);
+			else
+				set_timer(w, c,
+					  c->t_progress + w->sh->timeout_ns);
+			return;
+		}
+	}
+	c->state = c->next > c->seq ? S_AWAIT : S_PAUSE;
+	if (set_want(w, c, EPOLLIN) == -1) {
+		client_fail(w, c, F_ERRNO, errno);
 		return;
 	}
-	if (n > 0) {
-		c->out_off += (uint32_t)n;
-		w->res.bytes_sent += (uint64_t)n;
-		c->t_progress = now;
+	set_timer(w, c, echo_wake(w, c));
+}
+
+/* UDP echo: one datagram, one reply or its timeout, then the next. */
+static void udp_echo_send(struct worker *w, struct client *c, int held)
+{
+	int64_t now;
+	ssize_t n;
+
+	c->state = S_AWAIT;
+	c->next = c->seq + 1;
+	make_message(w, c, c->seq, w->txbuf);
+	now = now_ns();
+	stamp(w, c, c->seq, held, now);
+	c->t_progress = now;
+	set_timer(w, c, now + w->sh->timeout_ns);
+	n = send_some(c->fd, w->txbuf, w->o->size);
+	if (n == -1 && !would_block(errno)) {
+		client_fail(w, c, F_ERRNO, errno);
+		return;
 	}
-	if (c->out_off == size)
+	/* A datagram that would block is lost like any other: the
+	 * timeout counts it. */
+	if (n > 0) {
 		w->res.msgs_sent++;
-	if (set_want(w, c, c->out_off == size ? EPOLLIN : EPOLLIN | EPOLLOUT) ==
-	    -1)
+		w->res.bytes_sent += (uint64_t)n;
+	}
+	if (set_want(w, c, EPOLLIN) == -1)
 		client_fail(w, c, F_ERRNO, errno);
 }
 
-static void echo_send(struct worker *w, struct client *c, int64_t now)
+/* After the last reply this client or connection waited for. */
+static void echo_finished(struct worker *w, struct client *c, int64_t now)
 {
-	c->state = S_AWAIT;
-	c->out_off = 0;
-	c->rx_off = 0;
-	c->t_sent = now;
-	c->t_progress = now;
-	set_timer(w, c, now + w->sh->timeout_ns);
-	if (w->o->udp) {
-		ssize_t n;
-
-		make_message(w, c, c->seq, w->txbuf);
-		n = send_some(c->fd, w->txbuf, w->o->size);
-		if (n == -1 && !would_block(errno)) {
-			client_fail(w, c, F_ERRNO, errno);
-			return;
-		}
-		/* A datagram that would block is lost like any other: the
-		 * timeout counts it. */
-		if (n > 0) {
-			w->res.msgs_sent++;
-			w->res.bytes_sent += (uint64_t)n;
-		}
-		if (set_want(w, c, EPOLLIN) == -1)
-			client_fail(w, c, F_ERRNO, errno);
-		return;
-	}
-	echo_write(w, c, now);
+	if (w->o->churn)
+		start_drain(w, c, now);
+	else
+		client_done(w, c, 1);
 }
 
-/* After a reply (or, for UDP, its timeout): next message, pause, or
- * the end of this client or connection. */
-static void echo_next(struct worker *w, struct client *c, int64_t now)
+/* UDP: the reply to seq came, or its timeout passed. */
+static void udp_echo_next(struct worker *w, struct client *c, int64_t now)
 {
 	int64_t t;
 
-	c->t_last = now;
 	c->seq++;
-	c->out_off = 0;
-	c->rx_off = 0;
-	if (w->o->churn) {
-		start_drain(w, c, now);
-		return;
-	}
 	if (c->seq >= c->limit) {
 		client_done(w, c, 1);
 		return;
 	}
-	t = send_time(w, c);
+	t = send_time(w, c, c->seq);
 	if (t <= now) {
-		echo_send(w, c, now);
+		udp_echo_send(w, c, 1);
 		return;
 	}
 	c->state = S_PAUSE;
 	set_timer(w, c, t);
 }
 
+/* Message seq was answered at now. */
 static void echo_answered(struct worker *w, struct client *c, int64_t now)
 {
+	const int64_t *t = slot_of(w, c, c->seq);
+
 	w->res.msgs_answered++;
-	hist_record(&w->res.rtt_us, (uint64_t)(now - c->t_sent) / 1000);
+	hist_record(&w->res.rtt_us, (uint64_t)(now - t[0]) / 1000);
+	hist_record(&w->res.service_us, (uint64_t)(now - t[1]) / 1000);
 	/* The wait a user of this connection sees: from asking to connect
 	 * (so a full listen backlog and SYN retries count) to the first
 	 * answer, whichever message it answers. */
@@ -625,46 +734,64 @@ static void echo_answered(struct worker *w, struct client *c, int64_t now)
 		hist_record(&w->res.first_reply_us,
 			    (uint64_t)(now - c->t_connect) / 1000);
 	}
-	echo_next(w, c, now);
+	c->t_last = now;
+	c->t_progress = now;
+	c->rx_off = 0;
 }
 
-/* Bytes from a TCP echo server: they must be the echo of message seq,
- * or with --reply-any-line, one line. */
-static void echo_input(struct worker *w, struct client *c, const char *p,
-		       size_t len, int64_t now)
+/* The length of the reply at p: the rest of message seq's echo, or
+ * with --reply-any-line up to a '\n'; 0 when incomplete (and taken),
+ * -1 when wrong. */
+static ssize_t echo_match(struct worker *w, struct client *c, const char *p,
+			  size_t len)
 {
 	size_t size = w->o->size, k;
 	const char *nl;
 
-	if (c->state != S_AWAIT || c->out_off != size) {
-		client_fail(w, c, F_BAD_REPLY, 0); /* nothing was asked */
-		return;
-	}
-	c->t_progress = now;
-	set_timer(w, c, now + w->sh->timeout_ns);
 	if (w->o->reply_any_line) {
 		nl = memchr(p, '\n', len);
-		if (nl == NULL) {
-			return;
-		}
-		k = (size_t)(nl - p) + 1;
-	} else {
-		k = size - c->rx_off < len ? size - c->rx_off : len;
-		if (memcmp(p, expected(w, c) + c->rx_off, k) != 0) {
+		return nl == NULL ? 0 : (ssize_t)(nl - p) + 1;
+	}
+	k = size - c->rx_off < len ? size - c->rx_off : len;
+	if (memcmp(p, expected(w, c) + c->rx_off, k) != 0)
+		return -1;
+	c->rx_off += (uint32_t)k;
+	return c->rx_off < size ? 0 : (ssize_t)k;
+}
+
+/* Bytes from a TCP echo server: the echoes of the messages in flight,
+ * in order (or with --reply-any-line, one line each). */
+static void echo_input(struct worker *w, struct client *c, const char *p,
+		       size_t len, int64_t now)
+{
+	int held = c->next - c->seq >= w->o->pipeline;
+	ssize_t k;
+
+	while (len > 0) {
+		/* Our next message goes out after this recv(), so bytes
+		 * beyond the messages in flight answer nothing. */
+		if (c->next == c->seq) {
 			client_fail(w, c, F_BAD_REPLY, 0);
 			return;
 		}
-		c->rx_off += (uint32_t)k;
-		if (c->rx_off < size)
+		k = echo_match(w, c, p, len);
+		if (k == -1) {
+			client_fail(w, c, F_BAD_REPLY, 0);
 			return;
+		}
+		c->t_progress = now;
+		if (k == 0)
+			break;
+		echo_answered(w, c, now);
+		c->seq++;
+		p += k;
+		len -= (size_t)k;
 	}
-	/* Our next message goes out after this recv(), so anything after
-	 * the reply in the same read is not an answer to anything. */
-	if (k < len) {
-		client_fail(w, c, F_BAD_REPLY, 0);
+	if (c->seq >= echo_limit(w, c) && c->next == c->seq) {
+		echo_finished(w, c, now);
 		return;
 	}
-	echo_answered(w, c, now);
+	echo_pump(w, c, held);
 }
 
 /* ---- TCP input ---- */
@@ -767,9 +894,10 @@ static void tcp_eof(struct worker *w, struct client *c, int64_t now)
 	client_fail(w, c, F_EARLY_CLOSE, 0);
 }
 
-static void tcp_readable(struct worker *w, struct client *c, int64_t now)
+static void tcp_readable(struct worker *w, struct client *c)
 {
 	ssize_t n = recv_some(c->fd, w->rxbuf, IOBUF_SIZE);
+	int64_t now = now_ns(); /* the replies' arrival */
 
 	if (n == -1) {
 		if (!would_block(errno))
@@ -799,6 +927,7 @@ static void udp_datagram(struct worker *w, struct client *c, const char *p,
 	    (w->o->reply_any_line ||
 	     (len == size && memcmp(p, expected(w, c), size) == 0))) {
 		echo_answered(w, c, now);
+		udp_echo_next(w, c, now);
 		return;
 	}
 	/* A reply to a message we already gave up on is late, not bad. */
@@ -815,7 +944,7 @@ static void udp_datagram(struct worker *w, struct client *c, const char *p,
 	client_fail(w, c, F_BAD_REPLY, 0);
 }
 
-static void udp_readable(struct worker *w, struct client *c, int64_t now)
+static void udp_readable(struct worker *w, struct client *c)
 {
 	ssize_t n;
 	int i;
@@ -830,19 +959,28 @@ static void udp_readable(struct worker *w, struct client *c, int64_t now)
 			return;
 		}
 		w->res.bytes_received += (uint64_t)n;
-		udp_datagram(w, c, w->rxbuf, (size_t)n, now);
+		/* Each datagram's own arrival time: the reply to the message
+		 * sent in answer to the previous one may already be here. */
+		udp_datagram(w, c, w->rxbuf, (size_t)n, now_ns());
 	}
 }
 
 /* ---- connecting ---- */
 
-/* The first message of an echo connection: now, or when it is due. */
+/* The first message of an echo connection: now, or when it is due.  A
+ * message that became due while connecting was held back by the
+ * server. */
 static void echo_begin(struct worker *w, struct client *c, int64_t now)
 {
-	int64_t t = send_time(w, c);
+	int64_t t = send_time(w, c, c->seq);
 
+	c->next = c->seq;
+	c->rx_off = 0;
 	if (t <= now) {
-		echo_send(w, c, now);
+		if (w->o->udp)
+			udp_echo_send(w, c, 1);
+		else
+			echo_pump(w, c, 1);
 		return;
 	}
 	c->state = S_PAUSE;
@@ -910,7 +1048,7 @@ static int open_socket(struct worker *w, struct client *c, int type)
 {
 	struct epoll_event ev;
 
-	c->fd = socket(w->sh->addr.ss_family,
+	c->fd = socket(w->sh->addr.ss.ss_family,
 		       type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd == -1)
 		return -1;
@@ -938,8 +1076,8 @@ static void start_client(struct worker *w, struct client *c, int64_t now)
 	}
 	/* EINTR on a non-blocking connect: it goes on in the background,
 	 * exactly as EINPROGRESS. */
-	r = connect(c->fd, (const struct sockaddr *)&w->sh->addr,
-		    w->sh->addrlen);
+	r = connect(c->fd, (const struct sockaddr *)&w->sh->addr.ss,
+		    w->sh->addr.len);
 	if (r == -1 && errno != EINPROGRESS && errno != EINTR) {
 		client_fail(w, c, F_ERRNO, errno);
 		return;
@@ -980,15 +1118,22 @@ static void on_timer(struct worker *w, struct client *c, int64_t now)
 			oneway_send(w, c, now);
 		break;
 	case S_AWAIT:
+		if (!w->o->udp && now < c->t_progress + w->sh->timeout_ns) {
+			echo_pump(w, c, 0); /* a pipelined message is due */
+			break;
+		}
 		if (!w->o->udp) {
 			client_fail(w, c, F_TIMEOUT, 0);
 			break;
 		}
 		w->res.udp_lost++;
-		echo_next(w, c, now);
+		udp_echo_next(w, c, now);
 		break;
 	case S_PAUSE:
-		echo_send(w, c, now);
+		if (w->o->udp)
+			udp_echo_send(w, c, 0);
+		else
+			echo_pump(w, c, 0);
 		break;
 	case S_DRAIN:
 		client_fail(w, c, F_TIMEOUT, 0);
@@ -1024,7 +1169,12 @@ static void end_client(struct worker *w, struct client *c, int64_t now)
 			start_drain(w, c, now);
 		break;
 	case S_AWAIT:
-		c->limit = c->seq + 1;
+		/* The messages in flight, and the rest of one partly sent. */
+		last = c->next + (c->out_off > 0);
+		if (c->limit > last)
+			c->limit = last;
+		if (c->conn_limit > last)
+			c->conn_limit = last;
 		break;
 	case S_DRAIN:
 		c->limit = c->seq; /* --churn: no new connection */
@@ -1117,9 +1267,9 @@ static void handle_event(struct worker *w, struct client *c, uint32_t ev,
 	}
 	if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
 		if (w->o->udp)
-			udp_readable(w, c, now);
+			udp_readable(w, c);
 		else
-			tcp_readable(w, c, now);
+			tcp_readable(w, c);
 	}
 	if (c->state == S_DONE || !(ev & EPOLLOUT))
 		return;
@@ -1129,9 +1279,8 @@ static void handle_event(struct worker *w, struct client *c, uint32_t ev,
 			udp_oneway_send(w, c, now);
 		else
 			oneway_send(w, c, now);
-	} else if (c->state == S_AWAIT && !w->o->udp &&
-		   c->out_off < w->o->size) {
-		echo_write(w, c, now);
+	} else if ((c->state == S_AWAIT || c->state == S_PAUSE) && !w->o->udp) {
+		echo_pump(w, c, 0);
 	} else if (set_want(w, c, EPOLLIN) == -1) {
 		client_fail(w, c, F_ERRNO, errno);
 	}
@@ -1194,29 +1343,53 @@ static void *worker_main(void *arg)
 
 /* ---- setup and the caller's side ---- */
 
-static int resolve(struct shared *sh, const struct fcli_opts *o)
+/* 0 when a TCP connect to a completes within ms milliseconds. */
+static int probe(const struct net_addr *a, int ms)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)&sh->addr;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&sh->addr;
+	int fd = socket(a->ss.ss_family,
+			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int soerr = 0, rc = -1;
+	socklen_t len = sizeof(soerr);
+	struct pollfd pfd;
 
-	memset(&sh->addr, 0, sizeof(sh->addr));
-	if (o->family == AF_INET6) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(o->port);
-		if (inet_pton(AF_INET6, o->host, &sin6->sin6_addr) != 1)
-			goto bad;
-		sh->addrlen = sizeof(*sin6);
-		return 0;
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0) {
+		rc = 0;
+	} else if (errno == EINPROGRESS) {
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, ms) == 1 &&
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 &&
+		    soerr == 0)
+			rc = 0;
 	}
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(o->port);
-	if (inet_pton(AF_INET, o->host, &sin->sin_addr) != 1)
-		goto bad;
-	sh->addrlen = sizeof(*sin);
+	close(fd);
+	return rc;
+}
+
+/* The server's address.  A name with several addresses (localhost: ::1
+ * and 127.0.0.1) is tried in turn with one TCP connect each, and the
+ * first that answers is used for the whole run; when none does, or for
+ * UDP (where nothing answers a connect), the first. */
+static int resolve(struct shared *sh, const struct fcli_opts *o, char *err,
+		   size_t errlen)
+{
+	struct net_addr addrs[ENG_ADDRS_MAX];
+	int n, i, pick = 0;
+
+	n = net_resolve_all(addrs, ENG_ADDRS_MAX, o->host, o->port,
+			    o->udp ? SOCK_DGRAM : SOCK_STREAM, err, errlen);
+	if (n == -1)
+		return -1;
+	for (i = 0; n > 1 && !o->udp && i < n; i++) {
+		if (probe(&addrs[i], ENG_SLOW_TIMEOUT_MS) == 0) {
+			pick = i;
+			break;
+		}
+	}
+	sh->addr = addrs[pick];
 	return 0;
-bad:
-	errno = EINVAL;
-	return -1;
 }
 
 static void init_shared(struct shared *sh, const struct fcli_opts *o)
@@ -1276,6 +1449,7 @@ static void free_workers(struct worker *ws, unsigned n)
 		free(ws[i].txbuf);
 		free(ws[i].rxbuf);
 		free(ws[i].expbuf);
+		free(ws[i].times);
 	}
 	free(ws);
 }
@@ -1291,9 +1465,6 @@ static int init_worker(struct worker *w, struct shared *sh, unsigned index)
 	w->active = w->nclients;
 	w->next_timer = sh->t0;
 	w->last_scan = sh->t0 - SCAN_NS;
-	hist_init(&w->res.connect_us);
-	hist_init(&w->res.rtt_us);
-	hist_init(&w->res.first_reply_us);
 	atomic_init(&w->pub_msgs, 0);
 	atomic_init(&w->pub_open, 0);
 	atomic_init(&w->finished, 0);
@@ -1307,8 +1478,18 @@ static int init_worker(struct worker *w, struct shared *sh, unsigned index)
 	if (w->clients == NULL || w->txbuf == NULL || w->rxbuf == NULL ||
 	    w->expbuf == NULL)
 		return -1;
-	for (i = 0, id = index; i < w->nclients; i++, id += o->threads)
+	if (o->echo) {
+		w->times = calloc((size_t)w->nclients * o->pipeline * 2,
+				  sizeof(*w->times));
+		if (w->times == NULL)
+			return -1;
+	}
+	for (i = 0, id = index; i < w->nclients; i++, id += o->threads) {
 		init_client(&w->clients[i], sh, id);
+		if (w->times != NULL)
+			w->clients[i].times =
+				w->times + (size_t)i * o->pipeline * 2;
+	}
 	return 0;
 }
 
@@ -1321,28 +1502,15 @@ static void merge_result(struct eng_result *r, const struct worker *w,
 
 	if (elapsed > r->elapsed)
 		r->elapsed = elapsed;
-	r->conn_opened += s->conn_opened;
-	r->conn_failed += s->conn_failed;
-	r->conn_held += s->conn_held;
-	r->clients_done += s->clients_done;
-	r->msgs_sent += s->msgs_sent;
-	r->msgs_answered += s->msgs_answered;
-	r->bytes_sent += s->bytes_sent;
-	r->bytes_received += s->bytes_received;
+#define ADD(field, ...) r->field += s->field;
+	ENG_COUNTS(ADD)
+	ENG_ERRORS(ADD)
+#undef ADD
 	for (i = 0; i < ENG_ERRNO_SLOTS; i++)
 		r->err_errno[i] += s->err_errno[i];
-	r->err_io += s->err_io;
-	r->err_refused += s->err_refused;
-	r->err_early_close += s->err_early_close;
-	r->err_bad_reply += s->err_bad_reply;
-	r->err_timeout += s->err_timeout;
-	r->err_max_time += s->err_max_time;
-	r->err_interrupted += s->err_interrupted;
-	r->udp_lost += s->udp_lost;
-	r->udp_late += s->udp_late;
-	hist_merge(&r->connect_us, &s->connect_us);
-	hist_merge(&r->rtt_us, &s->rtt_us);
-	hist_merge(&r->first_reply_us, &s->first_reply_us);
+#define MERGE(field, ...) hist_merge(&r->field, &s->field);
+	ENG_LATENCIES(MERGE)
+#undef MERGE
 }
 
 static void pause_ms(int ms)
@@ -1426,14 +1594,11 @@ int eng_run(const struct fcli_opts *o, struct eng_result *r,
 	int saved;
 
 	memset(r, 0, sizeof(*r));
-	hist_init(&r->connect_us);
-	hist_init(&r->rtt_us);
-	hist_init(&r->first_reply_us);
 	memset(&sh, 0, sizeof(sh));
-	if (resolve(&sh, o) == -1) {
-		snprintf(err, errlen, "bad address %s", o->host);
+	if (resolve(&sh, o, err, errlen) == -1)
 		return -1;
-	}
+	net_format((const struct sockaddr *)&sh.addr.ss, r->address,
+		   sizeof(r->address));
 	init_shared(&sh, o);
 	ws = calloc(o->threads, sizeof(*ws));
 	if (ws == NULL) {
@@ -1466,6 +1631,7 @@ int eng_run(const struct fcli_opts *o, struct eng_result *r,
 		merge_result(r, &ws[i], sh.t0);
 	}
 	free_workers(ws, o->threads);
+	r->stopped = stop_requested != 0;
 	if (saved != 0) {
 		errno = saved;
 		return -1;
@@ -1475,11 +1641,10 @@ int eng_run(const struct fcli_opts *o, struct eng_result *r,
 
 int eng_ok(const struct fcli_opts *o, const struct eng_result *r)
 {
-	if (r->conn_failed != 0 || r->err_io != 0 || r->err_refused != 0 ||
-	    r->err_early_close != 0 || r->err_bad_reply != 0 ||
-	    r->err_timeout != 0 || r->err_max_time != 0 ||
-	    r->err_interrupted != 0 || r->udp_lost != 0)
+#define FAILED(field, ...) || r->field != 0
+	if (r->conn_failed != 0 ENG_ERRORS(FAILED))
 		return 0;
+#undef FAILED
 	if (r->clients_done != o->clients)
 		return 0;
 	if (o->hold > 0)

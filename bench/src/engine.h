@@ -8,19 +8,28 @@
  * --hold) until all are done, -d passes, --max-time passes or a stop is
  * requested, and the caller's thread merges their results.
  *
- * Latencies (microseconds, one histogram per worker, merged):
- * connect_us, one sample per completed TCP connect(); rtt_us, one per
- * answered --echo message, from its send; first_reply_us, one per
- * --echo connection that got an answer (TCP or UDP socket; with
- * --churn every connection is a new client and gives its own sample),
- * from the moment flood started its connect() - so time in a full
- * listen backlog and SYN retries count - to the arrival of its first
- * complete, correct reply.  That is the wait a user of the connection
- * sees: it includes a --rate slot the first message waited for and,
- * with --udp, the timeouts of any lost first datagrams.  Late UDP
- * replies and bad replies answer nothing, and a connection never
- * answered gives no sample, so first_reply_us's count tells how many
- * were.  One-way and --hold runs have none.
+ * Latencies (microseconds, one histogram per worker, merged), each
+ * sample from clock reads at its own two events (a send, an arrival):
+ * connect_us, one sample per completed TCP connect(); rtt_us and
+ * service_us, one each per answered --echo message: service_us from its
+ * send, rtt_us from its start - its send, or under --rate, when the
+ * server held it back (its slot in the schedule passed while the -P
+ * window was full or the connection was not yet up), its slot: the
+ * coordinated-omission correction wrk2 makes (--no-correction: from
+ * the send).  first_reply_us, one per --echo connection that got an
+ * answer (TCP or UDP socket; with --churn every connection is a new
+ * client and gives its own sample), from the moment flood started its
+ * connect() - so time in a full listen backlog and SYN retries count -
+ * to the arrival of its first complete, correct reply.  That is the
+ * wait a user of the connection sees: it includes a --rate slot the
+ * first message waited for and, with --udp, the timeouts of any lost
+ * first datagrams.  Late UDP replies and bad replies answer nothing,
+ * and a connection never answered gives no sample, so first_reply_us's
+ * count tells how many were.  One-way and --hold runs have none.
+ *
+ * The server: -H is resolved with getaddrinfo(); when a name has
+ * several addresses, one TCP connect to each in turn finds the first
+ * that answers, and the whole run uses it (eng_result.address).
  *
  * Every wait is bounded: echo replies by --timeout, connects and the
  * wait for the server's close by ENG_SLOW_TIMEOUT_MS (or --timeout when
@@ -52,29 +61,76 @@
  * larger ones (none expected) share the last slot. */
 #define ENG_ERRNO_SLOTS 256
 
+/*
+ * The result's counters, each declared once here and used for the
+ * struct, for merging the threads, for eng_ok(), for JSON and for the
+ * report.
+ *
+ * Totals, summed over threads, X(field, json_key):
+ *   conn_opened     connects that succeeded (UDP: sockets opened)
+ *   conn_failed     connects or connections that failed
+ *   conn_held       --hold: connections still open when the hold ended
+ *   clients_done    clients that finished all their work
+ *   msgs_sent       whole messages handed to the kernel
+ *   msgs_answered   --echo: correct replies
+ *   udp_late        --udp --echo: replies that came after their timeout
+ */
+#define ENG_COUNTS(X)                                                          \
+	X(conn_opened, "connections_opened")                                   \
+	X(conn_failed, "connections_failed")                                   \
+	X(conn_held, "connections_held")                                       \
+	X(clients_done, "clients_done")                                        \
+	X(msgs_sent, "messages_sent")                                          \
+	X(msgs_answered, "messages_answered")                                  \
+	X(bytes_sent, "bytes_sent")                                            \
+	X(bytes_received, "bytes_received")                                    \
+	X(udp_late, "udp_replies_late")
+
+/*
+ * Failures, any of which fails the run (eng_ok()), X(field, json_key
+ * under "errors", label in the report):
+ *   err_bad_reply    a reply differs, or data came that answers nothing
+ *   err_timeout      no progress for --timeout (or a close not seen)
+ *   err_early_close  the server closed while we had work
+ *   err_refused      the server said "server full" or "server busy"
+ *   err_io           failed system calls: the sum of err_errno
+ *   udp_lost         --udp --echo: replies that never came
+ *   err_max_time     clients still working at --max-time
+ *   err_interrupted  clients still working at a stop request
+ */
+#define ENG_ERRORS(X)                                                          \
+	X(err_bad_reply, "bad_reply", "bad reply")                             \
+	X(err_timeout, "timeout", "timeout")                                   \
+	X(err_early_close, "early_close", "closed early")                      \
+	X(err_refused, "refused_by_server", "refused by server")               \
+	X(err_io, "io_error", "io error")                                      \
+	X(udp_lost, "udp_lost", "udp reply lost")                              \
+	X(err_max_time, "max_time", "max-time reached")                        \
+	X(err_interrupted, "interrupted", "interrupted")
+
+/* Latency histograms (microseconds; see above), X(field, json_key,
+ * label in the report). */
+#define ENG_LATENCIES(X)                                                       \
+	X(connect_us, "connect_us", "connect (us)")                            \
+	X(rtt_us, "rtt_us", "round trip (us)")                                 \
+	X(service_us, "service_us", "service (us)")                            \
+	X(first_reply_us, "first_reply_us", "first reply (us)")
+
+/* Room for "[ffff:...:255.255.255.255]:65535" (net.h's NET_ADDR_MAX). */
+#define ENG_ADDR_MAX 56
+
 struct eng_result {
-	double elapsed;		/* seconds, start to last client done */
-	uint64_t conn_opened;	/* connects that succeeded (UDP: sockets) */
-	uint64_t conn_failed;	/* connects or connections that failed */
-	uint64_t conn_held;	/* --hold: still open when the hold ended */
-	uint64_t clients_done;	/* clients that finished all their work */
-	uint64_t msgs_sent;	/* whole messages handed to the kernel */
-	uint64_t msgs_answered; /* --echo: correct replies */
-	uint64_t bytes_sent;
-	uint64_t bytes_received;
+	double elapsed;		    /* seconds, start to last client done */
+	int stopped;		    /* eng_request_stop() ended the run */
+	char address[ENG_ADDR_MAX]; /* the server address used */
+#define ENG_FIELD(field, ...) uint64_t field;
+	ENG_COUNTS(ENG_FIELD)
+	ENG_ERRORS(ENG_FIELD)
+#undef ENG_FIELD
 	uint64_t err_errno[ENG_ERRNO_SLOTS]; /* failures by errno */
-	uint64_t err_io;		     /* sum of err_errno */
-	uint64_t err_refused;	    /* read "server full" / "server busy" */
-	uint64_t err_early_close;   /* server closed while we had work */
-	uint64_t err_bad_reply;	    /* reply differs, or unexpected data */
-	uint64_t err_timeout;	    /* no progress for the timeout */
-	uint64_t err_max_time;	    /* still running at --max-time */
-	uint64_t err_interrupted;   /* still running at a stop request */
-	uint64_t udp_lost;	    /* --udp --echo: replies not received */
-	uint64_t udp_late;	    /* replies that came after their timeout */
-	struct hist connect_us;	    /* TCP connect latency */
-	struct hist rtt_us;	    /* --echo round trip */
-	struct hist first_reply_us; /* --echo: connect start to first reply */
+#define ENG_HIST(field, ...) struct hist field;
+	ENG_LATENCIES(ENG_HIST)
+#undef ENG_HIST
 };
 
 /* A snapshot for the progress display, taken by the caller's thread. */

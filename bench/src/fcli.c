@@ -9,14 +9,12 @@
 #include "fcli.h"
 #include "fmsg.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 /* Long-only options get codes above any char. */
@@ -35,6 +33,11 @@ enum {
 	OPT_MAX_TIME,
 	OPT_VERIFY,
 	OPT_ALLOW_TAIL,
+	OPT_NO_CORRECTION,
+	OPT_CSV,
+	OPT_PERCENTILES,
+	OPT_HDR_LOG,
+	OPT_MERGE,
 };
 
 static const struct option long_options[] = {
@@ -59,6 +62,12 @@ static const struct option long_options[] = {
 	{"max-time", required_argument, NULL, OPT_MAX_TIME},
 	{"verify-log", required_argument, NULL, OPT_VERIFY},
 	{"allow-missing-tail", no_argument, NULL, OPT_ALLOW_TAIL},
+	{"pipeline", required_argument, NULL, 'P'},
+	{"no-correction", no_argument, NULL, OPT_NO_CORRECTION},
+	{"csv", no_argument, NULL, OPT_CSV},
+	{"percentiles", no_argument, NULL, OPT_PERCENTILES},
+	{"hdr-log", required_argument, NULL, OPT_HDR_LOG},
+	{"merge", no_argument, NULL, OPT_MERGE},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -66,11 +75,13 @@ static const struct option long_options[] = {
 
 /* '+': stop at the first operand instead of permuting argv (which would
  * write to the caller's array); ':': report a missing value as ':'. */
-static const char short_options[] = "+:n:H:p:m:d:s:t:hV";
+static const char short_options[] = "+:n:H:p:m:d:s:t:P:hV";
 
 /* Which options were given, for the combination checks. */
 struct seen {
-	int clients, messages, duration, size, rate, think, ramp, hold;
+	int clients, messages, duration, size, rate, think, ramp, hold,
+		pipeline;
+	int run_options; /* options other than --merge and --percentiles */
 };
 
 void fcli_usage(FILE *fp)
@@ -79,10 +90,13 @@ void fcli_usage(FILE *fp)
 	      "servers\n"
 	      "       flood --verify-log FILE -n N -m M [-s S] "
 	      "[--allow-missing-tail]\n"
+	      "       flood --merge FILE.hlog... [--percentiles]\n"
 	      "\n"
 	      "  -n, --clients N     concurrent TCP connections or UDP sockets "
 	      "(1)\n"
-	      "  -H, --host ADDR     numeric IPv4 or IPv6 address (127.0.0.1)\n"
+	      "  -H, --host HOST     server name or address (127.0.0.1); a "
+	      "name's\n"
+	      "                      addresses are tried in turn\n"
 	      "  -p, --port PORT     server port (8888)\n"
 	      "  -m, --messages M    messages per client (1000)\n"
 	      "  -d, --duration S    run for S seconds instead of -m "
@@ -95,7 +109,12 @@ void fcli_usage(FILE *fp)
 	      "      --ramp S        spread the connects over S seconds\n"
 	      "      --echo          wait for each message's echo, check it, "
 	      "time it\n"
+	      "  -P, --pipeline N    with --echo over TCP: N messages in "
+	      "flight (1)\n"
 	      "      --reply-any-line  with --echo: any line is a good reply\n"
+	      "      --no-correction with --rate: time each message from its "
+	      "send,\n"
+	      "                      not from its slot in the schedule\n"
 	      "      --payload TEXT  send TEXT (plus '\\n') as every message\n"
 	      "      --churn         connect, send one message, close, repeat\n"
 	      "      --udp           one datagram per message\n"
@@ -106,6 +125,16 @@ void fcli_usage(FILE *fp)
 	      "(600)\n"
 	      "      --json          one JSON object on stdout, report on "
 	      "stderr\n"
+	      "      --csv           redis-benchmark's CSV on stdout, report "
+	      "on "
+	      "stderr\n"
+	      "      --percentiles   also print the round trips' full "
+	      "distribution\n"
+	      "      --hdr-log FILE  with --echo: write the round trips as an "
+	      "HdrHistogram\n"
+	      "                      interval log (one histogram a second)\n"
+	      "      --merge FILE... print the combined percentiles of "
+	      "HdrHistogram logs\n"
 	      "      --verify-log FILE  check an mtserver log for the messages "
 	      "of\n"
 	      "                      -n clients x -m messages (no network)\n"
@@ -121,22 +150,39 @@ void fcli_usage(FILE *fp)
 	      "--verify-log.\n"
 	      "Exit status: 0 all sent (and answered), 1 something failed or "
 	      "was\n"
-	      "lost, 2 usage error.\n"
+	      "lost, 2 usage error, 128+N stopped by signal N (130: Ctrl-C).\n"
 	      "\n"
-	      "JSON keys: ok, mode, transport, clients, threads, "
-	      "message_size,\n"
-	      "elapsed_s, connections_opened, connections_failed, "
-	      "connections_held,\n"
-	      "failed_by_errno {NAME: n}, refused_by_server, messages_sent,\n"
-	      "messages_answered, bytes_sent, bytes_received, messages_per_s,\n"
-	      "mb_per_s, udp_replies_lost, errors {bad_reply, timeout, "
-	      "early_close,\n"
-	      "refused_by_server, udp_lost, max_time, io_error}, connect_us,\n"
-	      "rtt_us and first_reply_us {count, min, mean, p50, p90, p99, "
-	      "p99_9,\n"
-	      "max}. first_reply_us: per --echo connection, from the start of "
-	      "its\n"
-	      "connect() to its first correct reply.\n",
+	      "JSON keys (--json; a.b is key b inside object a):\n"
+	      "  ok interrupted mode transport host address port clients "
+	      "threads\n"
+	      "  message_size pipeline corrected elapsed_s connections_opened\n"
+	      "  connections_failed connections_held clients_done "
+	      "refused_by_server\n"
+	      "  failed_by_errno.ERRNO_NAME messages_sent messages_answered "
+	      "bytes_sent\n"
+	      "  bytes_received messages_per_s mb_per_s udp_replies_lost "
+	      "udp_replies_late\n"
+	      "  errors.{bad_reply,timeout,early_close,refused_by_server,"
+	      "io_error}\n"
+	      "  errors.{udp_lost,max_time,interrupted}\n"
+	      "  connect_us.{count,min,mean,p50,p90,p99,p99_9,max}\n"
+	      "  rtt_us.{count,min,mean,p50,p90,p99,p99_9,max}\n"
+	      "  service_us.{count,min,mean,p50,p90,p99,p99_9,max}\n"
+	      "  first_reply_us.{count,min,mean,p50,p90,p99,p99_9,max}\n"
+	      "\n"
+	      "address: the address used (HOST resolved).  failed_by_errno: "
+	      "one key per\n"
+	      "errno name (ECONNREFUSED, ...).  rtt_us: per answered --echo "
+	      "message; with\n"
+	      "--rate, from its slot in the schedule when the server held it "
+	      "back\n"
+	      "(corrected: true), else from its send.  service_us: from its "
+	      "send, always.\n"
+	      "first_reply_us: per --echo connection, from the start of its "
+	      "connect() to\n"
+	      "its first correct reply.  Latencies are HdrHistograms "
+	      "(3 significant\n"
+	      "digits) in microseconds.\n",
 	      fp);
 }
 
@@ -185,18 +231,13 @@ static int parse_double(const char *s, double min, double max, double *out)
 	return 0;
 }
 
+/* Any name: it is resolved (and rejected, if need be) when the run
+ * starts; here only its length is checked. */
 static int parse_host(struct fcli_opts *o, const char *s)
 {
-	unsigned char addr[sizeof(struct in6_addr)];
 	size_t len = strlen(s);
 
-	if (len >= sizeof(o->host))
-		return -1;
-	if (inet_pton(AF_INET, s, addr) == 1)
-		o->family = AF_INET;
-	else if (inet_pton(AF_INET6, s, addr) == 1)
-		o->family = AF_INET6;
-	else
+	if (len == 0 || len >= sizeof(o->host))
 		return -1;
 	memcpy(o->host, s, len + 1); /* length checked above */
 	return 0;
@@ -209,7 +250,7 @@ static void set_defaults(struct fcli_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->clients = 1;
 	strcpy(o->host, "127.0.0.1");
-	o->family = AF_INET;
+	o->pipeline = 1;
 	o->port = 8888;
 	o->messages = 1000;
 	o->size = 32;
@@ -239,7 +280,7 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 		break;
 	case 'H':
 		if (parse_host(o, optarg) == -1)
-			return BAD("-H (numeric IPv4 or IPv6 address)");
+			return BAD("-H (a host name or address)");
 		break;
 	case 'p':
 		if (parse_u64(optarg, 1, 65535, &u) == -1)
@@ -311,6 +352,29 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 		if (optarg[0] == '\0')
 			return BAD("--verify-log (a file name)");
 		o->verify_log = optarg;
+		break;
+	case 'P':
+		if (parse_u64(optarg, 1, FCLI_PIPELINE_MAX, &u) == -1)
+			return BAD("-P (1..1024)");
+		o->pipeline = (unsigned)u;
+		seen->pipeline = 1;
+		break;
+	case OPT_HDR_LOG:
+		if (optarg[0] == '\0')
+			return BAD("--hdr-log (a file name)");
+		o->hdr_log = optarg;
+		break;
+	case OPT_NO_CORRECTION:
+		o->no_correction = 1;
+		break;
+	case OPT_CSV:
+		o->csv = 1;
+		break;
+	case OPT_PERCENTILES:
+		o->percentiles = 1;
+		break;
+	case OPT_MERGE:
+		o->merge = (char *const *)1; /* the files come after */
 		break;
 	case OPT_ECHO:
 		o->echo = 1;
@@ -392,6 +456,30 @@ static int check_size(struct fcli_opts *o, const struct seen *seen, char *err,
 	return 0;
 }
 
+/* What only some modes take. */
+static int check_modes(const struct fcli_opts *o, const struct seen *seen,
+		       char *err, size_t errlen)
+{
+	if (o->json && o->csv)
+		return fail(err, errlen, "--json and --csv exclude each other");
+	if (seen->pipeline && (!o->echo || o->udp))
+		return fail(err, errlen,
+			    "-P needs --echo over TCP (UDP replies are "
+			    "matched one at a time)");
+	if (seen->pipeline && seen->think)
+		return fail(err, errlen,
+			    "-P and --think exclude each other (a pause "
+			    "after each reply is no pipeline)");
+	if (o->hdr_log != NULL && !o->echo)
+		return fail(err, errlen,
+			    "--hdr-log needs --echo (it logs round trips)");
+	if (o->no_correction && !seen->rate)
+		return fail(err, errlen,
+			    "--no-correction needs --rate (without a "
+			    "schedule there is nothing to correct)");
+	return 0;
+}
+
 static int check_combination(struct fcli_opts *o, const struct seen *seen,
 			     char *err, size_t errlen)
 {
@@ -414,11 +502,35 @@ static int check_combination(struct fcli_opts *o, const struct seen *seen,
 			    "--churn needs TCP: it excludes --udp");
 	if (o->reply_any_line && !o->echo)
 		return fail(err, errlen, "--reply-any-line needs --echo");
+	if (check_modes(o, seen, err, errlen) != 0)
+		return FCLI_ERROR;
 	if (o->duration + o->ramp >= o->max_time)
 		return fail(err, errlen,
 			    "-d plus --ramp must be shorter than "
 			    "--max-time");
 	return check_size(o, seen, err, errlen);
+}
+
+/* --merge FILE...: the operands are the files; only --percentiles
+ * goes with it. */
+static int check_merge(struct fcli_opts *o, const struct seen *seen, int argc,
+		       char *argv[], char *err, size_t errlen)
+{
+	if (optind >= argc)
+		return fail(err, errlen, "--merge needs at least one file");
+	if (seen->run_options)
+		return fail(err, errlen,
+			    "--merge takes only files and --percentiles");
+	/* "--merge A B --percentiles": getopt stopped at A. */
+	while (argc > optind && strcmp(argv[argc - 1], "--percentiles") == 0) {
+		o->percentiles = 1;
+		argc--;
+	}
+	if (optind >= argc)
+		return fail(err, errlen, "--merge needs at least one file");
+	o->merge = argv + optind;
+	o->nmerge = argc - optind;
+	return FCLI_RUN;
 }
 
 int fcli_parse(struct fcli_opts *o, int argc, char *argv[], char *err,
@@ -450,7 +562,11 @@ int fcli_parse(struct fcli_opts *o, int argc, char *argv[], char *err,
 				    argv[optind - 1]);
 		if (parse_option(o, &seen, c, err, errlen) != 0)
 			return FCLI_ERROR;
+		if (c != OPT_MERGE && c != OPT_PERCENTILES)
+			seen.run_options++;
 	}
+	if (o->merge != NULL)
+		return check_merge(o, &seen, argc, argv, err, errlen);
 	if (optind < argc)
 		return fail(err, errlen, "unexpected argument '%s'",
 			    argv[optind]);

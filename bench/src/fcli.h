@@ -26,13 +26,14 @@
 #define FCLI_ERROR   -1 /* usage error: print err, exit 2 */
 
 /* Limits, each with its reason. */
-#define FCLI_CLIENTS_MAX 1000000 /* far above any fd limit we can get */
-#define FCLI_THREADS_MAX 256	 /* a few per core is already plenty */
-#define FCLI_SIZE_MAX	 65536	 /* one message fits a send batch */
-#define FCLI_TIMEOUT_MAX 3600000 /* an hour, in ms */
-#define FCLI_SECONDS_MAX 86400.0 /* a day: -d, --hold, --ramp, ... */
-#define FCLI_HOST_LEN	 64	 /* INET6_ADDRSTRLEN (46) and slack */
-#define FCLI_PAYLOAD_MAX (FCLI_SIZE_MAX - 1)
+#define FCLI_CLIENTS_MAX  1000000 /* far above any fd limit we can get */
+#define FCLI_THREADS_MAX  256	  /* a few per core is already plenty */
+#define FCLI_SIZE_MAX	  65536	  /* one message fits a send batch */
+#define FCLI_TIMEOUT_MAX  3600000 /* an hour, in ms */
+#define FCLI_SECONDS_MAX  86400.0 /* a day: -d, --hold, --ramp, ... */
+#define FCLI_HOST_LEN	  256	  /* a DNS name is at most 253 bytes */
+#define FCLI_PIPELINE_MAX 1024	  /* far more than a window needs */
+#define FCLI_PAYLOAD_MAX  (FCLI_SIZE_MAX - 1)
 
 /* With -d the number of messages is unknown; headers must still fit
  * for sequence numbers up to this (a client would need a day at 100k
@@ -41,8 +42,7 @@
 
 struct fcli_opts {
 	uint32_t clients;	  /* -n, default 1 */
-	char host[FCLI_HOST_LEN]; /* -H, numeric IPv4 or IPv6 */
-	int family;		  /* AF_INET or AF_INET6, from host */
+	char host[FCLI_HOST_LEN]; /* -H, a name or an IPv4/IPv6 literal */
 	uint16_t port;		  /* -p, default 8888 */
 	uint64_t messages;	  /* -m per client, default 1000; 0 with -d */
 	double duration;	  /* -d seconds, 0 = count messages */
@@ -62,6 +62,13 @@ struct fcli_opts {
 	const char *payload;	  /* --payload TEXT (without '\n'), or NULL */
 	const char *verify_log;	  /* --verify-log FILE, or NULL */
 	int allow_missing_tail;	  /* --allow-missing-tail */
+	unsigned pipeline;	  /* -P, echo messages in flight (1) */
+	int no_correction;	  /* --no-correction: rtt from the send */
+	int csv;		  /* --csv */
+	int percentiles;	  /* --percentiles */
+	const char *hdr_log;	  /* --hdr-log FILE, or NULL */
+	char *const *merge;	  /* --merge FILE...: the files, or NULL */
+	int nmerge;
 };
 
 int fcli_parse(struct fcli_opts *o, int argc, char *argv[], char *err,

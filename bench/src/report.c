@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 struct errno_name {
@@ -113,45 +114,47 @@ static void human_failures(FILE *fp, const struct eng_result *r)
 	fputc('\n', fp);
 }
 
-struct error_kind {
-	const char *name;
-	uint64_t count;
-};
-
 static void human_errors(FILE *fp, const struct eng_result *r)
 {
-	const struct error_kind kinds[] = {
-		{"bad reply", r->err_bad_reply},
-		{"timeout", r->err_timeout},
-		{"closed early", r->err_early_close},
-		{"refused by server", r->err_refused},
-		{"io error", r->err_io},
-		{"udp reply lost", r->udp_lost},
-		{"max-time reached", r->err_max_time},
-		{"interrupted", r->err_interrupted},
-	};
 	const char *sep = "";
-	size_t i;
 
 	fprintf(fp, "  %-16s ", "errors");
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		if (kinds[i].count == 0)
-			continue;
-		fprintf(fp, "%s%s x%" PRIu64, sep, kinds[i].name,
-			kinds[i].count);
-		sep = ", ";
+#define ERROR(field, key, label)                                               \
+	if (r->field != 0) {                                                   \
+		fprintf(fp, "%s%s x%" PRIu64, sep, label, r->field);           \
+		sep = ", ";                                                    \
 	}
+	ENG_ERRORS(ERROR)
+#undef ERROR
 	fprintf(fp, "%s\n", sep[0] == '\0' ? "none" : "");
+}
+
+/* "OK", "FAILED", or "interrupted" for a run a signal stopped: what it
+ * measured until then is real, its unfinished work is not a failure. */
+static const char *verdict(const struct eng_result *r, int ok)
+{
+	if (r->stopped)
+		return "interrupted";
+	return ok ? "OK" : "FAILED";
+}
+
+/* With --rate, which latency rtt_us is. */
+static int corrected(const struct fcli_opts *o)
+{
+	return o->rate > 0 && !o->no_correction;
 }
 
 void report_human(FILE *fp, const struct fcli_opts *o,
 		  const struct eng_result *r, int ok)
 {
 	fprintf(fp,
-		"flood: %s %s to %s port %u, %" PRIu32
-		" clients, %u threads, %zu-byte messages\n",
-		o->udp ? "udp" : "tcp", mode_name(o), o->host, o->port,
+		"flood: %s %s to %s (%s), %" PRIu32
+		" clients, %u threads, %zu-byte messages",
+		o->udp ? "udp" : "tcp", mode_name(o), o->host, r->address,
 		o->clients, o->threads, o->size);
+	if (o->pipeline > 1)
+		fprintf(fp, ", %u in flight", o->pipeline);
+	fputc('\n', fp);
 	fprintf(fp, "  %-16s %.3f s\n", "elapsed", r->elapsed);
 	fprintf(fp, "  %-16s %" PRIu64 " opened, %" PRIu64 " failed",
 		"connections", r->conn_opened, r->conn_failed);
@@ -167,13 +170,40 @@ void report_human(FILE *fp, const struct fcli_opts *o,
 		"throughput", per_second(done_msgs(o, r), r->elapsed),
 		per_second(r->bytes_sent, r->elapsed) / 1e6);
 	human_latency(fp, "connect (us)", &r->connect_us);
-	human_latency(fp, "round trip (us)", &r->rtt_us);
+	human_latency(fp, corrected(o) ? "round trip (us)*" : "round trip (us)",
+		      &r->rtt_us);
+	if (o->rate > 0)
+		human_latency(fp, "service (us)", &r->service_us);
 	human_latency(fp, "first reply (us)", &r->first_reply_us);
+	if (corrected(o) && hist_count(&r->rtt_us) > 0)
+		fprintf(fp,
+			"  %-16s * from each message's slot in the --rate "
+			"schedule (coordinated\n"
+			"  %-16s   omission corrected); service: from its "
+			"send\n",
+			"", "");
 	human_errors(fp, r);
 	if (o->udp && o->echo)
 		fprintf(fp, "  %-16s %" PRIu64 " lost, %" PRIu64 " late\n",
 			"udp replies", r->udp_lost, r->udp_late);
-	fprintf(fp, "  %-16s %s\n", "result", ok ? "OK" : "FAILED");
+	fprintf(fp, "  %-16s %s\n", "result", verdict(r, ok));
+}
+
+/* s as a JSON string: quotes, backslashes and control bytes escaped. */
+static void json_string(FILE *fp, const char *s)
+{
+	fputc('"', fp);
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(fp, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(fp, "\\u%04x", ch);
+		else
+			fputc(ch, fp);
+	}
+	fputc('"', fp);
 }
 
 static void json_latency(FILE *fp, const char *key, const struct hist *h)
@@ -210,44 +240,146 @@ static void json_errno(FILE *fp, const struct eng_result *r)
 void report_json(FILE *fp, const struct fcli_opts *o,
 		 const struct eng_result *r, int ok)
 {
-	/* The host is a numeric address: nothing to escape either. */
+	const char *sep;
+
+	/* host is the user's argument: escaped.  address is numeric. */
 	fprintf(fp,
-		"{\"ok\":%s,\"mode\":\"%s\",\"transport\":\"%s\","
-		"\"host\":\"%s\",\"port\":%u,\"clients\":%" PRIu32
-		",\"threads\":%u,\"message_size\":%zu,\"elapsed_s\":%.6f,",
-		ok ? "true" : "false", mode_name(o), o->udp ? "udp" : "tcp",
-		o->host, o->port, o->clients, o->threads, o->size, r->elapsed);
+		"{\"ok\":%s,\"interrupted\":%s,\"mode\":\"%s\","
+		"\"transport\":\"%s\",\"host\":",
+		ok ? "true" : "false", r->stopped ? "true" : "false",
+		mode_name(o), o->udp ? "udp" : "tcp");
+	json_string(fp, o->host);
 	fprintf(fp,
-		"\"connections_opened\":%" PRIu64
-		",\"connections_failed\":%" PRIu64
-		",\"connections_held\":%" PRIu64
-		",\"refused_by_server\":%" PRIu64 ",",
-		r->conn_opened, r->conn_failed, r->conn_held, r->err_refused);
+		",\"address\":\"%s\",\"port\":%u,\"clients\":%" PRIu32
+		",\"threads\":%u,\"message_size\":%zu,\"pipeline\":%u,"
+		"\"corrected\":%s,\"elapsed_s\":%.6f,",
+		r->address, o->port, o->clients, o->threads, o->size,
+		o->pipeline, corrected(o) ? "true" : "false", r->elapsed);
+#define COUNT(field, key) fprintf(fp, "\"%s\":%" PRIu64 ",", key, r->field);
+	ENG_COUNTS(COUNT)
+#undef COUNT
+	fprintf(fp, "\"refused_by_server\":%" PRIu64 ",", r->err_refused);
 	json_errno(fp, r);
 	fprintf(fp,
-		"\"messages_sent\":%" PRIu64 ",\"messages_answered\":%" PRIu64
-		",\"bytes_sent\":%" PRIu64 ",\"bytes_received\":%" PRIu64
-		",\"messages_per_s\":%.1f,\"mb_per_s\":%.3f,"
-		"\"udp_replies_lost\":%" PRIu64 ",\"udp_replies_late\":%" PRIu64
-		",",
-		r->msgs_sent, r->msgs_answered, r->bytes_sent,
-		r->bytes_received, per_second(done_msgs(o, r), r->elapsed),
-		per_second(r->bytes_sent, r->elapsed) / 1e6, r->udp_lost,
-		r->udp_late);
-	fprintf(fp,
-		"\"errors\":{\"bad_reply\":%" PRIu64 ",\"timeout\":%" PRIu64
-		",\"early_close\":%" PRIu64 ",\"refused_by_server\":%" PRIu64
-		",\"udp_lost\":%" PRIu64 ",\"max_time\":%" PRIu64
-		",\"interrupted\":%" PRIu64 ",\"io_error\":%" PRIu64 "},",
-		r->err_bad_reply, r->err_timeout, r->err_early_close,
-		r->err_refused, r->udp_lost, r->err_max_time,
-		r->err_interrupted, r->err_io);
-	json_latency(fp, "connect_us", &r->connect_us);
-	fputc(',', fp);
-	json_latency(fp, "rtt_us", &r->rtt_us);
-	fputc(',', fp);
-	json_latency(fp, "first_reply_us", &r->first_reply_us);
+		"\"messages_per_s\":%.1f,\"mb_per_s\":%.3f,"
+		"\"udp_replies_lost\":%" PRIu64 ",\"errors\":{",
+		per_second(done_msgs(o, r), r->elapsed),
+		per_second(r->bytes_sent, r->elapsed) / 1e6, r->udp_lost);
+	sep = "";
+#define ERROR(field, key, label)                                               \
+	fprintf(fp, "%s\"%s\":%" PRIu64, sep, key, r->field);                  \
+	sep = ",";
+	ENG_ERRORS(ERROR)
+#undef ERROR
+	fputc('}', fp);
+#define LATENCY(field, key, label)                                             \
+	fputc(',', fp);                                                        \
+	json_latency(fp, key, &r->field);
+	ENG_LATENCIES(LATENCY)
+#undef LATENCY
 	fputs("}\n", fp);
+}
+
+/* redis-benchmark --csv (Redis 7): a header and one row, every field
+ * quoted, latencies in milliseconds.  The test name is flood's mode. */
+void report_csv(FILE *fp, const struct fcli_opts *o, const struct eng_result *r)
+{
+	const struct hist *h = &r->rtt_us;
+	char name[32];
+	size_t i;
+
+	snprintf(name, sizeof(name), "%s %s", o->udp ? "UDP" : "TCP",
+		 mode_name(o));
+	for (i = 0; name[i] != '\0'; i++)
+		if (name[i] >= 'a' && name[i] <= 'z')
+			name[i] = (char)(name[i] - 'a' + 'A');
+	fputs("\"test\",\"rps\",\"avg_latency_ms\",\"min_latency_ms\","
+	      "\"p50_latency_ms\",\"p95_latency_ms\",\"p99_latency_ms\","
+	      "\"max_latency_ms\"\n",
+	      fp);
+	fprintf(fp, "\"%s\",\"%.2f\"", name,
+		per_second(done_msgs(o, r), r->elapsed));
+	if (hist_count(h) == 0) {
+		fputs(",\"\",\"\",\"\",\"\",\"\",\"\"\n", fp);
+		return;
+	}
+	fprintf(fp, ",\"%.3f\",\"%.3f\",\"%.3f\",\"%.3f\",\"%.3f\",\"%.3f\"\n",
+		hist_mean(h) / 1000, (double)hist_min(h) / 1000,
+		(double)hist_percentile(h, 50) / 1000,
+		(double)hist_percentile(h, 95) / 1000,
+		(double)hist_percentile(h, 99) / 1000,
+		(double)hist_max(h) / 1000);
+}
+
+/* The level after level: HdrHistogram's PercentileIterator takes
+ * ticks_per_half steps for each halving of the distance to 100%. */
+static double next_level(double level, unsigned ticks_per_half)
+{
+	double halvings = floor(log(100.0 / (100.0 - level)) / log(2.0));
+
+	return level + 100.0 / (ticks_per_half * pow(2.0, halvings + 1));
+}
+
+/* HdrHistogram's outputPercentileDistribution() with 5 ticks per half
+ * distance: the same rows (the value reached at each percentile level,
+ * then one last row at 100%) and the same footer, values divided by
+ * scale. */
+void report_percentiles(FILE *fp, const struct hist *h, double scale)
+{
+	uint64_t total = hist_count(h), cum = 0;
+	double level = 0, mean = hist_mean(h), sq = 0, d;
+	unsigned i, at = 0;
+	int fresh = 1, last = 0;
+
+	fprintf(fp, "%12s %14s %10s %14s\n\n", "Value", "Percentile",
+		"TotalCount", "1/(1-Percentile)");
+	for (i = 0; i < HIST_BUCKETS; i++) {
+		if (h->counts[i] == 0)
+			continue;
+		/* HdrHistogram's medianEquivalentValue. */
+		d = (double)(hist_index_low(i) +
+			     ((hist_index_high(i) - hist_index_low(i) + 1) >>
+			      1)) -
+		    mean;
+		sq += d * d * (double)h->counts[i];
+	}
+	while (total > 0) {
+		if (cum >= total) { /* one more row, at 100% */
+			if (last)
+				break;
+			level = 100.0;
+			last = 1;
+		}
+		for (; at < HIST_BUCKETS; at++, fresh = 1) {
+			if (fresh)
+				cum += h->counts[at];
+			fresh = 0;
+			if (h->counts[at] != 0 &&
+			    100.0 * (double)cum / (double)total >= level)
+				break;
+		}
+		if (at == HIST_BUCKETS)
+			break;
+		fprintf(fp, "%12.3f %2.12f %10" PRIu64,
+			(double)hist_index_high(at) / scale, level / 100.0,
+			cum);
+		if (level < 100.0)
+			fprintf(fp, " %14.2f\n", 1.0 / (1.0 - level / 100.0));
+		else
+			fputc('\n', fp);
+		level = next_level(level, 5);
+	}
+	fprintf(fp,
+		"#[Mean    = %12.3f, StdDeviation   = %12.3f]\n"
+		"#[Max     = %12.3f, Total count    = %12" PRIu64 "]\n"
+		"#[Buckets = %12u, SubBuckets     = %12u]\n",
+		mean / scale,
+		total > 0 ? sqrt(sq / (double)total) / scale : 0.0,
+		total > 0
+			? (double)hist_index_high(hist_index_of(hist_max(h))) /
+				  scale
+			: 0.0,
+		total, HIST_BUCKET_COUNT, HIST_SUB_COUNT);
 }
 
 void report_verify_json(FILE *fp, const struct fmsg_verify *v)

@@ -30,6 +30,14 @@ void report_human(FILE *fp, const struct fcli_opts *o,
 void report_json(FILE *fp, const struct fcli_opts *o,
 		 const struct eng_result *r, int ok);
 
+/* redis-benchmark's --csv: a header line and one row. */
+void report_csv(FILE *fp, const struct fcli_opts *o,
+		const struct eng_result *r);
+
+/* h's full distribution as HdrHistogram's percentile output prints it
+ * (values divided by scale). */
+void report_percentiles(FILE *fp, const struct hist *h, double scale);
+
 /* --verify-log --json: expected, found, missing, duplicated, corrupted,
  * holes, tail_missing, lines, ok. */
 void report_verify_json(FILE *fp, const struct fmsg_verify *v);
