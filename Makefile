@@ -94,7 +94,7 @@ WRAP_test_tcp_fault = -Wl,--wrap=pthread_create,--wrap=pthread_join \
 		      -Wl,--wrap=server_main
 
 .PHONY: all test check run-tests bench compare lesson-udp lesson-handshake run \
-	install uninstall clean check-cmocka lint format test-repeat test-stress
+	install uninstall clean check-cmocka check-zlib lint format test-repeat test-stress
 all: $(PROGRAMS)
 
 # Keep objects make would call intermediate (test objects, harness).
@@ -114,13 +114,20 @@ $(OUT)/%: $(BUILD)/src/%.o $(BUILD)/libmt.a
 	$(call say,LD,$@)$(LINK) -o $@ $^ $(MT_LDLIBS) $(LDLIBS)
 $(FLOOD): $(BUILD)/bench/src/flood.o $(BUILD)/libflood.a $(BUILD)/libmt.a
 	@mkdir -p $(@D)
-	$(call say,LD,$@)$(LINK) -o $@ $^ $(MT_LDLIBS) $(LDLIBS)
+	$(call say,LD,$@)$(LINK) -o $@ $^ $(MT_LDLIBS) $(LDLIBS) $(FLOOD_LDLIBS)
 $(WIRE): $(BUILD)/bench/src/wire_main.o $(BUILD)/libflood.a $(BUILD)/libmt.a
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(LINK) -o $@ $^ $(MT_LDLIBS) $(LDLIBS)
 
+# flood's HdrHistogram logs are deflated with zlib (zlib1g-dev): checked,
+# and installed when root, before the one file that includes it.
+FLOOD_LDLIBS = -lz
+$(BUILD)/bench/src/hdrlog.o: | check-zlib
+check-zlib:
+	@sh bench/src/need-zlib.sh
+
 # The load generator's suites also link its library: LIBS_<test>.
-FLOOD_TESTS = test_hist test_fmsg test_fcli test_flood test_wire
+FLOOD_TESTS = test_hist test_fmsg test_fcli test_flood test_wire test_hdrlog
 $(foreach t,$(FLOOD_TESTS),$(eval LIBS_$(t) = $(BUILD)/libflood.a))
 
 # test_log_tty tells a terminal's write-at-once from the flush timer by
@@ -146,7 +153,8 @@ CFLAGS_tests = $(shell pkg-config --cflags cmocka 2>/dev/null)
 .SECONDEXPANSION:
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(HARNESS_OBJS) $$(LIBS_$$*) $(BUILD)/libmt.a
 	$(call say,LD,$@)$(LINK) $(WRAP_$*) -o $@ $^ \
-	    $$(pkg-config --libs cmocka) $(MT_LDLIBS) $(LDLIBS)
+	    $$(pkg-config --libs cmocka) $(MT_LDLIBS) $(LDLIBS) \
+	    $(if $(filter $*,$(FLOOD_TESTS)),$(FLOOD_LDLIBS))
 
 check-cmocka:
 	@sh tests/need-cmocka.sh

@@ -31,6 +31,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "hdrlog.h"
 
 /* A flood run in these tests takes well under a second; a minute means
  * it hangs (and flood's own --max-time ends it first). */
@@ -300,8 +301,9 @@ struct run {
 	char *err; /* stderr */
 };
 
-/* Runs flood -p port ARGS... (ending with END); with interrupt_ms > 0,
- * sends it SIGINT after that long. */
+/* Runs flood -p port --max-time 50 ARGS... (ending with END), or with
+ * port 0 flood ARGS...; with interrupt_ms > 0, sends it SIGINT after
+ * that long. */
 static void vflood(struct run *r, int port, int interrupt_ms, va_list ap)
 {
 	const char *argv[40];
@@ -310,10 +312,12 @@ static void vflood(struct run *r, int port, int interrupt_ms, va_list ap)
 	size_t n = 0, len;
 
 	snprintf(portbuf, sizeof(portbuf), "%d", port);
-	argv[n++] = "-p";
-	argv[n++] = portbuf;
-	argv[n++] = "--max-time";
-	argv[n++] = "50";
+	if (port != 0) {
+		argv[n++] = "-p";
+		argv[n++] = portbuf;
+		argv[n++] = "--max-time";
+		argv[n++] = "50";
+	}
 	while ((argv[n] = va_arg(ap, const char *)) != NULL) {
 		n++;
 		assert_true(n < 39);
@@ -1013,6 +1017,157 @@ static void test_usage_error(void **state)
 	run_free(&r);
 }
 
+/* ---- (c) --hdr-log: HdrHistogram interval logs ---- */
+
+/* The value in the max's bucket that HdrHistogram reports for a
+ * percentile flood caps at the exact max. */
+static long long bucket_high(long long v)
+{
+	return (long long)hist_index_high(hist_index_of((uint64_t)v));
+}
+
+/* A percentile as HdrHistogram computes it from the log equals flood's,
+ * except that flood never reports more than the exact max (HdrHistogram
+ * reports the top of the max's bucket). */
+static void expect_same_percentile(long long from_log, const char *json,
+				   const char *key)
+{
+	long long want = json_sub_int(json, "rtt_us", key);
+	long long max = json_sub_int(json, "rtt_us", "max");
+
+	if (from_log == want || (want == max && from_log == bucket_high(max)))
+		return;
+	fail_msg("%s: %lld from the log, %lld in flood's report:\n%s", key,
+		 from_log, want, json);
+}
+
+/*
+ * --hdr-log writes one histogram a second; decoded and merged, they are
+ * exactly the run's round trips: the same count and, percentile by
+ * percentile, the values of flood's own report.  --merge of two copies
+ * of the log doubles the count and keeps every percentile.
+ */
+static void test_hdr_log(void **state)
+{
+	const char *log = h_path("run.hlog");
+	struct hist *h = calloc(1, sizeof(*h));
+	struct srv s;
+	struct run r, m;
+	char err[256], *text;
+	long intervals;
+
+	(void)state;
+	assert_non_null(h);
+	flood_srv(&r, &s, SRV_ECHO, 0, "-n", "3", "-d", "2.2", "--rate", "3000",
+		  "--echo", "--hdr-log", log, "--json", END);
+	text = h_slurp(log, NULL);
+	assert_non_null(text);
+	expect_in(text, "#[Histogram log format version 1.3]\n");
+	expect_in(text, "#[StartTime: ");
+	expect_in(text, "\n\"StartTimestamp\",\"Interval_Length\",\"Interval_"
+			"Max\",\"Interval_Compressed_Histogram\"\n0.000,");
+	free(text);
+	intervals = hdrlog_read(log, h, err, sizeof(err));
+	assert_true(intervals >= 3); /* 2.2 s: two whole and a partial */
+	assert_int_equal(hist_count(h), json_sub_int(r.out, "rtt_us", "count"));
+	expect_same_percentile((long long)hist_percentile(h, 50), r.out, "p50");
+	expect_same_percentile((long long)hist_percentile(h, 90), r.out, "p90");
+	expect_same_percentile((long long)hist_percentile(h, 99), r.out, "p99");
+	expect_same_percentile((long long)hist_percentile(h, 99.9), r.out,
+			       "p99_9");
+	assert_int_equal(hist_max(h),
+			 bucket_high(json_sub_int(r.out, "rtt_us", "max")));
+
+	flood(&m, 0, "--merge", log, log, "--percentiles", END);
+	expect_status(&m, 0);
+	expect_in(m.out, "flood: 2 logs, ");
+	text = strstr(m.out, "(n=");
+	assert_non_null(text);
+	assert_int_equal(strtoll(text + 3, NULL, 10), 2 * hist_count(h));
+	expect_in(m.out, "Value     Percentile TotalCount 1/(1-Percentile)");
+	expect_in(m.out, "#[Buckets =           17, SubBuckets     =         "
+			 "2048]");
+	run_free(&m);
+	flood(&m, 0, "--merge", h_path("no-such.hlog"), END);
+	expect_status(&m, 1);
+	expect_in(m.err, "no-such.hlog");
+	run_free(&m);
+	run_free(&r);
+	free(h);
+}
+
+/* Runs sh -c cmd; its first line of output into out, or "" and -1. */
+static int shell_line(const char *cmd, char *out, size_t size)
+{
+	FILE *fp = popen(cmd, "r");
+	int rc;
+
+	out[0] = '\0';
+	if (fp == NULL)
+		return -1;
+	if (fgets(out, (int)size, fp) == NULL)
+		out[0] = '\0';
+	rc = pclose(fp);
+	return rc == 0 && out[0] != '\0' ? 0 : -1;
+}
+
+/*
+ * The independent check: HdrHistogram's JavaScript implementation
+ * (hdr-histogram-js, from npm) reads flood's log and finds the same
+ * count and percentiles as flood's report.  Skipped, saying why, when
+ * node or npm is missing or the package cannot be fetched.
+ */
+static void test_hdr_log_other_reader(void **state)
+{
+	const char *log = h_path("js.hlog");
+	char dir[512], cmd[2048], line[512], cwd[256];
+	const char *build = getenv("MT_BUILD_DIR");
+	struct srv s;
+	struct run r;
+
+	(void)state;
+	if (shell_line("command -v node && command -v npm >/dev/null", line,
+		       sizeof(line)) == -1) {
+		print_message(
+			"node/npm not installed: skipped (apt-get install "
+			"nodejs npm)\n");
+		skip();
+	}
+	/* make test runs in the tree; one install per build directory,
+	 * kept for the next run. */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	snprintf(dir, sizeof(dir), "%s/%s/node",
+		 build != NULL && build[0] == '/' ? "" : cwd,
+		 build != NULL ? build : "build");
+	snprintf(cmd, sizeof(cmd),
+		 "d='%s'; [ -d \"$d/node_modules/hdr-histogram-js\" ] || "
+		 "{ mkdir -p \"$d\" && timeout 120 npm install --prefix \"$d\" "
+		 "--no-audit --no-fund --silent hdr-histogram-js@3 "
+		 ">/dev/null 2>&1; } && echo ok",
+		 dir);
+	if (shell_line(cmd, line, sizeof(line)) == -1) {
+		print_message("npm install hdr-histogram-js failed (offline?): "
+			      "skipped\n");
+		skip();
+	}
+	flood_srv(&r, &s, SRV_ECHO, 0, "-n", "2", "-d", "1.5", "--rate", "2000",
+		  "--echo", "--hdr-log", log, "--json", END);
+	snprintf(cmd, sizeof(cmd), "node '%s/tests/hdrlog_read.js' '%s' '%s'",
+		 cwd, dir, log);
+	if (shell_line(cmd, line, sizeof(line)) == -1)
+		fail_msg("hdr-histogram-js could not read the log: %s", line);
+	assert_true(json_int(line, "intervals") >= 2);
+	assert_int_equal(json_int(line, "count"),
+			 json_sub_int(r.out, "rtt_us", "count"));
+	expect_same_percentile(json_int(line, "p50"), r.out, "p50");
+	expect_same_percentile(json_int(line, "p90"), r.out, "p90");
+	expect_same_percentile(json_int(line, "p99"), r.out, "p99");
+	expect_same_percentile(json_int(line, "p99_9"), r.out, "p99_9");
+	assert_int_equal(json_int(line, "max"),
+			 bucket_high(json_sub_int(r.out, "rtt_us", "max")));
+	run_free(&r);
+}
+
 /* ---- (b) flood against mtserver ---- */
 
 static int have_mtserver(void)
@@ -1258,6 +1413,8 @@ int main(void)
 		cmocka_unit_test(test_rate_stall_corrected),
 		cmocka_unit_test(test_interrupted),
 		cmocka_unit_test(test_hostname),
+		cmocka_unit_test(test_hdr_log),
+		cmocka_unit_test(test_hdr_log_other_reader),
 		cmocka_unit_test(test_udp_lost),
 		cmocka_unit_test(test_duration_whole_messages),
 		cmocka_unit_test(test_max_time),

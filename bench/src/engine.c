@@ -161,6 +161,16 @@ struct worker {
 	atomic_ullong pub_msgs; /* published for the progress display */
 	atomic_ullong pub_open;
 	atomic_int finished;
+	/* Interval histograms (--hdr-log): the worker records into
+	 * ivl_hist[phase & 1] for the last phase it acknowledged; the
+	 * caller's thread reads and empties the other half only after
+	 * the worker has acknowledged the switch (a two-phase swap, as
+	 * HdrHistogram's Recorder does).  ivl is NULL when not logging. */
+	struct hist *ivl;
+	unsigned ivl_seen; /* worker's copy of the phase */
+	atomic_uint ivl_phase;
+	atomic_uint ivl_ack;
+	struct hist ivl_hist[2];
 };
 
 /* Set from a signal handler, so it can only be a volatile sig_atomic_t;
@@ -539,15 +549,20 @@ static void udp_oneway_send(struct worker *w, struct client *c, int64_t now)
 /* ---- echo mode ---- */
 
 /*
- * A message's latency runs from its start to its reply.  Its start is
- * the time it was sent, except under --rate when the server held it
- * back: its slot in the schedule passed while the window (-P) was full
- * of unanswered messages, or before the connection was up.  Then it
- * starts at that slot, as wrk2 measures, so that a server that stalls
- * for a second cannot hide all but one of the messages it delayed
- * (coordinated omission).  A timer that fires late is flood's own
- * delay, not the server's, and is not counted.  service_us always runs
- * from the send.
+ * Coordinated omission.  Under --rate, message k has a slot in the
+ * schedule, and a server that stalls holds back the messages whose
+ * slots pass while it stalls: timed from their sends, a one-second
+ * stall looks like one slow message.  So, as wrk2 does, rtt_us runs
+ * from the slot - but only for waits the server caused, not for flood's
+ * own timer running late on a busy machine.  Message k would ideally
+ * be sent at I(k) = max(slot(k), R(k - P)), where R(j) = I(j) +
+ * service(j) is when message j would have been answered had it been
+ * sent at I(j) (the window, -P, must have room), and answered after
+ * service(k), the time from its actual send to its reply.  Its latency
+ * is I(k) + service(k) - slot(k): the wait the schedule imposed plus
+ * the service time.  A lost UDP reply's service is its timeout.  Each
+ * window slot keeps I(k), then R(k) once answered, and the send time.
+ * service_us is service(k) itself; --no-correction makes rtt_us that.
  */
 static int64_t *slot_of(const struct worker *w, const struct client *c,
 			uint64_t k)
@@ -555,16 +570,41 @@ static int64_t *slot_of(const struct worker *w, const struct client *c,
 	return c->times + 2 * (k % w->o->pipeline);
 }
 
-static void stamp(const struct worker *w, const struct client *c, uint64_t k,
-		  int held, int64_t sent)
+static int corrected(const struct worker *w)
 {
-	int64_t *t = slot_of(w, c, k), due = send_time(w, c, k);
+	return w->sh->interval_ns > 0 && !w->o->no_correction;
+}
 
-	t[0] = held && due < sent && w->sh->interval_ns > 0 &&
-			       !w->o->no_correction
-		       ? due
-		       : sent;
+/* Message k's slot in the --rate schedule. */
+static int64_t rate_slot(const struct worker *w, const struct client *c,
+			 uint64_t k)
+{
+	return c->t_first + (int64_t)k * w->sh->interval_ns;
+}
+
+/* Message k leaves now: I(k) from R(k - P), kept in the same slot. */
+static void stamp(const struct worker *w, const struct client *c, uint64_t k,
+		  int64_t sent)
+{
+	int64_t *t = slot_of(w, c, k), due;
+
 	t[1] = sent;
+	if (!corrected(w))
+		return;
+	due = rate_slot(w, c, k);
+	if (t[0] < due)
+		t[0] = due;
+}
+
+/* Message k's reply (or its loss) came at now: service(k) and, for
+ * the message that takes this slot next, R(k). */
+static uint64_t service_of(const struct worker *w, const struct client *c,
+			   uint64_t k, int64_t now)
+{
+	int64_t *t = slot_of(w, c, k), service = now - t[1];
+
+	t[0] += service;
+	return (uint64_t)service;
 }
 
 static uint64_t echo_limit(const struct worker *w, const struct client *c)
@@ -613,9 +653,8 @@ static size_t echo_fill(struct worker *w, const struct client *c, int64_t now,
 }
 
 /* TCP echo: sends what may go now, then waits for a reply, EPOLLOUT or
- * the next message's time.  held: the first new message was waiting
- * for a reply (see above). */
-static void echo_pump(struct worker *w, struct client *c, int held)
+ * the next message's time. */
+static void echo_pump(struct worker *w, struct client *c)
 {
 	size_t size = w->o->size, len;
 	uint64_t end, k, total;
@@ -629,8 +668,8 @@ static void echo_pump(struct worker *w, struct client *c, int held)
 		/* One clock read for one send(): the messages leave
 		 * together. */
 		now = now_ns();
-		for (k = c->next + (c->out_off > 0); k < end; k++, held = 0)
-			stamp(w, c, k, held, now);
+		for (k = c->next + (c->out_off > 0); k < end; k++)
+			stamp(w, c, k, now);
 		n = send_some(c->fd, w->txbuf, len);
 		if (n == -1 && !would_block(errno)) {
 			tcp_send_failed(w, c, errno);
@@ -663,7 +702,7 @@ static void echo_pump(struct worker *w, struct client *c, int held)
 }
 
 /* UDP echo: one datagram, one reply or its timeout, then the next. */
-static void udp_echo_send(struct worker *w, struct client *c, int held)
+static void udp_echo_send(struct worker *w, struct client *c)
 {
 	int64_t now;
 	ssize_t n;
@@ -672,7 +711,7 @@ static void udp_echo_send(struct worker *w, struct client *c, int held)
 	c->next = c->seq + 1;
 	make_message(w, c, c->seq, w->txbuf);
 	now = now_ns();
-	stamp(w, c, c->seq, held, now);
+	stamp(w, c, c->seq, now);
 	c->t_progress = now;
 	set_timer(w, c, now + w->sh->timeout_ns);
 	n = send_some(c->fd, w->txbuf, w->o->size);
@@ -711,7 +750,7 @@ static void udp_echo_next(struct worker *w, struct client *c, int64_t now)
 	}
 	t = send_time(w, c, c->seq);
 	if (t <= now) {
-		udp_echo_send(w, c, 1);
+		udp_echo_send(w, c);
 		return;
 	}
 	c->state = S_PAUSE;
@@ -721,11 +760,16 @@ static void udp_echo_next(struct worker *w, struct client *c, int64_t now)
 /* Message seq was answered at now. */
 static void echo_answered(struct worker *w, struct client *c, int64_t now)
 {
-	const int64_t *t = slot_of(w, c, c->seq);
+	int64_t ideal = slot_of(w, c, c->seq)[0];
+	uint64_t service = service_of(w, c, c->seq, now), rtt = service;
 
+	if (corrected(w))
+		rtt = (uint64_t)(ideal - rate_slot(w, c, c->seq)) + service;
 	w->res.msgs_answered++;
-	hist_record(&w->res.rtt_us, (uint64_t)(now - t[0]) / 1000);
-	hist_record(&w->res.service_us, (uint64_t)(now - t[1]) / 1000);
+	hist_record(&w->res.rtt_us, rtt / 1000);
+	if (w->ivl != NULL)
+		hist_record(w->ivl, rtt / 1000);
+	hist_record(&w->res.service_us, service / 1000);
 	/* The wait a user of this connection sees: from asking to connect
 	 * (so a full listen backlog and SYN retries count) to the first
 	 * answer, whichever message it answers. */
@@ -764,7 +808,6 @@ static ssize_t echo_match(struct worker *w, struct client *c, const char *p,
 static void echo_input(struct worker *w, struct client *c, const char *p,
 		       size_t len, int64_t now)
 {
-	int held = c->next - c->seq >= w->o->pipeline;
 	ssize_t k;
 
 	while (len > 0) {
@@ -791,7 +834,7 @@ static void echo_input(struct worker *w, struct client *c, const char *p,
 		echo_finished(w, c, now);
 		return;
 	}
-	echo_pump(w, c, held);
+	echo_pump(w, c);
 }
 
 /* ---- TCP input ---- */
@@ -967,9 +1010,7 @@ static void udp_readable(struct worker *w, struct client *c)
 
 /* ---- connecting ---- */
 
-/* The first message of an echo connection: now, or when it is due.  A
- * message that became due while connecting was held back by the
- * server. */
+/* The first message of an echo connection: now, or when it is due. */
 static void echo_begin(struct worker *w, struct client *c, int64_t now)
 {
 	int64_t t = send_time(w, c, c->seq);
@@ -978,9 +1019,9 @@ static void echo_begin(struct worker *w, struct client *c, int64_t now)
 	c->rx_off = 0;
 	if (t <= now) {
 		if (w->o->udp)
-			udp_echo_send(w, c, 1);
+			udp_echo_send(w, c);
 		else
-			echo_pump(w, c, 1);
+			echo_pump(w, c);
 		return;
 	}
 	c->state = S_PAUSE;
@@ -1119,7 +1160,7 @@ static void on_timer(struct worker *w, struct client *c, int64_t now)
 		break;
 	case S_AWAIT:
 		if (!w->o->udp && now < c->t_progress + w->sh->timeout_ns) {
-			echo_pump(w, c, 0); /* a pipelined message is due */
+			echo_pump(w, c); /* a pipelined message is due */
 			break;
 		}
 		if (!w->o->udp) {
@@ -1127,13 +1168,14 @@ static void on_timer(struct worker *w, struct client *c, int64_t now)
 			break;
 		}
 		w->res.udp_lost++;
+		(void)service_of(w, c, c->seq, now); /* R(seq) */
 		udp_echo_next(w, c, now);
 		break;
 	case S_PAUSE:
 		if (w->o->udp)
-			udp_echo_send(w, c, 0);
+			udp_echo_send(w, c);
 		else
-			echo_pump(w, c, 0);
+			echo_pump(w, c);
 		break;
 	case S_DRAIN:
 		client_fail(w, c, F_TIMEOUT, 0);
@@ -1280,7 +1322,7 @@ static void handle_event(struct worker *w, struct client *c, uint32_t ev,
 		else
 			oneway_send(w, c, now);
 	} else if ((c->state == S_AWAIT || c->state == S_PAUSE) && !w->o->udp) {
-		echo_pump(w, c, 0);
+		echo_pump(w, c);
 	} else if (set_want(w, c, EPOLLIN) == -1) {
 		client_fail(w, c, F_ERRNO, errno);
 	}
@@ -1310,6 +1352,15 @@ static void *worker_main(void *arg)
 	int i, n;
 
 	while (w->active > 0) {
+		if (w->ivl != NULL) {
+			unsigned phase = atomic_load(&w->ivl_phase);
+
+			if (phase != w->ivl_seen) {
+				w->ivl_seen = phase;
+				w->ivl = &w->ivl_hist[phase & 1];
+				atomic_store(&w->ivl_ack, phase);
+			}
+		}
 		now = now_ns();
 		/* A timer is due, or it is time to look at stop and hold
 		 * start anyway. */
@@ -1468,6 +1519,8 @@ static int init_worker(struct worker *w, struct shared *sh, unsigned index)
 	atomic_init(&w->pub_msgs, 0);
 	atomic_init(&w->pub_open, 0);
 	atomic_init(&w->finished, 0);
+	atomic_init(&w->ivl_phase, 0);
+	atomic_init(&w->ivl_ack, 0);
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (w->epfd == -1)
 		return -1;
@@ -1522,16 +1575,75 @@ static void pause_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* The caller's thread: progress, the stop request, the hold notice. */
-static void supervise(struct worker *ws, unsigned n, struct shared *sh,
-		      eng_progress_fn progress, void *arg)
+/* State of the interval log, on the caller's thread. */
+struct intervals {
+	const struct eng_hooks *hooks;
+	struct hist *sum; /* one interval, all workers */
+	unsigned phase;
+	int64_t start; /* of the current interval */
+};
+
+/* Takes worker w's finished half into iv->sum, when w has switched to
+ * the other half (or has ended: then both halves are final). */
+static void take_interval(struct intervals *iv, struct worker *w)
 {
+	struct hist *old = &w->ivl_hist[(iv->phase - 1) & 1];
+	int i;
+
+	if (atomic_load(&w->finished)) {
+		for (i = 0; i < 2; i++) {
+			hist_merge(iv->sum, &w->ivl_hist[i]);
+			hist_init(&w->ivl_hist[i]);
+		}
+		return;
+	}
+	if (atomic_load(&w->ivl_ack) != iv->phase)
+		return; /* still writing there: next time */
+	hist_merge(iv->sum, old);
+	hist_init(old);
+}
+
+/* Ends an interval: switches every worker to its other half, waits (a
+ * worker looks at least every MAX_SLEEP_MS) and hands the sum over. */
+static void end_interval(struct intervals *iv, struct worker *ws, unsigned n,
+			 int64_t now, int64_t t0)
+{
+	int64_t give_up = now + (int64_t)20 * MAX_SLEEP_MS * NS_PER_MS;
+	unsigned i, waiting;
+
+	iv->phase++;
+	for (i = 0; i < n; i++)
+		atomic_store(&ws[i].ivl_phase, iv->phase);
+	do {
+		pause_ms(1);
+		for (i = 0, waiting = 0; i < n; i++)
+			waiting += atomic_load(&ws[i].ivl_ack) != iv->phase &&
+				   !atomic_load(&ws[i].finished);
+	} while (waiting > 0 && now_ns() < give_up);
+	for (i = 0; i < n; i++)
+		take_interval(iv, &ws[i]);
+	iv->hooks->interval((double)(iv->start - t0) / NS_PER_SEC,
+			    (double)(now - iv->start) / NS_PER_SEC, iv->sum,
+			    iv->hooks->interval_arg);
+	hist_init(iv->sum);
+	iv->start = now;
+}
+
+/* The caller's thread: progress, intervals, the stop request, the hold
+ * notice. */
+static void supervise(struct worker *ws, unsigned n, struct shared *sh,
+		      struct intervals *iv)
+{
+	eng_progress_fn progress = iv->hooks->progress;
 	struct eng_progress pr;
 	int64_t last = sh->t0, now;
 	unsigned i, finished;
 	int told_hold = 0;
 
 	for (;;) {
+		if (iv->sum != NULL &&
+		    now_ns() - iv->start >= ENG_INTERVAL_MS * NS_PER_MS)
+			end_interval(iv, ws, n, now_ns(), sh->t0);
 		pause_ms(ENG_PROGRESS_MS / 5);
 		if (stop_requested)
 			atomic_store(&sh->stop, 1);
@@ -1559,7 +1671,7 @@ static void supervise(struct worker *ws, unsigned n, struct shared *sh,
 			pr.conn_open += atomic_load_explicit(
 				&ws[i].pub_open, memory_order_relaxed);
 		}
-		progress(&pr, arg);
+		progress(&pr, iv->hooks->progress_arg);
 	}
 }
 
@@ -1586,8 +1698,9 @@ static unsigned start_workers(struct worker *ws, unsigned n)
 }
 
 int eng_run(const struct fcli_opts *o, struct eng_result *r,
-	    eng_progress_fn progress, void *arg, char *err, size_t errlen)
+	    const struct eng_hooks *hooks, char *err, size_t errlen)
 {
+	struct intervals iv;
 	struct shared sh;
 	struct worker *ws;
 	unsigned i, started;
@@ -1605,14 +1718,26 @@ int eng_run(const struct fcli_opts *o, struct eng_result *r,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	memset(&iv, 0, sizeof(iv));
+	iv.hooks = hooks;
+	iv.start = sh.t0;
+	if (hooks->interval != NULL &&
+	    (iv.sum = calloc(1, sizeof(*iv.sum))) == NULL) {
+		free(ws);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	for (i = 0; i < o->threads; i++)
 		ws[i].epfd = -1;
 	for (i = 0; i < o->threads; i++) {
+		if (iv.sum != NULL)
+			ws[i].ivl = &ws[i].ivl_hist[0];
 		if (init_worker(&ws[i], &sh, i) == -1) {
 			saved = errno;
 			snprintf(err, errlen, "setting up thread %u: %s", i,
 				 strerror(saved));
 			free_workers(ws, o->threads);
+			free(iv.sum);
 			errno = saved;
 			return -1;
 		}
@@ -1624,13 +1749,16 @@ int eng_run(const struct fcli_opts *o, struct eng_result *r,
 		atomic_store(&sh.stop, 1); /* started ones end at once */
 	} else {
 		saved = 0;
-		supervise(ws, started, &sh, progress, arg);
+		supervise(ws, started, &sh, &iv);
 	}
 	for (i = 0; i < started; i++) {
 		pthread_join(ws[i].tid, NULL);
 		merge_result(r, &ws[i], sh.t0);
 	}
+	if (iv.sum != NULL) /* the last, partial interval */
+		end_interval(&iv, ws, started, now_ns(), sh.t0);
 	free_workers(ws, o->threads);
+	free(iv.sum);
 	r->stopped = stop_requested != 0;
 	if (saved != 0) {
 		errno = saved;

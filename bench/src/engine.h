@@ -142,12 +142,28 @@ struct eng_progress {
 
 typedef void (*eng_progress_fn)(const struct eng_progress *p, void *arg);
 
-/* Runs the load described by o.  progress, when not NULL, is called
- * about every ENG_PROGRESS_MS from the calling thread.  When a --hold
- * begins, one line saying so goes to stderr.  0 (whatever the run's
- * outcome: see struct eng_result) or -1 with errno and err set. */
+/* One interval's round trips (rtt_us): start and length in seconds
+ * from the run's start.  The histogram is eng_run()'s, valid during the
+ * call. */
+typedef void (*eng_interval_fn)(double start, double length,
+				const struct hist *h, void *arg);
+
+/* What eng_run() calls back, from the calling thread; any may be NULL. */
+struct eng_hooks {
+	eng_progress_fn progress; /* about every ENG_PROGRESS_MS */
+	void *progress_arg;
+	eng_interval_fn interval; /* every ENG_INTERVAL_MS, and at the end */
+	void *interval_arg;
+};
+
+/* Runs the load described by o.  When a --hold begins, one line saying
+ * so goes to stderr.  0 (whatever the run's outcome: see struct
+ * eng_result) or -1 with errno and err set. */
 int eng_run(const struct fcli_opts *o, struct eng_result *r,
-	    eng_progress_fn progress, void *arg, char *err, size_t errlen);
+	    const struct eng_hooks *hooks, char *err, size_t errlen);
+
+/* HdrHistogram logs' usual interval: a second. */
+#define ENG_INTERVAL_MS 1000
 
 /* 250 ms: the "at most 4 updates per second" of the progress line. */
 #define ENG_PROGRESS_MS 250

@@ -15,6 +15,7 @@
 #include "net.h"
 #include "fcli.h"
 #include "fmsg.h"
+#include "hdrlog.h"
 #include "report.h"
 
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 /* Room for one option error or setup error message. */
@@ -99,24 +101,91 @@ static int verify(const struct fcli_opts *o)
 	return ok ? 0 : 1;
 }
 
+/* --merge: every interval of every log in one histogram. */
+static int merge(const struct fcli_opts *o)
+{
+	static struct hist h; /* 144 KiB: not on the stack */
+	char err[ERR_LEN];
+	long n, intervals = 0;
+	int i;
+
+	for (i = 0; i < o->nmerge; i++) {
+		n = hdrlog_read(o->merge[i], &h, err, sizeof(err));
+		if (n == -1) {
+			fprintf(stderr, "flood: --merge %s\n", err);
+			return 1;
+		}
+		intervals += n;
+	}
+	printf("flood: %d logs, %ld intervals merged\n", o->nmerge, intervals);
+	if (hist_count(&h) == 0)
+		printf("  no samples\n");
+	report_latency(stdout, "latency (us)", &h);
+	if (o->percentiles)
+		report_percentiles(stdout, &h, 1.0);
+	return fflush(stdout) == EOF ? 1 : 0;
+}
+
+/* An eng_interval_fn: one line of the --hdr-log. */
+static void log_interval(double start, double length, const struct hist *h,
+			 void *arg)
+{
+	struct hdrlog_writer *w = arg;
+
+	/* A write error is reported when the log is closed. */
+	(void)hdrlog_interval(w, start, length, h);
+}
+
+static double wall_clock(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
 static int run(const struct fcli_opts *o)
 {
 	/* About 580 KiB (four histograms): static, not on the stack. */
 	static struct eng_result r;
 	struct report_progress rp;
-	char err[ERR_LEN];
-	int ok;
+	struct hdrlog_writer log;
+	struct eng_hooks hooks;
+	char err[ERR_LEN], comment[FCLI_HOST_LEN + 64];
+	int ok, rc;
 
 	check_nofile(o);
 	memset(&rp, 0, sizeof(rp));
+	memset(&hooks, 0, sizeof(hooks));
 	rp.fp = stderr;
-	if (eng_run(o, &r, isatty(STDERR_FILENO) ? report_progress : NULL, &rp,
-		    err, sizeof(err)) == -1) {
-		report_progress_end(&rp);
+	if (isatty(STDERR_FILENO)) {
+		hooks.progress = report_progress;
+		hooks.progress_arg = &rp;
+	}
+	if (o->hdr_log != NULL) {
+		snprintf(comment, sizeof(comment),
+			 "flood round trips (us) to %s port %u", o->host,
+			 o->port);
+		if (hdrlog_open(&log, o->hdr_log, wall_clock(), comment, err,
+				sizeof(err)) == -1) {
+			fprintf(stderr, "flood: %s\n", err);
+			return 1;
+		}
+		hooks.interval = log_interval;
+		hooks.interval_arg = &log;
+	}
+	rc = eng_run(o, &r, &hooks, err, sizeof(err));
+	report_progress_end(&rp);
+	if (o->hdr_log != NULL && hdrlog_close(&log) == -1) {
+		fprintf(stderr, "flood: --hdr-log %s: %s\n", o->hdr_log,
+			strerror(errno));
+		if (rc == 0)
+			return 1;
+	}
+	if (rc == -1) {
 		fprintf(stderr, "flood: %s\n", err);
 		return 1;
 	}
-	report_progress_end(&rp);
 	ok = eng_ok(o, &r);
 	if (o->json)
 		report_json(stdout, o, &r, ok);
@@ -157,5 +226,7 @@ int main(int argc, char *argv[])
 	}
 	if (o.verify_log != NULL)
 		return verify(&o);
+	if (o.merge != NULL)
+		return merge(&o);
 	return run(&o);
 }

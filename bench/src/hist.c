@@ -75,6 +75,21 @@ void hist_record_n(struct hist *h, uint64_t value, uint64_t n)
 	h->sum += value * n;
 }
 
+void hist_add_bucket(struct hist *h, unsigned index, uint64_t n)
+{
+	uint64_t low = hist_index_low(index), high = hist_index_high(index);
+
+	if (n == 0 || index >= HIST_BUCKETS)
+		return;
+	h->counts[index] += n;
+	if (h->total == 0 || low < h->min)
+		h->min = low;
+	if (high > h->max)
+		h->max = high;
+	h->total += n;
+	h->sum += (low + ((high - low + 1) >> 1)) * n;
+}
+
 void hist_record(struct hist *h, uint64_t value)
 {
 	hist_record_n(h, value, 1);

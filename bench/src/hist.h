@@ -64,6 +64,11 @@ void hist_record(struct hist *h, uint64_t value);
 /* Adds n samples of one value (clamped to HIST_MAX). */
 void hist_record_n(struct hist *h, uint64_t value, uint64_t n);
 
+/* Adds n samples known only by their bucket (a decoded histogram): the
+ * min and max become the bucket's lowest and highest value, the sum
+ * grows by its middle value (HdrHistogram's median equivalent). */
+void hist_add_bucket(struct hist *h, unsigned index, uint64_t n);
+
 /* Adds every sample of src to dst; src is unchanged. */
 void hist_merge(struct hist *dst, const struct hist *src);
 

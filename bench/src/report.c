@@ -74,7 +74,7 @@ static uint64_t done_msgs(const struct fcli_opts *o, const struct eng_result *r)
 	return o->echo ? r->msgs_answered : r->msgs_sent;
 }
 
-static void human_latency(FILE *fp, const char *what, const struct hist *h)
+void report_latency(FILE *fp, const char *what, const struct hist *h)
 {
 	if (hist_count(h) == 0)
 		return;
@@ -169,12 +169,13 @@ void report_human(FILE *fp, const struct fcli_opts *o,
 	fprintf(fp, "  %-16s %.1f messages/s, %.2f MB/s sent (MB = 10^6)\n",
 		"throughput", per_second(done_msgs(o, r), r->elapsed),
 		per_second(r->bytes_sent, r->elapsed) / 1e6);
-	human_latency(fp, "connect (us)", &r->connect_us);
-	human_latency(fp, corrected(o) ? "round trip (us)*" : "round trip (us)",
-		      &r->rtt_us);
+	report_latency(fp, "connect (us)", &r->connect_us);
+	report_latency(fp,
+		       corrected(o) ? "round trip (us)*" : "round trip (us)",
+		       &r->rtt_us);
 	if (o->rate > 0)
-		human_latency(fp, "service (us)", &r->service_us);
-	human_latency(fp, "first reply (us)", &r->first_reply_us);
+		report_latency(fp, "service (us)", &r->service_us);
+	report_latency(fp, "first reply (us)", &r->first_reply_us);
 	if (corrected(o) && hist_count(&r->rtt_us) > 0)
 		fprintf(fp,
 			"  %-16s * from each message's slot in the --rate "

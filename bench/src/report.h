@@ -30,6 +30,10 @@ void report_human(FILE *fp, const struct fcli_opts *o,
 void report_json(FILE *fp, const struct fcli_opts *o,
 		 const struct eng_result *r, int ok);
 
+/* One line: "  WHAT  p50 ..  p90 ..  p99 ..  p99.9 ..  max ..  (n=..)";
+ * nothing for an empty histogram. */
+void report_latency(FILE *fp, const char *what, const struct hist *h);
+
 /* redis-benchmark's --csv: a header line and one row. */
 void report_csv(FILE *fp, const struct fcli_opts *o,
 		const struct eng_result *r);
