@@ -46,7 +46,7 @@ start_stress() {
 
 # report_failure LOG: what failed, and the end of the run's output.
 report_failure() {
-	grep -E 'FAILED|\[  FAILED  \]|Assertion|timed out' "$1" | head -n 20 >&2 || true
+	grep -E '^\[ +(FAILED|ERROR|LINE) +\]|^FAILED|Terminated|timed out' "$1" | head -n 20 >&2 || true
 	say "last lines of $1:"
 	tail -n 15 "$1" >&2
 }
