@@ -197,8 +197,8 @@ lesson-handshake: all
 
 # The ping-pong peer: the minimal thread-per-connection echo loop.
 bench/peers/tpc_echo: bench/peers/tpc_echo.c
-	$(call say,CC,$@)$(CC) -D_POSIX_C_SOURCE=200809L $(CPPFLAGS) -pthread \
-	    $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+	$(call say,CC,$@)$(CC) -D_POSIX_C_SOURCE=200809L $(CPPFLAGS) \
+	    $(MT_CFLAGS) $(CFLAGS) $(MT_LDFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
 # Timing tests must hold on a loaded machine: make test N times in a row,
 # stopping at the first failure (test-stress: with both CPUs kept busy).
