@@ -66,11 +66,15 @@ met_of() {
 }
 busy_txt() { printf 'CPUs %s%% busy with other work just before this section.' "$(jv "sections.$1.busy_pct_before")"; }
 # run_label ID: the tool's name, with the failure when the run failed.
+declare -A TOOL_NAMES=([tpc]='minimal loop' [redis]=redis-server [go]='Go echo')
 run_label() {
+	local tool
+	tool=$(jv "runs.$1.tool")
+	tool=${TOOL_NAMES[$tool]:-$tool}
 	if [[ $(jv "runs.$1.ok") == true ]]; then
-		printf '%s' "$(jv "runs.$1.tool")"
+		printf '%s' "$tool"
 	else
-		md_cell "$(jv "runs.$1.tool") (FAILED: $(jv "runs.$1.note"))"
+		md_cell "$tool (FAILED: $(jv "runs.$1.note"))"
 	fi
 }
 
@@ -130,7 +134,6 @@ servers_list() {
 	printf '\n'
 }
 
-declare -A PP_NAMES=([mtserver]=mtserver [tpc]='minimal loop' [redis]=redis-server [go]='Go echo')
 # pp_target C: the target text and verdict of mtserver's row at C clients.
 pp_target() {
 	local c=$1
@@ -159,7 +162,7 @@ peer in this run. $(busy_txt pingpong)"
 		for tool in mtserver tpc redis go; do
 			id=pp_${tool}_$c
 			[[ -n $(jv "runs.$id.tool") ]] || continue
-			row "$c" "$(md_cell "${PP_NAMES[$tool]}$([[ $(jv "runs.$id.ok") == true ]] || echo " (FAILED: $(jv "runs.$id.note"))")")" \
+			row "$c" "$(run_label "$id")" \
 				"$(md_code "$(jv "runs.$id.command")")" "$(fmt_num "$(jv "runs.$id.messages_per_s")")" \
 				"$(fmt_num "$(jv "runs.$id.p50_us")")" "$(fmt_num "$(jv "runs.$id.p99_us")")" \
 				"$([[ $tool == mtserver ]] || ratio_txt "$m" "$(jv "runs.$id.messages_per_s")")" \
@@ -191,6 +194,15 @@ from ms. $(busy_txt loadgen)"
 	printf '\n'
 }
 
+# seconds_txt ID: a run's seconds; dd's two tries with the one counted.
+seconds_txt() {
+	if [[ -n $(jv "runs.$1.seconds.1") ]]; then
+		printf '%s, %s (best counts)' "$(jv "runs.$1.seconds.0")" "$(jv "runs.$1.seconds.1")"
+	else
+		jv "runs.$1.elapsed_s"
+	fi
+}
+
 bench_ingest() {
 	local id m_l dd_b
 	printf '## 3. One-way ingest (log every line to a file)\n\n'
@@ -208,7 +220,7 @@ content as mtserver's line (microsecond timestamp, transport, peer, connection n
 		[[ -n $(jv "runs.$id.tool") ]] || continue
 		row "$(run_label "$id")" "$(md_code "$(jv "runs.$id.command")")" "$(fmt_num "$(jv "runs.$id.lines_per_s")")" \
 			"$(fmt_num "$(jv "runs.$id.bytes_per_s")")" "$(ratio "$(jv "runs.$id.bytes")" "$(jv "runs.$id.lines_logged")" 1)" \
-			"$(jv "runs.$id.elapsed_s")" "$(jv "runs.$id.lost")" \
+			"$(seconds_txt "$id")" "$(jv "runs.$id.lost")" \
 			"$([[ $id == in_rsyslog_* ]] && ratio_txt "$m_l" "$(jv "runs.$id.lines_per_s")")" \
 			"$([[ $id != in_dd ]] && ratio_txt "$(jv "runs.$id.bytes_per_s")" "$dd_b")"
 	done
