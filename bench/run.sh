@@ -122,11 +122,18 @@ section() {
 # ---------------------------------------------------------------------------
 # Servers (each with a pid file in $T: srv_start / srv_stop in lib.sh)
 
+# start_server NAME -- CMD...: srv_start, and a failure recorded if not.
+start_server() {
+	srv_start "$@" && return 0
+	fail "$1 did not start"
+	return 1
+}
+
 # start_mtserver NAME ARGS...: ./mtserver -b 127.0.0.1 ARGS 0.
 start_mtserver() {
 	local name=$1
 	shift
-	srv_start "$name" -- "$MTSERVER" -b 127.0.0.1 "$@" 0 || fail "$name did not start"
+	start_server "$name" -- "$MTSERVER" -b 127.0.0.1 "$@" 0
 }
 
 # start_on_free_port NAME -- CMD... with @PORT@ in it: a peer that
@@ -347,9 +354,9 @@ PP_TOOLS=(mtserver tpc redis go)
 pp_start() {
 	case $1 in
 	mtserver) start_mtserver pp_mtserver --echo -q --no-udp ;;
-	tpc) srv_start pp_tpc -- "$TPC_ECHO" 0 || fail "the minimal loop did not start" ;;
+	tpc) start_server pp_tpc -- "$TPC_ECHO" 0 ;;
 	redis) start_redis pp_redis ;;
-	go) srv_start pp_go -- "$T/echo" -addr 127.0.0.1:0 || fail "the Go echo server did not start" ;;
+	go) start_server pp_go -- "$T/echo" -addr 127.0.0.1:0 ;;
 	esac
 }
 
@@ -634,7 +641,7 @@ hold() {
 	in_budget $((HOLD_SECS + 40)) || return 0
 	case $tool in
 	mtserver) start_mtserver "$name" -q --no-udp --idle-timeout 0 -l "$T/$name.log" || return 0 ;;
-	go) srv_start "$name" -- "$T/echo" -addr 127.0.0.1:0 || return 0 ;;
+	go) start_server "$name" -- "$T/echo" -addr 127.0.0.1:0 || return 0 ;;
 	esac
 	HOLD_SRV+=("$SRV_CMD")
 	measure_hold "hold_${tool}_$n" "$tool" "$n" "$HOLD_SECS"
