@@ -58,7 +58,7 @@ else
 	IN_CLIENTS=200 IN_MESSAGES=25000
 	HOLD_CLIENTS=10000 HOLD_SECS=10 HOLD_BIG=19000
 	CHAT_SIZES=(50 200) CHAT_MESSAGES=(100 25)
-	INSTALL=install BUDGET=330
+	INSTALL=install BUDGET=420
 fi
 MSG_SIZE=32          # flood's default message size, '\n' included
 ECHO_TIMEOUT_MS=5000 # flood --timeout for echo replies
@@ -675,6 +675,10 @@ section_memory() {
 
 # ---------------------------------------------------------------------------
 # 5. Chat: mtserver --chat vs ncat --chat, driven by flood --chat
+#
+# flood --chat -n N -m M --json reports deliveries_per_s and the delivery
+# latency (send to each receipt) as delivery_us {count, p50, ..., max}, the
+# shape of its other latencies.
 
 # chat_start TOOL NAME MEMBERS: the chat server (mtserver or ncat).
 chat_start() {
