@@ -58,12 +58,13 @@ struct config {
 	unsigned port;	       /* 0: the kernel picks one */
 	bool tcp, udp;
 	bool echo;
+	bool chat;	      /* --chat: a room (chat.h); mtserver only */
 	bool quiet;	      /* log connection events only */
 	const char *log_path; /* NULL: standard output */
 	long max_clients;     /* 0: from RLIMIT_NOFILE */
 	long max_per_ip;      /* 0: no limit; -1: the default */
 	long udp_echo_rate;   /* bytes/s per source; 0: none; -1: default */
-	long idle_timeout;    /* seconds; 0: never */
+	long idle_timeout;    /* seconds; 0: never (--chat's default) */
 	long send_timeout;    /* seconds replies may stall; 0: never */
 	long max_line;	      /* bytes */
 	int backlog;

@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "chat.h"
 #include "cli.h"
 #include "iplimit.h"
 #include "log.h"
@@ -40,6 +41,7 @@ struct conn_env {
 	struct stats *stats;
 	int stop_fd; /* becomes readable when the server shuts down */
 	struct iplimit *per_ip; /* slots per address, or NULL */
+	struct chat_room *chat; /* --chat: the room (chat.h), or NULL */
 };
 
 struct conn {

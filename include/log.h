@@ -81,6 +81,11 @@ void log_batch_stamp(struct log_batch *b);
 void log_batch_msg(struct log_batch *b, const char *who, size_t who_len,
 		   const char *text, size_t len, size_t full_len);
 
+/* Adds a whole line made by a logline_ writer (at most
+ * LOGLINE_EVENT_MAX bytes, with b->ts as its time): an event of the
+ * server's own among the session's messages, in order. */
+void log_batch_line(struct log_batch *b, const char *line, size_t len);
+
 /* Hands pending lines to the logger (one lock acquisition). */
 void log_batch_flush(struct log_batch *b);
 

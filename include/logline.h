@@ -16,8 +16,9 @@
  *   disconnect reason=R[ error="E"] messages=N bytes=N truncated=N
  *              discarded=N unsent=N duration=S.mmms
  *   refused reason=R
+ *   nick name=NAME                  --chat: a member's new name
  *   start PROG VERSION on ADDR (TRANSPORTS) max-clients=N nofile=N
- *         idle-timeout=Ns max-line=N[ echo][ quiet]
+ *         idle-timeout=Ns max-line=N[ chat][ echo][ quiet]
  *   stop PROG: N tcp connections, N tcp messages, N udp messages
  *   accept failed: ERROR; refusing clients until descriptors are free
  *
@@ -134,6 +135,10 @@ size_t logline_disconnect(char *buf, size_t size, const char *ts,
 size_t logline_refused(char *buf, size_t size, const char *ts, const char *who,
 		       size_t who_len, const char *reason);
 
+/* "nick name=NAME": a --chat member took NAME (chat.h's rules). */
+size_t logline_nick(char *buf, size_t size, const char *ts, const char *who,
+		    size_t who_len, const char *name);
+
 /* What the server's start line says. */
 struct logline_start {
 	const char *prog, *version;
@@ -143,7 +148,7 @@ struct logline_start {
 	unsigned long nofile;
 	long idle_timeout; /* seconds */
 	long max_line;
-	bool echo, quiet;
+	bool chat, echo, quiet;
 };
 
 size_t logline_start(char *buf, size_t size, const char *ts,

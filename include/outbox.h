@@ -106,13 +106,27 @@ long long outbox_stalled_ms(const struct outbox *ob, long long now_ms);
  * ob->dropped; returns the bytes dropped now. */
 size_t outbox_discard(struct outbox *ob);
 
-/* Any thread: appends data[0..len) to the inbox and wakes the owner.  0,
- * or -1 with ENOBUFS (the inbox is full: the owner's client is not
- * reading), EPIPE (posts shut down), ENOMEM. */
-int outbox_post(struct outbox *ob, const char *data, size_t len);
+/* Any thread: appends data[0..len) to the inbox and wakes the owner.
+ * Returns the bytes now waiting in the inbox (> 0: a chat room slows its
+ * senders down when a member falls behind), or -1 with ENOBUFS (the
+ * inbox is full: the owner's client is not reading), EPIPE (posts shut
+ * down), ENOMEM. */
+long outbox_post(struct outbox *ob, const char *data, size_t len);
 
-/* Any thread: refuses posts from now on (EPIPE). */
+/* Any thread: the bytes waiting in the inbox. */
+size_t outbox_posted(struct outbox *ob);
+
+/* Any thread: refuses posts from now on (EPIPE) and wakes the owner, so
+ * that a room giving up on a member that does not read tells its worker
+ * at once, even while that worker waits for POLLOUT. */
 void outbox_shutdown_posts(struct outbox *ob);
+
+/* Owner, while its own queue holds bytes: takes the wake-up without
+ * taking the inbox, so that it can keep outbox_wake_fd() in its poll(2)
+ * (to hear outbox_shutdown_posts) without the descriptor staying
+ * readable.  Safe because outbox_flush takes the inbox, wake-up or not,
+ * as soon as the owner's own bytes are out. */
+void outbox_consume_wake(struct outbox *ob);
 
 /* Bytes of buffers the outbox holds allocated. */
 size_t outbox_memory(const struct outbox *ob);

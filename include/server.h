@@ -41,13 +41,14 @@ struct server {
 	struct stats stats;
 	struct iplimit per_ip;
 	struct logger *log;
-	int log_fd;	      /* 1 when logging to standard output */
-	int tcp_fd, udp_fd;   /* -1 when that transport is off */
-	int stop_pipe[2];     /* [0] becomes readable at shutdown */
-	int reserve_fd;	      /* spare descriptor for EMFILE, or -1 */
-	unsigned port;	      /* the bound port (cfg->port may be 0) */
-	bool any_addr;	      /* no --bind: cfg.bind_addr is net_any_addr() */
-	unsigned long nofile; /* RLIMIT_NOFILE after raising it */
+	struct chat_room *chat; /* --chat, or NULL */
+	int log_fd;		/* 1 when logging to standard output */
+	int tcp_fd, udp_fd;	/* -1 when that transport is off */
+	int stop_pipe[2];	/* [0] becomes readable at shutdown */
+	int reserve_fd;		/* spare descriptor for EMFILE, or -1 */
+	unsigned port;		/* the bound port (cfg->port may be 0) */
+	bool any_addr;		/* no --bind: cfg.bind_addr is net_any_addr() */
+	unsigned long nofile;	/* RLIMIT_NOFILE after raising it */
 	long max_clients;
 	/* Main thread only: */
 	uint64_t next_id; /* connection numbers, from 1 */

@@ -16,6 +16,7 @@
 
 enum {
 	OPT_ECHO = 256,
+	OPT_CHAT,
 	OPT_NO_UDP,
 	OPT_NO_TCP,
 	OPT_MAX_CLIENTS,
@@ -30,6 +31,7 @@ enum {
 static const struct option mt_options[] = {
 	{"bind", required_argument, NULL, 'b'},
 	{"echo", no_argument, NULL, OPT_ECHO},
+	{"chat", no_argument, NULL, OPT_CHAT},
 	{"no-udp", no_argument, NULL, OPT_NO_UDP},
 	{"no-tcp", no_argument, NULL, OPT_NO_TCP},
 	{"log", required_argument, NULL, 'l'},
@@ -125,7 +127,7 @@ static enum cli_result number_option(const char *name, const char *text,
 }
 
 static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
-				    char *err, size_t errlen)
+				    bool *idle_given, char *err, size_t errlen)
 {
 	long v = 0;
 
@@ -135,6 +137,9 @@ static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
 		return CLI_RUN;
 	case OPT_ECHO:
 		cfg->echo = true;
+		return CLI_RUN;
+	case OPT_CHAT:
+		cfg->chat = true;
 		return CLI_RUN;
 	case OPT_NO_UDP:
 		cfg->udp = false;
@@ -162,6 +167,7 @@ static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
 				     CLI_MAX_UDP_ECHO_RATE, &cfg->udp_echo_rate,
 				     err, errlen);
 	case OPT_IDLE:
+		*idle_given = true;
 		return number_option("--idle-timeout", optarg, 0, CLI_MAX_IDLE,
 				     &cfg->idle_timeout, err, errlen);
 	case OPT_SEND_TIMEOUT:
@@ -197,6 +203,7 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 		kind == CLI_MTSERVER ? mt_options : st_options;
 	struct net_addr addr;
 	char why[NET_ERR_MAX];
+	bool idle_given = false;
 	long port;
 	int c;
 
@@ -204,7 +211,8 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 	optind = 0; /* glibc: full re-initialisation, so tests can re-parse */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":b:l:qhV", options, NULL)) != -1) {
-		enum cli_result r = parse_option(cfg, c, argv, err, errlen);
+		enum cli_result r =
+			parse_option(cfg, c, argv, &idle_given, err, errlen);
 
 		if (r != CLI_RUN)
 			return r;
@@ -222,6 +230,12 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 	if (!cfg->tcp && !cfg->udp)
 		return error(err, errlen,
 			     "--no-tcp and --no-udp leave nothing to serve");
+	if (cfg->chat && !cfg->tcp)
+		return error(err, errlen,
+			     "--chat needs TCP: UDP senders cannot listen");
+	/* A chat member may listen for hours without a word. */
+	if (cfg->chat && !idle_given)
+		cfg->idle_timeout = 0;
 	if (cfg->bind_addr != NULL &&
 	    net_parse_addr(&addr, cfg->bind_addr, cfg->port, why,
 			   sizeof(why)) == -1)
@@ -267,7 +281,20 @@ void cli_usage(FILE *out, enum cli_kind kind)
 	      "line; UDP: a datagram)\n",
 	      out);
 	if (kind == CLI_MTSERVER)
-		fputs("      --no-udp          serve TCP only\n"
+		fputs("      --chat            a chat room: each TCP message "
+		      "goes to "
+		      "every other client\n"
+		      "                        as 'NAME: TEXT'; /nick NAME, "
+		      "/who, "
+		      "/help; UDP senders\n"
+		      "                        speak to the room but cannot "
+		      "listen; "
+		      "with --echo,\n"
+		      "                        senders get their own lines "
+		      "too; no "
+		      "idle timeout\n"
+		      "                        unless given\n"
+		      "      --no-udp          serve TCP only\n"
 		      "      --no-tcp          serve UDP only\n",
 		      out);
 	fputs("  -l, --log FILE        append the log to FILE (default "

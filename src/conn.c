@@ -34,6 +34,7 @@ struct session {
 	struct frame frame;
 	struct log_batch batch;
 	struct outbox out; /* echo replies the client has not taken yet */
+	struct chat_member member; /* --chat: this client in the room */
 	uint64_t msgs, bytes, truncated;
 	uint64_t buf_msgs;  /* messages of the current buffer */
 	long long last_msg; /* ms: the last completed message (or start) */
@@ -124,10 +125,18 @@ static int on_message(void *ctx, const char *msg, size_t len, size_t full)
 	if (!cfg->quiet)
 		log_batch_msg(&s->batch, s->c->who, s->c->who_len, msg, len,
 			      full);
+	/* --chat: the room delivers (and echoes, with --echo). */
+	if (s->c->env->chat != NULL &&
+	    !(full == 4 && memcmp(msg, "quit", 4) == 0)) {
+		chat_input(s->c->env->chat, &s->member, msg, len, &s->batch,
+			   s->c->who, s->c->who_len);
+		return 0;
+	}
 	/* Room is certain while the session reads only with an empty
 	 * outbox; at shutdown (drain) a reply that does not fit is dropped
 	 * and counted: the message is logged all the same. */
-	if (cfg->echo && outbox_put_line(&s->out, msg, len) == -1)
+	if (cfg->echo && s->c->env->chat == NULL &&
+	    outbox_put_line(&s->out, msg, len) == -1)
 		s->out.dropped += len + 1;
 	if (full == sizeof(PROTO_QUIT) - 1 &&
 	    memcmp(msg, PROTO_QUIT, full) == 0)
@@ -322,12 +331,30 @@ static void flush_before_close(struct session *s, bool stopping)
 	(void)outbox_discard(&s->out);
 }
 
+/*
+ * --chat: the room posted lines (or gave up on this member).  While the
+ * socket takes bytes, they go out now; while it does not, the wake-up
+ * is only taken, and the lines wait behind what is kept.  Returns true
+ * when the room dropped the member (s->reason set).
+ */
+static bool chat_woken(struct session *s)
+{
+	if (outbox_pending(&s->out) > 0)
+		outbox_consume_wake(&s->out);
+	else
+		(void)outbox_flush(&s->out);
+	s->reason = chat_dropped(s->c->env->chat, &s->member);
+	return s->reason != NULL;
+}
+
 static void serve_loop(struct session *s)
 {
 	const struct conn_env *env = s->c->env;
-	struct pollfd pfd[2] = {
+	/* The wake descriptor is -1 (ignored by poll) unless --chat. */
+	struct pollfd pfd[3] = {
 		{.fd = s->c->fd, .events = POLLIN},
 		{.fd = env->stop_fd, .events = POLLIN},
+		{.fd = outbox_wake_fd(&s->out), .events = POLLIN},
 	};
 
 	s->last_msg = now_ms();
@@ -336,6 +363,9 @@ static void serve_loop(struct session *s)
 		long long at = next_deadline(s, &why);
 		long long left = at == -1 ? -1 : at - now_ms();
 		bool blocked = outbox_pending(&s->out) > 0;
+		/* --chat: while a member is far behind, senders wait. */
+		bool held = !blocked && env->chat != NULL &&
+			    !chat_may_read(env->chat, &s->member);
 		int r;
 
 		if (at != -1 && left <= 0) {
@@ -344,8 +374,10 @@ static void serve_loop(struct session *s)
 		}
 		/* While replies wait, the client is not read: TCP pushes
 		 * back on it, and memory does not grow. */
-		pfd[0].events = blocked ? POLLOUT : POLLIN;
-		r = poll(pfd, 2, (int)left);
+		pfd[0].events = blocked ? POLLOUT : held ? 0 : POLLIN;
+		if (held && (left == -1 || left > CHAT_RETRY_MS))
+			left = CHAT_RETRY_MS;
+		r = poll(pfd, 3, (int)left);
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
@@ -360,9 +392,13 @@ static void serve_loop(struct session *s)
 				return;
 		}
 		if (pfd[1].revents != 0) {
+			if (env->chat != NULL)
+				chat_stopping(env->chat, &s->member);
 			drain(s);
 			return;
 		}
+		if (pfd[2].revents != 0 && chat_woken(s))
+			return;
 	}
 }
 
@@ -395,6 +431,48 @@ static void log_disconnect(const struct session *s, size_t discarded)
 					    s->c->who_len, &d));
 }
 
+/* The outbox; with --chat, open to the room's posts, and the member
+ * in the room.  0, or -1 with the session's reason set. */
+static int session_start(struct session *s)
+{
+	const struct conn_env *env = s->c->env;
+	size_t max_line = (size_t)env->cfg->max_line;
+
+	if (env->chat == NULL) {
+		outbox_init(&s->out, s->c->fd, echo_capacity(env->cfg));
+		return 0;
+	}
+	outbox_init(&s->out, s->c->fd, chat_outbox_cap(max_line));
+	if (outbox_enable_posts(&s->out) == -1) {
+		s->reason = "error";
+		s->err = errno;
+		return -1;
+	}
+	chat_member_init(&s->member, &s->out, s->c->id, max_line);
+	chat_join(env->chat, &s->member);
+	return 0;
+}
+
+/* Leaves the room (no post can arrive after that), then gives what is
+ * kept its last chance: only a client that ended well (quit, or closed
+ * its side) waits for it under the send timeout's rule; the others get
+ * the short flush, and a member the room dropped for not reading gets
+ * nothing more. */
+static void session_end(struct session *s)
+{
+	struct chat_room *room = s->c->env->chat;
+
+	if (room != NULL && s->member.out != NULL) {
+		chat_leave(room, &s->member, s->reason);
+		if (strcmp(s->reason, "slow-reader") == 0)
+			(void)outbox_discard(&s->out);
+		else
+			(void)outbox_flush(&s->out); /* takes the inbox */
+	}
+	flush_before_close(s, strcmp(s->reason, "quit") != 0 &&
+				      strcmp(s->reason, "client-closed") != 0);
+}
+
 void conn_serve(struct conn *c)
 {
 	struct session s;
@@ -404,14 +482,10 @@ void conn_serve(struct conn *c)
 	s.c = c;
 	clock_gettime(CLOCK_MONOTONIC, &s.started);
 	stats_add(&c->env->stats->tcp_conns, 1);
-	outbox_init(&s.out, c->fd, echo_capacity(c->env->cfg));
 	log_connect(c);
-	serve_loop(&s);
-	/* Only a client that ended well (quit, or closed its side) waits
-	 * for its last replies under the send timeout's rule; the others
-	 * get the short flush. */
-	flush_before_close(&s, strcmp(s.reason, "quit") != 0 &&
-				       strcmp(s.reason, "client-closed") != 0);
+	if (session_start(&s) == 0)
+		serve_loop(&s);
+	session_end(&s);
 	if (s.ready) {
 		discarded = frame_pending(&s.frame);
 		log_batch_free(&s.batch);

@@ -247,6 +247,18 @@ void log_batch_stamp(struct log_batch *b)
 	b->ts_sec = now.tv_sec;
 }
 
+void log_batch_line(struct log_batch *b, const char *line, size_t len)
+{
+	if (b->cap - b->len < len)
+		log_batch_flush(b);
+	if (b->cap - b->len < len)
+		return; /* longer than a batch: never made by a writer */
+	memcpy(b->buf + b->len, line, len);
+	b->len += len;
+	if (b->len >= LOG_BATCH_SIZE)
+		log_batch_flush(b);
+}
+
 void log_batch_msg(struct log_batch *b, const char *who, size_t who_len,
 		   const char *text, size_t len, size_t full_len)
 {

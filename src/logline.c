@@ -195,6 +195,18 @@ size_t logline_refused(char *buf, size_t size, const char *ts, const char *who,
 	return logline_finish(&b);
 }
 
+size_t logline_nick(char *buf, size_t size, const char *ts, const char *who,
+		    size_t who_len, const char *name)
+{
+	struct logline_builder b;
+
+	logline_begin(&b, buf, size, ts, who, who_len);
+	LOGLINE_PUT(&b, " nick");
+	/* A name is a few bytes of [A-Za-z0-9_.-] (chat.h). */
+	logline_put_kv(&b, "name", name, 64);
+	return logline_finish(&b);
+}
+
 /* Appends " " and a word of the server's own (a name, an address). */
 static void put_word(struct logline_builder *b, const char *word)
 {
@@ -232,6 +244,8 @@ size_t logline_start(char *buf, size_t size, const char *ts,
 	put_long(&b, s->idle_timeout);
 	LOGLINE_PUT(&b, "s max-line=");
 	put_long(&b, s->max_line);
+	if (s->chat)
+		LOGLINE_PUT(&b, " chat");
 	if (s->echo)
 		LOGLINE_PUT(&b, " echo");
 	if (s->quiet)

@@ -202,9 +202,10 @@ size_t outbox_discard(struct outbox *ob)
 	return n;
 }
 
-int outbox_post(struct outbox *ob, const char *data, size_t len)
+long outbox_post(struct outbox *ob, const char *data, size_t len)
 {
 	static const uint64_t one = 1;
+	size_t now;
 	bool wake;
 
 	pthread_mutex_lock(&ob->lock);
@@ -226,6 +227,7 @@ int outbox_post(struct outbox *ob, const char *data, size_t len)
 	memcpy(ob->inbox + ob->inbox_len, data, len);
 	wake = ob->inbox_len == 0;
 	ob->inbox_len += len;
+	now = ob->inbox_len;
 	pthread_mutex_unlock(&ob->lock);
 	/* An eventfd, not a socket: a write that cannot block or fail
 	 * while its counter is far from overflowing. */
@@ -234,14 +236,44 @@ int outbox_post(struct outbox *ob, const char *data, size_t len)
 
 		(void)n;
 	}
-	return 0;
+	return (long)now;
+}
+
+size_t outbox_posted(struct outbox *ob)
+{
+	size_t n;
+
+	pthread_mutex_lock(&ob->lock);
+	n = ob->inbox_len;
+	pthread_mutex_unlock(&ob->lock);
+	return n;
 }
 
 void outbox_shutdown_posts(struct outbox *ob)
 {
+	static const uint64_t one = 1;
+	ssize_t n;
+
 	pthread_mutex_lock(&ob->lock);
 	ob->posts_closed = true;
 	pthread_mutex_unlock(&ob->lock);
+	/* An eventfd: the write cannot block, and a failure would only
+	 * mean the owner is already awake. */
+	n = write(ob->wake_fd, &one, sizeof(one));
+	(void)n;
+}
+
+void outbox_consume_wake(struct outbox *ob)
+{
+	uint64_t count;
+	ssize_t n;
+
+	if (ob->wake_fd < 0)
+		return;
+	/* Nothing to learn from the count: the inbox is taken by
+	 * outbox_flush when the owner's own bytes are out. */
+	n = read(ob->wake_fd, &count, sizeof(count));
+	(void)n;
 }
 
 size_t outbox_memory(const struct outbox *ob)

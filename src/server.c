@@ -101,11 +101,15 @@ static int open_listeners(struct server *srv, char *err, size_t errlen)
 	return -1;
 }
 
-static long default_max_clients(unsigned long nofile)
+/* A client costs a descriptor, a chat member two (its socket, and its
+ * outbox's wake-up). */
+static long default_max_clients(unsigned long nofile, bool chat)
 {
-	if (nofile > 2UL * SERVER_FD_RESERVE)
-		return (long)(nofile - SERVER_FD_RESERVE);
-	return (long)(nofile / 2);
+	long n = nofile > 2UL * SERVER_FD_RESERVE
+			 ? (long)(nofile - SERVER_FD_RESERVE)
+			 : (long)(nofile / 2);
+
+	return chat ? n / 2 : n;
 }
 
 /* --max-per-ip: an explicit value counts every address, the default
@@ -143,6 +147,7 @@ static void log_start(struct server *srv)
 		.nofile = srv->nofile,
 		.idle_timeout = srv->cfg.idle_timeout,
 		.max_line = srv->cfg.max_line,
+		.chat = srv->cfg.chat,
 		.echo = srv->cfg.echo,
 		.quiet = srv->cfg.quiet,
 	};
@@ -170,9 +175,10 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 
 	if (net_raise_nofile(&srv->nofile) == -1)
 		return fail(err, errlen, "cannot read RLIMIT_NOFILE");
-	srv->max_clients = cfg->max_clients > 0
-				   ? cfg->max_clients
-				   : default_max_clients(srv->nofile);
+	srv->max_clients =
+		cfg->max_clients > 0
+			? cfg->max_clients
+			: default_max_clients(srv->nofile, cfg->chat);
 	if (open_per_ip(srv, err, errlen) == -1)
 		return -1;
 	if (open_listeners(srv, err, errlen) == -1)
@@ -190,6 +196,10 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 		goto error;
 	}
 	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (cfg->chat && (srv->chat = chat_room_new(cfg->echo)) == NULL) {
+		fail(err, errlen, "cannot create the chat room");
+		goto error;
+	}
 	srv->log = log_open(srv->log_fd,
 			    LOG_BATCH_SIZE +
 				    logline_msg_max((size_t)cfg->max_line));
@@ -197,11 +207,14 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 		fail(err, errlen, "cannot start logger");
 		goto error;
 	}
-	srv->env = (struct conn_env){&srv->cfg, srv->log, &srv->stats,
-				     srv->stop_pipe[0], &srv->per_ip};
+	srv->env =
+		(struct conn_env){&srv->cfg,	     srv->log,	   &srv->stats,
+				  srv->stop_pipe[0], &srv->per_ip, srv->chat};
 	log_start(srv);
 	return 0;
 error:
+	chat_room_free(srv->chat);
+	srv->chat = NULL;
 	iplimit_free(&srv->per_ip);
 	close_if_open(&srv->tcp_fd);
 	close_if_open(&srv->udp_fd);
@@ -507,5 +520,7 @@ int server_close(struct server *srv, FILE *out)
 	close_if_open(&srv->stop_pipe[1]);
 	close_if_open(&srv->reserve_fd);
 	iplimit_free(&srv->per_ip);
+	chat_room_free(srv->chat);
+	srv->chat = NULL;
 	return status;
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chat.h"
 #include "frame.h"
 #include "iplimit.h"
 #include "logline.h"
@@ -51,6 +52,10 @@ struct udp_loop {
 	struct log_batch batch;
 	char who[LOGLINE_WHO_MAX];
 	size_t who_len;
+	/* --chat: the sender's name in the room, "udp:ADDRESS:PORT". */
+	char speaker[CHAT_SPEAKER_MAX];
+	size_t speaker_len;
+	struct chat_voice voice;
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
 	double rate;		    /* echo bytes per second per source */
@@ -71,6 +76,9 @@ static int on_message(void *ctx, const char *msg, size_t len, size_t full)
 		u->truncated++;
 	if (!cfg->quiet)
 		log_batch_msg(&u->batch, u->who, u->who_len, msg, len, full);
+	if (u->env->chat != NULL)
+		chat_say_as(u->env->chat, &u->voice, u->speaker, u->speaker_len,
+			    msg, len);
 	/* Replies are joined into one datagram, whole lines only. */
 	if (cfg->echo && !u->reply_cut) {
 		if (u->reply_max - u->reply_len < len + 1) {
@@ -189,6 +197,14 @@ static int receive_one(struct udp_loop *u)
 		u->who, sizeof(u->who), "udp",
 		net_format((struct sockaddr *)&u->peer, addr, sizeof(addr)),
 		u->datagrams);
+	if (u->env->chat != NULL) {
+		int w = snprintf(u->speaker, sizeof(u->speaker), "udp:%s",
+				 addr);
+
+		u->speaker_len = w < (int)sizeof(u->speaker)
+					 ? (size_t)w
+					 : sizeof(u->speaker) - 1;
+	}
 	log_batch_stamp(&u->batch);
 	u->reply_len = 0;
 	u->reply_cut = false;
@@ -249,6 +265,7 @@ int udp_serve(const struct conn_env *env, int fd)
 	memset(&u, 0, sizeof(u));
 	u.env = env;
 	u.fd = fd;
+	chat_voice_init(&u.voice, (size_t)env->cfg->max_line);
 	u.buf = malloc(UDP_DATAGRAM_MAX);
 	u.reply = malloc(UDP_DATAGRAM_MAX);
 	u.rate_exempt_loopback = env->cfg->udp_echo_rate < 0;
@@ -270,6 +287,7 @@ out:
 	free(u.buf);
 	free(u.reply);
 	free(u.buckets);
+	chat_voice_free(&u.voice);
 	errno = saved;
 	return rc;
 }

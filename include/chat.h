@@ -1,0 +1,152 @@
+/*
+ * chat.h - mtserver --chat: one room where every client hears the others.
+ *
+ * The room is the state every worker shares: the list of members, their
+ * names, and whether the server is stopping.  One mutex guards all of it,
+ * and no socket call is ever made under it.  A member's worker speaks by
+ * formatting its line outside the lock ("NAME: TEXT\n", TEXT escaped as
+ * in the log, logfmt.h) and then, under the lock, posting it into every
+ * other member's outbox (outbox_post: a memcpy into a bounded inbox and,
+ * when that inbox was empty, an eventfd write that cannot block).  Each
+ * member's own worker is the only thread that writes to its socket.  So
+ * a sender never waits for a receiver: a member that does not read fills
+ * its inbox, its next post is refused, and the room gives up on it
+ * (outbox_shutdown_posts wakes its worker, which leaves with
+ * reason=slow-reader and the others read "* NAME left (too slow)").  No
+ * member ever sees a gap: a line is posted whole or the member is gone.
+ *
+ * Order: lines are posted under the room's one lock, so the room has one
+ * order, and every member receives the lines it receives in that order:
+ * any one sender's lines in the order sent, and any two members see any
+ * two lines in the same order.  Replies to commands (/who, /nick) and
+ * notices take their place in the same order.
+ *
+ * Lines a member receives (README, "Chat"):
+ *   NAME: TEXT              a message (never from the member itself,
+ *                           unless the room echoes: --chat --echo)
+ *   * NAME joined           * NAME left (REASON)      * OLD is now NEW
+ *   * welcome, NAME ...     * error: ...              * server stopping
+ * A name is 1..CHAT_NAME_MAX of [A-Za-z0-9_.-], so a message line never
+ * starts with "* ".  The default name is "user" and the connection
+ * number (the log's #N), and names of that form are kept for it; a UDP
+ * sender speaks as "udp:ADDRESS:PORT" and cannot listen.
+ *
+ * Memory: a room is chat_room_new's, freed by chat_room_free once no
+ * thread uses it; a member is its owner's (embedded in its session),
+ * with a line buffer allocated on its first message.
+ * Threads: chat_room_new/free on the main thread; every other function
+ * may be called by any thread for its own member or voice.  The room
+ * posts into member outboxes only while they are in the room, and
+ * chat_leave takes them out under the lock, so an outbox may be freed
+ * once its owner has left.
+ * Failure: -1 with errno where stated; nothing here logs except through
+ * the caller's batch, and nothing exits.
+ */
+#ifndef CHAT_H
+#define CHAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "log.h"
+#include "outbox.h"
+
+/* Longest name: room for "alice_the_great" and an IRC nick (9). */
+#define CHAT_NAME_MAX 24
+/* Longest speaker name, a UDP one included: "udp:[" IPv6 "]:65535". */
+#define CHAT_SPEAKER_MAX 64
+/* A member's outbox (inbox and send queue each): how far a member may
+ * fall behind the room beyond what the kernel's socket buffers hold:
+ * tens of thousands of chat lines.  Memory is touched only as it fills. */
+#define CHAT_OUTBOX_BYTES (1024 * (size_t)1024)
+/* A member more than half an outbox behind holds the senders back (they
+ * stop reading their clients: TCP pushes back on them) for at most this
+ * long; then the room drops it ("too slow").  Long enough for a reader
+ * on a loaded machine to catch up, short enough that one member that
+ * stopped reading costs the room a pause, not a stall. */
+#define CHAT_SLOW_MS 2000
+/* How often a held-back sender looks again. */
+#define CHAT_RETRY_MS 10
+
+struct chat_room;
+
+/* A speaker's line buffer: "NAME: " + escaped text + '\n'. */
+struct chat_voice {
+	char *line;
+	size_t cap;
+	size_t max_text; /* --max-line */
+};
+
+struct chat_member {
+	/* Guarded by the room's lock: */
+	TAILQ_ENTRY(chat_member) link;
+	char name[CHAT_NAME_MAX + 1]; /* written only by the owner */
+	size_t name_len;
+	const char *dropped;	/* why the room gave up on it, or NULL */
+	long long behind_since; /* ms (monotonic) it went over half, or 0 */
+	bool in_room;
+	/* The owner's: */
+	struct outbox *out; /* posts go here while in_room */
+	uint64_t id;	    /* connection number: default name */
+	struct chat_voice voice;
+};
+
+/* Bytes a member's outbox needs so that one line of max_text bytes
+ * always fits with room to spare. */
+size_t chat_outbox_cap(size_t max_text);
+
+/* A room; echo: senders get their own lines too.  NULL with errno. */
+struct chat_room *chat_room_new(bool echo);
+void chat_room_free(struct chat_room *room);
+
+/* Members in the room now. */
+size_t chat_room_size(struct chat_room *room);
+
+/* Prepares a voice for messages of max_text bytes (no allocation). */
+void chat_voice_init(struct chat_voice *v, size_t max_text);
+void chat_voice_free(struct chat_voice *v);
+
+/* Prepares m (no allocation): connection number id, outbox out (posts
+ * enabled).  Then chat_join. */
+void chat_member_init(struct chat_member *m, struct outbox *out, uint64_t id,
+		      size_t max_text);
+
+/* Enters the room as "user<id>": m gets a welcome line, the others
+ * "* NAME joined". */
+void chat_join(struct chat_room *room, struct chat_member *m);
+
+/* One message from member m (never "quit"): a command (/nick NAME,
+ * /who, /help; "//text" says "/text") or a line for the others.  A
+ * successful /nick is logged into batch as "nick name=NAME" (log_who:
+ * the member's WHO in the log). */
+void chat_input(struct chat_room *room, struct chat_member *m, const char *msg,
+		size_t len, struct log_batch *batch, const char *log_who,
+		size_t log_who_len);
+
+/* A UDP datagram's message: said as speaker name[0..name_len) to every
+ * member. */
+void chat_say_as(struct chat_room *room, struct chat_voice *v, const char *name,
+		 size_t name_len, const char *msg, size_t len);
+
+/* Whether sender m may read its client's next lines now: false while
+ * another member is more than half an outbox behind (for at most
+ * CHAT_SLOW_MS: then that member is dropped).  A sender told false looks
+ * again within CHAT_RETRY_MS.  No lock taken while nobody is behind. */
+bool chat_may_read(struct chat_room *room, struct chat_member *m);
+
+/* Why the room gave up on m ("slow-reader", "no-memory"), or NULL. */
+const char *chat_dropped(struct chat_room *room, struct chat_member *m);
+
+/* The server is stopping: m gets "* server stopping"; from now on the
+ * room announces no departures (everyone is leaving). */
+void chat_stopping(struct chat_room *room, struct chat_member *m);
+
+/* Leaves the room; the others get "* NAME left (R)", R said for reason,
+ * the session's disconnect reason.  No post reaches m's outbox after
+ * this returns.  Frees m's buffers. */
+void chat_leave(struct chat_room *room, struct chat_member *m,
+		const char *reason);
+
+#endif

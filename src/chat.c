@@ -1,0 +1,544 @@
+/*
+ * chat.c - the room of mtserver --chat; the contract is in chat.h.
+ */
+#include "chat.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "logfmt.h"
+#include "logline.h"
+
+/* A notice or a command's reply: the server's words and at most a few
+ * names, never a client's raw bytes (and a log line, LOGLINE_EVENT_MAX).  /who
+ * is cut into lines this long, so that a room of thousands needs no big buffer.
+ */
+#define NOTICE_MAX 1024
+_Static_assert(NOTICE_MAX >= LOGLINE_EVENT_MAX, "a nick line fits");
+
+struct chat_room {
+	/*
+	 * lock guards: members (the list and every member's link, name,
+	 * name_len, dropped, behind_since and in_room), count, stopping,
+	 * and the changes of behind.  It is held
+	 * while posting into outboxes (memcpy, and an eventfd write that
+	 * cannot block) and never across a socket call.
+	 */
+	pthread_mutex_t lock;
+	TAILQ_HEAD(chat_members, chat_member) members;
+	size_t count;
+	atomic_int behind; /* members with behind_since set; read without
+			      the lock by chat_may_read's fast path */
+	bool stopping;
+	bool echo; /* set once at creation */
+};
+
+size_t chat_outbox_cap(size_t max_text)
+{
+	size_t line = CHAT_SPEAKER_MAX + 3 + LOGFMT_ESCAPED_MAX(max_text);
+
+	return 2 * line > CHAT_OUTBOX_BYTES ? 2 * line : CHAT_OUTBOX_BYTES;
+}
+
+struct chat_room *chat_room_new(bool echo)
+{
+	struct chat_room *room = calloc(1, sizeof(*room));
+	int err;
+
+	if (room == NULL)
+		return NULL;
+	err = pthread_mutex_init(&room->lock, NULL);
+	if (err != 0) {
+		free(room);
+		errno = err;
+		return NULL;
+	}
+	TAILQ_INIT(&room->members);
+	room->echo = echo;
+	return room;
+}
+
+void chat_room_free(struct chat_room *room)
+{
+	if (room == NULL)
+		return;
+	pthread_mutex_destroy(&room->lock);
+	free(room);
+}
+
+size_t chat_room_size(struct chat_room *room)
+{
+	size_t n;
+
+	pthread_mutex_lock(&room->lock);
+	n = room->count;
+	pthread_mutex_unlock(&room->lock);
+	return n;
+}
+
+void chat_voice_init(struct chat_voice *v, size_t max_text)
+{
+	v->line = NULL;
+	v->cap = 0;
+	v->max_text = max_text;
+}
+
+void chat_voice_free(struct chat_voice *v)
+{
+	free(v->line);
+	v->line = NULL;
+	v->cap = 0;
+}
+
+/* "NAME: TEXT\n" in v's buffer, TEXT escaped; returns its length, or 0
+ * when the buffer cannot be had (the message is then not said). */
+static size_t voice_format(struct chat_voice *v, const char *name,
+			   size_t name_len, const char *msg, size_t len)
+{
+	char *d;
+
+	if (v->line == NULL) {
+		v->cap = CHAT_SPEAKER_MAX + 3 + LOGFMT_ESCAPED_MAX(v->max_text);
+		v->line = malloc(v->cap);
+		if (v->line == NULL)
+			return 0;
+	}
+	if (name_len > CHAT_SPEAKER_MAX)
+		name_len = CHAT_SPEAKER_MAX;
+	if (len > v->max_text)
+		len = v->max_text;
+	d = v->line;
+	memcpy(d, name, name_len);
+	d += name_len;
+	*d++ = ':';
+	*d++ = ' ';
+	d += logfmt_escape(d, msg, len);
+	*d++ = '\n';
+	return (size_t)(d - v->line);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* m's inbox is over half full (or no longer): it is behind, and the room
+ * slows its senders down (chat_may_read).  Room lock held. */
+static void set_behind_locked(struct chat_room *room, struct chat_member *m,
+			      bool behind)
+{
+	if (behind == (m->behind_since != 0))
+		return;
+	m->behind_since = behind ? now_ms() : 0;
+	atomic_fetch_add_explicit(&room->behind, behind ? 1 : -1,
+				  memory_order_relaxed);
+}
+
+/* The room gives up on m: no more posts, and its worker wakes up to
+ * leave.  Room lock held. */
+static void drop_locked(struct chat_room *room, struct chat_member *m,
+			const char *why)
+{
+	m->dropped = why;
+	set_behind_locked(room, m, false);
+	outbox_shutdown_posts(m->out);
+}
+
+/* Posts line[0..len) to m.  A post that does not fit is refused whole,
+ * and the room gives up on m: it fell a whole outbox behind (on top of
+ * its socket buffers) although senders were held back at half of it.
+ * Room lock held. */
+static void post_locked(struct chat_room *room, struct chat_member *m,
+			const char *line, size_t len)
+{
+	long queued;
+
+	if (m->dropped != NULL)
+		return;
+	queued = outbox_post(m->out, line, len);
+	if (queued >= 0) {
+		if ((size_t)queued > m->out->cap / 2)
+			set_behind_locked(room, m, true);
+		return;
+	}
+	if (errno != EPIPE)
+		drop_locked(room, m,
+			    errno == ENOBUFS ? "slow-reader" : "no-memory");
+}
+
+bool chat_may_read(struct chat_room *room, struct chat_member *self)
+{
+	struct chat_member *m;
+	long long now;
+	bool ok = true;
+
+	/* The common case, a room where nobody is behind, takes no lock. */
+	if (atomic_load_explicit(&room->behind, memory_order_relaxed) == 0)
+		return true;
+	now = now_ms();
+	pthread_mutex_lock(&room->lock);
+	for (m = TAILQ_FIRST(&room->members); m != NULL;
+	     m = TAILQ_NEXT(m, link)) {
+		if (m->behind_since == 0)
+			continue;
+		if (outbox_posted(m->out) <= m->out->cap / 2)
+			set_behind_locked(room, m, false);
+		else if (now - m->behind_since >= CHAT_SLOW_MS)
+			drop_locked(room, m, "slow-reader");
+		else if (m != self)
+			ok = false;
+	}
+	pthread_mutex_unlock(&room->lock);
+	return ok;
+}
+
+/* Posts to every member but except (which may be NULL).  Room lock
+ * held. */
+static void post_all_locked(struct chat_room *room,
+			    const struct chat_member *except, const char *line,
+			    size_t len)
+{
+	struct chat_member *m;
+
+	for (m = TAILQ_FIRST(&room->members); m != NULL;
+	     m = TAILQ_NEXT(m, link))
+		if (m != except)
+			post_locked(room, m, line, len);
+}
+
+/* Builds a notice: "* ", the parts (a NULL-ended list), '\n'; returns
+ * its length.  The parts are the server's words and valid names:
+ * NOTICE_MAX is far above what they add up to, and a longer notice
+ * would be cut, not overrun. */
+static size_t notice_parts(char *buf, const char *const *parts)
+{
+	size_t n = 2;
+
+	memcpy(buf, "* ", 2);
+	for (; *parts != NULL; parts++) {
+		size_t k = strlen(*parts);
+
+		if (k > NOTICE_MAX - 1 - n)
+			k = NOTICE_MAX - 1 - n;
+		memcpy(buf + n, *parts, k);
+		n += k;
+	}
+	buf[n++] = '\n';
+	return n;
+}
+
+#define notice(buf, ...)                                                       \
+	notice_parts((buf), (const char *const[]){__VA_ARGS__, NULL})
+
+/* Posts a notice to m alone, in room order. */
+static void reply(struct chat_room *room, struct chat_member *m,
+		  const char *text)
+{
+	char line[NOTICE_MAX];
+	size_t n = notice(line, text);
+
+	pthread_mutex_lock(&room->lock);
+	post_locked(room, m, line, n);
+	pthread_mutex_unlock(&room->lock);
+}
+
+void chat_member_init(struct chat_member *m, struct outbox *out, uint64_t id,
+		      size_t max_text)
+{
+	memset(m, 0, sizeof(*m));
+	m->out = out;
+	m->id = id;
+	chat_voice_init(&m->voice, max_text);
+	memcpy(m->name, "user", 4);
+	m->name_len = 4 + logfmt_u64(m->name + 4, id);
+	m->name[m->name_len] = '\0';
+}
+
+void chat_join(struct chat_room *room, struct chat_member *m)
+{
+	char line[NOTICE_MAX], count[LOGFMT_U64_MAX + 1];
+	size_t n;
+
+	pthread_mutex_lock(&room->lock);
+	TAILQ_INSERT_TAIL(&room->members, m, link);
+	m->in_room = true;
+	room->count++;
+	count[logfmt_u64(count, room->count)] = '\0';
+	n = notice(line, "welcome, you are ", m->name, "; in the room: ", count,
+		   "; /help for commands");
+	post_locked(room, m, line, n);
+	n = notice(line, m->name, " joined");
+	post_all_locked(room, m, line, n);
+	pthread_mutex_unlock(&room->lock);
+}
+
+/* What the others read in "* NAME left (R)" for a disconnect reason. */
+static const char *leave_text(const char *reason)
+{
+	static const char *const texts[][2] = {
+		{"quit", "quit"},
+		{"client-closed", "closed"},
+		{"reset", "reset"},
+		{"idle-timeout", "idle"},
+		{"line-timeout", "idle"},
+		{"slow-reader", "too slow"},
+		{"send-timeout", "too slow"},
+		{"no-memory", "out of memory"},
+	};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (strcmp(reason, texts[i][0]) == 0)
+			return texts[i][1];
+	return "error";
+}
+
+void chat_leave(struct chat_room *room, struct chat_member *m,
+		const char *reason)
+{
+	char line[NOTICE_MAX];
+	size_t n;
+
+	if (m->in_room) {
+		n = notice(line, m->name, " left (", leave_text(reason), ")");
+		pthread_mutex_lock(&room->lock);
+		set_behind_locked(room, m, false);
+		TAILQ_REMOVE(&room->members, m, link);
+		m->in_room = false;
+		room->count--;
+		if (!room->stopping)
+			post_all_locked(room, NULL, line, n);
+		pthread_mutex_unlock(&room->lock);
+	}
+	chat_voice_free(&m->voice);
+}
+
+const char *chat_dropped(struct chat_room *room, struct chat_member *m)
+{
+	const char *why;
+
+	pthread_mutex_lock(&room->lock);
+	why = m->dropped;
+	pthread_mutex_unlock(&room->lock);
+	return why;
+}
+
+void chat_stopping(struct chat_room *room, struct chat_member *m)
+{
+	static const char line[] = "* server stopping\n";
+
+	pthread_mutex_lock(&room->lock);
+	room->stopping = true;
+	post_locked(room, m, line, sizeof(line) - 1);
+	pthread_mutex_unlock(&room->lock);
+}
+
+void chat_say_as(struct chat_room *room, struct chat_voice *v, const char *name,
+		 size_t name_len, const char *msg, size_t len)
+{
+	size_t n = voice_format(v, name, name_len, msg, len);
+
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&room->lock);
+	post_all_locked(room, NULL, v->line, n);
+	pthread_mutex_unlock(&room->lock);
+}
+
+/* A member's line goes to the others (and to itself when the room
+ * echoes); the name is read without the lock: only this thread, the
+ * owner, ever writes it. */
+static void say(struct chat_room *room, struct chat_member *m, const char *msg,
+		size_t len)
+{
+	size_t n = voice_format(&m->voice, m->name, m->name_len, msg, len);
+
+	if (n == 0) {
+		reply(room, m, "error: out of memory, not said");
+		return;
+	}
+	pthread_mutex_lock(&room->lock);
+	post_all_locked(room, room->echo ? NULL : m, m->voice.line, n);
+	pthread_mutex_unlock(&room->lock);
+}
+
+static bool name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+}
+
+/* "user" and digits: the default names, kept for the connections they
+ * name. */
+static bool reserved_name(const char *name, size_t len)
+{
+	if (len <= 4 || strncasecmp(name, "user", 4) != 0)
+		return false;
+	for (size_t i = 4; i < len; i++)
+		if (name[i] < '0' || name[i] > '9')
+			return false;
+	return true;
+}
+
+/* NULL when name[0..len) may be a name, else the error to tell. */
+static const char *name_error(const char *name, size_t len)
+{
+	if (len == 0)
+		return "error: /nick needs a name";
+	if (len > CHAT_NAME_MAX)
+		return "error: a name is at most 24 characters";
+	for (size_t i = 0; i < len; i++)
+		if (!name_char(name[i]))
+			return "error: a name is letters, digits, '_', '.' "
+			       "and '-' only";
+	if (reserved_name(name, len))
+		return "error: names user<N> are kept for new members";
+	return NULL;
+}
+
+/* Taken by another member, letter case aside.  Room lock held. */
+static bool name_taken_locked(struct chat_room *room,
+			      const struct chat_member *self, const char *name,
+			      size_t len)
+{
+	const struct chat_member *m;
+
+	for (m = TAILQ_FIRST(&room->members); m != NULL;
+	     m = TAILQ_NEXT(m, link))
+		if (m != self && m->name_len == len &&
+		    strncasecmp(m->name, name, len) == 0)
+			return true;
+	return false;
+}
+
+static void nick(struct chat_room *room, struct chat_member *m, const char *arg,
+		 size_t len, struct log_batch *batch, const char *who,
+		 size_t who_len)
+{
+	char name[CHAT_NAME_MAX + 1], old[CHAT_NAME_MAX + 1];
+	char line[NOTICE_MAX];
+	const char *err = name_error(arg, len);
+	size_t n;
+
+	if (err != NULL) {
+		reply(room, m, err);
+		return;
+	}
+	memcpy(name, arg, len);
+	name[len] = '\0';
+	pthread_mutex_lock(&room->lock);
+	if (name_taken_locked(room, m, name, len)) {
+		n = notice(line, "error: ", name, " is taken");
+		post_locked(room, m, line, n);
+		pthread_mutex_unlock(&room->lock);
+		return;
+	}
+	memcpy(old, m->name, m->name_len + 1);
+	memcpy(m->name, name, len + 1);
+	m->name_len = len;
+	n = notice(line, "you are now ", name);
+	post_locked(room, m, line, n);
+	n = notice(line, old, " is now ", name);
+	post_all_locked(room, m, line, n);
+	pthread_mutex_unlock(&room->lock);
+	log_batch_line(batch, line,
+		       logline_nick(line, LOGLINE_EVENT_MAX, batch->ts, who,
+				    who_len, name));
+}
+
+/* Appends s to line[*n..] if it fits below NOTICE_MAX - 1; else posts
+ * the line so far to m and starts a new "* " line with s. */
+static void who_add(struct chat_room *room, struct chat_member *m, char *line,
+		    size_t *n, const char *s, size_t len)
+{
+	if (*n + len > NOTICE_MAX - 1) {
+		line[(*n)++] = '\n';
+		post_locked(room, m, line, *n);
+		memcpy(line, "* ", 2);
+		*n = 2;
+	}
+	memcpy(line + *n, s, len);
+	*n += len;
+}
+
+/* "* in the room (N): a, b (you), c", cut into lines of NOTICE_MAX. */
+static void who(struct chat_room *room, struct chat_member *self)
+{
+	char line[NOTICE_MAX], count[LOGFMT_U64_MAX + 1];
+	const struct chat_member *m;
+	size_t n;
+	bool first = true;
+
+	pthread_mutex_lock(&room->lock);
+	count[logfmt_u64(count, room->count)] = '\0';
+	n = notice(line, "in the room (", count, "): ") - 1;
+	for (m = TAILQ_FIRST(&room->members); m != NULL;
+	     m = TAILQ_NEXT(m, link)) {
+		if (m->dropped != NULL)
+			continue;
+		if (!first)
+			who_add(room, self, line, &n, ", ", 2);
+		first = false;
+		who_add(room, self, line, &n, m->name, m->name_len);
+		if (m == self)
+			who_add(room, self, line, &n, " (you)", 6);
+	}
+	line[n++] = '\n';
+	post_locked(room, self, line, n);
+	pthread_mutex_unlock(&room->lock);
+}
+
+/* msg[0..len) without spaces at both ends. */
+static const char *trim(const char *msg, size_t *len)
+{
+	while (*len > 0 && msg[0] == ' ') {
+		msg++;
+		(*len)--;
+	}
+	while (*len > 0 && msg[*len - 1] == ' ')
+		(*len)--;
+	return msg;
+}
+
+static bool is_command(const char *msg, size_t len, const char *word,
+		       const char **arg, size_t *arg_len)
+{
+	size_t w = strlen(word);
+
+	if (len < w || memcmp(msg, word, w) != 0 || (len > w && msg[w] != ' '))
+		return false;
+	*arg_len = len - w;
+	*arg = trim(msg + w, arg_len);
+	return true;
+}
+
+void chat_input(struct chat_room *room, struct chat_member *m, const char *msg,
+		size_t len, struct log_batch *batch, const char *log_who,
+		size_t log_who_len)
+{
+	const char *arg;
+	size_t arg_len;
+
+	if (len == 0 || msg[0] != '/') {
+		say(room, m, msg, len);
+	} else if (len >= 2 && msg[1] == '/') {
+		say(room, m, msg + 1, len - 1);
+	} else if (is_command(msg, len, "/nick", &arg, &arg_len)) {
+		nick(room, m, arg, arg_len, batch, log_who, log_who_len);
+	} else if (is_command(msg, len, "/who", &arg, &arg_len)) {
+		who(room, m);
+	} else if (is_command(msg, len, "/help", &arg, &arg_len)) {
+		reply(room, m,
+		      "commands: /nick NAME (1-24 of A-Z a-z 0-9 _ . -), "
+		      "/who, /help, quit; //text says /text");
+	} else {
+		reply(room, m, "error: unknown command (try /help)");
+	}
+}

@@ -1,0 +1,621 @@
+/*
+ * test_chat.c - mtserver --chat over real sockets (issue 12): delivery,
+ * notices, /nick and /who, escaping, one room order, a member that never
+ * reads, SIGTERM with a full room, the tutorial's clients and mtclient
+ * in a room, and 200 members x 100 messages verified by flood --chat.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "servers.h"
+
+#define LINE_WAIT_MS 10000
+
+/* The next line from fd, which must be want. */
+static void expect_line(int fd, const char *want)
+{
+	char line[8192];
+
+	if (h_read_line(fd, line, sizeof(line), LINE_WAIT_MS) < 0)
+		fail_msg("expected '%s', got nothing", want);
+	if (strcmp(line, want) != 0)
+		fail_msg("expected '%s', got '%s'", want, line);
+}
+
+/* A member: connects and reads its welcome line. */
+static int join(const struct srv *s, const char *name)
+{
+	char want[128];
+	int fd = srv_connect(s);
+
+	snprintf(want, sizeof(want), "* welcome, you are %s", name);
+	{
+		char line[256];
+
+		assert_true(h_read_line(fd, line, sizeof(line), LINE_WAIT_MS) >
+			    0);
+		if (strncmp(line, want, strlen(want)) != 0)
+			fail_msg("expected '%s...', got '%s'", want, line);
+	}
+	return fd;
+}
+
+/* Nothing arrives on fd within ms. */
+static void expect_quiet(int fd, int ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	assert_int_equal(poll(&pfd, 1, ms), 0);
+}
+
+static void test_two_members(void **state)
+{
+	struct srv s = {0};
+	int a, b;
+
+	(void)state;
+	srv_start(&s, "mtserver", "--chat", (const char *)NULL);
+	a = join(&s, "user1");
+	b = join(&s, "user2");
+	expect_line(a, "* user2 joined");
+
+	srv_send(a, "hello bob\n");
+	expect_line(b, "user1: hello bob");
+	srv_send(b, "hi\r\n");
+	expect_line(a, "user2: hi");
+	/* Not to the sender. */
+	expect_quiet(a, 200);
+	expect_quiet(b, 0);
+
+	/* Escaping: no terminal codes, no forged lines, Unicode format
+	 * characters shown as escapes, Chinese readable. */
+	srv_send(a, "\x1b[2J\x07 clear\tscreen\r* user2 left (quit)\\\n");
+	expect_line(b, "user1: \\x1b[2J\\x07 clear\\tscreen\\r* user2 left "
+		       "(quit)\\\\");
+	srv_send(a, "\xe4\xbd\xa0\xe5\xa5\xbd \xc2\x9b\n");
+	expect_line(b, "user1: \xe4\xbd\xa0\xe5\xa5\xbd \\xc2\\x9b");
+
+	srv_send(a, "quit\n");
+	expect_line(b, "* user1 left (quit)");
+	assert_int_equal(h_wait_eof(a, LINE_WAIT_MS), 0);
+	close(a);
+	close(b);
+	srv_wait_log(&s, "disconnect reason=client-closed", 1);
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(s.log, " msg hello bob\n"), 1);
+	assert_int_equal(h_count_in_file(s.log, " msg hi\n"), 1);
+}
+
+static void test_nick_and_who(void **state)
+{
+	struct srv s = {0};
+	int a, b, c;
+
+	(void)state;
+	srv_start(&s, "mtserver", "--chat", (const char *)NULL);
+	a = join(&s, "user1");
+	b = join(&s, "user2");
+	c = join(&s, "user3");
+	expect_line(a, "* user2 joined");
+	expect_line(a, "* user3 joined");
+	expect_line(b, "* user3 joined");
+
+	srv_send(a, "/nick alice\n");
+	expect_line(a, "* you are now alice");
+	expect_line(b, "* user1 is now alice");
+	expect_line(c, "* user1 is now alice");
+	srv_wait_log(&s, "#1 nick name=alice\n", 1);
+
+	/* Unique letter case aside; printable, bounded; user<N> kept. */
+	srv_send(b, "/nick ALICE\n");
+	expect_line(b, "* error: ALICE is taken");
+	srv_send(b, "/nick two words\n");
+	expect_line(b, "* error: a name is letters, digits, '_', '.' and "
+		       "'-' only");
+	srv_send(b, "/nick \x1b[31mred\n");
+	expect_line(b, "* error: a name is letters, digits, '_', '.' and "
+		       "'-' only");
+	srv_send(b, "/nick abcdefghijklmnopqrstuvwxy\n"); /* 25 */
+	expect_line(b, "* error: a name is at most 24 characters");
+	srv_send(b, "/nick\n");
+	expect_line(b, "* error: /nick needs a name");
+	srv_send(b, "/nick user3\n");
+	expect_line(b, "* error: names user<N> are kept for new members");
+	srv_send(b, "/nick abcdefghijklmnopqrstuvwx\n"); /* 24 */
+	expect_line(b, "* you are now abcdefghijklmnopqrstuvwx");
+	expect_line(a, "* user2 is now abcdefghijklmnopqrstuvwx");
+	expect_line(c, "* user2 is now abcdefghijklmnopqrstuvwx");
+	srv_send(b, "/nick bob\n");
+	expect_line(b, "* you are now bob");
+	expect_line(a, "* abcdefghijklmnopqrstuvwx is now bob");
+	expect_line(c, "* abcdefghijklmnopqrstuvwx is now bob");
+
+	srv_send(c, "/who\n");
+	expect_line(c, "* in the room (3): alice, bob, user3 (you)");
+	srv_send(c, "/frobnicate\n");
+	expect_line(c, "* error: unknown command (try /help)");
+	srv_send(c, "//not a command\n");
+	expect_line(a, "user3: /not a command");
+	expect_line(b, "user3: /not a command");
+	srv_send(b, "from bob\n");
+	expect_line(a, "bob: from bob");
+	expect_line(c, "bob: from bob");
+
+	close(b);
+	expect_line(a, "* bob left (closed)");
+	expect_line(c, "* bob left (closed)");
+	srv_send(a, "/who\n");
+	expect_line(a, "* in the room (2): alice (you), user3");
+	/* The name is free again. */
+	srv_send(c, "/nick Bob\n");
+	expect_line(c, "* you are now Bob");
+	expect_line(a, "* user3 is now Bob");
+	close(a);
+	close(c);
+	srv_wait_log(&s, "disconnect reason=client-closed", 3);
+	srv_stop(&s);
+}
+
+/* --- one room order --- */
+
+#define ORDER_MEMBERS 4
+#define ORDER_MSGS    200
+
+struct sender {
+	int fd;
+	int id;
+};
+
+static void *send_numbered(void *arg)
+{
+	const struct sender *sd = arg;
+	char msg[32];
+
+	for (int m = 0; m < ORDER_MSGS; m++) {
+		int n = snprintf(msg, sizeof(msg), "c%d m%d\n", sd->id, m);
+
+		if (h_send_all(sd->fd, msg, (size_t)n) == -1)
+			break;
+	}
+	return NULL;
+}
+
+/* Reads count message lines from fd into seq as sender * ORDER_MSGS +
+ * number, checking each sender's lines come in the order sent. */
+static void read_numbered(int fd, int count, int *seq)
+{
+	int next[ORDER_MEMBERS] = {0};
+	char line[128];
+
+	for (int i = 0; i < count; i++) {
+		int who, c, m;
+
+		if (h_read_line(fd, line, sizeof(line), LINE_WAIT_MS) <= 0)
+			fail_msg("line %d of %d missing", i, count);
+		if (sscanf(line, "user%d: c%d m%d", &who, &c, &m) != 3 ||
+		    c < 0 || c >= ORDER_MEMBERS || who != c + 1)
+			fail_msg("unexpected line '%s'", line);
+		if (m != next[c])
+			fail_msg("from c%d: m%d after m%d", c, m, next[c] - 1);
+		next[c]++;
+		seq[i] = c * ORDER_MSGS + m;
+	}
+}
+
+/* Concurrent senders: every member gets every other member's lines once,
+ * each sender's in order; with --echo every member gets the same
+ * sequence (the room's one order), without it any two members agree on
+ * the order of the lines both get. */
+static void run_order(bool echo)
+{
+	struct srv s = {0};
+	struct sender sd[ORDER_MEMBERS];
+	pthread_t th[ORDER_MEMBERS];
+	int per = echo ? ORDER_MEMBERS * ORDER_MSGS
+		       : (ORDER_MEMBERS - 1) * ORDER_MSGS;
+	int *seq[ORDER_MEMBERS];
+	char name[32];
+
+	srv_start(&s, "mtserver", "--chat", echo ? "--echo" : "-q",
+		  (const char *)NULL);
+	for (int i = 0; i < ORDER_MEMBERS; i++) {
+		snprintf(name, sizeof(name), "user%d", i + 1);
+		sd[i].fd = join(&s, name);
+		sd[i].id = i;
+		seq[i] = calloc((size_t)per, sizeof(int));
+		assert_non_null(seq[i]);
+	}
+	for (int i = 0; i < ORDER_MEMBERS; i++)
+		for (int j = i + 1; j < ORDER_MEMBERS; j++) {
+			snprintf(name, sizeof(name), "* user%d joined", j + 1);
+			expect_line(sd[i].fd, name);
+		}
+	for (int i = 0; i < ORDER_MEMBERS; i++)
+		assert_int_equal(
+			pthread_create(&th[i], NULL, send_numbered, &sd[i]), 0);
+	for (int i = 0; i < ORDER_MEMBERS; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < ORDER_MEMBERS; i++)
+		read_numbered(sd[i].fd, per, seq[i]);
+	for (int i = 0; i < ORDER_MEMBERS; i++)
+		expect_quiet(sd[i].fd, 0);
+
+	for (int i = 0; i < ORDER_MEMBERS; i++)
+		for (int j = i + 1; j < ORDER_MEMBERS; j++) {
+			/* The lines both get, in i's order and in j's. */
+			int a = 0, b = 0;
+
+			for (;;) {
+				while (a < per && !echo &&
+				       (seq[i][a] / ORDER_MSGS == j))
+					a++;
+				while (b < per && !echo &&
+				       (seq[j][b] / ORDER_MSGS == i))
+					b++;
+				if (a == per || b == per)
+					break;
+				if (seq[i][a] != seq[j][b])
+					fail_msg("members %d and %d disagree "
+						 "at line %d/%d",
+						 i, j, a, b);
+				a++;
+				b++;
+			}
+			assert_int_equal(a, per);
+			assert_int_equal(b, per);
+		}
+	for (int i = 0; i < ORDER_MEMBERS; i++) {
+		close(sd[i].fd);
+		free(seq[i]);
+	}
+	srv_wait_log(&s, "disconnect reason=", ORDER_MEMBERS);
+	srv_stop(&s);
+}
+
+static void test_one_room_order(void **state)
+{
+	(void)state;
+	run_order(false);
+}
+
+static void test_one_room_order_echo(void **state)
+{
+	(void)state;
+	run_order(true);
+}
+
+/* --- a member that never reads --- */
+
+/* Reads what is queued on fd without waiting; returns the lines read
+ * and keeps a partial one in part[*plen] (up to 4 KiB).  *last gets a
+ * copy of the last whole line. */
+struct reader {
+	int fd;
+	char part[8192];
+	size_t plen;
+	char last[8192];
+	long lines;
+	bool eof;
+};
+
+static void drain_reader(struct reader *r)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = recv(r->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (r->plen < sizeof(r->part) - 1)
+					r->part[r->plen++] = buf[i];
+				continue;
+			}
+			r->part[r->plen] = '\0';
+			memcpy(r->last, r->part, r->plen + 1);
+			r->plen = 0;
+			r->lines++;
+			if (strcmp(r->last, "* user2 left (too slow)") == 0)
+				r->lines += 1000000000L; /* marker */
+		}
+	}
+	if (n == 0)
+		r->eof = true;
+}
+
+/*
+ * user2 never reads.  user3 talks (3 KB lines, no waiting), user1 reads.
+ * Once user2's socket buffers and outbox are full, the room drops it:
+ * "* user2 left (too slow)" for the others, reason=slow-reader in the
+ * log, its connection closed; user3 never waited on it (its sends went
+ * on) and user1 kept receiving, also after the drop.  The obvious design
+ * (the sender's thread writes to every socket) fails this: user3's
+ * thread blocks on user2's full socket and user1 hears nothing more.
+ */
+static void test_nonreader_dropped(void **state)
+{
+	static char line[3001];
+	struct srv s = {0};
+	struct reader r1 = {0};
+	int slow, talker, rcv = 4096;
+	long long start;
+	long sent = 0;
+
+	(void)state;
+	srv_start(&s, "mtserver", "--chat", "-q", (const char *)NULL);
+	r1.fd = join(&s, "user1");
+	slow = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(
+		setsockopt(slow, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)), 0);
+	{
+		struct sockaddr_in sin = {.sin_family = AF_INET,
+					  .sin_port = htons((uint16_t)s.p.port),
+					  .sin_addr.s_addr = htonl(0x7f000001)};
+
+		assert_int_equal(
+			connect(slow, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	}
+	talker = join(&s, "user3");
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\n';
+
+	start = h_now_ms();
+	while (h_count_in_file(s.log, "reason=slow-reader") == 0) {
+		if (h_now_ms() - start > 30000)
+			fail_msg("user2 not dropped after %ld lines", sent);
+		/* A blocking send: it waits for user2 at most
+		 * CHAT_SLOW_MS once user2 is far behind. */
+		assert_int_equal(h_send_all(talker, line, sizeof(line)), 0);
+		sent++;
+		drain_reader(&r1);
+	}
+	print_message("user2 dropped after %ld lines of 3 KB\n", sent);
+	/* user1 hears of it, and hears user3 after it. */
+	srv_send(talker, "after the drop\n");
+	start = h_now_ms();
+	while (strcmp(r1.last, "user3: after the drop") != 0) {
+		struct pollfd pfd = {.fd = r1.fd, .events = POLLIN};
+
+		if (h_now_ms() - start > LINE_WAIT_MS)
+			fail_msg("user1 stopped hearing user3 (last '%.40s')",
+				 r1.last);
+		(void)poll(&pfd, 1, 100);
+		drain_reader(&r1);
+	}
+	assert_true(r1.lines >= 1000000000L);
+	assert_int_equal(r1.lines - 1000000000L, sent + 3 + 1);
+	/* user2's connection is closed: what it has queued, then the end. */
+	assert_int_equal(h_wait_eof(slow, LINE_WAIT_MS), 0);
+	close(slow);
+	close(talker);
+	close(r1.fd);
+	srv_wait_log(&s, "disconnect reason=", 3);
+	srv_stop(&s);
+	assert_int_equal(
+		h_count_in_file(s.log, "#2 disconnect reason=slow-reader"), 1);
+}
+
+/* --- SIGTERM with a full room --- */
+
+#define FULL_ROOM 40
+
+static void test_sigterm_full_room(void **state)
+{
+	struct srv s = {0};
+	int fds[FULL_ROOM], quiet;
+	char name[32], line[256];
+	long long start;
+
+	(void)state;
+	srv_start(&s, "mtserver", "--chat", "-q", (const char *)NULL);
+	for (int i = 0; i < FULL_ROOM; i++) {
+		snprintf(name, sizeof(name), "user%d", i + 1);
+		fds[i] = join(&s, name);
+	}
+	/* One more that never reads, with lines waiting for it. */
+	quiet = srv_connect(&s);
+	for (int i = 0; i < FULL_ROOM; i++) {
+		snprintf(line, sizeof(line), "before the stop %d\n", i);
+		srv_send(fds[i], line);
+	}
+	srv_wait_log(&s, "connect", FULL_ROOM + 1);
+	start = h_now_ms();
+	assert_int_equal(kill(s.p.pid, SIGTERM), 0);
+	/* Every member reads the notice, then the end: the server waits
+	 * for nobody. */
+	for (int i = 0; i < FULL_ROOM; i++) {
+		bool noticed = false;
+		int n;
+
+		while ((n = h_read_line(fds[i], line, sizeof(line),
+					LINE_WAIT_MS)) > 0)
+			if (strcmp(line, "* server stopping") == 0)
+				noticed = true;
+		assert_int_equal(n, 0);
+		if (!noticed)
+			fail_msg("member %d got no stop notice", i + 1);
+		close(fds[i]);
+	}
+	assert_int_equal(h_wait_exit(&s.p, 20000), 0);
+	print_message("room of %d stopped in %lld ms\n", FULL_ROOM + 1,
+		      h_now_ms() - start);
+	close(quiet);
+	assert_int_equal(h_count_in_file(s.log, "disconnect reason=shutdown"),
+			 FULL_ROOM + 1);
+	assert_int_equal(h_count_in_file(s.log, " stop mtserver: 41 tcp "
+						"connections, 40 tcp messages"),
+			 1);
+}
+
+/* --- the tutorial's clients and mtclient in a room --- */
+
+/* Compiles ../shared/seed/NAME.c into the test directory, or NULL when
+ * the tutorial's sources are not here. */
+static const char *build_seed(const char *name)
+{
+	const char *dir = getenv("MT_SEED_DIR");
+	static char bin[2][H_PATH_MAX];
+	static unsigned next;
+	char *out = bin[next++ % 2], cmd[3 * H_PATH_MAX];
+
+	if (dir == NULL)
+		dir = "../shared/seed";
+	snprintf(cmd, sizeof(cmd), "%s/%s.c", dir, name);
+	if (access(cmd, R_OK) == -1)
+		return NULL;
+	snprintf(out, H_PATH_MAX, "%s", h_path(name));
+	snprintf(cmd, sizeof(cmd), "cc -w -o '%s' '%s/%s.c'", out, dir, name);
+	if (system(cmd) != 0)
+		fail_msg("cannot compile the seed's %s", name);
+	return out;
+}
+
+static pid_t run_seed(const char *bin, int port, int *stdin_fd)
+{
+	char portstr[16];
+	int in[2];
+	pid_t pid;
+
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	assert_int_equal(pipe(in), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		h_die_with_parent();
+		dup2(in[0], 0);
+		close(in[0]);
+		close(in[1]);
+		if (bin == NULL || freopen("/dev/null", "w", stdout) == NULL)
+			_exit(126);
+		execl(bin, bin, "127.0.0.1", portstr, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	*stdin_fd = in[1];
+	return pid;
+}
+
+static void test_tutorial_clients_in_a_room(void **state)
+{
+	const char *tcp = build_seed("seed_tcp_client");
+	const char *udp = tcp ? build_seed("seed_udp_client") : NULL;
+	const char *argv[] = {"127.0.0.1", NULL, NULL};
+	struct h_proc mc;
+	struct srv s = {0};
+	char port[16], line[256];
+	int r, in, status;
+	pid_t pid;
+
+	(void)state;
+	if (tcp == NULL || udp == NULL) {
+		print_message("the tutorial's sources are not here\n");
+		skip();
+	}
+	srv_start(&s, "mtserver", "--chat", (const char *)NULL);
+	r = join(&s, "user1");
+
+	/* The seed's TCP client (user2) speaks; it never reads. */
+	pid = run_seed(tcp, s.p.port, &in);
+	expect_line(r, "* user2 joined");
+	assert_int_equal(h_write_all(in, "alpha\nbravo two\nquit\n", 21), 0);
+	expect_line(r, "user2: alpha");
+	expect_line(r, "user2: bravo two");
+	expect_line(r, "* user2 left (quit)");
+	close(in);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+
+	/* The seed's UDP client speaks to the room, as udp:ADDR:PORT. */
+	pid = run_seed(udp, s.p.port, &in);
+	assert_int_equal(h_write_all(in, "over udp\n", 9), 0);
+	assert_true(h_read_line(r, line, sizeof(line), LINE_WAIT_MS) > 0);
+	if (strncmp(line, "udp:127.0.0.1:", 14) != 0 ||
+	    strstr(line, ": over udp") == NULL)
+		fail_msg("udp line '%s'", line);
+	kill(pid, SIGKILL);
+	close(in);
+	waitpid(pid, &status, 0);
+
+	/* mtclient (user3) prints the room's lines while its input is
+	 * open, and sends what is typed. */
+	snprintf(port, sizeof(port), "%d", s.p.port);
+	argv[1] = port;
+	assert_int_equal(h_spawn_piped(&mc, "mtclient", argv, &in), 0);
+	expect_line(r, "* user3 joined");
+	srv_send(r, "hello mtclient\n");
+	assert_int_equal(h_wait_for(mc.out_path, "user1: hello mtclient\n", 1,
+				    LINE_WAIT_MS),
+			 0);
+	assert_int_equal(h_write_all(in, "hello room\n", 11), 0);
+	expect_line(r, "user3: hello room");
+	close(in);
+	expect_line(r, "* user3 left (closed)");
+	assert_int_equal(h_wait_exit(&mc, LINE_WAIT_MS), 0);
+	assert_int_equal(
+		h_count_in_file(mc.out_path, "* welcome, you are user3"), 1);
+	close(r);
+	srv_stop(&s);
+}
+
+/* --- the command line --- */
+
+static void test_chat_options(void **state)
+{
+	char *ok[] = {"mtserver", "--chat", "0", NULL};
+	char *idle[] = {"mtserver", "--chat", "--idle-timeout", "7", "0", NULL};
+	char *no_tcp[] = {"mtserver", "--chat", "--no-tcp", "0", NULL};
+	char *st[] = {"stserver", "--chat", "0", NULL};
+	struct config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(cli_parse(&cfg, CLI_MTSERVER, 3, ok, err, sizeof(err)),
+			 CLI_RUN);
+	assert_true(cfg.chat);
+	assert_int_equal(cfg.idle_timeout, 0); /* members may listen */
+	assert_int_equal(
+		cli_parse(&cfg, CLI_MTSERVER, 5, idle, err, sizeof(err)),
+		CLI_RUN);
+	assert_int_equal(cfg.idle_timeout, 7);
+	assert_int_equal(
+		cli_parse(&cfg, CLI_MTSERVER, 4, no_tcp, err, sizeof(err)),
+		CLI_ERROR);
+	assert_string_equal(err, "--chat needs TCP: UDP senders cannot listen");
+	assert_int_equal(cli_parse(&cfg, CLI_STSERVER, 3, st, err, sizeof(err)),
+			 CLI_ERROR);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_chat_options),
+		cmocka_unit_test_teardown(test_two_members, srv_teardown),
+		cmocka_unit_test_teardown(test_nick_and_who, srv_teardown),
+		cmocka_unit_test_teardown(test_one_room_order, srv_teardown),
+		cmocka_unit_test_teardown(test_one_room_order_echo,
+					  srv_teardown),
+		cmocka_unit_test_teardown(test_nonreader_dropped, srv_teardown),
+		cmocka_unit_test_teardown(test_sigterm_full_room, srv_teardown),
+		cmocka_unit_test_teardown(test_tutorial_clients_in_a_room,
+					  srv_teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
