@@ -40,6 +40,8 @@
  * a person or a test, little for a flood aimed at a spoofed victim.
  * Loopback is exempt from the default, as above. */
 #define CLI_DEFAULT_UDP_ECHO_RATE (256 * 1024L)
+/* --max-memory: beyond a tebibyte is a typo. */
+#define CLI_MAX_MEMORY (1L << 40)
 
 enum cli_kind { CLI_MTSERVER, CLI_STSERVER };
 
@@ -64,6 +66,7 @@ struct config {
 	long max_clients;     /* 0: from RLIMIT_NOFILE */
 	long max_per_ip;      /* 0: no limit; -1: the default */
 	long udp_echo_rate;   /* bytes/s per source; 0: none; -1: default */
+	long max_memory;      /* session buffers, bytes; 0: none; -1: default */
 	long idle_timeout;    /* seconds; 0: never (--chat's default) */
 	long send_timeout;    /* seconds replies may stall; 0: never */
 	long max_line;	      /* bytes */

@@ -7,13 +7,22 @@
  * log, echo, "quit") -> logger (log.h).  The loop waits in poll(2) on the
  * client and on the server's stop descriptor, so a shutdown wakes every
  * session at once; it then logs what the client had already sent
- * (queued in the kernel) and ends.
+ * (queued in the kernel) and ends.  Echo replies go out through the
+ * session's outbox (outbox.h), never with a blocking send: while replies
+ * wait for the client to read them, the session waits for POLLOUT
+ * instead of reading, so TCP pushes back on a client that does not read.
  *
  * A session ends when the client closes (its last unterminated message
- * is still delivered), sends "quit", stays quiet for the idle timeout,
- * resets, or the server stops; each is logged as the disconnect reason
- * with the session's totals.  Buffers are allocated when the first byte
- * arrives, so an idle client costs only its thread's stack.
+ * is still delivered), sends "quit", completes no message for the idle
+ * timeout ("line-timeout" when it holds an unfinished line: trickled
+ * bytes never keep a session), leaves its replies unread for the send
+ * timeout, resets, or the server stops (replies still waiting then get
+ * a short bounded flush); each is logged as the disconnect reason with
+ * the session's totals and the reply bytes dropped (unsent=N).  Buffers
+ * are allocated when the first byte arrives, so an idle client costs
+ * only its thread's stack; they are charged to env->budget first, and a
+ * client whose buffers do not fit, or cannot be allocated, is told
+ * "server busy" (refused reason=memory-budget or no-memory).
  *
  * Memory: conn_new allocates, conn_free frees (and closes the socket if
  * the session did not).  Threads: a conn belongs to one thread at a time;
@@ -30,6 +39,7 @@
 #include "chat.h"
 #include "cli.h"
 #include "iplimit.h"
+#include "membudget.h"
 #include "log.h"
 #include "logline.h"
 #include "stats.h"
@@ -40,8 +50,9 @@ struct conn_env {
 	struct logger *log;
 	struct stats *stats;
 	int stop_fd; /* becomes readable when the server shuts down */
-	struct iplimit *per_ip; /* slots per address, or NULL */
-	struct chat_room *chat; /* --chat: the room (chat.h), or NULL */
+	struct iplimit *per_ip;	  /* slots per address, or NULL */
+	struct chat_room *chat;	  /* --chat: the room (chat.h), or NULL */
+	struct membudget *budget; /* all sessions' buffers, or NULL */
 };
 
 struct conn {
@@ -66,6 +77,10 @@ struct conn *conn_new(const struct conn_env *env, int fd, uint64_t id,
 /* Runs the session to its end, logs connect and disconnect, closes the
  * socket and counts the client out of env->stats->active. */
 void conn_serve(struct conn *c);
+
+/* Bytes of buffers a session allocates once its client sends (framing,
+ * log batch, echo outbox), charged to env->budget. */
+size_t conn_session_cost(const struct config *cfg);
 
 /* Counts a served client out: its address's slot, env->stats->active.
  * conn_serve does it; so does the refusal of a client counted in. */

@@ -79,6 +79,11 @@ int outbox_enable_posts(struct outbox *ob);
  * when posts are not enabled. */
 int outbox_wake_fd(const struct outbox *ob);
 
+/* Allocates the owner's buffer now rather than on first use (a session
+ * that must know it has its memory before it reads).  0, or -1 with
+ * ENOMEM. */
+int outbox_alloc(struct outbox *ob);
+
 /* Appends data[0..len) to the owner's queue, without sending.  0, or -1
  * with ENOBUFS when it does not fit (nothing appended), ENOMEM. */
 int outbox_put(struct outbox *ob, const char *data, size_t len);

@@ -40,6 +40,7 @@ struct server {
 	struct conn_env env;
 	struct stats stats;
 	struct iplimit per_ip;
+	struct membudget budget; /* --max-memory */
 	struct logger *log;
 	struct chat_room *chat; /* --chat, or NULL */
 	int log_fd;		/* 1 when logging to standard output */

@@ -22,6 +22,7 @@ enum {
 	OPT_MAX_CLIENTS,
 	OPT_MAX_PER_IP,
 	OPT_UDP_ECHO_RATE,
+	OPT_MAX_MEMORY,
 	OPT_IDLE,
 	OPT_SEND_TIMEOUT,
 	OPT_MAX_LINE,
@@ -40,6 +41,7 @@ static const struct option mt_options[] = {
 	{"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
 	{"udp-echo-rate", required_argument, NULL, OPT_UDP_ECHO_RATE},
 	{"idle-timeout", required_argument, NULL, OPT_IDLE},
+	{"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
 	{"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
 	{"max-line", required_argument, NULL, OPT_MAX_LINE},
 	{"backlog", required_argument, NULL, OPT_BACKLOG},
@@ -56,6 +58,7 @@ static const struct option st_options[] = {
 	{"log", required_argument, NULL, 'l'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"idle-timeout", required_argument, NULL, OPT_IDLE},
+	{"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
 	{"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
 	{"max-line", required_argument, NULL, OPT_MAX_LINE},
 	{"backlog", required_argument, NULL, OPT_BACKLOG},
@@ -105,6 +108,7 @@ static void set_defaults(struct config *cfg, enum cli_kind kind)
 	cfg->send_timeout = CLI_DEFAULT_SEND_TIMEOUT;
 	cfg->max_per_ip = -1;
 	cfg->udp_echo_rate = -1;
+	cfg->max_memory = -1;
 	cfg->max_line = CLI_DEFAULT_MAX_LINE;
 	cfg->backlog = kind == CLI_MTSERVER ? CLI_DEFAULT_BACKLOG_MT
 					    : CLI_DEFAULT_BACKLOG_ST;
@@ -124,6 +128,34 @@ static enum cli_result number_option(const char *name, const char *text,
 		return CLI_RUN;
 	return error(err, errlen, "invalid %s '%s' (expected %ld-%ld)", name,
 		     text, min, max);
+}
+
+/* A size: decimal bytes, or with a suffix K, M or G (binary units). */
+static enum cli_result size_option(const char *name, const char *text, long max,
+				   long *out, char *err, size_t errlen)
+{
+	static const char units[] = "KMG";
+	char digits[32];
+	size_t len = strlen(text);
+	const char *unit;
+	int shift = 0;
+	long v;
+
+	if (len > 0 && len < sizeof(digits) &&
+	    (unit = strchr(units, text[len - 1])) != NULL && *unit != '\0') {
+		shift = 10 * (int)(unit - units + 1);
+		memcpy(digits, text, len - 1);
+		digits[len - 1] = '\0';
+		text = digits;
+	}
+	if (parse_number(text, 0, max >> shift, &v) == 0) {
+		*out = v << shift;
+		return CLI_RUN;
+	}
+	return error(err, errlen,
+		     "invalid %s '%s' (expected bytes, or a number with K, M "
+		     "or G)",
+		     name, text == digits ? optarg : text);
 }
 
 static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
@@ -166,6 +198,9 @@ static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
 		return number_option("--udp-echo-rate", optarg, 0,
 				     CLI_MAX_UDP_ECHO_RATE, &cfg->udp_echo_rate,
 				     err, errlen);
+	case OPT_MAX_MEMORY:
+		return size_option("--max-memory", optarg, CLI_MAX_MEMORY,
+				   &cfg->max_memory, err, errlen);
 	case OPT_IDLE:
 		*idle_given = true;
 		return number_option("--idle-timeout", optarg, 0, CLI_MAX_IDLE,
@@ -328,6 +363,11 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		"                        S seconds (default %d; 0 = never)\n"
 		"      --max-line BYTES  longer messages are logged truncated "
 		"(default %d)\n"
+		"      --max-memory SIZE all clients' buffers together, K/M/G "
+		"allowed (default\n"
+		"                        a quarter of RAM, at most 1G; 0 = no "
+		"limit); beyond it\n"
+		"                        clients are told 'server busy'\n"
 		"      --backlog N       listen(2) backlog (default %d)\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         version\n\n"

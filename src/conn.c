@@ -36,10 +36,12 @@ struct session {
 	struct outbox out; /* echo replies the client has not taken yet */
 	struct chat_member member; /* --chat: this client in the room */
 	uint64_t msgs, bytes, truncated;
-	uint64_t buf_msgs;  /* messages of the current buffer */
-	long long last_msg; /* ms: the last completed message (or start) */
-	const char *reason; /* why the session ended */
-	int err;	    /* errno behind reason "error" */
+	uint64_t buf_msgs;   /* messages of the current buffer */
+	long long last_msg;  /* ms: the last completed message (or start) */
+	size_t charged;	     /* bytes charged to the budget */
+	const char *refusal; /* why its buffers could not be had */
+	const char *reason;  /* why the session ended */
+	int err;	     /* errno behind reason "error" */
 	struct timespec started;
 };
 
@@ -98,19 +100,61 @@ static size_t echo_capacity(const struct config *cfg)
 	return (size_t)cfg->max_line + FRAME_READ_SIZE + 1;
 }
 
+size_t conn_session_cost(const struct config *cfg)
+{
+	size_t max_line = (size_t)cfg->max_line;
+
+	return max_line + FRAME_READ_SIZE + LOG_BATCH_SIZE +
+	       logline_msg_max(max_line) + (cfg->echo ? echo_capacity(cfg) : 0);
+}
+
+/* Allocates the session's buffers, charged to the server's budget.  0,
+ * or -1 with s->refusal saying why not ("memory-budget", "no-memory"). */
 static int session_alloc(struct session *s)
 {
-	const struct config *cfg = s->c->env->cfg;
+	const struct conn_env *env = s->c->env;
+	const struct config *cfg = env->cfg;
+	size_t cost = conn_session_cost(cfg);
 
-	if (frame_init(&s->frame, (size_t)cfg->max_line) == -1)
-		return -1;
-	if (log_batch_init(&s->batch, s->c->env->log, (size_t)cfg->max_line) ==
-	    -1) {
-		frame_free(&s->frame);
+	if (env->budget != NULL && membudget_charge(env->budget, cost) == -1) {
+		s->refusal = "memory-budget";
 		return -1;
 	}
+	if (frame_init(&s->frame, (size_t)cfg->max_line) == -1)
+		goto no_memory;
+	if (log_batch_init(&s->batch, env->log, (size_t)cfg->max_line) == -1)
+		goto no_frame;
+	if (cfg->echo && outbox_alloc(&s->out) == -1)
+		goto no_batch;
+	s->charged = env->budget != NULL ? cost : 0;
 	s->ready = true;
 	return 0;
+no_batch:
+	log_batch_free(&s->batch);
+no_frame:
+	frame_free(&s->frame);
+no_memory:
+	if (env->budget != NULL)
+		membudget_release(env->budget, cost);
+	s->refusal = "no-memory";
+	return -1;
+}
+
+/* Turns away a client the session cannot take after all (no memory for
+ * its buffers): it is told "server busy", as at accept, and the
+ * refusal is logged before the disconnect line. */
+static void refuse(struct session *s)
+{
+	char ts[LOGFMT_TS_LEN], line[LOGLINE_EVENT_MAX];
+
+	(void)send(s->c->fd, PROTO_BUSY_LINE, strlen(PROTO_BUSY_LINE),
+		   MSG_DONTWAIT | MSG_NOSIGNAL);
+	logline_now(ts);
+	(void)log_append(s->c->env->log, line,
+			 logline_refused(line, sizeof(line), ts, s->c->who,
+					 s->c->who_len, s->refusal));
+	stats_add(&s->c->env->stats->tcp_refused, 1);
+	s->reason = s->refusal;
 }
 
 /* frame_fn: the handler for one message. */
@@ -199,8 +243,7 @@ static int first_look(struct session *s, int flags)
 		return 0;
 	}
 	if (session_alloc(s) == -1) {
-		s->reason = "error";
-		s->err = errno;
+		refuse(s);
 		return 0;
 	}
 	return 1;
@@ -493,6 +536,8 @@ void conn_serve(struct conn *c)
 	}
 	stats_add(&c->env->stats->unsent, s.out.dropped);
 	outbox_free(&s.out);
+	if (s.charged > 0)
+		membudget_release(c->env->budget, s.charged);
 	stats_add(&c->env->stats->truncated, s.truncated);
 	log_disconnect(&s, discarded);
 	close(c->fd);

@@ -74,6 +74,13 @@ static int make_room(struct outbox *ob, size_t len)
 	return 0;
 }
 
+int outbox_alloc(struct outbox *ob)
+{
+	if (ob->buf == NULL && (ob->buf = malloc(ob->cap)) == NULL)
+		return -1;
+	return 0;
+}
+
 int outbox_put(struct outbox *ob, const char *data, size_t len)
 {
 	if (ob->error != 0) {

@@ -181,6 +181,9 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 			: default_max_clients(srv->nofile, cfg->chat);
 	if (open_per_ip(srv, err, errlen) == -1)
 		return -1;
+	membudget_init(&srv->budget, cfg->max_memory >= 0
+					     ? (size_t)cfg->max_memory
+					     : membudget_default());
 	if (open_listeners(srv, err, errlen) == -1)
 		goto error;
 	if (open_log(srv, err, errlen) == -1)
@@ -207,9 +210,13 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 		fail(err, errlen, "cannot start logger");
 		goto error;
 	}
-	srv->env =
-		(struct conn_env){&srv->cfg,	     srv->log,	   &srv->stats,
-				  srv->stop_pipe[0], &srv->per_ip, srv->chat};
+	srv->env = (struct conn_env){.cfg = &srv->cfg,
+				     .log = srv->log,
+				     .stats = &srv->stats,
+				     .stop_fd = srv->stop_pipe[0],
+				     .per_ip = &srv->per_ip,
+				     .chat = srv->chat,
+				     .budget = &srv->budget};
 	log_start(srv);
 	return 0;
 error:
@@ -456,6 +463,13 @@ struct conn *server_accept(struct server *srv)
 			turn_away(srv, c, PROTO_FULL_LINE, "server-full");
 			continue;
 		}
+		/* Not even one more session's buffers fit: a crowd holds
+		 * them (and each of its clients times out in the end). */
+		if (!membudget_fits(&srv->budget,
+				    conn_session_cost(&srv->cfg))) {
+			turn_away(srv, c, PROTO_BUSY_LINE, "memory-budget");
+			continue;
+		}
 		switch (iplimit_take(&srv->per_ip, (struct sockaddr *)&peer,
 				     &c->ip_key, &c->ip_counted)) {
 		case 0:
@@ -513,6 +527,7 @@ int server_close(struct server *srv, FILE *out)
 	}
 	if (srv->log_fd != STDOUT_FILENO)
 		close_if_open(&srv->log_fd);
+	atomic_store(&srv->stats.buffer_peak, membudget_peak(&srv->budget));
 	stats_print(&srv->stats, srv->cfg.prog, out);
 	if (stop_signal_fd == srv->stop_pipe[1])
 		stop_signal_fd = -1;

@@ -60,7 +60,7 @@ void stats_print(const struct stats *st, const char *prog, FILE *out)
 	getrusage(RUSAGE_SELF, &ru);
 	fprintf(out,
 		"%s: summary: up %.3fs, tcp connections %llu (peak %ld "
-		"concurrent, %llu refused)\n"
+		"concurrent, %llu refused), peak buffer memory %llu KiB\n"
 		"%s: summary: tcp %llu messages, %llu bytes (%llu bytes of "
 		"replies dropped); udp %llu "
 		"messages, %llu bytes in %llu datagrams (%llu replies over the "
@@ -68,9 +68,10 @@ void stats_print(const struct stats *st, const char *prog, FILE *out)
 		"%s: summary: cpu user %.3fs, system %.3fs\n",
 		prog, up, get(&st->tcp_conns),
 		atomic_load_explicit(&st->peak, memory_order_relaxed),
-		get(&st->tcp_refused), prog, get(&st->tcp_msgs),
-		get(&st->tcp_bytes), get(&st->unsent), get(&st->udp_msgs),
-		get(&st->udp_bytes), get(&st->udp_datagrams),
-		get(&st->udp_echo_limited), get(&st->truncated), prog,
-		seconds(&ru.ru_utime), seconds(&ru.ru_stime));
+		get(&st->tcp_refused), get(&st->buffer_peak) / 1024, prog,
+		get(&st->tcp_msgs), get(&st->tcp_bytes), get(&st->unsent),
+		get(&st->udp_msgs), get(&st->udp_bytes),
+		get(&st->udp_datagrams), get(&st->udp_echo_limited),
+		get(&st->truncated), prog, seconds(&ru.ru_utime),
+		seconds(&ru.ru_stime));
 }
