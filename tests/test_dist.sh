@@ -81,8 +81,21 @@ test_logrotate_config() {
 		t_fail "the logrotate config does not match the unit's log $log"
 }
 
+# The package's version is the programs' (MT_VERSION), and what dpkg
+# would build is what the tree's Makefile installs.
+test_package_matches_the_tree() {
+	local version code
+	need_cmd dpkg-parsechangelog dpkg-dev || t_skip "dpkg-dev is not installed"
+	version=$(cd "$T_ROOT" && dpkg-parsechangelog -S Version)
+	code=$(sed -n 's/^#define MT_VERSION "\(.*\)"$/\1/p' "$T_ROOT/include/cli.h")
+	[[ -n $code && $version == "$code" ]] || t_fail "debian/changelog says $version, MT_VERSION is '$code'"
+	[[ -x $T_ROOT/debian/rules ]] || t_fail "debian/rules is not executable"
+	grep -q -- '--no-enable --no-start' "$T_ROOT/debian/rules" || t_fail "the package would start the service"
+}
+
 t_case test_unit_verifies
 t_case test_unit_settings
 t_case test_unit_security_as_stated
 t_case test_logrotate_config
+t_case test_package_matches_the_tree
 t_done
