@@ -137,7 +137,10 @@ void fcli_usage(FILE *fp)
 	      "HdrHistogram logs\n"
 	      "      --verify-log FILE  check an mtserver log for the messages "
 	      "of\n"
-	      "                      -n clients x -m messages (no network)\n"
+	      "                      -n clients x -m messages (no network); "
+	      "repeat it\n"
+	      "                      for a rotated log: each message in "
+	      "exactly one file\n"
 	      "      --allow-missing-tail  with --verify-log: each client's "
 	      "messages\n"
 	      "                      need only be a prefix m0..mK-1\n"
@@ -351,7 +354,10 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 	case OPT_VERIFY:
 		if (optarg[0] == '\0')
 			return BAD("--verify-log (a file name)");
-		o->verify_log = optarg;
+		if (o->nverify == FCLI_VERIFY_MAX)
+			return BAD("--verify-log (at most 16 files)");
+		o->verify_logs[o->nverify++] = optarg;
+		o->verify_log = o->verify_logs[0];
 		break;
 	case 'P':
 		if (parse_u64(optarg, 1, FCLI_PIPELINE_MAX, &u) == -1)

@@ -40,6 +40,9 @@
  * messages/s to reach it; one that does stops there). */
 #define FCLI_DURATION_SEQ_MAX 9999999999ull
 
+/* --verify-log files at most: a log and its rotations, .1 to .15. */
+#define FCLI_VERIFY_MAX 16
+
 struct fcli_opts {
 	uint32_t clients;	  /* -n, default 1 */
 	char host[FCLI_HOST_LEN]; /* -H, a name or an IPv4/IPv6 literal */
@@ -61,13 +64,17 @@ struct fcli_opts {
 	int json;		  /* --json */
 	const char *payload;	  /* --payload TEXT (without '\n'), or NULL */
 	const char *verify_log;	  /* --verify-log FILE, or NULL */
-	int allow_missing_tail;	  /* --allow-missing-tail */
-	unsigned pipeline;	  /* -P, echo messages in flight (1) */
-	int no_correction;	  /* --no-correction: rtt from the send */
-	int csv;		  /* --csv */
-	int percentiles;	  /* --percentiles */
-	const char *hdr_log;	  /* --hdr-log FILE, or NULL */
-	char *const *merge;	  /* --merge FILE...: the files, or NULL */
+	/* Every --verify-log FILE in order (verify_logs[0] == verify_log):
+	 * a rotated log is several files, each message in exactly one. */
+	const char *verify_logs[FCLI_VERIFY_MAX];
+	unsigned nverify;
+	int allow_missing_tail; /* --allow-missing-tail */
+	unsigned pipeline;	/* -P, echo messages in flight (1) */
+	int no_correction;	/* --no-correction: rtt from the send */
+	int csv;		/* --csv */
+	int percentiles;	/* --percentiles */
+	const char *hdr_log;	/* --hdr-log FILE, or NULL */
+	char *const *merge;	/* --merge FILE...: the files, or NULL */
 	int nmerge;
 };
 

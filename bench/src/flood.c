@@ -85,11 +85,15 @@ static int verify(const struct fcli_opts *o)
 					: "-n x -m is too large");
 		return errno == ENOMEM ? 1 : 2;
 	}
-	if (fmsg_verify_file(&v, o->verify_log, err, sizeof(err)) == -1) {
-		fprintf(stderr, "flood: %s\n", err);
-		fmsg_verify_free(&v);
-		return 1;
+	for (unsigned i = 0; i < o->nverify; i++) {
+		if (fmsg_verify_add_file(&v, o->verify_logs[i], err,
+					 sizeof(err)) == -1) {
+			fprintf(stderr, "flood: %s\n", err);
+			fmsg_verify_free(&v);
+			return 1;
+		}
 	}
+	fmsg_verify_finish(&v);
 	ok = fmsg_verify_ok(&v);
 	if (o->json) {
 		report_verify_json(stdout, &v);

@@ -383,6 +383,15 @@ int fmsg_verify_ok(const struct fmsg_verify *v)
 int fmsg_verify_file(struct fmsg_verify *v, const char *path, char *err,
 		     size_t errlen)
 {
+	if (fmsg_verify_add_file(v, path, err, errlen) == -1)
+		return -1;
+	fmsg_verify_finish(v);
+	return 0;
+}
+
+int fmsg_verify_add_file(struct fmsg_verify *v, const char *path, char *err,
+			 size_t errlen)
+{
 	struct stat st;
 	void *map;
 	int fd, saved;
@@ -401,7 +410,6 @@ int fmsg_verify_file(struct fmsg_verify *v, const char *path, char *err,
 	}
 	if (st.st_size == 0) { /* mmap() refuses length 0 */
 		close(fd);
-		fmsg_verify_finish(v);
 		return 0;
 	}
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -415,7 +423,6 @@ int fmsg_verify_file(struct fmsg_verify *v, const char *path, char *err,
 	(void)posix_madvise(map, (size_t)st.st_size, POSIX_MADV_SEQUENTIAL);
 	fmsg_verify_feed(v, map, (size_t)st.st_size);
 	munmap(map, (size_t)st.st_size);
-	fmsg_verify_finish(v);
 	return 0;
 fail:
 	close(fd);

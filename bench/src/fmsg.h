@@ -113,6 +113,12 @@ void fmsg_verify_finish(struct fmsg_verify *v);
  * got a prefix of its messages), else 0. */
 int fmsg_verify_ok(const struct fmsg_verify *v);
 
+/* Maps path and feeds it (no finish): call once per file of a rotated
+ * log, then fmsg_verify_finish().  0, or -1 with errno and a message in
+ * err. */
+int fmsg_verify_add_file(struct fmsg_verify *v, const char *path, char *err,
+			 size_t errlen);
+
 /* Maps path and runs feed + finish over it.  0, or -1 with errno and a
  * message in err. */
 int fmsg_verify_file(struct fmsg_verify *v, const char *path, char *err,
