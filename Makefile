@@ -92,6 +92,8 @@ PROGRAMS     = $(OUT)/mtserver $(OUT)/stserver $(OUT)/mtclient $(FLOOD) $(WIRE)
 # cause: WRAP_<test> = -Wl,--wrap=symbol.
 WRAP_test_tcp_fault = -Wl,--wrap=pthread_create,--wrap=pthread_join \
 		      -Wl,--wrap=server_main
+WRAP_test_ops_clock = -Wl,--wrap=pthread_cond_init \
+		      -Wl,--wrap=pthread_cond_timedwait
 
 .PHONY: all test check run-tests bench compare lesson-udp lesson-handshake run \
 	install uninstall clean check-cmocka check-zlib lint format test-repeat test-stress

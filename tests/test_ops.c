@@ -1,0 +1,1015 @@
+/*
+ * test_ops.c - operating the server: signals, log rotation, stop with
+ * data in flight and clients in the accept queue, a full disk, a server
+ * that cannot start its threads.  Every test drives the real mtserver
+ * (and, where one exists, the real tool: logrotate, coreutils timeout)
+ * over loopback and then reads the log as an operator would.
+ *
+ * The guarantee checked throughout: every message whose bytes reached
+ * the server before the drain deadline is in the log exactly once, and
+ * the log holds whole lines only.
+ */
+#define _GNU_SOURCE /* unshare(2), CLONE_NEWNS */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "servers.h"
+
+/* Bounds for every wait below: far above what a loaded 2-core machine
+ * needs, so that only a hang or a real loss fails a test. */
+#define START_MS 10000
+#define STOP_MS	 20000
+
+/* ---- log checks ---- */
+
+/* 1 when line[0..len) starts with "YYYY-MM-DDTHH:MM:SS.uuuuuuZ ". */
+static int has_timestamp(const char *line, size_t len)
+{
+	return len > 28 && line[4] == '-' && line[7] == '-' &&
+	       line[10] == 'T' && line[13] == ':' && line[16] == ':' &&
+	       line[19] == '.' && line[26] == 'Z' && line[27] == ' ';
+}
+
+/* Fails the test unless the file holds whole log lines only: it ends
+ * with '\n', every line starts with a timestamp, and no line carries a
+ * second one (a cut line glued to the next). */
+static void assert_whole_lines(const char *path)
+{
+	size_t len;
+	char *text = h_slurp(path, &len);
+	char *line, *end;
+
+	if (text == NULL)
+		fail_msg("cannot read %s", path);
+	if (len > 0 && text[len - 1] != '\n')
+		fail_msg("%s: the last line is cut: '%s'", path,
+			 strrchr(text, '\n') ? strrchr(text, '\n') + 1 : text);
+	for (line = text; line < text + len; line = end + 1) {
+		end = memchr(line, '\n', (size_t)(text + len - line));
+		*end = '\0';
+		if (!has_timestamp(line, (size_t)(end - line)))
+			fail_msg("%s: not a whole line: '%.120s'", path, line);
+		for (const char *z = line + 28; (z = strstr(z, "Z ")) != NULL;
+		     z++)
+			if (z - line >= 26 && has_timestamp(z - 26, 28) &&
+			    (z[2] == 't' || z[2] == 'u' || z[2] == '-'))
+				fail_msg("%s: two lines glued: '%.160s'", path,
+					 line);
+	}
+	free(text);
+}
+
+/* Sums the numbered messages "c<client> m<seq>" over files; fails the
+ * test unless each of clients x msgs is there exactly once. */
+static void assert_each_once(const char *const paths[], int clients, int msgs)
+{
+	unsigned char *counts = calloc((size_t)clients * (size_t)msgs, 1);
+
+	assert_non_null(counts);
+	for (int f = 0; paths[f] != NULL; f++)
+		assert_int_equal(h_count_numbered(paths[f], clients, msgs,
+						  counts),
+				 0);
+	for (int i = 0; i < clients * msgs; i++)
+		if (counts[i] != 1)
+			fail_msg("c%d m%d logged %d times", i / msgs, i % msgs,
+				 counts[i]);
+	free(counts);
+}
+
+/* The number after "key" in the file's first line holding key, or -1. */
+static long long number_after(const char *path, const char *key)
+{
+	char *text = h_slurp(path, NULL);
+	const char *at = text ? strstr(text, key) : NULL;
+	long long v = at ? strtoll(at + strlen(key), NULL, 10) : -1;
+
+	free(text);
+	return v;
+}
+
+/* Fails the test unless client 0's lines in the log are m0..mK-1 for
+ * some K <= sent, each once: what was logged is a prefix of what was
+ * sent, without holes. */
+static void assert_prefix(const char *path, int sent)
+{
+	unsigned char *counts = calloc((size_t)sent + 1, 1);
+	int k = 0;
+
+	assert_non_null(counts);
+	assert_int_equal(h_count_numbered(path, 1, sent + 1, counts), 0);
+	while (k <= sent && counts[k] == 1)
+		k++;
+	for (int m = k; m <= sent; m++)
+		if (counts[m] != 0)
+			fail_msg("c0: m%d logged, m%d missing", m, k);
+	free(counts);
+}
+
+/* ---- processes ---- */
+
+/* Sends sig to the server and fails the test if it cannot. */
+static void signal_server(const struct srv *s, int sig)
+{
+	assert_int_equal(kill(s->p.pid, sig), 0);
+}
+
+/* 1 while the server runs (it has not exited within ms). */
+static int still_running(struct srv *s, int ms)
+{
+	int rc = h_wait_exit(&s->p, ms);
+
+	return rc == -1;
+}
+
+/* Runs argv[0] (a path) with argv, output to out_path; returns its exit
+ * status, or -1 when it does not end within timeout_ms (then killed). */
+static int run_tool(const char *const argv[], const char *out_path,
+		    int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (out >= 0) {
+			dup2(out, 1);
+			dup2(out, 2);
+		}
+		h_die_with_parent();
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			break;
+		if (h_now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		h_sleep_ms(10);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status)
+				 : 128 + WTERMSIG(status);
+}
+
+/* A tool the suite needs: installed with apt-get when missing and we are
+ * root (as tests/need-cmocka.sh does for cmocka).  0 when it is there. */
+static int need_tool(const char *path, const char *package)
+{
+	char cmd[256];
+
+	if (access(path, X_OK) == 0)
+		return 0;
+	if (geteuid() != 0) {
+		print_message("skipped: %s not installed; run: "
+			      "apt-get install %s\n",
+			      path, package);
+		return -1;
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "DEBIAN_FRONTEND=noninteractive apt-get install -y -q %s "
+		 ">/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && "
+		 "DEBIAN_FRONTEND=noninteractive apt-get install -y -q %s "
+		 ">/dev/null 2>&1)",
+		 package, package);
+	if (system(cmd) != 0 || access(path, X_OK) != 0) {
+		print_message("skipped: cannot install %s\n", package);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- clients ---- */
+
+/* Sends "c<client> m<seq>\n" for seq in [from, to). */
+static void send_numbered(int fd, int client, int from, int to)
+{
+	char buf[64 * 1024];
+	size_t len = 0;
+
+	for (int m = from; m < to; m++) {
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+					"c%d m%d\n", client, m);
+		if (sizeof(buf) - len < 64 || m + 1 == to) {
+			assert_int_equal(h_send_all(fd, buf, len), 0);
+			len = 0;
+		}
+	}
+}
+
+/* A client that sends numbered lines until the server goes away. */
+struct chatterer {
+	int fd;
+	int client;
+	pthread_t thread;
+	int sent; /* lines fully sent */
+};
+
+static void *chatter_main(void *arg)
+{
+	struct chatterer *c = arg;
+	char line[64];
+
+	for (;;) {
+		int n = snprintf(line, sizeof(line), "c%d m%d\n", c->client,
+				 c->sent);
+
+		if (send(c->fd, line, (size_t)n, MSG_NOSIGNAL) != n)
+			break;
+		c->sent++;
+		if (c->sent % 64 == 0)
+			h_sleep_ms(1);
+	}
+	return NULL;
+}
+
+static void chatter_start(struct chatterer *c, const struct srv *s, int id)
+{
+	c->fd = srv_connect(s);
+	c->client = id;
+	c->sent = 0;
+	assert_int_equal(pthread_create(&c->thread, NULL, chatter_main, c), 0);
+}
+
+static void chatter_join(struct chatterer *c)
+{
+	pthread_join(c->thread, NULL);
+	close(c->fd);
+}
+
+/* flood against the server: n clients of m messages at rate msgs/s in
+ * all, in the background. */
+static void flood_start(struct h_proc *f, const struct srv *s, const char *n,
+			const char *m, const char *rate)
+{
+	char port[16];
+
+	snprintf(port, sizeof(port), "%d", s->p.port);
+	const char *argv[] = {"-p",	port,	 "-n",		 n,    "-m",
+			      m,	"-s",	 "32",		 "-t", "1",
+			      "--rate", rate,	 "--max-time",	 "60", "--timeout",
+			      "3000",	(char *)NULL};
+
+	assert_int_equal(h_spawn(f, "flood", argv, NULL), 0);
+}
+
+/* flood --verify-log over files (NULL-terminated); 0 when flood says
+ * OK.  prefix: each client's messages need only be a prefix. */
+static int flood_verify(const char *const files[], const char *n,
+			const char *m, int prefix)
+{
+	const char *argv[48];
+	struct h_proc v;
+	int a = 0, rc;
+
+	argv[a++] = "-n";
+	argv[a++] = n;
+	argv[a++] = "-m";
+	argv[a++] = m;
+	if (prefix)
+		argv[a++] = "--allow-missing-tail";
+	for (int f = 0; files[f] != NULL && a < 44; f++) {
+		argv[a++] = "--verify-log";
+		argv[a++] = files[f];
+	}
+	argv[a] = NULL;
+	assert_int_equal(h_spawn(&v, "flood", argv, NULL), 0);
+	rc = h_wait_exit(&v, STOP_MS);
+	if (rc != 0) {
+		char *out = h_slurp(v.out_path, NULL);
+
+		print_message("flood --verify-log: %s\n", out ? out : "?");
+		free(out);
+	}
+	return rc;
+}
+
+/* ---- 1. SIGHUP ---- */
+
+static void test_hup_reopens_log(void **state)
+{
+	char old[H_PATH_MAX + 8];
+	struct srv s = {0};
+	int fds[4];
+
+	(void)state;
+	srv_start(&s, "mtserver", "--no-udp", (const char *)NULL);
+	snprintf(old, sizeof(old), "%s.1", s.log);
+	for (int c = 0; c < 4; c++) {
+		fds[c] = srv_connect(&s);
+		send_numbered(fds[c], c, 0, 50);
+	}
+	srv_wait_log(&s, " msg c", 200);
+	assert_int_equal(rename(s.log, old), 0);
+	signal_server(&s, SIGHUP);
+	srv_wait_log(&s, "reopened", 1);
+	for (int c = 0; c < 4; c++)
+		send_numbered(fds[c], c, 50, 100);
+	srv_wait_log(&s, " msg c", 200);
+	for (int c = 0; c < 4; c++)
+		close(fds[c]);
+	srv_stop(&s);
+
+	char *head = h_slurp(s.log, NULL);
+
+	assert_non_null(head);
+	assert_true(has_timestamp(head, strlen(head)));
+	assert_non_null(strstr(head, "reopened"));
+	assert_true(strstr(head, "reopened") < strchr(head, '\n'));
+	free(head);
+	assert_each_once((const char *const[]){old, s.log, NULL}, 4, 100);
+	assert_int_equal(h_count_in_file(old, "reopened"), 0);
+	assert_whole_lines(old);
+	assert_whole_lines(s.log);
+	assert_int_equal(h_count_in_file(s.log, " stop mtserver"), 1);
+}
+
+/* Logging to standard output there is nothing to reopen: HUP is logged
+ * and otherwise ignored. */
+static void test_hup_on_stdout_is_ignored(void **state)
+{
+	const char *argv[] = {"--no-udp", "0", NULL};
+	struct h_proc p;
+	int fd;
+
+	(void)state;
+	assert_int_equal(h_start_server(&p, "mtserver", argv), 0);
+	assert_int_equal(kill(p.pid, SIGHUP), 0);
+	assert_int_equal(h_wait_for(p.out_path, "SIGHUP", 1, START_MS), 0);
+	fd = h_connect("127.0.0.1", p.port);
+	assert_true(fd >= 0);
+	assert_int_equal(h_send_all(fd, "after hup\n", 10), 0);
+	close(fd);
+	assert_int_equal(h_wait_for(p.out_path, "msg after hup", 1, START_MS),
+			 0);
+	assert_int_equal(h_stop(&p, SIGTERM, STOP_MS), 0);
+	assert_int_equal(h_count_in_file(p.out_path, " stop mtserver"), 1);
+}
+
+/* ---- 2. a repeated signal, a forced exit, SIGQUIT ---- */
+
+/* coreutils timeout sends TERM to the server and then to its group: two
+ * TERMs at once are one request to stop. */
+static void test_two_terms_at_once_count_once(void **state)
+{
+	struct srv s = {0};
+	int fds[4];
+
+	(void)state;
+	srv_start(&s, "mtserver", "--no-udp", (const char *)NULL);
+	for (int c = 0; c < 4; c++) {
+		fds[c] = srv_connect(&s);
+		send_numbered(fds[c], c, 0, 1000);
+	}
+	signal_server(&s, SIGTERM);
+	signal_server(&s, SIGTERM);
+	assert_int_equal(h_stop(&s.p, 0, STOP_MS), 0);
+	for (int c = 0; c < 4; c++)
+		close(fds[c]);
+	assert_each_once((const char *const[]){s.log, NULL}, 4, 1000);
+	assert_int_equal(h_count_in_file(s.log, " stop mtserver"), 1);
+	assert_whole_lines(s.log);
+}
+
+/* A stop that takes long (a client never stops sending, the drain
+ * deadline is far): a second signal later forces the exit, after writing
+ * what is in memory, and stderr says what was dropped. */
+static void forced_exit(int first, int second, int want_status)
+{
+	struct chatterer c;
+	struct srv s = {0};
+	int rc;
+
+	srv_start(&s, "mtserver", "--no-udp", "--drain-timeout", "60",
+		  (const char *)NULL);
+	chatter_start(&c, &s, 0);
+	srv_wait_log(&s, " msg c0 m", 1000);
+	if (first != 0) {
+		signal_server(&s, first);
+		/* Past the window in which a repeat counts once; the
+		 * drain is still reading the chatterer. */
+		h_sleep_ms(1500);
+		assert_true(still_running(&s, 0));
+	}
+	signal_server(&s, second);
+	rc = h_wait_exit(&s.p, STOP_MS);
+	chatter_join(&c);
+	assert_int_equal(rc, want_status);
+	assert_int_equal(h_count_in_file(s.p.err_path, "forced exit"), 1);
+	assert_int_equal(h_count_in_file(s.p.err_path, "dropped"), 1);
+	assert_whole_lines(s.log);
+	/* What was written is a prefix of what was sent, without holes. */
+	assert_prefix(s.log, c.sent);
+}
+
+static void test_later_second_term_forces_exit(void **state)
+{
+	(void)state;
+	forced_exit(SIGTERM, SIGTERM, 128 + SIGTERM);
+}
+
+static void test_quit_forces_exit(void **state)
+{
+	(void)state;
+	forced_exit(0, SIGQUIT, 128 + SIGQUIT);
+}
+
+/* ---- 8. two Ctrl-C never cut the last line ---- */
+
+static void test_two_interrupts_leave_whole_lines(void **state)
+{
+	(void)state;
+	for (int run = 0; run < 5; run++) {
+		struct srv s = {0};
+		struct h_proc f;
+
+		srv_start(&s, "mtserver", "--no-udp", "--drain-timeout", "60",
+			  (const char *)NULL);
+		flood_start(&f, &s, "20", "1000000", "400000");
+		srv_wait_log(&s, " msg c", 20000);
+		signal_server(&s, SIGINT);
+		h_sleep_ms(1200);
+		signal_server(&s, SIGINT);
+		assert_int_equal(h_wait_exit(&s.p, STOP_MS), 128 + SIGINT);
+		h_stop(&f, 0, STOP_MS);
+		assert_whole_lines(s.log);
+		assert_int_equal(flood_verify((const char *const[]){s.log,
+								    NULL},
+					      "20", "1000000", 1),
+				 0);
+	}
+}
+
+/* ---- 3. data in flight at stop; the drain deadline ---- */
+
+#define FLIGHT_CLIENTS 50
+#define FLIGHT_LINES   12000 /* "cNN mNNNNN\n": about 128 KiB each */
+
+struct sender {
+	int fd, client;
+	pthread_t thread;
+	int ok;
+};
+
+static void *sender_main(void *arg)
+{
+	struct sender *s = arg;
+	char buf[16];
+	int n;
+
+	s->ok = 1;
+	for (int m = 0; m < FLIGHT_LINES && s->ok; m++) {
+		n = snprintf(buf, sizeof(buf), "c%d m%d\n", s->client, m);
+		if (h_send_all(s->fd, buf, (size_t)n) == -1)
+			s->ok = 0;
+	}
+	shutdown(s->fd, SHUT_WR);
+	return NULL;
+}
+
+/* The server is paused while 50 clients each send about 128 KiB and
+ * close: most of it is still in the clients' socket buffers when the
+ * server, resumed, finds SIGTERM pending.  Every line must be logged. */
+static void test_stop_with_data_in_flight(void **state)
+{
+	static struct sender snd[FLIGHT_CLIENTS];
+	struct srv s = {0};
+
+	(void)state;
+	srv_start(&s, "mtserver", "--no-udp", (const char *)NULL);
+	for (int c = 0; c < FLIGHT_CLIENTS; c++) {
+		snd[c].fd = srv_connect(&s);
+		snd[c].client = c;
+	}
+	srv_wait_log(&s, " connect\n", FLIGHT_CLIENTS);
+	signal_server(&s, SIGSTOP);
+	for (int c = 0; c < FLIGHT_CLIENTS; c++)
+		assert_int_equal(pthread_create(&snd[c].thread, NULL,
+						sender_main, &snd[c]),
+				 0);
+	h_sleep_ms(300); /* the senders fill every buffer there is */
+	signal_server(&s, SIGTERM);
+	signal_server(&s, SIGCONT);
+	assert_int_equal(h_wait_exit(&s.p, STOP_MS), 0);
+	for (int c = 0; c < FLIGHT_CLIENTS; c++) {
+		pthread_join(snd[c].thread, NULL);
+		close(snd[c].fd);
+	}
+	assert_each_once((const char *const[]){s.log, NULL}, FLIGHT_CLIENTS,
+			 FLIGHT_LINES);
+	assert_int_equal(h_count_in_file(s.log, "reason=client-closed"),
+			 FLIGHT_CLIENTS);
+}
+
+/* Bytes still on their way when the stop begins (a client mid-send, a
+ * segment being retransmitted) are read: the session drains until the
+ * client closes or goes quiet, not just what was queued at the stop. */
+static void test_stop_reads_what_arrives_after_it(void **state)
+{
+	struct srv s = {0};
+	int fd;
+
+	(void)state;
+	srv_start(&s, "mtserver", "--no-udp", (const char *)NULL);
+	fd = srv_connect(&s);
+	send_numbered(fd, 0, 0, 1000);
+	signal_server(&s, SIGTERM);
+	/* Well inside the quiet period (CONN_DRAIN_QUIET_MS, 500). */
+	h_sleep_ms(100);
+	send_numbered(fd, 0, 1000, 2000);
+	shutdown(fd, SHUT_WR);
+	assert_int_equal(h_wait_exit(&s.p, STOP_MS), 0);
+	close(fd);
+	assert_each_once((const char *const[]){s.log, NULL}, 1, 2000);
+	assert_int_equal(h_count_in_file(s.log, "reason=client-closed"), 1);
+}
+
+/* A client that never stops sending cannot hold the stop up beyond
+ * --drain-timeout; one that is quiet ends the drain at once; the summary
+ * counts the sessions the deadline cut. */
+static void test_drain_deadline_cuts_a_sender(void **state)
+{
+	struct chatterer c;
+	struct srv s = {0};
+	long long t0, took;
+	int quiet;
+
+	(void)state;
+	srv_start(&s, "mtserver", "--no-udp", "--drain-timeout", "2",
+		  (const char *)NULL);
+	chatter_start(&c, &s, 0);
+	quiet = srv_connect(&s);
+	srv_wait_log(&s, " msg c0 m", 1000);
+	t0 = h_now_ms();
+	signal_server(&s, SIGTERM);
+	assert_int_equal(h_wait_exit(&s.p, STOP_MS), 0);
+	took = h_now_ms() - t0;
+	chatter_join(&c);
+	close(quiet);
+	/* The deadline held it up: not much less than 2 s. */
+	assert_true(took >= 1500);
+	assert_int_equal(h_count_in_file(s.log, "reason=drain-timeout"), 1);
+	assert_int_equal(h_count_in_file(s.log, "reason=shutdown"), 1);
+	assert_int_equal(
+		h_count_in_file(s.p.err_path, "1 cut by the drain deadline"),
+		1);
+	assert_whole_lines(s.log);
+	assert_prefix(s.log, c.sent);
+}
+
+/* ---- 4. the accept queue and queued datagrams at stop ---- */
+
+#define QUEUED_CLIENTS 100
+
+static void test_stop_accepts_the_queue(void **state)
+{
+	int fds[QUEUED_CLIENTS], udp;
+	struct srv s = {0};
+	char line[32];
+
+	(void)state;
+	srv_start(&s, "mtserver", (const char *)NULL);
+	signal_server(&s, SIGSTOP);
+	/* The kernel completes these handshakes and ACKs the data while
+	 * the server sleeps: the clients did everything right. */
+	for (int c = 0; c < QUEUED_CLIENTS; c++) {
+		fds[c] = srv_connect(&s);
+		send_numbered(fds[c], c, 0, 1);
+	}
+	udp = h_udp("127.0.0.1", s.p.port);
+	assert_true(udp >= 0);
+	for (int c = 0; c < QUEUED_CLIENTS; c++) {
+		int n = snprintf(line, sizeof(line), "c%d m1\n", c);
+
+		assert_int_equal(send(udp, line, (size_t)n, 0), n);
+	}
+	signal_server(&s, SIGTERM);
+	signal_server(&s, SIGCONT);
+	assert_int_equal(h_wait_exit(&s.p, STOP_MS), 0);
+	for (int c = 0; c < QUEUED_CLIENTS; c++)
+		close(fds[c]);
+	close(udp);
+	assert_each_once((const char *const[]){s.log, NULL}, QUEUED_CLIENTS,
+			 2);
+	assert_int_equal(h_count_in_file(s.log, " connect\n"), QUEUED_CLIENTS);
+}
+
+/* The backlog itself full: every client whose handshake the kernel
+ * completed (and whose line it took) is served at stop. */
+static void test_stop_with_full_backlog(void **state)
+{
+	enum { TRIES = 40 };
+	int fds[TRIES], done = 0;
+	struct srv s = {0};
+
+	(void)state;
+	srv_start(&s, "mtserver", "--no-udp", "--backlog", "8",
+		  (const char *)NULL);
+	signal_server(&s, SIGSTOP);
+	for (int c = 0; c < TRIES; c++) {
+		struct sockaddr_in a = {.sin_family = AF_INET};
+		struct pollfd pfd;
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		a.sin_port = htons((uint16_t)s.p.port);
+		a.sin_addr.s_addr = htonl(0x7f000001);
+		fds[c] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		assert_true(fds[c] >= 0);
+		(void)connect(fds[c], (struct sockaddr *)&a, sizeof(a));
+		pfd = (struct pollfd){.fd = fds[c], .events = POLLOUT};
+		if (poll(&pfd, 1, 200) == 1 &&
+		    getsockopt(fds[c], SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+		    err == 0) {
+			char line[32];
+			int n = snprintf(line, sizeof(line), "c%d m0\n", done);
+
+			assert_int_equal(send(fds[c], line, (size_t)n, 0), n);
+			done++;
+		}
+	}
+	/* Linux queues backlog + 1 and drops the SYNs beyond. */
+	assert_true(done >= 8);
+	assert_true(done < TRIES);
+	signal_server(&s, SIGTERM);
+	signal_server(&s, SIGCONT);
+	assert_int_equal(h_wait_exit(&s.p, STOP_MS), 0);
+	for (int c = 0; c < TRIES; c++)
+		close(fds[c]);
+	assert_each_once((const char *const[]){s.log, NULL}, done, 1);
+}
+
+/* ---- 5. a full disk ---- */
+
+/* Fills the file system holding dir: a file grown until ENOSPC. */
+static void fill_up(const char *filler)
+{
+	static char block[64 * 1024];
+	int fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(fd >= 0);
+	memset(block, 'f', sizeof(block));
+	while (write(fd, block, sizeof(block)) > 0)
+		;
+	while (write(fd, block, 1) > 0)
+		;
+	assert_int_equal(errno, ENOSPC);
+	close(fd);
+}
+
+/* Gives back n bytes of the filler. */
+static void free_bytes(const char *filler, off_t n)
+{
+	struct stat st;
+
+	assert_int_equal(stat(filler, &st), 0);
+	assert_int_equal(truncate(filler, st.st_size > n ? st.st_size - n : 0),
+			 0);
+}
+
+/* A small tmpfs of our own, in a private mount namespace: nothing else
+ * on the machine sees it, and it goes away with the test process. */
+static int mount_small_tmpfs(const char *dir)
+{
+	if (geteuid() != 0) {
+		print_message("skipped: the full-disk test needs root to mount "
+			      "a tmpfs\n");
+		return -1;
+	}
+	if (unshare(CLONE_NEWNS) == -1 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1) {
+		print_message("skipped: no private mount namespace: %s\n",
+			      strerror(errno));
+		return -1;
+	}
+	mkdir(dir, 0700);
+	if (mount("tmpfs", dir, "tmpfs", 0, "size=512k") == -1) {
+		print_message("skipped: cannot mount a tmpfs: %s\n",
+			      strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Echoed lines prove the server still serves while the disk is full. */
+static void echo_round(int fd, int client, int from, int to)
+{
+	char want[32], got[64];
+
+	send_numbered(fd, client, from, to);
+	for (int m = from; m < to; m++) {
+		snprintf(want, sizeof(want), "c%d m%d", client, m);
+		assert_true(h_read_line(fd, got, sizeof(got), START_MS) > 0);
+		assert_string_equal(got, want);
+	}
+}
+
+static void test_full_disk(void **state)
+{
+	char dir[H_PATH_MAX], log[H_PATH_MAX + 16], filler[H_PATH_MAX + 16];
+	const char *argv[] = {"--no-udp", "--echo", "-l", log, "0", NULL};
+	struct h_proc p;
+	int fd;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s", h_path("fs"));
+	if (mount_small_tmpfs(dir) == -1)
+		skip();
+	snprintf(log, sizeof(log), "%s/mtserver.log", dir);
+	snprintf(filler, sizeof(filler), "%s/filler", dir);
+	fill_up(filler);
+	assert_int_equal(h_start_server(&p, "mtserver", argv), 0);
+	fd = h_connect("127.0.0.1", p.port);
+	assert_true(fd >= 0);
+	/* Full: nothing can be written, the server serves on. */
+	echo_round(fd, 0, 0, 2000);
+	h_sleep_ms(300); /* a flush or two fail */
+	/* One page free: a write stops part-way, most likely mid-line. */
+	free_bytes(filler, 4096);
+	echo_round(fd, 0, 2000, 4000);
+	h_sleep_ms(300);
+	fill_up(filler);
+	echo_round(fd, 0, 4000, 6000);
+	h_sleep_ms(300);
+	/* Space again: the next line written records the gap. */
+	unlink(filler);
+	echo_round(fd, 0, 6000, 6100);
+	assert_int_equal(h_wait_for(log, "c0 m6099", 1, START_MS), 0);
+	close(fd);
+	assert_int_equal(h_stop(&p, SIGTERM, STOP_MS), 1);
+
+	assert_whole_lines(log);
+	assert_true(h_count_in_file(log, " log-gap lines=") >= 1);
+	assert_true(h_count_in_file(log, "reason=\"No space left on device\"") >=
+		    1);
+	/* Everything after the disk came back is there... */
+	{
+		unsigned char counts[6100] = {0};
+
+		assert_int_equal(h_count_numbered(log, 1, 6100, counts), 0);
+		for (int m = 6000; m < 6100; m++)
+			assert_int_equal(counts[m], 1);
+		for (int m = 0; m < 6100; m++)
+			assert_true(counts[m] <= 1);
+	}
+	/* ...and the summary says how many lines were lost. */
+	assert_true(number_after(p.err_path, "log: ") > 0);
+	assert_int_equal(h_count_in_file(p.err_path, "lines lost"), 1);
+	umount2(dir, MNT_DETACH);
+}
+
+/* ---- 7. no threads, no start ---- */
+
+/* Starts argv[0] (a path) with argv, stdout and stderr to fresh files
+ * in p.  With nproc > 0 it runs as uid with RLIMIT_NPROC nproc: the
+ * kernel counts threads against it (root is exempt, hence the uid). */
+static void spawn_path(struct h_proc *p, const char *const argv[], long nproc,
+		       uid_t uid)
+{
+	static unsigned seq;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->out_path, sizeof(p->out_path), "%s/spawn.%u.out",
+		 h_tmpdir(), seq);
+	snprintf(p->err_path, sizeof(p->err_path), "%s/spawn.%u.err",
+		 h_tmpdir(), seq++);
+	fflush(NULL);
+	p->pid = fork();
+	assert_true(p->pid >= 0);
+	if (p->pid == 0) {
+		struct rlimit rl = {(rlim_t)nproc, (rlim_t)nproc};
+		int in = open("/dev/null", O_RDONLY);
+		int out = open(p->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int err = open(p->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (in < 0 || out < 0 || err < 0)
+			_exit(126);
+		dup2(in, 0);
+		dup2(out, 1);
+		dup2(err, 2);
+		h_die_with_parent();
+		if (nproc > 0 &&
+		    (setgroups(0, NULL) == -1 || setgid(uid) == -1 ||
+		     setrlimit(RLIMIT_NPROC, &rl) == -1 || setuid(uid) == -1))
+			_exit(125);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+}
+
+static void test_no_threads_exits_1(void **state)
+{
+	char path[PATH_MAX];
+	uid_t uid = 61000 + (uid_t)(getpid() % 3000);
+	int started = 0;
+
+	(void)state;
+	if (geteuid() != 0 || realpath(h_bin("mtserver"), path) == NULL) {
+		print_message("skipped: needs root (RLIMIT_NPROC does not "
+			      "bind root, so the server runs as another "
+			      "uid)\n");
+		skip();
+	}
+	for (long nproc = 1; nproc <= 16 && !started; nproc++) {
+		struct h_proc p;
+		int rc;
+
+		const char *argv[] = {path, "-b", "127.0.0.1", "0", NULL};
+
+		spawn_path(&p, argv, nproc, uid);
+		rc = h_wait_exit(&p, 1000);
+		if (rc == -1) {
+			/* Running: it must have said so, and must stop
+			 * cleanly. */
+			assert_int_equal(h_wait_listening(&p, START_MS), 0);
+			assert_int_equal(h_stop(&p, SIGTERM, STOP_MS), 0);
+			started = 1;
+			continue;
+		}
+		if (rc != 1 || h_count_in_file(p.err_path, "listening") != 0) {
+			char *err = h_slurp(p.err_path, NULL);
+
+			fail_msg("nproc %ld: exit %d, stderr: %s", nproc, rc,
+				 err ? err : "?");
+		}
+		assert_true(h_count_in_file(p.err_path, "cannot") >= 1);
+	}
+	assert_true(started);
+}
+
+/* ---- the real tools: logrotate, timeout ---- */
+
+#define ROT_CLIENTS "50"
+#define ROT_MSGS    "4000"
+
+/* 50 flood clients send 4000 messages each at 50,000/s in all (about
+ * 4 s); logrotate runs with conf three times meanwhile.  Every message
+ * must be in exactly one of the files. */
+static void rotate_under_load(const char *directives, int hup,
+			      const char *tag)
+{
+	char conf[H_PATH_MAX], state_file[H_PATH_MAX + 8], out[H_PATH_MAX + 8];
+	char text[2048], rotated[4][H_PATH_MAX + 8];
+	const char *files[6];
+	struct srv s = {0};
+	struct h_proc f;
+	int nfiles = 0;
+
+	snprintf(conf, sizeof(conf), "%s", h_path(tag));
+	snprintf(state_file, sizeof(state_file), "%s.state", conf);
+	snprintf(out, sizeof(out), "%s.out", conf);
+	srv_start(&s, "mtserver", "--no-udp", (const char *)NULL);
+	snprintf(text, sizeof(text),
+		 "%s {\n%s    postrotate\n        %s %d\n    endscript\n}\n",
+		 s.log, directives, hup ? "kill -HUP" : "true", (int)s.p.pid);
+	assert_int_equal(h_write_file(conf, text), 0);
+	flood_start(&f, &s, ROT_CLIENTS, ROT_MSGS, "50000");
+	for (int r = 0; r < 3; r++) {
+		const char *argv[] = {"/usr/sbin/logrotate", "-f", "-s",
+				      state_file, conf, NULL};
+
+		h_sleep_ms(800);
+		if (run_tool(argv, out, STOP_MS) != 0) {
+			char *o = h_slurp(out, NULL);
+
+			fail_msg("logrotate failed: %s", o ? o : "?");
+		}
+	}
+	assert_int_equal(h_wait_exit(&f, 60000), 0);
+	srv_stop(&s);
+	for (int r = 3; r >= 1; r--) {
+		snprintf(rotated[r], sizeof(rotated[r]), "%s.%d", s.log, r);
+		if (access(rotated[r], R_OK) == 0)
+			files[nfiles++] = rotated[r];
+	}
+	assert_int_equal(nfiles, 3);
+	files[nfiles++] = s.log;
+	files[nfiles] = NULL;
+	for (int i = 0; i < nfiles; i++)
+		assert_whole_lines(files[i]);
+	assert_int_equal(flood_verify(files, ROT_CLIENTS, ROT_MSGS, 0), 0);
+}
+
+static void test_logrotate_create_and_hup(void **state)
+{
+	(void)state;
+	if (need_tool("/usr/sbin/logrotate", "logrotate") == -1)
+		skip();
+	rotate_under_load("    rotate 5\n    create 0644\n    missingok\n", 1,
+			  "rotate-create.conf");
+}
+
+static void test_logrotate_copytruncate(void **state)
+{
+	(void)state;
+	if (need_tool("/usr/sbin/logrotate", "logrotate") == -1)
+		skip();
+	rotate_under_load("    rotate 5\n    copytruncate\n    missingok\n", 0,
+			  "rotate-copytruncate.conf");
+}
+
+/* `timeout 1.5 mtserver` under load, 20 times: timeout's two TERMs (to
+ * the server, then to its group) are one stop, and every line the server
+ * counted is logged, each client's a prefix of what it sent. */
+static void test_timeout_under_load_20_runs(void **state)
+{
+	char bin[PATH_MAX];
+
+	(void)state;
+	assert_non_null(realpath(h_bin("mtserver"), bin));
+	for (int run = 0; run < 20; run++) {
+		const char *argv[] = {"/usr/bin/timeout",
+				      "--preserve-status",
+				      "1.5",
+				      bin,
+				      "--no-udp",
+				      "-b",
+				      "127.0.0.1",
+				      "--drain-timeout",
+				      "0.5",
+				      "-l",
+				      NULL,
+				      "0",
+				      NULL};
+		char log[H_PATH_MAX];
+		struct srv s = {0};
+		struct h_proc f;
+		long long msgs, counted;
+
+		snprintf(log, sizeof(log), "%s", h_path("timeout.log"));
+		unlink(log);
+		argv[10] = log;
+		snprintf(s.log, sizeof(s.log), "%s", log);
+		spawn_path(&s.p, argv, 0, 0);
+		assert_int_equal(h_wait_listening(&s.p, START_MS), 0);
+		flood_start(&f, &s, "50", "1000000", "100000");
+		assert_int_equal(h_wait_exit(&s.p, STOP_MS), 0);
+		h_stop(&f, 0, STOP_MS);
+		counted = number_after(log, "tcp connections, ");
+		msgs = (long long)h_count_in_file(log, " msg c");
+		if (counted <= 0 || msgs != counted)
+			fail_msg("run %d: %lld lines logged, %lld counted",
+				 run, msgs, counted);
+		assert_whole_lines(log);
+		assert_int_equal(flood_verify((const char *const[]){log, NULL},
+					      "50", "1000000", 1),
+				 0);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hup_reopens_log),
+		cmocka_unit_test(test_hup_on_stdout_is_ignored),
+		cmocka_unit_test(test_two_terms_at_once_count_once),
+		cmocka_unit_test(test_later_second_term_forces_exit),
+		cmocka_unit_test(test_quit_forces_exit),
+		cmocka_unit_test(test_two_interrupts_leave_whole_lines),
+		cmocka_unit_test(test_stop_with_data_in_flight),
+		cmocka_unit_test(test_stop_reads_what_arrives_after_it),
+		cmocka_unit_test(test_drain_deadline_cuts_a_sender),
+		cmocka_unit_test(test_stop_accepts_the_queue),
+		cmocka_unit_test(test_stop_with_full_backlog),
+		cmocka_unit_test(test_no_threads_exits_1),
+		cmocka_unit_test(test_logrotate_create_and_hup),
+		cmocka_unit_test(test_logrotate_copytruncate),
+		cmocka_unit_test(test_timeout_under_load_20_runs),
+		/* Last: it moves this process into a mount namespace. */
+		cmocka_unit_test(test_full_disk),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, srv_teardown);
+}
