@@ -27,6 +27,11 @@
 #define CLI_MAX_IDLE	       (7L * 24 * 3600) /* a week: beyond is a typo */
 #define CLI_MAX_CLIENTS	       1000000L
 #define CLI_MAX_UDP_ECHO_RATE  (1L << 30) /* 1 GiB/s: beyond is no limit */
+/* Stop: sessions drain for at most this long in all.  Well inside
+ * systemd's 90 s stop timeout and what an operator waits for; ample for
+ * loopback and LAN clients to finish sending what they had in flight. */
+#define CLI_DEFAULT_DRAIN_MS 5000L
+#define CLI_MAX_DRAIN_MS     3600000L /* an hour: beyond is a typo */
 
 /* Replies making no progress for a minute: the client is not reading
  * (nginx's send_timeout is the same minute). */
@@ -70,6 +75,7 @@ struct config {
 	long idle_timeout;    /* seconds; 0: never (--chat's default) */
 	long send_timeout;    /* seconds replies may stall; 0: never */
 	long max_line;	      /* bytes */
+	long drain_timeout_ms; /* --drain-timeout, in milliseconds */
 	int backlog;
 };
 

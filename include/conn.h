@@ -6,8 +6,10 @@
  * Data flows one way: socket -> framing (frame.h) -> handler (count,
  * log, echo, "quit") -> logger (log.h).  The loop waits in poll(2) on the
  * client and on the server's stop descriptor, so a shutdown wakes every
- * session at once; it then logs what the client had already sent
- * (queued in the kernel) and ends.  Echo replies go out through the
+ * session at once; it then drains: reads on until the client closes or
+ * stays quiet for CONN_DRAIN_QUIET_MS, but not past the server's one
+ * drain deadline (reason "drain-timeout", counted in stats drain_cut).
+ * Echo replies go out through the
  * session's outbox (outbox.h), never with a blocking send: while replies
  * wait for the client to read them, the session waits for POLLOUT
  * instead of reading, so TCP pushes back on a client that does not read.
@@ -31,6 +33,7 @@
 #ifndef CONN_H
 #define CONN_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -53,6 +56,9 @@ struct conn_env {
 	struct iplimit *per_ip;	  /* slots per address, or NULL */
 	struct chat_room *chat;	  /* --chat: the room (chat.h), or NULL */
 	struct membudget *budget; /* all sessions' buffers, or NULL */
+	/* CLOCK_MONOTONIC ms by which a stopping session must have
+	 * drained (set before stop_fd becomes readable). */
+	const atomic_llong *drain_deadline_ms;
 };
 
 struct conn {
@@ -88,5 +94,10 @@ void conn_release(struct conn *c);
 
 /* Frees c, closing its socket if still open. */
 void conn_free(struct conn *c);
+
+/* A stopping session ends when its client has been quiet this long:
+ * longer than TCP's 200 ms minimum retransmission timeout, so one lost
+ * segment does not cut a client off. */
+#define CONN_DRAIN_QUIET_MS 500
 
 #endif

@@ -19,8 +19,14 @@
  * the caller's and stays open.  A batch owns its buffer.
  * Threads: log_append and log_close are thread-safe (log_close once, after
  * every appender is done); a batch belongs to one thread.
- * Failure: a failed write(2) is counted and its data dropped (a full disk
- * must not hang the server); log_close reports it.
+ * Failure: the file only ever holds whole lines.  When a write fails (a
+ * full disk) the lines it could not write are dropped and counted, and a
+ * write cut short mid-line is cut back to the last line end: memory stays
+ * bounded and clients are never held up by the disk.  The first line
+ * written once writes succeed again records the gap ("log-gap lines=N
+ * bytes=N reason=..."); log_close reports the lines lost in all.
+ * Clocks: every timed wait here runs on CLOCK_MONOTONIC (a wall clock
+ * set back an hour must not hold lines in memory for an hour).
  */
 #ifndef LOG_H
 #define LOG_H
@@ -46,6 +52,12 @@
 
 struct logger;
 
+/* Lines that never reached the file, and the last reason (errno). */
+struct log_loss {
+	uint64_t lines, bytes;
+	int err;
+};
+
 /* Starts a logger (and its flusher thread) on fd.  max_append is the
  * largest log_append a caller will make.  Returns NULL with errno. */
 struct logger *log_open(int fd, size_t max_append);
@@ -54,10 +66,38 @@ struct logger *log_open(int fd, size_t max_append);
  * logger's buffers are full.  Returns 0, or -1 with EMSGSIZE. */
 int log_append(struct logger *lg, const char *data, size_t len);
 
+/* Asks the flusher to reopen the log at path (after a rename-style
+ * rotation): lines appended before the call go to the old file, later
+ * ones to the new, which starts with a "log-reopened" line.  If path
+ * cannot be opened the old file stays in use and records why.  Returns
+ * at once; any thread (not a signal handler: it takes the lock). */
+void log_reopen(struct logger *lg, const char *path);
+
+/* What log_force did. */
+struct log_force {
+	uint64_t written_lines, written_bytes; /* of what was in memory */
+	uint64_t pending_lines, pending_bytes; /* in memory when forced */
+	struct log_loss lost;		       /* lost before, in all */
+	int err; /* why not all was written (ETIMEDOUT: stuck) */
+};
+
+/*
+ * For a forced exit: one bounded attempt (timeout_ms) to write, whole
+ * lines only, what the logger holds in memory.  It stops the flusher
+ * after the piece it is writing (never mid-line), writes the rest itself
+ * and keeps the lock, so nothing is logged after it: the caller is about
+ * to _exit.  0 when everything in memory was written, else -1; *out says
+ * what was written and what was not.
+ */
+int log_force(struct logger *lg, long timeout_ms, struct log_force *out);
+
 /* Writes out everything, stops the flusher, frees lg.  Returns 0, or -1
- * with errno of the last failed write when any write failed (the count is
- * stored in *failed_writes when not NULL). */
-int log_close(struct logger *lg, uint64_t *failed_writes);
+ * with errno of the last failure when lines were lost (their count is
+ * stored in *lost_lines when not NULL). */
+int log_close(struct logger *lg, uint64_t *lost_lines);
+
+/* log_close, with the whole loss (lines, bytes, reason) in *loss. */
+int log_close_report(struct logger *lg, struct log_loss *loss);
 
 struct log_batch {
 	struct logger *lg;

@@ -18,9 +18,15 @@
  *   refused reason=R
  *   nick name=NAME                  --chat: a member's new name
  *   start PROG VERSION on ADDR (TRANSPORTS) max-clients=N nofile=N
- *         idle-timeout=Ns max-line=N[ chat][ echo][ quiet]
+ *         idle-timeout=Ns max-line=N drain-timeout=S.mmms[ chat][ echo]
+ *         [ quiet]
  *   stop PROG: N tcp connections, N tcp messages, N udp messages
  *   accept failed: ERROR; refusing clients until descriptors are free
+ *   signal SIGNAME action=A         A: stop, counted-once, reopen, ignored
+ *   log-reopened path=FILE          the first line of a reopened log file
+ *   log-reopen-failed path=FILE error="E"
+ *   log-gap lines=N bytes=N reason="E"   the first line written after
+ *                                   writes failed: what is missing
  *
  * Writing: one function per event, printf-free (a few hundred bytes of
  * stack: they run on every worker, see workers.h), each filling a
@@ -148,6 +154,7 @@ struct logline_start {
 	unsigned long nofile;
 	long idle_timeout; /* seconds */
 	long max_line;
+	long drain_timeout_ms;
 	bool chat, echo, quiet;
 };
 
@@ -162,6 +169,22 @@ struct logline_stop {
 
 size_t logline_stop(char *buf, size_t size, const char *ts,
 		    const struct logline_stop *s);
+
+/* "signal SIGNAME action=A": what the server does about a signal. */
+size_t logline_signal(char *buf, size_t size, const char *ts,
+		      const char *signal, const char *action);
+
+/* A log path is cut to this in a line. */
+#define LOGLINE_PATH_MAX 256
+
+/* "log-reopened path=FILE", or with error (not NULL)
+ * "log-reopen-failed path=FILE error="E"". */
+size_t logline_log_reopened(char *buf, size_t size, const char *ts,
+			    const char *path, const char *error);
+
+/* "log-gap lines=N bytes=N reason="E"". */
+size_t logline_log_gap(char *buf, size_t size, const char *ts,
+		       uint64_t lines, uint64_t bytes, const char *reason);
 
 /* "accept failed: ERROR; refusing clients until descriptors are free". */
 size_t logline_accept_failed(char *buf, size_t size, const char *ts,

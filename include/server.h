@@ -7,8 +7,8 @@
  * serve function, a loop of server_accept handing each client to
  * conn_serve (directly in stserver, on a new thread in mtserver).
  * server_main does the rest, the same for both: options, server_open,
- * server_catch_signals, server_start_udp, server_announce, the model's
- * serve function, server_close.
+ * server_catch_signals, server_start_udp, the model's serve function
+ * (which calls server_ready once its threads run), server_close.
  *
  * Failure: server_open returns -1 with a one-line reason in err and
  * nothing left open or running; after it, nothing here exits the process
@@ -28,6 +28,7 @@
 #include "conn.h"
 #include "iplimit.h"
 #include "log.h"
+#include "signals.h"
 #include "stats.h"
 
 /* Descriptors kept back from --max-clients when it is derived from
@@ -51,9 +52,18 @@ struct server {
 	bool any_addr;		/* no --bind: cfg.bind_addr is net_any_addr() */
 	unsigned long nofile;	/* RLIMIT_NOFILE after raising it */
 	long max_clients;
+	struct signals signals;
+	/* Guards log against the signal thread while server_close closes
+	 * it (NULL after). */
+	pthread_mutex_t log_guard;
+	/* CLOCK_MONOTONIC ms by which every session must have drained;
+	 * 0 until the first server_stop sets it. */
+	atomic_llong drain_deadline_ms;
 	/* Main thread only: */
 	uint64_t next_id; /* connection numbers, from 1 */
 	bool fd_shortage; /* in an EMFILE burst (logged once) */
+	bool stopping;	  /* accepting what the queue holds at stop */
+	long stop_accepts;
 	pthread_t udp_thread;
 	bool udp_running;
 };
@@ -63,26 +73,36 @@ struct server_model {
 	enum cli_kind kind; /* its command line, and program name */
 	/* Thousands of threads: re-exec once for lean stacks (lean.h). */
 	bool lean_stacks;
-	/* Serves clients from server_accept until it returns NULL.  0, or
-	 * -1 with errno when it cannot start serving. */
+	/* Starts the threads it needs, calls server_ready (nothing says
+	 * "listening" before every thread runs), then serves clients from
+	 * server_accept until it returns NULL.  0, or -1 with errno when
+	 * it cannot start (server_main then exits 1). */
 	int (*serve)(struct server *srv);
 };
 
 /* The whole program around model: parses argv, opens the server,
  * serves until SIGINT/SIGTERM, closes it.  Returns main's exit status:
- * 0, 1 (cannot start or serve, or log writes failed), 2 (usage). */
+ * 0, 1 (cannot start a thread, or log lines lost), 2 (usage). */
 int server_main(int argc, char *argv[], const struct server_model *model);
 
 /* Opens everything cfg asks for (cfg is copied).  0, or -1 with err. */
 int server_open(struct server *srv, const struct config *cfg, char *err,
 		size_t errlen);
 
-/* SIGINT/SIGTERM start a graceful shutdown, a second one exits at once;
- * SIGPIPE is ignored.  One server per process.  0 or -1 with errno. */
+/* Starts the signal thread (signals.h; server_open blocked the signals
+ * before any thread existed): TERM/INT stop gracefully, the same again
+ * within a second counts once, a later one or QUIT forces the exit after
+ * one bounded write of what the log holds (exit 128+signal), HUP reopens
+ * the log file.  One server per process.  0 or -1 with errno. */
 int server_catch_signals(struct server *srv);
 
 /* Starts the UDP thread when UDP is on.  0, or -1 with errno. */
 int server_start_udp(struct server *srv);
+
+/* The server can serve: prints the listening line on standard error
+ * (server_announce).  For a model's serve function, once its threads
+ * run. */
+void server_ready(struct server *srv);
 
 /* Prints "PROG: listening on ADDR:PORT (tcp, udp; STACKS)", STACKS saying
  * "IPv6 and IPv4" on "::", "IPv4 only: no IPv6 here" when the default
@@ -91,7 +111,9 @@ void server_announce(const struct server *srv, FILE *out);
 
 /* Waits for the next client within the limits and returns its session,
  * counted as active; clients over --max-clients are told "server full"
- * and closed here.  NULL once the server is stopping. */
+ * and closed here.  Once the server is stopping it still returns the
+ * clients already in the accept queue (without waiting, at most a full
+ * backlog, before the drain deadline), then NULL. */
 struct conn *server_accept(struct server *srv);
 
 /* Sends a refused client line ("server busy\n"), logs reason, frees c. */
@@ -101,12 +123,14 @@ void server_refuse(struct server *srv, struct conn *c, const char *line,
 /* Blocks until a shutdown is requested (for --no-tcp). */
 void server_wait_stop(struct server *srv);
 
-/* Asks every thread to stop: async-signal-safe. */
+/* Asks every thread to stop, sessions to drain by one deadline
+ * (--drain-timeout from the first call): async-signal-safe. */
 void server_stop(struct server *srv);
 
 /* Stops and joins the UDP thread, flushes and closes the log, prints the
- * summary to out.  Returns the exit status: 0, or 1 when log writes
- * failed. */
+ * summary to out (with the sessions drained and cut at stop, and the log
+ * lines lost if any).  Returns the exit status: 0, or 1 when log lines
+ * were lost. */
 int server_close(struct server *srv, FILE *out);
 
 #endif

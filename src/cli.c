@@ -27,6 +27,7 @@ enum {
 	OPT_SEND_TIMEOUT,
 	OPT_MAX_LINE,
 	OPT_BACKLOG,
+	OPT_DRAIN,
 };
 
 static const struct option mt_options[] = {
@@ -45,6 +46,7 @@ static const struct option mt_options[] = {
 	{"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
 	{"max-line", required_argument, NULL, OPT_MAX_LINE},
 	{"backlog", required_argument, NULL, OPT_BACKLOG},
+	{"drain-timeout", required_argument, NULL, OPT_DRAIN},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -62,6 +64,7 @@ static const struct option st_options[] = {
 	{"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
 	{"max-line", required_argument, NULL, OPT_MAX_LINE},
 	{"backlog", required_argument, NULL, OPT_BACKLOG},
+	{"drain-timeout", required_argument, NULL, OPT_DRAIN},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -96,6 +99,36 @@ static int parse_number(const char *text, long min, long max, long *out)
 	return 0;
 }
 
+/* Seconds with up to three decimals ("5", "0.5", "2.250") as
+ * milliseconds in [0, max_ms]. */
+static int parse_seconds_ms(const char *text, long max_ms, long *out)
+{
+	const char *dot = strchr(text, '.');
+	char whole[16];
+	long sec, ms = 0, scale = 100;
+	size_t n = dot != NULL ? (size_t)(dot - text) : strlen(text);
+
+	if (n == 0 || n >= sizeof(whole))
+		return -1;
+	memcpy(whole, text, n);
+	whole[n] = '\0';
+	if (parse_number(whole, 0, max_ms / 1000, &sec) == -1)
+		return -1;
+	if (dot != NULL) {
+		if (dot[1] == '\0' || strlen(dot + 1) > 3)
+			return -1;
+		for (const char *d = dot + 1; *d != '\0'; d++, scale /= 10) {
+			if (*d < '0' || *d > '9')
+				return -1;
+			ms += (*d - '0') * scale;
+		}
+	}
+	if (sec * 1000 + ms > max_ms)
+		return -1;
+	*out = sec * 1000 + ms;
+	return 0;
+}
+
 static void set_defaults(struct config *cfg, enum cli_kind kind)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -110,6 +143,7 @@ static void set_defaults(struct config *cfg, enum cli_kind kind)
 	cfg->udp_echo_rate = -1;
 	cfg->max_memory = -1;
 	cfg->max_line = CLI_DEFAULT_MAX_LINE;
+	cfg->drain_timeout_ms = CLI_DEFAULT_DRAIN_MS;
 	cfg->backlog = kind == CLI_MTSERVER ? CLI_DEFAULT_BACKLOG_MT
 					    : CLI_DEFAULT_BACKLOG_ST;
 }
@@ -217,6 +251,14 @@ static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
 				  errlen) != CLI_RUN)
 			return CLI_ERROR;
 		cfg->backlog = (int)v;
+		return CLI_RUN;
+	case OPT_DRAIN:
+		if (parse_seconds_ms(optarg, CLI_MAX_DRAIN_MS,
+				     &cfg->drain_timeout_ms) == -1)
+			return error(err, errlen,
+				     "invalid --drain-timeout '%s' (expected "
+				     "seconds, 0-%ld, up to 3 decimals)",
+				     optarg, CLI_MAX_DRAIN_MS / 1000);
 		return CLI_RUN;
 	case 'h':
 		return CLI_HELP;
@@ -369,16 +411,24 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		"limit); beyond it\n"
 		"                        clients are told 'server busy'\n"
 		"      --backlog N       listen(2) backlog (default %d)\n"
+		"      --drain-timeout S at stop, read what clients still send "
+		"for at most S\n"
+		"                        seconds in all (default %ld; "
+		"fractions ok)\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         version\n\n"
 		"A message ends at '\\n' or '\\0'; a trailing '\\r' is "
 		"dropped; "
-		"'quit' ends a\nTCP session.  SIGINT/SIGTERM: finish, flush "
-		"the "
-		"log, print a summary, exit 0.\nExit status: 0 ok, 1 runtime "
-		"error, 2 usage error.\n",
+		"'quit' ends a\nTCP session.  SIGTERM/SIGINT: stop, read what "
+		"clients still send (until\nthey close, go quiet, or the "
+		"drain timeout), flush the log, print a summary;\nthe same "
+		"signal again within 1 s counts once, later it forces the exit "
+		"(as\nSIGQUIT does).  SIGHUP: reopen the log file.\nExit "
+		"status: 0 ok, 1 runtime error or log lines lost, 2 usage "
+		"error.\n",
 		CLI_DEFAULT_IDLE, CLI_DEFAULT_SEND_TIMEOUT,
 		CLI_DEFAULT_MAX_LINE,
 		kind == CLI_MTSERVER ? CLI_DEFAULT_BACKLOG_MT
-				     : CLI_DEFAULT_BACKLOG_ST);
+				     : CLI_DEFAULT_BACKLOG_ST,
+		CLI_DEFAULT_DRAIN_MS / 1000);
 }

@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "frame.h"
@@ -284,29 +283,6 @@ static int receive(struct session *s, int flags)
 	return 1;
 }
 
-/* Shutdown: log what the client had sent before it, then stop.  Only
- * the bytes queued now are read, and one more look after them, which
- * also sees a close that followed them (then the last, unterminated
- * message is complete and delivered); a client that keeps sending cannot
- * hold the server up. */
-static void drain(struct session *s)
-{
-	int queued = 0, extra = 1;
-
-	s->reason = "shutdown";
-	if (ioctl(s->c->fd, FIONREAD, &queued) == -1)
-		queued = 0;
-	for (;;) {
-		uint64_t before = s->bytes;
-
-		if (receive(s, MSG_DONTWAIT) != 1)
-			return; /* nothing more, or the session ended */
-		queued -= (int)(s->bytes - before);
-		if (queued <= 0 && extra-- == 0)
-			return;
-	}
-}
-
 /* The session's next deadline in ms (-1: none) and the reason it ends
  * with when that passes: no completed message for the idle timeout
  * (a partial line then makes it "line-timeout", so trickled bytes never
@@ -388,6 +364,69 @@ static bool chat_woken(struct session *s)
 		(void)outbox_flush(&s->out);
 	s->reason = chat_dropped(s->c->env->chat, &s->member);
 	return s->reason != NULL;
+}
+
+/* The server's drain deadline, or one from now if none was set. */
+static long long drain_deadline(const struct conn_env *env)
+{
+	long long deadline = env->drain_deadline_ms != NULL
+				     ? atomic_load(env->drain_deadline_ms)
+				     : 0;
+
+	return deadline > 0 ? deadline
+			    : now_ms() + env->cfg->drain_timeout_ms;
+}
+
+/*
+ * Shutdown: log what the client sends until it closes or stays quiet for
+ * CONN_DRAIN_QUIET_MS, what was in flight at the stop included, but not
+ * past the server's one drain deadline: a client that keeps sending
+ * cannot hold the stop up.  A session the deadline cuts ends with
+ * reason "drain-timeout" and is counted.
+ */
+static void drain(struct session *s)
+{
+	const struct conn_env *env = s->c->env;
+	long long deadline = drain_deadline(env);
+	long long quiet_until = now_ms() + CONN_DRAIN_QUIET_MS;
+	struct pollfd pfd = {.fd = s->c->fd, .events = POLLIN};
+	bool talking = false; /* received since the stop */
+
+	stats_add(&env->stats->drained, 1);
+	s->reason = "shutdown";
+	for (;;) {
+		long long now = now_ms();
+		long long until = quiet_until < deadline ? quiet_until
+							  : deadline;
+		int r;
+
+		if (now >= deadline) {
+			/* Cut if the client was still talking: bytes
+			 * waiting, or some lately (not quiet yet). */
+			if (poll(&pfd, 1, 0) == 1 || talking) {
+				s->reason = "drain-timeout";
+				stats_add(&env->stats->drain_cut, 1);
+			}
+			return;
+		}
+		if (now >= quiet_until)
+			return;
+		r = poll(&pfd, 1, (int)(until - now));
+		if (r == -1 && errno != EINTR) {
+			s->reason = "error";
+			s->err = errno;
+			return;
+		}
+		if (r <= 0)
+			continue;
+		r = receive(s, MSG_DONTWAIT);
+		if (r == 0)
+			return; /* closed (its last line delivered) or failed */
+		if (r == 1) {
+			talking = true;
+			quiet_until = now_ms() + CONN_DRAIN_QUIET_MS;
+		}
+	}
 }
 
 static void serve_loop(struct session *s)

@@ -6,58 +6,275 @@
 #include "logline.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+/* A write of the log is cut into pieces of about this much, each ending
+ * at a line: a forced exit waits for the piece being written, never for a
+ * whole 4 MiB buffer (see log_force). */
+#define WRITE_PIECE (256 * (size_t)1024)
+/* Room for the gap and reopen lines the flusher writes itself. */
+#define NOTE_MAX (LOGFMT_TS_LEN + 256 + PATH_NOTE_MAX)
+#define PATH_NOTE_MAX 256
+
 struct logger {
-	int fd;
+	int fd;	    /* the caller's; log_reopen dup2()s a new file onto it */
 	int tty;    /* line-buffered: flush after every append */
 	size_t cap; /* size of each of the two buffers */
 	pthread_t flusher;
 
 	/* lock guards every field below it.  Appenders copy into active;
-	 * the flusher swaps active and spare and writes spare unlocked,
-	 * which only it touches between the swap and the next lock. */
+	 * the flusher swaps active and spare and writes spare unlocked
+	 * (writing set), which only it touches between the swap and the
+	 * next lock. */
 	pthread_mutex_t lock;
-	pthread_cond_t wake; /* to the flusher: data, urgency or closing */
+	pthread_cond_t wake; /* to the flusher: data, urgency, reopen, end */
 	pthread_cond_t room; /* to appenders: active has been emptied */
+	pthread_cond_t idle; /* to log_force: the flusher stopped writing */
 	char *active, *spare;
 	size_t active_len;
 	int closing;
-	uint64_t failed_writes;
-	int last_errno;
+	atomic_int forced;     /* log_force owns the file now (also read
+				* unlocked, between pieces of a write) */
+	int writing;	       /* the flusher is writing spare */
+	const char *rest;      /* what a forced stop left of spare */
+	size_t rest_len;
+	const char *reopen;    /* a path to reopen, or NULL */
+	struct log_loss loss;  /* lines that never reached the file */
+	struct log_loss gap;   /* of those, not yet recorded in the file */
+	uint64_t reopen_fails; /* log_reopen could not open the path */
 };
 
-/* Writes all of buf; EINTR and short writes are retried.  0 or -1. */
-static int write_all(int fd, const char *buf, size_t len)
+static size_t count_lines(const char *buf, size_t len)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
+	size_t n = 0;
+	const char *p = buf, *end = buf + len;
 
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		n++;
+		p++;
 	}
-	return 0;
+	return n;
+}
+
+/* Where the piece of buf[0..len) to write next ends: at the last line
+ * end within WRITE_PIECE, or the first one after it. */
+static size_t piece_len(const char *buf, size_t len)
+{
+	const char *nl;
+
+	if (len <= WRITE_PIECE)
+		return len;
+	for (nl = buf + WRITE_PIECE; nl > buf; nl--)
+		if (nl[-1] == '\n')
+			return (size_t)(nl - buf);
+	nl = memchr(buf + WRITE_PIECE, '\n', len - WRITE_PIECE);
+	return nl != NULL ? (size_t)(nl - buf) + 1 : len;
+}
+
+/*
+ * A write that stopped part-way (a full disk) may have left the file
+ * ending in the middle of a line.  A log holds whole lines only: cut
+ * that head of a line off again.  Possible on a regular file, the only
+ * kind that fills up; elsewhere the tail is left as it is.
+ */
+static void cut_partial_line(int fd, const char *buf, size_t written)
+{
+	size_t keep = written;
+	struct stat st;
+
+	while (keep > 0 && buf[keep - 1] != '\n')
+		keep--;
+	if (keep == written || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
+		return;
+	/* O_APPEND: the bytes just written end the file. */
+	if (st.st_size >= (off_t)(written - keep))
+		(void)ftruncate(fd, st.st_size - (off_t)(written - keep));
+}
+
+/*
+ * Writes the whole lines buf[0..len) in pieces.  Returns how many bytes
+ * reached the file, always a run of whole lines; when that is less than
+ * len, errno says why.  EINTR and short writes are retried; a short
+ * write followed by an error is cut back to a line end.  stop, when not
+ * NULL, is looked at between pieces (under no lock: a hint only).
+ */
+static size_t write_lines(int fd, const char *buf, size_t len,
+			  const atomic_int *stop)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		size_t piece = piece_len(buf + done, len - done), off = 0;
+
+		if (stop != NULL && atomic_load(stop)) {
+			errno = ECANCELED;
+			return done;
+		}
+		while (off < piece) {
+			ssize_t n = write(fd, buf + done + off, piece - off);
+
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 || n == 0) {
+				int err = n == 0 ? EIO : errno;
+
+				cut_partial_line(fd, buf + done, off);
+				errno = err;
+				return done;
+			}
+			off += (size_t)n;
+		}
+		done += piece;
+	}
+	return done;
+}
+
+/* "TS - - - EVENT\n" into line (NOTE_MAX bytes); returns its length. */
+static size_t note_line(char *line, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static size_t note_line(char *line, const char *fmt, ...)
+{
+	struct timespec now;
+	va_list ap;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	logfmt_timestamp(line, &now);
+	memcpy(line + LOGFMT_TS_LEN, " - - - ", 7);
+	va_start(ap, fmt);
+	n = vsnprintf(line + LOGFMT_TS_LEN + 7, NOTE_MAX - LOGFMT_TS_LEN - 8,
+		      fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if (n > (int)(NOTE_MAX - LOGFMT_TS_LEN - 9))
+		n = (int)(NOTE_MAX - LOGFMT_TS_LEN - 9);
+	line[LOGFMT_TS_LEN + 7 + n] = '\n';
+	return LOGFMT_TS_LEN + 7 + (size_t)n + 1;
+}
+
+/* Counts buf[0..len) as lost (under the lock), for the reason err. */
+static void lose_locked(struct logger *lg, const char *buf, size_t len,
+			int err)
+{
+	size_t lines = count_lines(buf, len);
+
+	lg->loss.lines += lines;
+	lg->loss.bytes += len;
+	lg->loss.err = err;
+	lg->gap.lines += lines;
+	lg->gap.bytes += len;
+	lg->gap.err = err;
+}
+
+/*
+ * The flusher's write of one buffer, unlocked.  After lines were lost,
+ * the first line that reaches the file again records the gap: a full
+ * disk leaves a hole that says what is missing, never a cut line.  What
+ * cannot be written is dropped (and counted): memory stays bounded and
+ * clients are never held up by a disk that is full.
+ */
+static void write_out(struct logger *lg, const char *buf, size_t len)
+{
+	struct log_loss gap;
+	char note[NOTE_MAX];
+	size_t done = 0;
+	int noted = 1, err = 0;
+
+	pthread_mutex_lock(&lg->lock);
+	gap = lg->gap;
+	pthread_mutex_unlock(&lg->lock);
+	if (gap.lines > 0) {
+		size_t n = note_line(note,
+				     "log-gap lines=%llu bytes=%llu "
+				     "reason=\"%s\"",
+				     (unsigned long long)gap.lines,
+				     (unsigned long long)gap.bytes,
+				     strerror(gap.err));
+
+		noted = write_lines(lg->fd, note, n, &lg->forced) == n;
+		err = errno;
+	}
+	if (noted) {
+		done = write_lines(lg->fd, buf, len, &lg->forced);
+		err = errno;
+	}
+	pthread_mutex_lock(&lg->lock);
+	if (noted) {
+		/* The gap is recorded: later losses make a new one. */
+		lg->gap.lines -= gap.lines;
+		lg->gap.bytes -= gap.bytes;
+	}
+	if (done < len && err == ECANCELED) {
+		/* log_force stopped us between pieces: it writes the rest
+		 * before anything newer, so the file stays in order. */
+		lg->rest = buf + done;
+		lg->rest_len = len - done;
+	} else if (done < len) {
+		lose_locked(lg, buf + done, len - done, err);
+	}
+	pthread_mutex_unlock(&lg->lock);
+}
+
+/*
+ * Reopens path onto lg->fd (rename-style rotation: the old name now
+ * belongs to the rotated file).  Everything before the request went to
+ * the old file; the new one starts with a line saying so.  If the path
+ * cannot be opened the old file stays in use and says why.
+ */
+static void reopen_file(struct logger *lg, const char *path)
+{
+	char note[NOTE_MAX];
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int err = fd == -1 ? errno : 0;
+	size_t n;
+
+	if (fd >= 0 && dup2(fd, lg->fd) == -1)
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (err == 0) {
+		n = note_line(note, "log-reopened path=%.*s", PATH_NOTE_MAX,
+			      path);
+	} else {
+		n = note_line(note, "log-reopen-failed path=%.*s error=\"%s\"",
+			      PATH_NOTE_MAX, path, strerror(err));
+		pthread_mutex_lock(&lg->lock);
+		lg->reopen_fails++;
+		pthread_mutex_unlock(&lg->lock);
+	}
+	write_out(lg, note, n);
 }
 
 static int urgent_locked(const struct logger *lg)
 {
-	return lg->tty || lg->closing || lg->active_len >= lg->cap / 2;
+	return lg->tty || lg->closing || lg->reopen != NULL ||
+	       lg->active_len >= lg->cap / 2;
 }
 
+/* A deadline ms from now on the monotonic clock: timed waits must not
+ * stretch or shrink when someone sets the wall clock. */
 static void deadline_after_ms(struct timespec *ts, long ms)
 {
-	clock_gettime(CLOCK_REALTIME, ts);
+	clock_gettime(CLOCK_MONOTONIC, ts);
 	ts->tv_nsec += (ms % 1000) * 1000000L;
 	ts->tv_sec += ms / 1000 + ts->tv_nsec / 1000000000L;
 	ts->tv_nsec %= 1000000000L;
+}
+
+static int done_locked(const struct logger *lg)
+{
+	return lg->forced ||
+	       (lg->closing && lg->active_len == 0 && lg->reopen == NULL);
 }
 
 static void *flusher_main(void *arg)
@@ -65,13 +282,13 @@ static void *flusher_main(void *arg)
 	struct logger *lg = arg;
 
 	pthread_mutex_lock(&lg->lock);
-	while (!(lg->closing && lg->active_len == 0)) {
+	while (!done_locked(lg)) {
 		struct timespec deadline;
+		const char *reopen;
 		char *full;
 		size_t len;
-		int rc;
 
-		if (lg->active_len == 0) {
+		if (lg->active_len == 0 && lg->reopen == NULL) {
 			pthread_cond_wait(&lg->wake, &lg->lock);
 			continue;
 		}
@@ -83,24 +300,44 @@ static void *flusher_main(void *arg)
 						      &deadline) == 0)
 				;
 		}
+		if (lg->forced)
+			break;
 		full = lg->active;
 		len = lg->active_len;
+		reopen = lg->reopen;
+		lg->reopen = NULL;
 		lg->active = lg->spare;
 		lg->active_len = 0;
+		lg->writing = 1;
 		pthread_cond_broadcast(&lg->room);
 		pthread_mutex_unlock(&lg->lock);
 
-		rc = write_all(lg->fd, full, len);
+		write_out(lg, full, len);
+		if (reopen != NULL)
+			reopen_file(lg, reopen);
 
 		pthread_mutex_lock(&lg->lock);
-		if (rc == -1) {
-			lg->failed_writes++;
-			lg->last_errno = errno;
-		}
 		lg->spare = full;
+		lg->writing = 0;
+		pthread_cond_broadcast(&lg->idle);
 	}
 	pthread_mutex_unlock(&lg->lock);
 	return NULL;
+}
+
+/* A condition variable whose timed waits use CLOCK_MONOTONIC. */
+static int monotonic_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+	int err = pthread_condattr_init(&attr);
+
+	if (err != 0)
+		return err;
+	err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (err == 0)
+		err = pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+	return err;
 }
 
 struct logger *log_open(int fd, size_t max_append)
@@ -122,16 +359,25 @@ struct logger *log_open(int fd, size_t max_append)
 		goto error;
 	}
 	pthread_mutex_init(&lg->lock, NULL);
-	pthread_cond_init(&lg->wake, NULL);
 	pthread_cond_init(&lg->room, NULL);
+	err = monotonic_cond_init(&lg->wake);
+	if (err != 0)
+		goto error_sync;
+	err = monotonic_cond_init(&lg->idle);
+	if (err != 0) {
+		pthread_cond_destroy(&lg->wake);
+		goto error_sync;
+	}
 	err = pthread_create(&lg->flusher, NULL, flusher_main, lg);
 	if (err != 0) {
-		pthread_cond_destroy(&lg->room);
+		pthread_cond_destroy(&lg->idle);
 		pthread_cond_destroy(&lg->wake);
-		pthread_mutex_destroy(&lg->lock);
-		goto error;
+		goto error_sync;
 	}
 	return lg;
+error_sync:
+	pthread_cond_destroy(&lg->room);
+	pthread_mutex_destroy(&lg->lock);
 error:
 	free(lg->active);
 	free(lg->spare);
@@ -171,10 +417,79 @@ int log_append(struct logger *lg, const char *data, size_t len)
 	return 0;
 }
 
-int log_close(struct logger *lg, uint64_t *failed_writes)
+void log_reopen(struct logger *lg, const char *path)
 {
-	uint64_t failed;
-	int last_errno;
+	pthread_mutex_lock(&lg->lock);
+	lg->reopen = path;
+	pthread_cond_signal(&lg->wake);
+	pthread_mutex_unlock(&lg->lock);
+}
+
+/* Takes lg->lock by the monotonic deadline: 0, or -1 (ETIMEDOUT). */
+static int lock_by(struct logger *lg, const struct timespec *deadline)
+{
+	const struct timespec pause = {0, 1000000}; /* 1 ms */
+	struct timespec now;
+
+	while (pthread_mutex_trylock(&lg->lock) != 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > deadline->tv_sec ||
+		    (now.tv_sec == deadline->tv_sec &&
+		     now.tv_nsec >= deadline->tv_nsec))
+			return -1;
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+}
+
+int log_force(struct logger *lg, long timeout_ms, struct log_force *out)
+{
+	struct timespec deadline;
+	size_t done;
+
+	memset(out, 0, sizeof(*out));
+	deadline_after_ms(&deadline, timeout_ms);
+	if (lock_by(lg, &deadline) == -1) {
+		out->err = ETIMEDOUT;
+		return -1;
+	}
+	lg->forced = 1;
+	pthread_cond_broadcast(&lg->wake);
+	/* The flusher finishes the piece it is writing, then stops. */
+	while (lg->writing &&
+	       pthread_cond_timedwait(&lg->idle, &lg->lock, &deadline) == 0)
+		;
+	out->pending_lines = count_lines(lg->rest, lg->rest_len) +
+			     count_lines(lg->active, lg->active_len);
+	out->pending_bytes = lg->rest_len + lg->active_len;
+	out->lost = lg->loss;
+	if (lg->writing) {
+		/* Still in write(2) on a stuck disk: writing beside it
+		 * could interleave, so write nothing. */
+		out->err = ETIMEDOUT;
+		pthread_mutex_unlock(&lg->lock);
+		return -1;
+	}
+	/* Keep the lock: appenders wait, the process is about to end.
+	 * Older lines first: the file stays in order. */
+	done = write_lines(lg->fd, lg->rest, lg->rest_len, NULL);
+	if (done == lg->rest_len)
+		done += write_lines(lg->fd, lg->active, lg->active_len, NULL);
+	out->written_lines = count_lines(lg->rest, done < lg->rest_len
+							   ? done
+							   : lg->rest_len);
+	if (done > lg->rest_len)
+		out->written_lines +=
+			count_lines(lg->active, done - lg->rest_len);
+	out->written_bytes = done;
+	if (done < out->pending_bytes)
+		out->err = errno;
+	return done < out->pending_bytes ? -1 : 0;
+}
+
+int log_close_report(struct logger *lg, struct log_loss *loss)
+{
+	struct log_loss lost;
 
 	pthread_mutex_lock(&lg->lock);
 	lg->closing = 1;
@@ -182,21 +497,33 @@ int log_close(struct logger *lg, uint64_t *failed_writes)
 	pthread_mutex_unlock(&lg->lock);
 	pthread_join(lg->flusher, NULL);
 
-	failed = lg->failed_writes;
-	last_errno = lg->last_errno;
+	lost = lg->loss;
+	pthread_cond_destroy(&lg->idle);
 	pthread_cond_destroy(&lg->room);
 	pthread_cond_destroy(&lg->wake);
 	pthread_mutex_destroy(&lg->lock);
 	free(lg->active);
 	free(lg->spare);
 	free(lg);
-	if (failed_writes != NULL)
-		*failed_writes = failed;
-	if (failed > 0) {
-		errno = last_errno;
+	if (loss != NULL)
+		*loss = lost;
+	if (lost.lines > 0) {
+		errno = lost.err;
 		return -1;
 	}
 	return 0;
+}
+
+int log_close(struct logger *lg, uint64_t *lost_lines)
+{
+	struct log_loss loss;
+	int rc = log_close_report(lg, &loss);
+
+	if (lost_lines != NULL)
+		*lost_lines = loss.lines;
+	if (rc == -1)
+		errno = loss.err;
+	return rc;
 }
 
 int log_batch_init(struct log_batch *b, struct logger *lg, size_t max_text)

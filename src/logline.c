@@ -152,13 +152,36 @@ size_t logline_connect(char *buf, size_t size, const char *ts, const char *who,
 /* A reason word is cut to this: the longest today is 14. */
 #define REASON_MAX 32
 
+/* Appends " key=S.mmms" for ms milliseconds. */
+static void put_seconds(struct logline_builder *b, const char *key, uint64_t ms)
+{
+	char frac[4];
+
+	logline_put_kv_u64(b, key, ms / 1000);
+	frac[0] = '.';
+	frac[1] = (char)('0' + ms / 100 % 10);
+	frac[2] = (char)('0' + ms / 10 % 10);
+	frac[3] = (char)('0' + ms % 10);
+	logline_put(b, frac, sizeof(frac));
+	LOGLINE_PUT(b, "s");
+}
+
+/* Appends " key="TEXT"" for an error text. */
+static void put_quoted(struct logline_builder *b, const char *key,
+		       const char *text)
+{
+	put_key(b, key);
+	LOGLINE_PUT(b, "\"");
+	logline_put_str(b, text, ERROR_TEXT_MAX);
+	LOGLINE_PUT(b, "\"");
+}
+
 size_t logline_disconnect(char *buf, size_t size, const char *ts,
 			  const char *who, size_t who_len,
 			  const struct logline_disconnect *d)
 {
 	struct logline_builder b;
 	uint64_t ms = d->duration_ms;
-	char frac[4];
 
 	logline_begin(&b, buf, size, ts, who, who_len);
 	LOGLINE_PUT(&b, " disconnect");
@@ -174,13 +197,7 @@ size_t logline_disconnect(char *buf, size_t size, const char *ts,
 	logline_put_kv_u64(&b, "truncated", d->truncated);
 	logline_put_kv_u64(&b, "discarded", d->discarded);
 	logline_put_kv_u64(&b, "unsent", d->unsent);
-	logline_put_kv_u64(&b, "duration", ms / 1000);
-	frac[0] = '.';
-	frac[1] = (char)('0' + ms / 100 % 10);
-	frac[2] = (char)('0' + ms / 10 % 10);
-	frac[3] = (char)('0' + ms % 10);
-	logline_put(&b, frac, sizeof(frac));
-	LOGLINE_PUT(&b, "s");
+	put_seconds(&b, "duration", ms);
 	return logline_finish(&b);
 }
 
@@ -244,6 +261,7 @@ size_t logline_start(char *buf, size_t size, const char *ts,
 	put_long(&b, s->idle_timeout);
 	LOGLINE_PUT(&b, "s max-line=");
 	put_long(&b, s->max_line);
+	put_seconds(&b, "drain-timeout", (uint64_t)s->drain_timeout_ms);
 	if (s->chat)
 		LOGLINE_PUT(&b, " chat");
 	if (s->echo)
@@ -267,6 +285,42 @@ size_t logline_stop(char *buf, size_t size, const char *ts,
 	LOGLINE_PUT(&b, " tcp messages, ");
 	logline_put_u64(&b, s->udp_msgs);
 	LOGLINE_PUT(&b, " udp messages");
+	return logline_finish(&b);
+}
+
+size_t logline_signal(char *buf, size_t size, const char *ts,
+		      const char *signal, const char *action)
+{
+	struct logline_builder b;
+
+	begin_server(&b, buf, size, ts, "signal");
+	put_word(&b, signal);
+	logline_put_kv(&b, "action", action, REASON_MAX);
+	return logline_finish(&b);
+}
+
+size_t logline_log_reopened(char *buf, size_t size, const char *ts,
+			    const char *path, const char *error)
+{
+	struct logline_builder b;
+
+	begin_server(&b, buf, size, ts,
+		     error == NULL ? "log-reopened" : "log-reopen-failed");
+	logline_put_kv(&b, "path", path, LOGLINE_PATH_MAX);
+	if (error != NULL)
+		put_quoted(&b, "error", error);
+	return logline_finish(&b);
+}
+
+size_t logline_log_gap(char *buf, size_t size, const char *ts,
+		       uint64_t lines, uint64_t bytes, const char *reason)
+{
+	struct logline_builder b;
+
+	begin_server(&b, buf, size, ts, "log-gap");
+	logline_put_kv_u64(&b, "lines", lines);
+	logline_put_kv_u64(&b, "bytes", bytes);
+	put_quoted(&b, "reason", reason);
 	return logline_finish(&b);
 }
 

@@ -12,7 +12,8 @@
 #include "workers.h"
 
 /* Accept a client, hand it to a new thread, accept the next: a slow
- * client never keeps another waiting. */
+ * client never keeps another waiting.  The workers' reaper runs before
+ * the server says it listens. */
 static int serve_clients(struct server *srv)
 {
 	struct workers workers;
@@ -20,6 +21,7 @@ static int serve_clients(struct server *srv)
 
 	if (workers_init(&workers) == -1)
 		return -1;
+	server_ready(srv);
 	while ((c = server_accept(srv)) != NULL)
 		if (workers_start(&workers, c) == -1)
 			server_refuse(srv, c, PROTO_BUSY_LINE, "no-thread");

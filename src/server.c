@@ -8,12 +8,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "logline.h"
 #include "net.h"
 #include "proto.h"
+#include "signals.h"
 #include "udp.h"
 
 /* How often to look again when no descriptor can be had even for
@@ -22,15 +24,18 @@
 #define SHORTAGE_BACKOFF_MS 100
 /* Tries at finding a port free for both TCP and UDP when PORT is 0. */
 #define PORT_TRIES 32
+/* A forced exit's one attempt at writing what the log holds: long enough
+ * for a disk to take a few MiB, short enough for an operator who asked
+ * twice. */
+#define FORCE_WRITE_MS 2000
 
-/*
- * The process's only global mutable state, for the signal handler: the
- * stop pipe's write end, set once by server_catch_signals before the
- * handler is installed, and the count of signals seen, which only the
- * handler touches.
- */
-static volatile sig_atomic_t stop_signal_fd = -1;
-static volatile sig_atomic_t signals_seen;
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int fail(char *err, size_t errlen, const char *what)
 {
@@ -148,6 +153,7 @@ static void log_start(struct server *srv)
 		.idle_timeout = srv->cfg.idle_timeout,
 		.max_line = srv->cfg.max_line,
 		.chat = srv->cfg.chat,
+		.drain_timeout_ms = srv->cfg.drain_timeout_ms,
 		.echo = srv->cfg.echo,
 		.quiet = srv->cfg.quiet,
 	};
@@ -172,7 +178,11 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 	srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
 	srv->log_fd = -1;
 	stats_init(&srv->stats);
+	pthread_mutex_init(&srv->log_guard, NULL);
 
+	/* Before any thread exists, so that every thread inherits it. */
+	if (signals_block() == -1)
+		return fail(err, errlen, "cannot block signals");
 	if (net_raise_nofile(&srv->nofile) == -1)
 		return fail(err, errlen, "cannot read RLIMIT_NOFILE");
 	srv->max_clients =
@@ -216,7 +226,8 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 				     .stop_fd = srv->stop_pipe[0],
 				     .per_ip = &srv->per_ip,
 				     .chat = srv->chat,
-				     .budget = &srv->budget};
+				     .budget = &srv->budget,
+				     .drain_deadline_ms = &srv->drain_deadline_ms};
 	log_start(srv);
 	return 0;
 error:
@@ -243,37 +254,116 @@ static void poke_stop_pipe(int fd)
 	(void)n;
 }
 
-static void on_stop_signal(int sig)
+/* Logs "signal SIGNAME action=A"; the caller holds log_guard. */
+static void log_signal(struct server *srv, int sig, const char *action)
 {
-	int saved = errno;
+	char ts[LOGFMT_TS_LEN], line[LOGLINE_EVENT_MAX];
 
-	if (signals_seen++ > 0)
-		_exit(128 + sig); /* asked twice: now */
-	if (stop_signal_fd >= 0)
-		poke_stop_pipe(stop_signal_fd);
-	errno = saved;
+	if (srv->log == NULL)
+		return; /* closed: the server is on its way out */
+	logline_now(ts);
+	(void)log_append(srv->log, line,
+			 logline_signal(line, sizeof(line), ts,
+					signals_name(sig), action));
+}
+
+/* Signal callbacks (signals.h), on the signal thread.  log_guard keeps
+ * srv->log from being closed under them. */
+static void on_stop(void *ctx, int sig)
+{
+	struct server *srv = ctx;
+
+	pthread_mutex_lock(&srv->log_guard);
+	log_signal(srv, sig, "stop");
+	pthread_mutex_unlock(&srv->log_guard);
+	server_stop(srv);
+}
+
+static void on_repeat(void *ctx, int sig)
+{
+	struct server *srv = ctx;
+
+	pthread_mutex_lock(&srv->log_guard);
+	log_signal(srv, sig, "counted-once");
+	pthread_mutex_unlock(&srv->log_guard);
+}
+
+static void on_reopen(void *ctx, int sig)
+{
+	struct server *srv = ctx;
+
+	pthread_mutex_lock(&srv->log_guard);
+	/* Logging to standard output there is no file to reopen. */
+	log_signal(srv, sig,
+		   srv->cfg.log_path != NULL ? "reopen" : "ignored");
+	if (srv->log != NULL && srv->cfg.log_path != NULL)
+		log_reopen(srv->log, srv->cfg.log_path);
+	pthread_mutex_unlock(&srv->log_guard);
+}
+
+/* Takes log_guard by deadline (monotonic ms): 0, or -1. */
+static int guard_by(struct server *srv, long long deadline)
+{
+	const struct timespec pause = {0, 1000000}; /* 1 ms */
+
+	while (pthread_mutex_trylock(&srv->log_guard) != 0) {
+		if (mono_ms() >= deadline)
+			return -1;
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+}
+
+/* A forced exit: one bounded attempt to write what the log holds in
+ * memory (whole lines), a word on stderr about what is dropped, exit. */
+static void on_force(void *ctx, int sig)
+{
+	struct server *srv = ctx;
+	long long deadline = mono_ms() + FORCE_WRITE_MS;
+	long active = atomic_load(&srv->stats.active);
+	struct log_force f = {0};
+	int rc = -1;
+
+	if (guard_by(srv, deadline) == 0) {
+		if (srv->log == NULL)
+			rc = 0; /* closed: everything is written */
+		else
+			rc = log_force(srv->log,
+				       (long)(deadline - mono_ms()), &f);
+	}
+	fprintf(stderr,
+		"%s: forced exit (%s): %llu lines in memory written, "
+		"%llu lines (%llu bytes) dropped%s%s; %ld sessions not "
+		"drained (what they had not read is lost)\n",
+		srv->cfg.prog, signals_name(sig),
+		(unsigned long long)f.written_lines,
+		(unsigned long long)(f.pending_lines - f.written_lines),
+		(unsigned long long)(f.pending_bytes - f.written_bytes),
+		rc == 0 ? "" : ": ",
+		rc == 0 ? "" : (f.err != 0 ? strerror(f.err) : "log busy"),
+		active);
+	if (f.lost.lines > 0)
+		fprintf(stderr, "%s: log: %llu lines lost before: %s\n",
+			srv->cfg.prog, (unsigned long long)f.lost.lines,
+			strerror(f.lost.err));
+	_exit(128 + sig);
 }
 
 int server_catch_signals(struct server *srv)
 {
-	struct sigaction sa;
+	const struct signals_ops ops = {srv, on_stop, on_repeat, on_force,
+					on_reopen};
 
-	stop_signal_fd = srv->stop_pipe[1];
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) == -1)
-		return -1;
-	/* No SA_RESTART: a blocked poll(2) returns EINTR and looks again. */
-	sa.sa_handler = on_stop_signal;
-	if (sigaction(SIGINT, &sa, NULL) == -1 ||
-	    sigaction(SIGTERM, &sa, NULL) == -1)
-		return -1;
-	return 0;
+	return signals_start(&srv->signals, &ops);
 }
 
 void server_stop(struct server *srv)
 {
+	long long none = 0;
+
+	/* The first stop sets the one deadline every session drains by. */
+	atomic_compare_exchange_strong(&srv->drain_deadline_ms, &none,
+				       mono_ms() + srv->cfg.drain_timeout_ms);
 	poke_stop_pipe(srv->stop_pipe[1]);
 }
 
@@ -310,6 +400,11 @@ static const char *stacks(const struct server *srv, const struct net_addr *a)
 	if (srv->any_addr)
 		return "; IPv4 only: no IPv6 here";
 	return "";
+}
+
+void server_ready(struct server *srv)
+{
+	server_announce(srv, stderr);
 }
 
 void server_announce(const struct server *srv, FILE *out)
@@ -431,6 +526,26 @@ static int wait_for_client(struct server *srv)
 	}
 }
 
+/*
+ * At stop the clients in the accept queue are served too: the kernel
+ * completed their handshakes and took their data, so to them the server
+ * was up.  Accepted without waiting until the queue is empty (EAGAIN),
+ * at most what a full queue holds (a client connecting all the time
+ * cannot keep the stop going), and not past the drain deadline; their
+ * sessions see the stop at once and drain.
+ */
+static int next_client(struct server *srv)
+{
+	if (!srv->stopping) {
+		if (wait_for_client(srv))
+			return 1;
+		srv->stopping = true;
+		srv->stop_accepts = 0;
+	}
+	return srv->stop_accepts++ <= srv->cfg.backlog &&
+	       mono_ms() < atomic_load(&srv->drain_deadline_ms);
+}
+
 struct conn *server_accept(struct server *srv)
 {
 	struct sockaddr_storage peer;
@@ -438,9 +553,12 @@ struct conn *server_accept(struct server *srv)
 	struct conn *c;
 	int fd;
 
-	while (wait_for_client(srv)) {
+	while (next_client(srv)) {
 		len = sizeof(peer);
 		fd = accept(srv->tcp_fd, (struct sockaddr *)&peer, &len);
+		if (fd == -1 && srv->stopping &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK))
+			return NULL; /* the queue is empty */
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM)
@@ -508,9 +626,23 @@ static void log_stop(struct server *srv)
 			 logline_stop(line, sizeof(line), ts, &stop));
 }
 
+/* The stop line in the log and on out: how the drain went. */
+static void report_drain(struct server *srv, FILE *out)
+{
+	uint64_t drained = atomic_load(&srv->stats.drained);
+	uint64_t cut = atomic_load(&srv->stats.drain_cut);
+
+	fprintf(out,
+		"%s: stop: %llu sessions drained, %llu cut by the drain "
+		"deadline (%ld.%03lds)\n",
+		srv->cfg.prog, (unsigned long long)drained,
+		(unsigned long long)cut, srv->cfg.drain_timeout_ms / 1000,
+		srv->cfg.drain_timeout_ms % 1000);
+}
+
 int server_close(struct server *srv, FILE *out)
 {
-	uint64_t failed = 0;
+	struct log_loss loss;
 	int status = 0;
 
 	server_stop(srv);
@@ -518,19 +650,26 @@ int server_close(struct server *srv, FILE *out)
 		pthread_join(srv->udp_thread, NULL);
 	close_if_open(&srv->tcp_fd);
 	close_if_open(&srv->udp_fd);
+	report_drain(srv, out);
 	log_stop(srv);
-	if (log_close(srv->log, &failed) == -1) {
-		fprintf(out, "%s: log: %llu writes failed, last: %s\n",
-			srv->cfg.prog, (unsigned long long)failed,
-			strerror(errno));
+	/* Held while the log closes: a forced exit meanwhile waits for the
+	 * final write (whole lines) instead of cutting it. */
+	pthread_mutex_lock(&srv->log_guard);
+	if (log_close_report(srv->log, &loss) == -1) {
+		fprintf(out,
+			"%s: log: %llu lines lost (%llu bytes), last reason: "
+			"%s\n",
+			srv->cfg.prog, (unsigned long long)loss.lines,
+			(unsigned long long)loss.bytes, strerror(loss.err));
 		status = 1;
 	}
+	srv->log = NULL;
+	pthread_mutex_unlock(&srv->log_guard);
+	signals_stop(&srv->signals);
 	if (srv->log_fd != STDOUT_FILENO)
 		close_if_open(&srv->log_fd);
 	atomic_store(&srv->stats.buffer_peak, membudget_peak(&srv->budget));
 	stats_print(&srv->stats, srv->cfg.prog, out);
-	if (stop_signal_fd == srv->stop_pipe[1])
-		stop_signal_fd = -1;
 	close_if_open(&srv->stop_pipe[0]);
 	close_if_open(&srv->stop_pipe[1]);
 	close_if_open(&srv->reserve_fd);

@@ -38,16 +38,18 @@ int server_main(int argc, char *argv[], const struct server_model *model)
 		return 1;
 	}
 	if (server_catch_signals(&srv) == -1 || server_start_udp(&srv) == -1) {
-		fprintf(stderr, "%s: cannot start: %s\n", cfg.prog,
+		fprintf(stderr, "%s: cannot start threads: %s\n", cfg.prog,
 			strerror(errno));
 		server_close(&srv, stderr);
 		return 1;
 	}
-	server_announce(&srv, stderr);
+	/* "listening" comes once every thread runs: from here for UDP
+	 * only, from the model's serve function (server_ready) otherwise. */
 	if (!cfg.tcp) {
+		server_ready(&srv);
 		server_wait_stop(&srv);
 	} else if (model->serve(&srv) == -1) {
-		fprintf(stderr, "%s: cannot serve clients: %s\n", cfg.prog,
+		fprintf(stderr, "%s: cannot start threads: %s\n", cfg.prog,
 			strerror(errno));
 		server_close(&srv, stderr);
 		return 1;

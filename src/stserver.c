@@ -15,6 +15,7 @@ static int serve_clients(struct server *srv)
 {
 	struct conn *c;
 
+	server_ready(srv); /* no thread of its own to start */
 	while ((c = server_accept(srv)) != NULL) {
 		conn_serve(c);
 		conn_free(c);

@@ -1,0 +1,120 @@
+/*
+ * signals.c - the signal thread; the contract is in signals.h.
+ */
+#include "signals.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+/* Wakes the signal thread to end it: sent to that thread only. */
+#define SIG_WAKE SIGUSR1
+
+static void handled_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+	sigaddset(set, SIG_WAKE);
+}
+
+int signals_block(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+	int err;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		return -1;
+	handled_set(&set);
+	err = pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+const char *signals_name(int sig)
+{
+	switch (sig) {
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGINT:
+		return "SIGINT";
+	case SIGHUP:
+		return "SIGHUP";
+	case SIGQUIT:
+		return "SIGQUIT";
+	default:
+		return "signal";
+	}
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *signal_main(void *arg)
+{
+	struct signals *s = arg;
+	const struct signals_ops *ops = &s->ops;
+	long long first_stop = -1; /* when the first TERM/INT came */
+	sigset_t set;
+
+	handled_set(&set);
+	for (;;) {
+		int sig = sigwaitinfo(&set, NULL);
+
+		if (sig == -1)
+			continue; /* EINTR */
+		if (sig == SIG_WAKE)
+			return NULL;
+		if (sig == SIGHUP) {
+			ops->reopen(ops->ctx, sig);
+		} else if (sig == SIGQUIT) {
+			ops->force(ops->ctx, sig);
+		} else if (first_stop < 0) {
+			first_stop = now_ms();
+			ops->stop(ops->ctx, sig);
+		} else if (now_ms() - first_stop < SIGNALS_REPEAT_MS) {
+			ops->repeat(ops->ctx, sig);
+		} else {
+			ops->force(ops->ctx, sig);
+		}
+	}
+}
+
+int signals_start(struct signals *s, const struct signals_ops *ops)
+{
+	int err;
+
+	s->ops = *ops;
+	s->running = 0;
+	err = pthread_create(&s->thread, NULL, signal_main, s);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	s->running = 1;
+	return 0;
+}
+
+void signals_stop(struct signals *s)
+{
+	if (!s->running)
+		return;
+	pthread_kill(s->thread, SIG_WAKE);
+	pthread_join(s->thread, NULL);
+	s->running = 0;
+}
