@@ -373,8 +373,7 @@ static long long drain_deadline(const struct conn_env *env)
 				     ? atomic_load(env->drain_deadline_ms)
 				     : 0;
 
-	return deadline > 0 ? deadline
-			    : now_ms() + env->cfg->drain_timeout_ms;
+	return deadline > 0 ? deadline : now_ms() + env->cfg->drain_timeout_ms;
 }
 
 /*
@@ -396,8 +395,8 @@ static void drain(struct session *s)
 	s->reason = "shutdown";
 	for (;;) {
 		long long now = now_ms();
-		long long until = quiet_until < deadline ? quiet_until
-							  : deadline;
+		long long until =
+			quiet_until < deadline ? quiet_until : deadline;
 		int r;
 
 		if (now >= deadline) {

@@ -21,7 +21,7 @@
  * whole 4 MiB buffer (see log_force). */
 #define WRITE_PIECE (256 * (size_t)1024)
 /* Room for the gap and reopen lines the flusher writes itself. */
-#define NOTE_MAX (LOGFMT_TS_LEN + 256 + PATH_NOTE_MAX)
+#define NOTE_MAX      (LOGFMT_TS_LEN + 256 + PATH_NOTE_MAX)
 #define PATH_NOTE_MAX 256
 
 struct logger {
@@ -41,10 +41,10 @@ struct logger {
 	char *active, *spare;
 	size_t active_len;
 	int closing;
-	atomic_int forced;     /* log_force owns the file now (also read
-				* unlocked, between pieces of a write) */
-	int writing;	       /* the flusher is writing spare */
-	const char *rest;      /* what a forced stop left of spare */
+	atomic_int forced; /* log_force owns the file now (also read
+			    * unlocked, between pieces of a write) */
+	int writing;	   /* the flusher is writing spare */
+	const char *rest;  /* what a forced stop left of spare */
 	size_t rest_len;
 	const char *reopen;    /* a path to reopen, or NULL */
 	struct log_loss loss;  /* lines that never reached the file */
@@ -163,8 +163,7 @@ static size_t note_line(char *line, const char *fmt, ...)
 }
 
 /* Counts buf[0..len) as lost (under the lock), for the reason err. */
-static void lose_locked(struct logger *lg, const char *buf, size_t len,
-			int err)
+static void lose_locked(struct logger *lg, const char *buf, size_t len, int err)
 {
 	size_t lines = count_lines(buf, len);
 
@@ -475,9 +474,8 @@ int log_force(struct logger *lg, long timeout_ms, struct log_force *out)
 	done = write_lines(lg->fd, lg->rest, lg->rest_len, NULL);
 	if (done == lg->rest_len)
 		done += write_lines(lg->fd, lg->active, lg->active_len, NULL);
-	out->written_lines = count_lines(lg->rest, done < lg->rest_len
-							   ? done
-							   : lg->rest_len);
+	out->written_lines = count_lines(
+		lg->rest, done < lg->rest_len ? done : lg->rest_len);
 	if (done > lg->rest_len)
 		out->written_lines +=
 			count_lines(lg->active, done - lg->rest_len);

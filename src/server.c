@@ -328,8 +328,8 @@ static void on_force(void *ctx, int sig)
 		if (srv->log == NULL)
 			rc = 0; /* closed: everything is written */
 		else
-			rc = log_force(srv->log,
-				       (long)(deadline - mono_ms()), &f);
+			rc = log_force(srv->log, (long)(deadline - mono_ms()),
+				       &f);
 	}
 	fprintf(stderr,
 		"%s: forced exit (%s): %llu lines in memory written, "

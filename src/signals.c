@@ -82,15 +82,14 @@ static void *signal_main(void *arg)
 			return NULL;
 		if (sig == SIGHUP) {
 			ops->reopen(ops->ctx, sig);
-		} else if (sig == SIGQUIT) {
-			ops->force(ops->ctx, sig);
-		} else if (first_stop < 0) {
+		} else if (sig != SIGQUIT && first_stop < 0) {
 			first_stop = now_ms();
 			ops->stop(ops->ctx, sig);
-		} else if (now_ms() - first_stop < SIGNALS_REPEAT_MS) {
+		} else if (sig != SIGQUIT &&
+			   now_ms() - first_stop < SIGNALS_REPEAT_MS) {
 			ops->repeat(ops->ctx, sig);
 		} else {
-			ops->force(ops->ctx, sig);
+			ops->force(ops->ctx, sig); /* QUIT, or a later one */
 		}
 	}
 }

@@ -62,8 +62,10 @@ static void assert_whole_lines(const char *path)
 	char *text = h_slurp(path, &len);
 	char *line, *end;
 
-	if (text == NULL)
+	if (text == NULL) {
 		fail_msg("cannot read %s", path);
+		return;
+	}
 	if (len > 0 && text[len - 1] != '\n')
 		fail_msg("%s: the last line is cut: '%s'", path,
 			 strrchr(text, '\n') ? strrchr(text, '\n') + 1 : text);
@@ -90,9 +92,8 @@ static void assert_each_once(const char *const paths[], int clients, int msgs)
 
 	assert_non_null(counts);
 	for (int f = 0; paths[f] != NULL; f++)
-		assert_int_equal(h_count_numbered(paths[f], clients, msgs,
-						  counts),
-				 0);
+		assert_int_equal(
+			h_count_numbered(paths[f], clients, msgs, counts), 0);
 	for (int i = 0; i < clients * msgs; i++)
 		if (counts[i] != 1)
 			fail_msg("c%d m%d logged %d times", i / msgs, i % msgs,
@@ -180,8 +181,7 @@ static int run_tool(const char *const argv[], const char *out_path,
 		}
 		h_sleep_ms(10);
 	}
-	return WIFEXITED(status) ? WEXITSTATUS(status)
-				 : 128 + WTERMSIG(status);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 /* A tool the suite needs: installed with apt-get when missing and we are
@@ -277,18 +277,18 @@ static void flood_start(struct h_proc *f, const struct srv *s, const char *n,
 	char port[16];
 
 	snprintf(port, sizeof(port), "%d", s->p.port);
-	const char *argv[] = {"-p",	port,	 "-n",		 n,    "-m",
-			      m,	"-s",	 "32",		 "-t", "1",
-			      "--rate", rate,	 "--max-time",	 "60", "--timeout",
-			      "3000",	(char *)NULL};
+	const char *argv[] = {
+		"-p",	      port, "-n",	 n,	 "-m",	      m,
+		"-s",	      "32", "-t",	 "1",	 "--rate",    rate,
+		"--max-time", "60", "--timeout", "3000", (char *)NULL};
 
 	assert_int_equal(h_spawn(f, "flood", argv, NULL), 0);
 }
 
 /* flood --verify-log over files (NULL-terminated); 0 when flood says
  * OK.  prefix: each client's messages need only be a prefix. */
-static int flood_verify(const char *const files[], const char *n,
-			const char *m, int prefix)
+static int flood_verify(const char *const files[], const char *n, const char *m,
+			int prefix)
 {
 	const char *argv[48];
 	struct h_proc v;
@@ -465,10 +465,10 @@ static void test_two_interrupts_leave_whole_lines(void **state)
 		assert_int_equal(h_wait_exit(&s.p, STOP_MS), 128 + SIGINT);
 		h_stop(&f, 0, STOP_MS);
 		assert_whole_lines(s.log);
-		assert_int_equal(flood_verify((const char *const[]){s.log,
-								    NULL},
-					      "20", "1000000", 1),
-				 0);
+		assert_int_equal(
+			flood_verify((const char *const[]){s.log, NULL}, "20",
+				     "1000000", 1),
+			0);
 	}
 }
 
@@ -621,8 +621,7 @@ static void test_stop_accepts_the_queue(void **state)
 	for (int c = 0; c < QUEUED_CLIENTS; c++)
 		close(fds[c]);
 	close(udp);
-	assert_each_once((const char *const[]){s.log, NULL}, QUEUED_CLIENTS,
-			 2);
+	assert_each_once((const char *const[]){s.log, NULL}, QUEUED_CLIENTS, 2);
 	assert_int_equal(h_count_in_file(s.log, " connect\n"), QUEUED_CLIENTS);
 }
 
@@ -772,8 +771,8 @@ static void test_full_disk(void **state)
 
 	assert_whole_lines(log);
 	assert_true(h_count_in_file(log, " log-gap lines=") >= 1);
-	assert_true(h_count_in_file(log, "reason=\"No space left on device\"") >=
-		    1);
+	assert_true(h_count_in_file(log,
+				    "reason=\"No space left on device\"") >= 1);
 	/* Everything after the disk came back is there... */
 	{
 		unsigned char counts[6100] = {0};
@@ -874,14 +873,68 @@ static void test_no_threads_exits_1(void **state)
 #define ROT_CLIENTS "50"
 #define ROT_MSGS    "4000"
 
+/* The packaged logrotate config (dist/, installed for the service), or
+ * NULL when this tree has none. */
+#define DIST_LOGROTATE "dist/mtserver.logrotate"
+
+/* conf_out: the packaged config made to rotate log and signal pid: its
+ * path pattern replaced by log, its postrotate command by kill -HUP.
+ * Everything else (create, compress, delaycompress...) is kept as is. */
+static int adapt_dist_config(char *text, size_t size, const char *log,
+			     pid_t pid)
+{
+	FILE *in = fopen(DIST_LOGROTATE, "r");
+	char line[512];
+	size_t len = 0;
+
+	if (in == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), in) != NULL && len < size) {
+		const char *brace = strchr(line, '{');
+
+		if (line[0] == '/' && brace != NULL)
+			len += (size_t)snprintf(text + len, size - len,
+						"%s {\n", log);
+		else if (strstr(line, "systemctl") != NULL)
+			len += (size_t)snprintf(text + len, size - len,
+						"\t\tkill -HUP %d\n", (int)pid);
+		else
+			len += (size_t)snprintf(text + len, size - len, "%s",
+						line);
+	}
+	fclose(in);
+	return len < size ? 0 : -1;
+}
+
+/* Rotation r of log as a plain file: log.r, or log.r.gz unpacked beside
+ * it.  0, or -1 when there is no such rotation. */
+static int rotated_file(const char *log, int r, char *path, size_t size)
+{
+	char gz[H_PATH_MAX + 16], out[H_PATH_MAX + 32];
+
+	snprintf(path, size, "%s.%d", log, r);
+	if (access(path, R_OK) == 0)
+		return 0;
+	snprintf(gz, sizeof(gz), "%s.%d.gz", log, r);
+	if (access(gz, R_OK) != 0)
+		return -1;
+	snprintf(out, sizeof(out), "%s.out", gz);
+	{
+		const char *argv[] = {"/bin/gzip", "-dk", gz, NULL};
+
+		assert_int_equal(run_tool(argv, out, STOP_MS), 0);
+	}
+	return access(path, R_OK) == 0 ? 0 : -1;
+}
+
 /* 50 flood clients send 4000 messages each at 50,000/s in all (about
  * 4 s); logrotate runs with conf three times meanwhile.  Every message
- * must be in exactly one of the files. */
-static void rotate_under_load(const char *directives, int hup,
-			      const char *tag)
+ * must be in exactly one of the files.  directives NULL: the packaged
+ * config (dist/) when the tree has one, else create + HUP. */
+static void rotate_under_load(const char *directives, int hup, const char *tag)
 {
 	char conf[H_PATH_MAX], state_file[H_PATH_MAX + 8], out[H_PATH_MAX + 8];
-	char text[2048], rotated[4][H_PATH_MAX + 8];
+	char text[4096], rotated[4][H_PATH_MAX + 8];
 	const char *files[6];
 	struct srv s = {0};
 	struct h_proc f;
@@ -891,14 +944,28 @@ static void rotate_under_load(const char *directives, int hup,
 	snprintf(state_file, sizeof(state_file), "%s.state", conf);
 	snprintf(out, sizeof(out), "%s.out", conf);
 	srv_start(&s, "mtserver", "--no-udp", (const char *)NULL);
-	snprintf(text, sizeof(text),
-		 "%s {\n%s    postrotate\n        %s %d\n    endscript\n}\n",
-		 s.log, directives, hup ? "kill -HUP" : "true", (int)s.p.pid);
+	if (directives != NULL ||
+	    adapt_dist_config(text, sizeof(text), s.log, s.p.pid) == -1)
+		snprintf(text, sizeof(text),
+			 "%s {\n%s    postrotate\n        %s %d\n    "
+			 "endscript\n}\n",
+			 s.log,
+			 directives != NULL
+				 ? directives
+				 : "    rotate 5\n    create 0644\n    "
+				   "missingok\n",
+			 hup ? "kill -HUP" : "true", (int)s.p.pid);
+	else
+		print_message("using %s\n", DIST_LOGROTATE);
 	assert_int_equal(h_write_file(conf, text), 0);
 	flood_start(&f, &s, ROT_CLIENTS, ROT_MSGS, "50000");
 	for (int r = 0; r < 3; r++) {
-		const char *argv[] = {"/usr/sbin/logrotate", "-f", "-s",
-				      state_file, conf, NULL};
+		const char *argv[] = {"/usr/sbin/logrotate",
+				      "-f",
+				      "-s",
+				      state_file,
+				      conf,
+				      NULL};
 
 		h_sleep_ms(800);
 		if (run_tool(argv, out, STOP_MS) != 0) {
@@ -909,11 +976,9 @@ static void rotate_under_load(const char *directives, int hup,
 	}
 	assert_int_equal(h_wait_exit(&f, 60000), 0);
 	srv_stop(&s);
-	for (int r = 3; r >= 1; r--) {
-		snprintf(rotated[r], sizeof(rotated[r]), "%s.%d", s.log, r);
-		if (access(rotated[r], R_OK) == 0)
+	for (int r = 3; r >= 1; r--)
+		if (rotated_file(s.log, r, rotated[r], sizeof(rotated[r])) == 0)
 			files[nfiles++] = rotated[r];
-	}
 	assert_int_equal(nfiles, 3);
 	files[nfiles++] = s.log;
 	files[nfiles] = NULL;
@@ -927,8 +992,7 @@ static void test_logrotate_create_and_hup(void **state)
 	(void)state;
 	if (need_tool("/usr/sbin/logrotate", "logrotate") == -1)
 		skip();
-	rotate_under_load("    rotate 5\n    create 0644\n    missingok\n", 1,
-			  "rotate-create.conf");
+	rotate_under_load(NULL, 1, "rotate-create.conf");
 }
 
 static void test_logrotate_copytruncate(void **state)
@@ -980,8 +1044,8 @@ static void test_timeout_under_load_20_runs(void **state)
 		counted = number_after(log, "tcp connections, ");
 		msgs = (long long)h_count_in_file(log, " msg c");
 		if (counted <= 0 || msgs != counted)
-			fail_msg("run %d: %lld lines logged, %lld counted",
-				 run, msgs, counted);
+			fail_msg("run %d: %lld lines logged, %lld counted", run,
+				 msgs, counted);
 		assert_whole_lines(log);
 		assert_int_equal(flood_verify((const char *const[]){log, NULL},
 					      "50", "1000000", 1),
