@@ -99,22 +99,41 @@ static void cut_partial_line(int fd, const char *buf, size_t written)
 		(void)ftruncate(fd, st.st_size - (off_t)(written - keep));
 }
 
+/* 1 once the monotonic clock has reached deadline. */
+static int passed(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec ||
+	       (now.tv_sec == deadline->tv_sec &&
+		now.tv_nsec >= deadline->tv_nsec);
+}
+
+/* When write_lines stops between pieces: on stop (looked at unlocked:
+ * a hint only), or at deadline; either may be NULL. */
+struct write_limit {
+	const atomic_int *stop;
+	const struct timespec *deadline;
+};
+
 /*
  * Writes the whole lines buf[0..len) in pieces.  Returns how many bytes
  * reached the file, always a run of whole lines; when that is less than
- * len, errno says why.  EINTR and short writes are retried; a short
- * write followed by an error is cut back to a line end.  stop, when not
- * NULL, is looked at between pieces (under no lock: a hint only).
+ * len, errno says why (ECANCELED: stopped by lim).  EINTR and short
+ * writes are retried; a short write followed by an error is cut back to
+ * a line end.
  */
 static size_t write_lines(int fd, const char *buf, size_t len,
-			  const atomic_int *stop)
+			  struct write_limit lim)
 {
 	size_t done = 0;
 
 	while (done < len) {
 		size_t piece = piece_len(buf + done, len - done), off = 0;
 
-		if (stop != NULL && atomic_load(stop)) {
+		if ((lim.stop != NULL && atomic_load(lim.stop)) ||
+		    (lim.deadline != NULL && passed(lim.deadline))) {
 			errno = ECANCELED;
 			return done;
 		}
@@ -184,6 +203,7 @@ static void lose_locked(struct logger *lg, const char *buf, size_t len, int err)
  */
 static void write_out(struct logger *lg, const char *buf, size_t len)
 {
+	const struct write_limit until_forced = {&lg->forced, NULL};
 	struct log_loss gap;
 	char note[NOTE_MAX];
 	size_t done = 0;
@@ -200,11 +220,11 @@ static void write_out(struct logger *lg, const char *buf, size_t len)
 				     (unsigned long long)gap.bytes,
 				     strerror(gap.err));
 
-		noted = write_lines(lg->fd, note, n, &lg->forced) == n;
+		noted = write_lines(lg->fd, note, n, until_forced) == n;
 		err = errno;
 	}
 	if (noted) {
-		done = write_lines(lg->fd, buf, len, &lg->forced);
+		done = write_lines(lg->fd, buf, len, until_forced);
 		err = errno;
 	}
 	pthread_mutex_lock(&lg->lock);
@@ -428,13 +448,9 @@ void log_reopen(struct logger *lg, const char *path)
 static int lock_by(struct logger *lg, const struct timespec *deadline)
 {
 	const struct timespec pause = {0, 1000000}; /* 1 ms */
-	struct timespec now;
 
 	while (pthread_mutex_trylock(&lg->lock) != 0) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > deadline->tv_sec ||
-		    (now.tv_sec == deadline->tv_sec &&
-		     now.tv_nsec >= deadline->tv_nsec))
+		if (passed(deadline))
 			return -1;
 		nanosleep(&pause, NULL);
 	}
@@ -444,6 +460,7 @@ static int lock_by(struct logger *lg, const struct timespec *deadline)
 int log_force(struct logger *lg, long timeout_ms, struct log_force *out)
 {
 	struct timespec deadline;
+	const struct write_limit until = {NULL, &deadline};
 	size_t done;
 
 	memset(out, 0, sizeof(*out));
@@ -471,9 +488,9 @@ int log_force(struct logger *lg, long timeout_ms, struct log_force *out)
 	}
 	/* Keep the lock: appenders wait, the process is about to end.
 	 * Older lines first: the file stays in order. */
-	done = write_lines(lg->fd, lg->rest, lg->rest_len, NULL);
+	done = write_lines(lg->fd, lg->rest, lg->rest_len, until);
 	if (done == lg->rest_len)
-		done += write_lines(lg->fd, lg->active, lg->active_len, NULL);
+		done += write_lines(lg->fd, lg->active, lg->active_len, until);
 	out->written_lines = count_lines(
 		lg->rest, done < lg->rest_len ? done : lg->rest_len);
 	if (done > lg->rest_len)

@@ -324,6 +324,9 @@ static void on_force(void *ctx, int sig)
 	struct log_force f = {0};
 	int rc = -1;
 
+	/* Backstop: a write(2) stuck in the kernel (a hung disk) cannot
+	 * hold the exit up; SIGALRM's default action ends the process. */
+	alarm(2 * FORCE_WRITE_MS / 1000 + 1);
 	if (guard_by(srv, deadline) == 0) {
 		if (srv->log == NULL)
 			rc = 0; /* closed: everything is written */

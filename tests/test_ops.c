@@ -211,6 +211,43 @@ static int need_tool(const char *path, const char *package)
 	return 0;
 }
 
+/* Starts argv[0] (a path) with argv, stdout and stderr to fresh files
+ * in p.  With nproc > 0 it runs as uid with RLIMIT_NPROC nproc: the
+ * kernel counts threads against it (root is exempt, hence the uid). */
+static void spawn_path(struct h_proc *p, const char *const argv[], long nproc,
+		       uid_t uid, int out_fd)
+{
+	static unsigned seq;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->out_path, sizeof(p->out_path), "%s/spawn.%u.out",
+		 h_tmpdir(), seq);
+	snprintf(p->err_path, sizeof(p->err_path), "%s/spawn.%u.err",
+		 h_tmpdir(), seq++);
+	fflush(NULL);
+	p->pid = fork();
+	assert_true(p->pid >= 0);
+	if (p->pid == 0) {
+		struct rlimit rl = {(rlim_t)nproc, (rlim_t)nproc};
+		int in = open("/dev/null", O_RDONLY);
+		int out = open(p->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int err = open(p->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (in < 0 || out < 0 || err < 0)
+			_exit(126);
+		dup2(in, 0);
+		dup2(out_fd >= 0 ? out_fd : out, 1);
+		dup2(err, 2);
+		h_die_with_parent();
+		if (nproc > 0 &&
+		    (setgroups(0, NULL) == -1 || setgid(uid) == -1 ||
+		     setrlimit(RLIMIT_NPROC, &rl) == -1 || setuid(uid) == -1))
+			_exit(125);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+}
+
 /* ---- clients ---- */
 
 /* Sends "c<client> m<seq>\n" for seq in [from, to). */
@@ -470,6 +507,69 @@ static void test_two_interrupts_leave_whole_lines(void **state)
 				     "1000000", 1),
 			0);
 	}
+}
+
+/* Reads a pipe slowly (64 KiB per 30 ms, about 2 MB/s) into a file
+ * until EOF: a log destination slower than the clients. */
+struct slow_reader {
+	int fd;
+	const char *path;
+	pthread_t thread;
+};
+
+static void *slow_reader_main(void *arg)
+{
+	struct slow_reader *r = arg;
+	static char buf[64 * 1024];
+	int out = open(r->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ssize_t n;
+
+	while (out >= 0 && (n = read(r->fd, buf, sizeof(buf))) > 0) {
+		if (h_write_all(out, buf, (size_t)n) == -1)
+			break;
+		h_sleep_ms(30);
+	}
+	if (out >= 0)
+		close(out);
+	return NULL;
+}
+
+/* The log is a pipe read more slowly than the clients send, so the
+ * logger is always in the middle of a write: a second Ctrl-C then must
+ * still leave whole lines. */
+static void test_two_interrupts_on_a_slow_log(void **state)
+{
+	char bin[PATH_MAX];
+	const char *argv[] = {
+		bin,  "--no-udp", "-b", "127.0.0.1", "--drain-timeout",
+		"60", "0",	  NULL};
+	struct slow_reader r = {.path = h_path("slow.log")};
+	struct srv s = {0};
+	struct h_proc f;
+	int pfd[2];
+
+	(void)state;
+	assert_non_null(realpath(h_bin("mtserver"), bin));
+	assert_int_equal(pipe(pfd), 0);
+	spawn_path(&s.p, argv, 0, 0, pfd[1]);
+	close(pfd[1]);
+	r.fd = pfd[0];
+	assert_int_equal(pthread_create(&r.thread, NULL, slow_reader_main, &r),
+			 0);
+	assert_int_equal(h_wait_listening(&s.p, START_MS), 0);
+	flood_start(&f, &s, "20", "1000000", "400000");
+	h_sleep_ms(1000); /* the logger's buffers fill up */
+	signal_server(&s, SIGINT);
+	h_sleep_ms(1200);
+	signal_server(&s, SIGINT);
+	assert_int_equal(h_wait_exit(&s.p, STOP_MS), 128 + SIGINT);
+	pthread_join(r.thread, NULL);
+	close(pfd[0]);
+	h_stop(&f, 0, STOP_MS);
+	assert_whole_lines(r.path);
+	assert_int_equal(flood_verify((const char *const[]){r.path, NULL}, "20",
+				      "1000000", 1),
+			 0);
 }
 
 /* ---- 3. data in flight at stop; the drain deadline ---- */
@@ -791,43 +891,6 @@ static void test_full_disk(void **state)
 
 /* ---- 7. no threads, no start ---- */
 
-/* Starts argv[0] (a path) with argv, stdout and stderr to fresh files
- * in p.  With nproc > 0 it runs as uid with RLIMIT_NPROC nproc: the
- * kernel counts threads against it (root is exempt, hence the uid). */
-static void spawn_path(struct h_proc *p, const char *const argv[], long nproc,
-		       uid_t uid)
-{
-	static unsigned seq;
-
-	memset(p, 0, sizeof(*p));
-	snprintf(p->out_path, sizeof(p->out_path), "%s/spawn.%u.out",
-		 h_tmpdir(), seq);
-	snprintf(p->err_path, sizeof(p->err_path), "%s/spawn.%u.err",
-		 h_tmpdir(), seq++);
-	fflush(NULL);
-	p->pid = fork();
-	assert_true(p->pid >= 0);
-	if (p->pid == 0) {
-		struct rlimit rl = {(rlim_t)nproc, (rlim_t)nproc};
-		int in = open("/dev/null", O_RDONLY);
-		int out = open(p->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int err = open(p->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (in < 0 || out < 0 || err < 0)
-			_exit(126);
-		dup2(in, 0);
-		dup2(out, 1);
-		dup2(err, 2);
-		h_die_with_parent();
-		if (nproc > 0 &&
-		    (setgroups(0, NULL) == -1 || setgid(uid) == -1 ||
-		     setrlimit(RLIMIT_NPROC, &rl) == -1 || setuid(uid) == -1))
-			_exit(125);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-}
-
 static void test_no_threads_exits_1(void **state)
 {
 	char path[PATH_MAX];
@@ -847,7 +910,7 @@ static void test_no_threads_exits_1(void **state)
 
 		const char *argv[] = {path, "-b", "127.0.0.1", "0", NULL};
 
-		spawn_path(&p, argv, nproc, uid);
+		spawn_path(&p, argv, nproc, uid, -1);
 		rc = h_wait_exit(&p, 1000);
 		if (rc == -1) {
 			/* Running: it must have said so, and must stop
@@ -1036,7 +1099,7 @@ static void test_timeout_under_load_20_runs(void **state)
 		unlink(log);
 		argv[10] = log;
 		snprintf(s.log, sizeof(s.log), "%s", log);
-		spawn_path(&s.p, argv, 0, 0);
+		spawn_path(&s.p, argv, 0, 0, -1);
 		assert_int_equal(h_wait_listening(&s.p, START_MS), 0);
 		flood_start(&f, &s, "50", "1000000", "100000");
 		assert_int_equal(h_wait_exit(&s.p, STOP_MS), 0);
@@ -1062,6 +1125,7 @@ int main(void)
 		cmocka_unit_test(test_later_second_term_forces_exit),
 		cmocka_unit_test(test_quit_forces_exit),
 		cmocka_unit_test(test_two_interrupts_leave_whole_lines),
+		cmocka_unit_test(test_two_interrupts_on_a_slow_log),
 		cmocka_unit_test(test_stop_with_data_in_flight),
 		cmocka_unit_test(test_stop_reads_what_arrives_after_it),
 		cmocka_unit_test(test_drain_deadline_cuts_a_sender),
@@ -1075,5 +1139,8 @@ int main(void)
 		cmocka_unit_test(test_full_disk),
 	};
 
+	/* OPS_TEST=pattern runs only the tests whose names match. */
+	if (getenv("OPS_TEST") != NULL)
+		cmocka_set_test_filter(getenv("OPS_TEST"));
 	return cmocka_run_group_tests(tests, NULL, srv_teardown);
 }
