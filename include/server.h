@@ -85,7 +85,9 @@ struct server_model {
  * 0, 1 (cannot start a thread, or log lines lost), 2 (usage). */
 int server_main(int argc, char *argv[], const struct server_model *model);
 
-/* Opens everything cfg asks for (cfg is copied).  0, or -1 with err. */
+/* Opens everything cfg asks for (cfg is copied).  First it blocks the
+ * signals the signal thread takes (signals_block) in the calling thread,
+ * before the logger's thread exists.  0, or -1 with err. */
 int server_open(struct server *srv, const struct config *cfg, char *err,
 		size_t errlen);
 
