@@ -183,8 +183,8 @@ size_t logline_log_reopened(char *buf, size_t size, const char *ts,
 			    const char *path, const char *error);
 
 /* "log-gap lines=N bytes=N reason="E"". */
-size_t logline_log_gap(char *buf, size_t size, const char *ts,
-		       uint64_t lines, uint64_t bytes, const char *reason);
+size_t logline_log_gap(char *buf, size_t size, const char *ts, uint64_t lines,
+		       uint64_t bytes, const char *reason);
 
 /* "accept failed: ERROR; refusing clients until descriptors are free". */
 size_t logline_accept_failed(char *buf, size_t size, const char *ts,

@@ -25,10 +25,10 @@ struct stats {
 	atomic_uint_fast64_t udp_echo_limited; /* replies over the budget */
 	atomic_uint_fast64_t buffer_peak;      /* most session buffer bytes */
 	atomic_uint_fast64_t drained;	       /* sessions drained at stop */
-	atomic_uint_fast64_t drain_cut;	       /* of those, cut by the deadline */
-	atomic_long active;		       /* TCP clients being served */
-	atomic_long peak;		       /* most at once */
-	struct timespec started;	       /* CLOCK_MONOTONIC, set once */
+	atomic_uint_fast64_t drain_cut; /* of those, cut by the deadline */
+	atomic_long active;		/* TCP clients being served */
+	atomic_long peak;		/* most at once */
+	struct timespec started;	/* CLOCK_MONOTONIC, set once */
 };
 
 void stats_init(struct stats *st);

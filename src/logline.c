@@ -312,8 +312,8 @@ size_t logline_log_reopened(char *buf, size_t size, const char *ts,
 	return logline_finish(&b);
 }
 
-size_t logline_log_gap(char *buf, size_t size, const char *ts,
-		       uint64_t lines, uint64_t bytes, const char *reason)
+size_t logline_log_gap(char *buf, size_t size, const char *ts, uint64_t lines,
+		       uint64_t bytes, const char *reason)
 {
 	struct logline_builder b;
 

@@ -220,14 +220,15 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 		fail(err, errlen, "cannot start logger");
 		goto error;
 	}
-	srv->env = (struct conn_env){.cfg = &srv->cfg,
-				     .log = srv->log,
-				     .stats = &srv->stats,
-				     .stop_fd = srv->stop_pipe[0],
-				     .per_ip = &srv->per_ip,
-				     .chat = srv->chat,
-				     .budget = &srv->budget,
-				     .drain_deadline_ms = &srv->drain_deadline_ms};
+	srv->env =
+		(struct conn_env){.cfg = &srv->cfg,
+				  .log = srv->log,
+				  .stats = &srv->stats,
+				  .stop_fd = srv->stop_pipe[0],
+				  .per_ip = &srv->per_ip,
+				  .chat = srv->chat,
+				  .budget = &srv->budget,
+				  .drain_deadline_ms = &srv->drain_deadline_ms};
 	log_start(srv);
 	return 0;
 error:
@@ -294,8 +295,7 @@ static void on_reopen(void *ctx, int sig)
 
 	pthread_mutex_lock(&srv->log_guard);
 	/* Logging to standard output there is no file to reopen. */
-	log_signal(srv, sig,
-		   srv->cfg.log_path != NULL ? "reopen" : "ignored");
+	log_signal(srv, sig, srv->cfg.log_path != NULL ? "reopen" : "ignored");
 	if (srv->log != NULL && srv->cfg.log_path != NULL)
 		log_reopen(srv->log, srv->cfg.log_path);
 	pthread_mutex_unlock(&srv->log_guard);
