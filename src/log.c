@@ -8,9 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -156,31 +154,6 @@ static size_t write_lines(int fd, const char *buf, size_t len,
 	return done;
 }
 
-/* "TS - - - EVENT\n" into line (NOTE_MAX bytes); returns its length. */
-static size_t note_line(char *line, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static size_t note_line(char *line, const char *fmt, ...)
-{
-	struct timespec now;
-	va_list ap;
-	int n;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	logfmt_timestamp(line, &now);
-	memcpy(line + LOGFMT_TS_LEN, " - - - ", 7);
-	va_start(ap, fmt);
-	n = vsnprintf(line + LOGFMT_TS_LEN + 7, NOTE_MAX - LOGFMT_TS_LEN - 8,
-		      fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if (n > (int)(NOTE_MAX - LOGFMT_TS_LEN - 9))
-		n = (int)(NOTE_MAX - LOGFMT_TS_LEN - 9);
-	line[LOGFMT_TS_LEN + 7 + n] = '\n';
-	return LOGFMT_TS_LEN + 7 + (size_t)n + 1;
-}
-
 /* Counts buf[0..len) as lost (under the lock), for the reason err. */
 static void lose_locked(struct logger *lg, const char *buf, size_t len, int err)
 {
@@ -205,7 +178,7 @@ static void write_out(struct logger *lg, const char *buf, size_t len)
 {
 	const struct write_limit until_forced = {&lg->forced, NULL};
 	struct log_loss gap;
-	char note[NOTE_MAX];
+	char ts[LOGFMT_TS_LEN], note[LOGLINE_EVENT_MAX];
 	size_t done = 0;
 	int noted = 1, err = 0;
 
@@ -213,12 +186,11 @@ static void write_out(struct logger *lg, const char *buf, size_t len)
 	gap = lg->gap;
 	pthread_mutex_unlock(&lg->lock);
 	if (gap.lines > 0) {
-		size_t n = note_line(note,
-				     "log-gap lines=%llu bytes=%llu "
-				     "reason=\"%s\"",
-				     (unsigned long long)gap.lines,
-				     (unsigned long long)gap.bytes,
-				     strerror(gap.err));
+		size_t n;
+
+		logline_now(ts);
+		n = logline_log_gap(note, sizeof(note), ts, gap.lines,
+				    gap.bytes, strerror(gap.err));
 
 		noted = write_lines(lg->fd, note, n, until_forced) == n;
 		err = errno;
@@ -252,26 +224,23 @@ static void write_out(struct logger *lg, const char *buf, size_t len)
  */
 static void reopen_file(struct logger *lg, const char *path)
 {
-	char note[NOTE_MAX];
+	char ts[LOGFMT_TS_LEN], note[LOGLINE_EVENT_MAX];
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	int err = fd == -1 ? errno : 0;
-	size_t n;
 
 	if (fd >= 0 && dup2(fd, lg->fd) == -1)
 		err = errno;
 	if (fd >= 0)
 		close(fd);
-	if (err == 0) {
-		n = note_line(note, "log-reopened path=%.*s", PATH_NOTE_MAX,
-			      path);
-	} else {
-		n = note_line(note, "log-reopen-failed path=%.*s error=\"%s\"",
-			      PATH_NOTE_MAX, path, strerror(err));
+	if (err != 0) {
 		pthread_mutex_lock(&lg->lock);
 		lg->reopen_fails++;
 		pthread_mutex_unlock(&lg->lock);
 	}
-	write_out(lg, note, n);
+	logline_now(ts);
+	write_out(lg, note,
+		  logline_log_reopened(note, sizeof(note), ts, path,
+				       err != 0 ? strerror(err) : NULL));
 }
 
 static int urgent_locked(const struct logger *lg)

@@ -184,6 +184,7 @@ static void test_server_events_round_trip(void **state)
 		.nofile = 20000,
 		.idle_timeout = 300,
 		.max_line = 4096,
+		.drain_timeout_ms = 5000,
 		.echo = true,
 		.quiet = true,
 	};
@@ -198,7 +199,7 @@ static void test_server_events_round_trip(void **state)
 	expect_bytes(line, n,
 		     TS " - - - start mtserver 1.0 on 0.0.0.0:8888 (tcp, udp) "
 			"max-clients=19968 nofile=20000 idle-timeout=300s "
-			"max-line=4096 echo quiet\n");
+			"max-line=4096 drain-timeout=5.000s echo quiet\n");
 	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
 	assert_int_equal(l.transport, LOGLINE_SERVER);
 	assert_int_equal(l.number, 0);
@@ -210,11 +211,12 @@ static void test_server_events_round_trip(void **state)
 
 	start.echo = start.quiet = false;
 	start.idle_timeout = 0;
+	start.drain_timeout_ms = 250;
 	n = logline_start(line, sizeof(line), TS, &start);
 	expect_bytes(line, n,
 		     TS " - - - start mtserver 1.0 on 0.0.0.0:8888 (tcp, udp) "
 			"max-clients=19968 nofile=20000 idle-timeout=0s "
-			"max-line=4096\n");
+			"max-line=4096 drain-timeout=0.250s\n");
 
 	n = logline_stop(line, sizeof(line), TS, &stop);
 	expect_bytes(line, n,
@@ -233,6 +235,50 @@ static void test_server_events_round_trip(void **state)
 			"clients until descriptors are free\n");
 	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
 	assert_int_equal(l.event, LOGLINE_ACCEPT);
+}
+
+/* The operations events (signals, log rotation, a full disk): exact
+ * bytes, and read back with their fields. */
+static void test_ops_events_round_trip(void **state)
+{
+	char line[LOGLINE_EVENT_MAX];
+	const char *v;
+	struct logline l;
+	size_t n, vlen;
+	uint64_t u;
+
+	(void)state;
+	n = logline_signal(line, sizeof(line), TS, "SIGTERM", "stop");
+	expect_bytes(line, n, TS " - - - signal SIGTERM action=stop\n");
+	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
+	assert_int_equal(logline_field(&l, "action", &v, &vlen), 0);
+	expect_view(v, vlen, "stop");
+
+	n = logline_log_reopened(line, sizeof(line), TS, "/var/log/m.log",
+				 NULL);
+	expect_bytes(line, n, TS " - - - log-reopened path=/var/log/m.log\n");
+	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
+	expect_view(l.name, l.name_len, "log-reopened");
+
+	n = logline_log_reopened(line, sizeof(line), TS, "/x.log",
+				 "Permission denied");
+	expect_bytes(line, n,
+		     TS " - - - log-reopen-failed path=/x.log "
+			"error=\"Permission denied\"\n");
+	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
+	assert_int_equal(logline_field(&l, "error", &v, &vlen), 0);
+	expect_view(v, vlen, "Permission denied");
+
+	n = logline_log_gap(line, sizeof(line), TS, 2150, 104233,
+			    "No space left on device");
+	expect_bytes(line, n,
+		     TS " - - - log-gap lines=2150 bytes=104233 "
+			"reason=\"No space left on device\"\n");
+	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
+	assert_int_equal(logline_field_u64(&l, "lines", &u), 0);
+	assert_int_equal(u, 2150);
+	assert_int_equal(logline_field(&l, "reason", &v, &vlen), 0);
+	expect_view(v, vlen, "No space left on device");
 }
 
 /* A message written, read back, and compared byte for byte. */
@@ -635,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_disconnect_round_trip),
 		cmocka_unit_test(test_refused_round_trip),
 		cmocka_unit_test(test_server_events_round_trip),
+		cmocka_unit_test(test_ops_events_round_trip),
 		cmocka_unit_test(test_msg_every_byte),
 		cmocka_unit_test(test_msg_byte_classes),
 		cmocka_unit_test(test_msg_random_bytes),
