@@ -93,8 +93,10 @@ static void cut_partial_line(int fd, const char *buf, size_t written)
 	if (keep == written || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
 		return;
 	/* O_APPEND: the bytes just written end the file. */
-	if (st.st_size >= (off_t)(written - keep))
-		(void)ftruncate(fd, st.st_size - (off_t)(written - keep));
+	/* If even this fails the tail stays: nothing else can be done. */
+	if (st.st_size >= (off_t)(written - keep) &&
+	    ftruncate(fd, st.st_size - (off_t)(written - keep)) == -1)
+		return;
 }
 
 /* 1 once the monotonic clock has reached deadline. */
