@@ -95,7 +95,7 @@ WRAP_test_tcp_fault = -Wl,--wrap=pthread_create,--wrap=pthread_join \
 WRAP_test_ops_clock = -Wl,--wrap=pthread_cond_init \
 		      -Wl,--wrap=pthread_cond_timedwait
 
-.PHONY: all test check run-tests bench compare lesson-udp lesson-handshake run \
+.PHONY: fuzz fuzz-build all test check run-tests bench compare lesson-udp lesson-handshake run \
 	install uninstall clean check-cmocka check-zlib lint format test-repeat test-stress
 all: $(PROGRAMS)
 
@@ -238,6 +238,45 @@ uninstall:
 	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/mtserver \
 	    $(DOCS:%=$(DESTDIR)$(DOCDIR)/%)
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# libFuzzer targets (fuzz/fuzz_*.c, README "Fuzzing"): every parser, built
+# with clang against the project's own sources, each run for FUZZ_S
+# seconds from its seed corpus fuzz/corpus/NAME (new inputs go to
+# build/fuzz/corpus/NAME, so the tree stays clean).  A crash stops the
+# run and leaves its input as build/fuzz/crash-*.
+FUZZ_CC	     ?= clang
+FUZZ_S	     ?= 60
+FUZZ_SAN      = -fsanitize=fuzzer-no-link,address,undefined \
+		-fno-sanitize-recover=undefined
+FUZZ_CFLAGS   = -std=c11 -g -O1 -pthread -Wall -Wextra -Werror \
+		-D_POSIX_C_SOURCE=200809L -Iinclude -Ibench/src -Ifuzz
+FUZZ_NAMES    = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS     = $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+FUZZ_OBJS     = $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRCS) $(FLOOD_SRCS))
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(call say,FUZZCC,$<)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -c -o $@ $<
+build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_OBJS)
+	$(call say,FUZZLD,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) \
+	    $(MT_LDLIBS) $(FLOOD_LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	@for t in $(FUZZ_NAMES); do \
+	    echo "== fuzz_$$t for $(FUZZ_S) s"; \
+	    mkdir -p build/fuzz/corpus/$$t; \
+	    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_S) -timeout=10 \
+		-rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix=build/fuzz/ \
+		build/fuzz/corpus/$$t fuzz/corpus/$$t \
+		>build/fuzz/$$t.out 2>&1; rc=$$?; \
+	    grep -E 'DONE|oracle|ERROR|SUMMARY|artifact|number_of_executed' \
+		build/fuzz/$$t.out; \
+	    [ $$rc -eq 0 ] || { echo "fuzz_$$t FAILED (build/fuzz/$$t.out)"; exit 1; }; \
+	done; echo "fuzz: $(words $(FUZZ_NAMES)) targets clean for $(FUZZ_S) s each"
 
 # Static checks, all required to be clean (CI runs this): cppcheck,
 # clang-tidy (.clang-tidy says which checks and why), clang-format, and a

@@ -22,6 +22,7 @@
 #ifndef LOGFMT_H
 #define LOGFMT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -35,6 +36,13 @@
 /* Escapes src[0..len) into dst, which must hold LOGFMT_ESCAPED_MAX(len)
  * bytes; returns the bytes written (no NUL is added). */
 size_t logfmt_escape(char *dst, const char *src, size_t len);
+
+/* Whether esc[0..esc_len) is exactly what logfmt_escape writes for
+ * text[0..len): how a reader makes sure a logged text is the writer's,
+ * not a look-alike (a raw byte or an escape the writer never makes).
+ * Uses a fixed stack buffer, no allocation. */
+bool logfmt_escape_equals(const char *text, size_t len, const char *esc,
+			  size_t esc_len);
 
 /* Writes ts (CLOCK_REALTIME) as LOGFMT_TS_LEN bytes, no NUL. */
 void logfmt_timestamp(char *dst, const struct timespec *ts);

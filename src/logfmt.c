@@ -144,6 +144,39 @@ size_t logfmt_escape(char *dst, const char *src, size_t len)
 	return (size_t)(d - dst);
 }
 
+/* Text escaped per step of logfmt_escape_equals: 1 KiB of output. */
+#define EQUALS_CHUNK 256
+
+bool logfmt_escape_equals(const char *text, size_t len, const char *esc,
+			  size_t esc_len)
+{
+	char out[LOGFMT_ESCAPED_MAX(EQUALS_CHUNK)];
+	size_t i = 0, done = 0;
+
+	while (i < len) {
+		size_t end = len - i > EQUALS_CHUNK ? i + EQUALS_CHUNK : len;
+		size_t n;
+
+		/* Cut before a continuation byte only where no sequence can
+		 * span the cut: a lead byte among the three before it moves
+		 * the cut to that lead, so that every sequence is escaped as
+		 * in the whole text. */
+		if (end < len && ((unsigned char)text[end] & 0xc0) == 0x80)
+			for (size_t back = 1; back <= 3 && end - back > i;
+			     back++)
+				if ((unsigned char)text[end - back] >= 0xc0) {
+					end -= back;
+					break;
+				}
+		n = logfmt_escape(out, text + i, end - i);
+		if (n > esc_len - done || memcmp(out, esc + done, n) != 0)
+			return false;
+		done += n;
+		i = end;
+	}
+	return done == esc_len;
+}
+
 /* Writes v as exactly `width` decimal digits. */
 static char *digits(char *d, long v, int width)
 {

@@ -607,6 +607,18 @@ static size_t plain_span(const char *s, size_t len)
 	return i;
 }
 
+/* The text must be what the writer makes of it (logfmt_escape): a raw
+ * byte it would have escaped (invalid UTF-8, a right-to-left override)
+ * or an escape it never writes ("\\x41" for "A") marks a line it did not
+ * write. */
+static int check_canonical(struct logline *out)
+{
+	if (!logfmt_escape_equals(out->text, out->text_len, out->escaped,
+				  out->escaped_len))
+		return bad(out, "text not escaped as the writer does");
+	return 0;
+}
+
 /* The text of a msg or msg-truncated line, at the cursor. */
 static int parse_text(struct cursor *c, struct logline *out, char *textbuf,
 		      size_t textcap)
@@ -619,7 +631,7 @@ static int parse_text(struct cursor *c, struct logline *out, char *textbuf,
 	if (plain == len) { /* nothing escaped: the line's own bytes */
 		out->text = s;
 		out->text_len = len;
-		return 0;
+		return check_canonical(out);
 	}
 	if (textbuf == NULL || textcap < len) {
 		out->error = "no room for the unescaped text";
@@ -629,7 +641,7 @@ static int parse_text(struct cursor *c, struct logline *out, char *textbuf,
 	if (logline_unescape(textbuf, s, len, &out->text_len) == -1)
 		return bad(out, "bad escape in text");
 	out->text = textbuf;
-	return 0;
+	return check_canonical(out);
 }
 
 /* The fields after a server event's word: no control byte in them. */

@@ -12,11 +12,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "logfmt.h"
+#include "logline.h"
 
 /* Unicode 15's format characters (Cf), and U+2028/2029 (Zl, Zp). */
 static const uint32_t format_ranges[][2] = {
@@ -237,6 +239,74 @@ static void test_random_mixes_match_reference(void **state)
 	}
 }
 
+/* Found by fuzz_logline: the log reader accepted a message text that
+ * logfmt_escape never writes (a raw invalid byte), so a forged or
+ * corrupt line passed for the server's.  Each look-alike is refused. */
+static void test_reader_refuses_what_the_writer_never_writes(void **state)
+{
+	static const char *const forged[] = {
+		"msg raw \xff byte",	       /* invalid UTF-8, raw */
+		"msg rlo \xe2\x80\xae raw",    /* a format character, raw */
+		"msg \\x41 for A",	       /* an escape never written */
+		"msg \\xc3\\xa9 for \xc3\xa9", /* printable, escaped */
+	};
+	char line[256], textbuf[256];
+	struct logline l;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(forged) / sizeof(*forged); i++) {
+		int n = snprintf(line, sizeof(line),
+				 "2026-11-25T09:00:00.000000Z tcp "
+				 "127.0.0.1:5 #1 %s\n",
+				 forged[i]);
+
+		errno = 0;
+		assert_int_equal(logline_parse(line, (size_t)n, &l, textbuf,
+					       sizeof(textbuf)),
+				 -1);
+		assert_int_equal(errno, EINVAL);
+	}
+	/* What the writer writes still parses. */
+	snprintf(line, sizeof(line), "%s",
+		 "2026-11-25T09:00:00.000000Z tcp 127.0.0.1:5 #1 msg "
+		 "caf\xc3\xa9 \\xe2\\x80\\xae\n");
+	assert_int_equal(
+		logline_parse(line, strlen(line), &l, textbuf, sizeof(textbuf)),
+		0);
+	assert_int_equal(l.text_len, 9);
+	assert_memory_equal(l.text, "caf\xc3\xa9 \xe2\x80\xae", 9);
+}
+
+/* Found by fuzz_logline: logfmt_escape_equals, which checks text in
+ * 256-byte steps, cut a UTF-8 sequence in two at a step's end.  Every
+ * cut point near the step, every sequence length. */
+static void test_escape_equals_across_steps(void **state)
+{
+	static const char *const seqs[] = {
+		"\xc3\xa9",	"\xe4\xbd\xa0",		"\xf0\x9f\x98\x80",
+		"\xe2\x80\xae", "\xb5\xb5\xb5\xb5\xb5",
+	};
+	char text[600], esc[2400];
+
+	(void)state;
+	for (size_t s = 0; s < sizeof(seqs) / sizeof(*seqs); s++) {
+		for (size_t at = 248; at <= 260; at++) {
+			size_t len = strlen(seqs[s]), n;
+
+			memset(text, 'a', sizeof(text));
+			memcpy(text + at, seqs[s], len);
+			n = logfmt_escape(esc, text, sizeof(text));
+			assert_true(logfmt_escape_equals(text, sizeof(text),
+							 esc, n));
+			assert_false(logfmt_escape_equals(text, sizeof(text),
+							  esc, n - 1));
+			text[at + len] = 'b';
+			assert_false(logfmt_escape_equals(text, sizeof(text),
+							  esc, n));
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +314,9 @@ int main(void)
 		cmocka_unit_test(test_printable_text_stays),
 		cmocka_unit_test(test_every_code_point_matches_reference),
 		cmocka_unit_test(test_random_mixes_match_reference),
+		cmocka_unit_test(
+			test_reader_refuses_what_the_writer_never_writes),
+		cmocka_unit_test(test_escape_equals_across_steps),
 	};
 
 	return cmocka_run_group_tests_name("hostile-escape", tests, NULL, NULL);
