@@ -35,16 +35,15 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
-#include <pthread.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include "chat.h"
 #include "cli.h"
-#include "iplimit.h"
 #include "membudget.h"
 #include "log.h"
 #include "logline.h"
+#include "seats.h"
 #include "stats.h"
 
 /* What every session of a server shares. */
@@ -52,8 +51,8 @@ struct conn_env {
 	const struct config *cfg;
 	struct logger *log;
 	struct stats *stats;
-	int stop_fd; /* becomes readable when the server shuts down */
-	struct iplimit *per_ip;	  /* slots per address, or NULL */
+	int stop_fd;	     /* becomes readable when the server shuts down */
+	struct seats *seats; /* the clients being served */
 	struct chat_room *chat;	  /* --chat: the room (chat.h), or NULL */
 	struct membudget *budget; /* all sessions' buffers, or NULL */
 	/* CLOCK_MONOTONIC ms by which a stopping session must have
@@ -67,12 +66,7 @@ struct conn {
 	uint64_t id;
 	char who[LOGLINE_WHO_MAX]; /* "tcp 127.0.0.1:53422 #17" */
 	size_t who_len;
-	struct iplimit_key ip_key; /* the address's slot in env->per_ip */
-	bool ip_counted;	   /* a slot was taken: give it back */
-	/* Worker bookkeeping, owned by workers.c. */
-	pthread_t thread;
-	void *owner;	   /* the registry whose worker serves it */
-	struct conn *next; /* on that registry's done list */
+	struct seat seat; /* in env->seats, while served */
 };
 
 /* A session for the accepted socket fd from peer, numbered id.  NULL
@@ -81,18 +75,15 @@ struct conn *conn_new(const struct conn_env *env, int fd, uint64_t id,
 		      const struct sockaddr *peer);
 
 /* Runs the session to its end, logs connect and disconnect, closes the
- * socket and counts the client out of env->stats->active. */
+ * socket and gives the client's seat back. */
 void conn_serve(struct conn *c);
 
 /* Bytes of buffers a session allocates once its client sends (framing,
  * log batch, echo outbox), charged to env->budget. */
 size_t conn_session_cost(const struct config *cfg);
 
-/* Counts a served client out: its address's slot, env->stats->active.
- * conn_serve does it; so does the refusal of a client counted in. */
-void conn_release(struct conn *c);
-
-/* Frees c, closing its socket if still open. */
+/* Frees c, closing its socket if still open and giving its seat back if
+ * it still holds one. */
 void conn_free(struct conn *c);
 
 /* A stopping session ends when its client has been quiet this long:

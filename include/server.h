@@ -14,7 +14,8 @@
  * nothing left open or running; after it, nothing here exits the process
  * or stops serving because of one client.
  * Threads: all functions are for the main (accepting) thread, except
- * server_stop, which any thread or a signal handler's context may reach.
+ * server_stop, which any thread may call.  A SIGINT/SIGTERM does not
+ * call it: the handler writes to the same stop pipe itself.
  */
 #ifndef SERVER_H
 #define SERVER_H
@@ -26,8 +27,9 @@
 
 #include "cli.h"
 #include "conn.h"
-#include "iplimit.h"
 #include "log.h"
+#include "net.h"
+#include "seats.h"
 #include "signals.h"
 #include "stats.h"
 
@@ -40,7 +42,7 @@ struct server {
 	struct config cfg;
 	struct conn_env env;
 	struct stats stats;
-	struct iplimit per_ip;
+	struct seats seats;	 /* the clients being served */
 	struct membudget budget; /* --max-memory */
 	struct logger *log;
 	struct chat_room *chat; /* --chat, or NULL */
@@ -49,9 +51,9 @@ struct server {
 	int stop_pipe[2];	/* [0] becomes readable at shutdown */
 	int reserve_fd;		/* spare descriptor for EMFILE, or -1 */
 	unsigned port;		/* the bound port (cfg->port may be 0) */
+	struct net_addr addr;	/* the bound address, parsed once */
 	bool any_addr;		/* no --bind: cfg.bind_addr is net_any_addr() */
 	unsigned long nofile;	/* RLIMIT_NOFILE after raising it */
-	long max_clients;
 	struct signals signals;
 	/* Guards log against the signal thread while server_close closes
 	 * it (NULL after). */
@@ -118,7 +120,8 @@ void server_announce(const struct server *srv, FILE *out);
  * backlog, before the drain deadline), then NULL. */
 struct conn *server_accept(struct server *srv);
 
-/* Sends a refused client line ("server busy\n"), logs reason, frees c. */
+/* Sends a refused client line (proto.h), logs reason, frees c (which
+ * gives back its seat, if it had one). */
 void server_refuse(struct server *srv, struct conn *c, const char *line,
 		   const char *reason);
 
@@ -126,7 +129,8 @@ void server_refuse(struct server *srv, struct conn *c, const char *line,
 void server_wait_stop(struct server *srv);
 
 /* Asks every thread to stop, sessions to drain by one deadline
- * (--drain-timeout from the first call): async-signal-safe. */
+ * (--drain-timeout from the first call): async-signal-safe, so the
+ * signal thread may call it; server_close calls it too. */
 void server_stop(struct server *srv);
 
 /* Stops and joins the UDP thread, flushes and closes the log, prints the

@@ -26,19 +26,16 @@ struct stats {
 	atomic_uint_fast64_t buffer_peak;      /* most session buffer bytes */
 	atomic_uint_fast64_t drained;	       /* sessions drained at stop */
 	atomic_uint_fast64_t drain_cut; /* of those, cut by the deadline */
-	atomic_long active;		/* TCP clients being served */
-	atomic_long peak;		/* most at once */
 	struct timespec started;	/* CLOCK_MONOTONIC, set once */
 };
 
 void stats_init(struct stats *st);
 void stats_add(atomic_uint_fast64_t *counter, uint64_t n);
-/* A client starts or stops being served; keeps the peak. */
-void stats_open(struct stats *st);
-void stats_close(struct stats *st);
 
 /* Prints the multi-line summary (with the process's CPU times, as the
- * servers of Stevens' UNP chapter 30 do) prefixed by prog. */
-void stats_print(const struct stats *st, const char *prog, FILE *out);
+ * servers of Stevens' UNP chapter 30 do) prefixed by prog; peak is the
+ * most clients served at once (seats.h). */
+void stats_print(const struct stats *st, long peak, const char *prog,
+		 FILE *out);
 
 #endif

@@ -4,24 +4,27 @@
  * shutdown.
  *
  * Ownership of a struct conn moves with it: the accepting thread hands
- * it to workers_start; the worker runs conn_serve and puts it on the done
- * list; the registry's reaper thread takes it from there, joins that
- * worker and frees the conn.  So every thread is joined and every conn
- * freed exactly once, promptly: a finished worker's stack is released
- * whether or not another client ever arrives.
+ * it to workers_start, which wraps it in a struct worker; the worker
+ * runs conn_serve and puts itself on the done list; the registry's
+ * reaper thread takes it from there, joins that worker and frees both.  So
+ * every thread is joined and every conn freed exactly once, promptly: a
+ * finished worker's stack is released whether or not another client ever
+ * arrives.
  *
  * Stacks are WORKER_STACK_SIZE: the session keeps its buffers on the
  * heap, so thousands of workers fit in little memory.
  *
  * Threads: workers_init/start/join_all are for one thread, the
  * accepting one; workers and the reaper only touch the registry under
- * its lock; workers_unjoined may be called from any thread.
+ * its lock.
  */
 #ifndef WORKERS_H
 #define WORKERS_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/queue.h>
 
 #include "conn.h"
 
@@ -35,30 +38,35 @@
 #define WORKER_STACK_SIZE (64 * (size_t)1024)
 #endif
 
+/* One worker: its thread and the client it serves.  The registry's
+ * own hand-off item, so that a struct conn knows nothing of threads. */
+struct worker {
+	pthread_t thread;
+	struct workers *registry;
+	struct conn *conn;
+	SLIST_ENTRY(worker) done_link; /* on the registry's done list */
+};
+
+SLIST_HEAD(worker_list, worker);
+
 struct workers {
 	pthread_attr_t attr; /* joinable, WORKER_STACK_SIZE */
 	pthread_t reaper;
-	/* lock guards live, done, unjoined and closing. */
+	/* lock guards live, done and closing. */
 	pthread_mutex_t lock;
-	pthread_cond_t changed; /* done grew, or closing was set */
-	size_t live;		/* started and not yet finished */
-	struct conn *done;	/* finished, waiting to be joined */
-	size_t unjoined;	/* finished and not yet joined */
-	int closing;		/* workers_join_all is waiting */
+	pthread_cond_t changed;	 /* done grew, or closing was set */
+	size_t live;		 /* started and not yet finished */
+	struct worker_list done; /* finished, waiting to be joined */
+	bool closing;		 /* workers_join_all is waiting */
 };
 
 /* Starts the registry's reaper thread.  0, or -1 with errno (EAGAIN:
  * no thread for it; nothing is left to free then). */
 int workers_init(struct workers *w);
 
-/* Runs conn_serve(c) on a new thread.  0, or -1 with errno from
- * pthread_create (EAGAIN: no more threads); c is then still the
- * caller's. */
+/* Runs conn_serve(c) on a new thread.  0, or -1 with errno (EAGAIN: no
+ * more threads; ENOMEM); c is then still the caller's. */
 int workers_start(struct workers *w, struct conn *c);
-
-/* How many workers have finished and not yet been joined (for tests and
- * diagnostics: it drops to 0 soon after the last one finishes). */
-size_t workers_unjoined(struct workers *w);
 
 /* Waits for every worker to finish and be joined, stops the reaper,
  * frees the registry. */

@@ -60,21 +60,13 @@ struct conn *conn_new(const struct conn_env *env, int fd, uint64_t id,
 	return c;
 }
 
-void conn_release(struct conn *c)
-{
-	if (c->ip_counted) {
-		iplimit_give(c->env->per_ip, &c->ip_key);
-		c->ip_counted = false;
-	}
-	stats_close(c->env->stats);
-}
-
 void conn_free(struct conn *c)
 {
 	if (c == NULL)
 		return;
 	if (c->fd >= 0)
 		close(c->fd);
+	seats_give(c->env->seats, &c->seat);
 	free(c);
 }
 
@@ -580,5 +572,5 @@ void conn_serve(struct conn *c)
 	log_disconnect(&s, discarded);
 	close(c->fd);
 	c->fd = -1;
-	conn_release(c);
+	seats_give(c->env->seats, &c->seat);
 }

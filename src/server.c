@@ -76,26 +76,27 @@ static int open_log(struct server *srv, char *err, size_t errlen)
 static int open_listeners(struct server *srv, char *err, size_t errlen)
 {
 	const struct config *cfg = &srv->cfg;
-	struct net_addr addr;
+	struct net_addr *addr = &srv->addr;
 	int tries = cfg->port == 0 ? PORT_TRIES : 1;
 
-	if (net_parse_addr(&addr, cfg->bind_addr, cfg->port, err, errlen) == -1)
+	if (net_parse_addr(addr, cfg->bind_addr, cfg->port, err, errlen) == -1)
 		return -1;
 	while (tries-- > 0) {
-		net_set_port(&addr, cfg->port);
+		net_set_port(addr, cfg->port);
 		if (cfg->tcp) {
-			srv->tcp_fd = net_tcp_listen(&addr, cfg->backlog, err,
-						     errlen);
+			srv->tcp_fd =
+				net_tcp_listen(addr, cfg->backlog, err, errlen);
 			if (srv->tcp_fd == -1)
 				return -1;
 			srv->port = (unsigned)net_local_port(srv->tcp_fd);
-			net_set_port(&addr, srv->port);
+			net_set_port(addr, srv->port);
 		}
 		if (!cfg->udp)
 			return 0;
-		srv->udp_fd = net_udp_bind(&addr, err, errlen);
+		srv->udp_fd = net_udp_bind(addr, err, errlen);
 		if (srv->udp_fd >= 0) {
 			srv->port = (unsigned)net_local_port(srv->udp_fd);
+			net_set_port(addr, srv->port);
 			return 0;
 		}
 		if (errno != EADDRINUSE || cfg->port != 0 || !cfg->tcp)
@@ -117,17 +118,20 @@ static long default_max_clients(unsigned long nofile, bool chat)
 	return chat ? n / 2 : n;
 }
 
-/* --max-per-ip: an explicit value counts every address, the default
- * leaves loopback out. */
-static int open_per_ip(struct server *srv, char *err, size_t errlen)
+/* --max-clients, by default from RLIMIT_NOFILE; --max-per-ip: an
+ * explicit value counts every address, the default leaves loopback out. */
+static int open_seats(struct server *srv, char *err, size_t errlen)
 {
 	const struct config *cfg = &srv->cfg;
-	long max =
+	long max = cfg->max_clients > 0
+			   ? cfg->max_clients
+			   : default_max_clients(srv->nofile, cfg->chat);
+	long per_ip =
 		cfg->max_per_ip >= 0 ? cfg->max_per_ip : CLI_DEFAULT_MAX_PER_IP;
 
 	if (cfg->kind != CLI_MTSERVER)
-		max = 0; /* one client at a time */
-	if (iplimit_init(&srv->per_ip, max, cfg->max_per_ip < 0) == -1)
+		per_ip = 0; /* one client at a time */
+	if (seats_init(&srv->seats, max, per_ip, cfg->max_per_ip < 0) == -1)
 		return fail(err, errlen, "cannot allocate --max-per-ip table");
 	return 0;
 }
@@ -142,13 +146,12 @@ static const char *transports(const struct config *cfg)
 static void log_start(struct server *srv)
 {
 	char addr[NET_ADDR_MAX], ts[LOGFMT_TS_LEN], line[LOGLINE_EVENT_MAX];
-	struct net_addr a;
 	struct logline_start start = {
 		.prog = srv->cfg.prog,
 		.version = MT_VERSION,
 		.addr = addr,
 		.transports = transports(&srv->cfg),
-		.max_clients = srv->max_clients,
+		.max_clients = srv->seats.max,
 		.nofile = srv->nofile,
 		.idle_timeout = srv->cfg.idle_timeout,
 		.max_line = srv->cfg.max_line,
@@ -158,8 +161,7 @@ static void log_start(struct server *srv)
 		.quiet = srv->cfg.quiet,
 	};
 
-	net_parse_addr(&a, srv->cfg.bind_addr, srv->port, NULL, 0);
-	net_format((struct sockaddr *)&a.ss, addr, sizeof(addr));
+	net_format((const struct sockaddr *)&srv->addr.ss, addr, sizeof(addr));
 	logline_now(ts);
 	(void)log_append(srv->log, line,
 			 logline_start(line, sizeof(line), ts, &start));
@@ -185,11 +187,7 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 		return fail(err, errlen, "cannot block signals");
 	if (net_raise_nofile(&srv->nofile) == -1)
 		return fail(err, errlen, "cannot read RLIMIT_NOFILE");
-	srv->max_clients =
-		cfg->max_clients > 0
-			? cfg->max_clients
-			: default_max_clients(srv->nofile, cfg->chat);
-	if (open_per_ip(srv, err, errlen) == -1)
+	if (open_seats(srv, err, errlen) == -1)
 		return -1;
 	membudget_init(&srv->budget, cfg->max_memory >= 0
 					     ? (size_t)cfg->max_memory
@@ -203,7 +201,10 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 		goto error;
 	}
 	/* A signal handler writes here: it must never block. */
-	fcntl(srv->stop_pipe[1], F_SETFL, O_NONBLOCK);
+	if (net_set_nonblock(srv->stop_pipe[1], true) == -1) {
+		fail(err, errlen, "cannot make the stop pipe non-blocking");
+		goto error;
+	}
 	if (srv->tcp_fd >= 0 && net_set_nonblock(srv->tcp_fd, true) == -1) {
 		fail(err, errlen, "cannot make listener non-blocking");
 		goto error;
@@ -225,7 +226,7 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 				  .log = srv->log,
 				  .stats = &srv->stats,
 				  .stop_fd = srv->stop_pipe[0],
-				  .per_ip = &srv->per_ip,
+				  .seats = &srv->seats,
 				  .chat = srv->chat,
 				  .budget = &srv->budget,
 				  .drain_deadline_ms = &srv->drain_deadline_ms};
@@ -234,7 +235,7 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 error:
 	chat_room_free(srv->chat);
 	srv->chat = NULL;
-	iplimit_free(&srv->per_ip);
+	seats_free(&srv->seats);
 	close_if_open(&srv->tcp_fd);
 	close_if_open(&srv->udp_fd);
 	close_if_open(&srv->stop_pipe[0]);
@@ -320,7 +321,7 @@ static void on_force(void *ctx, int sig)
 {
 	struct server *srv = ctx;
 	long long deadline = mono_ms() + FORCE_WRITE_MS;
-	long active = atomic_load(&srv->stats.active);
+	long active = seats_active(&srv->seats);
 	struct log_force f = {0};
 	int rc = -1;
 
@@ -413,12 +414,11 @@ void server_ready(struct server *srv)
 void server_announce(const struct server *srv, FILE *out)
 {
 	char addr[NET_ADDR_MAX];
-	struct net_addr a;
 
-	net_parse_addr(&a, srv->cfg.bind_addr, srv->port, NULL, 0);
 	fprintf(out, "%s: listening on %s (%s%s)\n", srv->cfg.prog,
-		net_format((struct sockaddr *)&a.ss, addr, sizeof(addr)),
-		transports(&srv->cfg), stacks(srv, &a));
+		net_format((const struct sockaddr *)&srv->addr.ss, addr,
+			   sizeof(addr)),
+		transports(&srv->cfg), stacks(srv, &srv->addr));
 	fflush(out);
 }
 
@@ -458,21 +458,13 @@ static void refuse_fd(struct server *srv, int fd,
 	log_refusal(srv, who, who_len, reason);
 }
 
-/* Refuses a client that was never counted as active. */
-static void turn_away(struct server *srv, struct conn *c, const char *line,
-		      const char *reason)
+void server_refuse(struct server *srv, struct conn *c, const char *line,
+		   const char *reason)
 {
 	send_refusal(c->fd, line);
 	c->fd = -1;
 	log_refusal(srv, c->who, c->who_len, reason);
-	conn_free(c);
-}
-
-void server_refuse(struct server *srv, struct conn *c, const char *line,
-		   const char *reason)
-{
-	conn_release(c);
-	turn_away(srv, c, line, reason);
+	conn_free(c); /* gives its seat back, if it had one */
 }
 
 /*
@@ -580,28 +572,28 @@ struct conn *server_accept(struct server *srv)
 				  "no-memory");
 			continue;
 		}
-		if (atomic_load(&srv->stats.active) >= srv->max_clients) {
-			turn_away(srv, c, PROTO_FULL_LINE, "server-full");
-			continue;
+		switch (seats_take(&srv->seats, (struct sockaddr *)&peer,
+				   &c->seat)) {
+		case SEATS_TAKEN:
+			/* Not even one more session's buffers fit: a crowd
+			 * holds them (and each of its clients times out in
+			 * the end). */
+			if (membudget_fits(&srv->budget,
+					   conn_session_cost(&srv->cfg)))
+				return c;
+			server_refuse(srv, c, PROTO_BUSY_LINE, "memory-budget");
+			break;
+		case SEATS_FULL:
+			server_refuse(srv, c, PROTO_FULL_LINE, "server-full");
+			break;
+		case SEATS_IP_FULL:
+			server_refuse(srv, c, PROTO_PER_IP_LINE,
+				      "per-ip-limit");
+			break;
+		case SEATS_NO_MEMORY:
+			server_refuse(srv, c, PROTO_BUSY_LINE, "no-memory");
+			break;
 		}
-		/* Not even one more session's buffers fit: a crowd holds
-		 * them (and each of its clients times out in the end). */
-		if (!membudget_fits(&srv->budget,
-				    conn_session_cost(&srv->cfg))) {
-			turn_away(srv, c, PROTO_BUSY_LINE, "memory-budget");
-			continue;
-		}
-		switch (iplimit_take(&srv->per_ip, (struct sockaddr *)&peer,
-				     &c->ip_key, &c->ip_counted)) {
-		case 0:
-			turn_away(srv, c, PROTO_PER_IP_LINE, "per-ip-limit");
-			continue;
-		case -1:
-			turn_away(srv, c, PROTO_BUSY_LINE, "no-memory");
-			continue;
-		}
-		stats_open(&srv->stats);
-		return c;
 	}
 	return NULL;
 }
@@ -672,11 +664,11 @@ int server_close(struct server *srv, FILE *out)
 	if (srv->log_fd != STDOUT_FILENO)
 		close_if_open(&srv->log_fd);
 	atomic_store(&srv->stats.buffer_peak, membudget_peak(&srv->budget));
-	stats_print(&srv->stats, srv->cfg.prog, out);
+	stats_print(&srv->stats, seats_peak(&srv->seats), srv->cfg.prog, out);
 	close_if_open(&srv->stop_pipe[0]);
 	close_if_open(&srv->stop_pipe[1]);
 	close_if_open(&srv->reserve_fd);
-	iplimit_free(&srv->per_ip);
+	seats_free(&srv->seats);
 	chat_room_free(srv->chat);
 	srv->chat = NULL;
 	return status;

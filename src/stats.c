@@ -3,6 +3,7 @@
  */
 #include "stats.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -17,25 +18,6 @@ void stats_add(atomic_uint_fast64_t *counter, uint64_t n)
 	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
 }
 
-void stats_open(struct stats *st)
-{
-	long now = atomic_fetch_add_explicit(&st->active, 1,
-					     memory_order_relaxed) +
-		   1;
-	long peak = atomic_load_explicit(&st->peak, memory_order_relaxed);
-
-	while (now > peak &&
-	       !atomic_compare_exchange_weak_explicit(&st->peak, &peak, now,
-						      memory_order_relaxed,
-						      memory_order_relaxed))
-		;
-}
-
-void stats_close(struct stats *st)
-{
-	atomic_fetch_sub_explicit(&st->active, 1, memory_order_relaxed);
-}
-
 static unsigned long long get(const atomic_uint_fast64_t *c)
 {
 	return (unsigned long long)atomic_load_explicit(c,
@@ -47,7 +29,7 @@ static double seconds(const struct timeval *tv)
 	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
 }
 
-void stats_print(const struct stats *st, const char *prog, FILE *out)
+void stats_print(const struct stats *st, long peak, const char *prog, FILE *out)
 {
 	struct timespec now;
 	struct rusage ru;
@@ -56,22 +38,23 @@ void stats_print(const struct stats *st, const char *prog, FILE *out)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	up = (double)(now.tv_sec - st->started.tv_sec) +
 	     (double)(now.tv_nsec - st->started.tv_nsec) / 1e9;
-	memset(&ru, 0, sizeof(ru));
-	getrusage(RUSAGE_SELF, &ru);
 	fprintf(out,
 		"%s: summary: up %.3fs, tcp connections %llu (peak %ld "
-		"concurrent, %llu refused), peak buffer memory %llu KiB\n"
+		"concurrent, %llu refused), peak buffer memory %llu KiB\n",
+		prog, up, get(&st->tcp_conns), peak, get(&st->tcp_refused),
+		get(&st->buffer_peak) / 1024);
+	fprintf(out,
 		"%s: summary: tcp %llu messages, %llu bytes (%llu bytes of "
-		"replies dropped); udp %llu "
-		"messages, %llu bytes in %llu datagrams (%llu replies over the "
-		"echo rate); %llu truncated\n"
-		"%s: summary: cpu user %.3fs, system %.3fs\n",
-		prog, up, get(&st->tcp_conns),
-		atomic_load_explicit(&st->peak, memory_order_relaxed),
-		get(&st->tcp_refused), get(&st->buffer_peak) / 1024, prog,
-		get(&st->tcp_msgs), get(&st->tcp_bytes), get(&st->unsent),
+		"replies dropped); udp %llu messages, %llu bytes in %llu "
+		"datagrams (%llu replies over the echo rate); %llu truncated\n",
+		prog, get(&st->tcp_msgs), get(&st->tcp_bytes), get(&st->unsent),
 		get(&st->udp_msgs), get(&st->udp_bytes),
 		get(&st->udp_datagrams), get(&st->udp_echo_limited),
-		get(&st->truncated), prog, seconds(&ru.ru_utime),
-		seconds(&ru.ru_stime));
+		get(&st->truncated));
+	if (getrusage(RUSAGE_SELF, &ru) == -1)
+		fprintf(out, "%s: summary: cpu times unknown: %s\n", prog,
+			strerror(errno));
+	else
+		fprintf(out, "%s: summary: cpu user %.3fs, system %.3fs\n",
+			prog, seconds(&ru.ru_utime), seconds(&ru.ru_stime));
 }

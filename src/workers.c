@@ -4,21 +4,19 @@
 #include "workers.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
-/* Joins the workers on list c and frees their conns; returns how many. */
-static size_t join_list(struct conn *c)
+/* Joins the workers on list and frees them and their conns. */
+static void join_list(struct worker_list *list)
 {
-	size_t n = 0;
+	struct worker *wk;
 
-	while (c != NULL) {
-		struct conn *next = c->next;
-
-		pthread_join(c->thread, NULL);
-		conn_free(c);
-		c = next;
-		n++;
+	while ((wk = SLIST_FIRST(list)) != NULL) {
+		SLIST_REMOVE_HEAD(list, done_link);
+		pthread_join(wk->thread, NULL);
+		conn_free(wk->conn);
+		free(wk);
 	}
-	return n;
 }
 
 /* The reaper: joins finished workers as they come, outside the lock,
@@ -26,21 +24,19 @@ static size_t join_list(struct conn *c)
 static void *reaper_main(void *arg)
 {
 	struct workers *w = arg;
-	struct conn *done;
-	size_t n;
+	struct worker_list done;
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (w->done == NULL && !(w->closing && w->live == 0))
+		while (SLIST_EMPTY(&w->done) && !(w->closing && w->live == 0))
 			pthread_cond_wait(&w->changed, &w->lock);
-		if (w->done == NULL)
+		if (SLIST_EMPTY(&w->done))
 			break;
 		done = w->done;
-		w->done = NULL;
+		SLIST_INIT(&w->done);
 		pthread_mutex_unlock(&w->lock);
-		n = join_list(done);
+		join_list(&done);
 		pthread_mutex_lock(&w->lock);
-		w->unjoined -= n;
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -51,24 +47,28 @@ int workers_init(struct workers *w)
 	int err;
 
 	w->live = 0;
-	w->done = NULL;
-	w->unjoined = 0;
-	w->closing = 0;
+	SLIST_INIT(&w->done);
+	w->closing = false;
 	err = pthread_attr_init(&w->attr);
 	if (err != 0)
 		goto error;
 	err = pthread_attr_setstacksize(&w->attr, WORKER_STACK_SIZE);
 	if (err != 0)
 		goto error_attr;
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->changed, NULL);
+	err = pthread_mutex_init(&w->lock, NULL);
+	if (err != 0)
+		goto error_attr;
+	err = pthread_cond_init(&w->changed, NULL);
+	if (err != 0)
+		goto error_lock;
 	err = pthread_create(&w->reaper, &w->attr, reaper_main, w);
 	if (err != 0)
-		goto error_sync;
+		goto error_cond;
 	return 0;
 
-error_sync:
+error_cond:
 	pthread_cond_destroy(&w->changed);
+error_lock:
 	pthread_mutex_destroy(&w->lock);
 error_attr:
 	pthread_attr_destroy(&w->attr);
@@ -79,14 +79,12 @@ error:
 
 static void *worker_main(void *arg)
 {
-	struct conn *c = arg;
-	struct workers *w = c->owner;
+	struct worker *wk = arg;
+	struct workers *w = wk->registry;
 
-	conn_serve(c);
+	conn_serve(wk->conn);
 	pthread_mutex_lock(&w->lock);
-	c->next = w->done;
-	w->done = c;
-	w->unjoined++;
+	SLIST_INSERT_HEAD(&w->done, wk, done_link);
 	w->live--;
 	pthread_cond_signal(&w->changed);
 	pthread_mutex_unlock(&w->lock);
@@ -95,38 +93,32 @@ static void *worker_main(void *arg)
 
 int workers_start(struct workers *w, struct conn *c)
 {
+	struct worker *wk = malloc(sizeof(*wk));
 	int err;
 
-	c->owner = w;
+	if (wk == NULL)
+		return -1;
+	wk->registry = w;
+	wk->conn = c;
 	pthread_mutex_lock(&w->lock);
 	w->live++;
 	pthread_mutex_unlock(&w->lock);
-	err = pthread_create(&c->thread, &w->attr, worker_main, c);
+	err = pthread_create(&wk->thread, &w->attr, worker_main, wk);
 	if (err != 0) {
 		pthread_mutex_lock(&w->lock);
 		w->live--;
 		pthread_mutex_unlock(&w->lock);
-		c->owner = NULL;
+		free(wk);
 		errno = err;
 		return -1;
 	}
 	return 0;
 }
 
-size_t workers_unjoined(struct workers *w)
-{
-	size_t n;
-
-	pthread_mutex_lock(&w->lock);
-	n = w->unjoined;
-	pthread_mutex_unlock(&w->lock);
-	return n;
-}
-
 void workers_join_all(struct workers *w)
 {
 	pthread_mutex_lock(&w->lock);
-	w->closing = 1;
+	w->closing = true;
 	pthread_cond_signal(&w->changed);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->reaper, NULL);

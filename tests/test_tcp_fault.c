@@ -119,7 +119,7 @@ static void close_server(struct running *r, const char *summary_path)
 	server_stop(&r->srv);
 	assert_int_equal(__real_pthread_join(r->thread, NULL), 0);
 	assert_int_equal(r->serve_rc, 0);
-	assert_int_equal(atomic_load(&r->srv.stats.active), 0);
+	assert_int_equal(seats_active(&r->srv.seats), 0);
 	summary = fopen(summary_path, "w");
 	assert_non_null(summary);
 	assert_int_equal(server_close(&r->srv, summary), 0);
