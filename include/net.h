@@ -25,6 +25,13 @@ struct net_addr {
 	socklen_t len;
 };
 
+/* The one way to fail with a reason: fills err[0..errlen) (if err is
+ * not NULL) with the formatted one-line reason and returns -1, errno
+ * kept as it was.  Write the message whole on one source line, so that
+ * grep finds it from what the user saw. */
+int net_error(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Parses a numeric IPv4 or IPv6 address and a port.  0 or -1 (EINVAL). */
 int net_parse_addr(struct net_addr *a, const char *host, unsigned port,
 		   char *err, size_t errlen);

@@ -17,6 +17,10 @@
 #include "outbox.h"
 #include "proto.h"
 
+/* The session's poll(2) slots: its client, the server's stop, and its
+ * outbox's wake-up (chat). */
+enum { SLOT_CLIENT, SLOT_STOP, SLOT_WAKE, SLOTS };
+
 /* frame_fn return value: the client said "quit". */
 #define STOP_QUIT 1
 
@@ -312,9 +316,10 @@ static void flush_before_close(struct session *s, bool stopping)
 {
 	const struct config *cfg = s->c->env->cfg;
 	long long stop_at = stopping ? now_ms() + STOP_FLUSH_MS : -1;
-	struct pollfd pfd[2] = {
-		{.fd = s->c->fd, .events = POLLOUT},
-		{.fd = s->c->env->stop_fd, .events = POLLIN},
+	/* No wake slot: nothing is read any more. */
+	struct pollfd pfd[SLOT_STOP + 1] = {
+		[SLOT_CLIENT] = {.fd = s->c->fd, .events = POLLOUT},
+		[SLOT_STOP] = {.fd = s->c->env->stop_fd, .events = POLLIN},
 	};
 
 	while (outbox_pending(&s->out) > 0) {
@@ -328,11 +333,11 @@ static void flush_before_close(struct session *s, bool stopping)
 			at = stall;
 		if (at != -1 && now >= at)
 			break;
-		if (poll(pfd, stopping ? 1 : 2,
+		if (poll(pfd, stopping ? SLOT_STOP : SLOT_STOP + 1,
 			 at == -1 ? -1 : (int)(at - now)) == -1 &&
 		    errno != EINTR)
 			break;
-		if (!stopping && pfd[1].revents != 0) {
+		if (!stopping && pfd[SLOT_STOP].revents != 0) {
 			stopping = true;
 			stop_at = now_ms() + STOP_FLUSH_MS;
 		}
@@ -424,10 +429,10 @@ static void serve_loop(struct session *s)
 {
 	const struct conn_env *env = s->c->env;
 	/* The wake descriptor is -1 (ignored by poll) unless --chat. */
-	struct pollfd pfd[3] = {
-		{.fd = s->c->fd, .events = POLLIN},
-		{.fd = env->stop_fd, .events = POLLIN},
-		{.fd = outbox_wake_fd(&s->out), .events = POLLIN},
+	struct pollfd pfd[SLOTS] = {
+		[SLOT_CLIENT] = {.fd = s->c->fd, .events = POLLIN},
+		[SLOT_STOP] = {.fd = env->stop_fd, .events = POLLIN},
+		[SLOT_WAKE] = {.fd = outbox_wake_fd(&s->out), .events = POLLIN},
 	};
 
 	s->last_msg = now_ms();
@@ -447,10 +452,10 @@ static void serve_loop(struct session *s)
 		}
 		/* While replies wait, the client is not read: TCP pushes
 		 * back on it, and memory does not grow. */
-		pfd[0].events = blocked ? POLLOUT : held ? 0 : POLLIN;
+		pfd[SLOT_CLIENT].events = blocked ? POLLOUT : held ? 0 : POLLIN;
 		if (held && (left == -1 || left > CHAT_RETRY_MS))
 			left = CHAT_RETRY_MS;
-		r = poll(pfd, 3, (int)left);
+		r = poll(pfd, SLOTS, (int)left);
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
@@ -458,19 +463,19 @@ static void serve_loop(struct session *s)
 			s->err = errno;
 			return;
 		}
-		if (pfd[0].revents != 0) {
+		if (pfd[SLOT_CLIENT].revents != 0) {
 			if (blocked)
 				(void)outbox_flush(&s->out);
 			else if (receive(s, 0) == 0) /* data before stop */
 				return;
 		}
-		if (pfd[1].revents != 0) {
+		if (pfd[SLOT_STOP].revents != 0) {
 			if (env->chat != NULL)
 				chat_stopping(env->chat, &s->member);
 			drain(s);
 			return;
 		}
-		if (pfd[2].revents != 0 && chat_woken(s))
+		if (pfd[SLOT_WAKE].revents != 0 && chat_woken(s))
 			return;
 	}
 }

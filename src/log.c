@@ -348,25 +348,29 @@ struct logger *log_open(int fd, size_t max_append)
 		err = ENOMEM;
 		goto error;
 	}
-	pthread_mutex_init(&lg->lock, NULL);
-	pthread_cond_init(&lg->room, NULL);
+	err = pthread_mutex_init(&lg->lock, NULL);
+	if (err != 0)
+		goto error;
+	err = pthread_cond_init(&lg->room, NULL);
+	if (err != 0)
+		goto error_lock;
 	err = monotonic_cond_init(&lg->wake);
 	if (err != 0)
-		goto error_sync;
+		goto error_room;
 	err = monotonic_cond_init(&lg->idle);
-	if (err != 0) {
-		pthread_cond_destroy(&lg->wake);
-		goto error_sync;
-	}
+	if (err != 0)
+		goto error_wake;
 	err = pthread_create(&lg->flusher, NULL, flusher_main, lg);
-	if (err != 0) {
-		pthread_cond_destroy(&lg->idle);
-		pthread_cond_destroy(&lg->wake);
-		goto error_sync;
-	}
+	if (err != 0)
+		goto error_idle;
 	return lg;
-error_sync:
+error_idle:
+	pthread_cond_destroy(&lg->idle);
+error_wake:
+	pthread_cond_destroy(&lg->wake);
+error_room:
 	pthread_cond_destroy(&lg->room);
+error_lock:
 	pthread_mutex_destroy(&lg->lock);
 error:
 	free(lg->active);

@@ -125,8 +125,7 @@ static int on_input(struct client *cl)
 	if (cl->len == LINE_MAX_BYTES) { /* a line longer than the buffer */
 		if (cl->udp)
 			fprintf(stderr,
-				"mtclient: line longer than %d bytes "
-				"sent as several datagrams\n",
+				"mtclient: line longer than %d bytes sent as several datagrams\n",
 				LINE_MAX_BYTES);
 		if (cl->udp ? send_line(cl, cl->len)
 			    : net_send_all(cl->fd, cl->line, cl->len))
@@ -160,9 +159,11 @@ static int on_reply(struct client *cl)
 
 static int run(struct client *cl)
 {
-	struct pollfd pfd[2] = {
-		{.fd = cl->fd, .events = POLLIN},
-		{.fd = STDIN_FILENO, .events = POLLIN},
+	/* The input slot is last: polled only while sending. */
+	enum { SLOT_SERVER, SLOT_INPUT, SLOTS };
+	struct pollfd pfd[SLOTS] = {
+		[SLOT_SERVER] = {.fd = cl->fd, .events = POLLIN},
+		[SLOT_INPUT] = {.fd = STDIN_FILENO, .events = POLLIN},
 	};
 
 	for (;;) {
@@ -173,7 +174,7 @@ static int run(struct client *cl)
 		 * late replies, wait_ms after the last one. */
 		if (!sending && cl->udp)
 			timeout = cl->wait_ms;
-		r = poll(pfd, sending ? 2 : 1, timeout);
+		r = poll(pfd, sending ? SLOTS : SLOT_INPUT, timeout);
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
@@ -181,7 +182,7 @@ static int run(struct client *cl)
 		}
 		if (r == 0)
 			return 0; /* UDP: no more replies */
-		if (pfd[0].revents != 0) {
+		if (pfd[SLOT_SERVER].revents != 0) {
 			r = on_reply(cl);
 			if (r == -1)
 				return -1;
@@ -189,15 +190,13 @@ static int run(struct client *cl)
 				if (sending) {
 					if (!cl->refused)
 						fprintf(stderr,
-							"mtclient: server "
-							"closed the "
-							"connection\n");
+							"mtclient: server closed the connection\n");
 					return 1;
 				}
 				return 0;
 			}
 		}
-		if (sending && pfd[1].revents != 0) {
+		if (sending && pfd[SLOT_INPUT].revents != 0) {
 			if (on_input(cl) == -1)
 				return -1;
 			if ((cl->input_done || cl->quit_sent) && !cl->udp)
@@ -230,8 +229,8 @@ static int parse_args(struct client *cl, int argc, char *argv[],
 			v = strtol(optarg, &end, 10);
 			if (*optarg < '0' || *optarg > '9' || *end != '\0' ||
 			    v > 600000)
-				return usage_error("invalid --wait (expected "
-						   "0-600000 milliseconds)");
+				return usage_error(
+					"invalid --wait (expected 0-600000 milliseconds)");
 			cl->wait_ms = (int)v;
 			break;
 		case 'h':

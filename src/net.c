@@ -15,11 +15,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Fills err (if any) and returns -1, leaving errno as it was. */
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int net_error(char *err, size_t errlen, const char *fmt, ...)
 {
 	int saved = errno;
 	va_list ap;
@@ -58,10 +54,10 @@ int net_parse_addr(struct net_addr *a, const char *host, unsigned port,
 		a->len = sizeof(*in6);
 	} else {
 		errno = EINVAL;
-		return fail(err, errlen,
-			    "invalid address '%s' (expected an IPv4 or IPv6 "
-			    "literal such as 0.0.0.0 or ::)",
-			    host);
+		return net_error(
+			err, errlen,
+			"invalid address '%s' (expected an IPv4 or IPv6 literal such as 0.0.0.0 or ::)",
+			host);
 	}
 	net_set_port(a, port);
 	return 0;
@@ -131,8 +127,8 @@ int net_resolve_all(struct net_addr *a, size_t max, const char *host,
 	rc = getaddrinfo(host, service, &hints, &res);
 	if (rc != 0) {
 		errno = EINVAL;
-		return fail(err, errlen, "cannot resolve '%s': %s", host,
-			    gai_strerror(rc));
+		return net_error(err, errlen, "cannot resolve '%s': %s", host,
+				 gai_strerror(rc));
 	}
 	for (ai = res; ai != NULL && n < max; ai = ai->ai_next) {
 		if (ai->ai_addrlen > sizeof(a[n].ss))
@@ -145,8 +141,9 @@ int net_resolve_all(struct net_addr *a, size_t max, const char *host,
 	freeaddrinfo(res);
 	if (n == 0) {
 		errno = EAFNOSUPPORT;
-		return fail(err, errlen,
-			    "cannot resolve '%s': no usable address", host);
+		return net_error(err, errlen,
+				 "cannot resolve '%s': no usable address",
+				 host);
 	}
 	return (int)n;
 }
@@ -190,8 +187,8 @@ static int open_socket(const struct net_addr *a, int type, const char *what,
 	int off = 0;
 
 	if (fd == -1)
-		return fail(err, errlen, "cannot create %s socket: %s", what,
-			    strerror(errno));
+		return net_error(err, errlen, "cannot create %s socket: %s",
+				 what, strerror(errno));
 	if (a->ss.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) ==
 		    -1) {
@@ -199,11 +196,11 @@ static int open_socket(const struct net_addr *a, int type, const char *what,
 
 		close(fd);
 		errno = saved;
-		return fail(err, errlen, "cannot make %s %s dual-stack: %s",
-			    what,
-			    net_format((const struct sockaddr *)&a->ss, name,
-				       sizeof(name)),
-			    strerror(errno));
+		return net_error(err, errlen,
+				 "cannot make %s %s dual-stack: %s", what,
+				 net_format((const struct sockaddr *)&a->ss,
+					    name, sizeof(name)),
+				 strerror(errno));
 	}
 	return fd;
 }
@@ -219,7 +216,7 @@ static int bind_or_fail(int fd, const struct net_addr *a, const char *what,
 	saved = errno;
 	close(fd);
 	errno = saved;
-	return fail(
+	return net_error(
 		err, errlen, "cannot bind %s %s: %s", what,
 		net_format((const struct sockaddr *)&a->ss, name, sizeof(name)),
 		strerror(saved));
@@ -239,8 +236,8 @@ int net_tcp_listen(const struct net_addr *a, int backlog, char *err,
 
 		close(fd);
 		errno = saved;
-		return fail(err, errlen, "cannot set SO_REUSEADDR: %s",
-			    strerror(saved));
+		return net_error(err, errlen, "cannot set SO_REUSEADDR: %s",
+				 strerror(saved));
 	}
 	if (bind_or_fail(fd, a, "tcp", err, errlen) == -1)
 		return -1;
@@ -249,7 +246,8 @@ int net_tcp_listen(const struct net_addr *a, int backlog, char *err,
 
 		close(fd);
 		errno = saved;
-		return fail(err, errlen, "cannot listen: %s", strerror(saved));
+		return net_error(err, errlen, "cannot listen: %s",
+				 strerror(saved));
 	}
 	return fd;
 }

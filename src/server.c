@@ -37,15 +37,6 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int fail(char *err, size_t errlen, const char *what)
-{
-	int saved = errno;
-
-	snprintf(err, errlen, "%s: %s", what, strerror(saved));
-	errno = saved;
-	return -1;
-}
-
 static void close_if_open(int *fd)
 {
 	if (*fd >= 0)
@@ -55,19 +46,15 @@ static void close_if_open(int *fd)
 
 static int open_log(struct server *srv, char *err, size_t errlen)
 {
-	char what[NET_ERR_MAX];
-
 	if (srv->cfg.log_path == NULL) {
 		srv->log_fd = STDOUT_FILENO;
 		return 0;
 	}
 	srv->log_fd = open(srv->cfg.log_path,
 			   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (srv->log_fd == -1) {
-		snprintf(what, sizeof(what), "cannot open log file '%s'",
-			 srv->cfg.log_path);
-		return fail(err, errlen, what);
-	}
+	if (srv->log_fd == -1)
+		return net_error(err, errlen, "cannot open log file '%s': %s",
+				 srv->cfg.log_path, strerror(errno));
 	return 0;
 }
 
@@ -132,7 +119,9 @@ static int open_seats(struct server *srv, char *err, size_t errlen)
 	if (cfg->kind != CLI_MTSERVER)
 		per_ip = 0; /* one client at a time */
 	if (seats_init(&srv->seats, max, per_ip, cfg->max_per_ip < 0) == -1)
-		return fail(err, errlen, "cannot allocate --max-per-ip table");
+		return net_error(err, errlen,
+				 "cannot allocate --max-per-ip table: %s",
+				 strerror(errno));
 	return 0;
 }
 
@@ -170,6 +159,8 @@ static void log_start(struct server *srv)
 int server_open(struct server *srv, const struct config *cfg, char *err,
 		size_t errlen)
 {
+	int rc;
+
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = *cfg;
 	if (srv->cfg.bind_addr == NULL) {
@@ -180,13 +171,18 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 	srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
 	srv->log_fd = -1;
 	stats_init(&srv->stats);
-	pthread_mutex_init(&srv->log_guard, NULL);
+	rc = pthread_mutex_init(&srv->log_guard, NULL);
+	if (rc != 0)
+		return net_error(err, errlen, "cannot create the log guard: %s",
+				 strerror(rc));
 
 	/* Before any thread exists, so that every thread inherits it. */
 	if (signals_block() == -1)
-		return fail(err, errlen, "cannot block signals");
+		return net_error(err, errlen, "cannot block signals: %s",
+				 strerror(errno));
 	if (net_raise_nofile(&srv->nofile) == -1)
-		return fail(err, errlen, "cannot read RLIMIT_NOFILE");
+		return net_error(err, errlen, "cannot read RLIMIT_NOFILE: %s",
+				 strerror(errno));
 	if (open_seats(srv, err, errlen) == -1)
 		return -1;
 	membudget_init(&srv->budget, cfg->max_memory >= 0
@@ -197,28 +193,34 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 	if (open_log(srv, err, errlen) == -1)
 		goto error;
 	if (pipe(srv->stop_pipe) == -1) {
-		fail(err, errlen, "cannot create stop pipe");
+		net_error(err, errlen, "cannot create stop pipe: %s",
+			  strerror(errno));
 		goto error;
 	}
 	/* A signal handler writes here: it must never block. */
 	if (net_set_nonblock(srv->stop_pipe[1], true) == -1) {
-		fail(err, errlen, "cannot make the stop pipe non-blocking");
+		net_error(err, errlen,
+			  "cannot make the stop pipe non-blocking: %s",
+			  strerror(errno));
 		goto error;
 	}
 	if (srv->tcp_fd >= 0 && net_set_nonblock(srv->tcp_fd, true) == -1) {
-		fail(err, errlen, "cannot make listener non-blocking");
+		net_error(err, errlen, "cannot make listener non-blocking: %s",
+			  strerror(errno));
 		goto error;
 	}
 	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (cfg->chat && (srv->chat = chat_room_new(cfg->echo)) == NULL) {
-		fail(err, errlen, "cannot create the chat room");
+		net_error(err, errlen, "cannot create the chat room: %s",
+			  strerror(errno));
 		goto error;
 	}
 	srv->log = log_open(srv->log_fd,
 			    LOG_BATCH_SIZE +
 				    logline_msg_max((size_t)cfg->max_line));
 	if (srv->log == NULL) {
-		fail(err, errlen, "cannot start logger");
+		net_error(err, errlen, "cannot start logger: %s",
+			  strerror(errno));
 		goto error;
 	}
 	srv->env =
@@ -503,20 +505,21 @@ static void shed_client(struct server *srv, int err)
 /* Waits until the listener is readable (1) or the server stops (0). */
 static int wait_for_client(struct server *srv)
 {
-	struct pollfd pfd[2] = {
-		{.fd = srv->tcp_fd, .events = POLLIN},
-		{.fd = srv->stop_pipe[0], .events = POLLIN},
+	enum { SLOT_LISTENER, SLOT_STOP, SLOTS };
+	struct pollfd pfd[SLOTS] = {
+		[SLOT_LISTENER] = {.fd = srv->tcp_fd, .events = POLLIN},
+		[SLOT_STOP] = {.fd = srv->stop_pipe[0], .events = POLLIN},
 	};
 
 	for (;;) {
-		if (poll(pfd, 2, -1) == -1) {
+		if (poll(pfd, SLOTS, -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			return 0;
 		}
-		if (pfd[1].revents != 0)
+		if (pfd[SLOT_STOP].revents != 0)
 			return 0;
-		if (pfd[0].revents != 0)
+		if (pfd[SLOT_LISTENER].revents != 0)
 			return 1;
 	}
 }

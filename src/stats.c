@@ -39,14 +39,11 @@ void stats_print(const struct stats *st, long peak, const char *prog, FILE *out)
 	up = (double)(now.tv_sec - st->started.tv_sec) +
 	     (double)(now.tv_nsec - st->started.tv_nsec) / 1e9;
 	fprintf(out,
-		"%s: summary: up %.3fs, tcp connections %llu (peak %ld "
-		"concurrent, %llu refused), peak buffer memory %llu KiB\n",
+		"%s: summary: up %.3fs, tcp connections %llu (peak %ld concurrent, %llu refused), peak buffer memory %llu KiB\n",
 		prog, up, get(&st->tcp_conns), peak, get(&st->tcp_refused),
 		get(&st->buffer_peak) / 1024);
 	fprintf(out,
-		"%s: summary: tcp %llu messages, %llu bytes (%llu bytes of "
-		"replies dropped); udp %llu messages, %llu bytes in %llu "
-		"datagrams (%llu replies over the echo rate); %llu truncated\n",
+		"%s: summary: tcp %llu messages, %llu bytes (%llu bytes of replies dropped); udp %llu messages, %llu bytes in %llu datagrams (%llu replies over the echo rate); %llu truncated\n",
 		prog, get(&st->tcp_msgs), get(&st->tcp_bytes), get(&st->unsent),
 		get(&st->udp_msgs), get(&st->udp_bytes),
 		get(&st->udp_datagrams), get(&st->udp_echo_limited),

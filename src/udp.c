@@ -239,20 +239,22 @@ static int receive_burst(struct udp_loop *u, int max)
 
 static int run(struct udp_loop *u)
 {
-	struct pollfd pfd[2] = {
-		{.fd = u->fd, .events = POLLIN},
-		{.fd = u->env->stop_fd, .events = POLLIN},
+	enum { SLOT_SOCKET, SLOT_STOP, SLOTS };
+	struct pollfd pfd[SLOTS] = {
+		[SLOT_SOCKET] = {.fd = u->fd, .events = POLLIN},
+		[SLOT_STOP] = {.fd = u->env->stop_fd, .events = POLLIN},
 	};
 
 	for (;;) {
-		if (poll(pfd, 2, -1) == -1) {
+		if (poll(pfd, SLOTS, -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
-		if (pfd[0].revents != 0 && receive_burst(u, UDP_BURST) == -1)
+		if (pfd[SLOT_SOCKET].revents != 0 &&
+		    receive_burst(u, UDP_BURST) == -1)
 			return -1;
-		if (pfd[1].revents != 0)
+		if (pfd[SLOT_STOP].revents != 0)
 			return receive_burst(u, UDP_DRAIN_MAX);
 	}
 }

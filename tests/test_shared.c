@@ -5,6 +5,7 @@
  * half-closes, shutdown, the log on standard output, IPv6, and every bad
  * command line through the real binaries.
  */
+#define _GNU_SOURCE /* F_GETPIPE_SZ: how much a pipe holds */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,11 +14,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -100,6 +103,20 @@ static void test_one_client(void **state)
 	assert_int_equal(h_count_in_file(s.p.err_path, ": summary: "), 3);
 }
 
+/* Waits (at most 5 s) until what was sent on fd has been acknowledged
+ * by the server's kernel, so that the next send arrives apart from it.
+ * The framing checks hold however the bytes are split; this only makes
+ * the split they test happen. */
+static void wait_sent(int fd)
+{
+	long long until = h_now_ms() + 5000;
+	int unacked = 0;
+
+	while (ioctl(fd, SIOCOUTQ, &unacked) == 0 && unacked > 0 &&
+	       h_now_ms() < until)
+		h_sleep_ms(1);
+}
+
 static void test_framing_on_the_wire(void **state)
 {
 	struct srv s = {0};
@@ -110,11 +127,11 @@ static void test_framing_on_the_wire(void **state)
 	/* Split over sends, NUL-terminated, several in one send, empty
 	 * ones, and a last message with no terminator before EOF. */
 	srv_send(fd, "spl");
-	h_sleep_ms(50);
+	wait_sent(fd);
 	srv_send(fd, "it\n");
 	assert_int_equal(h_send_all(fd, "nul\0\0\0padded\0", 14), 0);
 	srv_send(fd, "a\nb\n\n\r\nc\r");
-	h_sleep_ms(50);
+	wait_sent(fd);
 	srv_send(fd, "\nlast");
 	shutdown(fd, SHUT_WR);
 	assert_int_equal(h_wait_eof(fd, 10000), 0);
@@ -170,10 +187,18 @@ static void test_quit_ends_session(void **state)
 	assert_int_equal(h_wait_eof(fd, 10000), 0);
 	close(fd);
 	srv_wait_log(&s, "reason=quit", 1);
-	srv_stop(&s);
 	assert_int_equal(h_count_in_file(s.log, " msg before\n"), 1);
 	assert_int_equal(h_count_in_file(s.log, "after quit"), 0);
+
 	/* "quit" as part of a longer message is just text. */
+	fd = srv_connect(&s);
+	srv_send(fd, "quitting\nquit now\n quit\nquit.\nxquit\nstill here\n");
+	shutdown(fd, SHUT_WR);
+	assert_int_equal(h_wait_eof(fd, 10000), 0);
+	close(fd);
+	srv_wait_log(&s, "reason=client-closed messages=6 ", 1);
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(s.log, " msg still here\n"), 1);
 }
 
 static void test_idle_timeout(void **state)
@@ -328,6 +353,21 @@ static pid_t start_with_stuck_log(const char *prog, int *pipe_rd, int *port)
 	return pid;
 }
 
+/* Waits until the pipe read by fd is full, so that its writer blocks.
+ * 0, or -1 after timeout_ms. */
+static int wait_pipe_full(int fd, int timeout_ms)
+{
+	long long until = h_now_ms() + timeout_ms;
+	int size = fcntl(fd, F_GETPIPE_SZ), queued = 0;
+
+	while (size > 0 && h_now_ms() < until) {
+		if (ioctl(fd, FIONREAD, &queued) == 0 && queued >= size)
+			return 0;
+		h_sleep_ms(10);
+	}
+	return -1;
+}
+
 static void test_second_signal_exits_at_once(void **state)
 {
 	char line[128];
@@ -342,12 +382,12 @@ static void test_second_signal_exits_at_once(void **state)
 	line[sizeof(line) - 1] = '\n';
 	for (int i = 0; i < 4096; i++)
 		assert_int_equal(h_send_all(fd, line, sizeof(line)), 0);
-	h_sleep_ms(300);
+	assert_int_equal(wait_pipe_full(pipe_rd, 10000), 0);
 	kill(pid, SIGTERM);
 	/* Past the second in which a repeated signal counts once
-	 * (SIGNALS_REPEAT_MS). */
+	 * (SIGNALS_REPEAT_MS); the graceful stop has not ended by then,
+	 * which is the point: the log cannot be written. */
 	h_sleep_ms(1300);
-	/* The graceful stop cannot finish: the log cannot be written. */
 	assert_int_equal(waitpid(pid, &status, WNOHANG), 0);
 	t0 = h_now_ms();
 	kill(pid, SIGTERM);
