@@ -171,6 +171,10 @@ static void test_every_option(void **state)
 	accepted(p);
 	assert_string_equal(p->o.verify_log, "x.log");
 	assert_true(p->o.allow_missing_tail);
+	p = parse("--verify-log", "x.log", "-n", "3", "-m", "4", "--run-start",
+		  "1795528195000000", END);
+	accepted(p);
+	assert_true(p->o.run_start_us == 1795528195000000LL);
 
 	/* A name is resolved when the run starts, not here. */
 	p = parse("-H", "localhost", "--echo", "-P", "16", "--csv",
@@ -275,6 +279,9 @@ static void test_conflicts(void **state)
 	refused("--no-correction needs --rate", "--no-correction", END);
 	refused("--json and --csv", "--json", "--csv", END);
 	refused("--merge needs at least one file", "--merge", END);
+	refused("--run-start needs --verify-log", "--run-start", "5", END);
+	refused("--run-start", "--verify-log", "f", "-n", "1", "-m", "1",
+		"--run-start", "-5", END);
 	refused("--merge takes only", "--merge", "-n", "3", "a", END);
 }
 

@@ -1295,6 +1295,47 @@ static void test_mtserver_echo(void **state)
 	verify_log(0, log, "20", "100");
 }
 
+/*
+ * first_logged_us: each client's m0 is logged after the run started and
+ * before its echo came back, so from the run's started_unix_us
+ * (--run-start) every client has a sample no longer than the run.
+ */
+static void test_mtserver_first_logged(void **state)
+{
+	const char *log = h_path("first_logged.log");
+	char start[32];
+	const char *argv[] = {"--verify-log", log,   "-n",     "6", "-m", "20",
+			      "--run-start",  start, "--json", NULL};
+	struct h_proc p;
+	struct run r;
+	char *out;
+	long long elapsed_us;
+
+	(void)state;
+	if (!have_mtserver())
+		skip();
+	start_mtserver(&p, log, 1);
+	flood(&r, p.port, "-n", "6", "-m", "20", "--echo", "--json", END);
+	stop_mtserver(&p);
+	expect_status(&r, 0);
+	snprintf(start, sizeof(start), "%lld",
+		 json_int(r.out, "started_unix_us"));
+	elapsed_us =
+		(long long)(strtod(strstr(r.out, "\"elapsed_s\":") + 12, NULL) *
+			    1e6);
+	assert_int_equal(h_spawn(&p, "flood", argv, NULL), 0);
+	assert_int_equal(h_wait_exit(&p, FLOOD_WAIT_MS), 0);
+	out = h_slurp(p.out_path, NULL);
+	assert_non_null(out);
+	assert_int_equal(json_sub_int(out, "first_logged_us", "count"), 6);
+	/* 10 ms for the wall clock against the monotonic one. */
+	if (json_sub_int(out, "first_logged_us", "max") > elapsed_us + 10000)
+		fail_msg("an m0 logged after the run (%lld us):\n%s\n%s",
+			 elapsed_us, out, r.out);
+	free(out);
+	run_free(&r);
+}
+
 static void test_mtserver_udp(void **state)
 {
 	const char *log = h_path("udp.log");
@@ -1423,6 +1464,7 @@ int main(void)
 		cmocka_unit_test(test_mtserver_oneway),
 		cmocka_unit_test(test_mtserver_echo),
 		cmocka_unit_test(test_mtserver_udp),
+		cmocka_unit_test(test_mtserver_first_logged),
 		cmocka_unit_test(test_mtserver_churn),
 		cmocka_unit_test(test_mtserver_full),
 		cmocka_unit_test(test_stserver_first_reply),

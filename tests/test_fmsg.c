@@ -353,6 +353,47 @@ static void test_verify_prefix_word_boundaries(void **state)
 	free(l);
 }
 
+/*
+ * first_logged_us: per client, from the origin to its m0's timestamp.
+ * 2026-11-24T13:49:55Z is 1795528195 s after the epoch (date -u -d
+ * 2026-11-24T13:49:55Z +%s).
+ */
+static void test_first_logged(void **state)
+{
+	struct log *l = calloc(1, sizeof(*l));
+	struct fmsg_verify v;
+	const int64_t base = 1795528195LL * 1000000;
+
+	(void)state;
+	assert_non_null(l);
+	add(l, "2026-11-24T13:49:55.000100Z tcp 127.0.0.1:1 #1 connect\n");
+	add(l, "2026-11-24T13:49:55.000300Z tcp 127.0.0.1:1 #1 msg c0 m0 "
+	       "xxxxxx\n");
+	add(l, "2026-11-24T13:49:56.500100Z tcp 127.0.0.1:2 #2 connect\n");
+	add(l, "2026-11-24T13:49:56.500400Z tcp 127.0.0.1:2 #2 msg c1 m1 "
+	       "xxxxxx\n");
+	add(l, "2026-11-24T13:49:56.500500Z tcp 127.0.0.1:2 #2 msg c1 m0 "
+	       "xxxxxx\n");
+	/* c2's m0 is not logged: no sample. */
+	add(l, "2026-11-24T13:49:57.000000Z tcp 127.0.0.1:3 #3 msg c2 m1 "
+	       "xxxxxx\n");
+	/* From the first connect line. */
+	run(&v, l, 3, 2, 13, 1);
+	assert_int_equal(hist_count(v.first_logged_us), 2);
+	assert_int_equal(hist_min(v.first_logged_us), 200);
+	assert_int_equal(hist_max(v.first_logged_us), 1500400);
+	fmsg_verify_free(&v);
+	/* From the run's start, when given. */
+	assert_int_equal(fmsg_verify_init(&v, 3, 2, 13, 1), 0);
+	v.start_us = base;
+	fmsg_verify_feed(&v, l->text, l->len);
+	fmsg_verify_finish(&v);
+	assert_int_equal(hist_min(v.first_logged_us), 300);
+	assert_int_equal(hist_max(v.first_logged_us), 1500500);
+	fmsg_verify_free(&v);
+	free(l);
+}
+
 static void test_verify_init_errors(void **state)
 {
 	struct fmsg_verify v;
@@ -410,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_verify_prefix),
 		cmocka_unit_test(test_verify_prefix_word_boundaries),
 		cmocka_unit_test(test_verify_init_errors),
+		cmocka_unit_test(test_first_logged),
 		cmocka_unit_test(test_verify_file),
 	};
 

@@ -182,6 +182,15 @@ void eng_request_stop(void)
 	stop_requested = 1;
 }
 
+/* For the report only: every interval is timed by CLOCK_MONOTONIC. */
+static int64_t wall_clock_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int64_t now_ns(void)
 {
 	struct timespec ts;
@@ -1713,6 +1722,7 @@ int eng_run(const struct fcli_opts *o, struct eng_result *r,
 	net_format((const struct sockaddr *)&sh.addr.ss, r->address,
 		   sizeof(r->address));
 	init_shared(&sh, o);
+	r->started_unix_us = wall_clock_us();
 	ws = calloc(o->threads, sizeof(*ws));
 	if (ws == NULL) {
 		snprintf(err, errlen, "out of memory");

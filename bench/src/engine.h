@@ -122,6 +122,7 @@
 struct eng_result {
 	double elapsed;		    /* seconds, start to last client done */
 	int stopped;		    /* eng_request_stop() ended the run */
+	int64_t started_unix_us;    /* the start, wall clock */
 	char address[ENG_ADDR_MAX]; /* the server address used */
 #define ENG_FIELD(field, ...) uint64_t field;
 	ENG_COUNTS(ENG_FIELD)

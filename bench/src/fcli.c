@@ -38,6 +38,7 @@ enum {
 	OPT_PERCENTILES,
 	OPT_HDR_LOG,
 	OPT_MERGE,
+	OPT_RUN_START,
 };
 
 static const struct option long_options[] = {
@@ -68,6 +69,7 @@ static const struct option long_options[] = {
 	{"percentiles", no_argument, NULL, OPT_PERCENTILES},
 	{"hdr-log", required_argument, NULL, OPT_HDR_LOG},
 	{"merge", no_argument, NULL, OPT_MERGE},
+	{"run-start", required_argument, NULL, OPT_RUN_START},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -144,6 +146,11 @@ void fcli_usage(FILE *fp)
 	      "      --allow-missing-tail  with --verify-log: each client's "
 	      "messages\n"
 	      "                      need only be a prefix m0..mK-1\n"
+	      "      --run-start US  with --verify-log: the run's "
+	      "started_unix_us, from\n"
+	      "                      which first_logged_us counts (default: "
+	      "the log's\n"
+	      "                      first connect)\n"
 	      "  -h, --help          this text\n"
 	      "  -V, --version       print the version\n"
 	      "\n"
@@ -158,7 +165,8 @@ void fcli_usage(FILE *fp)
 	      "JSON keys (--json; a.b is key b inside object a):\n"
 	      "  ok interrupted mode transport host address port clients "
 	      "threads\n"
-	      "  message_size pipeline corrected elapsed_s connections_opened\n"
+	      "  message_size pipeline corrected started_unix_us elapsed_s\n"
+	      "  connections_opened\n"
 	      "  connections_failed connections_held clients_done "
 	      "refused_by_server\n"
 	      "  failed_by_errno.ERRNO_NAME messages_sent messages_answered "
@@ -185,7 +193,16 @@ void fcli_usage(FILE *fp)
 	      "connect() to\n"
 	      "its first correct reply.  Latencies are HdrHistograms "
 	      "(3 significant\n"
-	      "digits) in microseconds.\n",
+	      "digits) in microseconds.  started_unix_us: the run's start, "
+	      "wall clock.\n"
+	      "\n"
+	      "--verify-log --json keys: ok lines expected found missing "
+	      "duplicated\n"
+	      "corrupted holes tail_missing first_logged_us.{count,min,mean,"
+	      "p50,p90,p99,\n"
+	      "p99_9,max}: per client whose m0 is logged, the time from the "
+	      "run's start\n"
+	      "(--run-start) to m0's log timestamp.\n",
 	      fp);
 }
 
@@ -397,6 +414,11 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 	case OPT_JSON:
 		o->json = 1;
 		break;
+	case OPT_RUN_START:
+		if (parse_u64(optarg, 1, INT64_MAX, &u) == -1)
+			return BAD("--run-start (microseconds since 1970)");
+		o->run_start_us = (int64_t)u;
+		break;
 	case OPT_ALLOW_TAIL:
 		o->allow_missing_tail = 1;
 		break;
@@ -492,6 +514,8 @@ static int check_combination(struct fcli_opts *o, const struct seen *seen,
 	if (o->allow_missing_tail && o->verify_log == NULL)
 		return fail(err, errlen,
 			    "--allow-missing-tail needs --verify-log");
+	if (o->run_start_us != 0 && o->verify_log == NULL)
+		return fail(err, errlen, "--run-start needs --verify-log");
 	if (seen->messages && seen->duration)
 		return fail(err, errlen, "-m and -d exclude each other");
 	if (seen->duration)

@@ -76,6 +76,7 @@ struct fcli_opts {
 	const char *hdr_log;	/* --hdr-log FILE, or NULL */
 	char *const *merge;	/* --merge FILE...: the files, or NULL */
 	int nmerge;
+	int64_t run_start_us; /* --run-start: first_logged_us's origin */
 };
 
 int fcli_parse(struct fcli_opts *o, int argc, char *argv[], char *err,

@@ -85,6 +85,7 @@ static int verify(const struct fcli_opts *o)
 					: "-n x -m is too large");
 		return errno == ENOMEM ? 1 : 2;
 	}
+	v.start_us = o->run_start_us;
 	for (unsigned i = 0; i < o->nverify; i++) {
 		if (fmsg_verify_add_file(&v, o->verify_logs[i], err,
 					 sizeof(err)) == -1) {

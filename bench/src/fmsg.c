@@ -203,8 +203,16 @@ int fmsg_verify_init(struct fmsg_verify *v, uint32_t nclients, uint64_t nseq,
 	}
 	bits = (uint64_t)nclients * nseq;
 	v->bitmap = calloc((size_t)((bits + 63) / 64), sizeof(uint64_t));
-	if (v->bitmap == NULL)
+	v->m0_us = malloc((size_t)nclients * sizeof(*v->m0_us));
+	v->first_logged_us = calloc(1, sizeof(*v->first_logged_us));
+	if (v->bitmap == NULL || v->m0_us == NULL ||
+	    v->first_logged_us == NULL) {
+		fmsg_verify_free(v);
+		errno = ENOMEM;
 		return -1;
+	}
+	memset(v->m0_us, 0xff, (size_t)nclients * sizeof(*v->m0_us)); /* -1 */
+	v->first_connect_us = -1;
 	v->nclients = nclients;
 	v->nseq = nseq;
 	v->size = size;
@@ -216,7 +224,11 @@ int fmsg_verify_init(struct fmsg_verify *v, uint32_t nclients, uint64_t nseq,
 void fmsg_verify_free(struct fmsg_verify *v)
 {
 	free(v->bitmap);
+	free(v->m0_us);
+	free(v->first_logged_us);
 	v->bitmap = NULL;
+	v->m0_us = NULL;
+	v->first_logged_us = NULL;
 }
 
 static void example(struct fmsg_examples *ex, const char *fmt, ...)
@@ -246,7 +258,8 @@ static void corrupted(struct fmsg_verify *v, const char *why, const char *line,
 }
 
 static void check_text(struct fmsg_verify *v, const char *line, size_t llen,
-		       const char *text, size_t tlen, int truncated)
+		       const char *text, size_t tlen, int truncated,
+		       int64_t ts_us)
 {
 	uint32_t client;
 	uint64_t seq;
@@ -280,6 +293,8 @@ static void check_text(struct fmsg_verify *v, const char *line, size_t llen,
 		return;
 	}
 	v->found++;
+	if (seq == 0)
+		v->m0_us[client] = ts_us;
 }
 
 /* A log line, read by the log's own reader (logline.h).  Flood's
@@ -288,17 +303,22 @@ static void check_text(struct fmsg_verify *v, const char *line, size_t llen,
 static void check_line(struct fmsg_verify *v, const char *line, size_t len)
 {
 	struct logline l;
+	int64_t ts_us;
 
 	/* Not a line of the grammar (EMSGSIZE: an escape in the text). */
 	if (logline_parse(line, len, &l, NULL, 0) == -1 && errno != EMSGSIZE)
 		return;
+	ts_us = (int64_t)l.ts.tv_sec * 1000000 + l.ts.tv_nsec / 1000;
+	if (l.transport != LOGLINE_SERVER && l.event == LOGLINE_CONNECT &&
+	    (v->first_connect_us == -1 || ts_us < v->first_connect_us))
+		v->first_connect_us = ts_us;
 	if (l.transport == LOGLINE_SERVER ||
 	    (l.event != LOGLINE_MSG && l.event != LOGLINE_MSG_TRUNCATED))
 		return;
 	v->msg_lines++;
 	check_text(v, line, len, l.text != NULL ? l.text : l.escaped,
 		   l.text != NULL ? l.text_len : l.escaped_len,
-		   l.event == LOGLINE_MSG_TRUNCATED);
+		   l.event == LOGLINE_MSG_TRUNCATED, ts_us);
 }
 
 void fmsg_verify_feed(struct fmsg_verify *v, const char *text, size_t len)
@@ -362,8 +382,33 @@ static void finish_prefix(struct fmsg_verify *v)
 	v->tail_missing = v->missing - v->holes;
 }
 
+/* first_logged_us from the clients' m0 times (see fmsg.h). */
+static void finish_first_logged(struct fmsg_verify *v)
+{
+	int64_t origin = v->start_us;
+	uint32_t i;
+
+	if (origin == 0)
+		origin = v->first_connect_us;
+	if (origin == -1) { /* no connect line (UDP): the first m0 */
+		origin = INT64_MAX;
+		for (i = 0; i < v->nclients; i++)
+			if (v->m0_us[i] != -1 && v->m0_us[i] < origin)
+				origin = v->m0_us[i];
+	}
+	for (i = 0; i < v->nclients; i++) {
+		if (v->m0_us[i] == -1)
+			continue;
+		hist_record(v->first_logged_us,
+			    v->m0_us[i] > origin
+				    ? (uint64_t)(v->m0_us[i] - origin)
+				    : 0);
+	}
+}
+
 void fmsg_verify_finish(struct fmsg_verify *v)
 {
+	finish_first_logged(v);
 	v->missing = v->expected - v->found;
 	if (v->allow_missing_tail)
 		finish_prefix(v);
@@ -465,6 +510,14 @@ void fmsg_verify_print(FILE *fp, const char *path, const struct fmsg_verify *v)
 	}
 	print_examples(fp, v->allow_missing_tail ? "hole" : "missing",
 		       &v->ex_missing);
+	if (hist_count(v->first_logged_us) > 0)
+		fprintf(fp,
+			"  first logged    p50 %" PRIu64 "  max %" PRIu64
+			" us after the %s (%" PRIu64 " clients)\n",
+			hist_percentile(v->first_logged_us, 50),
+			hist_max(v->first_logged_us),
+			v->start_us != 0 ? "run's start" : "first connect",
+			hist_count(v->first_logged_us));
 	print_examples(fp, "duplicated", &v->ex_duplicated);
 	print_examples(fp, "corrupted", &v->ex_corrupted);
 	fprintf(fp, "  result          %s\n",

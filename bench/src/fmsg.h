@@ -25,6 +25,8 @@
 #ifndef FLOOD_FMSG_H
 #define FLOOD_FMSG_H
 
+#include "hist.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -84,6 +86,18 @@ struct fmsg_verify {
 	uint32_t complete;     /* clients with all nseq messages */
 	uint64_t shortest;     /* fewest messages any client got */
 	uint32_t shortest_client;
+
+	/* first_logged_us: per client whose m0 is logged, the time from
+	 * the origin to m0's log timestamp.  The origin is start_us when
+	 * set (fmsg_verify_init() leaves it 0: the caller sets it, e.g.
+	 * from the run's started_unix_us), else the log's first connect
+	 * line (the server accepting flood's first client: flood's start
+	 * plus about one connect), else its first flood message.  Times
+	 * are microseconds since the epoch. */
+	int64_t start_us;
+	int64_t first_connect_us;     /* -1: none seen */
+	int64_t *m0_us;		      /* per client, -1: not logged; owned */
+	struct hist *first_logged_us; /* valid after finish; owned */
 
 	struct fmsg_examples ex_missing;
 	struct fmsg_examples ex_duplicated;

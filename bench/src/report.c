@@ -253,9 +253,11 @@ void report_json(FILE *fp, const struct fcli_opts *o,
 	fprintf(fp,
 		",\"address\":\"%s\",\"port\":%u,\"clients\":%" PRIu32
 		",\"threads\":%u,\"message_size\":%zu,\"pipeline\":%u,"
-		"\"corrected\":%s,\"elapsed_s\":%.6f,",
+		"\"corrected\":%s,\"started_unix_us\":%" PRId64
+		",\"elapsed_s\":%.6f,",
 		r->address, o->port, o->clients, o->threads, o->size,
-		o->pipeline, corrected(o) ? "true" : "false", r->elapsed);
+		o->pipeline, corrected(o) ? "true" : "false",
+		r->started_unix_us, r->elapsed);
 #define COUNT(field, key) fprintf(fp, "\"%s\":%" PRIu64 ",", key, r->field);
 	ENG_COUNTS(COUNT)
 #undef COUNT
@@ -389,10 +391,12 @@ void report_verify_json(FILE *fp, const struct fmsg_verify *v)
 		"{\"ok\":%s,\"lines\":%" PRIu64 ",\"expected\":%" PRIu64
 		",\"found\":%" PRIu64 ",\"missing\":%" PRIu64
 		",\"duplicated\":%" PRIu64 ",\"corrupted\":%" PRIu64
-		",\"holes\":%" PRIu64 ",\"tail_missing\":%" PRIu64 "}\n",
+		",\"holes\":%" PRIu64 ",\"tail_missing\":%" PRIu64 ",",
 		fmsg_verify_ok(v) ? "true" : "false", v->lines, v->expected,
 		v->found, v->missing, v->duplicated, v->corrupted, v->holes,
 		v->tail_missing);
+	json_latency(fp, "first_logged_us", v->first_logged_us);
+	fputs("}\n", fp);
 }
 
 void report_progress(const struct eng_progress *p, void *arg)
