@@ -5,7 +5,11 @@
  * A client is a small state machine (enum cstate) driven by three
  * kinds of input: socket readiness from epoll_wait(), its own timer
  * (t_timer: ramp start, --rate/--think pacing, reply timeouts) and the
- * run-wide deadlines (-d, --max-time, --hold, a stop request).
+ * run-wide deadlines (-d, --max-time, --hold, a stop request).  What a
+ * connected client does is its mode's (struct mode: one-way, echo,
+ * hold, each over TCP or UDP), how bytes arrive its transport's
+ * (struct transport), as wrk has per-readiness callbacks: both are
+ * chosen once, at setup.
  *
  * Timers are kept in the clients themselves and found by a scan of the
  * worker's clients, done at most once per SCAN_NS and only when the
@@ -112,7 +116,7 @@ struct client {
 	uint64_t next;		/* echo: next message to send */
 	int64_t *times;		/* echo: per -P slot, start and send time */
 	uint64_t limit;		/* messages this client sends in all */
-	uint64_t conn_limit;	/* --churn: messages on this connection */
+	uint64_t conn_limit;	/* this connection's limit (--churn: seq + 1) */
 	int64_t t_first;	/* --rate schedule origin */
 	int64_t t_last;		/* last message completed, for --think */
 	int64_t t_connect;	/* this connection's connect() started */
@@ -137,8 +141,45 @@ struct shared {
 	atomic_llong hold_until;      /* --hold: NEVER until all connected */
 };
 
+struct worker;
+
+/*
+ * A mode is what a connected client does, as wrk's per-readiness
+ * callbacks: chosen once per run (init_worker), so that no o->echo or
+ * o->udp test is spread through the state machine.  The engine itself
+ * runs the states every mode shares (S_WAIT, S_CONNECTING, S_DRAIN,
+ * S_DONE) and hands the others to the mode:
+ *   begin     the connection is up: start the work
+ *   data      bytes (TCP, after the refusal check) or one datagram
+ *             (UDP) arrived; NULL: ignored
+ *   writable  EPOLLOUT
+ *   timer     the client's t_timer came; NULL: none is ever set
+ *   end       -d passed: send nothing new, finish what is under way
+ */
+struct mode {
+	const char *name;
+	int replies; /* waits for answers: TCP_NODELAY, first_reply_us */
+	void (*begin)(struct worker *w, struct client *c, int64_t now);
+	void (*data)(struct worker *w, struct client *c, const char *p,
+		     size_t len, int64_t now);
+	void (*writable)(struct worker *w, struct client *c, int64_t now);
+	void (*timer)(struct worker *w, struct client *c, int64_t now);
+	void (*end)(struct worker *w, struct client *c, int64_t now);
+};
+
+/* How bytes travel: a connection (its connect to wait for, its first
+ * bytes a possible refusal line, its end a close handshake) or
+ * datagrams. */
+struct transport {
+	int socktype;
+	int connects; /* 1: wait for connect() to complete */
+	void (*readable)(struct worker *w, struct client *c);
+};
+
 struct worker {
 	pthread_t tid;
+	const struct mode *mode;
+	const struct transport *tp;
 	int epfd;
 	struct shared *sh;
 	const struct fcli_opts *o;
@@ -200,11 +241,6 @@ static int64_t now_ns(void)
 }
 
 /* ---- small helpers ---- */
-
-static int is_echo(const struct worker *w)
-{
-	return w->o->echo;
-}
 
 static void set_timer(struct worker *w, struct client *c, int64_t t)
 {
@@ -472,7 +508,7 @@ static void oneway_sent(struct worker *w, struct client *c, size_t n,
  * timer, or starts the close when everything is out. */
 static void oneway_send(struct worker *w, struct client *c, int64_t now)
 {
-	uint64_t limit = w->o->churn ? c->conn_limit : c->limit, credit;
+	uint64_t limit = c->conn_limit, credit;
 	size_t len;
 	ssize_t n;
 	int round;
@@ -616,11 +652,6 @@ static uint64_t service_of(const struct worker *w, const struct client *c,
 	return (uint64_t)service;
 }
 
-static uint64_t echo_limit(const struct worker *w, const struct client *c)
-{
-	return w->o->churn ? c->conn_limit : c->limit;
-}
-
 /* When the client must act next: its oldest reply's timeout, or the
  * next message's time when the window and the limit allow one. */
 static int64_t echo_wake(const struct worker *w, const struct client *c)
@@ -629,7 +660,7 @@ static int64_t echo_wake(const struct worker *w, const struct client *c)
 
 	if (c->next > c->seq)
 		t = c->t_progress + w->sh->timeout_ns;
-	if (c->next < echo_limit(w, c) && c->next - c->seq < w->o->pipeline) {
+	if (c->next < c->conn_limit && c->next - c->seq < w->o->pipeline) {
 		due = send_time(w, c, c->next);
 		if (due < t)
 			t = due;
@@ -643,7 +674,7 @@ static int64_t echo_wake(const struct worker *w, const struct client *c)
 static size_t echo_fill(struct worker *w, const struct client *c, int64_t now,
 			uint64_t *end)
 {
-	uint64_t limit = echo_limit(w, c), k = c->next;
+	uint64_t limit = c->conn_limit, k = c->next;
 	size_t size = w->o->size, len = 0;
 
 	if (c->out_off > 0) {
@@ -839,7 +870,7 @@ static void echo_input(struct worker *w, struct client *c, const char *p,
 		p += k;
 		len -= (size_t)k;
 	}
-	if (c->seq >= echo_limit(w, c) && c->next == c->seq) {
+	if (c->seq >= c->conn_limit && c->next == c->seq) {
 		echo_finished(w, c, now);
 		return;
 	}
@@ -862,10 +893,10 @@ static int refusal_match(const char *head, size_t len)
 static void tcp_data(struct worker *w, struct client *c, const char *p,
 		     size_t len, int64_t now)
 {
-	if (c->state == S_AWAIT || c->state == S_PAUSE)
-		echo_input(w, c, p, len, now);
 	/* One-way, drain and hold: what the server says is not ours to
 	 * check, except the refusal handled by the caller. */
+	if (w->mode->data != NULL && c->state != S_DRAIN)
+		w->mode->data(w, c, p, len, now);
 }
 
 /* Appends up to REFUSAL_LEN bytes of p to the connection's head; returns
@@ -966,15 +997,14 @@ static void tcp_readable(struct worker *w, struct client *c)
 
 /* ---- UDP input ---- */
 
-static void udp_datagram(struct worker *w, struct client *c, const char *p,
-			 size_t len, int64_t now)
+/* UDP echo's data: the reply to seq, a late one, or a bad one. */
+static void udp_echo_data(struct worker *w, struct client *c, const char *p,
+			  size_t len, int64_t now)
 {
 	size_t size = w->o->size;
 	uint32_t client;
 	uint64_t seq;
 
-	if (!is_echo(w))
-		return; /* one-way: replies are not ours to judge */
 	if (c->state == S_AWAIT &&
 	    (w->o->reply_any_line ||
 	     (len == size && memcmp(p, expected(w, c), size) == 0))) {
@@ -1012,54 +1042,225 @@ static void udp_readable(struct worker *w, struct client *c)
 		}
 		w->res.bytes_received += (uint64_t)n;
 		/* Each datagram's own arrival time: the reply to the message
-		 * sent in answer to the previous one may already be here. */
-		udp_datagram(w, c, w->rxbuf, (size_t)n, now_ns());
+		 * sent in answer to the previous one may already be here.
+		 * One-way: replies are not ours to judge. */
+		if (w->mode->data != NULL)
+			w->mode->data(w, c, w->rxbuf, (size_t)n, now_ns());
 	}
 }
 
 /* ---- connecting ---- */
 
-/* The first message of an echo connection: now, or when it is due. */
-static void echo_begin(struct worker *w, struct client *c, int64_t now)
+/* ---- the modes' remaining hooks ---- */
+
+/* The first message of an echo connection waits for its time. */
+static int echo_wait_first(struct worker *w, struct client *c, int64_t now)
 {
 	int64_t t = send_time(w, c, c->seq);
 
 	c->next = c->seq;
 	c->rx_off = 0;
-	if (t <= now) {
-		if (w->o->udp)
-			udp_echo_send(w, c);
-		else
-			echo_pump(w, c);
-		return;
-	}
+	if (t <= now)
+		return 0;
 	c->state = S_PAUSE;
 	if (set_want(w, c, EPOLLIN) == -1) {
 		client_fail(w, c, F_ERRNO, errno);
-		return;
+		return 1;
 	}
 	set_timer(w, c, t);
+	return 1;
 }
 
-static void begin_work(struct worker *w, struct client *c, int64_t now)
+static void echo_begin(struct worker *w, struct client *c, int64_t now)
 {
-	if (w->o->hold > 0) {
-		c->state = S_HOLD;
-		hold_connect_settled(w, now);
-		if (set_want(w, c, EPOLLIN) == -1)
-			client_fail(w, c, F_ERRNO, errno);
+	if (!echo_wait_first(w, c, now))
+		echo_pump(w, c);
+}
+
+static void udp_echo_begin(struct worker *w, struct client *c, int64_t now)
+{
+	if (!echo_wait_first(w, c, now))
+		udp_echo_send(w, c);
+}
+
+/* Echo's data over TCP: replies while messages are (or were) in
+ * flight. */
+static void echo_data(struct worker *w, struct client *c, const char *p,
+		      size_t len, int64_t now)
+{
+	if (c->state == S_AWAIT || c->state == S_PAUSE)
+		echo_input(w, c, p, len, now);
+}
+
+static void echo_writable(struct worker *w, struct client *c, int64_t now)
+{
+	(void)now;
+	echo_pump(w, c);
+}
+
+static void echo_timer(struct worker *w, struct client *c, int64_t now)
+{
+	if (c->state == S_AWAIT && now >= c->t_progress + w->sh->timeout_ns) {
+		client_fail(w, c, F_TIMEOUT, 0);
 		return;
 	}
-	c->conn_limit = c->seq + 1;
-	if (is_echo(w)) {
-		echo_begin(w, c, now);
+	echo_pump(w, c); /* the next message is due */
+}
+
+static void udp_echo_timer(struct worker *w, struct client *c, int64_t now)
+{
+	if (c->state == S_PAUSE) {
+		udp_echo_send(w, c);
 		return;
 	}
+	w->res.udp_lost++;
+	(void)service_of(w, c, c->seq, now); /* R(seq) */
+	udp_echo_next(w, c, now);
+}
+
+/* -d passed: no new message; the ones in flight (and the rest of one
+ * partly sent) are still answered. */
+static void echo_end(struct worker *w, struct client *c, int64_t now)
+{
+	uint64_t last = c->next + (c->out_off > 0);
+
+	(void)now;
+	if (c->state == S_PAUSE) {
+		client_done(w, c, 1);
+		return;
+	}
+	if (c->limit > last)
+		c->limit = last;
+	if (c->conn_limit > last)
+		c->conn_limit = last;
+}
+
+static void oneway_begin(struct worker *w, struct client *c, int64_t now)
+{
 	c->state = S_SENDING;
-	if (w->o->udp)
-		udp_oneway_send(w, c, now);
+	oneway_send(w, c, now);
+}
+
+static void udp_oneway_begin(struct worker *w, struct client *c, int64_t now)
+{
+	c->state = S_SENDING;
+	udp_oneway_send(w, c, now);
+}
+
+static void oneway_writable(struct worker *w, struct client *c, int64_t now)
+{
+	c->blocked = 0;
+	oneway_send(w, c, now);
+}
+
+/* Paced (--rate, --think), or blocked on a full socket buffer for too
+ * long. */
+static void oneway_timer(struct worker *w, struct client *c, int64_t now)
+{
+	if (c->blocked && now - c->t_progress >= w->sh->slow_ns)
+		client_fail(w, c, F_TIMEOUT, 0);
+	else if (c->blocked)
+		set_timer(w, c, c->t_progress + w->sh->slow_ns);
 	else
 		oneway_send(w, c, now);
+}
+
+/* -d passed: the message partly sent is finished, then the close. */
+static int oneway_trim(struct client *c)
+{
+	uint64_t last = c->seq + (c->out_off > 0);
+
+	if (c->limit > last)
+		c->limit = last;
+	if (c->conn_limit > last)
+		c->conn_limit = last;
+	return c->seq >= c->limit;
+}
+
+static void oneway_end(struct worker *w, struct client *c, int64_t now)
+{
+	if (oneway_trim(c))
+		start_drain(w, c, now);
+}
+
+static void udp_oneway_end(struct worker *w, struct client *c, int64_t now)
+{
+	(void)now;
+	if (oneway_trim(c))
+		client_done(w, c, 1); /* UDP has no "all received" */
+}
+
+static void hold_begin(struct worker *w, struct client *c, int64_t now)
+{
+	c->state = S_HOLD;
+	hold_connect_settled(w, now);
+	if (set_want(w, c, EPOLLIN) == -1)
+		client_fail(w, c, F_ERRNO, errno);
+}
+
+/* Nothing to write (or not yet): stop asking. */
+static void idle_writable(struct worker *w, struct client *c, int64_t now)
+{
+	(void)now;
+	if (set_want(w, c, EPOLLIN) == -1)
+		client_fail(w, c, F_ERRNO, errno);
+}
+
+static const struct mode mode_oneway = {
+	.name = "one-way",
+	.begin = oneway_begin,
+	.writable = oneway_writable,
+	.timer = oneway_timer,
+	.end = oneway_end,
+};
+static const struct mode mode_udp_oneway = {
+	.name = "one-way",
+	.begin = udp_oneway_begin,
+	.writable = udp_oneway_send,
+	.timer = udp_oneway_send,
+	.end = udp_oneway_end,
+};
+static const struct mode mode_echo = {
+	.name = "echo",
+	.replies = 1,
+	.begin = echo_begin,
+	.data = echo_data,
+	.writable = echo_writable,
+	.timer = echo_timer,
+	.end = echo_end,
+};
+static const struct mode mode_udp_echo = {
+	.name = "echo",
+	.replies = 1,
+	.begin = udp_echo_begin,
+	.data = udp_echo_data,
+	.writable = idle_writable,
+	.timer = udp_echo_timer,
+	.end = echo_end,
+};
+static const struct mode mode_hold = {
+	.name = "hold",
+	.begin = hold_begin,
+	.writable = idle_writable,
+};
+
+static const struct transport transport_tcp = {SOCK_STREAM, 1, tcp_readable};
+static const struct transport transport_udp = {SOCK_DGRAM, 0, udp_readable};
+
+static const struct mode *mode_of(const struct fcli_opts *o)
+{
+	if (o->hold > 0)
+		return &mode_hold;
+	if (o->echo)
+		return o->udp ? &mode_udp_echo : &mode_echo;
+	return o->udp ? &mode_udp_oneway : &mode_oneway;
+}
+
+/* --churn: one message per connection; otherwise all of them. */
+static void begin_work(struct worker *w, struct client *c, int64_t now)
+{
+	c->conn_limit = w->o->churn ? c->seq + 1 : c->limit;
+	w->mode->begin(w, c, now);
 }
 
 static void connected(struct worker *w, struct client *c, int64_t now)
@@ -1070,8 +1271,8 @@ static void connected(struct worker *w, struct client *c, int64_t now)
 	hist_record(&w->res.connect_us, (uint64_t)(now - c->t_connect) / 1000);
 	/* Echo mode sends small messages and waits: Nagle would hold them
 	 * back for the delayed ACK. */
-	if (is_echo(w) && setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
-				     sizeof(one)) == -1) {
+	if (w->mode->replies && setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY,
+					   &one, sizeof(one)) == -1) {
 		client_fail(w, c, F_ERRNO, errno);
 		return;
 	}
@@ -1119,8 +1320,8 @@ static void start_client(struct worker *w, struct client *c, int64_t now)
 	int r;
 
 	c->t_connect = now;
-	c->first_pending = (uint8_t)is_echo(w);
-	if (open_socket(w, c, w->o->udp ? SOCK_DGRAM : SOCK_STREAM) == -1) {
+	c->first_pending = (uint8_t)w->mode->replies;
+	if (open_socket(w, c, w->tp->socktype) == -1) {
 		client_fail(w, c, F_ERRNO, errno);
 		return;
 	}
@@ -1132,9 +1333,8 @@ static void start_client(struct worker *w, struct client *c, int64_t now)
 		client_fail(w, c, F_ERRNO, errno);
 		return;
 	}
-	if (w->o->udp) {
+	if (!w->tp->connects) { /* a datagram socket is ready at once */
 		w->res.conn_opened++;
-		c->state = S_SENDING;
 		c->t_timer = NEVER;
 		begin_work(w, c, now);
 		return;
@@ -1157,39 +1357,12 @@ static void on_timer(struct worker *w, struct client *c, int64_t now)
 	case S_CONNECTING:
 		client_fail(w, c, F_ERRNO, ETIMEDOUT);
 		break;
-	case S_SENDING:
-		if (c->blocked && now - c->t_progress >= w->sh->slow_ns)
-			client_fail(w, c, F_TIMEOUT, 0);
-		else if (c->blocked)
-			set_timer(w, c, c->t_progress + w->sh->slow_ns);
-		else if (w->o->udp)
-			udp_oneway_send(w, c, now);
-		else
-			oneway_send(w, c, now);
-		break;
-	case S_AWAIT:
-		if (!w->o->udp && now < c->t_progress + w->sh->timeout_ns) {
-			echo_pump(w, c); /* a pipelined message is due */
-			break;
-		}
-		if (!w->o->udp) {
-			client_fail(w, c, F_TIMEOUT, 0);
-			break;
-		}
-		w->res.udp_lost++;
-		(void)service_of(w, c, c->seq, now); /* R(seq) */
-		udp_echo_next(w, c, now);
-		break;
-	case S_PAUSE:
-		if (w->o->udp)
-			udp_echo_send(w, c);
-		else
-			echo_pump(w, c);
-		break;
 	case S_DRAIN:
 		client_fail(w, c, F_TIMEOUT, 0);
 		break;
 	default:
+		if (w->mode->timer != NULL)
+			w->mode->timer(w, c, now);
 		break;
 	}
 }
@@ -1198,39 +1371,19 @@ static void on_timer(struct worker *w, struct client *c, int64_t now)
  * of a partly sent message, an awaited reply, a close handshake). */
 static void end_client(struct worker *w, struct client *c, int64_t now)
 {
-	uint64_t last;
-
 	switch (c->state) {
 	case S_WAIT:
 	case S_CONNECTING:
-	case S_PAUSE:
 		client_done(w, c, 1);
-		break;
-	case S_SENDING:
-		last = c->seq + (c->out_off > 0);
-		if (c->limit > last)
-			c->limit = last;
-		if (c->conn_limit > last)
-			c->conn_limit = last;
-		if (c->seq < c->limit)
-			break;
-		if (w->o->udp)
-			client_done(w, c, 1);
-		else
-			start_drain(w, c, now);
-		break;
-	case S_AWAIT:
-		/* The messages in flight, and the rest of one partly sent. */
-		last = c->next + (c->out_off > 0);
-		if (c->limit > last)
-			c->limit = last;
-		if (c->conn_limit > last)
-			c->conn_limit = last;
 		break;
 	case S_DRAIN:
 		c->limit = c->seq; /* --churn: no new connection */
 		break;
+	case S_DONE:
+		break;
 	default:
+		if (w->mode->end != NULL)
+			w->mode->end(w, c, now);
 		break;
 	}
 }
@@ -1316,25 +1469,14 @@ static void handle_event(struct worker *w, struct client *c, uint32_t ev,
 		connect_done(w, c, now);
 		return;
 	}
-	if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-		if (w->o->udp)
-			udp_readable(w, c);
-		else
-			tcp_readable(w, c);
-	}
+	if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		w->tp->readable(w, c);
 	if (c->state == S_DONE || !(ev & EPOLLOUT))
 		return;
-	if (c->state == S_SENDING) {
-		c->blocked = 0;
-		if (w->o->udp)
-			udp_oneway_send(w, c, now);
-		else
-			oneway_send(w, c, now);
-	} else if ((c->state == S_AWAIT || c->state == S_PAUSE) && !w->o->udp) {
-		echo_pump(w, c);
-	} else if (set_want(w, c, EPOLLIN) == -1) {
-		client_fail(w, c, F_ERRNO, errno);
-	}
+	if (c->state == S_DRAIN)
+		idle_writable(w, c, now);
+	else
+		w->mode->writable(w, c, now);
 }
 
 /* Until the next timer, but not before the next scan may run: a due
@@ -1390,8 +1532,8 @@ static void *worker_main(void *arg)
 			handle_event(w, events[i].data.ptr, events[i].events,
 				     now_ns());
 		atomic_store_explicit(&w->pub_msgs,
-				      is_echo(w) ? w->res.msgs_answered
-						 : w->res.msgs_sent,
+				      w->mode->replies ? w->res.msgs_answered
+						       : w->res.msgs_sent,
 				      memory_order_relaxed);
 		atomic_store_explicit(&w->pub_open, w->open,
 				      memory_order_relaxed);
@@ -1521,6 +1663,8 @@ static int init_worker(struct worker *w, struct shared *sh, unsigned index)
 
 	w->sh = sh;
 	w->o = o;
+	w->mode = mode_of(o);
+	w->tp = o->udp ? &transport_udp : &transport_tcp;
 	w->nclients = (o->clients - index + o->threads - 1) / o->threads;
 	w->active = w->nclients;
 	w->next_timer = sh->t0;
