@@ -75,6 +75,7 @@ struct srv {
 	uint64_t bytes;
 	uint64_t datagrams;
 	uint64_t accepted;
+	atomic_ullong served; /* bytes read, for a test waiting on it */
 };
 
 static int srv_socket(int type, int *port)
@@ -124,6 +125,7 @@ static int srv_serve(struct srv *s, int fd)
 	if (n <= 0)
 		return 0;
 	s->bytes += (uint64_t)n;
+	atomic_fetch_add(&s->served, (unsigned long long)n);
 	if (s->mode == SRV_WRONG)
 		for (i = 0; i < n; i++)
 			buf[i] = buf[i] == 'x' ? 'y' : buf[i];
@@ -262,6 +264,7 @@ static void srv_start(struct srv *s, enum srv_mode mode)
 	memset(s, 0, sizeof(*s));
 	s->mode = mode;
 	atomic_init(&s->stop, 0);
+	atomic_init(&s->served, 0);
 	s->fd = srv_socket(udp ? SOCK_DGRAM : SOCK_STREAM, &s->port);
 	assert_true(s->fd >= 0);
 	assert_int_equal(pthread_create(&s->tid, NULL,
@@ -302,9 +305,9 @@ struct run {
 };
 
 /* Runs flood -p port --max-time 50 ARGS... (ending with END), or with
- * port 0 flood ARGS...; with interrupt_ms > 0, sends it SIGINT after
- * that long. */
-static void vflood(struct run *r, int port, int interrupt_ms, va_list ap)
+ * port 0 flood ARGS...; with busy != NULL, sends it SIGINT once that
+ * server has served something. */
+static void vflood(struct run *r, int port, struct srv *busy, va_list ap)
 {
 	const char *argv[40];
 	char portbuf[16];
@@ -323,8 +326,11 @@ static void vflood(struct run *r, int port, int interrupt_ms, va_list ap)
 		assert_true(n < 39);
 	}
 	assert_int_equal(h_spawn(&p, "flood", argv, NULL), 0);
-	if (interrupt_ms > 0) {
-		h_sleep_ms(interrupt_ms);
+	if (busy != NULL) {
+		long long give_up = h_now_ms() + FLOOD_WAIT_MS;
+
+		while (atomic_load(&busy->served) == 0 && h_now_ms() < give_up)
+			h_sleep_ms(10);
 		r->status = h_stop(&p, SIGINT, FLOOD_WAIT_MS);
 	} else {
 		r->status = h_wait_exit(&p, FLOOD_WAIT_MS);
@@ -342,17 +348,17 @@ static void flood(struct run *r, int port, ...)
 	va_list ap;
 
 	va_start(ap, port);
-	vflood(r, port, 0, ap);
+	vflood(r, port, NULL, ap);
 	va_end(ap);
 }
 
 /* flood, sent SIGINT after ms milliseconds. */
-static void flood_interrupted(struct run *r, int port, int ms, ...)
+static void flood_interrupted(struct run *r, struct srv *s, ...)
 {
 	va_list ap;
 
-	va_start(ap, ms);
-	vflood(r, port, ms, ap);
+	va_start(ap, s);
+	vflood(r, s->port, s, ap);
 	va_end(ap);
 }
 
@@ -448,7 +454,7 @@ static void flood_srv(struct run *r, struct srv *s, enum srv_mode mode,
 
 	srv_start(s, mode);
 	va_start(ap, status);
-	vflood(r, s->port, 0, ap);
+	vflood(r, s->port, NULL, ap);
 	va_end(ap);
 	srv_stop(s);
 	expect_status(r, status);
@@ -810,8 +816,10 @@ static void test_udp_lost(void **state)
 	struct run r;
 
 	(void)state;
+	/* 500 ms: a reply later than that on a loaded machine would count
+	 * as lost too. */
 	flood_srv(&r, &s, SRV_UDP_DROP, 1, "-n", "2", "-m", "50", "--udp",
-		  "--echo", "--timeout", "200", "--json", END);
+		  "--echo", "--timeout", "500", "--json", END);
 	expect_one_json_object(r.out);
 	assert_int_equal(s.datagrams, 100);
 	assert_int_equal(json_int(r.out, "udp_replies_lost"), 10);
@@ -886,29 +894,36 @@ static void test_rate_stall_corrected(void **state)
 {
 	struct srv s;
 	struct run r;
+	long long corrected_p90;
 	double share;
 
 	(void)state;
 	flood_srv(&r, &s, SRV_STALL, 0, "-n", "1", "-d", "2", "--rate", "200",
 		  "--echo", "--json", "--timeout", "5000", END);
-	assert_true(json_sub_int(r.out, "rtt_us", "p90") >= 50000);
+	corrected_p90 = json_sub_int(r.out, "rtt_us", "p90");
+	assert_true(corrected_p90 >= 50000);
 	assert_true(json_sub_int(r.out, "rtt_us", "p50") < 50000);
 	expect_in(r.out, "\"corrected\":true");
-	assert_true(json_sub_int(r.out, "service_us", "p90") < 50000);
-	/* The message sent as the stall began waited most of it. */
+	/* Relations, not times: the service times of the same messages
+	 * are far shorter. */
+	assert_true(json_sub_int(r.out, "service_us", "p90") * 4 <
+		    corrected_p90);
+	/* The message sent as the stall began waited through much of it. */
 	assert_true(json_sub_int(r.out, "service_us", "max") >=
-		    (STALL_MS - 100) * 1000LL);
+		    STALL_MS / 2 * 1000LL);
 	run_free(&r);
 	flood_srv(&r, &s, SRV_STALL, 0, "-n", "1", "-d", "2", "--rate", "200",
 		  "--echo", "--json", "--timeout", "5000", "--no-correction",
 		  END);
 	expect_in(r.out, "\"corrected\":false");
-	assert_true(json_sub_int(r.out, "rtt_us", "p90") < 50000);
+	assert_true(json_sub_int(r.out, "rtt_us", "p90") * 4 < corrected_p90);
 	run_free(&r);
 	flood_srv(&r, &s, SRV_STALL, 0, "-n", "1", "-d", "2", "--rate", "200",
 		  "--echo", "--percentiles", "--timeout", "5000", END);
 	share = share_at_least(r.out, 50000);
-	if (share < 0.12 || share > 0.35)
+	/* Uncorrected it would be 1 in 400; a server thread late on a
+	 * loaded machine stalls longer, so the upper bound is loose. */
+	if (share < 0.12 || share > 0.5)
 		fail_msg("%.1f%% of round trips >= 50 ms, expected about "
 			 "22.5%%:\n%s",
 			 share * 100, r.out);
@@ -924,8 +939,7 @@ static void test_interrupted(void **state)
 
 	(void)state;
 	srv_start(&s, SRV_ECHO);
-	flood_interrupted(&r, s.port, 500, "-n", "2", "-d", "30", "--echo",
-			  END);
+	flood_interrupted(&r, &s, "-n", "2", "-d", "30", "--echo", END);
 	srv_stop(&s);
 	expect_status(&r, 130);
 	expect_in(r.out, "result           interrupted");
@@ -933,8 +947,8 @@ static void test_interrupted(void **state)
 	assert_null(strstr(r.out, "FAILED"));
 	run_free(&r);
 	srv_start(&s, SRV_ECHO);
-	flood_interrupted(&r, s.port, 500, "-n", "2", "-d", "30", "--echo",
-			  "--json", END);
+	flood_interrupted(&r, &s, "-n", "2", "-d", "30", "--echo", "--json",
+			  END);
 	srv_stop(&s);
 	expect_status(&r, 130);
 	expect_one_json_object(r.out);
@@ -1058,7 +1072,7 @@ static void test_hdr_log(void **state)
 
 	(void)state;
 	assert_non_null(h);
-	flood_srv(&r, &s, SRV_ECHO, 0, "-n", "3", "-d", "2.2", "--rate", "3000",
+	flood_srv(&r, &s, SRV_ECHO, 0, "-n", "3", "-d", "2.5", "--rate", "3000",
 		  "--echo", "--hdr-log", log, "--json", END);
 	text = h_slurp(log, NULL);
 	assert_non_null(text);
@@ -1068,7 +1082,9 @@ static void test_hdr_log(void **state)
 			"Max\",\"Interval_Compressed_Histogram\"\n0.000,");
 	free(text);
 	intervals = hdrlog_read(log, h, err, sizeof(err));
-	assert_true(intervals >= 3); /* 2.2 s: two whole and a partial */
+	/* 2.5 s: one interval ended by the clock at least (a second or
+	 * so in), and the last, partial one. */
+	assert_true(intervals >= 2);
 	assert_int_equal(hist_count(h), json_sub_int(r.out, "rtt_us", "count"));
 	expect_same_percentile((long long)hist_percentile(h, 50), r.out, "p50");
 	expect_same_percentile((long long)hist_percentile(h, 90), r.out, "p90");
@@ -1150,7 +1166,7 @@ static void test_hdr_log_other_reader(void **state)
 			      "skipped\n");
 		skip();
 	}
-	flood_srv(&r, &s, SRV_ECHO, 0, "-n", "2", "-d", "1.5", "--rate", "2000",
+	flood_srv(&r, &s, SRV_ECHO, 0, "-n", "2", "-d", "2.5", "--rate", "2000",
 		  "--echo", "--hdr-log", log, "--json", END);
 	snprintf(cmd, sizeof(cmd), "node '%s/tests/hdrlog_read.js' '%s' '%s'",
 		 cwd, dir, log);
