@@ -95,7 +95,7 @@ WRAP_test_tcp_fault = -Wl,--wrap=pthread_create,--wrap=pthread_join \
 WRAP_test_ops_clock = -Wl,--wrap=pthread_cond_init \
 		      -Wl,--wrap=pthread_cond_timedwait
 
-.PHONY: fuzz fuzz-build all test check run-tests bench compare lesson-udp lesson-handshake run \
+.PHONY: fuzz fuzz-build all test check run-tests bench compare lesson-udp lesson-handshake lesson-chat run \
 	install uninstall clean check-cmocka check-zlib lint format test-repeat test-stress
 all: $(PROGRAMS)
 
@@ -129,7 +129,7 @@ check-zlib:
 	@sh bench/src/need-zlib.sh
 
 # The load generator's suites also link its library: LIBS_<test>.
-FLOOD_TESTS = test_hist test_fmsg test_fcli test_flood test_wire test_hdrlog
+FLOOD_TESTS = test_hist test_fmsg test_fcli test_flood test_wire test_chat test_hdrlog
 $(foreach t,$(FLOOD_TESTS),$(eval LIBS_$(t) = $(BUILD)/libflood.a))
 
 # test_log_tty tells a terminal's write-at-once from the flush timer by
@@ -196,9 +196,16 @@ lesson-udp: all
 	bash bench/lesson-udp.sh
 lesson-handshake: all
 	bash bench/lesson-handshake.sh
+lesson-chat: all bench/peers/naive_chat
+	bash bench/lesson-chat.sh
 
 # The ping-pong peer: the minimal thread-per-connection echo loop.
 bench/peers/tpc_echo: bench/peers/tpc_echo.c
+	$(call say,CC,$@)$(CC) -D_POSIX_C_SOURCE=200809L $(CPPFLAGS) \
+	    $(MT_CFLAGS) $(CFLAGS) $(MT_LDFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+# The classroom's obvious chat server (README, "Lesson 4").
+bench/peers/naive_chat: bench/peers/naive_chat.c
 	$(call say,CC,$@)$(CC) -D_POSIX_C_SOURCE=200809L $(CPPFLAGS) \
 	    $(MT_CFLAGS) $(CFLAGS) $(MT_LDFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
@@ -302,6 +309,6 @@ format:
 
 clean:
 	rm -rf build mtserver stserver mtclient bench/flood bench/wire \
-	    bench/peers/tpc_echo
+	    bench/peers/tpc_echo bench/peers/naive_chat
 
 -include $(shell find build -name '*.d' 2>/dev/null)

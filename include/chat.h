@@ -67,15 +67,18 @@
  * on a loaded machine to catch up, short enough that one member that
  * stopped reading costs the room a pause, not a stall. */
 #define CHAT_SLOW_MS 2000
+/* A sender posts the lines of one received buffer together (one lock,
+ * one post per member); past this many bytes of them, at once. */
+#define CHAT_BATCH_BYTES (64 * (size_t)1024)
 /* How often a held-back sender looks again. */
 #define CHAT_RETRY_MS 10
 
 struct chat_room;
 
-/* A speaker's line buffer: "NAME: " + escaped text + '\n'. */
+/* A speaker's lines not yet posted: "NAME: TEXT\n"... in buf[0, len). */
 struct chat_voice {
-	char *line;
-	size_t cap;
+	char *buf;
+	size_t len, cap;
 	size_t max_text; /* --max-line */
 };
 
@@ -119,11 +122,16 @@ void chat_join(struct chat_room *room, struct chat_member *m);
 
 /* One message from member m (never "quit"): a command (/nick NAME,
  * /who, /help; "//text" says "/text") or a line for the others.  A
+ * message waits in m's voice until chat_flush.  A
  * successful /nick is logged into batch as "nick name=NAME" (log_who:
  * the member's WHO in the log). */
 void chat_input(struct chat_room *room, struct chat_member *m, const char *msg,
 		size_t len, struct log_batch *batch, const char *log_who,
 		size_t log_who_len);
+
+/* Posts what m said since the last flush: its worker calls this after
+ * each received buffer (and chat_input before a command). */
+void chat_flush(struct chat_room *room, struct chat_member *m);
 
 /* A UDP datagram's message: said as speaker name[0..name_len) to every
  * member. */

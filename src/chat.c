@@ -83,43 +83,56 @@ size_t chat_room_size(struct chat_room *room)
 
 void chat_voice_init(struct chat_voice *v, size_t max_text)
 {
-	v->line = NULL;
-	v->cap = 0;
+	v->buf = NULL;
+	v->len = v->cap = 0;
 	v->max_text = max_text;
 }
 
 void chat_voice_free(struct chat_voice *v)
 {
-	free(v->line);
-	v->line = NULL;
-	v->cap = 0;
+	free(v->buf);
+	v->buf = NULL;
+	v->len = v->cap = 0;
 }
 
-/* "NAME: TEXT\n" in v's buffer, TEXT escaped; returns its length, or 0
- * when the buffer cannot be had (the message is then not said). */
-static size_t voice_format(struct chat_voice *v, const char *name,
-			   size_t name_len, const char *msg, size_t len)
+/* The longest line a voice makes: "NAME: ", escaped text, '\n'. */
+static size_t voice_line_max(const struct chat_voice *v)
 {
-	char *d;
+	return CHAT_SPEAKER_MAX + 3 + LOGFMT_ESCAPED_MAX(v->max_text);
+}
 
-	if (v->line == NULL) {
-		v->cap = CHAT_SPEAKER_MAX + 3 + LOGFMT_ESCAPED_MAX(v->max_text);
-		v->line = malloc(v->cap);
-		if (v->line == NULL)
-			return 0;
+/* Whether one more line surely fits in v's buffer (allocated here on
+ * first use: CHAT_BATCH_BYTES and one longest line).  false when the
+ * buffer cannot be had. */
+static bool voice_room(struct chat_voice *v)
+{
+	if (v->buf == NULL) {
+		v->cap = CHAT_BATCH_BYTES + voice_line_max(v);
+		v->buf = malloc(v->cap);
+		if (v->buf == NULL)
+			return false;
 	}
+	return v->cap - v->len >= voice_line_max(v);
+}
+
+/* Appends "NAME: TEXT\n" to v's buffer, TEXT escaped; voice_room said
+ * it fits. */
+static void voice_add(struct chat_voice *v, const char *name, size_t name_len,
+		      const char *msg, size_t len)
+{
+	char *d = v->buf + v->len;
+
 	if (name_len > CHAT_SPEAKER_MAX)
 		name_len = CHAT_SPEAKER_MAX;
 	if (len > v->max_text)
 		len = v->max_text;
-	d = v->line;
 	memcpy(d, name, name_len);
 	d += name_len;
 	*d++ = ':';
 	*d++ = ' ';
 	d += logfmt_escape(d, msg, len);
 	*d++ = '\n';
-	return (size_t)(d - v->line);
+	v->len = (size_t)(d - v->buf);
 }
 
 static long long now_ms(void)
@@ -307,6 +320,7 @@ void chat_leave(struct chat_room *room, struct chat_member *m,
 	size_t n;
 
 	if (m->in_room) {
+		chat_flush(room, m);
 		n = notice(line, m->name, " left (", leave_text(reason), ")");
 		pthread_mutex_lock(&room->lock);
 		set_behind_locked(room, m, false);
@@ -343,30 +357,42 @@ void chat_stopping(struct chat_room *room, struct chat_member *m)
 void chat_say_as(struct chat_room *room, struct chat_voice *v, const char *name,
 		 size_t name_len, const char *msg, size_t len)
 {
-	size_t n = voice_format(v, name, name_len, msg, len);
-
-	if (n == 0)
+	if (!voice_room(v))
 		return;
+	voice_add(v, name, name_len, msg, len);
 	pthread_mutex_lock(&room->lock);
-	post_all_locked(room, NULL, v->line, n);
+	post_all_locked(room, NULL, v->buf, v->len);
 	pthread_mutex_unlock(&room->lock);
+	v->len = 0;
 }
 
-/* A member's line goes to the others (and to itself when the room
- * echoes); the name is read without the lock: only this thread, the
- * owner, ever writes it. */
+void chat_flush(struct chat_room *room, struct chat_member *m)
+{
+	struct chat_voice *v = &m->voice;
+
+	if (v->len == 0)
+		return;
+	pthread_mutex_lock(&room->lock);
+	post_all_locked(room, room->echo ? NULL : m, v->buf, v->len);
+	pthread_mutex_unlock(&room->lock);
+	v->len = 0;
+}
+
+/* A member's line, for the others (and for itself when the room
+ * echoes): kept with the lines of the same received buffer, which go
+ * out together (chat_flush), one post per member for all of them.  The
+ * name is read without the lock: only this thread, the owner, ever
+ * writes it. */
 static void say(struct chat_room *room, struct chat_member *m, const char *msg,
 		size_t len)
 {
-	size_t n = voice_format(&m->voice, m->name, m->name_len, msg, len);
-
-	if (n == 0) {
+	if (m->voice.len > CHAT_BATCH_BYTES)
+		chat_flush(room, m);
+	if (!voice_room(&m->voice)) {
 		reply(room, m, "error: out of memory, not said");
 		return;
 	}
-	pthread_mutex_lock(&room->lock);
-	post_all_locked(room, room->echo ? NULL : m, m->voice.line, n);
-	pthread_mutex_unlock(&room->lock);
+	voice_add(&m->voice, m->name, m->name_len, msg, len);
 }
 
 static bool name_char(char c)
@@ -528,9 +554,15 @@ void chat_input(struct chat_room *room, struct chat_member *m, const char *msg,
 
 	if (len == 0 || msg[0] != '/') {
 		say(room, m, msg, len);
-	} else if (len >= 2 && msg[1] == '/') {
+		return;
+	}
+	if (len >= 2 && msg[1] == '/') {
 		say(room, m, msg + 1, len - 1);
-	} else if (is_command(msg, len, "/nick", &arg, &arg_len)) {
+		return;
+	}
+	/* What was said before a command goes before its reply. */
+	chat_flush(room, m);
+	if (is_command(msg, len, "/nick", &arg, &arg_len)) {
 		nick(room, m, arg, arg_len, batch, log_who, log_who_len);
 	} else if (is_command(msg, len, "/who", &arg, &arg_len)) {
 		who(room, m);

@@ -4,6 +4,8 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -197,6 +199,9 @@ static void finish_buffer(struct session *s, size_t nbytes)
 {
 	struct stats *st = s->c->env->stats;
 
+	/* --chat: this buffer's lines go to the room together. */
+	if (s->c->env->chat != NULL)
+		chat_flush(s->c->env->chat, &s->member);
 	/* A failed connection drops (and counts) the replies; the session
 	 * goes on reading until the client's end shows. */
 	if (outbox_pending(&s->out) > 0)
@@ -521,6 +526,11 @@ static int session_start(struct session *s)
 		return 0;
 	}
 	outbox_init(&s->out, s->c->fd, chat_outbox_cap(max_line));
+	/* A chat line goes out at once: Nagle would hold it until the
+	 * member's delayed ACK of the previous one (up to 40 ms).  The
+	 * outbox already sends whatever has gathered in one send(). */
+	(void)setsockopt(s->c->fd, IPPROTO_TCP, TCP_NODELAY, &(int){1},
+			 sizeof(int));
 	if (outbox_enable_posts(&s->out) == -1) {
 		s->reason = "error";
 		s->err = errno;

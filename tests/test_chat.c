@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fcli.h"
 #include "servers.h"
 
 #define LINE_WAIT_MS 10000
@@ -98,7 +99,7 @@ static void test_two_members(void **state)
 	assert_int_equal(h_wait_eof(a, LINE_WAIT_MS), 0);
 	close(a);
 	close(b);
-	srv_wait_log(&s, "disconnect reason=client-closed", 1);
+	srv_wait_log(&s, "disconnect reason=", 2);
 	srv_stop(&s);
 	assert_int_equal(h_count_in_file(s.log, " msg hello bob\n"), 1);
 	assert_int_equal(h_count_in_file(s.log, " msg hi\n"), 1);
@@ -170,7 +171,7 @@ static void test_nick_and_who(void **state)
 	expect_line(a, "* user3 is now Bob");
 	close(a);
 	close(c);
-	srv_wait_log(&s, "disconnect reason=client-closed", 3);
+	srv_wait_log(&s, "disconnect reason=", 3);
 	srv_stop(&s);
 }
 
@@ -573,6 +574,83 @@ static void test_tutorial_clients_in_a_room(void **state)
 	srv_stop(&s);
 }
 
+/* --- flood --chat --- */
+
+/* Runs flood --chat against s with the extra arguments (NULL-ended);
+ * returns its exit status, its JSON line in json. */
+static int flood_chat(const struct srv *s, char *json, size_t size, ...)
+{
+	const char *argv[24];
+	char port[16];
+	struct h_proc f;
+	va_list ap;
+	int n = 0, rc;
+	char *out;
+
+	snprintf(port, sizeof(port), "%d", s->p.port);
+	argv[n++] = "--chat";
+	argv[n++] = "-p";
+	argv[n++] = port;
+	argv[n++] = "--json";
+	argv[n++] = "--timeout";
+	argv[n++] = "20000";
+	va_start(ap, size);
+	while (n < 22 && (argv[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	assert_int_equal(h_spawn(&f, "flood", argv, NULL), 0);
+	rc = h_wait_exit(&f, 120000);
+	out = h_slurp(f.out_path, NULL);
+	assert_non_null(out);
+	snprintf(json, size, "%s", out);
+	free(out);
+	if (rc != 0)
+		print_message("flood: %s (see %s)\n", json, f.err_path);
+	return rc;
+}
+
+/* 200 members x 100 messages: flood --chat finds every one of the
+ * 3,980,000 deliveries exactly once and in each sender's order. */
+static void test_flood_200_members(void **state)
+{
+	struct srv s = {0};
+	char json[2048];
+
+	(void)state;
+	srv_start(&s, "mtserver", "--chat", "-q", (const char *)NULL);
+	assert_int_equal(flood_chat(&s, json, sizeof(json), "-n", "200", "-m",
+				    "100", (const char *)NULL),
+			 0);
+	assert_non_null(strstr(json, "\"expected\":3980000,"));
+	assert_non_null(strstr(json, "\"deliveries\":3980000,"));
+	assert_non_null(strstr(json, "\"missing\":0,\"duplicated\":0,"
+				     "\"out_of_order\":0,\"unexpected\":0"));
+	assert_non_null(strstr(json, "\"ok\":true"));
+	srv_wait_log(&s, "disconnect reason=", 200);
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(s.log, "reason=slow-reader"), 0);
+}
+
+/* A deaf member (never reads) among ten talkers sending 10 MB to it:
+ * the room drops it and every other delivery still arrives. */
+static void test_flood_deaf_member(void **state)
+{
+	struct srv s = {0};
+	char json[2048];
+
+	(void)state;
+	srv_start(&s, "mtserver", "--chat", "-q", (const char *)NULL);
+	assert_int_equal(flood_chat(&s, json, sizeof(json), "-n", "10", "-m",
+				    "5000", "-s", "200", "--deaf", "1",
+				    (const char *)NULL),
+			 0);
+	assert_non_null(strstr(json, "\"deliveries\":450000,"));
+	assert_non_null(strstr(json, "\"ok\":true"));
+	srv_wait_log(&s, "#11 disconnect reason=slow-reader", 1);
+	srv_stop(&s);
+}
+
 /* --- the command line --- */
 
 static void test_chat_options(void **state)
@@ -601,10 +679,32 @@ static void test_chat_options(void **state)
 			 CLI_ERROR);
 }
 
+static void test_flood_chat_options(void **state)
+{
+	char *ok[] = {"flood", "--chat", "-n", "3", "--deaf", "2", NULL};
+	char *echo[] = {"flood", "--chat", "-n", "3", "--echo", NULL};
+	char *one[] = {"flood", "--chat", "-n", "1", NULL};
+	char *deaf[] = {"flood", "--deaf", "1", NULL};
+	struct fcli_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(fcli_parse(&o, 6, ok, err, sizeof(err)), FCLI_RUN);
+	assert_true(o.chat);
+	assert_int_equal(o.deaf, 2);
+	assert_int_equal(fcli_parse(&o, 5, echo, err, sizeof(err)), FCLI_ERROR);
+	assert_non_null(strstr(err, "--chat takes only"));
+	assert_int_equal(fcli_parse(&o, 4, one, err, sizeof(err)), FCLI_ERROR);
+	assert_string_equal(err, "--chat needs -n 2..2000");
+	assert_int_equal(fcli_parse(&o, 3, deaf, err, sizeof(err)), FCLI_ERROR);
+	assert_string_equal(err, "--deaf needs --chat");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chat_options),
+		cmocka_unit_test(test_flood_chat_options),
 		cmocka_unit_test_teardown(test_two_members, srv_teardown),
 		cmocka_unit_test_teardown(test_nick_and_who, srv_teardown),
 		cmocka_unit_test_teardown(test_one_room_order, srv_teardown),
@@ -614,6 +714,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_sigterm_full_room, srv_teardown),
 		cmocka_unit_test_teardown(test_tutorial_clients_in_a_room,
 					  srv_teardown),
+		cmocka_unit_test_teardown(test_flood_200_members, srv_teardown),
+		cmocka_unit_test_teardown(test_flood_deaf_member, srv_teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -39,6 +39,8 @@ enum {
 	OPT_HDR_LOG,
 	OPT_MERGE,
 	OPT_RUN_START,
+	OPT_CHAT,
+	OPT_DEAF,
 };
 
 static const struct option long_options[] = {
@@ -70,6 +72,8 @@ static const struct option long_options[] = {
 	{"hdr-log", required_argument, NULL, OPT_HDR_LOG},
 	{"merge", no_argument, NULL, OPT_MERGE},
 	{"run-start", required_argument, NULL, OPT_RUN_START},
+	{"chat", no_argument, NULL, OPT_CHAT},
+	{"deaf", required_argument, NULL, OPT_DEAF},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -120,6 +124,18 @@ void fcli_usage(FILE *fp)
 	      "      --payload TEXT  send TEXT (plus '\\n') as every message\n"
 	      "      --churn         connect, send one message, close, repeat\n"
 	      "      --udp           one datagram per message\n"
+	      "      --chat          a chat room (mtserver --chat, ncat "
+	      "--chat): "
+	      "-n members each\n"
+	      "                      send -m messages; every member must get "
+	      "every other's\n"
+	      "                      exactly once, in order; JSON: members, "
+	      "deliveries,\n"
+	      "                      deliveries_per_s, delivery_us, missing, "
+	      "duplicated,\n"
+	      "                      out_of_order, unexpected, ok\n"
+	      "      --deaf N        with --chat: N more members that never "
+	      "read\n"
 	      "      --timeout MS    echo reply / server close timeout (1000)\n"
 	      "      --hold S        connect all clients, stay idle S seconds, "
 	      "close\n"
@@ -411,6 +427,14 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 	case OPT_UDP:
 		o->udp = 1;
 		break;
+	case OPT_CHAT:
+		o->chat = 1;
+		break;
+	case OPT_DEAF:
+		if (parse_u64(optarg, 0, FCLI_CHAT_MEMBERS_MAX, &u) == -1)
+			return BAD("--deaf (0..2000)");
+		o->deaf = (uint32_t)u;
+		break;
 	case OPT_JSON:
 		o->json = 1;
 		break;
@@ -508,9 +532,31 @@ static int check_modes(const struct fcli_opts *o, const struct seen *seen,
 	return 0;
 }
 
+/* --chat: a room of -n members each sending -m messages; only -s, -t,
+ * -H, -p, --timeout, --max-time, --json and --deaf go with it. */
+static int check_chat(const struct fcli_opts *o, const struct seen *seen,
+		      char *err, size_t errlen)
+{
+	if (!o->chat)
+		return o->deaf > 0 ? fail(err, errlen, "--deaf needs --chat")
+				   : 0;
+	if (o->echo || o->udp || o->churn || o->hold > 0 || seen->duration ||
+	    seen->rate || seen->think || seen->ramp || seen->pipeline ||
+	    o->payload != NULL || o->hdr_log != NULL || o->csv)
+		return fail(err, errlen,
+			    "--chat takes only -n, -m, -s, -t, -H, -p, "
+			    "--timeout, --max-time, --json and --deaf");
+	if (o->clients < 2 || o->clients > FCLI_CHAT_MEMBERS_MAX)
+		return fail(err, errlen, "--chat needs -n 2..%d",
+			    FCLI_CHAT_MEMBERS_MAX);
+	return 0;
+}
+
 static int check_combination(struct fcli_opts *o, const struct seen *seen,
 			     char *err, size_t errlen)
 {
+	if (check_chat(o, seen, err, errlen) != 0)
+		return FCLI_ERROR;
 	if (o->allow_missing_tail && o->verify_log == NULL)
 		return fail(err, errlen,
 			    "--allow-missing-tail needs --verify-log");

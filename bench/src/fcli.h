@@ -33,7 +33,10 @@
 #define FCLI_SECONDS_MAX  86400.0 /* a day: -d, --hold, --ramp, ... */
 #define FCLI_HOST_LEN	  256	  /* a DNS name is at most 253 bytes */
 #define FCLI_PIPELINE_MAX 1024	  /* far more than a window needs */
-#define FCLI_PAYLOAD_MAX  (FCLI_SIZE_MAX - 1)
+/* --chat keeps a counter per (receiver, sender): 2000 members is 16 MB
+ * of them and 4 million deliveries per message round. */
+#define FCLI_CHAT_MEMBERS_MAX 2000
+#define FCLI_PAYLOAD_MAX      (FCLI_SIZE_MAX - 1)
 
 /* With -d the number of messages is unknown; headers must still fit
  * for sequence numbers up to this (a client would need a day at 100k
@@ -74,6 +77,9 @@ struct fcli_opts {
 	int csv;		/* --csv */
 	int percentiles;	/* --percentiles */
 	const char *hdr_log;	/* --hdr-log FILE, or NULL */
+	int chat;		/* --chat: a room of -n members (fchat.h) */
+	uint32_t deaf;		/* --deaf N: with --chat, members that
+				   never read */
 	char *const *merge;	/* --merge FILE...: the files, or NULL */
 	int nmerge;
 	int64_t run_start_us; /* --run-start: first_logged_us's origin */

@@ -12,6 +12,7 @@
  */
 #include "cli.h"
 #include "engine.h"
+#include "fchat.h"
 #include "net.h"
 #include "fcli.h"
 #include "fmsg.h"
@@ -36,6 +37,7 @@ static void on_signal(int sig)
 {
 	stop_signal = sig;
 	eng_request_stop();
+	fchat_request_stop();
 }
 
 /* SIGINT/SIGTERM stop the run and still print the report; SIGPIPE is
@@ -103,6 +105,29 @@ static int verify(const struct fcli_opts *o)
 		fmsg_verify_print(stdout, o->verify_log, &v);
 	}
 	fmsg_verify_free(&v);
+	return ok ? 0 : 1;
+}
+
+/* --chat: a room of -n members. */
+static int chat(const struct fcli_opts *o)
+{
+	static struct fchat_result r; /* a histogram: not on the stack */
+	char err[ERR_LEN];
+	int ok;
+
+	check_nofile(o);
+	if (fchat_run(o, &r, err, sizeof(err)) == -1) {
+		fprintf(stderr, "flood: %s\n", err);
+		return 1;
+	}
+	ok = fchat_ok(&r);
+	if (o->json)
+		fchat_report_json(stdout, o, &r, ok);
+	fchat_report_human(o->json ? stderr : stdout, o, &r, ok);
+	if (fflush(stdout) == EOF)
+		return 1;
+	if (r.interrupted)
+		return 128 + (stop_signal != 0 ? stop_signal : SIGINT);
 	return ok ? 0 : 1;
 }
 
@@ -233,5 +258,7 @@ int main(int argc, char *argv[])
 		return verify(&o);
 	if (o.merge != NULL)
 		return merge(&o);
+	if (o.chat)
+		return chat(&o);
 	return run(&o);
 }
