@@ -101,32 +101,27 @@ const char *h_tmpdir(void)
 	return dir;
 }
 
-const char *h_path(const char *name)
+char *h_path_in(char *buf, size_t size, const char *name)
 {
-	static char path[4][H_PATH_MAX];
-	static unsigned next;
-	char *p = path[next++ % 4];
-
-	/* A name too long for H_PATH_MAX is a bug in the test. */
-	if (snprintf(p, H_PATH_MAX, "%s/%s", h_tmpdir(), name) >= H_PATH_MAX)
+	/* A name too long for the buffer is a bug in the test. */
+	if (snprintf(buf, size, "%s/%s", h_tmpdir(), name) >= (int)size)
 		abort();
-	return p;
+	return buf;
 }
 
-const char *h_bin(const char *name)
+char *h_bin_in(char *buf, size_t size, const char *name)
 {
-	static char path[4][H_PATH_MAX];
-	static unsigned next;
-	char *p = path[next++ % 4];
 	const char *dir = getenv("MT_BIN_DIR");
 	const char *flood = getenv("MT_FLOOD");
+	int n;
 
-	if (strcmp(name, "flood") == 0) {
-		snprintf(p, H_PATH_MAX, "%s", flood ? flood : "bench/flood");
-		return p;
-	}
-	snprintf(p, H_PATH_MAX, "%s/%s", dir ? dir : ".", name);
-	return p;
+	if (strcmp(name, "flood") == 0)
+		n = snprintf(buf, size, "%s", flood ? flood : "bench/flood");
+	else
+		n = snprintf(buf, size, "%s/%s", dir ? dir : ".", name);
+	if (n >= (int)size)
+		abort();
+	return buf;
 }
 
 static int spawn(struct h_proc *p, const char *prog, const char *const argv[],

@@ -28,12 +28,21 @@ struct h_proc {
 };
 
 /* A fresh private directory under $TMPDIR (or /tmp), made once per
- * process; h_path() names a file in it.  Returns a static string. */
+ * process (a static string, set once). */
 const char *h_tmpdir(void);
-const char *h_path(const char *name);
 
-/* Path of a program: "flood" -> $MT_FLOOD, others -> $MT_BIN_DIR/name. */
-const char *h_bin(const char *name);
+/* Writes the path of file name in h_tmpdir() into buf[0..size) and
+ * returns buf. */
+char *h_path_in(char *buf, size_t size, const char *name);
+/* Writes the path of a program into buf[0..size) and returns buf:
+ * "flood" -> $MT_FLOOD, others -> $MT_BIN_DIR/name. */
+char *h_bin_in(char *buf, size_t size, const char *name);
+
+/* The same, each call into a buffer of its own that lives as long as
+ * the block the call is in (a compound literal): no call overwrites
+ * another's result, however many a test makes. */
+#define h_path(name) h_path_in((char[H_PATH_MAX]){0}, H_PATH_MAX, (name))
+#define h_bin(name)  h_bin_in((char[H_PATH_MAX]){0}, H_PATH_MAX, (name))
 
 /* When > 0, children started from now on get RLIMIT_NOFILE (soft and
  * hard) lowered to this: how tests run a server out of descriptors. */
