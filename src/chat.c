@@ -13,6 +13,7 @@
 
 #include "logfmt.h"
 #include "logline.h"
+#include "monotime.h"
 
 /* A notice or a command's reply: the server's words and at most a few
  * names, never a client's raw bytes (and a log line, LOGLINE_EVENT_MAX).  /who
@@ -135,14 +136,6 @@ static void voice_add(struct chat_voice *v, const char *name, size_t name_len,
 	v->len = (size_t)(d - v->buf);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* m's inbox is over half full (or no longer): it is behind, and the room
  * slows its senders down (chat_may_read).  Room lock held. */
 static void set_behind_locked(struct chat_room *room, struct chat_member *m,
@@ -150,7 +143,7 @@ static void set_behind_locked(struct chat_room *room, struct chat_member *m,
 {
 	if (behind == (m->behind_since != 0))
 		return;
-	m->behind_since = behind ? now_ms() : 0;
+	m->behind_since = behind ? monotime_ms() : 0;
 	atomic_fetch_add_explicit(&room->behind, behind ? 1 : -1,
 				  memory_order_relaxed);
 }
@@ -196,7 +189,7 @@ bool chat_may_read(struct chat_room *room, struct chat_member *self)
 	/* The common case, a room where nobody is behind, takes no lock. */
 	if (atomic_load_explicit(&room->behind, memory_order_relaxed) == 0)
 		return true;
-	now = now_ms();
+	now = monotime_ms();
 	pthread_mutex_lock(&room->lock);
 	for (m = TAILQ_FIRST(&room->members); m != NULL;
 	     m = TAILQ_NEXT(m, link)) {

@@ -30,45 +30,41 @@ enum {
 	OPT_DRAIN,
 };
 
-static const struct option mt_options[] = {
-	{"bind", required_argument, NULL, 'b'},
-	{"echo", no_argument, NULL, OPT_ECHO},
-	{"chat", no_argument, NULL, OPT_CHAT},
-	{"no-udp", no_argument, NULL, OPT_NO_UDP},
-	{"no-tcp", no_argument, NULL, OPT_NO_TCP},
-	{"log", required_argument, NULL, 'l'},
-	{"quiet", no_argument, NULL, 'q'},
-	{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
-	{"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
-	{"udp-echo-rate", required_argument, NULL, OPT_UDP_ECHO_RATE},
-	{"idle-timeout", required_argument, NULL, OPT_IDLE},
-	{"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
-	{"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
-	{"max-line", required_argument, NULL, OPT_MAX_LINE},
-	{"backlog", required_argument, NULL, OPT_BACKLOG},
-	{"drain-timeout", required_argument, NULL, OPT_DRAIN},
-	{"help", no_argument, NULL, 'h'},
+/* The options both servers take; stserver, serving one TCP client at a
+ * time, takes no others.  (Not formatted: clang-format would indent the
+ * macro's list as one statement.) */
+/* clang-format off */
+#define BOTH_OPTIONS                                                    \
+	{"bind", required_argument, NULL, 'b'},                         \
+	{"echo", no_argument, NULL, OPT_ECHO},                          \
+	{"log", required_argument, NULL, 'l'},                          \
+	{"quiet", no_argument, NULL, 'q'},                              \
+	{"idle-timeout", required_argument, NULL, OPT_IDLE},            \
+	{"max-memory", required_argument, NULL, OPT_MAX_MEMORY},        \
+	{"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},    \
+	{"max-line", required_argument, NULL, OPT_MAX_LINE},            \
+	{"backlog", required_argument, NULL, OPT_BACKLOG},              \
+	{"drain-timeout", required_argument, NULL, OPT_DRAIN},          \
+	{"help", no_argument, NULL, 'h'},                               \
 	{"version", no_argument, NULL, 'V'},
+
+static const struct option st_options[] = {
+	BOTH_OPTIONS
 	{NULL, 0, NULL, 0},
 };
 
-/* stserver: TCP only and one client at a time, so no transport switches
- * and no client limit. */
-static const struct option st_options[] = {
-	{"bind", required_argument, NULL, 'b'},
-	{"echo", no_argument, NULL, OPT_ECHO},
-	{"log", required_argument, NULL, 'l'},
-	{"quiet", no_argument, NULL, 'q'},
-	{"idle-timeout", required_argument, NULL, OPT_IDLE},
-	{"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
-	{"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
-	{"max-line", required_argument, NULL, OPT_MAX_LINE},
-	{"backlog", required_argument, NULL, OPT_BACKLOG},
-	{"drain-timeout", required_argument, NULL, OPT_DRAIN},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
+/* mtserver's own: transports, the chat room, client limits. */
+static const struct option mt_options[] = {
+	BOTH_OPTIONS
+	{"chat", no_argument, NULL, OPT_CHAT},
+	{"no-udp", no_argument, NULL, OPT_NO_UDP},
+	{"no-tcp", no_argument, NULL, OPT_NO_TCP},
+	{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
+	{"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
+	{"udp-echo-rate", required_argument, NULL, OPT_UDP_ECHO_RATE},
 	{NULL, 0, NULL, 0},
 };
+/* clang-format on */
 
 static enum cli_result error(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

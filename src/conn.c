@@ -15,6 +15,7 @@
 #include "frame.h"
 #include "logfmt.h"
 #include "logline.h"
+#include "monotime.h"
 #include "net.h"
 #include "outbox.h"
 #include "proto.h"
@@ -185,14 +186,6 @@ static int on_message(void *ctx, const char *msg, size_t len, size_t full)
 	return 0;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Counts and hands over what one received buffer produced: replies
  * first (the client is waiting), then the log lines, under one lock. */
 static void finish_buffer(struct session *s, size_t nbytes)
@@ -208,7 +201,7 @@ static void finish_buffer(struct session *s, size_t nbytes)
 		(void)outbox_flush(&s->out);
 	log_batch_flush(&s->batch);
 	if (s->buf_msgs > 0)
-		s->last_msg = now_ms();
+		s->last_msg = monotime_ms();
 	s->msgs += s->buf_msgs;
 	s->bytes += nbytes;
 	stats_add(&st->tcp_msgs, s->buf_msgs);
@@ -320,7 +313,7 @@ static long long next_deadline(const struct session *s, const char **why)
 static void flush_before_close(struct session *s, bool stopping)
 {
 	const struct config *cfg = s->c->env->cfg;
-	long long stop_at = stopping ? now_ms() + STOP_FLUSH_MS : -1;
+	long long stop_at = stopping ? monotime_ms() + STOP_FLUSH_MS : -1;
 	/* No wake slot: nothing is read any more. */
 	struct pollfd pfd[SLOT_STOP + 1] = {
 		[SLOT_CLIENT] = {.fd = s->c->fd, .events = POLLOUT},
@@ -328,7 +321,7 @@ static void flush_before_close(struct session *s, bool stopping)
 	};
 
 	while (outbox_pending(&s->out) > 0) {
-		long long now = now_ms();
+		long long now = monotime_ms();
 		long long at = stop_at;
 		long long stall =
 			s->out.stalled_since_ms + cfg->send_timeout * 1000LL;
@@ -344,7 +337,7 @@ static void flush_before_close(struct session *s, bool stopping)
 			break;
 		if (!stopping && pfd[SLOT_STOP].revents != 0) {
 			stopping = true;
-			stop_at = now_ms() + STOP_FLUSH_MS;
+			stop_at = monotime_ms() + STOP_FLUSH_MS;
 		}
 		if (outbox_flush(&s->out) == -1)
 			break;
@@ -375,7 +368,8 @@ static long long drain_deadline(const struct conn_env *env)
 				     ? atomic_load(env->drain_deadline_ms)
 				     : 0;
 
-	return deadline > 0 ? deadline : now_ms() + env->cfg->drain_timeout_ms;
+	return deadline > 0 ? deadline
+			    : monotime_ms() + env->cfg->drain_timeout_ms;
 }
 
 /*
@@ -389,14 +383,14 @@ static void drain(struct session *s)
 {
 	const struct conn_env *env = s->c->env;
 	long long deadline = drain_deadline(env);
-	long long quiet_until = now_ms() + CONN_DRAIN_QUIET_MS;
+	long long quiet_until = monotime_ms() + CONN_DRAIN_QUIET_MS;
 	struct pollfd pfd = {.fd = s->c->fd, .events = POLLIN};
 	bool talking = false; /* received since the stop */
 
 	stats_add(&env->stats->drained, 1);
 	s->reason = "shutdown";
 	for (;;) {
-		long long now = now_ms();
+		long long now = monotime_ms();
 		long long until =
 			quiet_until < deadline ? quiet_until : deadline;
 		int r;
@@ -425,7 +419,7 @@ static void drain(struct session *s)
 			return; /* closed (its last line delivered) or failed */
 		if (r == 1) {
 			talking = true;
-			quiet_until = now_ms() + CONN_DRAIN_QUIET_MS;
+			quiet_until = monotime_ms() + CONN_DRAIN_QUIET_MS;
 		}
 	}
 }
@@ -440,11 +434,11 @@ static void serve_loop(struct session *s)
 		[SLOT_WAKE] = {.fd = outbox_wake_fd(&s->out), .events = POLLIN},
 	};
 
-	s->last_msg = now_ms();
+	s->last_msg = monotime_ms();
 	for (;;) {
 		const char *why = NULL;
 		long long at = next_deadline(s, &why);
-		long long left = at == -1 ? -1 : at - now_ms();
+		long long left = at == -1 ? -1 : at - monotime_ms();
 		bool blocked = outbox_pending(&s->out) > 0;
 		/* --chat: while a member is far behind, senders wait. */
 		bool held = !blocked && env->chat != NULL &&

@@ -12,13 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "monotime.h"
 
 void outbox_init(struct outbox *ob, int fd, size_t cap)
 {
@@ -155,7 +149,7 @@ static int send_kept(struct outbox *ob)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			if (ob->stalled_since_ms == 0)
-				ob->stalled_since_ms = monotonic_ms();
+				ob->stalled_since_ms = monotime_ms();
 			return 0;
 		}
 		return -1;

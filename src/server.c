@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "logline.h"
+#include "monotime.h"
 #include "net.h"
 #include "proto.h"
 #include "signals.h"
@@ -28,14 +29,6 @@
  * for a disk to take a few MiB, short enough for an operator who asked
  * twice. */
 #define FORCE_WRITE_MS 2000
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void close_if_open(int *fd)
 {
@@ -310,7 +303,7 @@ static int guard_by(struct server *srv, long long deadline)
 	const struct timespec pause = {0, 1000000}; /* 1 ms */
 
 	while (pthread_mutex_trylock(&srv->log_guard) != 0) {
-		if (mono_ms() >= deadline)
+		if (monotime_ms() >= deadline)
 			return -1;
 		nanosleep(&pause, NULL);
 	}
@@ -322,7 +315,7 @@ static int guard_by(struct server *srv, long long deadline)
 static void on_force(void *ctx, int sig)
 {
 	struct server *srv = ctx;
-	long long deadline = mono_ms() + FORCE_WRITE_MS;
+	long long deadline = monotime_ms() + FORCE_WRITE_MS;
 	long active = seats_active(&srv->seats);
 	struct log_force f = {0};
 	int rc = -1;
@@ -334,8 +327,8 @@ static void on_force(void *ctx, int sig)
 		if (srv->log == NULL)
 			rc = 0; /* closed: everything is written */
 		else
-			rc = log_force(srv->log, (long)(deadline - mono_ms()),
-				       &f);
+			rc = log_force(srv->log,
+				       (long)(deadline - monotime_ms()), &f);
 	}
 	fprintf(stderr,
 		"%s: forced exit (%s): %llu lines in memory written, "
@@ -369,7 +362,8 @@ void server_stop(struct server *srv)
 
 	/* The first stop sets the one deadline every session drains by. */
 	atomic_compare_exchange_strong(&srv->drain_deadline_ms, &none,
-				       mono_ms() + srv->cfg.drain_timeout_ms);
+				       monotime_ms() +
+					       srv->cfg.drain_timeout_ms);
 	poke_stop_pipe(srv->stop_pipe[1]);
 }
 
@@ -541,7 +535,7 @@ static int next_client(struct server *srv)
 		srv->stop_accepts = 0;
 	}
 	return srv->stop_accepts++ <= srv->cfg.backlog &&
-	       mono_ms() < atomic_load(&srv->drain_deadline_ms);
+	       monotime_ms() < atomic_load(&srv->drain_deadline_ms);
 }
 
 struct conn *server_accept(struct server *srv)

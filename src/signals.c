@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "monotime.h"
+
 /* Wakes the signal thread to end it: sent to that thread only. */
 #define SIG_WAKE SIGUSR1
 
@@ -57,14 +59,6 @@ const char *signals_name(int sig)
 	}
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *signal_main(void *arg)
 {
 	struct signals *s = arg;
@@ -83,10 +77,10 @@ static void *signal_main(void *arg)
 		if (sig == SIGHUP) {
 			ops->reopen(ops->ctx, sig);
 		} else if (sig != SIGQUIT && first_stop < 0) {
-			first_stop = now_ms();
+			first_stop = monotime_ms();
 			ops->stop(ops->ctx, sig);
 		} else if (sig != SIGQUIT &&
-			   now_ms() - first_stop < SIGNALS_REPEAT_MS) {
+			   monotime_ms() - first_stop < SIGNALS_REPEAT_MS) {
 			ops->repeat(ops->ctx, sig);
 		} else {
 			ops->force(ops->ctx, sig); /* QUIT, or a later one */

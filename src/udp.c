@@ -17,6 +17,7 @@
 #include "frame.h"
 #include "iplimit.h"
 #include "logline.h"
+#include "monotime.h"
 #include "net.h"
 
 /* Datagrams read per wake-up before the log batch is handed over: a
@@ -92,14 +93,6 @@ static int on_message(void *ctx, const char *msg, size_t len, size_t full)
 	return 0;
 }
 
-static long long monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Whether the sender may be sent cost more bytes now, and if so charges
  * them.  Buckets are direct-mapped by a seeded hash of the address; a
@@ -123,7 +116,7 @@ static bool echo_allowed(struct udp_loop *u, size_t cost)
 	for (size_t i = 0; i < sizeof(key.addr); i++)
 		h = (h ^ key.addr[i]) * 16777619u;
 	b = &u->buckets[h % UDP_BUCKETS];
-	now = monotonic_ms();
+	now = monotime_ms();
 	if (b->used) {
 		b->tokens += u->rate * (double)(now - b->at_ms) / 1000;
 		if (b->tokens > u->rate)
@@ -276,7 +269,7 @@ int udp_serve(const struct conn_env *env, int fd)
 						     : env->cfg->udp_echo_rate);
 	if (env->cfg->echo && u.rate > 0)
 		u.buckets = calloc(UDP_BUCKETS, sizeof(*u.buckets));
-	u.seed = 2166136261u ^ (uint32_t)monotonic_ms() ^ (uint32_t)getpid();
+	u.seed = 2166136261u ^ (uint32_t)monotime_ms() ^ (uint32_t)getpid();
 	if (u.buf == NULL || u.reply == NULL ||
 	    (env->cfg->echo && u.rate > 0 && u.buckets == NULL) ||
 	    log_batch_init(&u.batch, env->log, (size_t)env->cfg->max_line) ==
