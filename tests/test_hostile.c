@@ -293,6 +293,31 @@ static void test_format_characters_escaped_in_log(void **state)
 	assert_int_equal(h_count_in_file(s.log, "\xe2\x80"), 0);
 }
 
+/* The new limits' bad values get one line and exit status 2. */
+static void test_limit_options_checked(void **state)
+{
+	static const char *const bad[][3] = {
+		{"--send-timeout", "-1", "invalid --send-timeout '-1'"},
+		{"--max-per-ip", "x", "invalid --max-per-ip 'x'"},
+		{"--udp-echo-rate", "1e3", "invalid --udp-echo-rate '1e3'"},
+		{"--max-memory", "4Q", "invalid --max-memory '4Q'"},
+		{"--max-memory", "2000G", "invalid --max-memory '2000G'"},
+		{"--max-memory", "M", "invalid --max-memory 'M'"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *argv[] = {bad[i][0], bad[i][1], "0", NULL};
+		struct h_proc p;
+
+		assert_int_equal(h_spawn(&p, "mtserver", argv, NULL), 0);
+		assert_int_equal(h_wait_exit(&p, 10000), 2);
+		if (h_count_in_file(p.err_path, bad[i][2]) != 1)
+			fail_msg("%s %s: no '%s' on stderr", bad[i][0],
+				 bad[i][1], bad[i][2]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_partial_line_timeout),
 		cmocka_unit_test(test_max_per_ip),
 		cmocka_unit_test(test_format_characters_escaped_in_log),
+		cmocka_unit_test(test_limit_options_checked),
 	};
 
 	return cmocka_run_group_tests_name("hostile", tests, NULL,

@@ -215,7 +215,7 @@ static void test_posts_wake_the_owner_in_order(void **state)
 	assert_int_equal(off, want);
 	assert_memory_equal(got, "first\n", 6);
 	for (int i = 0; i < LINES; i++) {
-		char line[16];
+		char line[32];
 
 		snprintf(line, sizeof(line), "post %05d\n", i);
 		assert_memory_equal(got + 6 + (size_t)i * 11, line, 11);
