@@ -1274,19 +1274,33 @@ static void test_verify_log_process(void **state)
 	free(out);
 }
 
+/*
+ * The skeleton part (b) shares: mtserver (with --echo when echo) logging
+ * to log, flood ARGS... (ending with END) against it, the server
+ * stopped, flood's success checked.  Skips when mtserver is not built.
+ */
+static void flood_mtserver(struct run *r, const char *log, int echo, ...)
+{
+	struct h_proc p;
+	va_list ap;
+
+	if (!have_mtserver())
+		skip();
+	start_mtserver(&p, log, echo);
+	va_start(ap, echo);
+	vflood(r, p.port, NULL, ap);
+	va_end(ap);
+	stop_mtserver(&p);
+	expect_status(r, 0);
+}
+
 static void test_mtserver_oneway(void **state)
 {
 	const char *log = h_path("oneway.log");
-	struct h_proc p;
 	struct run r;
 
 	(void)state;
-	if (!have_mtserver())
-		skip();
-	start_mtserver(&p, log, 0);
-	flood(&r, p.port, "-n", "50", "-m", "200", END);
-	stop_mtserver(&p);
-	expect_status(&r, 0);
+	flood_mtserver(&r, log, 0, "-n", "50", "-m", "200", END);
 	run_free(&r);
 	verify_log(0, log, "50", "200");
 	/* The check can fail: one message too many is a failure. */
@@ -1296,16 +1310,10 @@ static void test_mtserver_oneway(void **state)
 static void test_mtserver_echo(void **state)
 {
 	const char *log = h_path("echo.log");
-	struct h_proc p;
 	struct run r;
 
 	(void)state;
-	if (!have_mtserver())
-		skip();
-	start_mtserver(&p, log, 1);
-	flood(&r, p.port, "-n", "20", "-m", "100", "--echo", END);
-	stop_mtserver(&p);
-	expect_status(&r, 0);
+	flood_mtserver(&r, log, 1, "-n", "20", "-m", "100", "--echo", END);
 	expect_in(r.out, "2000 sent, 2000 answered");
 	run_free(&r);
 	verify_log(0, log, "20", "100");
@@ -1328,12 +1336,8 @@ static void test_mtserver_first_logged(void **state)
 	long long elapsed_us;
 
 	(void)state;
-	if (!have_mtserver())
-		skip();
-	start_mtserver(&p, log, 1);
-	flood(&r, p.port, "-n", "6", "-m", "20", "--echo", "--json", END);
-	stop_mtserver(&p);
-	expect_status(&r, 0);
+	flood_mtserver(&r, log, 1, "-n", "6", "-m", "20", "--echo", "--json",
+		       END);
 	snprintf(start, sizeof(start), "%lld",
 		 json_int(r.out, "started_unix_us"));
 	elapsed_us =
@@ -1355,18 +1359,13 @@ static void test_mtserver_first_logged(void **state)
 static void test_mtserver_udp(void **state)
 {
 	const char *log = h_path("udp.log");
-	struct h_proc p;
 	struct run r;
 
 	(void)state;
-	if (!have_mtserver())
-		skip();
-	start_mtserver(&p, log, 1);
 	/* Echo mode: one datagram in flight per client, so none is lost
 	 * to a full socket buffer and the log must be complete. */
-	flood(&r, p.port, "-n", "8", "-m", "100", "--udp", "--echo", END);
-	stop_mtserver(&p);
-	expect_status(&r, 0);
+	flood_mtserver(&r, log, 1, "-n", "8", "-m", "100", "--udp", "--echo",
+		       END);
 	expect_in(r.out, "800 sent, 800 answered");
 	run_free(&r);
 	verify_log(0, log, "8", "100");
@@ -1375,16 +1374,10 @@ static void test_mtserver_udp(void **state)
 static void test_mtserver_churn(void **state)
 {
 	const char *log = h_path("churn.log");
-	struct h_proc p;
 	struct run r;
 
 	(void)state;
-	if (!have_mtserver())
-		skip();
-	start_mtserver(&p, log, 0);
-	flood(&r, p.port, "-n", "10", "-m", "20", "--churn", END);
-	stop_mtserver(&p);
-	expect_status(&r, 0);
+	flood_mtserver(&r, log, 0, "-n", "10", "-m", "20", "--churn", END);
 	expect_in(r.out, "200 opened, 0 failed");
 	run_free(&r);
 	verify_log(0, log, "10", "20");
