@@ -37,6 +37,11 @@
  * is far beyond any histogram a latency tool writes. */
 #define INFLATE_MAX ((size_t)9 << 20)
 
+/* More counts than any layout HdrHistogram allows has (64 buckets of
+ * 2^17 sub-buckets at 5 digits is 2^23): a run of zeros past it is
+ * corrupt. */
+#define INDEX_MAX (1ull << 32)
+
 /* A line of a log: the base64 of one histogram and a few numbers. */
 #define LINE_MAX_LEN (HDRLOG_B64_MAX + 256)
 
@@ -255,9 +260,11 @@ static int layout_of(const unsigned char *hdr, struct layout *l)
 	while ((1ull << bits) < largest)
 		bits++;
 	l->sub_half_bits = bits - 1;
-	for (l->unit_bits = 0; lowest >> (l->unit_bits + 1) != 0;)
+	for (l->unit_bits = 0;
+	     l->unit_bits < 63 && lowest >> (l->unit_bits + 1) != 0;)
 		l->unit_bits++;
-	return 0;
+	/* HdrHistogram's own check: the sub-buckets must fit in 64 bits. */
+	return l->unit_bits + l->sub_half_bits > 61 ? -1 : 0;
 }
 
 /* HdrHistogram's valueFromIndex() for layout l; UINT64_MAX beyond 64
@@ -283,6 +290,7 @@ static int add_v2(const unsigned char *buf, size_t len, struct hist *h)
 {
 	const unsigned char *p = buf + V2_HEADER;
 	uint64_t index = 0, value;
+	unsigned bucket;
 	struct layout l;
 	size_t left, n;
 	int64_t v;
@@ -297,16 +305,21 @@ static int add_v2(const unsigned char *buf, size_t len, struct hist *h)
 			return -1;
 		p += n;
 		left -= n;
-		if (v < 0) {
-			index += (uint64_t)-v;
+		if (v < 0) { /* a run of empty buckets */
+			index += -(uint64_t)v;
+			if (index > INDEX_MAX)
+				return -1;
 			continue;
 		}
 		value = layout_value(&l, index++);
 		if (v == 0)
 			continue;
-		hist_add_bucket(
-			h, hist_index_of(value > HIST_MAX ? HIST_MAX : value),
-			(uint64_t)v);
+		bucket = hist_index_of(value > HIST_MAX ? HIST_MAX : value);
+		/* Counts are int64 in the format: a sum past that is
+		 * corrupt, and could not be written again. */
+		if (h->counts[bucket] > (uint64_t)INT64_MAX - (uint64_t)v)
+			return -1;
+		hist_add_bucket(h, bucket, (uint64_t)v);
 	}
 	return 0;
 }
