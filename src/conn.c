@@ -33,6 +33,14 @@ enum { SLOT_CLIENT, SLOT_STOP, SLOT_WAKE, SLOTS };
  * reads, short enough that a stop never waits on one that does not. */
 #define STOP_FLUSH_MS 500
 
+/* After "quit", how long the session goes on reading (and dropping)
+ * what the client still sends, waiting for its FIN (see linger_close):
+ * a client that is still sending is done within a round trip or two. */
+#define LINGER_MS 2000
+/* What linger_close reads at a time: the bytes are dropped, and the
+ * buffer lives on the worker's small stack (workers.h). */
+#define LINGER_READ_SIZE 512
+
 /* State of a running session, on the serving thread's stack; its
  * buffers come from the heap, and only once the client sends. */
 struct session {
@@ -609,6 +617,47 @@ static void session_end(struct session *s)
 				      strcmp(s->reason, "client-closed") != 0);
 }
 
+/*
+ * The lingering close, as nginx does it.  A socket closed with input
+ * still unread, or one that receives data after close(), is reset by
+ * the kernel, and the reset throws away every reply still queued for
+ * the client.  After "quit" the client may well be sending still, so
+ * the session half-closes (its FIN goes out after the replies), then
+ * reads and drops input until the client's FIN, LINGER_MS, or the
+ * server's stop, and only then closes.
+ */
+static void linger_close(const struct session *s)
+{
+	long long until = monotime_ms() + LINGER_MS;
+	struct pollfd pfd[SLOT_STOP + 1] = {
+		[SLOT_CLIENT] = {.fd = s->c->fd, .events = POLLIN},
+		[SLOT_STOP] = {.fd = s->c->env->stop_fd, .events = POLLIN},
+	};
+	char scrap[LINGER_READ_SIZE];
+
+	if (shutdown(s->c->fd, SHUT_WR) == -1)
+		return;
+	for (;;) {
+		long long left = until - monotime_ms();
+		ssize_t n;
+		int r;
+
+		if (left <= 0)
+			return;
+		r = poll(pfd, SLOT_STOP + 1, (int)left);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0 || pfd[SLOT_STOP].revents != 0)
+			return;
+		n = recv(s->c->fd, scrap, sizeof(scrap), MSG_DONTWAIT);
+		if (n == 0)
+			return; /* the client's FIN */
+		if (n == -1 && errno != EINTR && errno != EAGAIN &&
+		    errno != EWOULDBLOCK)
+			return;
+	}
+}
+
 void conn_serve(struct conn *c)
 {
 	struct session s;
@@ -635,6 +684,8 @@ void conn_serve(struct conn *c)
 	stats_add(&c->env->stats->tcp_msgs, s.msgs);
 	stats_add(&c->env->stats->tcp_bytes, s.bytes);
 	log_disconnect(&s, discarded);
+	if (strcmp(s.reason, "quit") == 0)
+		linger_close(&s);
 	close(c->fd);
 	c->fd = -1;
 	seats_give(c->env->seats, &c->seat);

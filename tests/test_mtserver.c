@@ -494,6 +494,51 @@ static void test_lean_stacks_reexec(void **state)
 #endif
 }
 
+/*
+ * "quit" with more input behind it: the client sent many lines and
+ * "quit" without reading (its small receive window is full, so most
+ * replies still wait in the server's send queue), then one more line.
+ * A plain close() with that line unread, or the line arriving after
+ * close(), makes the kernel reset the connection and throw the queued
+ * replies away.  The server half-closes and reads to the client's FIN
+ * (bounded) first, so every reply arrives, then end of stream.
+ */
+#define QUIT_LINES 20000
+
+static void test_quit_keeps_replies_queued_behind_it(void **state)
+{
+	static char sent[QUIT_LINES * 8 + 16];
+	char buf[65536];
+	struct srv s = {0};
+	size_t len = 0, lines = 0;
+	int fd, rcvbuf = 4096;
+	ssize_t n;
+
+	(void)state;
+	srv_start(&s, "mtserver", "--echo", "-q", "--no-udp",
+		  (const char *)NULL);
+	fd = srv_connect(&s);
+	assert_int_equal(
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)),
+		0);
+	for (int i = 0; i < QUIT_LINES; i++)
+		len += (size_t)snprintf(sent + len, sizeof(sent) - len,
+					"l%05d\n", i);
+	len += (size_t)snprintf(sent + len, sizeof(sent) - len, "quit\n");
+	assert_int_equal(h_send_all(fd, sent, len), 0);
+	/* The server has read "quit" and stopped reading... */
+	srv_wait_log(&s, "reason=quit", 1);
+	/* ...when one more line arrives. */
+	srv_send(fd, "after quit\n");
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	assert_int_equal(n, 0); /* end of stream, not a reset */
+	assert_int_equal(lines, QUIT_LINES + 1); /* and "quit" itself */
+	close(fd);
+	srv_stop(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,6 +552,7 @@ int main(void)
 		cmocka_unit_test(test_quiet_logs_events_only),
 		cmocka_unit_test(test_slow_client_does_not_block_others),
 		cmocka_unit_test(test_lean_stacks_reexec),
+		cmocka_unit_test(test_quit_keeps_replies_queued_behind_it),
 	};
 
 	return cmocka_run_group_tests_name("mtserver", tests, NULL,
