@@ -441,9 +441,9 @@ static void drain(struct session *s)
  * loop from a bare recv/send one.  It stays bounded: SO_RCVTIMEO ends
  * the wait after HOT_MS (back to poll(2), which also watches the stop
  * descriptor and the outbox), a deadline nearer than HOT_MS is waited
- * for in poll(2), and the stop descriptor is looked at at least every
- * HOT_MS however fast the client sends.  So a stop, or a deadline, is
- * noticed at most HOT_MS late.
+ * for in poll(2), and the stop is looked at (stop_seen) after every
+ * message, or at least every HOT_MS where that costs a system call.  So
+ * a stop, or a deadline, is noticed at most HOT_MS late.
  */
 #define HOT_MS 100
 
@@ -462,11 +462,17 @@ static int hot_begin(struct session *s)
 	return 1;
 }
 
-/* Whether the server is stopping, looked at without waiting. */
+/* Whether the server is stopping, looked at without waiting: the drain
+ * deadline server_stop sets before it wakes anyone (a load, no system
+ * call), or, for a server that has none, the stop descriptor itself. */
 static bool stop_seen(const struct session *s)
 {
+	const atomic_llong *deadline = s->c->env->drain_deadline_ms;
 	struct pollfd pfd = {.fd = s->c->env->stop_fd, .events = POLLIN};
 
+	if (deadline != NULL)
+		return atomic_load_explicit(deadline, memory_order_relaxed) !=
+		       0;
 	return poll(&pfd, 1, 0) > 0;
 }
 
@@ -498,7 +504,8 @@ static void serve_loop(struct session *s)
 			return;
 		}
 		if (hot && !blocked && (left == -1 || left > HOT_MS)) {
-			if (now - stop_checked >= HOT_MS) {
+			if (env->drain_deadline_ms != NULL ||
+			    now - stop_checked >= HOT_MS) {
 				if (stop_seen(s))
 					goto stopping;
 				stop_checked = now;
