@@ -4,16 +4,20 @@
  * The room is the state every worker shares: the list of members, their
  * names, and whether the server is stopping.  One mutex guards all of it,
  * and no socket call is ever made under it.  A member's worker speaks by
- * formatting its line outside the lock ("NAME: TEXT\n", TEXT escaped as
- * in the log, logfmt.h) and then, under the lock, posting it into every
- * other member's outbox (outbox_post: a memcpy into a bounded inbox and,
- * when that inbox was empty, an eventfd write that cannot block).  Each
- * member's own worker is the only thread that writes to its socket.  So
- * a sender never waits for a receiver: a member that does not read fills
- * its inbox, its next post is refused, and the room gives up on it
- * (outbox_shutdown_posts wakes its worker, which leaves with
- * reason=slow-reader and the others read "* NAME left (too slow)").  No
- * member ever sees a gap: a line is posted whole or the member is gone.
+ * formatting its lines outside the lock ("NAME: TEXT\n", TEXT escaped as
+ * in the log, logfmt.h; a received buffer's lines together) and then,
+ * under the lock, posting them into every other member's outbox
+ * (outbox_post: a memcpy into a bounded inbox and, when that inbox was
+ * empty, an eventfd write that cannot block).  Each member's own worker
+ * is the only thread that writes to its socket.  So a sender's thread
+ * never waits for a receiver.  A member that does not read is bounded
+ * too: once its inbox is more than half full, chat_may_read tells the
+ * senders' workers to stop reading their clients (TCP pushes back on
+ * them) for at most CHAT_SLOW_MS; a member still that far behind then is
+ * dropped (outbox_shutdown_posts wakes its worker, which leaves with
+ * reason=slow-reader, and the others read "* NAME left (too slow)"), and
+ * so is one whose inbox cannot take a whole line.  No member ever sees a
+ * gap: a line is posted whole or the member is gone.
  *
  * Order: lines are posted under the room's one lock, so the room has one
  * order, and every member receives the lines it receives in that order:
