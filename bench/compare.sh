@@ -54,22 +54,24 @@ if ! is_uint "$CAP" || ((CAP == 0)); then die "CAP must be a positive integer"; 
 declare -A RUNS=()
 FAILED=0
 
-# check_log LOG START_NS N CAPPED: flood --verify-log: every message flood
+# check_log LOG RUN_JSON N CAPPED: flood --verify-log: every message flood
 # got an answer for is in the log exactly once (a capped run: each
 # client's messages a prefix); fails, with flood's report, when not.  Sets
 # FW_P50 and FW_MAX, the median and the largest of the N clients'
 # first-reply waits in seconds ("" for a wait beyond CAP or a client never
-# served), and FW_COUNT, the clients whose first message is logged.
+# served), and FW_COUNT, the clients whose first message is logged: flood
+# counts them (first_logged_us) from the run's start (started_unix_us).
 FW_P50='' FW_MAX='' FW_COUNT=0
 check_log() {
 	local log=$1 n=$3 rc=0 us
 	local args=(--verify-log "$log" -n "$n" -m "$MESSAGES" --json)
 	[[ $4 == true ]] && args+=(--allow-missing-tail)
+	((HAVE_FIRST_LOGGED)) && args+=(--run-start "$(json_get "$2" started_unix_us)")
 	"$FLOOD" "${args[@]}" >"$T/verify.json" 2>"$T/verify.err" || rc=$?
 	((rc == 0)) || cat "$T/verify.err" >&2
 	FW_COUNT=$(json_get "$T/verify.json" first_logged_us.count) FW_P50='' FW_MAX=''
-	if [[ -z $FW_COUNT ]]; then
-		first_waits_from_dates "$log" "$2" "$n"
+	if ((!HAVE_FIRST_LOGGED)); then
+		first_waits_from_dates "$log" "$T0_NS" "$n"
 		return "$rc"
 	fi
 	# A client never served has no sample: the median of all N is
@@ -85,8 +87,8 @@ check_log() {
 within_cap() { awk -v u="${1:-}" -v cap="$CAP" 'BEGIN { if (u != "" && u / 1e6 <= cap) printf "%.6f", u / 1e6 }'; }
 
 # first_waits_from_dates LOG START_NS N: the same from the log's dates,
-# for a flood that does not report first_logged_us yet.  Lines: TS tcp
-# PEER #ID msg c<k> m0 ...; TS in UTC, ISO 8601.
+# for a flood without first_logged_us (to go once flood has it on main).
+# Lines: TS tcp PEER #ID msg c<k> m0 ...; TS in UTC, ISO 8601.
 first_waits_from_dates() {
 	local w
 	mapfile -t w < <(awk -v t0="$(awk -v n="$2" 'BEGIN { printf "%.9f", n / 1e9 }')" -v n="$3" -v cap="$CAP" '
@@ -110,7 +112,7 @@ first_waits_from_dates() {
 # measure SERVER N: one server, one flood run, one verification; records
 # RUNS[SERVER_N].
 measure() {
-	local srv=$1 n=$2 id=$1_$2 log="$T/$1-$2.log" json="$T/$1-$2.json" t0 frc=0 src=0 note='' capped=false
+	local srv=$1 n=$2 id=$1_$2 log="$T/$1-$2.log" json="$T/$1-$2.json" frc=0 src=0 note='' capped=false
 	if ! srv_start "$id" -- "./$srv" --echo -b 127.0.0.1 -l "$log" 0; then
 		RUNS[$id]=$(json_obj server "$srv" clients "$n" note "server did not start")
 		FAILED=1
@@ -119,7 +121,7 @@ measure() {
 	# Every client connects at once, sends MESSAGES messages THINK ms
 	# apart and waits for each echo (up to CAP + 5 s: a client queued
 	# behind others must not time out); flood stops at CAP s.
-	t0=$(now_ns)
+	T0_NS=$(now_ns)
 	timeout -k 5 $((CAP + 30)) "$FLOOD" -H 127.0.0.1 -p "$SRV_PORT" -n "$n" -m "$MESSAGES" --think "$THINK_MS" \
 		--echo --timeout $(((CAP + 5) * 1000)) --max-time "$CAP" --json >"$json" 2>"$T/$id.flood" || frc=$?
 	srv_stop "$id" || src=$?
@@ -131,7 +133,7 @@ measure() {
 	elif ((frc != 0)); then
 		note="flood status $frc${note:+; $note}"
 	fi
-	check_log "$log" "$t0" "$n" "$capped" || note="verify-log failed${note:+; $note}"
+	check_log "$log" "$json" "$n" "$capped" || note="verify-log failed${note:+; $note}"
 	[[ $capped == true || -n $FW_MAX ]] || note="a client's first message is missing from the log${note:+; $note}"
 	[[ -z $note ]] || FAILED=1
 	record "$id" "$json" "$capped" "$note"
@@ -180,8 +182,10 @@ main() {
 	local n srv out started
 	started=$(date -u +%Y-%m-%dT%H:%MZ)
 	bench_begin
-	FIRST_SOURCE='flood --verify-log, first_logged_us'
-	"$FLOOD" --help 2>&1 | grep -q first_logged_us || FIRST_SOURCE='the log dates, read by bench/compare.sh'
+	FIRST_SOURCE='flood --verify-log --run-start: first_logged_us'
+	if "$FLOOD" --help 2>&1 | grep -q -- --run-start; then HAVE_FIRST_LOGGED=1; else
+		HAVE_FIRST_LOGGED=0 FIRST_SOURCE='the log dates, read by bench/compare.sh'
+	fi
 	say "clients: ${CLIENTS[*]}; $MESSAGES messages ${THINK_MS} ms apart each, --echo; budget ${CAP} s per run"
 	for n in "${CLIENTS[@]}"; do
 		for srv in "${SERVERS[@]}"; do measure "$srv" "$n"; done
