@@ -267,7 +267,8 @@ bench_chat() {
 	fi
 	printf '%s\n\n' "\`flood --chat -n N -m M\`: N members each send M messages; flood checks that every member received every
 other member's messages exactly once and in each sender's order, and times each delivery from its send.
-ncat is Debian's \`ncat --chat\`. $(busy_txt chat)"
+ncat is Debian's \`ncat --chat\`, which keeps no log; so mtserver runs with \`-q\` (messages not logged).
+$(busy_txt chat)"
 	printf '| members | tool | command | deliveries/s | p50 µs | p99 µs | mtserver ÷ this | target | met? |\n'
 	printf '|---:|---|---|---:|---:|---:|---:|---|---|\n'
 	for ((i = 0; i < $(count sections.chat.sizes); i++)); do
