@@ -5,6 +5,8 @@
 # report can be re-rendered (or its wording changed) without measuring again.
 #
 #   bash bench/render.sh bench   bench/results/latest.json   > latest.md
+#   bash bench/render.sh targets bench/published/latest.json (its targets
+#                                table alone, as the README quotes it)
 #   bash bench/render.sh compare bench/results/compare.json  > compare.md
 #   bash bench/render.sh compare-dat bench/results/compare.json > compare.dat
 #   bash bench/render.sh lossy   bench/results/lossy.json    > lossy.md
@@ -417,15 +419,16 @@ transports (\`flood -n $(jv clients) -m $(jv messages)\` with \`--udp --rate $(j
 # ---------------------------------------------------------------------------
 
 main() {
-	(($# == 2)) || die "usage: render.sh bench|compare|compare-dat|lossy FILE.json"
+	(($# == 2)) || die "usage: render.sh bench|targets|compare|compare-dat|lossy FILE.json"
 	[[ -r $2 ]] || die "cannot read $2"
 	json_load "$2"
 	case $1 in
 	bench) render_bench ;;
+	targets) bench_targets ;;
 	compare) render_compare ;;
 	compare-dat) render_compare_dat ;;
 	lossy) render_lossy ;;
-	*) die "unknown report '$1' (bench, compare, compare-dat or lossy)" ;;
+	*) die "unknown report '$1' (bench, targets, compare, compare-dat or lossy)" ;;
 	esac
 }
 
