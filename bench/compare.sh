@@ -66,14 +66,10 @@ check_log() {
 	local log=$1 n=$3 rc=0 us
 	local args=(--verify-log "$log" -n "$n" -m "$MESSAGES" --json)
 	[[ $4 == true ]] && args+=(--allow-missing-tail)
-	((HAVE_FIRST_LOGGED)) && args+=(--run-start "$(json_get "$2" started_unix_us)")
+	args+=(--run-start "$(json_get "$2" started_unix_us)")
 	"$FLOOD" "${args[@]}" >"$T/verify.json" 2>"$T/verify.err" || rc=$?
 	((rc == 0)) || cat "$T/verify.err" >&2
 	FW_COUNT=$(json_get "$T/verify.json" first_logged_us.count) FW_P50='' FW_MAX=''
-	if ((!HAVE_FIRST_LOGGED)); then
-		first_waits_from_dates "$log" "$T0_NS" "$n"
-		return "$rc"
-	fi
 	# A client never served has no sample: the median of all N is
 	# flood's only while at least half were served, the max only when
 	# all were.
@@ -85,29 +81,6 @@ check_log() {
 }
 # within_cap US: US in seconds, or nothing when beyond CAP.
 within_cap() { awk -v u="${1:-}" -v cap="$CAP" 'BEGIN { if (u != "" && u / 1e6 <= cap) printf "%.6f", u / 1e6 }'; }
-
-# first_waits_from_dates LOG START_NS N: the same from the log's dates,
-# for a flood without first_logged_us (to go once flood has it on main).
-# Lines: TS tcp PEER #ID msg c<k> m0 ...; TS in UTC, ISO 8601.
-first_waits_from_dates() {
-	local w
-	mapfile -t w < <(awk -v t0="$(awk -v n="$2" 'BEGIN { printf "%.9f", n / 1e9 }')" -v n="$3" -v cap="$CAP" '
-	function days(y, m, d) {
-		y -= (m <= 2); era = int((y >= 0 ? y : y - 399) / 400); yoe = y - era * 400
-		doy = int((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1
-		return era * 146097 + yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy - 719468
-	}
-	$5 == "msg" && $7 == "m0" && $6 ~ /^c[0-9]+$/ && !((k = substr($6, 2) + 0) in first) {
-		ts = $1
-		first[k] = days(substr(ts, 1, 4) + 0, substr(ts, 6, 2) + 0, substr(ts, 9, 2) + 0) * 86400 + substr(ts, 12, 2) * 3600 \
-			+ substr(ts, 15, 2) * 60 + substr(ts, 18, 9) - t0
-	}
-	END { for (k = 0; k < n; k++) print ((k in first) && first[k] <= cap) ? sprintf("%.6f", first[k]) : "inf" }' "$1" | sort -g)
-	FW_COUNT=$(printf '%s\n' "${w[@]}" | grep -vc inf || true)
-	FW_P50=${w[$((($3 + 1) / 2 - 1))]} FW_MAX=${w[$(($3 - 1))]}
-	[[ $FW_P50 != inf ]] || FW_P50=''
-	[[ $FW_MAX != inf ]] || FW_MAX=''
-}
 
 # measure SERVER N: one server, one flood run, one verification; records
 # RUNS[SERVER_N].
@@ -121,7 +94,6 @@ measure() {
 	# Every client connects at once, sends MESSAGES messages THINK ms
 	# apart and waits for each echo (up to CAP + 5 s: a client queued
 	# behind others must not time out); flood stops at CAP s.
-	T0_NS=$(now_ns)
 	timeout -k 5 $((CAP + 30)) "$FLOOD" -H 127.0.0.1 -p "$SRV_PORT" -n "$n" -m "$MESSAGES" --think "$THINK_MS" \
 		--echo --timeout $(((CAP + 5) * 1000)) --max-time "$CAP" --json >"$json" 2>"$T/$id.flood" || frc=$?
 	srv_stop "$id" || src=$?
@@ -161,7 +133,6 @@ write_results() {
 		printf '"host": %s,\n' "$(json_obj kernel "$(uname -sr)" nproc "$(nproc)")"
 		printf '"clients": %s,\n"messages": %s,\n"think_ms": %s,\n"cap_s": %s,\n' \
 			"$(json_arr "${CLIENTS[@]}")" "$MESSAGES" "$THINK_MS" "$CAP"
-		printf '"first_reply_source": %s,\n' "$(json_str "$FIRST_SOURCE")"
 		printf '"runs": %s\n}\n' "$(json_members RUNS)"
 	} >"$out.json"
 	bash bench/render.sh compare "$out.json" >"$out.md"
@@ -182,10 +153,6 @@ main() {
 	local n srv out started
 	started=$(date -u +%Y-%m-%dT%H:%MZ)
 	bench_begin
-	FIRST_SOURCE='flood --verify-log --run-start: first_logged_us'
-	if "$FLOOD" --help 2>&1 | grep -q -- --run-start; then HAVE_FIRST_LOGGED=1; else
-		HAVE_FIRST_LOGGED=0 FIRST_SOURCE='the log dates, read by bench/compare.sh'
-	fi
 	say "clients: ${CLIENTS[*]}; $MESSAGES messages ${THINK_MS} ms apart each, --echo; budget ${CAP} s per run"
 	for n in "${CLIENTS[@]}"; do
 		for srv in "${SERVERS[@]}"; do measure "$srv" "$n"; done

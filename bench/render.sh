@@ -352,7 +352,7 @@ mtserver one thread per client.  Budget $(jv cap_s) s per run: stserver's larger
 N x $(awk -v m="$m" -v t="$think" 'BEGIN { printf "%g", (m - 1) * t / 1000 }') s."
 	printf '%s\n\n' "*First reply* is each client's wait from the moment flood starts connecting to the moment the server
 reads its first message (and echoes it back): the server log's timestamp of the client's first message minus
-flood's start ($(jv first_reply_source)). *Slowest connect* is flood's longest connect() among those that completed (the client's
+flood's start, as \`flood --verify-log --run-start\` reports it (first_logged_us). *Slowest connect* is flood's longest connect() among those that completed (the client's
 view): 1 s, 3 s ... mean SYNs were dropped while the backlog was full and retried.  A completed connect() is not
 an accept(): the connection may still wait in the queue for its turn."
 	printf '| N | server | total time | msgs/s | first reply p50 | first reply max | slowest connect | capped |\n'
