@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # mtserver: thread-per-connection TCP/UDP line server, its iterative twin,
 # a client and a load generator.  See README.md.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/compare.gp - the picture for bench/compare.sh (read on a projector).
 #
 #   gnuplot -e "datafile='X.dat'; outfile='X.png'; cap=30; msgs=10; think=100" bench/compare.gp

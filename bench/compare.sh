@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck disable=SC2034 # RUNS is read through json_members' nameref
 # bench/compare.sh - the classroom comparison: the iterative stserver
 # against the thread-per-connection mtserver, with interactive clients.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/lesson-handshake.sh - the three-way handshake and the four-way
 # teardown of the tutorial, seen on the wire.
 #

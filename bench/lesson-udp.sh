@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/lesson-udp.sh - TCP vs UDP on a lossy link, for the classroom.
 #
 #   sudo make lesson-udp            10 clients x 1000 messages, 5 % loss

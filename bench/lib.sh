@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # SRV_*, BG_PID and J are for the scripts that source this
 # bench/lib.sh - what every bench script shares: bench/run.sh (make bench),

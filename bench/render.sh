@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck disable=SC2016 # Markdown: backquotes are literal
 # bench/render.sh - the Markdown of a bench script's JSON results.  Rendering
 # only: it reads the JSON a script measured into and prints Markdown, so a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck disable=SC2034 # arrays read through json_members' nameref
 # bench/run.sh - `make bench`: mtserver side by side with peers in one run,
 # on loopback, driven by bench/flood.  It measures into JSON; bench/render.sh

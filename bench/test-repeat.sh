@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/test-repeat.sh - `make test` N times in a row, stopping at the first
 # failure: a timing test must hold on a loaded 2-core machine, and a flaky
 # one shows only when repeated.

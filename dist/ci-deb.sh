@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # dist/ci-deb.sh - build the Debian package from a copy of the tree, check
 # it with lintian, install it with dpkg -i, run the installed programs
 # (--version, a one-message round trip through the installed mtserver and

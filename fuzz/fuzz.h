@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz.h - what the libFuzzer targets share: the entry point's
  * declaration and a check that aborts (so libFuzzer reports the input)

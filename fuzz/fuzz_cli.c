@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_cli.c - the servers' command line (cli.h) on any arguments.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_escape.c - logfmt_escape against a byte-by-byte reference of its
  * rules (logfmt.h), and the log reader's unescape undoing it.

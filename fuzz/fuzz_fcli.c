@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_fcli.c - flood's command line (bench/src/fcli.h) on any
  * arguments.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_fmsg.c - flood's message parser (bench/src/fmsg.h).
  *

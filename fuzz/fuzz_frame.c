@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_frame.c - the framing (frame.h) against a byte-by-byte reference.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_logline.c - the log-line reader (logline.h) on anything, and the
  * writer and reader together.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_wire.c - libFuzzer target for bench/wire's parser and annotator:
  * any bytes, split into lines, through wire_parse(), and the packets that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * chat.h - mtserver --chat: one room where every client hears the others.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cli.h - the servers' command line: mtserver and stserver share it, so
  * that the two programs differ in their concurrency model only.

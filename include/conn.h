@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * conn.h - one TCP client's session: receive, frame, log, echo.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * frame.h - split a byte stream or a datagram into messages.
  *

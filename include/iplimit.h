@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * iplimit.h - how many TCP connections each source address holds, so
  * that one address cannot take every client slot (--max-per-ip).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lean.h - make a thread's stack cost one page while it is idle: a
  * process start-up concern of thread-per-connection servers, so that ten

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * log.h - the one shared logger, and the per-thread batches that feed it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * logfmt.h - pure text formatting for log lines: escaping and timestamps.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * logline.h - the log line's grammar, both ways: the one place that
  * writes a log line and the one place that reads it back.

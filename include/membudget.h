@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * membudget.h - one budget for the buffers of every session (--max-memory),
  * so that a crowd of clients cannot make the server hold more than the

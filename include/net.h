@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * net.h - small socket helpers, after Redis's anet.c.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * outbox.h - a bounded queue of bytes for one client's socket, so that
  * no thread ever blocks in send() on a client that does not read.

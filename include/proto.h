@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proto.h - the protocol's fixed lines, shared by the servers, mtclient
  * and flood so that what one side sends is what the other recognises.

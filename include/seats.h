@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * seats.h - the TCP clients being served: how many (within
  * --max-clients) and how many from each address (within --max-per-ip).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * server.h - everything both servers do besides their concurrency model:
  * open the listeners and the log, catch signals, accept clients within

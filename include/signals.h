@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * signals.h - the server's answer to signals, on a thread of its own.
  *

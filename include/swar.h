@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * swar.h - "SIMD within a register": test eight bytes at once.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * udp.h - the UDP receive loop: one thread, one recvfrom after another.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * workers.h - thread per connection: start a worker for a client; a
  * reaper thread joins the finished ones as they finish; join them all at

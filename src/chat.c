@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * chat.c - the room of mtserver --chat; the contract is in chat.h.
  */

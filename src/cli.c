@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cli.c - command-line parsing for both servers; contract in cli.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * conn.c - a TCP client's session; the contract is in conn.h.
  */

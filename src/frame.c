@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * frame.c - message framing; the contract is in frame.h.
  */

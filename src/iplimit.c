@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * iplimit.c - connections per source address; contract in iplimit.h.
  */

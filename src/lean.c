@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lean.c - lean thread stacks through one re-exec; contract in lean.h.
  */

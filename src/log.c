@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * log.c - the shared logger and per-thread batches; contract in log.h.
  */

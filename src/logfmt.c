@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * logfmt.c - escaping and timestamps; the contract is in logfmt.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * logline.c - the log line's writers and reader; the contract is in
  * logline.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * membudget.c - one budget for all session buffers; contract in
  * membudget.h.

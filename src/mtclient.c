@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mtclient - the tutorial's TCP and UDP clients in one, done right.
  *

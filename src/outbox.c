@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * outbox.c - a client's bounded send queue; the contract is in outbox.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * seats.c - the clients being served; the contract is in seats.h.
  */

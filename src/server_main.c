@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * server_main.c - a server program's life around its concurrency model:
  * options, start-up, shutdown and exit status.  The contract is in

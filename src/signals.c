@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * signals.c - the signal thread; the contract is in signals.h.
  */

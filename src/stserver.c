@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * stserver - one client at a time, the tutorial's model done right.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * udp.c - the UDP receive loop; the contract is in udp.h.
  */

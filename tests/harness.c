@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * harness.c - see harness.h.  Test-only code: plain, blocking, bounded.
  */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # tests/lib.sh - the shell suites' runner (tests/test_*.sh): what is not C
 # is tested here (manual pages, installation, service files, packaging).
@@ -29,6 +30,7 @@ MT_VARIANT=${MT_VARIANT:-}
 [[ $MT_FLOOD == /* ]] || MT_FLOOD=$T_ROOT/$MT_FLOOD
 
 bench_begin
+# shellcheck disable=SC2034 # for the suites that source this
 T_TMP=$T
 
 _t_run=0 _t_failed=() _t_skipped=0

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Makes sure the test dependencies (cmocka, found with pkg-config) are
 # installed: installs them with apt-get when running as root, otherwise
 # prints the one command to run and fails.

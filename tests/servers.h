@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * servers.h - helpers for the suites that drive mtserver and stserver.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_chat.c - mtserver --chat over real sockets (issue 12): delivery,
  * notices, /nick and /who, escaping, one room order, a member that never

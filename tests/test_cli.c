@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_cli.c - every command-line case of both servers (cli.h), parsed
  * in-process; test_shared.c runs the bad ones through the real programs.

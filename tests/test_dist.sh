@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # test_dist.sh - the service files in dist/: the systemd unit is clean
 # under `systemd-analyze verify`, has the settings the README promises and
 # the security exposure the README states; the logrotate configuration

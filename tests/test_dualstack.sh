@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # test_dualstack.sh - with no --bind, mtserver and stserver listen on
 # every address of both IP versions ("::", IPV6_V6ONLY off) and say so;
 # where the host has no IPv6 they fall back to 0.0.0.0 and say that.

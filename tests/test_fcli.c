@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_fcli.c - flood's option parser: every option, every kind of bad
  * value, every forbidden combination.  Tests call fcli_parse() itself;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_fmsg.c - flood's message format and the mtserver log check, on
  * synthetic log text.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_frame.c - the framing contract (frame.h), byte by byte.
  */

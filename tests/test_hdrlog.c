@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_hdrlog.c - HdrHistogram's V2 encoding and interval log, in and
  * out: round trips of random histograms, histograms written by another

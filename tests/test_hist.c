@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_hist.c - the latency histogram against a brute-force sort.
  */

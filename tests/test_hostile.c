@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_hostile.c - TCP clients that try to hurt the server (issue 11):
  * one that sends but never reads, one that trickles bytes without ever

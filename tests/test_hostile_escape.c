@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_hostile_escape.c - visual forgery (issue 11, finding 7): Unicode
  * format characters (bidirectional overrides and isolates, zero-width

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_hostile_mem.c - memory a crowd of clients can make the server
  * hold (issue 11, findings 3 and 4): one budget for every session's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_hostile_outbox.c - the outbox's contract over a real socket
  * pair: direct sends, keeping what the kernel refuses, the bound, the

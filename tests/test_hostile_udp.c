@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_hostile_udp.c - UDP cannot be used to amplify (issue 11, findings
  * 5 and 6): one reply datagram per received datagram at most, a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # test_install.sh - the Makefile's conventions: user CFLAGS/CPPFLAGS/
 # LDFLAGS honoured without losing the flags the code needs, `make check`
 # is `make test`, `make run` builds everything, `make install` puts the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_log.c - escaping, line format and the shared logger (log.h).
  */

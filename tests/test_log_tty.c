@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_log_tty.c - the logger writes at once to a terminal and batches
  * everything else (log.h).  Linked with its own build of log.c whose

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_logline.c - the log line's grammar both ways (logline.h): every
  * event written then read back byte for byte, every byte class of the

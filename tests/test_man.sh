@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # test_man.sh - the manual pages (man/*.1, mdoc(7)) against the programs:
 # clean under `mandoc -T lint`, every option --help prints is described
 # in the page, every option the page names exists; and --version in the

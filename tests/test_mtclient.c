@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_mtclient.c - the client against a real mtserver: lines become
  * messages, echo replies are printed, quit and end of input end it, UDP,

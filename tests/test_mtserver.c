@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_mtserver.c - what only the thread-per-connection server does:
  * many clients at once, UDP, the tutorial's own clients, the client

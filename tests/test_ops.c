@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_ops.c - operating the server: signals, log rotation, stop with
  * data in flight and clients in the accept queue, a full disk, a server

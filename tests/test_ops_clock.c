@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_ops_clock.c - the logger's timed waits run on CLOCK_MONOTONIC.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_shared.c - what mtserver and stserver must do alike, tested once
  * for both programs over real loopback sockets: framing on the wire,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_stserver.c - the iterative server serves one client at a time:
  * a second client's messages are logged only after the first leaves.

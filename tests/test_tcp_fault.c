@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_tcp_fault.c - a failed pthread_create refuses that one client
  * cleanly and the server goes on.  Thread creation cannot be made to

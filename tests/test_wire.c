@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_wire.c - bench/wire's parser and annotator on real captures
  * (tests/captures/, made with tcpdump; see the README there), and the

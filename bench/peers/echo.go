@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: BSD-2-Clause
+
 // echo.go - a goroutine-per-connection TCP line echo server, the Go peer
 // that bench/run.sh compares mtserver with.  Standard library only; built by
 // the bench with GO111MODULE=off into its temporary directory.

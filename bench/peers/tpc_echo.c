@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tpc_echo - the minimal thread-per-connection echo server: the ceiling of
  * mtserver's concurrency model, for `make bench`'s ping-pong section.

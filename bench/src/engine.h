@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * engine.h - flood's load engine: many non-blocking sockets, few threads.
  *

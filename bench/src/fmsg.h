@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fmsg.h - flood's self-describing messages and the log check.
  *

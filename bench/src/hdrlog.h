@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * hdrlog.h - HdrHistogram's interval log: flood's histograms out to it,
  * and logs (flood's or any HdrHistogram tool's) back in.

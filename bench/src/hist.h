@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * hist.h - fixed-memory latency histogram: an HdrHistogram.
  *

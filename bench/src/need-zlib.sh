@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Makes sure zlib's header is there for flood's HdrHistogram logs
 # (hdrlog.c): installs zlib1g-dev with apt-get when running as root,
 # otherwise prints the one command to run and fails.

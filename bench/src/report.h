@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * report.h - flood's output: the human report, the JSON object and the
  * progress line.

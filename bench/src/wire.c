@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * wire.c - tcpdump's text parsed and annotated; the contract is in
  * wire.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * wire.h - TCP and UDP packets as tcpdump prints them, annotated with the
  * steps of the three-way handshake and the four-way teardown.

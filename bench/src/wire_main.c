@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * wire - tcpdump captures explained, for the handshake lesson
  * (bench/lesson-handshake.sh).
