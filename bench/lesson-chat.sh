@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/lesson-chat.sh - Lesson 4: the obvious chat server and what one
 # member that stops reading does to it.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_hdrlog.c - the HdrHistogram decoder (bench/src/hdrlog.h).
  *

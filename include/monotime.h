@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * monotime.h - the monotonic clock in milliseconds, for deadlines and
  * timeouts: it never jumps when the wall clock is set.  (What the log

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_harness.c - the test harness's own promises that the suites
  * lean on: paths from h_path and h_bin keep their values however many

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * naive_chat - the obvious chat server, for the README's classroom: what
  * goes wrong when the sender's thread writes to every other socket.

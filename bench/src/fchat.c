@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fchat.c - flood --chat; the contract is in fchat.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fchat.h - flood --chat: load and check a chat room.
  *
