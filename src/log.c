@@ -49,6 +49,11 @@ struct logger {
 	struct log_loss loss;  /* lines that never reached the file */
 	struct log_loss gap;   /* of those, not yet recorded in the file */
 	uint64_t reopen_fails; /* log_reopen could not open the path */
+
+	/* The flusher's alone: where the file ended after its last write
+	 * (-1: not a regular file), and the lines that write held. */
+	off_t end;
+	uint64_t last_lines;
 };
 
 static size_t count_lines(const char *buf, size_t len)
@@ -94,10 +99,12 @@ static void cut_partial_line(int fd, const char *buf, size_t written)
 	if (keep == written || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
 		return;
 	/* O_APPEND: the bytes just written end the file. */
-	/* If even this fails the tail stays: nothing else can be done. */
+	/* If even this fails the tail stays: nothing else can be done.
+	 * The offset follows the cut, so it does not look like someone
+	 * else's truncation (see note_truncation). */
 	if (st.st_size >= (off_t)(written - keep) &&
-	    ftruncate(fd, st.st_size - (off_t)(written - keep)) == -1)
-		return;
+	    ftruncate(fd, st.st_size - (off_t)(written - keep)) == 0)
+		(void)lseek(fd, st.st_size - (off_t)(written - keep), SEEK_SET);
 }
 
 /* 1 once the monotonic clock has reached deadline. */
@@ -177,6 +184,47 @@ static void lose_locked(struct logger *lg, const char *buf, size_t len, int err)
  * cannot be written is dropped (and counted): memory stays bounded and
  * clients are never held up by a disk that is full.
  */
+/* The size of fd's file, or -1 when it is not a regular file. */
+static off_t file_size(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
+}
+
+/*
+ * Someone else cut the file shorter than the server's last write left
+ * it: logrotate's copytruncate (or `: > file`).  Lines written between
+ * its copy and its truncate are in neither file - logrotate documents
+ * that window - and only the server's last write can have fallen in it.
+ * The file then starts with a line saying so, with how many lines that
+ * write held: an honest upper bound instead of a silent hole.
+ */
+static void note_truncation(struct logger *lg)
+{
+	const struct write_limit until_forced = {&lg->forced, NULL};
+	char ts[LOGFMT_TS_LEN], note[LOGLINE_EVENT_MAX];
+	off_t size;
+	size_t n;
+
+	if (lg->end < 0 || (size = file_size(lg->fd)) < 0 || size >= lg->end)
+		return;
+	logline_now(ts);
+	n = logline_log_truncated(note, sizeof(note), ts, (uint64_t)lg->end,
+				  (uint64_t)size, lg->last_lines);
+	(void)write_lines(lg->fd, note, n, until_forced);
+}
+
+/* After a write: where the file ends now (O_APPEND: the offset is the
+ * end of what was just written, whatever happens to the file later). */
+static void note_end(struct logger *lg, uint64_t lines)
+{
+	if (lg->end < 0)
+		return;
+	lg->end = lseek(lg->fd, 0, SEEK_CUR);
+	lg->last_lines = lines;
+}
+
 static void write_out(struct logger *lg, const char *buf, size_t len)
 {
 	const struct write_limit until_forced = {&lg->forced, NULL};
@@ -185,6 +233,7 @@ static void write_out(struct logger *lg, const char *buf, size_t len)
 	size_t done = 0;
 	int noted = 1, err = 0;
 
+	note_truncation(lg);
 	pthread_mutex_lock(&lg->lock);
 	gap = lg->gap;
 	pthread_mutex_unlock(&lg->lock);
@@ -202,6 +251,7 @@ static void write_out(struct logger *lg, const char *buf, size_t len)
 		done = write_lines(lg->fd, buf, len, until_forced);
 		err = errno;
 	}
+	note_end(lg, count_lines(buf, done));
 	pthread_mutex_lock(&lg->lock);
 	if (noted) {
 		/* The gap is recorded: later losses make a new one. */
@@ -235,6 +285,7 @@ static void reopen_file(struct logger *lg, const char *path)
 		err = errno;
 	if (fd >= 0)
 		close(fd);
+	lg->end = file_size(lg->fd);
 	if (err != 0) {
 		pthread_mutex_lock(&lg->lock);
 		lg->reopen_fails++;
@@ -340,6 +391,7 @@ struct logger *log_open(int fd, size_t max_append)
 		return NULL;
 	lg->fd = fd;
 	lg->tty = isatty(fd);
+	lg->end = file_size(fd);
 	lg->cap = LOG_BUFFER_SIZE;
 	if (lg->cap < 2 * max_append)
 		lg->cap = 2 * max_append;

@@ -280,6 +280,14 @@ static void test_ops_events_round_trip(void **state)
 	assert_int_equal(u, 2150);
 	assert_int_equal(logline_field(&l, "reason", &v, &vlen), 0);
 	expect_view(v, vlen, "No space left on device");
+
+	n = logline_log_truncated(line, sizeof(line), TS, 5242880, 0, 1562);
+	expect_bytes(line, n,
+		     TS " - - - log-truncated from=5242880 to=0 "
+			"lines-at-risk=1562\n");
+	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
+	assert_int_equal(logline_field_u64(&l, "lines-at-risk", &u), 0);
+	assert_int_equal(u, 1562);
 }
 
 /* A message written, read back, and compared byte for byte. */

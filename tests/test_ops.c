@@ -323,10 +323,19 @@ static void flood_start(struct h_proc *f, const struct srv *s, const char *n,
 	assert_int_equal(h_spawn(f, "flood", argv, NULL), 0);
 }
 
+/* The number after "  name" in flood's verify report, or -1. */
+static long long report_count(const char *report, const char *name)
+{
+	const char *at = strstr(report, name);
+
+	return at != NULL ? strtoll(at + strlen(name), NULL, 10) : -1;
+}
+
 /* flood --verify-log over files (NULL-terminated); 0 when flood says
- * OK.  prefix: each client's messages need only be a prefix. */
-static int flood_verify(const char *const files[], const char *n, const char *m,
-			int prefix)
+ * OK.  prefix: each client's messages need only be a prefix.  report,
+ * when not NULL, gets flood's report (malloc'd). */
+static int flood_verify_report(const char *const files[], const char *n,
+			       const char *m, int prefix, char **report)
 {
 	const char *argv[48];
 	struct h_proc v;
@@ -345,13 +354,38 @@ static int flood_verify(const char *const files[], const char *n, const char *m,
 	argv[a] = NULL;
 	assert_int_equal(h_spawn(&v, "flood", argv, NULL), 0);
 	rc = h_wait_exit(&v, STOP_MS);
-	if (rc != 0) {
+	if (report != NULL)
+		*report = h_slurp(v.out_path, NULL);
+	else if (rc != 0) {
 		char *out = h_slurp(v.out_path, NULL);
 
 		print_message("flood --verify-log: %s\n", out ? out : "?");
 		free(out);
 	}
 	return rc;
+}
+
+static int flood_verify(const char *const files[], const char *n, const char *m,
+			int prefix)
+{
+	return flood_verify_report(files, n, m, prefix, NULL);
+}
+
+/* Sums lines-at-risk=N over the log-truncated lines of the files. */
+static long long lines_at_risk(const char *const files[])
+{
+	long long sum = 0;
+
+	for (int f = 0; files[f] != NULL; f++) {
+		char *text = h_slurp(files[f], NULL);
+
+		for (const char *at = text;
+		     at != NULL && (at = strstr(at, "lines-at-risk=")) != NULL;
+		     at++)
+			sum += strtoll(at + 14, NULL, 10);
+		free(text);
+	}
+	return sum;
 }
 
 /* ---- 1. SIGHUP ---- */
@@ -414,6 +448,33 @@ static void test_hup_on_stdout_is_ignored(void **state)
 			 0);
 	assert_int_equal(h_stop(&p, SIGTERM, STOP_MS), 0);
 	assert_int_equal(h_count_in_file(p.out_path, " stop mtserver"), 1);
+}
+
+/* Someone else truncates the log (copytruncate, `: > file`): the file
+ * then starts with a line saying so, and how many lines may be lost. */
+static void test_truncation_is_recorded(void **state)
+{
+	struct srv s = {0};
+	char *head;
+	int fd;
+
+	(void)state;
+	srv_start(&s, "mtserver", "--no-udp", (const char *)NULL);
+	fd = srv_connect(&s);
+	send_numbered(fd, 0, 0, 100);
+	srv_wait_log(&s, " msg c0 m99\n", 1);
+	assert_int_equal(truncate(s.log, 0), 0);
+	send_numbered(fd, 0, 100, 200);
+	srv_wait_log(&s, " msg c0 m199\n", 1);
+	close(fd);
+	srv_stop(&s);
+	head = h_slurp(s.log, NULL);
+	assert_non_null(head);
+	assert_true(strncmp(head + 27, " - - - log-truncated from=", 26) == 0);
+	assert_non_null(strstr(head, " to=0 lines-at-risk="));
+	assert_true(strstr(head, "lines-at-risk=") < strchr(head, '\n'));
+	free(head);
+	assert_whole_lines(s.log);
 }
 
 /* ---- 2. a repeated signal, a forced exit, SIGQUIT ---- */
@@ -881,7 +942,7 @@ static void test_full_disk(void **state)
 	/* Everything after the disk came back is there... */
 	{
 		static unsigned char counts[(DISK_CLIENT + 1) * 6100];
-		const unsigned char *mine = counts + DISK_CLIENT * 6100;
+		const unsigned char *mine = counts + (size_t)DISK_CLIENT * 6100;
 
 		assert_int_equal(
 			h_count_numbered(log, DISK_CLIENT + 1, 6100, counts),
@@ -1055,7 +1116,32 @@ static void rotate_under_load(const char *directives, int hup, const char *tag)
 	files[nfiles] = NULL;
 	for (int i = 0; i < nfiles; i++)
 		assert_whole_lines(files[i]);
-	assert_int_equal(flood_verify(files, ROT_CLIENTS, ROT_MSGS, 0), 0);
+	if (hup) {
+		assert_int_equal(flood_verify(files, ROT_CLIENTS, ROT_MSGS, 0),
+				 0);
+		return;
+	}
+	/* copytruncate: lines written between logrotate's copy and its
+	 * truncate are in neither file (logrotate says so).  The server
+	 * records each truncation with the lines of its last write before
+	 * it: no more than those may be missing, none twice. */
+	{
+		char *report = NULL;
+		long long missing, at_risk = lines_at_risk(files);
+
+		(void)flood_verify_report(files, ROT_CLIENTS, ROT_MSGS, 0,
+					  &report);
+		assert_non_null(report);
+		missing = report_count(report, "  missing");
+		if (missing < 0 || missing > at_risk ||
+		    report_count(report, "  duplicated") != 0 ||
+		    report_count(report, "  corrupted") != 0)
+			fail_msg("%lld missing, %lld at risk: %s", missing,
+				 at_risk, report);
+		assert_true(h_count_in_file(s.log, " log-truncated ") >= 1 ||
+			    h_count_in_file(files[0], " log-truncated ") >= 1);
+		free(report);
+	}
 }
 
 static void test_logrotate_create_and_hup(void **state)
@@ -1129,6 +1215,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hup_reopens_log),
 		cmocka_unit_test(test_hup_on_stdout_is_ignored),
+		cmocka_unit_test(test_truncation_is_recorded),
 		cmocka_unit_test(test_two_terms_at_once_count_once),
 		cmocka_unit_test(test_later_second_term_forces_exit),
 		cmocka_unit_test(test_quit_forces_exit),
