@@ -403,34 +403,39 @@ static void drain(struct session *s)
 		long long now = monotime_ms();
 		long long until =
 			quiet_until < deadline ? quiet_until : deadline;
-		int r;
+		int wait = until > now ? (int)(until - now) : 0;
+		int r = poll(&pfd, 1, wait);
 
-		if (now >= deadline) {
-			/* Cut if the client was still talking: bytes
-			 * waiting, or some lately (not quiet yet). */
-			if (poll(&pfd, 1, 0) == 1 || talking) {
-				s->reason = "drain-timeout";
-				stats_add(&env->stats->drain_cut, 1);
-			}
-			return;
-		}
-		if (now >= quiet_until)
-			return;
-		r = poll(&pfd, 1, (int)(until - now));
 		if (r == -1 && errno != EINTR) {
 			s->reason = "error";
 			s->err = errno;
 			return;
 		}
-		if (r <= 0)
+		if (r == 1 && monotime_ms() < deadline) {
+			/* Bytes waiting are read even when this thread ran
+			 * late: the quiet period is the client's silence,
+			 * not the server's. */
+			r = receive(s, MSG_DONTWAIT);
+			if (r == 0)
+				return; /* closed (last line delivered) or
+					   failed */
+			if (r == 1) {
+				talking = true;
+				quiet_until =
+					monotime_ms() + CONN_DRAIN_QUIET_MS;
+			}
 			continue;
-		r = receive(s, MSG_DONTWAIT);
-		if (r == 0)
-			return; /* closed (its last line delivered) or failed */
-		if (r == 1) {
-			talking = true;
-			quiet_until = monotime_ms() + CONN_DRAIN_QUIET_MS;
 		}
+		if (r == 1 ||
+		    (r == 0 && wait == 0 && until == deadline && talking)) {
+			/* The deadline came while the client still had
+			 * bytes waiting, or had not gone quiet yet. */
+			s->reason = "drain-timeout";
+			stats_add(&env->stats->drain_cut, 1);
+			return;
+		}
+		if (r == 0 && wait == 0)
+			return; /* quiet: it said all it had to say */
 	}
 }
 
