@@ -1185,6 +1185,42 @@ static void test_hdr_log_other_reader(void **state)
 	run_free(&r);
 }
 
+/*
+ * A name whose first address refuses: flood tries the next.  In a mount
+ * namespace of its own (root only), /etc/hosts says multi.test is ::1
+ * then 127.0.0.1 (glibc puts ::1 first), and the echo server listens
+ * on 127.0.0.1 only.
+ */
+static void test_hostname_next_address(void **state)
+{
+	const char *hosts = h_path("hosts");
+	char cmd[2048], line[4096];
+	struct srv s;
+
+	(void)state;
+	if (geteuid() != 0 ||
+	    shell_line("command -v unshare", line, sizeof(line)) == -1) {
+		print_message("needs root and unshare(1): skipped\n");
+		skip();
+	}
+	assert_int_equal(h_write_file(hosts, "::1 multi.test\n"
+					     "127.0.0.1 multi.test\n"),
+			 0);
+	srv_start(&s, SRV_ECHO);
+	snprintf(cmd, sizeof(cmd),
+		 "unshare -m sh -c 'mount --bind %s /etc/hosts && exec %s -H "
+		 "multi.test -p %d -n 2 -m 10 --echo --json' 2>/dev/null",
+		 hosts, h_bin("flood"), s.port);
+	if (shell_line(cmd, line, sizeof(line)) == -1) {
+		srv_stop(&s);
+		fail_msg("flood -H multi.test failed: %s", line);
+	}
+	srv_stop(&s);
+	expect_in(line, "\"ok\":true");
+	expect_in(line, "\"address\":\"127.0.0.1:");
+	assert_int_equal(s.accepted, 3); /* the probe and the two clients */
+}
+
 /* ---- (b) flood against mtserver ---- */
 
 static int have_mtserver(void)
@@ -1466,6 +1502,7 @@ int main(void)
 		cmocka_unit_test(test_hostname),
 		cmocka_unit_test(test_hdr_log),
 		cmocka_unit_test(test_hdr_log_other_reader),
+		cmocka_unit_test(test_hostname_next_address),
 		cmocka_unit_test(test_udp_lost),
 		cmocka_unit_test(test_duration_whole_messages),
 		cmocka_unit_test(test_max_time),
