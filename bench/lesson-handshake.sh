@@ -69,25 +69,17 @@ need_cmd ss iproute2 || skip "ss (iproute2) is needed"
 need_cmd tcpdump tcpdump || skip "tcpdump is needed"
 need_cmd gnuplot gnuplot-nox || warn "no gnuplot: no picture"
 
-NS_MADE=
 # bench_on_exit: wake a server left paused (SIGSTOP defers SIGTERM), stop
 # our processes, then the namespace; anything still running in it is ours.
 # shellcheck disable=SC2317 # called by lib.sh's exit trap
 bench_on_exit() {
-	local f pid
+	local f
 	for f in "$T"/*.pid; do
 		[[ -e $f ]] || continue
 		kill -CONT "$(cat "$f")" 2>/dev/null || true
 	done
-	[[ -n $NS_MADE ]] || return 0
-	bg_stop_all 3
-	for pid in $(ip netns pids "$NS" 2>/dev/null); do
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	timeout 10 ip netns delete "$NS" 2>/dev/null || warn "could not delete namespace $NS (ip netns delete $NS)"
+	ns_delete
 }
-
-in_ns() { timeout 10 ip netns exec "$NS" "$@"; }
 
 # server NAME PROG ARGS...: PROG on 127.0.0.1, port 0, in the namespace,
 # logging to $T/NAME.log; its port in SRV_PORT.
@@ -389,10 +381,7 @@ main() {
 	DATA=$out-data
 	rm -rf "$DATA" "$out.md" "$out.png"
 	mkdir -p "$DATA"
-	timeout 10 ip netns add "$NS" 2>"$T/netns.err" ||
-		skip "cannot create a network namespace: $(head -n 1 "$T/netns.err")"
-	NS_MADE=1
-	timeout 10 ip -n "$NS" link set lo up || die "cannot bring up lo in $NS"
+	ns_create "$NS" || skip "cannot create a network namespace: $(head -n 1 "$T/netns.err")"
 	mkfifo "$T/idle.fifo"
 	exec 3<>"$T/idle.fifo" # held open: the idle clients never read EOF
 	say "namespace $NS"

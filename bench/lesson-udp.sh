@@ -60,22 +60,9 @@ done
 need_cmd ip iproute2 || skip "ip (iproute2) is needed"
 need_cmd nft nftables || skip "nft (nftables) is needed"
 
-NS_MADE=
-# bench_on_exit: after our processes, the namespace (which takes its
-# nftables table with it); anything still running in it is ours.
+# bench_on_exit: our processes, then the namespace.
 # shellcheck disable=SC2317 # called by lib.sh's exit trap
-bench_on_exit() {
-	[[ -n $NS_MADE ]] || return 0
-	bg_stop_all 5
-	local pid
-	for pid in $(ip netns pids "$NS" 2>/dev/null); do
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	timeout 10 ip netns delete "$NS" 2>/dev/null || say "could not delete namespace $NS (ip netns delete $NS)"
-}
-
-# in_ns CMD...: CMD inside the namespace, bounded.
-in_ns() { timeout 10 ip netns exec "$NS" "$@"; }
+bench_on_exit() { ns_delete; }
 
 # loss_on PERCENT / loss_off: the nftables table that drops packets.
 loss_on() {
@@ -175,10 +162,7 @@ write_results() {
 main() {
 	local loss mode losses=(0)
 	bench_begin
-	timeout 10 ip netns add "$NS" 2>"$T/netns.err" ||
-		skip "cannot create a network namespace: $(head -n 1 "$T/netns.err")"
-	NS_MADE=1
-	timeout 10 ip -n "$NS" link set lo up || die "cannot bring up lo in $NS"
+	ns_create "$NS" || skip "cannot create a network namespace: $(head -n 1 "$T/netns.err")"
 	# nftables may not work here (a container without nf_tables).
 	loss_on "$LOSS" 2>"$T/nft.err" || skip "nftables does not work here: $(head -n 1 "$T/nft.err")"
 	loss_off

@@ -30,6 +30,7 @@
 #   ports         free_port, port_listening, wait_port, wait_until
 #   processes     bg_start, bg_alive, bg_stop, bg_stop_all
 #   servers       srv_start, srv_stop (a pid file per server in $T)
+#   namespaces    ns_create, in_ns, ns_delete
 #   dependencies  need_cmd
 #   /proc         rss_kb, hwm_kb, threads_of, sockets_of, cpu_busy_pct
 #   JSON out      json_str, json_val, json_obj, json_arr, json_members
@@ -349,6 +350,33 @@ srv_start() {
 
 # srv_stop NAME: SIGTERM and a bounded wait; returns the exit status.
 srv_stop() { bg_stop "$1" 10; }
+
+# ---------------------------------------------------------------------------
+# Network namespaces (the lessons; root only)
+
+NS_MADE=''
+# ns_create NAME: the namespace NAME with lo up, deleted by ns_delete;
+# fails, saying why in $T/netns.err, where namespaces cannot be made.
+ns_create() {
+	timeout 10 ip netns add "$1" 2>"$T/netns.err" || return 1
+	NS_MADE=$1
+	timeout 10 ip -n "$1" link set lo up 2>>"$T/netns.err"
+}
+# in_ns CMD...: CMD inside the namespace, bounded.
+in_ns() { timeout 10 ip netns exec "$NS_MADE" "$@"; }
+# ns_delete: stop our processes, then anything still running in the
+# namespace (only ours can be there), then the namespace itself (which
+# takes its nftables tables with it).
+ns_delete() {
+	local pid
+	[[ -n $NS_MADE ]] || return 0
+	bg_stop_all 5
+	for pid in $(ip netns pids "$NS_MADE" 2>/dev/null); do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	timeout 10 ip netns delete "$NS_MADE" 2>/dev/null || warn "could not delete namespace $NS_MADE (ip netns delete $NS_MADE)"
+	NS_MADE=''
+}
 
 # ---------------------------------------------------------------------------
 # Dependencies
