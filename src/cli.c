@@ -183,10 +183,10 @@ static enum cli_result size_option(const char *name, const char *text, long max,
 		*out = v << shift;
 		return CLI_RUN;
 	}
-	return error(err, errlen,
-		     "invalid %s '%s' (expected bytes, or a number with K, M "
-		     "or G)",
-		     name, text == digits ? optarg : text);
+	return error(
+		err, errlen,
+		"invalid %s '%s' (expected bytes, or a number with K, M or G)",
+		name, text == digits ? optarg : text);
 }
 
 static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
@@ -252,10 +252,10 @@ static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
 	case OPT_DRAIN:
 		if (parse_seconds_ms(optarg, CLI_MAX_DRAIN_MS,
 				     &cfg->drain_timeout_ms) == -1)
-			return error(err, errlen,
-				     "invalid --drain-timeout '%s' (expected "
-				     "seconds, 0-%ld, up to 3 decimals)",
-				     optarg, CLI_MAX_DRAIN_MS / 1000);
+			return error(
+				err, errlen,
+				"invalid --drain-timeout '%s' (expected seconds, 0-%ld, up to 3 decimals)",
+				optarg, CLI_MAX_DRAIN_MS / 1000);
 		return CLI_RUN;
 	case 'h':
 		return CLI_HELP;

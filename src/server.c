@@ -332,9 +332,7 @@ static void on_force(void *ctx, int sig)
 				       (long)(deadline - monotime_ms()), &f);
 	}
 	fprintf(stderr,
-		"%s: forced exit (%s): %llu lines in memory written, "
-		"%llu lines (%llu bytes) dropped%s%s; %ld sessions not "
-		"drained (what they had not read is lost)\n",
+		"%s: forced exit (%s): %llu lines in memory written, %llu lines (%llu bytes) dropped%s%s; %ld sessions not drained (what they had not read is lost)\n",
 		srv->cfg.prog, signals_name(sig),
 		(unsigned long long)f.written_lines,
 		(unsigned long long)(f.pending_lines - f.written_lines),
@@ -626,8 +624,7 @@ static void report_drain(struct server *srv, FILE *out)
 	uint64_t cut = atomic_load(&srv->stats.drain_cut);
 
 	fprintf(out,
-		"%s: stop: %llu sessions drained, %llu cut by the drain "
-		"deadline (%ld.%03lds)\n",
+		"%s: stop: %llu sessions drained, %llu cut by the drain deadline (%ld.%03lds)\n",
 		srv->cfg.prog, (unsigned long long)drained,
 		(unsigned long long)cut, srv->cfg.drain_timeout_ms / 1000,
 		srv->cfg.drain_timeout_ms % 1000);
@@ -650,8 +647,7 @@ int server_close(struct server *srv, FILE *out)
 	pthread_mutex_lock(&srv->log_guard);
 	if (log_close_report(srv->log, &loss) == -1) {
 		fprintf(out,
-			"%s: log: %llu lines lost (%llu bytes), last reason: "
-			"%s\n",
+			"%s: log: %llu lines lost (%llu bytes), last reason: %s\n",
 			srv->cfg.prog, (unsigned long long)loss.lines,
 			(unsigned long long)loss.bytes, strerror(loss.err));
 		status = 1;
