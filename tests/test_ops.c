@@ -1051,13 +1051,17 @@ static int rotated_file(const char *log, int r, char *path, size_t size)
 {
 	char gz[H_PATH_MAX + 16], out[H_PATH_MAX + 32];
 
-	snprintf(path, size, "%s.%d", log, r);
+	/* A cut name would name another file: none of these may be cut. */
+	if ((size_t)snprintf(path, size, "%s.%d", log, r) >= size)
+		return -1;
 	if (access(path, R_OK) == 0)
 		return 0;
-	snprintf(gz, sizeof(gz), "%s.%d.gz", log, r);
+	if ((size_t)snprintf(gz, sizeof(gz), "%s.%d.gz", log, r) >= sizeof(gz))
+		return -1;
 	if (access(gz, R_OK) != 0)
 		return -1;
-	snprintf(out, sizeof(out), "%s.out", gz);
+	if ((size_t)snprintf(out, sizeof(out), "%s.out", gz) >= sizeof(out))
+		return -1;
 	{
 		const char *argv[] = {"/bin/gzip", "-dk", gz, NULL};
 
