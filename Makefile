@@ -164,30 +164,19 @@ check-cmocka:
 
 # Each suite runs under timeout(1) and with the programs' location in the
 # environment; all suites run even when one fails, and the exit status
-# says whether any did.
+# says whether any did.  MT_ONLY=PATTERN (cmocka wildcards) runs only the
+# matching tests of each cmocka suite.
 TEST_TIMEOUT ?= 600
 # Shell suites (tests/test_*.sh, on tests/lib.sh) check what is not C:
 # the manual pages, installation, the service files, the package.
 TEST_SCRIPTS = $(wildcard tests/test_*.sh)
-TEST_TIMEOUT ?= 600
-# Under a sanitizer the programs run 5-15 times slower, and a few suites
-# whose tests race real time (signals within a window, Ctrl-C during a
-# run) have failed there on a loaded machine: a failed suite is run once
-# more and reported as RETRIED.  The plain run never retries.  (Known
-# issue: make those tests hold under a sanitizer, then drop this.)
-RETRY_SUITES = $(VARIANT)
 run-tests: $(PROGRAMS) $(TEST_BINS)
 	@failed=; for t in $(TEST_BINS) $(TEST_SCRIPTS); do \
 	    echo "== $$t"; \
 	    MT_BIN_DIR=$(OUT) MT_FLOOD=$(FLOOD) MT_WIRE=$(WIRE) MT_SEED_DIR=$(CURDIR)/../shared/seed \
 	    MT_BUILD_DIR=$(BUILD) MT_VARIANT=$(VARIANT) \
-	    timeout -k 5 $(TEST_TIMEOUT) $$t || { \
-	    [ -n "$(RETRY_SUITES)" ] && echo "RETRY: $$t failed under $(VARIANT); running it once more" && \
-	    MT_BIN_DIR=$(OUT) MT_FLOOD=$(FLOOD) MT_WIRE=$(WIRE) MT_SEED_DIR=$(CURDIR)/../shared/seed \
-	    MT_BUILD_DIR=$(BUILD) MT_VARIANT=$(VARIANT) \
-	    timeout -k 5 $(TEST_TIMEOUT) $$t && retried="$$retried $$t"; } || failed="$$failed $$t"; \
+	    timeout -k 5 $(TEST_TIMEOUT) $$t || failed="$$failed $$t"; \
 	done; \
-	if [ -n "$$retried" ]; then echo "RETRIED (failed once, passed on rerun):$$retried"; fi; \
 	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; \
 	echo "all $(words $(TEST_BINS) $(TEST_SCRIPTS)) suites passed$(if $(VARIANT), ($(VARIANT)))"
 test: check-cmocka

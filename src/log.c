@@ -499,6 +499,9 @@ int log_force(struct logger *lg, long timeout_ms, struct log_force *out)
 	}
 	lg->forced = 1;
 	pthread_cond_broadcast(&lg->wake);
+	/* The flusher ends on its own now and the process ends with it:
+	 * nobody will join it (log_close is not called after this). */
+	(void)pthread_detach(lg->flusher);
 	/* The flusher finishes the piece it is writing, then stops. */
 	while (lg->writing &&
 	       pthread_cond_timedwait(&lg->idle, &lg->lock, &deadline) == 0)

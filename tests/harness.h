@@ -11,7 +11,9 @@
  *
  * Every wait here is bounded: functions take a timeout in milliseconds and
  * fail (-1) when it passes.  All functions are for the test's main thread
- * unless said otherwise.  Nothing here calls cmocka: callers assert.
+ * unless said otherwise.  Nothing here asserts: callers do.  One thing
+ * reaches cmocka: MT_ONLY=PATTERN in the environment runs only the tests
+ * whose names match it (cmocka's * and ? wildcards).
  */
 #ifndef HARNESS_H
 #define HARNESS_H
@@ -72,6 +74,14 @@ int h_start_server(struct h_proc *p, const char *prog,
 /* Waits for the child to exit; returns its exit status (0-255), 128+signal
  * when a signal killed it, or -1 on timeout (the child is left running). */
 int h_wait_exit(struct h_proc *p, int timeout_ms);
+
+/* Sends sig to the child and waits until the child has taken it: no
+ * longer pending for the process (/proc/PID/status, ShdPnd).  For a
+ * program that blocks sig and takes it with sigwait, this is the moment
+ * its signal thread woke, so a test can time a second signal from
+ * there rather than from the kill.  0, or -1 when the child is gone or
+ * timeout_ms passes first. */
+int h_signal_taken(const struct h_proc *p, int sig, int timeout_ms);
 
 /* Sends sig (if > 0) and waits as h_wait_exit; on timeout kills the child
  * with SIGKILL, reaps it and returns -1. */

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "servers.h"
+#include "signals.h"
 
 /* Bounds for every wait below: far above what a loaded 2-core machine
  * needs, so that only a hang or a real loss fails a test. */
@@ -138,6 +139,18 @@ static void signal_server(const struct srv *s, int sig)
 {
 	assert_int_equal(kill(s->p.pid, sig), 0);
 }
+
+/* Sends sig and returns once the server's signal thread has taken it:
+ * the server times a repeat from there, and a loaded machine (or a
+ * sanitizer) may take its time to get there. */
+static void signal_taken(const struct srv *s, int sig)
+{
+	assert_int_equal(h_signal_taken(&s->p, sig, STOP_MS), 0);
+}
+
+/* Long enough after a taken signal for the next one not to count as a
+ * repeat, with room for the signal thread to read the clock. */
+#define PAST_REPEAT_MS (SIGNALS_REPEAT_MS + 500)
 
 /* 1 while the server runs (it has not exited within ms). */
 static int still_running(struct srv *s, int ms)
@@ -529,10 +542,10 @@ static void forced_exit(int first, int second, int want_status)
 	chatter_start(&c, &s, 0);
 	srv_wait_log(&s, " msg c0 m", 1000);
 	if (first != 0) {
-		signal_server(&s, first);
+		signal_taken(&s, first);
 		/* Past the window in which a repeat counts once; the
 		 * drain is still reading the chatterer. */
-		h_sleep_ms(1500);
+		h_sleep_ms(PAST_REPEAT_MS);
 		assert_true(still_running(&s, 0));
 	}
 	signal_server(&s, second);
@@ -571,8 +584,8 @@ static void test_two_interrupts_leave_whole_lines(void **state)
 			  (const char *)NULL);
 		flood_start(&f, &s, "20", "1000000", "400000");
 		srv_wait_log(&s, " msg c", 20000);
-		signal_server(&s, SIGINT);
-		h_sleep_ms(1200);
+		signal_taken(&s, SIGINT);
+		h_sleep_ms(PAST_REPEAT_MS);
 		signal_server(&s, SIGINT);
 		assert_int_equal(h_wait_exit(&s.p, STOP_MS), 128 + SIGINT);
 		h_stop(&f, 0, STOP_MS);
@@ -621,7 +634,7 @@ static void test_two_interrupts_on_a_slow_log(void **state)
 	struct slow_reader r = {.path = h_path("slow.log")};
 	struct srv s = {0};
 	struct h_proc f;
-	int pfd[2];
+	int pfd[2], rc;
 
 	(void)state;
 	assert_non_null(realpath(h_bin("mtserver"), bin));
@@ -634,13 +647,17 @@ static void test_two_interrupts_on_a_slow_log(void **state)
 	assert_int_equal(h_wait_listening(&s.p, START_MS), 0);
 	flood_start(&f, &s, "20", "1000000", "400000");
 	h_sleep_ms(1000); /* the logger's buffers fill up */
+	signal_taken(&s, SIGINT);
+	h_sleep_ms(PAST_REPEAT_MS);
 	signal_server(&s, SIGINT);
-	h_sleep_ms(1200);
-	signal_server(&s, SIGINT);
-	assert_int_equal(h_wait_exit(&s.p, STOP_MS), 128 + SIGINT);
+	/* Whatever the outcome, the reader must end before any assert:
+	 * a server still running after the wait is killed, which closes
+	 * the pipe. */
+	rc = h_stop(&s.p, 0, STOP_MS);
 	pthread_join(r.thread, NULL);
 	close(pfd[0]);
 	h_stop(&f, 0, STOP_MS);
+	assert_int_equal(rc, 128 + SIGINT);
 	assert_whole_lines(r.path);
 	assert_int_equal(flood_verify((const char *const[]){r.path, NULL}, "20",
 				      "1000000", 1),
