@@ -59,7 +59,10 @@ MT_CPPFLAGS = $(MT_INCLUDES) -D_POSIX_C_SOURCE=200809L -MMD -MP
 MT_WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	      -Wmissing-prototypes -Wformat=2 -Wpointer-arith
 MT_CFLAGS   = -std=c11 -pthread $(SANFLAGS) $(MT_WARNINGS)
-MT_LDFLAGS  = -pthread $(SANFLAGS)
+# -z now: every symbol bound at start.  Lazy binding would run the
+# dynamic linker, kilobytes of stack, on whichever small worker stack
+# first calls a function (workers.h); full RELRO comes with it.
+MT_LDFLAGS  = -pthread $(SANFLAGS) -Wl,-z,relro,-z,now
 MT_LDLIBS   = -lm
 COMPILE     = $(CC) $(MT_CPPFLAGS) $(CPPFLAGS) $(MT_CFLAGS) $(CFLAGS)
 LINK        = $(CC) $(MT_LDFLAGS) $(LDFLAGS)

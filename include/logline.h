@@ -125,6 +125,10 @@ size_t logline_msg(char *buf, size_t size, const char *ts, const char *who,
 		   size_t who_len, const char *text, size_t len,
 		   size_t full_len);
 
+/* Room for a connect line: TIMESTAMP WHO connect.  Small, since every
+ * worker makes one at the top of its stack (workers.h). */
+#define LOGLINE_CONNECT_MAX (LOGFMT_TS_LEN + 1 + LOGLINE_WHO_MAX + 16)
+
 size_t logline_connect(char *buf, size_t size, const char *ts, const char *who,
 		       size_t who_len);
 

@@ -42,17 +42,26 @@ enum { SLOT_CLIENT, SLOT_STOP, SLOT_WAKE, SLOTS };
  * buffer lives on the worker's small stack (workers.h). */
 #define LINGER_READ_SIZE 512
 
+/* What a session sends (echo replies, the room's lines), on the heap:
+ * only --echo and --chat sessions have one. */
+struct talk {
+	struct outbox out;	   /* what the client has not taken yet */
+	struct chat_member member; /* --chat: this client in the room */
+};
+
 /* State of a running session, on the serving thread's stack; its
- * buffers come from the heap, and only once the client sends. */
+ * buffers come from the heap, and only once the client sends.  Kept
+ * small: an idle client's thread should touch one page of its stack,
+ * the one glibc's thread descriptor already holds (workers.h). */
 struct session {
 	struct conn *c;
 	bool ready;	/* buffers allocated */
 	bool hot_ready; /* SO_RCVTIMEO set for the hot path */
 	struct frame frame;
 	struct log_batch batch;
-	struct outbox out; /* echo replies the client has not taken yet */
-	struct chat_member member; /* --chat: this client in the room */
+	struct talk *talk; /* --echo or --chat, else NULL */
 	uint64_t msgs, bytes, truncated;
+	uint64_t unsent;     /* reply bytes dropped (the outbox's count) */
 	uint64_t buf_msgs;   /* messages of the current buffer */
 	long long last_msg;  /* ms: the last completed message (or start) */
 	size_t charged;	     /* bytes charged to the budget */
@@ -88,11 +97,17 @@ void conn_free(struct conn *c)
 	free(c);
 }
 
-/* "TS WHO connect", made on the stack without printf: an idle client's
- * thread never touches more than its first stack page. */
-static void log_connect(const struct conn *c)
+/*
+ * "TS WHO connect", made on the stack without printf: an idle client's
+ * thread never touches more than its first stack page (workers.h).
+ * This and the other line-making functions that run once per session
+ * (refuse, log_disconnect, linger_close) are kept out of line: inlined,
+ * their buffers would sit in conn_serve's frame all the session long,
+ * below which everything else runs.
+ */
+__attribute__((noinline)) static void log_connect(const struct conn *c)
 {
-	char ts[LOGFMT_TS_LEN], line[LOGLINE_EVENT_MAX];
+	char ts[LOGFMT_TS_LEN], line[LOGLINE_CONNECT_MAX];
 
 	logline_now(ts);
 	(void)log_append(
@@ -133,7 +148,7 @@ static int session_alloc(struct session *s)
 		goto no_memory;
 	if (log_batch_init(&s->batch, env->log, (size_t)cfg->max_line) == -1)
 		goto no_frame;
-	if (cfg->echo && outbox_alloc(&s->out) == -1)
+	if (cfg->echo && outbox_alloc(&s->talk->out) == -1)
 		goto no_batch;
 	s->charged = env->budget != NULL ? cost : 0;
 	s->ready = true;
@@ -152,7 +167,7 @@ no_memory:
 /* Turns away a client the session cannot take after all (no memory for
  * its buffers): it is told "server busy", as at accept, and the
  * refusal is logged before the disconnect line. */
-static void refuse(struct session *s)
+__attribute__((noinline)) static void refuse(struct session *s)
 {
 	char ts[LOGFMT_TS_LEN], line[LOGLINE_EVENT_MAX];
 
@@ -181,20 +196,26 @@ static int on_message(void *ctx, const char *msg, size_t len, size_t full)
 	/* --chat: the room delivers (and echoes, with --echo). */
 	if (s->c->env->chat != NULL &&
 	    !(full == 4 && memcmp(msg, "quit", 4) == 0)) {
-		chat_input(s->c->env->chat, &s->member, msg, len, &s->batch,
-			   s->c->who, s->c->who_len);
+		chat_input(s->c->env->chat, &s->talk->member, msg, len,
+			   &s->batch, s->c->who, s->c->who_len);
 		return 0;
 	}
 	/* Room is certain while the session reads only with an empty
 	 * outbox; at shutdown (drain) a reply that does not fit is dropped
 	 * and counted: the message is logged all the same. */
 	if (cfg->echo && s->c->env->chat == NULL &&
-	    outbox_put_line(&s->out, msg, len) == -1)
-		s->out.dropped += len + 1;
+	    outbox_put_line(&s->talk->out, msg, len) == -1)
+		s->talk->out.dropped += len + 1;
 	if (full == sizeof(PROTO_QUIT) - 1 &&
 	    memcmp(msg, PROTO_QUIT, full) == 0)
 		return STOP_QUIT;
 	return 0;
+}
+
+/* Bytes kept for the client: replies or the room's lines not yet sent. */
+static size_t kept(const struct session *s)
+{
+	return s->talk != NULL ? outbox_pending(&s->talk->out) : 0;
 }
 
 /* Counts and hands over what one received buffer produced: replies
@@ -203,11 +224,11 @@ static void finish_buffer(struct session *s, size_t nbytes)
 {
 	/* --chat: this buffer's lines go to the room together. */
 	if (s->c->env->chat != NULL)
-		chat_flush(s->c->env->chat, &s->member);
+		chat_flush(s->c->env->chat, &s->talk->member);
 	/* A failed connection drops (and counts) the replies; the session
 	 * goes on reading until the client's end shows. */
-	if (outbox_pending(&s->out) > 0)
-		(void)outbox_flush(&s->out);
+	if (kept(s) > 0)
+		(void)outbox_flush(&s->talk->out);
 	log_batch_flush(&s->batch);
 	if (s->buf_msgs > 0)
 		s->last_msg = monotime_ms();
@@ -302,9 +323,10 @@ static long long next_deadline(const struct session *s, const char **why)
 			       ? "line-timeout"
 			       : "idle-timeout";
 	}
-	if (cfg->send_timeout > 0 && s->out.stalled_since_ms != 0) {
-		long long stall =
-			s->out.stalled_since_ms + cfg->send_timeout * 1000LL;
+	if (cfg->send_timeout > 0 && s->talk != NULL &&
+	    s->talk->out.stalled_since_ms != 0) {
+		long long stall = s->talk->out.stalled_since_ms +
+				  cfg->send_timeout * 1000LL;
 
 		if (at == -1 || stall < at) {
 			at = stall;
@@ -329,14 +351,18 @@ static void flush_before_close(struct session *s, bool stopping)
 		[SLOT_CLIENT] = {.fd = s->c->fd, .events = POLLOUT},
 		[SLOT_STOP] = {.fd = s->c->env->stop_fd, .events = POLLIN},
 	};
+	struct outbox *ob;
 
-	while (outbox_pending(&s->out) > 0) {
+	if (s->talk == NULL)
+		return;
+	ob = &s->talk->out;
+	while (outbox_pending(ob) > 0) {
 		long long now = monotime_ms();
 		long long at = stop_at;
 		long long stall =
-			s->out.stalled_since_ms + cfg->send_timeout * 1000LL;
+			ob->stalled_since_ms + cfg->send_timeout * 1000LL;
 
-		if (cfg->send_timeout > 0 && s->out.stalled_since_ms != 0 &&
+		if (cfg->send_timeout > 0 && ob->stalled_since_ms != 0 &&
 		    (at == -1 || stall < at))
 			at = stall;
 		if (at != -1 && now >= at)
@@ -349,10 +375,10 @@ static void flush_before_close(struct session *s, bool stopping)
 			stopping = true;
 			stop_at = monotime_ms() + STOP_FLUSH_MS;
 		}
-		if (outbox_flush(&s->out) == -1)
+		if (outbox_flush(ob) == -1)
 			break;
 	}
-	(void)outbox_discard(&s->out);
+	(void)outbox_discard(ob);
 }
 
 /*
@@ -363,11 +389,13 @@ static void flush_before_close(struct session *s, bool stopping)
  */
 static bool chat_woken(struct session *s)
 {
-	if (outbox_pending(&s->out) > 0)
-		outbox_consume_wake(&s->out);
+	struct talk *t = s->talk;
+
+	if (outbox_pending(&t->out) > 0)
+		outbox_consume_wake(&t->out);
 	else
-		(void)outbox_flush(&s->out);
-	s->reason = chat_dropped(s->c->env->chat, &s->member);
+		(void)outbox_flush(&t->out);
+	s->reason = chat_dropped(s->c->env->chat, &t->member);
 	return s->reason != NULL;
 }
 
@@ -491,7 +519,10 @@ static void serve_loop(struct session *s)
 	struct pollfd pfd[SLOTS] = {
 		[SLOT_CLIENT] = {.fd = s->c->fd, .events = POLLIN},
 		[SLOT_STOP] = {.fd = env->stop_fd, .events = POLLIN},
-		[SLOT_WAKE] = {.fd = outbox_wake_fd(&s->out), .events = POLLIN},
+		[SLOT_WAKE] = {.fd = s->talk != NULL
+					     ? outbox_wake_fd(&s->talk->out)
+					     : -1,
+			       .events = POLLIN},
 	};
 
 	s->last_msg = monotime_ms();
@@ -499,10 +530,10 @@ static void serve_loop(struct session *s)
 		const char *why = NULL;
 		long long now = monotime_ms(), at = next_deadline(s, &why);
 		long long left = at == -1 ? -1 : at - now;
-		bool blocked = outbox_pending(&s->out) > 0;
+		bool blocked = kept(s) > 0;
 		/* --chat: while a member is far behind, senders wait. */
 		bool held = !blocked && env->chat != NULL &&
-			    !chat_may_read(env->chat, &s->member);
+			    !chat_may_read(env->chat, &s->talk->member);
 		int r;
 
 		if (at != -1 && left <= 0) {
@@ -537,7 +568,7 @@ static void serve_loop(struct session *s)
 		}
 		if (pfd[SLOT_CLIENT].revents != 0) {
 			if (blocked)
-				(void)outbox_flush(&s->out);
+				(void)outbox_flush(&s->talk->out);
 			else if (receive(s, 0) == 0) /* data before stop */
 				return;
 			else if (s->ready && env->chat == NULL)
@@ -550,7 +581,7 @@ static void serve_loop(struct session *s)
 	}
 stopping:
 	if (env->chat != NULL)
-		chat_stopping(env->chat, &s->member);
+		chat_stopping(env->chat, &s->talk->member);
 	drain(s);
 }
 
@@ -559,7 +590,8 @@ stopping:
  * stack, and this runs on every worker as it ends, so 10,000 clients
  * leaving at once would double their threads' memory (see lean.h).
  */
-static void log_disconnect(const struct session *s, size_t discarded)
+__attribute__((noinline)) static void log_disconnect(const struct session *s,
+						     size_t discarded)
 {
 	char ts[LOGFMT_TS_LEN], line[LOGLINE_EVENT_MAX];
 	struct logline_disconnect d = {
@@ -569,7 +601,7 @@ static void log_disconnect(const struct session *s, size_t discarded)
 		.bytes = s->bytes,
 		.truncated = s->truncated,
 		.discarded = discarded,
-		.unsent = s->out.dropped,
+		.unsent = s->unsent,
 	};
 	struct timespec now;
 
@@ -583,30 +615,41 @@ static void log_disconnect(const struct session *s, size_t discarded)
 					    s->c->who_len, &d));
 }
 
-/* The outbox; with --chat, open to the room's posts, and the member
- * in the room.  0, or -1 with the session's reason set. */
+/* With --echo or --chat, the outbox; with --chat, open to the room's
+ * posts, and the member in the room.  0, or -1 with the session's
+ * reason set. */
 static int session_start(struct session *s)
 {
 	const struct conn_env *env = s->c->env;
 	size_t max_line = (size_t)env->cfg->max_line;
+	struct talk *t;
 
+	if (!env->cfg->echo && env->chat == NULL)
+		return 0; /* nothing is ever sent */
+	t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		s->reason = "error";
+		s->err = errno;
+		return -1;
+	}
+	s->talk = t;
 	if (env->chat == NULL) {
-		outbox_init(&s->out, s->c->fd, echo_capacity(env->cfg));
+		outbox_init(&t->out, s->c->fd, echo_capacity(env->cfg));
 		return 0;
 	}
-	outbox_init(&s->out, s->c->fd, chat_outbox_cap(max_line));
+	outbox_init(&t->out, s->c->fd, chat_outbox_cap(max_line));
 	/* A chat line goes out at once: Nagle would hold it until the
 	 * member's delayed ACK of the previous one (up to 40 ms).  The
 	 * outbox already sends whatever has gathered in one send(). */
 	(void)setsockopt(s->c->fd, IPPROTO_TCP, TCP_NODELAY, &(int){1},
 			 sizeof(int));
-	if (outbox_enable_posts(&s->out) == -1) {
+	if (outbox_enable_posts(&t->out) == -1) {
 		s->reason = "error";
 		s->err = errno;
 		return -1;
 	}
-	chat_member_init(&s->member, &s->out, s->c->id, max_line);
-	chat_join(env->chat, &s->member);
+	chat_member_init(&t->member, &t->out, s->c->id, max_line);
+	chat_join(env->chat, &t->member);
 	return 0;
 }
 
@@ -619,12 +662,12 @@ static void session_end(struct session *s)
 {
 	struct chat_room *room = s->c->env->chat;
 
-	if (room != NULL && s->member.out != NULL) {
-		chat_leave(room, &s->member, s->reason);
+	if (room != NULL && s->talk != NULL && s->talk->member.out != NULL) {
+		chat_leave(room, &s->talk->member, s->reason);
 		if (strcmp(s->reason, "slow-reader") == 0)
-			(void)outbox_discard(&s->out);
+			(void)outbox_discard(&s->talk->out);
 		else
-			(void)outbox_flush(&s->out); /* takes the inbox */
+			(void)outbox_flush(&s->talk->out); /* takes the inbox */
 	}
 	flush_before_close(s, strcmp(s->reason, "quit") != 0 &&
 				      strcmp(s->reason, "client-closed") != 0);
@@ -639,7 +682,7 @@ static void session_end(struct session *s)
  * reads and drops input until the client's FIN, LINGER_MS, or the
  * server's stop, and only then closes.
  */
-static void linger_close(const struct session *s)
+__attribute__((noinline)) static void linger_close(const struct session *s)
 {
 	long long until = monotime_ms() + LINGER_MS;
 	struct pollfd pfd[SLOT_STOP + 1] = {
@@ -689,8 +732,13 @@ void conn_serve(struct conn *c)
 		log_batch_free(&s.batch);
 		frame_free(&s.frame);
 	}
-	stats_add(&c->env->stats->unsent, s.out.dropped);
-	outbox_free(&s.out);
+	if (s.talk != NULL) {
+		s.unsent = s.talk->out.dropped;
+		outbox_free(&s.talk->out);
+		free(s.talk);
+		s.talk = NULL;
+	}
+	stats_add(&c->env->stats->unsent, s.unsent);
 	if (s.charged > 0)
 		membudget_release(c->env->budget, s.charged);
 	stats_add(&c->env->stats->truncated, s.truncated);

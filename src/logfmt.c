@@ -188,23 +188,52 @@ static char *digits(char *d, long v, int width)
 	return d + width;
 }
 
+/* The proleptic Gregorian date of day `days` since 1970-01-01 (Howard
+ * Hinnant's days_from_civil inverted: 400-year eras of 146,097 days,
+ * years starting on March 1st so that the leap day comes last). */
+static void civil_from_days(long long days, long *year, int *month, int *mday)
+{
+	/* Days since 0000-03-01; the era's day [0, 146096], its year
+	 * [0, 399], the day of that March-based year [0, 365], and its
+	 * month with March as 0. */
+	long long z = days + 719468;
+	long long era = (z >= 0 ? z : z - 146096) / 146097;
+	long long doe = z - era * 146097;
+	long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	long long mp = (5 * doy + 2) / 153;
+
+	*mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*month = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*year = (long)(yoe + era * 400 + (*month <= 2));
+}
+
+/* UTC by arithmetic rather than gmtime_r(3), which takes glibc's time
+ * zone lock and a few hundred bytes of stack for every line: POSIX time
+ * has no leap seconds, so a day is 86,400 seconds. */
 void logfmt_timestamp(char *dst, const struct timespec *ts)
 {
-	struct tm tm;
+	long long days = ts->tv_sec / 86400, secs = ts->tv_sec % 86400;
 	char *d = dst;
+	long year;
+	int month, mday;
 
-	gmtime_r(&ts->tv_sec, &tm);
-	d = digits(d, tm.tm_year + 1900L, 4);
+	if (secs < 0) { /* before 1970: floor, not truncation */
+		secs += 86400;
+		days--;
+	}
+	civil_from_days(days, &year, &month, &mday);
+	d = digits(d, year, 4);
 	*d++ = '-';
-	d = digits(d, tm.tm_mon + 1L, 2);
+	d = digits(d, month, 2);
 	*d++ = '-';
-	d = digits(d, tm.tm_mday, 2);
+	d = digits(d, mday, 2);
 	*d++ = 'T';
-	d = digits(d, tm.tm_hour, 2);
+	d = digits(d, (long)(secs / 3600), 2);
 	*d++ = ':';
-	d = digits(d, tm.tm_min, 2);
+	d = digits(d, (long)(secs / 60 % 60), 2);
 	*d++ = ':';
-	d = digits(d, tm.tm_sec, 2);
+	d = digits(d, (long)(secs % 60), 2);
 	*d++ = '.';
 	d = digits(d, ts->tv_nsec / 1000, 6);
 	*d = 'Z';

@@ -187,12 +187,8 @@ size_t logline_disconnect(char *buf, size_t size, const char *ts,
 	logline_begin(&b, buf, size, ts, who, who_len);
 	LOGLINE_PUT(&b, " disconnect");
 	logline_put_kv(&b, "reason", d->reason, REASON_MAX);
-	if (d->error != NULL) {
-		put_key(&b, "error");
-		LOGLINE_PUT(&b, "\"");
-		logline_put_str(&b, d->error, ERROR_TEXT_MAX);
-		LOGLINE_PUT(&b, "\"");
-	}
+	if (d->error != NULL)
+		put_quoted(&b, "error", d->error);
 	logline_put_kv_u64(&b, "messages", d->messages);
 	logline_put_kv_u64(&b, "bytes", d->bytes);
 	logline_put_kv_u64(&b, "truncated", d->truncated);

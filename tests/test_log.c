@@ -173,6 +173,35 @@ static void test_timestamp_format(void **state)
 	assert_string_equal(out, "1970-01-01T00:00:00.999999Z");
 }
 
+/* The date arithmetic agrees with gmtime_r(3) at every day boundary
+ * (and a second either side) from 1970 to 2400, leap days and the
+ * century rules (2000 a leap year, 2100 not) included. */
+static void test_timestamp_matches_gmtime(void **state)
+{
+	char out[LOGFMT_TS_LEN + 1], want[64];
+
+	(void)state;
+	for (long long day = 0; day < 157000; day++) {
+		for (int k = -1; k <= 1; k++) {
+			struct timespec ts = {.tv_sec =
+						      (time_t)(day * 86400 + k),
+					      .tv_nsec = 7000};
+			struct tm tm;
+
+			if (ts.tv_sec < 0)
+				continue;
+			assert_non_null(gmtime_r(&ts.tv_sec, &tm));
+			snprintf(want, sizeof(want),
+				 "%04d-%02d-%02dT%02d:%02d:%02d.000007Z",
+				 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+				 tm.tm_hour, tm.tm_min, tm.tm_sec);
+			logfmt_timestamp(out, &ts);
+			out[LOGFMT_TS_LEN] = '\0';
+			assert_string_equal(out, want);
+		}
+	}
+}
+
 static void test_u64_digits(void **state)
 {
 	static const struct {
@@ -392,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_swar_predicates),
 		cmocka_unit_test(test_escape_special_byte_at_every_offset),
 		cmocka_unit_test(test_timestamp_format),
+		cmocka_unit_test(test_timestamp_matches_gmtime),
 		cmocka_unit_test(test_u64_digits),
 		cmocka_unit_test(test_line_format),
 		cmocka_unit_test(test_concurrent_writers_lose_nothing),

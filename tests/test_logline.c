@@ -103,6 +103,27 @@ static void test_connect_round_trip(void **state)
 	assert_int_equal(l.rest_len, 0);
 }
 
+/* The longest WHO there is (an IPv6 peer, the largest connection
+ * number) still makes a whole connect line in LOGLINE_CONNECT_MAX. */
+static void test_connect_fits_its_room(void **state)
+{
+	char who[LOGLINE_WHO_MAX], line[LOGLINE_CONNECT_MAX];
+	size_t who_len, n;
+	struct logline l;
+
+	(void)state;
+	who_len = logline_who(who, sizeof(who), "tcp",
+			      "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]"
+			      ":65535",
+			      UINT64_MAX);
+	assert_true(who_len < sizeof(who)); /* not cut */
+	n = logline_connect(line, sizeof(line), TS, who, who_len);
+	assert_true(n < sizeof(line));
+	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
+	assert_int_equal(l.event, LOGLINE_CONNECT);
+	assert_int_equal(l.number, UINT64_MAX);
+}
+
 static void test_disconnect_round_trip(void **state)
 {
 	struct logline_disconnect d = {
@@ -689,6 +710,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_who),
 		cmocka_unit_test(test_connect_round_trip),
+		cmocka_unit_test(test_connect_fits_its_room),
 		cmocka_unit_test(test_disconnect_round_trip),
 		cmocka_unit_test(test_refused_round_trip),
 		cmocka_unit_test(test_server_events_round_trip),
