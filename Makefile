@@ -260,7 +260,7 @@ FUZZ_S	     ?= 60
 FUZZ_SAN      = -fsanitize=fuzzer-no-link,address,undefined \
 		-fno-sanitize-recover=undefined
 FUZZ_CFLAGS   = -std=c11 -g -O1 -pthread -Wall -Wextra -Werror \
-		-D_POSIX_C_SOURCE=200809L -Iinclude -Ibench/src -Ifuzz
+		-D_POSIX_C_SOURCE=200809L -Iinclude -Ibench/src -Ifuzz -Itests
 FUZZ_NAMES    = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS     = $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 FUZZ_OBJS     = $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRCS) $(FLOOD_SRCS))
@@ -268,7 +268,7 @@ FUZZ_OBJS     = $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRCS) $(FLOOD_SRCS))
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(call say,FUZZCC,$<)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -c -o $@ $<
-build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_OBJS)
+build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h tests/escape_ref.h $(FUZZ_OBJS)
 	$(call say,FUZZLD,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) \
 	    $(MT_LDLIBS) $(FLOOD_LDLIBS)

@@ -138,14 +138,27 @@ size_t logline_msg(char *buf, size_t size, const char *ts, const char *who,
 	return logline_finish(&b);
 }
 
-size_t logline_connect(char *buf, size_t size, const char *ts, const char *who,
-		       size_t who_len)
+/* A client's event without numbers: "TS WHO EVENT", and " KEY=VALUE"
+ * (VALUE cut to max bytes) when key is not NULL. */
+static size_t client_event(char *buf, size_t size, const char *ts,
+			   const char *who, size_t who_len, const char *event,
+			   const char *key, const char *value, size_t max)
 {
 	struct logline_builder b;
 
 	logline_begin(&b, buf, size, ts, who, who_len);
-	LOGLINE_PUT(&b, " connect");
+	LOGLINE_PUT(&b, " ");
+	logline_put_str(&b, event, LOGLINE_EVENT_MAX);
+	if (key != NULL)
+		logline_put_kv(&b, key, value, max);
 	return logline_finish(&b);
+}
+
+size_t logline_connect(char *buf, size_t size, const char *ts, const char *who,
+		       size_t who_len)
+{
+	return client_event(buf, size, ts, who, who_len, "connect", NULL, NULL,
+			    0);
 }
 
 /* An error text is cut to this: the longest glibc strerror() is 50. */
@@ -201,24 +214,16 @@ size_t logline_disconnect(char *buf, size_t size, const char *ts,
 size_t logline_refused(char *buf, size_t size, const char *ts, const char *who,
 		       size_t who_len, const char *reason)
 {
-	struct logline_builder b;
-
-	logline_begin(&b, buf, size, ts, who, who_len);
-	LOGLINE_PUT(&b, " refused");
-	logline_put_kv(&b, "reason", reason, REASON_MAX);
-	return logline_finish(&b);
+	return client_event(buf, size, ts, who, who_len, "refused", "reason",
+			    reason, REASON_MAX);
 }
 
 size_t logline_nick(char *buf, size_t size, const char *ts, const char *who,
 		    size_t who_len, const char *name)
 {
-	struct logline_builder b;
-
-	logline_begin(&b, buf, size, ts, who, who_len);
-	LOGLINE_PUT(&b, " nick");
 	/* A name is a few bytes of [A-Za-z0-9_.-] (chat.h). */
-	logline_put_kv(&b, "name", name, 64);
-	return logline_finish(&b);
+	return client_event(buf, size, ts, who, who_len, "nick", "name", name,
+			    64);
 }
 
 /* Appends " " and a word of the server's own (a name, an address). */

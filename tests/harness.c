@@ -410,6 +410,26 @@ int h_udp(const char *host, int port)
 	return make_connected(host, port, SOCK_DGRAM);
 }
 
+int h_connect_from(const char *src, int port, int type)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (inet_pton(AF_INET, src, &a.sin_addr) != 1 ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1)
+		goto fail;
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	a.sin_port = htons((uint16_t)port);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == -1)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
 int h_send_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

@@ -91,6 +91,10 @@ int h_stop(struct h_proc *p, int sig, int timeout_ms);
 int h_connect(const char *host, int port);
 /* UDP socket connected to host:port, or -1. */
 int h_udp(const char *host, int port);
+/* A socket of type SOCK_STREAM or SOCK_DGRAM bound to the source
+ * address src (numeric IPv4: 127.0.0.2 is loopback too) and connected
+ * to 127.0.0.1:port, or -1: a second client address on one machine. */
+int h_connect_from(const char *src, int port, int type);
 /* Writes all of buf (MSG_NOSIGNAL); 0 or -1. */
 int h_send_all(int fd, const void *buf, size_t len);
 /* Writes all of buf with write(2) (pipes, files); 0 or -1. */

@@ -10,6 +10,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -73,4 +74,52 @@ int srv_teardown(void **state)
 	(void)state;
 	h_kill_children();
 	return 0;
+}
+
+const char *seed_build(const char *name)
+{
+	const char *dir = getenv("MT_SEED_DIR");
+	static char bin[4][H_PATH_MAX];
+	static unsigned next;
+	char *out = bin[next++ % 4], cmd[3 * H_PATH_MAX];
+
+	if (dir == NULL)
+		dir = "../shared/seed";
+	snprintf(cmd, sizeof(cmd), "%s/%s.c", dir, name);
+	if (access(cmd, R_OK) == -1) {
+		print_message("no %s: the tutorial's sources are not here; "
+			      "skipped\n",
+			      cmd);
+		return NULL;
+	}
+	snprintf(out, H_PATH_MAX, "%s", h_path(name));
+	snprintf(cmd, sizeof(cmd), "cc -w -o '%s' '%s/%s.c'", out, dir, name);
+	if (system(cmd) != 0)
+		fail_msg("cannot compile the seed's %s", name);
+	return out;
+}
+
+pid_t seed_run(const char *bin, int port, int *stdin_fd)
+{
+	char portstr[16];
+	int in[2];
+	pid_t pid;
+
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	assert_int_equal(pipe(in), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		h_die_with_parent();
+		dup2(in[0], 0);
+		close(in[0]);
+		close(in[1]);
+		if (bin == NULL || freopen("/dev/null", "w", stdout) == NULL)
+			_exit(126);
+		execl(bin, bin, "127.0.0.1", portstr, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	*stdin_fd = in[1];
+	return pid;
 }

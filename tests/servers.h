@@ -29,6 +29,17 @@ void srv_send(int fd, const char *text);
  * 10 s otherwise). */
 void srv_wait_log(const struct srv *s, const char *needle, size_t count);
 
+/* Compiles the tutorial's ../shared/seed/NAME.c ($MT_SEED_DIR) into
+ * the test directory and returns the program's path (valid for the next
+ * three calls); NULL, with a word on why, when the tutorial's sources
+ * are not here.  Fails the test when they do not compile. */
+const char *seed_build(const char *name);
+
+/* Runs a seed client (bin from seed_build; NULL makes it exit 126) as
+ * "bin 127.0.0.1 port", stdout to /dev/null; *stdin_fd gets the write
+ * end of its standard input.  Returns its pid. */
+pid_t seed_run(const char *bin, int port, int *stdin_fd);
+
 /* cmocka group teardown: kills what a failed test left running. */
 int srv_teardown(void **state);
 

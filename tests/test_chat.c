@@ -468,56 +468,10 @@ static void test_sigterm_full_room(void **state)
 
 /* --- the tutorial's clients and mtclient in a room --- */
 
-/* Compiles ../shared/seed/NAME.c into the test directory, or NULL when
- * the tutorial's sources are not here. */
-static const char *build_seed(const char *name)
-{
-	const char *dir = getenv("MT_SEED_DIR");
-	static char bin[2][H_PATH_MAX];
-	static unsigned next;
-	char *out = bin[next++ % 2], cmd[3 * H_PATH_MAX];
-
-	if (dir == NULL)
-		dir = "../shared/seed";
-	snprintf(cmd, sizeof(cmd), "%s/%s.c", dir, name);
-	if (access(cmd, R_OK) == -1)
-		return NULL;
-	snprintf(out, H_PATH_MAX, "%s", h_path(name));
-	snprintf(cmd, sizeof(cmd), "cc -w -o '%s' '%s/%s.c'", out, dir, name);
-	if (system(cmd) != 0)
-		fail_msg("cannot compile the seed's %s", name);
-	return out;
-}
-
-static pid_t run_seed(const char *bin, int port, int *stdin_fd)
-{
-	char portstr[16];
-	int in[2];
-	pid_t pid;
-
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	assert_int_equal(pipe(in), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		h_die_with_parent();
-		dup2(in[0], 0);
-		close(in[0]);
-		close(in[1]);
-		if (bin == NULL || freopen("/dev/null", "w", stdout) == NULL)
-			_exit(126);
-		execl(bin, bin, "127.0.0.1", portstr, (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	*stdin_fd = in[1];
-	return pid;
-}
-
 static void test_tutorial_clients_in_a_room(void **state)
 {
-	const char *tcp = build_seed("seed_tcp_client");
-	const char *udp = tcp ? build_seed("seed_udp_client") : NULL;
+	const char *tcp = seed_build("seed_tcp_client");
+	const char *udp = tcp ? seed_build("seed_udp_client") : NULL;
 	const char *argv[] = {"127.0.0.1", NULL, NULL};
 	struct h_proc mc;
 	struct srv s = {0};
@@ -534,7 +488,7 @@ static void test_tutorial_clients_in_a_room(void **state)
 	r = join(&s, "user1");
 
 	/* The seed's TCP client (user2) speaks; it never reads. */
-	pid = run_seed(tcp, s.p.port, &in);
+	pid = seed_run(tcp, s.p.port, &in);
 	expect_line(r, "* user2 joined");
 	assert_int_equal(h_write_all(in, "alpha\nbravo two\nquit\n", 21), 0);
 	expect_line(r, "user2: alpha");
@@ -544,7 +498,7 @@ static void test_tutorial_clients_in_a_room(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 
 	/* The seed's UDP client speaks to the room, as udp:ADDR:PORT. */
-	pid = run_seed(udp, s.p.port, &in);
+	pid = seed_run(udp, s.p.port, &in);
 	assert_int_equal(h_write_all(in, "over udp\n", 9), 0);
 	assert_true(h_read_line(r, line, sizeof(line), LINE_WAIT_MS) > 0);
 	if (strncmp(line, "udp:127.0.0.1:", 14) != 0 ||

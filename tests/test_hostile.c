@@ -208,27 +208,6 @@ static void test_partial_line_timeout(void **state)
 	srv_stop(&s);
 }
 
-/* A TCP connection from source address src to the server, or -1. */
-static int connect_from(const char *src, int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	inet_pton(AF_INET, src, &a.sin_addr);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1)
-		goto fail;
-	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-	a.sin_port = htons((uint16_t)port);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == -1)
-		goto fail;
-	return fd;
-fail:
-	close(fd);
-	return -1;
-}
-
 /* Finding 2: --max-per-ip caps one address's connections with a
  * refusal line and log reason of its own; other addresses are served,
  * and the address is served again once one of its clients leaves. */
@@ -241,26 +220,26 @@ static void test_max_per_ip(void **state)
 	(void)state;
 	srv_start(&s, "mtserver", "--max-per-ip", "2", "--no-udp",
 		  (const char *)NULL);
-	a = connect_from("127.0.0.1", s.p.port);
-	b = connect_from("127.0.0.1", s.p.port);
+	a = h_connect_from("127.0.0.1", s.p.port, SOCK_STREAM);
+	b = h_connect_from("127.0.0.1", s.p.port, SOCK_STREAM);
 	srv_send(a, "from a\n");
 	srv_send(b, "from b\n");
 	srv_wait_log(&s, " msg from b\n", 1);
 	srv_wait_log(&s, " msg from a\n", 1);
-	c = connect_from("127.0.0.1", s.p.port);
+	c = h_connect_from("127.0.0.1", s.p.port, SOCK_STREAM);
 	assert_true(c >= 0);
 	assert_true(h_read_line(c, line, sizeof(line), 10000) > 0);
 	assert_string_equal(line, "too many connections from your address");
 	assert_int_equal(h_wait_eof(c, 10000), 0);
 	close(c);
 	srv_wait_log(&s, " #3 refused reason=per-ip-limit", 1);
-	other = connect_from("127.0.0.2", s.p.port);
+	other = h_connect_from("127.0.0.2", s.p.port, SOCK_STREAM);
 	assert_true(other >= 0);
 	srv_send(other, "from elsewhere\n");
 	srv_wait_log(&s, " msg from elsewhere\n", 1);
 	close(a);
 	srv_wait_log(&s, "reason=client-closed", 1);
-	d = connect_from("127.0.0.1", s.p.port);
+	d = h_connect_from("127.0.0.1", s.p.port, SOCK_STREAM);
 	srv_send(d, "from d\n");
 	srv_wait_log(&s, " msg from d\n", 1);
 	close(b);

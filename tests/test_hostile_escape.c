@@ -18,28 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape_ref.h"
 #include "logfmt.h"
 #include "logline.h"
-
-/* Unicode 15's format characters (Cf), and U+2028/2029 (Zl, Zp). */
-static const uint32_t format_ranges[][2] = {
-	{0x00ad, 0x00ad},   {0x0600, 0x0605},	{0x061c, 0x061c},
-	{0x06dd, 0x06dd},   {0x070f, 0x070f},	{0x0890, 0x0891},
-	{0x08e2, 0x08e2},   {0x180e, 0x180e},	{0x200b, 0x200f},
-	{0x2028, 0x202e},   {0x2060, 0x2064},	{0x2066, 0x206f},
-	{0xfeff, 0xfeff},   {0xfff9, 0xfffb},	{0x110bd, 0x110bd},
-	{0x110cd, 0x110cd}, {0x13430, 0x1343f}, {0x1bca0, 0x1bca3},
-	{0x1d173, 0x1d17a}, {0xe0001, 0xe0001}, {0xe0020, 0xe007f},
-};
-
-static int ref_is_format(uint32_t cp)
-{
-	for (size_t i = 0; i < sizeof(format_ranges) / sizeof(*format_ranges);
-	     i++)
-		if (cp >= format_ranges[i][0] && cp <= format_ranges[i][1])
-			return 1;
-	return 0;
-}
 
 static size_t utf8_encode(char *d, uint32_t cp)
 {
@@ -63,67 +44,6 @@ static size_t utf8_encode(char *d, uint32_t cp)
 	d[2] = (char)(0x80 | (cp >> 6 & 0x3f));
 	d[3] = (char)(0x80 | (cp & 0x3f));
 	return 4;
-}
-
-/* The rule of logfmt.h, one byte at a time, written plainly. */
-static size_t ref_sequence(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp < 0xa0 ||
-	    ref_is_format(cp))
-		return 0;
-	return len;
-}
-
-static size_t ref_escape(char *dst, const char *src, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)src;
-	char *d = dst;
-
-	for (size_t i = 0; i < len;) {
-		unsigned char c = s[i];
-		size_t seq;
-
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			*d++ = (char)c;
-			i++;
-		} else if (c >= 0x80 && (seq = ref_sequence(s + i, len - i))) {
-			memcpy(d, s + i, seq);
-			d += seq;
-			i += seq;
-		} else {
-			if (c == '\\')
-				d += sprintf(d, "\\\\");
-			else if (c == '\n')
-				d += sprintf(d, "\\n");
-			else if (c == '\t')
-				d += sprintf(d, "\\t");
-			else if (c == '\r')
-				d += sprintf(d, "\\r");
-			else
-				d += sprintf(d, "\\x%02x", c);
-			i++;
-		}
-	}
-	return (size_t)(d - dst);
 }
 
 static void expect_escape(const char *in, const char *want)

@@ -107,27 +107,6 @@ static void test_udp_reply_cut_to_one_datagram(void **state)
 	srv_stop(&s);
 }
 
-/* A UDP socket bound to src and connected to the server, or -1. */
-static int udp_from(const char *src, int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	inet_pton(AF_INET, src, &a.sin_addr);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1)
-		goto fail;
-	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-	a.sin_port = htons((uint16_t)port);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == -1)
-		goto fail;
-	return fd;
-fail:
-	close(fd);
-	return -1;
-}
-
 /* Finding 5: echo replies to one source address are limited to
  * --udp-echo-rate bytes per second (headers counted); every message is
  * still logged, and another address has a budget of its own. */
@@ -145,8 +124,8 @@ static void test_udp_echo_rate_per_source(void **state)
 	memset(msg, 'x', sizeof(msg));
 	srv_start(&s, "mtserver", "--echo", "--no-tcp", "--udp-echo-rate",
 		  "20000", (const char *)NULL);
-	fd = udp_from("127.0.0.1", s.p.port);
-	other = udp_from("127.0.0.2", s.p.port);
+	fd = h_connect_from("127.0.0.1", s.p.port, SOCK_DGRAM);
+	other = h_connect_from("127.0.0.2", s.p.port, SOCK_DGRAM);
 	assert_true(fd >= 0 && other >= 0);
 	start = h_now_ms();
 	/* 200 KB asked for, paced so that the socket buffer rarely drops

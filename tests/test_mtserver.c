@@ -59,59 +59,10 @@ static void test_200_clients_100_messages_each(void **state)
 		h_count_in_file(s.p.err_path, "tcp connections 200 (peak"), 1);
 }
 
-/* Compiles ../shared/seed/NAME.c into the test directory. */
-static const char *build_seed(const char *name)
-{
-	const char *dir = getenv("MT_SEED_DIR");
-	static char bin[4][H_PATH_MAX];
-	static unsigned next;
-	char *out = bin[next++ % 4], cmd[3 * H_PATH_MAX];
-
-	if (dir == NULL)
-		dir = "../shared/seed";
-	snprintf(cmd, sizeof(cmd), "%s/%s.c", dir, name);
-	if (access(cmd, R_OK) == -1) {
-		print_message("no %s: the tutorial's sources are not here; "
-			      "skipped\n",
-			      cmd);
-		return NULL;
-	}
-	snprintf(out, H_PATH_MAX, "%s", h_path(name));
-	snprintf(cmd, sizeof(cmd), "cc -w -o '%s' '%s/%s.c'", out, dir, name);
-	if (system(cmd) != 0)
-		fail_msg("cannot compile the seed's %s", name);
-	return out;
-}
-
-static pid_t run_seed(const char *bin, int port, int *stdin_fd)
-{
-	char portstr[16];
-	int in[2];
-	pid_t pid;
-
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	assert_int_equal(pipe(in), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		h_die_with_parent();
-		dup2(in[0], 0);
-		close(in[0]);
-		close(in[1]);
-		if (bin == NULL || freopen("/dev/null", "w", stdout) == NULL)
-			_exit(126);
-		execl(bin, bin, "127.0.0.1", portstr, (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	*stdin_fd = in[1];
-	return pid;
-}
-
 static void test_seed_clients_deliver(void **state)
 {
-	const char *tcp = build_seed("seed_tcp_client");
-	const char *udp = tcp ? build_seed("seed_udp_client") : NULL;
+	const char *tcp = seed_build("seed_tcp_client");
+	const char *udp = tcp ? seed_build("seed_udp_client") : NULL;
 	struct srv s = {0};
 	int in, status;
 	pid_t pid;
@@ -125,7 +76,7 @@ static void test_seed_clients_deliver(void **state)
 	 * "quit".  (Lines grow in length: a shorter line would make it
 	 * resend stale bytes of the previous one after its NUL, which are
 	 * real bytes on the wire; README, "Classroom".) */
-	pid = run_seed(tcp, s.p.port, &in);
+	pid = seed_run(tcp, s.p.port, &in);
 	assert_int_equal(h_write_all(in,
 				     "alpha\nbravo two\ncharlie three\n"
 				     "quit\n",
@@ -140,7 +91,7 @@ static void test_seed_clients_deliver(void **state)
 
 	/* The UDP client never stops by itself (at end of input it loops
 	 * on its last datagram): feed it, wait, then stop it. */
-	pid = run_seed(udp, s.p.port, &in);
+	pid = seed_run(udp, s.p.port, &in);
 	assert_int_equal(h_write_all(in, "dgram one\n", 10), 0);
 	srv_wait_log(&s, " msg dgram one\n", 1);
 	assert_int_equal(h_write_all(in, "dgram two two\n", 14), 0);
