@@ -596,12 +596,20 @@ ingest_targets() {
 # ---------------------------------------------------------------------------
 # 4. Memory with idle clients
 
-# hold_sample ID PID BASE: while flood holds, the largest socket count seen
-# (less BASE), the VmRSS and thread count at that peak, every 0.2 s.
+# hold_sample ID PID BASE SECS: while flood holds, the largest socket count
+# seen (less BASE), the VmRSS and thread count at that peak, every 0.2 s.
+# Sampling ends half a second before the hold does: the clients then leave
+# at once, and 10,000 workers writing their disconnect lines are not idle.
 hold_sample() {
-	local id=$1 pid=$2 base=$3 i s peak=0 rss=0 thr='' r
+	local id=$1 pid=$2 base=$3 secs=$4 i s peak=0 rss=0 thr='' r held_at=''
 	for ((i = 0; i < 1000; i++)); do
 		if ! bg_alive "flood_$id" || _gone "$pid"; then break; fi
+		if [[ -z $held_at ]] && grep -q 'holding for' "$T/$id.err" 2>/dev/null; then
+			held_at=$(date +%s%N)
+		fi
+		if [[ -n $held_at ]] && (($(date +%s%N) - held_at >= (${secs%.*} * 1000 - 500) * 1000000)); then
+			break
+		fi
 		s=$(($(sockets_of "$pid") - base))
 		r=$(rss_kb "$pid")
 		if ((s > peak)); then
@@ -622,7 +630,7 @@ measure_hold() {
 	local cmd=("$FLOOD" -n "$n" -p "$SRV_PORT" --hold "$secs" --timeout 10000 --max-time "$limit" --json)
 	CMD[$id]=$(cmd_str "${cmd[@]}")
 	bg_start "flood_$id" --stdout "$T/$id.json" --stderr "$T/$id.err" -- timeout -k 5 "$limit" "${cmd[@]}"
-	hold_sample "$id" "$pid" "$base"
+	hold_sample "$id" "$pid" "$base" "$secs"
 	FL_RC=0
 	bg_stop "flood_$id" 10 || FL_RC=$?
 	for ((i = 0; i < 100; i++)); do
