@@ -136,6 +136,22 @@ static int on_input(struct client *cl)
 	return 0;
 }
 
+/* Whether buf[0..n), the server's first bytes, is one of the refusal
+ * lines mtserver sends before closing (proto.h). */
+static bool is_refusal(const char *buf, size_t n)
+{
+	static const char *const lines[] = {PROTO_FULL_LINE, PROTO_BUSY_LINE,
+					    PROTO_PER_IP_LINE};
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(*lines); i++) {
+		size_t len = strlen(lines[i]);
+
+		if (n >= len && memcmp(buf, lines[i], len) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Prints what the server sent.  1 go on, 0 server closed, -1 error. */
 static int on_reply(struct client *cl)
 {
@@ -147,10 +163,7 @@ static int on_reply(struct client *cl)
 	if (n == 0 && !cl->udp)
 		return 0;
 	/* mtserver turns a client away with one line before closing. */
-	if (!cl->got_reply && !cl->udp &&
-	    ((size_t)n >= sizeof(PROTO_FULL_LINE) - 1 &&
-	     (memcmp(buf, PROTO_FULL_LINE, sizeof(PROTO_FULL_LINE) - 1) == 0 ||
-	      memcmp(buf, PROTO_BUSY_LINE, sizeof(PROTO_BUSY_LINE) - 1) == 0)))
+	if (!cl->got_reply && !cl->udp && is_refusal(buf, (size_t)n))
 		cl->refused = true;
 	cl->got_reply = true;
 	if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout))

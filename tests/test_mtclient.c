@@ -113,6 +113,34 @@ static void test_server_full_is_an_error(void **state)
 	assert_int_equal(h_count_in_file(c.err_path, "\n"), 1);
 }
 
+/* Every refusal line of proto.h is a refusal to mtclient: the one of
+ * --max-per-ip too. */
+static void test_per_ip_refusal_is_an_error(void **state)
+{
+	struct srv s = {0};
+	struct h_proc c;
+	char port[16];
+	int holder;
+
+	(void)state;
+	srv_start(&s, "mtserver", "--max-per-ip", "1", (const char *)NULL);
+	snprintf(port, sizeof(port), "%d", s.p.port);
+	holder = srv_connect(&s);
+	srv_send(holder, "here first\n");
+	srv_wait_log(&s, " msg here first\n", 1);
+	assert_int_equal(run_client(&c, "too many\n",
+				    (const char *[]){"127.0.0.1", port, NULL}),
+			 1);
+	close(holder);
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(c.out_path,
+					 "too many connections from your "
+					 "address\n"),
+			 1);
+	assert_int_equal(h_count_in_file(c.err_path, "refused the connection"),
+			 1);
+}
+
 static void expect_failure(const char *const argv[], int status,
 			   const char *needle)
 {
@@ -155,6 +183,7 @@ int main(void)
 		cmocka_unit_test(test_end_of_input_without_newline),
 		cmocka_unit_test(test_udp_datagrams),
 		cmocka_unit_test(test_server_full_is_an_error),
+		cmocka_unit_test(test_per_ip_refusal_is_an_error),
 		cmocka_unit_test(test_errors),
 	};
 
