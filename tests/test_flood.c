@@ -1439,6 +1439,27 @@ static void test_mtserver_full(void **state)
 	run_free(&r);
 }
 
+/* --max-per-ip's refusal line, longer than the others, is a refusal
+ * too, not an early close. */
+static void test_mtserver_per_ip(void **state)
+{
+	const char *log = h_path("per-ip.log");
+	const char *argv[] = {"--max-per-ip", "2", "-l", log, "0", NULL};
+	struct h_proc p;
+	struct run r;
+
+	(void)state;
+	if (!have_mtserver())
+		skip();
+	assert_int_equal(h_start_server(&p, "mtserver", argv), 0);
+	flood(&r, p.port, "-n", "5", "--hold", "0.5", "--json", END);
+	stop_mtserver(&p);
+	expect_status(&r, 1);
+	assert_int_equal(json_int(r.out, "connections_held"), 2);
+	assert_int_equal(json_int(r.out, "refused_by_server"), 3);
+	run_free(&r);
+}
+
 /*
  * The wait to a first reply counts from connect(), not from the first
  * send: against stserver the second client is connected at once (the
@@ -1514,6 +1535,7 @@ int main(void)
 		cmocka_unit_test(test_mtserver_first_logged),
 		cmocka_unit_test(test_mtserver_churn),
 		cmocka_unit_test(test_mtserver_full),
+		cmocka_unit_test(test_mtserver_per_ip),
 		cmocka_unit_test(test_stserver_first_reply),
 	};
 

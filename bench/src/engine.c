@@ -74,10 +74,13 @@
 /* Addresses of one name tried in turn: more than any host has. */
 #define ENG_ADDRS_MAX 16
 
-/* The server's refusal lines (proto.h), both this long. */
-#define REFUSAL_LEN (sizeof(PROTO_FULL_LINE) - 1)
-_Static_assert(sizeof(PROTO_FULL_LINE) == sizeof(PROTO_BUSY_LINE),
-	       "refusal lines differ in length");
+/* The server's refusal lines (proto.h); the longest is this long. */
+#define REFUSAL_MAX (sizeof(PROTO_PER_IP_LINE) - 1)
+static const char *const refusals[] = {PROTO_FULL_LINE, PROTO_BUSY_LINE,
+				       PROTO_PER_IP_LINE};
+_Static_assert(sizeof(PROTO_FULL_LINE) <= sizeof(PROTO_PER_IP_LINE) &&
+		       sizeof(PROTO_BUSY_LINE) <= sizeof(PROTO_PER_IP_LINE),
+	       "REFUSAL_MAX is not the longest refusal line");
 
 enum cstate {
 	S_WAIT,	      /* not connected; connect when t_timer comes */
@@ -123,7 +126,7 @@ struct client {
 	int64_t t_connect;	/* this connection's connect() started */
 	int64_t t_progress;	/* last protocol progress */
 	int64_t t_timer;	/* when on_timer() must run, or NEVER */
-	char head[REFUSAL_LEN]; /* first bytes from the server */
+	char head[REFUSAL_MAX]; /* first bytes from the server */
 };
 
 /* Run-wide, read-only once the workers start, except the atomics. */
@@ -880,15 +883,22 @@ static void echo_input(struct worker *w, struct client *c, const char *p,
 
 /* ---- TCP input ---- */
 
-/* 1: head is a refusal line, 0: could still become one, -1: is not. */
+/* 1: head begins with a refusal line, 0: could still become one, -1:
+ * cannot. */
 static int refusal_match(const char *head, size_t len)
 {
-	int full = memcmp(head, PROTO_FULL_LINE, len) == 0;
-	int busy = memcmp(head, PROTO_BUSY_LINE, len) == 0;
+	int could = 0;
 
-	if (!full && !busy)
-		return -1;
-	return len == REFUSAL_LEN ? 1 : 0;
+	for (size_t i = 0; i < sizeof(refusals) / sizeof(*refusals); i++) {
+		size_t n = strlen(refusals[i]);
+
+		if (memcmp(head, refusals[i], len < n ? len : n) != 0)
+			continue;
+		if (len >= n)
+			return 1;
+		could = 1;
+	}
+	return could ? 0 : -1;
 }
 
 static void tcp_data(struct worker *w, struct client *c, const char *p,
@@ -900,12 +910,12 @@ static void tcp_data(struct worker *w, struct client *c, const char *p,
 		w->mode->data(w, c, p, len, now);
 }
 
-/* Appends up to REFUSAL_LEN bytes of p to the connection's head; returns
+/* Appends up to REFUSAL_MAX bytes of p to the connection's head; returns
  * how many it took and sets *match as refusal_match() does. */
 static size_t head_collect(struct client *c, const char *p, size_t len,
 			   int *match)
 {
-	size_t take = REFUSAL_LEN - c->head_len;
+	size_t take = REFUSAL_MAX - c->head_len;
 
 	if (take > len)
 		take = len;

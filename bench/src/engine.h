@@ -93,7 +93,7 @@
  *   err_bad_reply    a reply differs, or data came that answers nothing
  *   err_timeout      no progress for --timeout (or a close not seen)
  *   err_early_close  the server closed while we had work
- *   err_refused      the server said "server full" or "server busy"
+ *   err_refused      the server sent a refusal line (proto.h)
  *   err_io           failed system calls: the sum of err_errno
  *   udp_lost         --udp --echo: replies that never came
  *   err_max_time     clients still working at --max-time
