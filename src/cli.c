@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,18 +66,8 @@ static const struct option mt_options[] = {
 };
 /* clang-format on */
 
-static enum cli_result error(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static enum cli_result error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return CLI_ERROR;
-}
+/* An option error: its one-line reason in err (net_error), and CLI_ERROR. */
+#define OPT_FAIL(...) (net_error(__VA_ARGS__), CLI_ERROR)
 
 /* Strict decimal in [min, max]: no sign tricks, no trailing bytes. */
 static int parse_number(const char *text, long min, long max, long *out)
@@ -157,8 +146,8 @@ static enum cli_result number_option(const char *name, const char *text,
 {
 	if (parse_number(text, min, max, out) == 0)
 		return CLI_RUN;
-	return error(err, errlen, "invalid %s '%s' (expected %ld-%ld)", name,
-		     text, min, max);
+	return OPT_FAIL(err, errlen, "invalid %s '%s' (expected %ld-%ld)", name,
+			text, min, max);
 }
 
 /* A size: decimal bytes, or with a suffix K, M or G (binary units). */
@@ -183,7 +172,7 @@ static enum cli_result size_option(const char *name, const char *text, long max,
 		*out = v << shift;
 		return CLI_RUN;
 	}
-	return error(
+	return OPT_FAIL(
 		err, errlen,
 		"invalid %s '%s' (expected bytes, or a number with K, M or G)",
 		name, text == digits ? optarg : text);
@@ -212,7 +201,7 @@ static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
 		return CLI_RUN;
 	case 'l':
 		if (optarg[0] == '\0')
-			return error(err, errlen, "empty log file name");
+			return OPT_FAIL(err, errlen, "empty log file name");
 		cfg->log_path = optarg;
 		return CLI_RUN;
 	case 'q':
@@ -252,7 +241,7 @@ static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
 	case OPT_DRAIN:
 		if (parse_seconds_ms(optarg, CLI_MAX_DRAIN_MS,
 				     &cfg->drain_timeout_ms) == -1)
-			return error(
+			return OPT_FAIL(
 				err, errlen,
 				"invalid --drain-timeout '%s' (expected seconds, 0-%ld, up to 3 decimals)",
 				optarg, CLI_MAX_DRAIN_MS / 1000);
@@ -262,11 +251,11 @@ static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
 	case 'V':
 		return CLI_VERSION;
 	case ':':
-		return error(err, errlen, "option '%s' needs a value",
-			     typed(argv, optind));
+		return OPT_FAIL(err, errlen, "option '%s' needs a value",
+				typed(argv, optind));
 	default:
-		return error(err, errlen, "unknown option '%s'",
-			     typed(argv, optind));
+		return OPT_FAIL(err, errlen, "unknown option '%s'",
+				typed(argv, optind));
 	}
 }
 
@@ -292,28 +281,28 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 			return r;
 	}
 	if (optind >= argc)
-		return error(err, errlen, "missing PORT (try --help)");
+		return OPT_FAIL(err, errlen, "missing PORT (try --help)");
 	if (optind + 1 < argc)
-		return error(err, errlen, "unexpected argument '%s'",
-			     argv[optind + 1]);
+		return OPT_FAIL(err, errlen, "unexpected argument '%s'",
+				argv[optind + 1]);
 	if (parse_number(argv[optind], 0, 65535, &port) == -1)
-		return error(err, errlen,
-			     "invalid port '%s' (expected 0-65535)",
-			     argv[optind]);
+		return OPT_FAIL(err, errlen,
+				"invalid port '%s' (expected 0-65535)",
+				argv[optind]);
 	cfg->port = (unsigned)port;
 	if (!cfg->tcp && !cfg->udp)
-		return error(err, errlen,
-			     "--no-tcp and --no-udp leave nothing to serve");
+		return OPT_FAIL(err, errlen,
+				"--no-tcp and --no-udp leave nothing to serve");
 	if (cfg->chat && !cfg->tcp)
-		return error(err, errlen,
-			     "--chat needs TCP: UDP senders cannot listen");
+		return OPT_FAIL(err, errlen,
+				"--chat needs TCP: UDP senders cannot listen");
 	/* A chat member may listen for hours without a word. */
 	if (cfg->chat && !idle_given)
 		cfg->idle_timeout = 0;
 	if (cfg->bind_addr != NULL &&
 	    net_parse_addr(&addr, cfg->bind_addr, cfg->port, why,
 			   sizeof(why)) == -1)
-		return error(err, errlen, "%s", why);
+		return OPT_FAIL(err, errlen, "%s", why);
 	return CLI_RUN;
 }
 

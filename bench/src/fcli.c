@@ -9,11 +9,11 @@
  */
 #include "fcli.h"
 #include "fmsg.h"
+#include "net.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -223,18 +223,8 @@ void fcli_usage(FILE *fp)
 	      fp);
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return FCLI_ERROR;
-}
+/* An option error: its one-line reason in err (net_error), and FCLI_ERROR. */
+#define OPT_FAIL(...) (net_error(__VA_ARGS__), FCLI_ERROR)
 
 /* Whole-string unsigned decimal in [min, max]; 0 or -1. */
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -300,7 +290,7 @@ static void set_defaults(struct fcli_opts *o)
 	o->threads = (unsigned)ncpu;
 }
 
-#define BAD(what) fail(err, errlen, "bad %s '%s'", what, optarg)
+#define BAD(what) OPT_FAIL(err, errlen, "bad %s '%s'", what, optarg)
 
 /* Converts one option; 0, or FCLI_ERROR with err set. */
 static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
@@ -448,7 +438,7 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 		o->allow_missing_tail = 1;
 		break;
 	default: /* not reached: getopt_long only returns listed codes */
-		return fail(err, errlen, "internal error: option %d", c);
+		return OPT_FAIL(err, errlen, "internal error: option %d", c);
 	}
 	return 0;
 }
@@ -457,11 +447,11 @@ static int check_verify(struct fcli_opts *o, const struct seen *seen, char *err,
 			size_t errlen)
 {
 	if (!seen->clients || !seen->messages)
-		return fail(err, errlen, "--verify-log needs -n and -m");
+		return OPT_FAIL(err, errlen, "--verify-log needs -n and -m");
 	if (seen->duration || seen->hold || o->churn || o->echo || o->udp ||
 	    o->payload != NULL)
-		return fail(err, errlen,
-			    "--verify-log takes only -n, -m and -s");
+		return OPT_FAIL(err, errlen,
+				"--verify-log takes only -n, -m and -s");
 	return 0;
 }
 
@@ -469,19 +459,19 @@ static int check_hold(struct fcli_opts *o, const struct seen *seen, char *err,
 		      size_t errlen)
 {
 	if (o->churn)
-		return fail(err, errlen,
-			    "--hold and --churn exclude each "
-			    "other");
+		return OPT_FAIL(err, errlen,
+				"--hold and --churn exclude each "
+				"other");
 	if (o->echo || o->udp || o->payload != NULL || seen->messages ||
 	    seen->duration || seen->rate || seen->think)
-		return fail(err, errlen,
-			    "--hold sends nothing: it takes no "
-			    "--echo, --udp, --payload, -m, -d, "
-			    "--rate or --think");
+		return OPT_FAIL(err, errlen,
+				"--hold sends nothing: it takes no "
+				"--echo, --udp, --payload, -m, -d, "
+				"--rate or --think");
 	if (o->hold + o->ramp >= o->max_time)
-		return fail(err, errlen,
-			    "--hold plus --ramp must be shorter "
-			    "than --max-time");
+		return OPT_FAIL(err, errlen,
+				"--hold plus --ramp must be shorter "
+				"than --max-time");
 	return 0;
 }
 
@@ -493,19 +483,19 @@ static int check_size(struct fcli_opts *o, const struct seen *seen, char *err,
 
 	if (o->payload != NULL) {
 		if (seen->size)
-			return fail(err, errlen,
-				    "--payload and -s exclude "
-				    "each other");
+			return OPT_FAIL(err, errlen,
+					"--payload and -s exclude "
+					"each other");
 		o->size = strlen(o->payload) + 1;
 		return 0;
 	}
 	last_seq = o->duration > 0 ? FCLI_DURATION_SEQ_MAX : o->messages - 1;
 	need = fmsg_header_len(o->clients - 1, last_seq) + 1;
 	if (o->size < need)
-		return fail(err, errlen,
-			    "-s %zu is too small for the message "
-			    "header (need at least %zu)",
-			    o->size, need);
+		return OPT_FAIL(err, errlen,
+				"-s %zu is too small for the message "
+				"header (need at least %zu)",
+				o->size, need);
 	return 0;
 }
 
@@ -514,22 +504,23 @@ static int check_modes(const struct fcli_opts *o, const struct seen *seen,
 		       char *err, size_t errlen)
 {
 	if (o->json && o->csv)
-		return fail(err, errlen, "--json and --csv exclude each other");
+		return OPT_FAIL(err, errlen,
+				"--json and --csv exclude each other");
 	if (seen->pipeline && (!o->echo || o->udp))
-		return fail(err, errlen,
-			    "-P needs --echo over TCP (UDP replies are "
-			    "matched one at a time)");
+		return OPT_FAIL(err, errlen,
+				"-P needs --echo over TCP (UDP replies are "
+				"matched one at a time)");
 	if (seen->pipeline && seen->think)
-		return fail(err, errlen,
-			    "-P and --think exclude each other (a pause "
-			    "after each reply is no pipeline)");
+		return OPT_FAIL(err, errlen,
+				"-P and --think exclude each other (a pause "
+				"after each reply is no pipeline)");
 	if (o->hdr_log != NULL && !o->echo)
-		return fail(err, errlen,
-			    "--hdr-log needs --echo (it logs round trips)");
+		return OPT_FAIL(err, errlen,
+				"--hdr-log needs --echo (it logs round trips)");
 	if (o->no_correction && !seen->rate)
-		return fail(err, errlen,
-			    "--no-correction needs --rate (without a "
-			    "schedule there is nothing to correct)");
+		return OPT_FAIL(err, errlen,
+				"--no-correction needs --rate (without a "
+				"schedule there is nothing to correct)");
 	return 0;
 }
 
@@ -539,17 +530,18 @@ static int check_chat(const struct fcli_opts *o, const struct seen *seen,
 		      char *err, size_t errlen)
 {
 	if (!o->chat)
-		return o->deaf > 0 ? fail(err, errlen, "--deaf needs --chat")
-				   : 0;
+		return o->deaf > 0
+			       ? OPT_FAIL(err, errlen, "--deaf needs --chat")
+			       : 0;
 	if (o->echo || o->udp || o->churn || o->hold > 0 || seen->duration ||
 	    seen->rate || seen->think || seen->ramp || seen->pipeline ||
 	    o->payload != NULL || o->hdr_log != NULL || o->csv)
-		return fail(err, errlen,
-			    "--chat takes only -n, -m, -s, -t, -H, -p, "
-			    "--timeout, --max-time, --json and --deaf");
+		return OPT_FAIL(err, errlen,
+				"--chat takes only -n, -m, -s, -t, -H, -p, "
+				"--timeout, --max-time, --json and --deaf");
 	if (o->clients < 2 || o->clients > FCLI_CHAT_MEMBERS_MAX)
-		return fail(err, errlen, "--chat needs -n 2..%d",
-			    FCLI_CHAT_MEMBERS_MAX);
+		return OPT_FAIL(err, errlen, "--chat needs -n 2..%d",
+				FCLI_CHAT_MEMBERS_MAX);
 	return 0;
 }
 
@@ -559,12 +551,12 @@ static int check_combination(struct fcli_opts *o, const struct seen *seen,
 	if (check_chat(o, seen, err, errlen) != 0)
 		return FCLI_ERROR;
 	if (o->allow_missing_tail && o->verify_log == NULL)
-		return fail(err, errlen,
-			    "--allow-missing-tail needs --verify-log");
+		return OPT_FAIL(err, errlen,
+				"--allow-missing-tail needs --verify-log");
 	if (o->run_start_us != 0 && o->verify_log == NULL)
-		return fail(err, errlen, "--run-start needs --verify-log");
+		return OPT_FAIL(err, errlen, "--run-start needs --verify-log");
 	if (seen->messages && seen->duration)
-		return fail(err, errlen, "-m and -d exclude each other");
+		return OPT_FAIL(err, errlen, "-m and -d exclude each other");
 	if (seen->duration)
 		o->messages = 0;
 	if (o->verify_log != NULL) {
@@ -575,16 +567,16 @@ static int check_combination(struct fcli_opts *o, const struct seen *seen,
 	if (o->hold > 0 && check_hold(o, seen, err, errlen) != 0)
 		return FCLI_ERROR;
 	if (o->churn && o->udp)
-		return fail(err, errlen,
-			    "--churn needs TCP: it excludes --udp");
+		return OPT_FAIL(err, errlen,
+				"--churn needs TCP: it excludes --udp");
 	if (o->reply_any_line && !o->echo)
-		return fail(err, errlen, "--reply-any-line needs --echo");
+		return OPT_FAIL(err, errlen, "--reply-any-line needs --echo");
 	if (check_modes(o, seen, err, errlen) != 0)
 		return FCLI_ERROR;
 	if (o->duration + o->ramp >= o->max_time)
-		return fail(err, errlen,
-			    "-d plus --ramp must be shorter than "
-			    "--max-time");
+		return OPT_FAIL(err, errlen,
+				"-d plus --ramp must be shorter than "
+				"--max-time");
 	return check_size(o, seen, err, errlen);
 }
 
@@ -594,17 +586,17 @@ static int check_merge(struct fcli_opts *o, const struct seen *seen, int argc,
 		       char *argv[], char *err, size_t errlen)
 {
 	if (optind >= argc)
-		return fail(err, errlen, "--merge needs at least one file");
+		return OPT_FAIL(err, errlen, "--merge needs at least one file");
 	if (seen->run_options)
-		return fail(err, errlen,
-			    "--merge takes only files and --percentiles");
+		return OPT_FAIL(err, errlen,
+				"--merge takes only files and --percentiles");
 	/* "--merge A B --percentiles": getopt stopped at A. */
 	while (argc > optind && strcmp(argv[argc - 1], "--percentiles") == 0) {
 		o->percentiles = 1;
 		argc--;
 	}
 	if (optind >= argc)
-		return fail(err, errlen, "--merge needs at least one file");
+		return OPT_FAIL(err, errlen, "--merge needs at least one file");
 	o->merge = argv + optind;
 	o->nmerge = argc - optind;
 	return FCLI_RUN;
@@ -629,14 +621,14 @@ int fcli_parse(struct fcli_opts *o, int argc, char *argv[], char *err,
 			return FCLI_VERSION;
 		if (c == '?') {
 			if (optopt != 0)
-				return fail(err, errlen, "unknown option -%c",
-					    optopt);
-			return fail(err, errlen, "unknown option %s",
-				    argv[optind - 1]);
+				return OPT_FAIL(err, errlen,
+						"unknown option -%c", optopt);
+			return OPT_FAIL(err, errlen, "unknown option %s",
+					argv[optind - 1]);
 		}
 		if (c == ':')
-			return fail(err, errlen, "option %s needs a value",
-				    argv[optind - 1]);
+			return OPT_FAIL(err, errlen, "option %s needs a value",
+					argv[optind - 1]);
 		if (parse_option(o, &seen, c, err, errlen) != 0)
 			return FCLI_ERROR;
 		if (c != OPT_MERGE && c != OPT_PERCENTILES)
@@ -645,8 +637,8 @@ int fcli_parse(struct fcli_opts *o, int argc, char *argv[], char *err,
 	if (o->merge != NULL)
 		return check_merge(o, &seen, argc, argv, err, errlen);
 	if (optind < argc)
-		return fail(err, errlen, "unexpected argument '%s'",
-			    argv[optind]);
+		return OPT_FAIL(err, errlen, "unexpected argument '%s'",
+				argv[optind]);
 	if (o->threads > o->clients)
 		o->threads = o->clients; /* an idle thread helps nobody */
 	return check_combination(o, &seen, err, errlen);
