@@ -150,7 +150,8 @@ static int session_alloc(struct session *s)
 		goto no_frame;
 	if (cfg->echo && outbox_alloc(&s->talk->out) == -1)
 		goto no_batch;
-	s->charged = env->budget != NULL ? cost : 0;
+	if (env->budget != NULL)
+		s->charged += cost;
 	s->ready = true;
 	return 0;
 no_batch:
@@ -626,6 +627,18 @@ static int session_start(struct session *s)
 
 	if (!env->cfg->echo && env->chat == NULL)
 		return 0; /* nothing is ever sent */
+	if (env->chat != NULL && env->budget != NULL) {
+		/* A member's outbox and inbox fill as the room posts to
+		 * it, whether or not it ever sends: charged at the door. */
+		size_t cost = 2 * chat_outbox_cap(max_line);
+
+		if (membudget_charge(env->budget, cost) == -1) {
+			s->refusal = "memory-budget";
+			refuse(s);
+			return -1;
+		}
+		s->charged = cost;
+	}
 	t = calloc(1, sizeof(*t));
 	if (t == NULL) {
 		s->reason = "error";

@@ -106,6 +106,37 @@ static void test_two_members(void **state)
 	assert_int_equal(h_count_in_file(s.log, " msg hi\n"), 1);
 }
 
+/* A member's outboxes (what it has not read yet, its own and the
+ * room's: 2 x 1 MiB at most) are charged to --max-memory when it joins:
+ * past the budget a client is told "server busy", and the members in
+ * the room go on talking. */
+static void test_members_charged_to_the_budget(void **state)
+{
+	struct srv s = {0};
+	char line[64];
+	int a, b, c;
+
+	(void)state;
+	srv_start(&s, "mtserver", "--chat", "--max-memory", "5M",
+		  (const char *)NULL);
+	a = join(&s, "user1");
+	b = join(&s, "user2");
+	expect_line(a, "* user2 joined");
+	c = srv_connect(&s);
+	assert_true(h_read_line(c, line, sizeof(line), LINE_WAIT_MS) > 0);
+	assert_string_equal(line, "server busy");
+	assert_int_equal(h_wait_eof(c, LINE_WAIT_MS), 0);
+	close(c);
+	srv_send(a, "still here\n");
+	expect_line(b, "user1: still here");
+	close(a);
+	close(b);
+	srv_wait_log(&s, "disconnect reason=", 3);
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(s.log, "refused reason=memory-budget"),
+			 1);
+}
+
 static void test_nick_and_who(void **state)
 {
 	struct srv s = {0};
@@ -661,6 +692,8 @@ int main(void)
 		cmocka_unit_test(test_chat_options),
 		cmocka_unit_test(test_flood_chat_options),
 		cmocka_unit_test_teardown(test_two_members, srv_teardown),
+		cmocka_unit_test_teardown(test_members_charged_to_the_budget,
+					  srv_teardown),
 		cmocka_unit_test_teardown(test_nick_and_who, srv_teardown),
 		cmocka_unit_test_teardown(test_one_room_order, srv_teardown),
 		cmocka_unit_test_teardown(test_one_room_order_echo,
