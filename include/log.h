@@ -88,10 +88,10 @@ struct log_force {
  * the flusher after the piece (about 256 KiB, ending a line) it is
  * writing, writes the rest itself piece by piece until the time is up,
  * and keeps the lock, so nothing is logged after it: the caller is about
- * to _exit, and must not call log_close.  (A single write(2) stuck in the
- * kernel is not interrupted: the caller sets a backstop, see server.c.)  0 when
- * everything in memory was written, else -1; *out says what was written and
- * what not.
+ * to _exit, and must not call log_close.  (A single write(2) stuck in
+ * the kernel is not interrupted: the caller sets a backstop, see
+ * server.c.)  0 when everything in memory was written, else -1; *out
+ * says what was written and what not.
  */
 int log_force(struct logger *lg, long timeout_ms, struct log_force *out);
 
