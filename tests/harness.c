@@ -322,14 +322,14 @@ static int signal_pending(pid_t pid, int sig)
 	return found;
 }
 
-int h_signal_taken(const struct h_proc *p, int sig, int timeout_ms)
+int h_signal_taken(pid_t pid, int sig, int timeout_ms)
 {
 	long long deadline = h_now_ms() + timeout_ms;
 	int pending;
 
-	if (p->pid <= 0 || kill(p->pid, sig) == -1)
+	if (pid <= 0 || kill(pid, sig) == -1)
 		return -1;
-	while ((pending = signal_pending(p->pid, sig)) == 1) {
+	while ((pending = signal_pending(pid, sig)) == 1) {
 		if (h_now_ms() >= deadline)
 			return -1;
 		h_sleep_ms(1);

@@ -75,13 +75,13 @@ int h_start_server(struct h_proc *p, const char *prog,
  * when a signal killed it, or -1 on timeout (the child is left running). */
 int h_wait_exit(struct h_proc *p, int timeout_ms);
 
-/* Sends sig to the child and waits until the child has taken it: no
+/* Sends sig to process pid and waits until it has taken it: no
  * longer pending for the process (/proc/PID/status, ShdPnd).  For a
  * program that blocks sig and takes it with sigwait, this is the moment
  * its signal thread woke, so a test can time a second signal from
  * there rather than from the kill.  0, or -1 when the child is gone or
  * timeout_ms passes first. */
-int h_signal_taken(const struct h_proc *p, int sig, int timeout_ms);
+int h_signal_taken(pid_t pid, int sig, int timeout_ms);
 
 /* Sends sig (if > 0) and waits as h_wait_exit; on timeout kills the child
  * with SIGKILL, reaps it and returns -1. */

@@ -145,7 +145,7 @@ static void signal_server(const struct srv *s, int sig)
  * sanitizer) may take its time to get there. */
 static void signal_taken(const struct srv *s, int sig)
 {
-	assert_int_equal(h_signal_taken(&s->p, sig, STOP_MS), 0);
+	assert_int_equal(h_signal_taken(s->p.pid, sig, STOP_MS), 0);
 }
 
 /* Long enough after a taken signal for the next one not to count as a

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "servers.h"
+#include "signals.h"
 
 #define PROG ((const char *)*state)
 
@@ -384,11 +385,12 @@ static void test_second_signal_exits_at_once(void **state)
 	for (int i = 0; i < 4096; i++)
 		assert_int_equal(h_send_all(fd, line, sizeof(line)), 0);
 	assert_int_equal(wait_pipe_full(pipe_rd, 10000), 0);
-	kill(pid, SIGTERM);
-	/* Past the second in which a repeated signal counts once
-	 * (SIGNALS_REPEAT_MS); the graceful stop has not ended by then,
-	 * which is the point: the log cannot be written. */
-	h_sleep_ms(1300);
+	/* Timed from when the server took it, past the second in which a
+	 * repeated signal counts once (SIGNALS_REPEAT_MS); the graceful
+	 * stop has not ended by then, which is the point: the log cannot
+	 * be written. */
+	assert_int_equal(h_signal_taken(pid, SIGTERM, 10000), 0);
+	h_sleep_ms(SIGNALS_REPEAT_MS + 500);
 	assert_int_equal(waitpid(pid, &status, WNOHANG), 0);
 	t0 = h_now_ms();
 	kill(pid, SIGTERM);
