@@ -641,8 +641,8 @@ static int session_start(struct session *s)
 	}
 	t = calloc(1, sizeof(*t));
 	if (t == NULL) {
-		s->reason = "error";
-		s->err = errno;
+		s->refusal = "no-memory"; /* as for its buffers */
+		refuse(s);
 		return -1;
 	}
 	s->talk = t;
