@@ -2,9 +2,11 @@
 /*
  * harness.c - see harness.h.  Test-only code: plain, blocking, bounded.
  */
+#define _DEFAULT_SOURCE /* on_exit: the exit status decides the cleanup */
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -102,6 +104,49 @@ void h_sleep_ms(int ms)
 		;
 }
 
+/* Removes name (relative to dirfd) and everything under it, without
+ * following symbolic links. */
+static void remove_tree(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct dirent *e;
+	DIR *d;
+
+	if (fd == -1) {
+		(void)unlinkat(dirfd, name, 0);
+		return;
+	}
+	d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			remove_tree(fd, e->d_name);
+	closedir(d);
+	(void)unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+static pid_t tmpdir_owner;
+
+/* At the suite's exit: its files go (logs of a few hundred MB each add
+ * up over a run of every suite), unless a test failed, where they are
+ * what to look at, or MT_KEEP_TMP=1 asks to keep them. */
+static void tmpdir_cleanup(int status, void *arg)
+{
+	const char *dir = arg, *keep = getenv("MT_KEEP_TMP");
+
+	if (getpid() != tmpdir_owner) /* a forked child exiting */
+		return;
+	if (status != 0 || (keep != NULL && strcmp(keep, "1") == 0)) {
+		fprintf(stderr, "test files kept in %s\n", dir);
+		return;
+	}
+	remove_tree(AT_FDCWD, dir);
+}
+
 const char *h_tmpdir(void)
 {
 	static char dir[H_PATH_MAX];
@@ -117,6 +162,8 @@ const char *h_tmpdir(void)
 		perror("mkdtemp");
 		abort();
 	}
+	tmpdir_owner = getpid();
+	on_exit(tmpdir_cleanup, dir);
 	return dir;
 }
 

@@ -31,7 +31,9 @@ struct h_proc {
 };
 
 /* A fresh private directory under $TMPDIR (or /tmp), made once per
- * process (a static string, set once). */
+ * process (a static string, set once).  Removed with all it holds when
+ * the suite exits 0; kept, and named on stderr, when a test failed or
+ * MT_KEEP_TMP=1. */
 const char *h_tmpdir(void);
 
 /* Writes the path of file name in h_tmpdir() into buf[0..size) and
