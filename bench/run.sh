@@ -608,7 +608,8 @@ hold_sample() {
 			held_at=$(date +%s%N)
 		fi
 		if [[ -n $held_at ]] && (($(date +%s%N) - held_at >= (${secs%.*} * 1000 - 500) * 1000000)); then
-			break
+			sleep 0.2 # the hold is ending: wait for flood, sample no more
+			continue
 		fi
 		s=$(($(sockets_of "$pid") - base))
 		r=$(rss_kb "$pid")
