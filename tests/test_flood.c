@@ -1420,44 +1420,39 @@ static void test_mtserver_churn(void **state)
 	verify_log(0, log, "10", "20");
 }
 
-static void test_mtserver_full(void **state)
+/* mtserver started with option limit, flood -n clients holding: limit
+ * of them are held, the others counted as refused by the server. */
+static void flood_refused(const char *option, const char *limit,
+			  const char *clients, long long refused)
 {
-	const char *log = h_path("full.log");
-	const char *argv[] = {"--max-clients", "5", "-l", log, "0", NULL};
+	const char *log = h_path("refused.log");
+	const char *argv[] = {option, limit, "-l", log, "0", NULL};
 	struct h_proc p;
 	struct run r;
 
-	(void)state;
 	if (!have_mtserver())
 		skip();
 	assert_int_equal(h_start_server(&p, "mtserver", argv), 0);
-	flood(&r, p.port, "-n", "8", "--hold", "0.5", "--json", END);
+	flood(&r, p.port, "-n", clients, "--hold", "0.5", "--json", END);
 	stop_mtserver(&p);
 	expect_status(&r, 1);
-	assert_int_equal(json_int(r.out, "connections_held"), 5);
-	assert_int_equal(json_int(r.out, "refused_by_server"), 3);
+	assert_int_equal(json_int(r.out, "connections_held"), atoll(limit));
+	assert_int_equal(json_int(r.out, "refused_by_server"), refused);
 	run_free(&r);
+}
+
+static void test_mtserver_full(void **state)
+{
+	(void)state;
+	flood_refused("--max-clients", "5", "8", 3);
 }
 
 /* --max-per-ip's refusal line, longer than the others, is a refusal
  * too, not an early close. */
 static void test_mtserver_per_ip(void **state)
 {
-	const char *log = h_path("per-ip.log");
-	const char *argv[] = {"--max-per-ip", "2", "-l", log, "0", NULL};
-	struct h_proc p;
-	struct run r;
-
 	(void)state;
-	if (!have_mtserver())
-		skip();
-	assert_int_equal(h_start_server(&p, "mtserver", argv), 0);
-	flood(&r, p.port, "-n", "5", "--hold", "0.5", "--json", END);
-	stop_mtserver(&p);
-	expect_status(&r, 1);
-	assert_int_equal(json_int(r.out, "connections_held"), 2);
-	assert_int_equal(json_int(r.out, "refused_by_server"), 3);
-	run_free(&r);
+	flood_refused("--max-per-ip", "2", "5", 3);
 }
 
 /*

@@ -89,15 +89,16 @@ static void test_udp_datagrams(void **state)
 	assert_int_equal(h_count_in_file(c.out_path, "u1\nu2\nu3\n"), 1);
 }
 
-static void test_server_full_is_an_error(void **state)
+/* mtserver started with option 1 and one client in: mtclient gets the
+ * refusal line, says it was refused (one line) and exits 1. */
+static void client_refused(const char *option, const char *line)
 {
 	struct srv s = {0};
 	struct h_proc c;
 	char port[16];
 	int holder;
 
-	(void)state;
-	srv_start(&s, "mtserver", "--max-clients", "1", (const char *)NULL);
+	srv_start(&s, "mtserver", option, "1", (const char *)NULL);
 	snprintf(port, sizeof(port), "%d", s.p.port);
 	holder = srv_connect(&s);
 	srv_send(holder, "here first\n");
@@ -107,38 +108,25 @@ static void test_server_full_is_an_error(void **state)
 			 1);
 	close(holder);
 	srv_stop(&s);
-	assert_int_equal(h_count_in_file(c.out_path, "server full\n"), 1);
+	assert_int_equal(h_count_in_file(c.out_path, line), 1);
 	assert_int_equal(h_count_in_file(c.err_path, "refused the connection"),
 			 1);
 	assert_int_equal(h_count_in_file(c.err_path, "\n"), 1);
+}
+
+static void test_server_full_is_an_error(void **state)
+{
+	(void)state;
+	client_refused("--max-clients", "server full\n");
 }
 
 /* Every refusal line of proto.h is a refusal to mtclient: the one of
  * --max-per-ip too. */
 static void test_per_ip_refusal_is_an_error(void **state)
 {
-	struct srv s = {0};
-	struct h_proc c;
-	char port[16];
-	int holder;
-
 	(void)state;
-	srv_start(&s, "mtserver", "--max-per-ip", "1", (const char *)NULL);
-	snprintf(port, sizeof(port), "%d", s.p.port);
-	holder = srv_connect(&s);
-	srv_send(holder, "here first\n");
-	srv_wait_log(&s, " msg here first\n", 1);
-	assert_int_equal(run_client(&c, "too many\n",
-				    (const char *[]){"127.0.0.1", port, NULL}),
-			 1);
-	close(holder);
-	srv_stop(&s);
-	assert_int_equal(h_count_in_file(c.out_path,
-					 "too many connections from your "
-					 "address\n"),
-			 1);
-	assert_int_equal(h_count_in_file(c.err_path, "refused the connection"),
-			 1);
+	client_refused("--max-per-ip",
+		       "too many connections from your address\n");
 }
 
 static void expect_failure(const char *const argv[], int status,
