@@ -98,6 +98,7 @@ WRAP_test_tcp_fault = -Wl,--wrap=pthread_create,--wrap=pthread_join \
 		      -Wl,--wrap=server_main
 WRAP_test_ops_clock = -Wl,--wrap=pthread_cond_init \
 		      -Wl,--wrap=pthread_cond_timedwait
+WRAP_test_log = -Wl,--wrap=write
 
 .PHONY: fuzz fuzz-build all test check run-tests bench compare lesson-udp lesson-handshake lesson-chat run \
 	install uninstall clean check-cmocka check-zlib lint format test-repeat test-stress

@@ -25,7 +25,10 @@
  * write cut short mid-line is cut back to the last line end: memory stays
  * bounded and clients are never held up by the disk.  The first line
  * written once writes succeed again records the gap ("log-gap lines=N
- * bytes=N reason=..."); log_close reports the lines lost in all.
+ * bytes=N reason=..."); log_close reports the lines lost in all.  A
+ * file someone else cuts (copytruncate) gets a line saying from which
+ * size ("log-truncated from=N to=N"), even when the cut falls inside a
+ * write; what the cutter's copy lacks of N bytes is lost.
  * Clocks: every timed wait here runs on CLOCK_MONOTONIC (a wall clock
  * set back an hour must not hold lines in memory for an hour).
  */

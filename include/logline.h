@@ -28,9 +28,9 @@
  *   log-reopen-failed path=FILE error="E"
  *   log-gap lines=N bytes=N reason="E"   the first line written after
  *                                   writes failed: what is missing
- *   log-truncated from=N to=N lines-at-risk=N   someone else cut the file
- *                                   (copytruncate): the last write's N
- *                                   lines may be in neither file
+ *   log-truncated from=N to=N       someone else cut the file from N
+ *                                   bytes to N (copytruncate): what the
+ *                                   copy lacks of the first N is lost
  *
  * Writing: one function per event, printf-free (a few hundred bytes of
  * stack: they run on every worker, see workers.h), each filling a
@@ -194,9 +194,9 @@ size_t logline_log_reopened(char *buf, size_t size, const char *ts,
 size_t logline_log_gap(char *buf, size_t size, const char *ts, uint64_t lines,
 		       uint64_t bytes, const char *reason);
 
-/* "log-truncated from=N to=N lines-at-risk=N". */
+/* "log-truncated from=N to=N". */
 size_t logline_log_truncated(char *buf, size_t size, const char *ts,
-			     uint64_t from, uint64_t to, uint64_t at_risk);
+			     uint64_t from, uint64_t to);
 
 /* "accept failed: ERROR; refusing clients until descriptors are free". */
 size_t logline_accept_failed(char *buf, size_t size, const char *ts,

@@ -23,6 +23,17 @@
 #define NOTE_MAX      (LOGFMT_TS_LEN + 256 + PATH_NOTE_MAX)
 #define PATH_NOTE_MAX 256
 
+/*
+ * Where the log file ends as the flusher's last write left it, so that
+ * someone else cutting it (logrotate's copytruncate, `: > file`) is
+ * seen: O_APPEND puts each write at the end of whatever is there.
+ */
+struct file_end {
+	off_t at;	/* -1: not a regular file, nothing tracked */
+	off_t cut_from; /* > 0: a cut from this size, not yet recorded */
+	off_t cut_to;	/* ... down to this size */
+};
+
 struct logger {
 	int fd;	    /* the caller's; log_reopen dup2()s a new file onto it */
 	int tty;    /* line-buffered: flush after every append */
@@ -50,10 +61,7 @@ struct logger {
 	struct log_loss gap;   /* of those, not yet recorded in the file */
 	uint64_t reopen_fails; /* log_reopen could not open the path */
 
-	/* The flusher's alone: where the file ended after its last write
-	 * (-1: not a regular file), and the lines that write held. */
-	off_t end;
-	uint64_t last_lines;
+	struct file_end end; /* the flusher's alone */
 };
 
 static size_t count_lines(const char *buf, size_t len)
@@ -101,7 +109,7 @@ static void cut_partial_line(int fd, const char *buf, size_t written)
 	/* O_APPEND: the bytes just written end the file. */
 	/* If even this fails the tail stays: nothing else can be done.
 	 * The offset follows the cut, so it does not look like someone
-	 * else's truncation (see note_truncation). */
+	 * else's cut (see track_end). */
 	if (st.st_size >= (off_t)(written - keep) &&
 	    ftruncate(fd, st.st_size - (off_t)(written - keep)) == 0)
 		(void)lseek(fd, st.st_size - (off_t)(written - keep), SEEK_SET);
@@ -126,14 +134,34 @@ struct write_limit {
 };
 
 /*
+ * After a piece of n bytes reached the file: where the file ends now.
+ * Had it ended where fe said, the piece began there; if it began short
+ * of that, someone cut the file since (between two pieces, or between
+ * note_cut's look and the write): the first such cut waits in fe to be
+ * recorded.  Two cuts within one buffer keep the first only.
+ */
+static void track_end(struct file_end *fe, int fd, size_t n)
+{
+	off_t now;
+
+	if (fe == NULL || fe->at < 0 || (now = lseek(fd, 0, SEEK_CUR)) < 0)
+		return;
+	if (now - (off_t)n < fe->at && fe->cut_from == 0) {
+		fe->cut_from = fe->at;
+		fe->cut_to = now - (off_t)n;
+	}
+	fe->at = now;
+}
+
+/*
  * Writes the whole lines buf[0..len) in pieces.  Returns how many bytes
  * reached the file, always a run of whole lines; when that is less than
  * len, errno says why (ECANCELED: stopped by lim).  EINTR and short
  * writes are retried; a short write followed by an error is cut back to
- * a line end.
+ * a line end.  fe, when not NULL, follows the file's end (track_end).
  */
 static size_t write_lines(int fd, const char *buf, size_t len,
-			  struct write_limit lim)
+			  struct write_limit lim, struct file_end *fe)
 {
 	size_t done = 0;
 
@@ -159,6 +187,7 @@ static size_t write_lines(int fd, const char *buf, size_t len,
 			}
 			off += (size_t)n;
 		}
+		track_end(fe, fd, piece);
 		done += piece;
 	}
 	return done;
@@ -193,36 +222,36 @@ static off_t file_size(int fd)
 }
 
 /*
- * Someone else cut the file shorter than the server's last write left
+ * Someone else cut the file shorter than the flusher's last write left
  * it: logrotate's copytruncate (or `: > file`).  Lines written between
  * its copy and its truncate are in neither file - logrotate documents
- * that window - and only the server's last write can have fallen in it.
- * The file then starts with a line saying so, with how many lines that
- * write held: an honest upper bound instead of a silent hole.
+ * that window - and only the copy's size tells how many: they are the
+ * bytes from there up to from=N.  The server cannot know that size; it
+ * records the cut exactly (from=, to=) so that the loss can be counted,
+ * instead of leaving a silent hole.  The line comes first in the file,
+ * or right after the first write that met the cut (track_end).
  */
-static void note_truncation(struct logger *lg)
+static void note_cut(struct logger *lg)
 {
 	const struct write_limit until_forced = {&lg->forced, NULL};
+	struct file_end *fe = &lg->end;
 	char ts[LOGFMT_TS_LEN], note[LOGLINE_EVENT_MAX];
 	off_t size;
 	size_t n;
 
-	if (lg->end < 0 || (size = file_size(lg->fd)) < 0 || size >= lg->end)
+	if (fe->cut_from == 0 && fe->at >= 0 &&
+	    (size = file_size(lg->fd)) >= 0 && size < fe->at) {
+		fe->cut_from = fe->at;
+		fe->cut_to = size;
+		fe->at = size;
+	}
+	if (fe->cut_from == 0)
 		return;
 	logline_now(ts);
-	n = logline_log_truncated(note, sizeof(note), ts, (uint64_t)lg->end,
-				  (uint64_t)size, lg->last_lines);
-	(void)write_lines(lg->fd, note, n, until_forced);
-}
-
-/* After a write: where the file ends now (O_APPEND: the offset is the
- * end of what was just written, whatever happens to the file later). */
-static void note_end(struct logger *lg, uint64_t lines)
-{
-	if (lg->end < 0)
-		return;
-	lg->end = lseek(lg->fd, 0, SEEK_CUR);
-	lg->last_lines = lines;
+	n = logline_log_truncated(note, sizeof(note), ts,
+				  (uint64_t)fe->cut_from, (uint64_t)fe->cut_to);
+	fe->cut_from = 0;
+	(void)write_lines(lg->fd, note, n, until_forced, fe);
 }
 
 static void write_out(struct logger *lg, const char *buf, size_t len)
@@ -233,7 +262,7 @@ static void write_out(struct logger *lg, const char *buf, size_t len)
 	size_t done = 0;
 	int noted = 1, err = 0;
 
-	note_truncation(lg);
+	note_cut(lg);
 	pthread_mutex_lock(&lg->lock);
 	gap = lg->gap;
 	pthread_mutex_unlock(&lg->lock);
@@ -244,14 +273,15 @@ static void write_out(struct logger *lg, const char *buf, size_t len)
 		n = logline_log_gap(note, sizeof(note), ts, gap.lines,
 				    gap.bytes, strerror(gap.err));
 
-		noted = write_lines(lg->fd, note, n, until_forced) == n;
+		noted = write_lines(lg->fd, note, n, until_forced, &lg->end) ==
+			n;
 		err = errno;
 	}
 	if (noted) {
-		done = write_lines(lg->fd, buf, len, until_forced);
+		done = write_lines(lg->fd, buf, len, until_forced, &lg->end);
 		err = errno;
 	}
-	note_end(lg, count_lines(buf, done));
+	note_cut(lg);
 	pthread_mutex_lock(&lg->lock);
 	if (noted) {
 		/* The gap is recorded: later losses make a new one. */
@@ -285,7 +315,8 @@ static void reopen_file(struct logger *lg, const char *path)
 		err = errno;
 	if (fd >= 0)
 		close(fd);
-	lg->end = file_size(lg->fd);
+	/* A new file: nothing of the old one's end carries over. */
+	lg->end = (struct file_end){file_size(lg->fd), 0, 0};
 	if (err != 0) {
 		pthread_mutex_lock(&lg->lock);
 		lg->reopen_fails++;
@@ -391,7 +422,7 @@ struct logger *log_open(int fd, size_t max_append)
 		return NULL;
 	lg->fd = fd;
 	lg->tty = isatty(fd);
-	lg->end = file_size(fd);
+	lg->end.at = file_size(fd);
 	lg->cap = LOG_BUFFER_SIZE;
 	if (lg->cap < 2 * max_append)
 		lg->cap = 2 * max_append;
@@ -519,9 +550,10 @@ int log_force(struct logger *lg, long timeout_ms, struct log_force *out)
 	}
 	/* Keep the lock: appenders wait, the process is about to end.
 	 * Older lines first: the file stays in order. */
-	done = write_lines(lg->fd, lg->rest, lg->rest_len, until);
+	done = write_lines(lg->fd, lg->rest, lg->rest_len, until, NULL);
 	if (done == lg->rest_len)
-		done += write_lines(lg->fd, lg->active, lg->active_len, until);
+		done += write_lines(lg->fd, lg->active, lg->active_len, until,
+				    NULL);
 	out->written_lines = count_lines(
 		lg->rest, done < lg->rest_len ? done : lg->rest_len);
 	if (done > lg->rest_len)

@@ -327,14 +327,13 @@ size_t logline_log_gap(char *buf, size_t size, const char *ts, uint64_t lines,
 }
 
 size_t logline_log_truncated(char *buf, size_t size, const char *ts,
-			     uint64_t from, uint64_t to, uint64_t at_risk)
+			     uint64_t from, uint64_t to)
 {
 	struct logline_builder b;
 
 	begin_server(&b, buf, size, ts, "log-truncated");
 	logline_put_kv_u64(&b, "from", from);
 	logline_put_kv_u64(&b, "to", to);
-	logline_put_kv_u64(&b, "lines-at-risk", at_risk);
 	return logline_finish(&b);
 }
 

@@ -12,9 +12,11 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <regex.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -412,6 +414,74 @@ static void test_append_too_large_refused(void **state)
 	free(big);
 }
 
+/*
+ * write(2), with the file cut first once cut_fd is armed: someone
+ * truncating the log (copytruncate) between the flusher's look at its
+ * size and its write, which the look cannot see.
+ */
+static atomic_int cut_fd = -1;
+
+ssize_t __real_write(int fd, const void *buf, size_t n);
+ssize_t __wrap_write(int fd, const void *buf, size_t n);
+
+ssize_t __wrap_write(int fd, const void *buf, size_t n)
+{
+	int armed = fd;
+
+	if (atomic_compare_exchange_strong(&cut_fd, &armed, -1))
+		assert_int_equal(ftruncate(fd, 0), 0);
+	return __real_write(fd, buf, n);
+}
+
+static void append_lines(struct logger *lg, const char *word, int n)
+{
+	struct log_batch b;
+	char text[32];
+
+	assert_int_equal(log_batch_init(&b, lg, sizeof(text)), 0);
+	log_batch_stamp(&b);
+	for (int i = 0; i < n; i++) {
+		int len = snprintf(text, sizeof(text), "%s%d", word, i);
+
+		log_batch_msg(&b, "tcp 127.0.0.1:1 #1", 18, text, (size_t)len,
+			      (size_t)len);
+	}
+	log_batch_free(&b);
+}
+
+/* A cut met by the write itself still leaves its line, with the size
+ * the file had: the copy's size against it counts what was lost. */
+static void test_cut_met_by_a_write_is_recorded(void **state)
+{
+	struct logger *lg;
+	struct stat st;
+	char want[64], *text;
+	int fd = open(h_path("cut.log"),
+		      O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+
+	(void)state;
+	assert_true(fd >= 0);
+	lg = log_open(fd, LOG_BATCH_SIZE + logline_msg_max(32));
+	assert_non_null(lg);
+	append_lines(lg, "before", 10);
+	assert_int_equal(h_wait_for(h_path("cut.log"), "msg before9", 1, 5000),
+			 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	atomic_store(&cut_fd, fd);
+	append_lines(lg, "after", 10);
+	assert_int_equal(log_close(lg, NULL), 0);
+	close(fd);
+	assert_int_equal(atomic_load(&cut_fd), -1);
+	text = h_slurp(h_path("cut.log"), NULL);
+	assert_non_null(text);
+	snprintf(want, sizeof(want), " - - - log-truncated from=%lld to=0\n",
+		 (long long)st.st_size);
+	assert_non_null(strstr(text, want));
+	assert_null(strstr(text, "msg before"));
+	assert_non_null(strstr(text, "msg after9\n"));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -428,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_flushes_without_close),
 		cmocka_unit_test(test_write_failure_reported),
 		cmocka_unit_test(test_append_too_large_refused),
+		cmocka_unit_test(test_cut_met_by_a_write_is_recorded),
 	};
 
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);

@@ -302,13 +302,13 @@ static void test_ops_events_round_trip(void **state)
 	assert_int_equal(logline_field(&l, "reason", &v, &vlen), 0);
 	expect_view(v, vlen, "No space left on device");
 
-	n = logline_log_truncated(line, sizeof(line), TS, 5242880, 0, 1562);
-	expect_bytes(line, n,
-		     TS " - - - log-truncated from=5242880 to=0 "
-			"lines-at-risk=1562\n");
+	n = logline_log_truncated(line, sizeof(line), TS, 5242880, 0);
+	expect_bytes(line, n, TS " - - - log-truncated from=5242880 to=0\n");
 	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
-	assert_int_equal(logline_field_u64(&l, "lines-at-risk", &u), 0);
-	assert_int_equal(u, 1562);
+	assert_int_equal(logline_field_u64(&l, "from", &u), 0);
+	assert_int_equal(u, 5242880);
+	assert_int_equal(logline_field_u64(&l, "to", &u), 0);
+	assert_int_equal(u, 0);
 }
 
 /* A message written, read back, and compared byte for byte. */

@@ -397,21 +397,79 @@ static int flood_verify(const char *const files[], const char *n, const char *m,
 	return flood_verify_report(files, n, m, prefix, NULL);
 }
 
-/* Sums lines-at-risk=N over the log-truncated lines of the files. */
-static long long lines_at_risk(const char *const files[])
+/*
+ * What copytruncate rotations lost, read off the files (the copies and
+ * the live log).  Every cut the server met is recorded by one
+ * log-truncated line whose from=N is the size it cut, so the server
+ * wrote the sum of those sizes and the live log's; whatever of that the
+ * files do not hold is lost.  (A generation nobody wrote to is cut from
+ * nothing and leaves no line and no bytes.)
+ */
+struct cut_account {
+	long long lost_bytes; /* written less held, as above */
+	long long cuts;	      /* log-truncated lines */
+	size_t min_msg;	      /* the shortest message line */
+	size_t max_line;      /* the longest line */
+	long long events;     /* connect and disconnect lines */
+};
+
+/* logrotate may copy while a write is half way into the file: a copy
+ * can end in the head of a line, which the cut then lost.  Trims it
+ * off, so that the copy holds whole lines and its size counts them. */
+static void trim_copy_tail(const char *path)
 {
-	long long sum = 0;
+	size_t len;
+	char *text = h_slurp(path, &len);
+	const char *nl;
 
-	for (int f = 0; files[f] != NULL; f++) {
-		char *text = h_slurp(files[f], NULL);
-
-		for (const char *at = text;
-		     at != NULL && (at = strstr(at, "lines-at-risk=")) != NULL;
-		     at++)
-			sum += strtoll(at + 14, NULL, 10);
-		free(text);
+	assert_non_null(text);
+	if (len > 0 && text[len - 1] != '\n') {
+		nl = memrchr(text, '\n', len);
+		print_message("%s ends in a cut line (%zu bytes): trimmed\n",
+			      path,
+			      len - (nl != NULL ? (size_t)(nl - text) + 1 : 0));
+		assert_int_equal(truncate(path, nl != NULL ? nl - text + 1 : 0),
+				 0);
 	}
-	return sum;
+	free(text);
+}
+
+/* Adds one file's lines to a: their lengths, events and cuts; live:
+ * the log file itself, whose size was written and not cut. */
+static void account_file(struct cut_account *a, const char *path, int live)
+{
+	size_t len;
+	char *text = h_slurp(path, &len);
+	long long cuts = 0;
+
+	assert_non_null(text);
+	for (char *line = text, *end; line < text + len; line = end + 1) {
+		const char *from;
+		size_t n;
+
+		end = memchr(line, '\n', (size_t)(text + len - line));
+		assert_non_null(end);
+		n = (size_t)(end - line) + 1;
+		if (n > a->max_line)
+			a->max_line = n;
+		*end = '\0';
+		if (strstr(line, " msg c") != NULL &&
+		    (a->min_msg == 0 || n < a->min_msg))
+			a->min_msg = n;
+		if ((n > 9 && strcmp(end - 8, " connect") == 0) ||
+		    strstr(line, " disconnect ") != NULL)
+			a->events++;
+		if ((from = strstr(line, " log-truncated from=")) == NULL)
+			continue;
+		cuts++;
+		assert_non_null(strstr(line, " to=0"));
+		a->lost_bytes += strtoll(from + 20, NULL, 10);
+	}
+	/* A generation starts with the line of the cut before it. */
+	assert_true(cuts <= 1);
+	a->cuts += cuts;
+	a->lost_bytes -= live ? 0 : (long long)len;
+	free(text);
 }
 
 /* ---- 1. SIGHUP ---- */
@@ -497,8 +555,8 @@ static void test_truncation_is_recorded(void **state)
 	head = h_slurp(s.log, NULL);
 	assert_non_null(head);
 	assert_true(strncmp(head + 27, " - - - log-truncated from=", 26) == 0);
-	assert_non_null(strstr(head, " to=0 lines-at-risk="));
-	assert_true(strstr(head, "lines-at-risk=") < strchr(head, '\n'));
+	assert_non_null(strstr(head, " to=0\n"));
+	assert_true(strstr(head, " to=0\n") < strchr(head, '\n'));
 	free(head);
 	assert_whole_lines(s.log);
 }
@@ -1156,6 +1214,8 @@ static void rotate_under_load(const char *directives, int hup, const char *tag)
 	assert_int_equal(nfiles, 3);
 	files[nfiles++] = s.log;
 	files[nfiles] = NULL;
+	for (int i = 0; !hup && i < nfiles - 1; i++)
+		trim_copy_tail(files[i]);
 	for (int i = 0; i < nfiles; i++)
 		assert_whole_lines(files[i]);
 	if (hup) {
@@ -1165,23 +1225,38 @@ static void rotate_under_load(const char *directives, int hup, const char *tag)
 	}
 	/* copytruncate: lines written between logrotate's copy and its
 	 * truncate are in neither file (logrotate says so).  The server
-	 * records each truncation with the lines of its last write before
-	 * it: no more than those may be missing, none twice. */
+	 * records each cut with the size it cut from: the missing lines
+	 * must fill the bytes the copies lack of those sizes, none twice. */
 	{
+		struct cut_account a = {0};
 		char *report = NULL;
-		long long missing, at_risk = lines_at_risk(files);
+		long long missing;
 
 		(void)flood_verify_report(files, ROT_CLIENTS, ROT_MSGS, 0,
 					  &report);
 		assert_non_null(report);
+		for (int i = 0; i < nfiles; i++)
+			account_file(&a, files[i], i == nfiles - 1);
+		/* Three rotations; fewer cuts when a generation was empty. */
+		assert_true(a.cuts >= 1 && a.cuts <= 3);
+		assert_true(a.lost_bytes >= 0);
 		missing = report_count(report, "  missing");
-		if (missing < 0 || missing > at_risk ||
+		/* Lost bytes hold the missing messages, and only those
+		 * beside any lost connect or disconnect lines. */
+		if (missing < 0 ||
+		    a.lost_bytes < missing * (long long)a.min_msg ||
+		    a.lost_bytes >
+			    (missing + 2LL * atoi(ROT_CLIENTS) - a.events) *
+				    (long long)a.max_line ||
 		    report_count(report, "  duplicated") != 0 ||
 		    report_count(report, "  corrupted") != 0)
-			fail_msg("%lld missing, %lld at risk: %s", missing,
-				 at_risk, report);
-		assert_true(h_count_in_file(s.log, " log-truncated ") >= 1 ||
-			    h_count_in_file(files[0], " log-truncated ") >= 1);
+			fail_msg(
+				"%lld missing (lines of %zu-%zu bytes), %lld bytes "
+				"lost: %s",
+				missing, a.min_msg, a.max_line, a.lost_bytes,
+				report);
+		print_message("copytruncate: %lld lines missing, %lld bytes\n",
+			      missing, a.lost_bytes);
 		free(report);
 	}
 }
