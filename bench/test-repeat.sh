@@ -20,7 +20,7 @@ BENCH_NAME=test-repeat
 # shellcheck source=bench/lib.sh
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-RUN_TIMEOUT=900 # seconds for one make test (about 40 s when idle)
+RUN_TIMEOUT=900 # seconds for one make test (about 3 min, idle or loaded)
 STRESS=0
 if [[ ${1:-} == --stress ]]; then
 	STRESS=1
