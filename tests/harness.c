@@ -688,42 +688,66 @@ static int numbered(const char *text, size_t len, int clients, int msgs, int *c,
 	return 0;
 }
 
-long h_count_numbered(const char *path, int clients, int msgs,
-		      unsigned char *counts)
+int h_each_logline(const char *path,
+		   void (*fn)(const struct logline *l, size_t line_len,
+			      void *arg),
+		   void *arg)
 {
 	size_t len = 0;
 	char *text = h_slurp(path, &len);
 	char *textbuf = malloc(len + 1);
 	const char *p, *end;
-	long other = 0;
 
 	if (text == NULL || textbuf == NULL) {
 		free(text);
 		free(textbuf);
 		return -1;
 	}
-	p = text;
-	end = text + len;
-	while (p < end) {
+	for (p = text, end = text + len; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = (size_t)((nl != NULL ? nl : end) - p);
 		struct logline l;
-		int c, q;
 
-		if (logline_parse(p, n, &l, textbuf, len + 1) == 0 &&
-		    l.event == LOGLINE_MSG) {
-			if (numbered(l.text, l.text_len, clients, msgs, &c,
-				     &q) == -1)
-				other++;
-			else if (counts[(size_t)c * (size_t)msgs + (size_t)q] <
-				 255)
-				counts[(size_t)c * (size_t)msgs + (size_t)q]++;
-		}
+		if (logline_parse(p, n, &l, textbuf, len + 1) == 0)
+			fn(&l, n + 1, arg);
 		p += n + 1;
 	}
 	free(textbuf);
 	free(text);
-	return other;
+	return 0;
+}
+
+struct numbered_count {
+	int clients, msgs;
+	unsigned char *counts;
+	long other;
+};
+
+static void count_numbered(const struct logline *l, size_t line_len, void *arg)
+{
+	struct numbered_count *nc = arg;
+	int c, q;
+	unsigned char *at;
+
+	(void)line_len;
+	if (l->event != LOGLINE_MSG)
+		return;
+	if (numbered(l->text, l->text_len, nc->clients, nc->msgs, &c, &q) ==
+	    -1) {
+		nc->other++;
+		return;
+	}
+	at = &nc->counts[(size_t)c * (size_t)nc->msgs + (size_t)q];
+	if (*at < 255)
+		(*at)++;
+}
+
+long h_count_numbered(const char *path, int clients, int msgs,
+		      unsigned char *counts)
+{
+	struct numbered_count nc = {clients, msgs, counts, 0};
+
+	return h_each_logline(path, count_numbered, &nc) == 0 ? nc.other : -1;
 }
 
 int h_write_file(const char *path, const char *text)

@@ -129,6 +129,19 @@ int h_wait_size(const char *path, long long bytes, int timeout_ms);
 /* Occurrences of needle in a string. */
 size_t h_count(const char *haystack, const char *needle);
 
+struct logline;
+
+/*
+ * Calls fn for each line of the log file at path that logline_parse
+ * reads (line_len: the line's length with its '\n'; a message's text is
+ * unescaped into a buffer the walk owns); lines it cannot read are
+ * passed over.  0, or -1 when the file cannot be read.
+ */
+int h_each_logline(const char *path,
+		   void (*fn)(const struct logline *l, size_t line_len,
+			      void *arg),
+		   void *arg);
+
 /*
  * Counts, in a server log, the message lines whose text is exactly
  * "c<client> m<seq>" (the integration tests' numbered messages):

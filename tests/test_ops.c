@@ -37,6 +37,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "logline.h"
 #include "servers.h"
 #include "signals.h"
 
@@ -411,6 +412,7 @@ struct cut_account {
 	size_t min_msg;	      /* the shortest message line */
 	size_t max_line;      /* the longest line */
 	long long events;     /* connect and disconnect lines */
+	long long file_cuts;  /* of those cuts, the current file's */
 };
 
 /* logrotate may copy while a write is half way into the file: a copy
@@ -434,42 +436,40 @@ static void trim_copy_tail(const char *path)
 	free(text);
 }
 
+static void account_line(const struct logline *l, size_t line_len, void *arg)
+{
+	struct cut_account *a = arg;
+	uint64_t from, to;
+
+	if (line_len > a->max_line)
+		a->max_line = line_len;
+	if (l->event == LOGLINE_MSG &&
+	    (a->min_msg == 0 || line_len < a->min_msg))
+		a->min_msg = line_len;
+	if (l->event == LOGLINE_CONNECT || l->event == LOGLINE_DISCONNECT)
+		a->events++;
+	if (l->name_len != 13 || memcmp(l->name, "log-truncated", 13) != 0)
+		return;
+	assert_int_equal(logline_field_u64(l, "from", &from), 0);
+	assert_int_equal(logline_field_u64(l, "to", &to), 0);
+	assert_int_equal(to, 0);
+	a->file_cuts++;
+	a->lost_bytes += (long long)from;
+}
+
 /* Adds one file's lines to a: their lengths, events and cuts; live:
  * the log file itself, whose size was written and not cut. */
 static void account_file(struct cut_account *a, const char *path, int live)
 {
-	size_t len;
-	char *text = h_slurp(path, &len);
-	long long cuts = 0;
+	struct stat st;
 
-	assert_non_null(text);
-	for (char *line = text, *end; line < text + len; line = end + 1) {
-		const char *from;
-		size_t n;
-
-		end = memchr(line, '\n', (size_t)(text + len - line));
-		assert_non_null(end);
-		n = (size_t)(end - line) + 1;
-		if (n > a->max_line)
-			a->max_line = n;
-		*end = '\0';
-		if (strstr(line, " msg c") != NULL &&
-		    (a->min_msg == 0 || n < a->min_msg))
-			a->min_msg = n;
-		if ((n > 9 && strcmp(end - 8, " connect") == 0) ||
-		    strstr(line, " disconnect ") != NULL)
-			a->events++;
-		if ((from = strstr(line, " log-truncated from=")) == NULL)
-			continue;
-		cuts++;
-		assert_non_null(strstr(line, " to=0"));
-		a->lost_bytes += strtoll(from + 20, NULL, 10);
-	}
+	assert_int_equal(stat(path, &st), 0);
+	a->file_cuts = 0;
+	assert_int_equal(h_each_logline(path, account_line, a), 0);
 	/* A generation starts with the line of the cut before it. */
-	assert_true(cuts <= 1);
-	a->cuts += cuts;
-	a->lost_bytes -= live ? 0 : (long long)len;
-	free(text);
+	assert_true(a->file_cuts <= 1);
+	a->cuts += a->file_cuts;
+	a->lost_bytes -= live ? 0 : (long long)st.st_size;
 }
 
 /* ---- 1. SIGHUP ---- */
