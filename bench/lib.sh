@@ -124,6 +124,15 @@ bench_publish() {
 	return 0
 }
 
+# pp_id TOOL CLIENTS [ROUND]: the id of a ping-pong run in make bench's
+# results (run.sh writes them, render.sh reads them): round 1, the
+# table's, has none of its own.
+pp_id() {
+	local round=${3:-1}
+	printf 'pp_%s_%s' "$1" "$2"
+	((round == 1)) || printf '_r%s' "$round"
+}
+
 # ---------------------------------------------------------------------------
 # Numbers (decimals through awk).
 

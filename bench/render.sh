@@ -179,7 +179,7 @@ peer in this run. $(busy_txt pingpong)"
 
 # pp_rounds_table: the target pair's rounds, when there were several.
 pp_rounds_table() {
-	local rounds i c r sfx m t
+	local rounds i c r m t
 	rounds=$(jv sections.pingpong.rounds)
 	is_num "$rounds" && ((rounds > 1)) || return 0
 	printf '%s\n\n' "One pair of 5-second runs swings by 10% and more on a shared machine, either way. So at the
@@ -191,8 +191,8 @@ other (round 1 is the table's), and the target is the median of the rounds' rati
 		c=$(jv "sections.pingpong.clients.$i")
 		[[ -n $(target_of "pp_${c}_vs_tpc") ]] || continue
 		for ((r = 1; r <= rounds; r++)); do
-			sfx=; ((r > 1)) && sfx=_r$r
-			m=$(jv "runs.pp_mtserver_$c$sfx.messages_per_s") t=$(jv "runs.pp_tpc_$c$sfx.messages_per_s")
+			m=$(jv "runs.$(pp_id mtserver "$c" "$r").messages_per_s")
+			t=$(jv "runs.$(pp_id tpc "$c" "$r").messages_per_s")
 			[[ -n $m$t ]] || continue
 			row "$c" "$r" "$(fmt_num "$m")" "$(fmt_num "$t")" "$(ratio_txt "$m" "$t")"
 		done

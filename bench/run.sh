@@ -364,7 +364,8 @@ pp_start() {
 # pp_run TOOL CLIENTS PORT [ROUND]: one ping-pong run (ROUND 1 when not
 # given: the table's; later rounds are the target pair's, see pp_rounds).
 pp_run() {
-	local tool=$1 c=$2 id="pp_${1}_$2${4:+_r$4}" extra=()
+	local tool=$1 c=$2 id extra=()
+	id=$(pp_id "$1" "$2" "${4:-1}")
 	[[ $tool == redis ]] && extra=(--reply-any-line)
 	run_flood "$id" 60 -n "$c" -p "$3" --echo --payload PING --timeout "$ECHO_TIMEOUT_MS" \
 		"${PP_LOAD[@]}" "${extra[@]}"
@@ -390,10 +391,9 @@ pp_rounds() {
 # minimal loop's, each round's pair measured side by side; nothing when
 # no round has both.
 pp_ratio() {
-	local c=$1 r sfx ratios=()
+	local c=$1 r ratios=()
 	for ((r = 1; r <= PP_ROUNDS; r++)); do
-		sfx=; ((r > 1)) && sfx=_r$r
-		ratios+=("$(ratio "${RATE[pp_mtserver_$c$sfx]:-}" "${RATE[pp_tpc_$c$sfx]:-}" 4)")
+		ratios+=("$(ratio "${RATE[$(pp_id mtserver "$c" "$r")]:-}" "${RATE[$(pp_id tpc "$c" "$r")]:-}" 4)")
 	done
 	printf '%s\n' "${ratios[@]}" | awk NF | sort -g | awk '{ v[NR] = $1 }
 		END { if (NR == 0) exit; if (NR % 2) printf "%s", v[(NR + 1) / 2]; else printf "%.4f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
