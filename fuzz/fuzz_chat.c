@@ -6,10 +6,11 @@
  * Input: byte 0 picks max_text (1..256, so cut lines are common); the
  * rest is member A's input, cut into messages at '\n' as the framing
  * would, each given to chat_input, the room flushed after each.  Member
- * B listens.  Oracles, on the bytes A and B receive: whole lines only,
- * no control byte but the '\n' ending each, and every line is either the
- * room's own ("* ...") or "NAME: text" with NAME one of the names the
- * room allows ([A-Za-z0-9_.-], at most CHAT_NAME_MAX bytes).
+ * B listens, and both read all they are sent, so the room must never
+ * hold A back (chat_ready, chat_flush).  Oracles, on the bytes A and B receive:
+ * whole lines only, no control byte but the '\n' ending each, and every line is
+ * either the room's own ("* ...") or "NAME: text" with NAME one of the names
+ * the room allows ([A-Za-z0-9_.-], at most CHAT_NAME_MAX bytes).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -87,7 +88,8 @@ static void check_lines(const char *buf, size_t len)
 			i = end + 1;
 			continue;
 		}
-		while (i + name < end && name_byte((unsigned char)buf[i + name]))
+		while (i + name < end &&
+		       name_byte((unsigned char)buf[i + name]))
 			name++;
 		FUZZ_CHECK(name >= 1 && name <= CHAT_NAME_MAX);
 		FUZZ_CHECK(end - i >= name + 2 && buf[i + name] == ':' &&
@@ -128,10 +130,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t len = full < max_text ? full : max_text;
 
 		/* The session ends at "quit" rather than telling the room. */
+		/* Both ends keep up: the room never holds A back. */
 		if (!(full == 4 && memcmp(p, "quit", 4) == 0)) {
+			FUZZ_CHECK(chat_ready(room, &a.m,
+					      chat_is_command(p, len)));
 			chat_input(room, &a.m, p, len, &batch, WHO,
 				   strlen(WHO));
-			chat_flush(room, &a.m);
+			FUZZ_CHECK(chat_flush(room, &a.m));
 			log_batch_flush(&batch);
 		}
 		end_drain(&a, got_a, &len_a);

@@ -4,10 +4,11 @@
  *
  * Input: byte 0 picks max_line (1..64, so truncation is common), byte 1
  * seeds how the rest is cut into reads; the rest is the stream.  The
- * stream goes through frame_commit in those reads and frame_finish; the
- * messages must equal the reference's, which applies the protocol's
- * rules (frame.h) one byte at a time.  The same bytes as one datagram go
- * through frame_datagram against the reference's datagram rules.
+ * stream goes through frame_commit in those reads and frame_finish, to a
+ * receiver that pauses at some messages (FRAME_PAUSE, then frame_resume
+ * until it takes them); the messages must equal the reference's, which applies
+ * the protocol's rules (frame.h) one byte at a time.  The same bytes as one
+ * datagram go through frame_datagram against the reference's datagram rules.
  */
 #include <string.h>
 
@@ -44,6 +45,24 @@ static int collect(void *ctx, const char *msg, size_t len, size_t full)
 	FUZZ_CHECK(len > 0 && len <= full);
 	add(ctx, msg, len, full);
 	return 0;
+}
+
+/* A receiver that is not always ready: pauses at some messages (the
+ * seed's bits say which), each of them once; the feeder resumes. */
+static uint32_t pause_bits;
+static int paused_once;
+
+static int collect_pausing(void *ctx, const char *msg, size_t len, size_t full)
+{
+	int pause = pause_bits & 1;
+
+	pause_bits = pause_bits >> 1 | (uint32_t)pause << 31;
+	if (pause && !paused_once) {
+		paused_once = 1;
+		return FRAME_PAUSE;
+	}
+	paused_once = 0;
+	return collect(ctx, msg, len, full);
 }
 
 /* The rules for one message's bytes m[0..n) (terminator excluded). */
@@ -108,11 +127,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n, max_line, off = 0;
 	uint32_t seed;
 	struct frame f;
+	int rc;
 
 	if (size < 2)
 		return 0;
 	max_line = 1 + data[0] % 64;
 	seed = data[1] * 2654435761u + 1;
+	pause_bits = seed;
+	paused_once = 0;
 	n = size - 2;
 
 	got.used = got.n = 0;
@@ -130,7 +152,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len = n - off;
 		FUZZ_CHECK(room >= len);
 		memcpy(space, p + off, len);
-		FUZZ_CHECK(frame_commit(&f, len, collect, &got) == 0);
+		rc = frame_commit(&f, len, collect_pausing, &got);
+		while (rc == FRAME_PAUSE) {
+			FUZZ_CHECK(frame_paused(&f));
+			rc = frame_resume(&f, collect_pausing, &got);
+		}
+		FUZZ_CHECK(rc == 0 && !frame_paused(&f));
 		off += len;
 	}
 	FUZZ_CHECK(frame_finish(&f, collect, &got) == 0);

@@ -16,9 +16,17 @@
  * senders' workers to stop reading their clients (TCP pushes back on
  * them) for at most CHAT_SLOW_MS; a member still that far behind then is
  * dropped (outbox_shutdown_posts wakes its worker, which leaves with
- * reason=slow-reader, and the others read "* NAME left (too slow)"), and
- * so is one whose inbox cannot take a whole line.  No member ever sees a
- * gap: a line is posted whole or the member is gone.
+ * reason=slow-reader, and the others read "* NAME left (too slow)").
+ * Senders that had already read when a member fell behind hold what they
+ * read, they do not push it in: a sender's lines are posted only when
+ * every member can take them (chat_flush), else they wait in its voice,
+ * and the frame it was reading waits paused (chat_ready, FRAME_PAUSE),
+ * and the sender reads nothing more until they are posted - by the same
+ * CHAT_SLOW_MS at the latest.  So a busy room of any size never drops a
+ * member that keeps up, however many senders were mid-read.  Only lines
+ * that cannot wait (a UDP sender's, a notice, a member leaving, the
+ * server stopping) drop a member whose inbox cannot take them.  No
+ * member ever sees a gap: a line is posted whole or the member is gone.
  *
  * Order: lines are posted under the room's one lock, so the room has one
  * order, and every member receives the lines it receives in that order:
@@ -96,13 +104,14 @@ struct chat_member {
 	long long behind_since; /* ms (monotonic) it went over half, or 0 */
 	bool in_room;
 	/* The owner's: */
+	bool leaving;	    /* its lines no longer wait (chat_last_words) */
 	struct outbox *out; /* posts go here while in_room */
 	uint64_t id;	    /* connection number: default name */
 	struct chat_voice voice;
 };
 
-/* Bytes a member's outbox needs so that one line of max_text bytes
- * always fits with room to spare. */
+/* Bytes a member's outbox needs: a sender's whole voice (a batch and a
+ * line of max_text bytes) fits into any inbox at most half full. */
 size_t chat_outbox_cap(size_t max_text);
 
 /* A room; echo: senders get their own lines too.  NULL with errno. */
@@ -125,18 +134,39 @@ void chat_member_init(struct chat_member *m, struct outbox *out, uint64_t id,
  * "* NAME joined". */
 void chat_join(struct chat_room *room, struct chat_member *m);
 
-/* One message from member m (never "quit"): a command (/nick NAME,
- * /who, /help; "//text" says "/text") or a line for the others.  A
- * message waits in m's voice until chat_flush.  A
+/* Whether m may take its client's next message now: chat_ready(alone)
+ * is true when m's voice has room for one more line, or, for a message
+ * that must not join lines still waiting (alone: a command, or the
+ * session's "quit"), when the voice is empty - having tried to post it
+ * (chat_flush).  false: the reader pauses before this message (it is
+ * neither logged nor said yet) and reads nothing more until
+ * chat_may_read says so. */
+bool chat_ready(struct chat_room *room, struct chat_member *m, bool alone);
+
+/* Whether msg[0..len) is a command (a '/' not doubled). */
+bool chat_is_command(const char *msg, size_t len);
+
+/* One message from member m (never "quit"), chat_ready having said yes:
+ * a command (/nick NAME, /who, /help; "//text" says "/text") or a line
+ * for the others.  A message waits in m's voice until chat_flush.  A
  * successful /nick is logged into batch as "nick name=NAME" (log_who:
  * the member's WHO in the log). */
 void chat_input(struct chat_room *room, struct chat_member *m, const char *msg,
 		size_t len, struct log_batch *batch, const char *log_who,
 		size_t log_who_len);
 
-/* Posts what m said since the last flush: its worker calls this after
- * each received buffer (and chat_input before a command). */
-void chat_flush(struct chat_room *room, struct chat_member *m);
+/* Posts what m said since the last flush, if every member can take it
+ * now: its worker calls this after each received buffer.  false when a
+ * member cannot yet (it is more than half an outbox behind): the lines
+ * stay in m's voice, m's worker reads nothing more, and chat_may_read
+ * posts them once they fit or that member is dropped (CHAT_SLOW_MS). */
+bool chat_flush(struct chat_room *room, struct chat_member *m);
+
+/* m's session is ending (its client closed, a deadline, an error): from
+ * now on its lines do not wait, and a member that cannot take them is
+ * dropped.  chat_leave does this too; the server's stop does it for
+ * every member.  Owner only. */
+void chat_last_words(struct chat_member *m);
 
 /* A UDP datagram's message: said as speaker name[0..name_len) to every
  * member. */
@@ -144,9 +174,11 @@ void chat_say_as(struct chat_room *room, struct chat_voice *v, const char *name,
 		 size_t name_len, const char *msg, size_t len);
 
 /* Whether sender m may read its client's next lines now: false while
- * another member is more than half an outbox behind (for at most
- * CHAT_SLOW_MS: then that member is dropped).  A sender told false looks
- * again within CHAT_RETRY_MS.  No lock taken while nobody is behind. */
+ * m's voice holds lines not yet posted (they are posted here when they
+ * fit) or another member is more than half an outbox behind (for at
+ * most CHAT_SLOW_MS: then that member is dropped).  A sender told false
+ * looks again within CHAT_RETRY_MS.  No lock taken while nobody is
+ * behind and m has nothing waiting. */
 bool chat_may_read(struct chat_room *room, struct chat_member *m);
 
 /* Why the room gave up on m ("slow-reader", "no-memory"), or NULL. */
@@ -156,9 +188,10 @@ const char *chat_dropped(struct chat_room *room, struct chat_member *m);
  * room announces no departures (everyone is leaving). */
 void chat_stopping(struct chat_room *room, struct chat_member *m);
 
-/* Leaves the room; the others get "* NAME left (R)", R said for reason,
- * the session's disconnect reason.  No post reaches m's outbox after
- * this returns.  Frees m's buffers. */
+/* Leaves the room: what m said is posted first (chat_last_words), then
+ * the others get "* NAME left (R)", R said for reason, the session's
+ * disconnect reason.  No post reaches m's outbox after this returns.
+ * Frees m's buffers. */
 void chat_leave(struct chat_room *room, struct chat_member *m,
 		const char *reason);
 

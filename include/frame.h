@@ -23,6 +23,7 @@
 #ifndef FRAME_H
 #define FRAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Bytes asked of one recv(): large enough that a busy client's 32-byte
@@ -38,11 +39,18 @@
  * Called once per message.  msg[0..len) is the text without terminator
  * or trailing '\r', len <= max_line, never 0; full_len is the message's
  * real length (full_len > len means it was truncated).  Return 0 to go
- * on, anything else to stop: the framer then drops the rest of its input
- * and returns that value.
+ * on; FRAME_PAUSE to stop before this message and keep it and the rest
+ * of the input (frame_resume delivers them, this message first); any
+ * other value to stop: the framer then drops the rest of its input and
+ * returns that value.
  */
 typedef int (*frame_fn)(void *ctx, const char *msg, size_t len,
 			size_t full_len);
+
+/* A callback's "not now": the receiver cannot take this message yet (a
+ * chat room where a member is behind); the reader stops reading until
+ * frame_resume has delivered what is kept. */
+#define FRAME_PAUSE (-1)
 
 struct frame {
 	char *buf;	 /* [0, len) holds the pending message's head */
@@ -51,6 +59,10 @@ struct frame {
 	size_t len;	 /* bytes of the pending message held in buf */
 	size_t full_len; /* pending message's length, dropped bytes too */
 	char last;	 /* pending message's last byte (for '\r') */
+	/* Paused (FRAME_PAUSE): buf[paused_at, paused_end) is input not yet
+	 * delivered, paused_dropped bytes of its first message not kept. */
+	bool paused;
+	size_t paused_at, paused_end, paused_dropped;
 };
 
 /* Prepares f for messages of up to max_line bytes (1..
@@ -64,11 +76,22 @@ char *frame_space(struct frame *f, size_t *room);
 
 /* Frames n bytes just read into frame_space().  Calls fn per complete
  * message; returns 0, or fn's non-zero value when it stopped early (the
- * pending message is then discarded too). */
+ * pending message is then discarded too, except after FRAME_PAUSE). */
 int frame_commit(struct frame *f, size_t n, frame_fn fn, void *ctx);
 
+/* Whether a callback paused f.  While it is, only frame_resume (and
+ * frame_pending, frame_free) may be called: no new input is taken. */
+bool frame_paused(const struct frame *f);
+
+/* Goes on where FRAME_PAUSE stopped: delivers the kept messages, the
+ * paused one first.  Returns as frame_commit (FRAME_PAUSE again when fn
+ * paused again); 0 at once when f is not paused. */
+int frame_resume(struct frame *f, frame_fn fn, void *ctx);
+
 /* End of stream: delivers a pending unterminated message, if any, and
- * empties f.  Returns as frame_commit. */
+ * empties f (not paused).  Returns as frame_commit.  fn must not pause
+ * here: the reader is ending and takes what comes (a FRAME_PAUSE is
+ * returned as a stop). */
 int frame_finish(struct frame *f, frame_fn fn, void *ctx);
 
 /* Bytes of an incomplete message held (or dropped) so far. */

@@ -40,11 +40,25 @@ struct chat_room {
 	bool echo; /* set once at creation */
 };
 
+/* The longest line a voice makes: "NAME: ", escaped text, '\n'. */
+static size_t line_max(size_t max_text)
+{
+	return CHAT_SPEAKER_MAX + 3 + LOGFMT_ESCAPED_MAX(max_text);
+}
+
+/* A voice's buffer: a batch and one longest line (voice_room). */
+static size_t voice_cap(size_t max_text)
+{
+	return CHAT_BATCH_BYTES + line_max(max_text);
+}
+
+/* Twice a voice, so that an inbox at most half full always takes one:
+ * a voice that does not fit means a member more than half behind. */
 size_t chat_outbox_cap(size_t max_text)
 {
-	size_t line = CHAT_SPEAKER_MAX + 3 + LOGFMT_ESCAPED_MAX(max_text);
+	size_t twice = 2 * voice_cap(max_text);
 
-	return 2 * line > CHAT_OUTBOX_BYTES ? 2 * line : CHAT_OUTBOX_BYTES;
+	return twice > CHAT_OUTBOX_BYTES ? twice : CHAT_OUTBOX_BYTES;
 }
 
 struct chat_room *chat_room_new(bool echo)
@@ -97,24 +111,18 @@ void chat_voice_free(struct chat_voice *v)
 	v->len = v->cap = 0;
 }
 
-/* The longest line a voice makes: "NAME: ", escaped text, '\n'. */
-static size_t voice_line_max(const struct chat_voice *v)
-{
-	return CHAT_SPEAKER_MAX + 3 + LOGFMT_ESCAPED_MAX(v->max_text);
-}
-
 /* Whether one more line surely fits in v's buffer (allocated here on
  * first use: CHAT_BATCH_BYTES and one longest line).  false when the
  * buffer cannot be had. */
 static bool voice_room(struct chat_voice *v)
 {
 	if (v->buf == NULL) {
-		v->cap = CHAT_BATCH_BYTES + voice_line_max(v);
+		v->cap = voice_cap(v->max_text);
 		v->buf = malloc(v->cap);
 		if (v->buf == NULL)
 			return false;
 	}
-	return v->cap - v->len >= voice_line_max(v);
+	return v->cap - v->len >= line_max(v->max_text);
 }
 
 /* Appends "NAME: TEXT\n" to v's buffer, TEXT escaped; voice_room said
@@ -161,8 +169,9 @@ static void drop_locked(struct chat_room *room, struct chat_member *m,
 
 /* Posts line[0..len) to m.  A post that does not fit is refused whole,
  * and the room gives up on m: it fell a whole outbox behind (on top of
- * its socket buffers) although senders were held back at half of it.
- * Room lock held. */
+ * its socket buffers).  Members' lines never come here unless they fit
+ * (voice_post_locked) or the room cannot wait: a UDP sender, a notice,
+ * a member leaving, the server stopping.  Room lock held. */
 static void post_locked(struct chat_room *room, struct chat_member *m,
 			const char *line, size_t len)
 {
@@ -181,14 +190,69 @@ static void post_locked(struct chat_room *room, struct chat_member *m,
 			    errno == ENOBUFS ? "slow-reader" : "no-memory");
 }
 
+/* Posts to every member but except (which may be NULL).  Room lock
+ * held. */
+static void post_all_locked(struct chat_room *room,
+			    const struct chat_member *except, const char *line,
+			    size_t len)
+{
+	struct chat_member *m;
+
+	for (m = TAILQ_FIRST(&room->members); m != NULL;
+	     m = TAILQ_NEXT(m, link))
+		if (m != except)
+			post_locked(room, m, line, len);
+}
+
+/* Whether every member but except can take len bytes (a voice: at most
+ * half an outbox, chat_outbox_cap) now.  Only a member more than half an
+ * outbox behind may not, and such a member is marked behind (the post
+ * that took it over half did it), so a room where nobody is behind
+ * needs no look at all.  Room lock held. */
+static bool all_take_locked(struct chat_room *room,
+			    const struct chat_member *except, size_t len)
+{
+	struct chat_member *m;
+
+	if (atomic_load_explicit(&room->behind, memory_order_relaxed) == 0)
+		return true;
+	for (m = TAILQ_FIRST(&room->members); m != NULL;
+	     m = TAILQ_NEXT(m, link)) {
+		if (m == except || m->behind_since == 0)
+			continue;
+		if (m->out->cap - outbox_posted(m->out) < len)
+			return false;
+	}
+	return true;
+}
+
+/* Posts what m said, if every member can take it now, or at any rate
+ * when m is leaving or the server stopping (nothing waits then: a
+ * member that cannot take it is dropped).  Whether it was posted.  Room
+ * lock held. */
+static bool voice_post_locked(struct chat_room *room, struct chat_member *m)
+{
+	struct chat_voice *v = &m->voice;
+	const struct chat_member *except = room->echo ? NULL : m;
+
+	if (!m->leaving && !room->stopping &&
+	    !all_take_locked(room, except, v->len))
+		return false;
+	post_all_locked(room, except, v->buf, v->len);
+	v->len = 0;
+	return true;
+}
+
 bool chat_may_read(struct chat_room *room, struct chat_member *self)
 {
 	struct chat_member *m;
 	long long now;
 	bool ok = true;
 
-	/* The common case, a room where nobody is behind, takes no lock. */
-	if (atomic_load_explicit(&room->behind, memory_order_relaxed) == 0)
+	/* The common case, a room where nobody is behind and self has
+	 * nothing waiting, takes no lock. */
+	if (atomic_load_explicit(&room->behind, memory_order_relaxed) == 0 &&
+	    self->voice.len == 0)
 		return true;
 	now = monotime_ms();
 	pthread_mutex_lock(&room->lock);
@@ -203,22 +267,11 @@ bool chat_may_read(struct chat_room *room, struct chat_member *self)
 		else if (m != self)
 			ok = false;
 	}
+	/* What self read but could not post yet goes first. */
+	if (self->voice.len > 0 && !voice_post_locked(room, self))
+		ok = false;
 	pthread_mutex_unlock(&room->lock);
 	return ok;
-}
-
-/* Posts to every member but except (which may be NULL).  Room lock
- * held. */
-static void post_all_locked(struct chat_room *room,
-			    const struct chat_member *except, const char *line,
-			    size_t len)
-{
-	struct chat_member *m;
-
-	for (m = TAILQ_FIRST(&room->members); m != NULL;
-	     m = TAILQ_NEXT(m, link))
-		if (m != except)
-			post_locked(room, m, line, len);
 }
 
 /* Builds a notice: "* ", the parts (a NULL-ended list), '\n'; returns
@@ -314,7 +367,8 @@ void chat_leave(struct chat_room *room, struct chat_member *m,
 	size_t n;
 
 	if (m->in_room) {
-		chat_flush(room, m);
+		m->leaving = true;
+		(void)chat_flush(room, m);
 		n = notice(line, m->name, " left (", leave_text(reason), ")");
 		pthread_mutex_lock(&room->lock);
 		set_behind_locked(room, m, false);
@@ -360,28 +414,45 @@ void chat_say_as(struct chat_room *room, struct chat_voice *v, const char *name,
 	v->len = 0;
 }
 
-void chat_flush(struct chat_room *room, struct chat_member *m)
+bool chat_flush(struct chat_room *room, struct chat_member *m)
 {
-	struct chat_voice *v = &m->voice;
+	bool posted;
 
-	if (v->len == 0)
-		return;
+	if (m->voice.len == 0)
+		return true;
 	pthread_mutex_lock(&room->lock);
-	post_all_locked(room, room->echo ? NULL : m, v->buf, v->len);
+	posted = voice_post_locked(room, m);
 	pthread_mutex_unlock(&room->lock);
-	v->len = 0;
+	return posted;
+}
+
+bool chat_ready(struct chat_room *room, struct chat_member *m, bool alone)
+{
+	size_t said = m->voice.len;
+
+	if (said == 0 || (!alone && said <= CHAT_BATCH_BYTES))
+		return true;
+	return chat_flush(room, m);
+}
+
+void chat_last_words(struct chat_member *m)
+{
+	m->leaving = true;
+}
+
+bool chat_is_command(const char *msg, size_t len)
+{
+	return len >= 1 && msg[0] == '/' && !(len >= 2 && msg[1] == '/');
 }
 
 /* A member's line, for the others (and for itself when the room
  * echoes): kept with the lines of the same received buffer, which go
- * out together (chat_flush), one post per member for all of them.  The
- * name is read without the lock: only this thread, the owner, ever
- * writes it. */
+ * out together (chat_flush), one post per member for all of them.
+ * chat_ready made room for it.  The name is read without the lock: only
+ * this thread, the owner, ever writes it. */
 static void say(struct chat_room *room, struct chat_member *m, const char *msg,
 		size_t len)
 {
-	if (m->voice.len > CHAT_BATCH_BYTES)
-		chat_flush(room, m);
 	if (!voice_room(&m->voice)) {
 		reply(room, m, "error: out of memory, not said");
 		return;
@@ -546,16 +617,15 @@ void chat_input(struct chat_room *room, struct chat_member *m, const char *msg,
 	const char *arg;
 	size_t arg_len;
 
-	if (len == 0 || msg[0] != '/') {
+	if (!chat_is_command(msg, len)) {
+		if (len >= 2 && msg[0] == '/') { /* "//text" says "/text" */
+			msg++;
+			len--;
+		}
 		say(room, m, msg, len);
 		return;
 	}
-	if (len >= 2 && msg[1] == '/') {
-		say(room, m, msg + 1, len - 1);
-		return;
-	}
-	/* What was said before a command goes before its reply. */
-	chat_flush(room, m);
+	/* What was said before a command went before it (chat_ready). */
 	if (is_command(msg, len, "/nick", &arg, &arg_len)) {
 		nick(room, m, arg, arg_len, batch, log_who, log_who_len);
 	} else if (is_command(msg, len, "/who", &arg, &arg_len)) {

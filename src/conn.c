@@ -182,12 +182,27 @@ __attribute__((noinline)) static void refuse(struct session *s)
 	s->reason = s->refusal;
 }
 
+/* Whether a message (full_len bytes long) is the protocol's "quit". */
+static bool is_quit(const char *msg, size_t full)
+{
+	return full == sizeof(PROTO_QUIT) - 1 &&
+	       memcmp(msg, PROTO_QUIT, full) == 0;
+}
+
 /* frame_fn: the handler for one message. */
 static int on_message(void *ctx, const char *msg, size_t len, size_t full)
 {
 	struct session *s = ctx;
 	const struct config *cfg = s->c->env->cfg;
+	struct chat_room *room = s->c->env->chat;
 
+	/* --chat: a message waits, unread, while the room cannot take
+	 * this member's lines (a member is far behind); frame_resume
+	 * offers it again. */
+	if (room != NULL &&
+	    !chat_ready(room, &s->talk->member,
+			is_quit(msg, full) || chat_is_command(msg, len)))
+		return FRAME_PAUSE;
 	s->buf_msgs++;
 	if (full > len)
 		s->truncated++;
@@ -195,22 +210,18 @@ static int on_message(void *ctx, const char *msg, size_t len, size_t full)
 		log_batch_msg(&s->batch, s->c->who, s->c->who_len, msg, len,
 			      full);
 	/* --chat: the room delivers (and echoes, with --echo). */
-	if (s->c->env->chat != NULL &&
-	    !(full == 4 && memcmp(msg, "quit", 4) == 0)) {
-		chat_input(s->c->env->chat, &s->talk->member, msg, len,
-			   &s->batch, s->c->who, s->c->who_len);
+	if (room != NULL && !is_quit(msg, full)) {
+		chat_input(room, &s->talk->member, msg, len, &s->batch,
+			   s->c->who, s->c->who_len);
 		return 0;
 	}
 	/* Room is certain while the session reads only with an empty
 	 * outbox; at shutdown (drain) a reply that does not fit is dropped
 	 * and counted: the message is logged all the same. */
-	if (cfg->echo && s->c->env->chat == NULL &&
+	if (cfg->echo && room == NULL &&
 	    outbox_put_line(&s->talk->out, msg, len) == -1)
 		s->talk->out.dropped += len + 1;
-	if (full == sizeof(PROTO_QUIT) - 1 &&
-	    memcmp(msg, PROTO_QUIT, full) == 0)
-		return STOP_QUIT;
-	return 0;
+	return is_quit(msg, full) ? STOP_QUIT : 0;
 }
 
 /* Bytes kept for the client: replies or the room's lines not yet sent. */
@@ -223,9 +234,10 @@ static size_t kept(const struct session *s)
  * first (the client is waiting), then the log lines, under one lock. */
 static void finish_buffer(struct session *s, size_t nbytes)
 {
-	/* --chat: this buffer's lines go to the room together. */
+	/* --chat: this buffer's lines go to the room together, now or, if
+	 * a member cannot take them yet, when serve_loop may read again. */
 	if (s->c->env->chat != NULL)
-		chat_flush(s->c->env->chat, &s->talk->member);
+		(void)chat_flush(s->c->env->chat, &s->talk->member);
 	/* A failed connection drops (and counts) the replies; the session
 	 * goes on reading until the client's end shows. */
 	if (kept(s) > 0)
@@ -238,6 +250,21 @@ static void finish_buffer(struct session *s, size_t nbytes)
 	s->msgs += s->buf_msgs;
 	s->bytes += nbytes;
 	s->buf_msgs = 0;
+}
+
+/* receive()'s answer to the client's end of stream: its last message,
+ * if unterminated, is delivered, and in a chat its last words do not
+ * wait.  Returns 0: the session has ended. */
+static int end_of_stream(struct session *s)
+{
+	int rc;
+
+	if (s->c->env->chat != NULL)
+		chat_last_words(&s->talk->member);
+	rc = frame_finish(&s->frame, on_message, s);
+	finish_buffer(s, 0);
+	s->reason = rc == STOP_QUIT ? "quit" : "client-closed";
+	return 0;
 }
 
 /* receive()'s answer to a failed recv(2), errno set. */
@@ -273,14 +300,14 @@ static int first_look(struct session *s, int flags)
 	return 1;
 }
 
-/* One recv(2).  Returns 1 when the session goes on, 0 when it ended
- * (s->reason set), -1 when nothing was queued (EAGAIN, with flags
- * MSG_DONTWAIT). */
+/* One recv(2), or, while the frame is paused (--chat), the messages it
+ * kept.  Returns 1 when the session goes on, 0 when it ended (s->reason
+ * set), -1 when nothing was queued (EAGAIN, with flags MSG_DONTWAIT). */
 static int receive(struct session *s, int flags)
 {
 	size_t room;
 	char *space;
-	ssize_t n;
+	ssize_t n = 0;
 	int rc;
 
 	if (!s->ready) {
@@ -288,19 +315,19 @@ static int receive(struct session *s, int flags)
 		if (rc != 1 || !s->ready) /* ended, nothing yet, or EINTR */
 			return rc;
 	}
-	space = frame_space(&s->frame, &room);
-	n = recv(s->c->fd, space, room, flags);
-	if (n == -1)
-		return recv_failed(s);
-	if (!s->c->env->cfg->quiet) /* -q: no message lines to stamp */
-		log_batch_stamp(&s->batch);
-	if (n == 0) {
-		rc = frame_finish(&s->frame, on_message, s);
-		finish_buffer(s, 0);
-		s->reason = rc == STOP_QUIT ? "quit" : "client-closed";
-		return 0;
+	if (frame_paused(&s->frame)) {
+		rc = frame_resume(&s->frame, on_message, s);
+	} else {
+		space = frame_space(&s->frame, &room);
+		n = recv(s->c->fd, space, room, flags);
+		if (n == -1)
+			return recv_failed(s);
+		if (!s->c->env->cfg->quiet) /* -q: no lines to stamp */
+			log_batch_stamp(&s->batch);
+		if (n == 0)
+			return end_of_stream(s);
+		rc = frame_commit(&s->frame, (size_t)n, on_message, s);
 	}
-	rc = frame_commit(&s->frame, (size_t)n, on_message, s);
 	finish_buffer(s, (size_t)n);
 	if (rc == STOP_QUIT) {
 		s->reason = "quit";
@@ -428,6 +455,10 @@ static void drain(struct session *s)
 
 	stats_add(&env->stats->drained, 1);
 	s->reason = "shutdown";
+	/* What a chat kept paused goes first; the stopping room takes it. */
+	if (s->ready && frame_paused(&s->frame) &&
+	    receive(s, MSG_DONTWAIT) == 0)
+		return;
 	for (;;) {
 		long long now = monotime_ms();
 		long long until =
@@ -540,6 +571,13 @@ static void serve_loop(struct session *s)
 		if (at != -1 && left <= 0) {
 			s->reason = why;
 			return;
+		}
+		/* --chat: messages read before the room held this sender
+		 * back go on now, before anything new is read. */
+		if (!blocked && !held && s->ready && frame_paused(&s->frame)) {
+			if (receive(s, 0) == 0)
+				return;
+			continue;
 		}
 		if (hot && !blocked && (left == -1 || left > HOT_MS)) {
 			if (env->drain_deadline_ms != NULL ||
@@ -666,6 +704,20 @@ static int session_start(struct session *s)
 	return 0;
 }
 
+/* A chat session ending while its frame is paused (a deadline, the room
+ * dropping it, an error): the messages it read are logged and said all
+ * the same, without waiting.  The reason stays the one it ended with. */
+static void take_paused(struct session *s)
+{
+	const char *reason = s->reason;
+
+	if (!s->ready || !frame_paused(&s->frame))
+		return;
+	chat_last_words(&s->talk->member);
+	(void)receive(s, 0);
+	s->reason = reason;
+}
+
 /* Leaves the room (no post can arrive after that), then gives what is
  * kept its last chance: only a client that ended well (quit, or closed
  * its side) waits for it under the send timeout's rule; the others get
@@ -676,6 +728,7 @@ static void session_end(struct session *s)
 	struct chat_room *room = s->c->env->chat;
 
 	if (room != NULL && s->talk != NULL && s->talk->member.out != NULL) {
+		take_paused(s);
 		chat_leave(room, &s->talk->member, s->reason);
 		if (strcmp(s->reason, "slow-reader") == 0)
 			(void)outbox_discard(&s->talk->out);

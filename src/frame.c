@@ -82,13 +82,19 @@ static int deliver(const char *text, size_t raw, size_t full, char last,
 	return fn(ctx, text, keep, full);
 }
 
-int frame_commit(struct frame *f, size_t n, frame_fn fn, void *ctx)
+/*
+ * Delivers the messages of buf[start, end): the first one's bytes before
+ * buf[f->len] were scanned already (no terminator), and dropped of its
+ * bytes were not kept.  Keeps the unterminated rest, or on FRAME_PAUSE
+ * the paused message and all after it.
+ */
+static int frame_scan(struct frame *f, size_t start, size_t end, size_t dropped,
+		      frame_fn fn, void *ctx)
 {
-	size_t start = 0;		       /* current message */
-	size_t dropped = f->full_len - f->len; /* its bytes not in buf */
-	size_t i = f->len, end = f->len + n;
+	size_t i = start > f->len ? start : f->len;
 	int rc;
 
+	f->paused = false;
 	while (i < end) {
 		size_t t = i + find_terminator(f->buf + i, end - i);
 		char last;
@@ -104,6 +110,13 @@ int frame_commit(struct frame *f, size_t n, frame_fn fn, void *ctx)
 			last = t > start ? f->buf[t - 1] : '\0';
 		rc = deliver(f->buf + start, t - start, t - start + dropped,
 			     last, f->max_line, fn, ctx);
+		if (rc == FRAME_PAUSE) {
+			f->paused = true;
+			f->paused_at = start;
+			f->paused_end = end;
+			f->paused_dropped = dropped;
+			return rc;
+		}
 		if (rc != 0) {
 			f->len = f->full_len = 0;
 			return rc;
@@ -121,12 +134,31 @@ int frame_commit(struct frame *f, size_t n, frame_fn fn, void *ctx)
 	return 0;
 }
 
+int frame_commit(struct frame *f, size_t n, frame_fn fn, void *ctx)
+{
+	return frame_scan(f, 0, f->len + n, f->full_len - f->len, fn, ctx);
+}
+
+bool frame_paused(const struct frame *f)
+{
+	return f->paused;
+}
+
+int frame_resume(struct frame *f, frame_fn fn, void *ctx)
+{
+	if (!f->paused)
+		return 0;
+	return frame_scan(f, f->paused_at, f->paused_end, f->paused_dropped, fn,
+			  ctx);
+}
+
 int frame_finish(struct frame *f, frame_fn fn, void *ctx)
 {
 	size_t full = f->full_len;
 	size_t raw = f->len;
 
 	f->len = f->full_len = 0;
+	f->paused = false;
 	if (full == 0)
 		return 0;
 	return deliver(f->buf, raw, full, f->last, f->max_line, fn, ctx);

@@ -18,6 +18,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,7 @@
 
 #include "cli.h"
 #include "fcli.h"
+#include "logline.h"
 #include "servers.h"
 
 #define LINE_WAIT_MS 10000
@@ -445,6 +448,203 @@ static void test_nonreader_dropped(void **state)
 		h_count_in_file(s.log, "#2 disconnect reason=slow-reader"), 1);
 }
 
+/* --- a busy room and a member that reads slowly but keeps up --- */
+
+#define BUSY_SENDERS	24
+#define BUSY_LINES	200  /* per sender */
+#define BUSY_LINE_BYTES 2048 /* "SEQ bbb...\n" */
+#define BUSY_WAIT_MS	60000
+
+struct busy_sender {
+	int fd;
+	atomic_bool *stop;
+	atomic_bool *failed; /* a sender's connection ended (or no memory) */
+};
+
+/* Sends BUSY_LINES numbered lines as fast as the server takes them and
+ * reads (and drops) what the room sends it, until told to stop: a
+ * member that keeps up. */
+static void *busy_sender_main(void *arg)
+{
+	struct busy_sender *b = arg;
+	char *junk = malloc(65536);
+	char out[32 * BUSY_LINE_BYTES];
+	size_t off = 0, len = 0;
+	long seq = 0;
+
+	if (junk == NULL) {
+		atomic_store(b->failed, true);
+		return NULL;
+	}
+	while (!atomic_load(b->stop)) {
+		struct pollfd pfd = {.fd = b->fd, .events = POLLIN};
+		ssize_t n;
+
+		if (off == len && seq < BUSY_LINES) {
+			for (off = len = 0;
+			     len < sizeof(out) && seq < BUSY_LINES;
+			     len += BUSY_LINE_BYTES) {
+				memset(out + len, 'b', BUSY_LINE_BYTES - 1);
+				out[len + (size_t)snprintf(out + len, 16, "%ld",
+							   seq++)] = ' ';
+				out[len + BUSY_LINE_BYTES - 1] = '\n';
+			}
+		}
+		if (off < len)
+			pfd.events |= POLLOUT;
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		while ((n = recv(b->fd, junk, 65536, MSG_DONTWAIT)) > 0)
+			;
+		if (n == 0 || (n == -1 && errno != EAGAIN)) {
+			atomic_store(b->failed, true);
+			break;
+		}
+		n = off < len ? send(b->fd, out + off, len - off,
+				     MSG_DONTWAIT | MSG_NOSIGNAL)
+			      : 0;
+		if (n > 0)
+			off += (size_t)n;
+	}
+	free(junk);
+	return NULL;
+}
+
+/* A member with a small receive buffer, so that the server meets its
+ * pace at once; reads its welcome line. */
+static int join_small_rcvbuf(const struct srv *s)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)s->p.port),
+				  .sin_addr.s_addr = htonl(0x7f000001)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0), rcv = 4096;
+	char line[256];
+
+	assert_true(fd >= 0);
+	assert_int_equal(
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_true(h_read_line(fd, line, sizeof(line), LINE_WAIT_MS) > 0);
+	return fd;
+}
+
+/* One line the steady reader read: a message "userN: SEQ bbb..." must
+ * be the next of its sender's; notices are skipped. */
+static void busy_check_line(const char *line, long *next, long *messages)
+{
+	unsigned user;
+	long seq;
+
+	if (strncmp(line, "* ", 2) == 0)
+		return;
+	if (sscanf(line, "user%u: %ld ", &user, &seq) != 2 || user < 2 ||
+	    user >= 2 + BUSY_SENDERS)
+		fail_msg("unexpected line '%.60s'", line);
+	if (seq != next[user - 2])
+		fail_msg("user%u: line %ld after %ld", user, seq,
+			 next[user - 2] - 1);
+	next[user - 2]++;
+	(*messages)++;
+}
+
+/* The log's message lines of the senders (#2..): counts[sender][seq]. */
+static void busy_count_logged(const struct logline *l, size_t line_len,
+			      void *arg)
+{
+	unsigned char(*counts)[BUSY_LINES] = arg;
+	long seq;
+
+	(void)line_len;
+	if (l->event != LOGLINE_MSG)
+		return;
+	if (l->text != NULL && l->number >= 2 && l->number < 2 + BUSY_SENDERS &&
+	    sscanf(l->text, "%ld ", &seq) == 1 && seq >= 0 && seq < BUSY_LINES)
+		counts[l->number - 2][seq]++;
+	else
+		fail_msg("unexpected log line");
+}
+
+/*
+ * 24 members send 2 KB lines as fast as the room takes them, reading
+ * all they are sent; user1 reads at most a 4 KiB receive buffer's worth
+ * every 2 ms (about 2 MB/s here, less than the room makes).  Members
+ * fall more than half an outbox behind again and again, and the room
+ * holds the senders back each time until they have caught up, which
+ * takes them well under a second of the 2 s allowed.  So nobody is
+ * dropped, user1 receives every line in each sender's order, and every
+ * line is logged once.  A room that lets the senders that had already
+ * read post what they hold, and drops a member whose inbox cannot take
+ * it, fails this within milliseconds: 23 buffers in flight (up to 64 KB
+ * each) are more than the half outbox above the mark.
+ */
+static void test_steady_reader_kept_in_a_busy_room(void **state)
+{
+	struct srv s = {0};
+	struct busy_sender b[BUSY_SENDERS];
+	pthread_t th[BUSY_SENDERS];
+	atomic_bool stop = false, failed = false;
+	char buf[16384], line[BUSY_LINE_BYTES + 64];
+	long next[BUSY_SENDERS] = {0}, messages = 0;
+	static unsigned char logged[BUSY_SENDERS][BUSY_LINES]; /* 4.8 KB */
+	size_t llen = 0;
+	long long start;
+	int reader;
+
+	(void)state;
+	memset(logged, 0, sizeof(logged));
+	srv_start(&s, "mtserver", "--chat", (const char *)NULL);
+	reader = join_small_rcvbuf(&s);
+	for (int i = 0; i < BUSY_SENDERS; i++) {
+		b[i] = (struct busy_sender){.fd = srv_connect(&s),
+					    .stop = &stop,
+					    .failed = &failed};
+		assert_int_equal(fcntl(b[i].fd, F_SETFL, O_NONBLOCK), 0);
+	}
+	for (int i = 0; i < BUSY_SENDERS; i++)
+		assert_int_equal(
+			pthread_create(&th[i], NULL, busy_sender_main, &b[i]),
+			0);
+	start = h_now_ms();
+	while (messages < (long)BUSY_SENDERS * BUSY_LINES &&
+	       !atomic_load(&failed) && h_now_ms() - start < BUSY_WAIT_MS) {
+		ssize_t n = recv(reader, buf, sizeof(buf), 0);
+
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (llen < sizeof(line) - 1)
+					line[llen++] = buf[i];
+				continue;
+			}
+			line[llen] = '\0';
+			llen = 0;
+			busy_check_line(line, next, &messages);
+		}
+		(void)poll(NULL, 0, 2);
+	}
+	atomic_store(&stop, true);
+	for (int i = 0; i < BUSY_SENDERS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		close(b[i].fd);
+	}
+	print_message("user1 read %ld lines in %lld ms\n", messages,
+		      h_now_ms() - start);
+	close(reader);
+	srv_wait_log(&s, "disconnect reason=", 1 + BUSY_SENDERS);
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(s.log, "reason=slow-reader"), 0);
+	assert_false(atomic_load(&failed));
+	assert_int_equal(messages, (long)BUSY_SENDERS * BUSY_LINES);
+	/* Lines held back (a paused frame) are logged once all the same. */
+	assert_int_equal(h_each_logline(s.log, busy_count_logged, logged), 0);
+	for (int i = 0; i < BUSY_SENDERS; i++)
+		for (int k = 0; k < BUSY_LINES; k++)
+			if (logged[i][k] != 1)
+				fail_msg("user%d's line %d logged %d times",
+					 i + 2, k, logged[i][k]);
+}
+
 /* --- SIGTERM with a full room --- */
 
 #define FULL_ROOM 40
@@ -699,6 +899,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_one_room_order_echo,
 					  srv_teardown),
 		cmocka_unit_test_teardown(test_nonreader_dropped, srv_teardown),
+		cmocka_unit_test_teardown(
+			test_steady_reader_kept_in_a_busy_room, srv_teardown),
 		cmocka_unit_test_teardown(test_sigterm_full_room, srv_teardown),
 		cmocka_unit_test_teardown(test_tutorial_clients_in_a_room,
 					  srv_teardown),

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@ struct seen {
 	size_t len;
 	int count;
 	int stop_at; /* stop (return 7) at this message number, 0 = never */
+	bool pause;  /* say FRAME_PAUSE to every message once */
+	bool paused; /* the message offered now was paused before */
 };
 
 static int collect(void *ctx, const char *msg, size_t len, size_t full_len)
@@ -30,6 +33,11 @@ static int collect(void *ctx, const char *msg, size_t len, size_t full_len)
 
 	assert_true(len > 0);
 	assert_true(len <= full_len);
+	if (s->pause && !s->paused) {
+		s->paused = true;
+		return FRAME_PAUSE;
+	}
+	s->paused = false;
 	assert_true(s->len + len + 32 < sizeof(s->text));
 	memcpy(s->text + s->len, msg, len);
 	s->len += len;
@@ -38,6 +46,19 @@ static int collect(void *ctx, const char *msg, size_t len, size_t full_len)
 	s->len += (size_t)n;
 	s->count++;
 	return s->count == s->stop_at ? 7 : 0;
+}
+
+/* frame_commit's n bytes, resumed until no message pauses any more. */
+static int commit(struct frame *f, size_t n, struct seen *s)
+{
+	int rc = frame_commit(f, n, collect, s);
+
+	while (rc == FRAME_PAUSE) {
+		assert_true(frame_paused(f));
+		rc = frame_resume(f, collect, s);
+	}
+	assert_false(frame_paused(f));
+	return rc;
 }
 
 /* Feeds data in chunks of `step` bytes (0: all at once), then finishes. */
@@ -60,8 +81,9 @@ static int feed(size_t max_line, const char *data, size_t len, size_t step,
 			n = room;
 		memcpy(space, data + off, n);
 		off += n;
-		rc = frame_commit(&f, n, collect, s);
+		rc = commit(&f, n, s);
 	}
+	s->pause = false; /* frame_finish takes what comes */
 	if (rc == 0)
 		rc = frame_finish(&f, collect, s);
 	assert_int_equal(frame_pending(&f), 0);
@@ -73,28 +95,32 @@ static void expect_stream(size_t max_line, const char *data, size_t len,
 			  const char *want)
 {
 	/* Every way of splitting the input in two, and byte by byte, must
-	 * give the same messages as one read. */
-	for (size_t step = 0; step <= 3; step++) {
-		struct seen s = {.len = 0};
+	 * give the same messages as one read, and so must a receiver that
+	 * pauses at every message once (frame_resume). */
+	for (int pause = 0; pause <= 1; pause++) {
+		for (size_t step = 0; step <= 3; step++) {
+			struct seen s = {.pause = pause};
 
-		feed(max_line, data, len, step, &s);
-		s.text[s.len] = '\0';
-		assert_string_equal(s.text, want);
-	}
-	for (size_t cut = 1; cut < len; cut++) {
-		struct seen s = {.len = 0};
-		struct frame f;
-		size_t room;
+			feed(max_line, data, len, step, &s);
+			s.text[s.len] = '\0';
+			assert_string_equal(s.text, want);
+		}
+		for (size_t cut = 1; cut < len; cut++) {
+			struct seen s = {.pause = pause};
+			struct frame f;
+			size_t room;
 
-		assert_int_equal(frame_init(&f, max_line), 0);
-		memcpy(frame_space(&f, &room), data, cut);
-		assert_int_equal(frame_commit(&f, cut, collect, &s), 0);
-		memcpy(frame_space(&f, &room), data + cut, len - cut);
-		assert_int_equal(frame_commit(&f, len - cut, collect, &s), 0);
-		assert_int_equal(frame_finish(&f, collect, &s), 0);
-		frame_free(&f);
-		s.text[s.len] = '\0';
-		assert_string_equal(s.text, want);
+			assert_int_equal(frame_init(&f, max_line), 0);
+			memcpy(frame_space(&f, &room), data, cut);
+			assert_int_equal(commit(&f, cut, &s), 0);
+			memcpy(frame_space(&f, &room), data + cut, len - cut);
+			assert_int_equal(commit(&f, len - cut, &s), 0);
+			s.pause = false; /* frame_finish takes what comes */
+			assert_int_equal(frame_finish(&f, collect, &s), 0);
+			frame_free(&f);
+			s.text[s.len] = '\0';
+			assert_string_equal(s.text, want);
+		}
 	}
 }
 
