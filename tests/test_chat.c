@@ -645,6 +645,110 @@ static void test_steady_reader_kept_in_a_busy_room(void **state)
 					 i + 2, k, logged[i][k]);
 }
 
+/* The messages the server said it took: its stop line's count. */
+static long stop_line_messages(const char *log)
+{
+	char *text = h_slurp(log, NULL);
+	const char *at;
+	long n = -1;
+
+	assert_non_null(text);
+	at = strstr(text, " tcp connections, ");
+	if (at != NULL)
+		(void)sscanf(at, " tcp connections, %ld tcp messages", &n);
+	free(text);
+	return n;
+}
+
+/*
+ * SIGTERM in the busy room above, while senders are held back with
+ * lines read but not yet said (paused frames): the stop completes, and
+ * the log holds every message the server took exactly once, each
+ * sender's a prefix of what it sent (no gap: what was paused was taken
+ * at the stop), as many as the stop line counts, and at least every line
+ * user1 received.
+ */
+static void test_sigterm_busy_room(void **state)
+{
+	struct srv s = {0};
+	struct busy_sender b[BUSY_SENDERS];
+	pthread_t th[BUSY_SENDERS];
+	atomic_bool stop = false, failed = false;
+	static unsigned char logged[BUSY_SENDERS][BUSY_LINES]; /* 4.8 KB */
+	long next[BUSY_SENDERS] = {0}, messages = 0, total = 0;
+	char buf[16384], line[BUSY_LINE_BYTES + 64];
+	size_t llen = 0;
+	long long start;
+	int reader;
+	ssize_t n;
+
+	(void)state;
+	memset(logged, 0, sizeof(logged));
+	srv_start(&s, "mtserver", "--chat", "--drain-timeout", "2",
+		  (const char *)NULL);
+	reader = join_small_rcvbuf(&s);
+	for (int i = 0; i < BUSY_SENDERS; i++) {
+		b[i] = (struct busy_sender){.fd = srv_connect(&s),
+					    .stop = &stop,
+					    .failed = &failed};
+		assert_int_equal(fcntl(b[i].fd, F_SETFL, O_NONBLOCK), 0);
+	}
+	for (int i = 0; i < BUSY_SENDERS; i++)
+		assert_int_equal(
+			pthread_create(&th[i], NULL, busy_sender_main, &b[i]),
+			0);
+	/* Read until the room is busy, then stop the server, and read
+	 * the rest until the end. */
+	start = h_now_ms();
+	while ((n = recv(reader, buf, sizeof(buf), 0)) > 0 &&
+	       h_now_ms() - start < BUSY_WAIT_MS) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (llen < sizeof(line) - 1)
+					line[llen++] = buf[i];
+				continue;
+			}
+			line[llen] = '\0';
+			llen = 0;
+			if (strcmp(line, "* server stopping") != 0)
+				busy_check_line(line, next, &messages);
+		}
+		if (messages >= 1000 && s.p.pid > 0 &&
+		    kill(s.p.pid, SIGTERM) == 0)
+			start = h_now_ms() - BUSY_WAIT_MS / 2; /* once */
+		(void)poll(NULL, 0, 2);
+	}
+	assert_int_equal(n, 0); /* the server's end, not a timeout */
+	assert_int_equal(h_wait_exit(&s.p, 30000), 0);
+	atomic_store(&stop, true);
+	for (int i = 0; i < BUSY_SENDERS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		close(b[i].fd);
+	}
+	close(reader);
+	assert_int_equal(h_count_in_file(s.log, "reason=slow-reader"), 0);
+	assert_int_equal(h_each_logline(s.log, busy_count_logged, logged), 0);
+	for (int i = 0; i < BUSY_SENDERS; i++) {
+		long taken = 0;
+
+		while (taken < BUSY_LINES && logged[i][taken] == 1)
+			taken++;
+		for (long k = taken; k < BUSY_LINES; k++)
+			if (logged[i][k] != 0)
+				fail_msg("user%d: line %ld logged %d times "
+					 "after %ld lines",
+					 i + 2, k, logged[i][k], taken);
+		if (next[i] > taken)
+			fail_msg("user%d: user1 received %ld lines, %ld logged",
+				 i + 2, next[i], taken);
+		total += taken;
+	}
+	print_message("stopped with %ld messages logged, %ld received by "
+		      "user1\n",
+		      total, messages);
+	assert_int_equal(stop_line_messages(s.log), total);
+}
+
 /* --- SIGTERM with a full room --- */
 
 #define FULL_ROOM 40
@@ -901,6 +1005,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_nonreader_dropped, srv_teardown),
 		cmocka_unit_test_teardown(
 			test_steady_reader_kept_in_a_busy_room, srv_teardown),
+		cmocka_unit_test_teardown(test_sigterm_busy_room, srv_teardown),
 		cmocka_unit_test_teardown(test_sigterm_full_room, srv_teardown),
 		cmocka_unit_test_teardown(test_tutorial_clients_in_a_room,
 					  srv_teardown),
