@@ -528,9 +528,45 @@ static int join_small_rcvbuf(const struct srv *s)
 	return fd;
 }
 
-/* One line the steady reader read: a message "userN: SEQ bbb..." must
- * be the next of its sender's; notices are skipped. */
-static void busy_check_line(const char *line, long *next, long *messages)
+/* The room of the two tests below: a server, user1 (the slow reader)
+ * and BUSY_SENDERS senders (user2...), each on a thread of its own. */
+struct busy_room {
+	struct srv s;
+	int reader;
+	struct busy_sender b[BUSY_SENDERS];
+	pthread_t th[BUSY_SENDERS];
+	atomic_bool stop, failed;
+	/* What user1 read: its partial line, and per sender the next
+	 * line expected. */
+	char line[BUSY_LINE_BYTES + 64];
+	size_t llen;
+	long next[BUSY_SENDERS], messages;
+	unsigned char logged[BUSY_SENDERS][BUSY_LINES]; /* per line */
+};
+
+/* Starts the server (with extra_arg, or NULL), user1 and the senders. */
+static void busy_open(struct busy_room *r, const char *extra_arg,
+		      const char *extra_value)
+{
+	memset(r, 0, sizeof(*r));
+	srv_start(&r->s, "mtserver", "--chat", extra_arg, extra_value,
+		  (const char *)NULL);
+	r->reader = join_small_rcvbuf(&r->s);
+	for (int i = 0; i < BUSY_SENDERS; i++) {
+		r->b[i] = (struct busy_sender){.fd = srv_connect(&r->s),
+					       .stop = &r->stop,
+					       .failed = &r->failed};
+		assert_int_equal(fcntl(r->b[i].fd, F_SETFL, O_NONBLOCK), 0);
+	}
+	for (int i = 0; i < BUSY_SENDERS; i++)
+		assert_int_equal(pthread_create(&r->th[i], NULL,
+						busy_sender_main, &r->b[i]),
+				 0);
+}
+
+/* One line user1 read: a message "userN: SEQ bbb..." must be the next
+ * of its sender's; the room's notices are passed over. */
+static void busy_check_line(struct busy_room *r, const char *line)
 {
 	unsigned user;
 	long seq;
@@ -540,18 +576,48 @@ static void busy_check_line(const char *line, long *next, long *messages)
 	if (sscanf(line, "user%u: %ld ", &user, &seq) != 2 || user < 2 ||
 	    user >= 2 + BUSY_SENDERS)
 		fail_msg("unexpected line '%.60s'", line);
-	if (seq != next[user - 2])
+	if (seq != r->next[user - 2])
 		fail_msg("user%u: line %ld after %ld", user, seq,
-			 next[user - 2] - 1);
-	next[user - 2]++;
-	(*messages)++;
+			 r->next[user - 2] - 1);
+	r->next[user - 2]++;
+	r->messages++;
 }
 
-/* The log's message lines of the senders (#2..): counts[sender][seq]. */
+/* One blocking recv() of user1's, its lines checked; recv's result. */
+static ssize_t busy_read(struct busy_room *r)
+{
+	char buf[16384];
+	ssize_t n = recv(r->reader, buf, sizeof(buf), 0);
+
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] != '\n') {
+			if (r->llen < sizeof(r->line) - 1)
+				r->line[r->llen++] = buf[i];
+			continue;
+		}
+		r->line[r->llen] = '\0';
+		r->llen = 0;
+		busy_check_line(r, r->line);
+	}
+	return n;
+}
+
+/* Stops the senders and closes every client. */
+static void busy_close(struct busy_room *r)
+{
+	atomic_store(&r->stop, true);
+	for (int i = 0; i < BUSY_SENDERS; i++) {
+		assert_int_equal(pthread_join(r->th[i], NULL), 0);
+		close(r->b[i].fd);
+	}
+	close(r->reader);
+}
+
+/* The log's message lines of the senders (#2...): logged[sender][seq]. */
 static void busy_count_logged(const struct logline *l, size_t line_len,
 			      void *arg)
 {
-	unsigned char(*counts)[BUSY_LINES] = arg;
+	struct busy_room *r = arg;
 	long seq;
 
 	(void)line_len;
@@ -559,9 +625,35 @@ static void busy_count_logged(const struct logline *l, size_t line_len,
 		return;
 	if (l->text != NULL && l->number >= 2 && l->number < 2 + BUSY_SENDERS &&
 	    sscanf(l->text, "%ld ", &seq) == 1 && seq >= 0 && seq < BUSY_LINES)
-		counts[l->number - 2][seq]++;
+		r->logged[l->number - 2][seq]++;
 	else
 		fail_msg("unexpected log line");
+}
+
+/* After the server's end: each sender's logged lines are a prefix of
+ * what it sent, each line once, and hold every line user1 received.
+ * Returns how many were logged in all. */
+static long busy_check_log(struct busy_room *r)
+{
+	long total = 0;
+
+	assert_int_equal(h_each_logline(r->s.log, busy_count_logged, r), 0);
+	for (int i = 0; i < BUSY_SENDERS; i++) {
+		long taken = 0;
+
+		while (taken < BUSY_LINES && r->logged[i][taken] == 1)
+			taken++;
+		for (long k = taken; k < BUSY_LINES; k++)
+			if (r->logged[i][k] != 0)
+				fail_msg("user%d: line %ld logged %d times "
+					 "after %ld lines",
+					 i + 2, k, r->logged[i][k], taken);
+		if (r->next[i] > taken)
+			fail_msg("user%d: user1 received %ld lines, %ld logged",
+				 i + 2, r->next[i], taken);
+		total += taken;
+	}
+	return total;
 }
 
 /*
@@ -579,70 +671,26 @@ static void busy_count_logged(const struct logline *l, size_t line_len,
  */
 static void test_steady_reader_kept_in_a_busy_room(void **state)
 {
-	struct srv s = {0};
-	struct busy_sender b[BUSY_SENDERS];
-	pthread_t th[BUSY_SENDERS];
-	atomic_bool stop = false, failed = false;
-	char buf[16384], line[BUSY_LINE_BYTES + 64];
-	long next[BUSY_SENDERS] = {0}, messages = 0;
-	static unsigned char logged[BUSY_SENDERS][BUSY_LINES]; /* 4.8 KB */
-	size_t llen = 0;
+	static struct busy_room r;
 	long long start;
-	int reader;
 
 	(void)state;
-	memset(logged, 0, sizeof(logged));
-	srv_start(&s, "mtserver", "--chat", (const char *)NULL);
-	reader = join_small_rcvbuf(&s);
-	for (int i = 0; i < BUSY_SENDERS; i++) {
-		b[i] = (struct busy_sender){.fd = srv_connect(&s),
-					    .stop = &stop,
-					    .failed = &failed};
-		assert_int_equal(fcntl(b[i].fd, F_SETFL, O_NONBLOCK), 0);
-	}
-	for (int i = 0; i < BUSY_SENDERS; i++)
-		assert_int_equal(
-			pthread_create(&th[i], NULL, busy_sender_main, &b[i]),
-			0);
+	busy_open(&r, NULL, NULL);
 	start = h_now_ms();
-	while (messages < (long)BUSY_SENDERS * BUSY_LINES &&
-	       !atomic_load(&failed) && h_now_ms() - start < BUSY_WAIT_MS) {
-		ssize_t n = recv(reader, buf, sizeof(buf), 0);
-
-		if (n <= 0)
-			break;
-		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] != '\n') {
-				if (llen < sizeof(line) - 1)
-					line[llen++] = buf[i];
-				continue;
-			}
-			line[llen] = '\0';
-			llen = 0;
-			busy_check_line(line, next, &messages);
-		}
+	while (r.messages < (long)BUSY_SENDERS * BUSY_LINES &&
+	       !atomic_load(&r.failed) && h_now_ms() - start < BUSY_WAIT_MS &&
+	       busy_read(&r) > 0)
 		(void)poll(NULL, 0, 2);
-	}
-	atomic_store(&stop, true);
-	for (int i = 0; i < BUSY_SENDERS; i++) {
-		assert_int_equal(pthread_join(th[i], NULL), 0);
-		close(b[i].fd);
-	}
-	print_message("user1 read %ld lines in %lld ms\n", messages,
+	print_message("user1 read %ld lines in %lld ms\n", r.messages,
 		      h_now_ms() - start);
-	close(reader);
-	srv_wait_log(&s, "disconnect reason=", 1 + BUSY_SENDERS);
-	srv_stop(&s);
-	assert_int_equal(h_count_in_file(s.log, "reason=slow-reader"), 0);
-	assert_false(atomic_load(&failed));
-	assert_int_equal(messages, (long)BUSY_SENDERS * BUSY_LINES);
+	busy_close(&r);
+	srv_wait_log(&r.s, "disconnect reason=", 1 + BUSY_SENDERS);
+	srv_stop(&r.s);
+	assert_int_equal(h_count_in_file(r.s.log, "reason=slow-reader"), 0);
+	assert_false(atomic_load(&r.failed));
+	assert_int_equal(r.messages, (long)BUSY_SENDERS * BUSY_LINES);
 	/* Lines held back (a paused frame) are logged once all the same. */
-	assert_int_equal(h_each_logline(s.log, busy_count_logged, logged), 0);
-	for (int i = 0; i < BUSY_SENDERS; i++)
-		for (int k = 0; k < BUSY_LINES; k++)
-			if (logged[i][k] != 1)
-				fail_msg("user%d's line %d logged %d times",
-					 i + 2, k, logged[i][k]);
+	assert_int_equal(busy_check_log(&r), (long)BUSY_SENDERS * BUSY_LINES);
 }
 
 /* The messages the server said it took: its stop line's count. */
@@ -670,83 +718,34 @@ static long stop_line_messages(const char *log)
  */
 static void test_sigterm_busy_room(void **state)
 {
-	struct srv s = {0};
-	struct busy_sender b[BUSY_SENDERS];
-	pthread_t th[BUSY_SENDERS];
-	atomic_bool stop = false, failed = false;
-	static unsigned char logged[BUSY_SENDERS][BUSY_LINES]; /* 4.8 KB */
-	long next[BUSY_SENDERS] = {0}, messages = 0, total = 0;
-	char buf[16384], line[BUSY_LINE_BYTES + 64];
-	size_t llen = 0;
+	static struct busy_room r;
+	bool stopped = false;
 	long long start;
-	int reader;
 	ssize_t n;
+	long total;
 
 	(void)state;
-	memset(logged, 0, sizeof(logged));
-	srv_start(&s, "mtserver", "--chat", "--drain-timeout", "2",
-		  (const char *)NULL);
-	reader = join_small_rcvbuf(&s);
-	for (int i = 0; i < BUSY_SENDERS; i++) {
-		b[i] = (struct busy_sender){.fd = srv_connect(&s),
-					    .stop = &stop,
-					    .failed = &failed};
-		assert_int_equal(fcntl(b[i].fd, F_SETFL, O_NONBLOCK), 0);
-	}
-	for (int i = 0; i < BUSY_SENDERS; i++)
-		assert_int_equal(
-			pthread_create(&th[i], NULL, busy_sender_main, &b[i]),
-			0);
-	/* Read until the room is busy, then stop the server, and read
+	busy_open(&r, "--drain-timeout", "2");
+	/* Read until the room is busy, stop the server (once), and read
 	 * the rest until the end. */
 	start = h_now_ms();
-	while ((n = recv(reader, buf, sizeof(buf), 0)) > 0 &&
-	       h_now_ms() - start < BUSY_WAIT_MS) {
-		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] != '\n') {
-				if (llen < sizeof(line) - 1)
-					line[llen++] = buf[i];
-				continue;
-			}
-			line[llen] = '\0';
-			llen = 0;
-			if (strcmp(line, "* server stopping") != 0)
-				busy_check_line(line, next, &messages);
+	while ((n = busy_read(&r)) > 0 && h_now_ms() - start < BUSY_WAIT_MS) {
+		if (!stopped && r.messages >= 1000) {
+			assert_int_equal(kill(r.s.p.pid, SIGTERM), 0);
+			stopped = true;
 		}
-		if (messages >= 1000 && s.p.pid > 0 &&
-		    kill(s.p.pid, SIGTERM) == 0)
-			start = h_now_ms() - BUSY_WAIT_MS / 2; /* once */
 		(void)poll(NULL, 0, 2);
 	}
+	assert_true(stopped);
 	assert_int_equal(n, 0); /* the server's end, not a timeout */
-	assert_int_equal(h_wait_exit(&s.p, 30000), 0);
-	atomic_store(&stop, true);
-	for (int i = 0; i < BUSY_SENDERS; i++) {
-		assert_int_equal(pthread_join(th[i], NULL), 0);
-		close(b[i].fd);
-	}
-	close(reader);
-	assert_int_equal(h_count_in_file(s.log, "reason=slow-reader"), 0);
-	assert_int_equal(h_each_logline(s.log, busy_count_logged, logged), 0);
-	for (int i = 0; i < BUSY_SENDERS; i++) {
-		long taken = 0;
-
-		while (taken < BUSY_LINES && logged[i][taken] == 1)
-			taken++;
-		for (long k = taken; k < BUSY_LINES; k++)
-			if (logged[i][k] != 0)
-				fail_msg("user%d: line %ld logged %d times "
-					 "after %ld lines",
-					 i + 2, k, logged[i][k], taken);
-		if (next[i] > taken)
-			fail_msg("user%d: user1 received %ld lines, %ld logged",
-				 i + 2, next[i], taken);
-		total += taken;
-	}
+	assert_int_equal(h_wait_exit(&r.s.p, 30000), 0);
+	busy_close(&r);
+	assert_int_equal(h_count_in_file(r.s.log, "reason=slow-reader"), 0);
+	total = busy_check_log(&r);
 	print_message("stopped with %ld messages logged, %ld received by "
 		      "user1\n",
-		      total, messages);
-	assert_int_equal(stop_line_messages(s.log), total);
+		      total, r.messages);
+	assert_int_equal(stop_line_messages(r.s.log), total);
 }
 
 /* --- SIGTERM with a full room --- */
