@@ -25,8 +25,11 @@
  * CHAT_SLOW_MS at the latest.  So a busy room of any size never drops a
  * member that keeps up, however many senders were mid-read.  Only lines
  * that cannot wait (a UDP sender's, a notice, a member leaving, the
- * server stopping) drop a member whose inbox cannot take them.  No
- * member ever sees a gap: a line is posted whole or the member is gone.
+ * server stopping) drop a member whose inbox cannot take them - except
+ * at the stop, where such a member just gets no more lines (no reason
+ * to call it slow: everyone is leaving) and what it was sent goes out in
+ * the stop's flush.  No member ever sees a gap: a line is posted whole,
+ * or the member gets none after it.
  *
  * Order: lines are posted under the room's one lock, so the room has one
  * order, and every member receives the lines it receives in that order:
@@ -103,6 +106,7 @@ struct chat_member {
 	const char *dropped;	/* why the room gave up on it, or NULL */
 	long long behind_since; /* ms (monotonic) it went over half, or 0 */
 	bool in_room;
+	bool full_at_stop; /* stopping, it could take no more: gets none */
 	/* The owner's: */
 	bool leaving;	    /* its lines no longer wait (chat_last_words) */
 	struct outbox *out; /* posts go here while in_room */

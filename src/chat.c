@@ -26,10 +26,10 @@ _Static_assert(NOTICE_MAX >= LOGLINE_EVENT_MAX, "a nick line fits");
 struct chat_room {
 	/*
 	 * lock guards: members (the list and every member's link, name,
-	 * name_len, dropped, behind_since and in_room), count, stopping,
-	 * and the changes of behind.  It is held
-	 * while posting into outboxes (memcpy, and an eventfd write that
-	 * cannot block) and never across a socket call.
+	 * name_len, dropped, behind_since, full_at_stop and in_room), count,
+	 * stopping, and the changes of behind.  It is held while posting
+	 * into outboxes (memcpy, and an eventfd write that cannot block)
+	 * and never across a socket call.
 	 */
 	pthread_mutex_t lock;
 	TAILQ_HEAD(chat_members, chat_member) members;
@@ -169,7 +169,8 @@ static void drop_locked(struct chat_room *room, struct chat_member *m,
 
 /* Posts line[0..len) to m.  A post that does not fit is refused whole,
  * and the room gives up on m: it fell a whole outbox behind (on top of
- * its socket buffers).  Members' lines never come here unless they fit
+ * its socket buffers); once the server is stopping, it only gets no
+ * more.  Members' lines never come here unless they fit
  * (voice_post_locked) or the room cannot wait: a UDP sender, a notice,
  * a member leaving, the server stopping.  Room lock held. */
 static void post_locked(struct chat_room *room, struct chat_member *m,
@@ -177,7 +178,7 @@ static void post_locked(struct chat_room *room, struct chat_member *m,
 {
 	long queued;
 
-	if (m->dropped != NULL)
+	if (m->dropped != NULL || m->full_at_stop)
 		return;
 	queued = outbox_post(m->out, line, len);
 	if (queued >= 0) {
@@ -185,7 +186,12 @@ static void post_locked(struct chat_room *room, struct chat_member *m,
 			set_behind_locked(room, m, true);
 		return;
 	}
-	if (errno != EPIPE)
+	/* Stopping, everyone is leaving: a member that cannot take more
+	 * gets no more (its lines stay a prefix of the room's), but is not
+	 * dropped - what it was sent still goes out in the stop's flush. */
+	if (errno == ENOBUFS && room->stopping)
+		m->full_at_stop = true;
+	else if (errno != EPIPE)
 		drop_locked(room, m,
 			    errno == ENOBUFS ? "slow-reader" : "no-memory");
 }
