@@ -98,7 +98,8 @@ int frame_finish(struct frame *f, frame_fn fn, void *ctx);
 size_t frame_pending(const struct frame *f);
 
 /* Frames one datagram: text up to the first '\0', split at '\n', each
- * message truncated to max_line.  Returns as frame_commit. */
+ * message truncated to max_line.  Returns as frame_commit; nothing is
+ * kept (a datagram is the caller's), so fn must not pause here. */
 int frame_datagram(const char *data, size_t len, size_t max_line, frame_fn fn,
 		   void *ctx);
 
