@@ -649,6 +649,16 @@ size_t h_count(const char *haystack, const char *needle)
 	return count;
 }
 
+long long h_number_after(const char *path, const char *key)
+{
+	char *text = h_slurp(path, NULL);
+	const char *at = text ? strstr(text, key) : NULL;
+	long long v = at ? strtoll(at + strlen(key), NULL, 10) : -1;
+
+	free(text);
+	return v;
+}
+
 size_t h_count_in_file(const char *path, const char *needle)
 {
 	char *text = h_slurp(path, NULL);

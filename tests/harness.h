@@ -121,6 +121,9 @@ int h_wait_eof(int fd, int timeout_ms);
 char *h_slurp(const char *path, size_t *len);
 /* Occurrences of needle in the file (0 when unreadable). */
 size_t h_count_in_file(const char *path, const char *needle);
+
+/* The number after key in the file's first line holding key, or -1. */
+long long h_number_after(const char *path, const char *key);
 /* Polls the file until needle occurs at least count times; 0 or -1. */
 int h_wait_for(const char *path, const char *needle, size_t count,
 	       int timeout_ms);

@@ -693,21 +693,6 @@ static void test_steady_reader_kept_in_a_busy_room(void **state)
 	assert_int_equal(busy_check_log(&r), (long)BUSY_SENDERS * BUSY_LINES);
 }
 
-/* The messages the server said it took: its stop line's count. */
-static long stop_line_messages(const char *log)
-{
-	char *text = h_slurp(log, NULL);
-	const char *at;
-	long n = -1;
-
-	assert_non_null(text);
-	at = strstr(text, " tcp connections, ");
-	if (at != NULL)
-		(void)sscanf(at, " tcp connections, %ld tcp messages", &n);
-	free(text);
-	return n;
-}
-
 /*
  * SIGTERM in the busy room above, while senders are held back with
  * lines read but not yet said (paused frames): the stop completes, and
@@ -745,7 +730,7 @@ static void test_sigterm_busy_room(void **state)
 	print_message("stopped with %ld messages logged, %ld received by "
 		      "user1\n",
 		      total, r.messages);
-	assert_int_equal(stop_line_messages(r.s.log), total);
+	assert_int_equal(h_number_after(r.s.log, "tcp connections, "), total);
 }
 
 /*
@@ -826,7 +811,7 @@ static void test_stop_meets_a_full_member(void **state)
 	assert_int_equal(h_count_in_file(s.log, "reason=slow-reader"), 0);
 	assert_int_equal(
 		h_count_in_file(s.log, "#1 disconnect reason=shutdown"), 1);
-	assert_int_equal(stop_line_messages(s.log), sent);
+	assert_int_equal(h_number_after(s.log, "tcp connections, "), sent);
 }
 
 /* --- SIGTERM with a full room --- */

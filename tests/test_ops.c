@@ -104,17 +104,6 @@ static void assert_each_once(const char *const paths[], int clients, int msgs)
 	free(counts);
 }
 
-/* The number after "key" in the file's first line holding key, or -1. */
-static long long number_after(const char *path, const char *key)
-{
-	char *text = h_slurp(path, NULL);
-	const char *at = text ? strstr(text, key) : NULL;
-	long long v = at ? strtoll(at + strlen(key), NULL, 10) : -1;
-
-	free(text);
-	return v;
-}
-
 /* Fails the test unless client 0's lines in the log are m0..mK-1 for
  * some K <= sent, each once: what was logged is a prefix of what was
  * sent, without holes. */
@@ -1049,7 +1038,7 @@ static void test_full_disk(void **state)
 			assert_true(mine[m] <= 1);
 	}
 	/* ...and the summary says how many lines were lost. */
-	assert_true(number_after(p.err_path, "log: ") > 0);
+	assert_true(h_number_after(p.err_path, "log: ") > 0);
 	assert_int_equal(h_count_in_file(p.err_path, "lines lost"), 1);
 	umount2(dir, MNT_DETACH);
 }
@@ -1316,7 +1305,7 @@ static void test_timeout_under_load_20_runs(void **state)
 		flood_start(&f, &s, "50", "1000000", "100000");
 		assert_int_equal(h_wait_exit(&s.p, STOP_MS), 0);
 		h_stop(&f, 0, STOP_MS);
-		counted = number_after(log, "tcp connections, ");
+		counted = h_number_after(log, "tcp connections, ");
 		msgs = (long long)h_count_in_file(log, " msg c");
 		if (counted < 0 || msgs != counted)
 			fail_msg("run %d: %lld lines logged, %lld counted", run,
