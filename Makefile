@@ -101,7 +101,7 @@ WRAP_test_ops_clock = -Wl,--wrap=pthread_cond_init \
 WRAP_test_log = -Wl,--wrap=write
 
 .PHONY: fuzz fuzz-build all test check run-tests bench compare lesson-udp lesson-handshake lesson-chat run \
-	install uninstall clean check-cmocka check-zlib lint format test-repeat test-stress
+	install uninstall clean check-cmocka check-peers check-zlib lint format test-repeat test-stress
 all: $(PROGRAMS)
 
 # Keep objects make would call intermediate (test objects, harness).
@@ -166,6 +166,13 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(HARNESS_OBJS) $$(LIBS_$$*) $(BUILD)/libmt
 check-cmocka:
 	@sh tests/need-cmocka.sh
 
+# Real programs the suites start as peers, as CMD=DEBIAN-PACKAGE: `make
+# test` installs the missing ones (root) or prints the command; suites
+# skip, naming the package, when a peer is still missing (h_which).
+TEST_PEERS = logger=bsdutils
+check-peers:
+	@sh tests/need-peers.sh $(TEST_PEERS)
+
 # Each suite runs under timeout(1) and with the programs' location in the
 # environment; all suites run even when one fails, and the exit status
 # says whether any did.  MT_ONLY=PATTERN (cmocka wildcards) runs only the
@@ -183,7 +190,7 @@ run-tests: $(PROGRAMS) $(TEST_BINS)
 	done; \
 	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; \
 	echo "all $(words $(TEST_BINS) $(TEST_SCRIPTS)) suites passed$(if $(VARIANT), ($(VARIANT)))"
-test: check-cmocka
+test: check-cmocka check-peers
 	@$(MAKE) --no-print-directory run-tests
 check: test
 

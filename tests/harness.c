@@ -760,6 +760,25 @@ long h_count_numbered(const char *path, int clients, int msgs,
 	return h_each_logline(path, count_numbered, &nc) == 0 ? nc.other : -1;
 }
 
+char *h_which(char *buf, size_t size, const char *prog)
+{
+	const char *path = getenv("PATH");
+	const char *dir = path ? path : "/usr/bin:/bin";
+
+	while (*dir) {
+		size_t dir_len = strcspn(dir, ":");
+		int n = snprintf(buf, size, "%.*s/%s", (int)dir_len, dir, prog);
+
+		if (dir_len > 0 && n > 0 && (size_t)n < size &&
+		    access(buf, X_OK) == 0)
+			return buf;
+		dir += dir_len;
+		if (*dir == ':')
+			dir++;
+	}
+	return NULL;
+}
+
 int h_write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");

@@ -155,6 +155,15 @@ int h_each_logline(const char *path,
 long h_count_numbered(const char *path, int clients, int msgs,
 		      unsigned char *counts);
 
+/*
+ * The full path of a program found on $PATH, written into buf[0..size)
+ * and returned, or NULL when it is not there.  Suites that start a real
+ * peer (haproxy, rsyslogd...) skip, saying which package to install,
+ * when it is NULL: `make test` installs the peers listed in the
+ * Makefile's TEST_PEERS first (root), a package build does not.
+ */
+char *h_which(char *buf, size_t size, const char *prog);
+
 /* Writes a file with the given text; 0 or -1. */
 int h_write_file(const char *path, const char *text);
 

@@ -1,0 +1,25 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# tests/need-peers.sh CMD=PKG... - the real programs some suites start as
+# peers (haproxy, rsyslogd, logger...).  Each CMD missing from PATH has its
+# PKG installed with apt-get when running as root; otherwise the one
+# command to run is printed and the suites that need it skip, saying so.
+# Never fails: a missing peer is a skip, not a broken build.  `make test`
+# runs it; a package build (run-tests) does not, so it never reaches the
+# network.
+missing=
+for pair in "$@"; do
+	cmd=${pair%%=*}
+	pkg=${pair#*=}
+	command -v "$cmd" >/dev/null 2>&1 || missing="$missing $pkg"
+done
+[ -n "$missing" ] || exit 0
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+	echo "make test: peers missing (their tests will skip); run: sudo apt-get install -y$missing" >&2
+	exit 0
+fi
+echo "make test: installing test peers:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+{ timeout 300 apt-get update -qq && timeout 600 apt-get install -y -qq --no-install-recommends $missing; } >/dev/null 2>&1 ||
+	echo "make test: apt-get install$missing failed (their tests will skip)" >&2
+exit 0
