@@ -58,7 +58,7 @@ static int v1_addr(int family, const char *s, size_t len,
 {
 	char text[INET6_ADDRSTRLEN];
 
-	if (len == 0 || len >= sizeof(text))
+	if (len == 0 || len >= sizeof(text) || memchr(s, '\0', len) != NULL)
 		return -1;
 	memcpy(text, s, len);
 	text[len] = '\0';

@@ -170,6 +170,10 @@ static void test_v1_malformed(void **state)
 			fail_msg("accepted: %s", bad[i]);
 		assert_false(h.no_signature);
 	}
+	/* A NUL inside an address is not the end of it. */
+	assert_int_equal(
+		pp_parse("PROXY TCP4 1.2.3.4\0x 5.6.7.8 1 2\r\n", 35, &h),
+		PP_ERROR);
 	/* Without a header at all, it is known at the first byte. */
 	assert_int_equal(pp_parse("h", 1, &h), PP_ERROR);
 	assert_true(h.no_signature);
