@@ -302,7 +302,7 @@ static int take(int fd, int stop_fd, long long *deadline,
 		const atomic_llong *stop_deadline, unsigned char *buf,
 		size_t len, struct pp_header *h)
 {
-	unsigned char scrap[256];
+	unsigned char scrap[256] = {0}; /* TLVs land here, unread */
 
 	while (len > 0) {
 		size_t want = len;
@@ -361,7 +361,10 @@ enum pp_status pp_read(int fd, int stop_fd, long long deadline_ms,
 			if (errno == EINTR || errno == EAGAIN ||
 			    errno == EWOULDBLOCK)
 				continue;
-			return fail(h, "receive failed");
+			/* A reset before a byte is a connection without
+			 * a header, as a close is. */
+			return fail(h, have == 0 ? "closed before a header"
+						 : "receive failed");
 		}
 		st = pp_parse(buf, have + (size_t)n, h);
 		if (st == PP_ERROR)

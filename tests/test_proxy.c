@@ -46,7 +46,8 @@ static size_t v2_header(unsigned char *buf, unsigned command, unsigned fam,
 	buf[13] = (unsigned char)fam;
 	buf[14] = (unsigned char)(len >> 8);
 	buf[15] = (unsigned char)len;
-	memcpy(buf + 16, addrs, addr_len);
+	if (addr_len > 0)
+		memcpy(buf + 16, addrs, addr_len);
 	/* A NOOP TLV (type 4) filling tlv_len bytes, when there is room. */
 	memset(buf + 16 + addr_len, 0, tlv_len);
 	if (tlv_len >= 3) {
@@ -210,7 +211,7 @@ static void test_v2(void **state)
 
 	/* TLVs: the header is longer than what the parser needs to read;
 	 * it is done once the addresses are in. */
-	len = v2_header(buf, 1, 0x11, block,
+	(void)v2_header(buf, 1, 0x11, block,
 			v2_inet(block, "10.1.2.3", 1, "10.9.9.9", 2), 1000);
 	assert_int_equal(pp_parse(buf, 28, &h), PP_DONE);
 	assert_int_equal(h.length, 1028);
@@ -229,7 +230,7 @@ static void test_v2(void **state)
 	assert_int_equal(pp_parse(buf, len, &h), PP_DONE);
 	assert_int_equal(h.command, PP_LOCAL);
 	assert_int_equal(h.length, 16);
-	len = v2_header(buf, 0, 0x11, block, 12, 5);
+	(void)v2_header(buf, 0, 0x11, block, 12, 5);
 	assert_int_equal(pp_parse(buf, 16, &h), PP_DONE);
 	assert_int_equal(h.command, PP_LOCAL);
 	assert_int_equal(h.length, 33);
@@ -806,16 +807,16 @@ static void through_haproxy(const char *send_proxy)
 	const char *err_path = h_path("haproxy.err");
 	struct srv s1 = {0}, s2 = {0};
 	struct h_proc fl, ver;
-	struct peers *peers = calloc(1, sizeof(*peers));
+	struct peers *peers;
 	struct sockaddr_in me;
 	int port = 0, probe;
 	long long checks;
 
 	if (h_which(bin, sizeof(bin), "haproxy") == NULL) {
-		free(peers);
 		print_message("haproxy not found: install the Debian package "
 			      "haproxy\n");
 		skip();
+		return;
 	}
 	srv_start(&s1, "mtserver", "--proxy-protocol", "--proxy-from",
 		  "127.0.0.2/32", "--no-udp", (const char *)NULL);
@@ -883,6 +884,8 @@ static void through_haproxy(const char *send_proxy)
 			fail_msg("flood --verify-log failed; see %s",
 				 ver.out_path);
 	}
+	peers = calloc(1, sizeof(*peers));
+	assert_non_null(peers);
 	count_connects(s1.log, peers);
 	count_connects(s2.log, peers);
 	assert_int_equal(peers->other_hosts, 0);
