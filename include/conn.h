@@ -36,7 +36,8 @@
  * proxy's own connection (v2 LOCAL, v1 UNKNOWN, or a v1 header naming
  * the connection itself, as HAProxy's checks send) that closes without
  * a byte is a health check, counted in stats proxy_checks and not
- * logged.
+ * logged; so is a connection that closes before its first byte (a
+ * connect-only check, which names no client).
  *
  * Memory: conn_new allocates, conn_free frees (and closes the socket if
  * the session did not).  Threads: a conn belongs to one thread at a time;

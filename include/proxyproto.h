@@ -74,6 +74,8 @@ struct pp_header {
 	bool no_signature;	     /* with PP_ERROR: not even a header's
 					first bytes (a client speaking
 					without one) */
+	bool empty; /* pp_read's PP_ERROR: closed or reset before a byte
+		       came (a connect-only health check) */
 };
 
 /*
@@ -94,8 +96,9 @@ enum pp_status pp_parse(const void *buf, size_t len, struct pp_header *h);
  * poll(2) until the monotonic deadline_ms at most; once stop_fd (or -1)
  * is readable, until *stop_deadline_ms instead when that is sooner (the
  * server's drain deadline, set before stop_fd wakes; NULL: at once).
- * Returns PP_DONE, or PP_ERROR with h->error ("timeout", "closed",
- * ...; h->no_signature as pp_parse sets it).  fd may be blocking: every
+ * Returns PP_DONE, or PP_ERROR with h->error ("timeout", "closed in
+ * the header", ...; h->no_signature as pp_parse sets it, h->empty when
+ * the connection ended before its first byte).  fd may be blocking: every
  * recv waits in poll first or does not wait.
  */
 enum pp_status pp_read(int fd, int stop_fd, long long deadline_ms,

@@ -808,7 +808,7 @@ static void proxy_refuse(struct conn *c, const char *line, const char *reason)
 /* The refusal reason for a header pp_read could not take. */
 static const char *header_fault(const struct pp_header *h)
 {
-	if (h->no_signature || strcmp(h->error, "closed before a header") == 0)
+	if (h->no_signature)
 		return "proxy-no-header";
 	if (strcmp(h->error, "timeout") == 0)
 		return "proxy-timeout";
@@ -871,12 +871,25 @@ static bool check_ended(const struct conn *c, long long deadline)
 			  errno != EINTR);
 }
 
+/* Ends a health check: counted, not logged.  Returns false. */
+static bool proxy_check(struct conn *c)
+{
+	stats_add(&c->env->stats->proxy_checks, 1);
+	close(c->fd);
+	c->fd = -1;
+	seats_give(c->env->seats, &c->seat);
+	return false;
+}
+
 /*
  * Takes the PROXY header off the socket (within PP_HEADER_TIMEOUT_MS,
  * or the drain deadline once the server stops) and makes the session the
  * real client's: its address in the log lines and against --max-per-ip.
  * false when the connection ends here: refused (logged), or a health
- * check (counted in stats proxy_checks, not logged).
+ * check (counted in stats proxy_checks, not logged): the proxy's own
+ * connection closing without a byte after its header, or any connection
+ * closing before its first byte (a connect-only check carries no
+ * client to log).
  */
 __attribute__((noinline)) static bool proxy_admit(struct conn *c)
 {
@@ -888,18 +901,15 @@ __attribute__((noinline)) static bool proxy_admit(struct conn *c)
 
 	if (pp_read(c->fd, env->stop_fd, deadline, env->drain_deadline_ms,
 		    &h) != PP_DONE) {
+		if (h.empty) /* connect-only: a check, no client */
+			return proxy_check(c);
 		proxy_refuse(c, NULL, header_fault(&h));
 		return false;
 	}
 	if (own_source(c, &h))
 		h.command = PP_LOCAL;
-	if (h.command == PP_LOCAL && check_ended(c, deadline)) {
-		stats_add(&env->stats->proxy_checks, 1);
-		close(c->fd);
-		c->fd = -1;
-		seats_give(env->seats, &c->seat);
-		return false;
-	}
+	if (h.command == PP_LOCAL && check_ended(c, deadline))
+		return proxy_check(c);
 	if (h.command == PP_PROXY) {
 		client = &h.src;
 		c->who_len =

@@ -354,16 +354,14 @@ enum pp_status pp_read(int fd, int stop_fd, long long deadline_ms,
 		/* Peeked, not read: what follows the header stays queued. */
 		n = recv(fd, buf + have, sizeof(buf) - have,
 			 MSG_PEEK | MSG_DONTWAIT);
-		if (n == 0)
+		if (n == -1 &&
+		    (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+			continue;
+		if (n <= 0) {
+			/* Closed, or reset, before the first byte. */
+			h->empty = have == 0;
 			return fail(h, have == 0 ? "closed before a header"
-						 : "closed in the header");
-		if (n == -1) {
-			if (errno == EINTR || errno == EAGAIN ||
-			    errno == EWOULDBLOCK)
-				continue;
-			/* A reset before a byte is a connection without
-			 * a header, as a close is. */
-			return fail(h, have == 0 ? "closed before a header"
+				       : n == 0	 ? "closed in the header"
 						 : "receive failed");
 		}
 		st = pp_parse(buf, have + (size_t)n, h);

@@ -590,9 +590,10 @@ static void test_max_per_ip_counts_the_real_address(void **state)
 	srv_stop(&s);
 }
 
-/* v2 LOCAL (and a v1 header naming the connection itself, as HAProxy's
- * v1 checks send): a health check, counted and not logged; one that
- * sends is a client at the socket's address. */
+/* v2 LOCAL, a v1 header naming the connection itself (as HAProxy's v1
+ * checks send), a connection closed or reset before its first byte:
+ * health checks, counted and not logged; a LOCAL one that sends is a
+ * client at the socket's address. */
 static void test_local_is_a_health_check(void **state)
 {
 	unsigned char buf[64];
@@ -601,7 +602,7 @@ static void test_local_is_a_health_check(void **state)
 	socklen_t len = sizeof(me);
 	char v1[128], msg[64];
 	size_t n;
-	int a, b, c;
+	int a, b, c, d;
 
 	(void)state;
 	srv_start(&s, "mtserver", "--proxy-protocol", (const char *)NULL);
@@ -616,13 +617,22 @@ static void test_local_is_a_health_check(void **state)
 		 ntohs(me.sin_port), ntohs(it.sin_port));
 	assert_int_equal(h_send_all(b, v1, strlen(v1)), 0);
 	close(b);
+	/* Connect-only (a load balancer's TCP check), closed and reset:
+	 * nobody to log. */
+	close(srv_connect(&s));
+	d = srv_connect(&s);
+	assert_int_equal(setsockopt(d, SOL_SOCKET, SO_LINGER,
+				    &(struct linger){1, 0},
+				    sizeof(struct linger)),
+			 0);
+	close(d);
 	c = connect_and_send(&s, buf, n);
 	assert_int_equal(h_send_all(c, "checked\n", 8), 0);
 	srv_wait_log(&s, " msg checked\n", 1);
 	assert_int_equal(getsockname(c, (struct sockaddr *)&me,
 				     &(socklen_t){sizeof(me)}),
 			 0);
-	snprintf(msg, sizeof(msg), " tcp 127.0.0.1:%u #3 msg checked",
+	snprintf(msg, sizeof(msg), " tcp 127.0.0.1:%u #5 msg checked",
 		 ntohs(me.sin_port));
 	assert_int_equal(h_count_in_file(s.log, msg), 1);
 	close(c);
@@ -631,7 +641,7 @@ static void test_local_is_a_health_check(void **state)
 	assert_int_equal(h_count_in_file(s.log, " connect\n"), 1);
 	assert_int_equal(h_count_in_file(s.log, " refused "), 0);
 	assert_int_equal(h_number_after(s.p.err_path, "proxy health checks "),
-			 2);
+			 4);
 }
 
 /* UDP has no header: datagrams keep their own source. */
