@@ -437,7 +437,7 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		"PROXY header (v1 or\n"
 		"                        v2, HAProxy's send-proxy): log and "
 		"limit its client\n"
-		"      --proxy-from CIDR accept PROXY headers only from this "
+		"      --proxy-from CIDR take PROXY headers only from this "
 		"network (repeatable)\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         version\n\n"
