@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "proxyproto.h"
+
 #define MT_VERSION "1.0"
 
 /* Defaults, each with its reason. */
@@ -46,6 +48,9 @@
  * a person or a test, little for a flood aimed at a spoofed victim.
  * Loopback is exempt from the default, as above. */
 #define CLI_DEFAULT_UDP_ECHO_RATE (256 * 1024L)
+/* --proxy-from networks: a few proxies' subnets; more is a firewall's
+ * job. */
+#define CLI_PROXY_FROM_MAX 16
 /* --max-memory: beyond a tebibyte is a typo. */
 #define CLI_MAX_MEMORY (1L << 40)
 
@@ -78,6 +83,11 @@ struct config {
 	long max_line;	      /* bytes */
 	long drain_timeout_ms; /* --drain-timeout, in milliseconds */
 	int backlog;
+	/* --proxy-protocol: every TCP connection starts with a PROXY
+	 * header (proxyproto.h), from one of proxy_from when any. */
+	bool proxy_protocol;
+	size_t proxy_from_count;
+	struct pp_net proxy_from[CLI_PROXY_FROM_MAX];
 };
 
 enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,

@@ -27,6 +27,18 @@
  * client whose buffers do not fit, or cannot be allocated, is told
  * "server busy" (refused reason=memory-budget or no-memory).
  *
+ * With --proxy-protocol the session first takes the PROXY header off
+ * the socket (proxyproto.h; within PP_HEADER_TIMEOUT_MS, on the
+ * session's thread, never the accepting one): from then on the client is
+ * the one the header names, in every log line and for --max-per-ip
+ * (seats_take_address).  A missing, malformed or late header is refused
+ * (reasons proxy-no-header, proxy-bad-header, proxy-timeout); the
+ * proxy's own connection (v2 LOCAL, v1 UNKNOWN, or a v1 header naming
+ * the connection itself, as HAProxy's checks send) that closes without
+ * a byte is a health check, counted in stats proxy_checks and not
+ * logged; so is a connection that closes before its first byte (a
+ * connect-only check, which names no client).
+ *
  * Memory: conn_new allocates, conn_free frees (and closes the socket if
  * the session did not).  Threads: a conn belongs to one thread at a time;
  * the env it points to is shared, read-only or thread-safe.
@@ -65,7 +77,9 @@ struct conn {
 	const struct conn_env *env;
 	int fd;
 	uint64_t id;
-	char who[LOGLINE_WHO_MAX]; /* "tcp 127.0.0.1:53422 #17" */
+	struct sockaddr_storage peer; /* the socket's peer (the proxy's,
+					 with --proxy-protocol) */
+	char who[LOGLINE_WHO_MAX];    /* "tcp 127.0.0.1:53422 #17" */
 	size_t who_len;
 	struct seat seat; /* in env->seats, while served */
 };

@@ -11,8 +11,8 @@
  * summary.
  *
  * Memory: the per-address table (iplimit.h); seats_free frees it.
- * Threads: seats_take from the accepting thread only; seats_give and
- * seats_peak from any thread.
+ * Threads: seats_take from the accepting thread only; seats_give,
+ * seats_take_address and seats_peak from any thread.
  * Failure: seats_init returns -1 with errno (ENOMEM).
  */
 #ifndef SEATS_H
@@ -50,9 +50,19 @@ enum seats_verdict {
 int seats_init(struct seats *s, long max, long max_per_ip,
 	       bool exempt_loopback);
 
-/* Takes a seat for a client from peer into *seat, or says why not. */
+/* Takes a seat for a client from peer into *seat, or says why not.
+ * peer NULL: the address is not known yet (a PROXY header will say it),
+ * and seats_take_address counts it later. */
 enum seats_verdict seats_take(struct seats *s, const struct sockaddr *peer,
 			      struct seat *seat);
+
+/* Counts the taken seat against peer's address (--max-per-ip), once the
+ * real address is known: SEATS_TAKEN, SEATS_IP_FULL or SEATS_NO_MEMORY
+ * (the seat itself is kept either way; seats_give gives all back).  Any
+ * thread. */
+enum seats_verdict seats_take_address(struct seats *s,
+				      const struct sockaddr *peer,
+				      struct seat *seat);
 
 /* Gives seat back, if it was taken. */
 void seats_give(struct seats *s, struct seat *seat);

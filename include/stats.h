@@ -27,7 +27,10 @@ struct stats {
 	atomic_uint_fast64_t buffer_peak;      /* most session buffer bytes */
 	atomic_uint_fast64_t drained;	       /* sessions drained at stop */
 	atomic_uint_fast64_t drain_cut; /* of those, cut by the deadline */
-	struct timespec started;	/* CLOCK_MONOTONIC, set once */
+	/* --proxy-protocol: the proxy's own connections (health checks)
+	 * that closed without a byte: not logged, only counted. */
+	atomic_uint_fast64_t proxy_checks;
+	struct timespec started; /* CLOCK_MONOTONIC, set once */
 };
 
 void stats_init(struct stats *st);

@@ -28,6 +28,8 @@ enum {
 	OPT_MAX_LINE,
 	OPT_BACKLOG,
 	OPT_DRAIN,
+	OPT_PROXY_PROTOCOL,
+	OPT_PROXY_FROM,
 };
 
 /* The options both servers take; stserver, serving one TCP client at a
@@ -45,6 +47,8 @@ enum {
 	{"max-line", required_argument, NULL, OPT_MAX_LINE},            \
 	{"backlog", required_argument, NULL, OPT_BACKLOG},              \
 	{"drain-timeout", required_argument, NULL, OPT_DRAIN},          \
+	{"proxy-protocol", no_argument, NULL, OPT_PROXY_PROTOCOL},      \
+	{"proxy-from", required_argument, NULL, OPT_PROXY_FROM},        \
 	{"help", no_argument, NULL, 'h'},                               \
 	{"version", no_argument, NULL, 'V'},
 
@@ -178,6 +182,23 @@ static enum cli_result size_option(const char *name, const char *text, long max,
 		name, text == digits ? optarg : text);
 }
 
+/* --proxy-from CIDR, repeatable. */
+static enum cli_result proxy_from_option(struct config *cfg, const char *text,
+					 char *err, size_t errlen)
+{
+	if (cfg->proxy_from_count == CLI_PROXY_FROM_MAX)
+		return OPT_FAIL(err, errlen,
+				"too many --proxy-from (at most %d)",
+				CLI_PROXY_FROM_MAX);
+	if (pp_net_parse(text, &cfg->proxy_from[cfg->proxy_from_count]) == -1)
+		return OPT_FAIL(
+			err, errlen,
+			"invalid --proxy-from '%s' (expected ADDR or ADDR/BITS, IPv4 or IPv6, host bits zero)",
+			text);
+	cfg->proxy_from_count++;
+	return CLI_RUN;
+}
+
 static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
 				    bool *idle_given, char *err, size_t errlen)
 {
@@ -246,6 +267,11 @@ static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
 				"invalid --drain-timeout '%s' (expected seconds, 0-%ld, up to 3 decimals)",
 				optarg, CLI_MAX_DRAIN_MS / 1000);
 		return CLI_RUN;
+	case OPT_PROXY_PROTOCOL:
+		cfg->proxy_protocol = true;
+		return CLI_RUN;
+	case OPT_PROXY_FROM:
+		return proxy_from_option(cfg, optarg, err, errlen);
 	case 'h':
 		return CLI_HELP;
 	case 'V':
@@ -296,6 +322,12 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 	if (cfg->chat && !cfg->tcp)
 		return OPT_FAIL(err, errlen,
 				"--chat needs TCP: UDP senders cannot listen");
+	if (cfg->proxy_from_count > 0 && !cfg->proxy_protocol)
+		return OPT_FAIL(err, errlen,
+				"--proxy-from needs --proxy-protocol");
+	if (cfg->proxy_protocol && !cfg->tcp)
+		return OPT_FAIL(err, errlen,
+				"--proxy-protocol needs TCP: it is TCP only");
 	/* A chat member may listen for hours without a word. */
 	if (cfg->chat && !idle_given)
 		cfg->idle_timeout = 0;
@@ -401,6 +433,12 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		"for at most S\n"
 		"                        seconds in all (default %ld; "
 		"fractions ok)\n"
+		"      --proxy-protocol  every TCP connection starts with a "
+		"PROXY header (v1 or\n"
+		"                        v2, HAProxy's send-proxy): log and "
+		"limit its client\n"
+		"      --proxy-from CIDR take PROXY headers only from this "
+		"network (repeatable)\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         version\n\n"
 		"A message ends at '\\n' or '\\0'; a trailing '\\r' is "

@@ -24,12 +24,14 @@ enum seats_verdict seats_take(struct seats *s, const struct sockaddr *peer,
 	 * race past max. */
 	if (atomic_load_explicit(&s->active, memory_order_relaxed) >= s->max)
 		return SEATS_FULL;
-	switch (iplimit_take(&s->per_ip, peer, &seat->ip_key,
-			     &seat->ip_counted)) {
-	case 0:
-		return SEATS_IP_FULL;
-	case -1:
-		return SEATS_NO_MEMORY;
+	if (peer != NULL) {
+		switch (iplimit_take(&s->per_ip, peer, &seat->ip_key,
+				     &seat->ip_counted)) {
+		case 0:
+			return SEATS_IP_FULL;
+		case -1:
+			return SEATS_NO_MEMORY;
+		}
 	}
 	seat->taken = true;
 	now = atomic_fetch_add_explicit(&s->active, 1, memory_order_relaxed) +
@@ -39,6 +41,20 @@ enum seats_verdict seats_take(struct seats *s, const struct sockaddr *peer,
 				     &s->peak, &peak, now, memory_order_relaxed,
 				     memory_order_relaxed))
 		;
+	return SEATS_TAKEN;
+}
+
+enum seats_verdict seats_take_address(struct seats *s,
+				      const struct sockaddr *peer,
+				      struct seat *seat)
+{
+	switch (iplimit_take(&s->per_ip, peer, &seat->ip_key,
+			     &seat->ip_counted)) {
+	case 0:
+		return SEATS_IP_FULL;
+	case -1:
+		return SEATS_NO_MEMORY;
+	}
 	return SEATS_TAKEN;
 }
 

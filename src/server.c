@@ -429,10 +429,12 @@ static void log_refusal(struct server *srv, const char *who, size_t who_len,
 	stats_add(&srv->stats.tcp_refused, 1);
 }
 
-/* Tells a client why it is turned away and closes it; never blocks. */
+/* Tells a client why it is turned away (line NULL: nothing) and closes
+ * it; never blocks. */
 static void send_refusal(int fd, const char *line)
 {
-	(void)send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (line != NULL)
+		(void)send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
 	shutdown(fd, SHUT_WR);
 	close(fd);
 }
@@ -493,6 +495,15 @@ static void shed_client(struct server *srv, int err)
 			return;
 	}
 	(void)poll(NULL, 0, SHORTAGE_BACKOFF_MS);
+}
+
+/* --proxy-protocol --proxy-from: whether peer may send a PROXY header. */
+static bool proxy_trusted(const struct config *cfg,
+			  const struct sockaddr_storage *peer)
+{
+	return !cfg->proxy_protocol || cfg->proxy_from_count == 0 ||
+	       pp_net_match(cfg->proxy_from, cfg->proxy_from_count,
+			    (const struct sockaddr *)peer);
 }
 
 /* Waits until the listener is readable (1) or the server stops (0). */
@@ -561,6 +572,13 @@ struct conn *server_accept(struct server *srv)
 		if (srv->reserve_fd < 0)
 			srv->reserve_fd =
 				open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (!proxy_trusted(&srv->cfg, &peer)) {
+			/* A PROXY header from anyone else would let them
+			 * log as whoever they like: not read at all. */
+			refuse_fd(srv, fd, &peer, ++srv->next_id, NULL,
+				  "proxy-untrusted");
+			continue;
+		}
 		c = conn_new(&srv->env, fd, ++srv->next_id,
 			     (struct sockaddr *)&peer);
 		if (c == NULL) {
@@ -568,7 +586,12 @@ struct conn *server_accept(struct server *srv)
 				  "no-memory");
 			continue;
 		}
-		switch (seats_take(&srv->seats, (struct sockaddr *)&peer,
+		/* With PROXY headers the address is counted once the
+		 * session has read its header (conn.h). */
+		switch (seats_take(&srv->seats,
+				   srv->cfg.proxy_protocol
+					   ? NULL
+					   : (struct sockaddr *)&peer,
 				   &c->seat)) {
 		case SEATS_TAKEN:
 			/* Not even one more session's buffers fit: a crowd

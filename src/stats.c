@@ -49,6 +49,10 @@ void stats_print(const struct stats *st, long peak, const char *prog, FILE *out)
 		get(&st->udp_msgs), get(&st->udp_bytes),
 		get(&st->udp_datagrams), get(&st->udp_echo_limited),
 		get(&st->truncated));
+	if (get(&st->proxy_checks) > 0)
+		fprintf(out,
+			"%s: summary: proxy health checks %llu (not logged)\n",
+			prog, get(&st->proxy_checks));
 	if (getrusage(RUSAGE_SELF, &ru) == -1)
 		fprintf(out, "%s: summary: cpu times unknown: %s\n", prog,
 			strerror(errno));
