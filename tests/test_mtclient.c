@@ -98,11 +98,12 @@ static void test_udp_datagrams(void **state)
  * '\n'. */
 static char *filled(size_t count, char fill, const char *tail)
 {
-	char *s = malloc(count + strlen(tail) + 1);
+	size_t tail_len = strlen(tail);
+	char *s = malloc(count + tail_len + 1);
 
 	assert_non_null(s);
 	memset(s, fill, count);
-	strcpy(s + count, tail);
+	memcpy(s + count, tail, tail_len + 1);
 	return s;
 }
 
@@ -129,17 +130,19 @@ static void udp_long_lines(const char *host, size_t max)
 {
 	struct srv s = {0};
 	struct h_proc c;
-	char port[16], *input, *second;
+	size_t first = max + 1, total = first + max + 10 + 1;
+	char port[16], *input = malloc(total + 1);
 
 	/* --max-line: logged whole, not truncated at 4096. */
 	srv_start(&s, "mtserver", "--max-line", "70000", (const char *)NULL);
 	snprintf(port, sizeof(port), "%d", s.p.port);
-	input = filled(max, 'a', "\n");
-	second = filled(max + 10, 'b', "\n");
-	input = realloc(input, strlen(input) + strlen(second) + 1);
+	/* max 'a', then max + 10 'b', each line ended by '\n'. */
 	assert_non_null(input);
-	strcat(input, second);
-	free(second);
+	memset(input, 'a', max);
+	input[max] = '\n';
+	memset(input + first, 'b', total - first - 1);
+	input[total - 1] = '\n';
+	input[total] = '\0';
 	assert_int_equal(run_client(&c, input,
 				    (const char *[]){"--udp", "--wait", "0",
 						     host, port, NULL}),
