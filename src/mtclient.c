@@ -47,8 +47,9 @@ struct client {
 	bool long_line; /* the current line's start is sent already */
 	bool quit_sent;
 	bool input_done;
-	bool got_reply; /* anything received yet */
-	bool refused;	/* the server's first line refused us */
+	bool got_reply;	    /* anything received yet */
+	bool refused;	    /* the server's first line refused us */
+	bool output_failed; /* writing a reply to stdout failed */
 };
 
 static int usage_error(const char *msg)
@@ -231,8 +232,10 @@ static int on_reply(struct client *cl)
 	if (!cl->got_reply && !cl->udp && is_refusal(buf, (size_t)n))
 		cl->refused = true;
 	cl->got_reply = true;
-	if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout))
+	if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout)) {
+		cl->output_failed = true;
 		return -1;
+	}
 	return 1;
 }
 
@@ -369,11 +372,14 @@ int main(int argc, char *argv[])
 			net_format((struct sockaddr *)&addr.ss, name,
 				   sizeof(name)));
 		rc = 1;
-	} else if (rc == -1)
+	} else if (rc == -1 && cl.output_failed) {
+		fprintf(stderr, "mtclient: write error: %s\n", strerror(errno));
+	} else if (rc == -1) {
 		fprintf(stderr, "mtclient: %s: %s\n",
 			net_format((struct sockaddr *)&addr.ss, name,
 				   sizeof(name)),
 			strerror(errno));
+	}
 	close(cl.fd);
 	return rc == 0 ? 0 : 1;
 }

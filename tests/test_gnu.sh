@@ -41,6 +41,22 @@ test_help_and_version_to_a_full_disk_fail() {
 	done
 }
 
+# Replies mtclient cannot print are an error of their own: exit 1 and
+# "write error", not the server's address with the reason.
+test_mtclient_output_to_a_full_disk_fails() {
+	local port rc=0 err
+	[[ -w /dev/full ]] || t_skip "no /dev/full on this system"
+	bg_start echo_server -- "$(t_bin mtserver)" --echo --no-udp -b 127.0.0.1 0
+	wait_until 10 grep -q 'listening on' "$T/echo_server.err" || t_fail "mtserver did not start: $(cat "$T/echo_server.err")"
+	port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/echo_server.err")
+	[[ -n $port ]] || t_fail "no port in: $(cat "$T/echo_server.err")"
+	printf 'hello\n' | "$(t_bin mtclient)" 127.0.0.1 "$port" >/dev/full 2>"$T/client.err" || rc=$?
+	err=$(cat "$T/client.err")
+	[[ $rc -eq 1 ]] || t_fail "mtclient >/dev/full: exit status $rc, expected 1"
+	[[ $err == "mtclient: write error: No space left on device" ]] || t_fail "mtclient >/dev/full: stderr '$err'"
+	bg_stop echo_server 10 >/dev/null || t_fail "mtserver did not stop cleanly"
+}
+
 # flood as installed (mtflood) says mtflood: in --help, --version and
 # its error lines; it takes its name from argv[0].
 test_mtflood_names_itself() {
@@ -101,6 +117,7 @@ test_stserver_help_is_tcp_only() {
 }
 
 t_case test_help_and_version_to_a_full_disk_fail
+t_case test_mtclient_output_to_a_full_disk_fails
 t_case test_mtflood_names_itself
 t_case test_bad_options_are_named
 t_case test_help_says_where_to_report_bugs
