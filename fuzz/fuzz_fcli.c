@@ -51,5 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(o.duration >= 0 && o.duration <= FCLI_SECONDS_MAX);
 	FUZZ_CHECK(o.hold >= 0 && o.hold <= FCLI_SECONDS_MAX);
 	FUZZ_CHECK(memchr(o.host, '\0', sizeof(o.host)) != NULL);
+	for (const char *h = o.host; *h != '\0'; h++) /* no blank, no control */
+		FUZZ_CHECK((unsigned char)*h > ' ' && *h != 0x7f);
 	return 0;
 }

@@ -93,6 +93,46 @@ struct config {
 enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 			  char *argv[], char *err, size_t errlen);
 
+/*
+ * What every program of the project shares on its command line (the
+ * servers here, mtclient and flood too), as the GNU Coding Standards
+ * ask: the same words for the same mistakes, the same --version and
+ * bug-report lines, output errors never ignored.
+ */
+
+/* The last line of every program's --help.  The project has no public
+ * address (mailing list, tracker) yet: the README says what to do. */
+#define CLI_REPORT_BUGS                                                        \
+	"Report bugs: see \"Reporting bugs\" in README.md (no public "         \
+	"address yet)."
+
+/* The name the program was invoked as: the last path component of
+ * argv0 (so flood installed as mtflood says mtflood), or fallback when
+ * argv0 is NULL, empty or ends in '/'.  Points into argv0 or is
+ * fallback. */
+const char *cli_program_name(const char *argv0, const char *fallback);
+
+struct option;
+
+/*
+ * getopt_long returned c, '?' or ':' (with opterr 0 and ':' leading the
+ * short options): writes the reason into err[0..errlen), one line
+ * without the program's name, naming the option as GNU getopt does:
+ * "unknown option '--x'" or "unknown option '-x'", "option '--echo'
+ * doesn't allow an argument", "option '--no' is ambiguous", "option
+ * '--log' needs a value".  Call it before getopt_long runs again (it
+ * reads optind and optopt); options is the table getopt_long had.
+ */
+void cli_option_error(char *err, size_t errlen, int c, char *const argv[],
+		      const struct option *options);
+
+/* Closes out, the program's standard output, as coreutils'
+ * close_stdout does at exit: 0, or when anything written to it was
+ * lost (a full disk, a closed pipe) one line "PROG: write error:
+ * REASON" on errs and 1, the exit status to return.  Nothing may be
+ * written to out afterwards. */
+int cli_close_output(FILE *out, const char *prog, FILE *errs);
+
 /* Prints the --help text for kind. */
 void cli_usage(FILE *out, enum cli_kind kind);
 

@@ -138,12 +138,6 @@ static void set_defaults(struct config *cfg, enum cli_kind kind)
 					    : CLI_DEFAULT_BACKLOG_ST;
 }
 
-/* The option as the user typed it, for error messages. */
-static const char *typed(char *argv[], int index)
-{
-	return index > 0 && argv[index - 1] != NULL ? argv[index - 1] : "?";
-}
-
 static enum cli_result number_option(const char *name, const char *text,
 				     long min, long max, long *out, char *err,
 				     size_t errlen)
@@ -199,8 +193,8 @@ static enum cli_result proxy_from_option(struct config *cfg, const char *text,
 	return CLI_RUN;
 }
 
-static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
-				    bool *idle_given, char *err, size_t errlen)
+static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
+				    char *err, size_t errlen)
 {
 	long v = 0;
 
@@ -276,12 +270,8 @@ static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
 		return CLI_HELP;
 	case 'V':
 		return CLI_VERSION;
-	case ':':
-		return OPT_FAIL(err, errlen, "option '%s' needs a value",
-				typed(argv, optind));
-	default:
-		return OPT_FAIL(err, errlen, "unknown option '%s'",
-				typed(argv, optind));
+	default: /* not reached: the caller handles '?' and ':' */
+		return OPT_FAIL(err, errlen, "internal error: option %d", c);
 	}
 }
 
@@ -300,9 +290,13 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 	optind = 0; /* glibc: full re-initialisation, so tests can re-parse */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":b:l:qhV", options, NULL)) != -1) {
-		enum cli_result r =
-			parse_option(cfg, c, argv, &idle_given, err, errlen);
+		enum cli_result r;
 
+		if (c == '?' || c == ':') {
+			cli_option_error(err, errlen, c, argv, options);
+			return CLI_ERROR;
+		}
+		r = parse_option(cfg, c, &idle_given, err, errlen);
 		if (r != CLI_RUN)
 			return r;
 	}
@@ -338,6 +332,111 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 	return CLI_RUN;
 }
 
+const char *cli_program_name(const char *argv0, const char *fallback)
+{
+	const char *slash;
+
+	if (argv0 == NULL)
+		return fallback;
+	slash = strrchr(argv0, '/');
+	if (slash != NULL)
+		argv0 = slash + 1;
+	return argv0[0] != '\0' ? argv0 : fallback;
+}
+
+/* Whether the long option o is what "--name" (name[0..len)) asks for:
+ * its whole name or, as getopt_long allows, a prefix of it. */
+static bool long_name_fits(const struct option *o, const char *name, size_t len)
+{
+	return strncmp(o->name, name, len) == 0;
+}
+
+/* The options "--name" (name[0..len)) may mean: the exact one if any,
+ * else every one it is a prefix of.  Returns how many, the first in
+ * *found; with want_val >= 0 only options with that val count. */
+static int long_matches(const struct option *options, const char *name,
+			size_t len, int want_val, const struct option **found)
+{
+	int n = 0;
+
+	*found = NULL;
+	for (const struct option *o = options; o->name != NULL; o++) {
+		if (!long_name_fits(o, name, len) ||
+		    (want_val >= 0 && o->val != want_val))
+			continue;
+		if (o->name[len] == '\0') { /* exact: nothing else counts */
+			*found = o;
+			return 1;
+		}
+		if (n++ == 0)
+			*found = o;
+	}
+	return n;
+}
+
+void cli_option_error(char *err, size_t errlen, int c, char *const argv[],
+		      const struct option *options)
+{
+	/* A long option's word is argv[optind - 1]; a short option may be
+	 * in the middle of a cluster, where optind has not moved yet, so
+	 * the word is long only if it names an option that fits optopt. */
+	const char *word = optind > 0 ? argv[optind - 1] : NULL;
+	const struct option *o = NULL;
+	const char *name;
+	size_t len = 0;
+	int n = 0;
+
+	if (word != NULL && strncmp(word, "--", 2) == 0 && word[2] != '\0') {
+		name = word + 2;
+		len = strcspn(name, "=");
+		n = long_matches(options, name, len, optopt == 0 ? -1 : optopt,
+				 &o);
+		if (optopt == 0 && n > 1) {
+			net_error(err, errlen, "option '--%.*s' is ambiguous",
+				  (int)len, name);
+			return;
+		}
+		if (optopt == 0) {
+			net_error(err, errlen, "unknown option '--%.*s'",
+				  (int)len, name);
+			return;
+		}
+	}
+	if (o != NULL && c == ':') {
+		net_error(err, errlen, "option '--%s' needs a value", o->name);
+		return;
+	}
+	if (o != NULL) {
+		net_error(err, errlen,
+			  "option '--%s' doesn't allow an argument", o->name);
+		return;
+	}
+	if (c == ':')
+		net_error(err, errlen, "option '-%c' needs a value", optopt);
+	else if (optopt > ' ' && optopt < 127)
+		net_error(err, errlen, "unknown option '-%c'", optopt);
+	else
+		net_error(err, errlen, "unknown option (byte %d)", optopt);
+}
+
+int cli_close_output(FILE *out, const char *prog, FILE *errs)
+{
+	bool lost = ferror(out) != 0;
+	int saved;
+
+	errno = 0;
+	if (fclose(out) == 0 && !lost)
+		return 0;
+	/* Only fclose's own failure sets errno: an earlier lost write
+	 * has no reason left to tell. */
+	saved = errno;
+	if (saved != 0)
+		fprintf(errs, "%s: write error: %s\n", prog, strerror(saved));
+	else
+		fprintf(errs, "%s: write error\n", prog);
+	return 1;
+}
+
 void cli_version(FILE *out, const char *prog)
 {
 	fprintf(out,
@@ -371,9 +470,13 @@ void cli_usage(FILE *out, enum cli_kind kind)
 	      "  -b, --bind ADDR       IPv4/IPv6 address (default: every "
 	      "address, IPv6 and\n"
 	      "                        IPv4; 0.0.0.0 where there is no "
-	      "IPv6)\n"
-	      "      --echo            send every message back (TCP: the "
-	      "line; UDP: a datagram)\n",
+	      "IPv6)\n",
+	      out);
+	fputs(kind == CLI_MTSERVER
+		      ? "      --echo            send every message back (TCP: "
+			"the line; UDP: a datagram)\n"
+		      : "      --echo            send every message back, as "
+			"a line\n",
 	      out);
 	if (kind == CLI_MTSERVER)
 		fputs("      --chat            a chat room: each TCP message "
@@ -449,7 +552,7 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		"signal again within 1 s counts once, later it forces the exit "
 		"(as\nSIGQUIT does).  SIGHUP: reopen the log file.\nExit "
 		"status: 0 ok, 1 runtime error or log lines lost, 2 usage "
-		"error.\n",
+		"error.\n\n" CLI_REPORT_BUGS "\n",
 		CLI_DEFAULT_IDLE, CLI_DEFAULT_SEND_TIMEOUT,
 		CLI_DEFAULT_MAX_LINE,
 		kind == CLI_MTSERVER ? CLI_DEFAULT_BACKLOG_MT

@@ -5,7 +5,9 @@
  *   mtclient [--udp] [--wait MS] HOST PORT
  *
  * Each line read from standard input is sent as one '\n'-terminated
- * message (with --udp, one datagram).  Whatever the server sends back is
+ * message (with --udp, one datagram: a line longer than the largest
+ * datagram goes as several, and one exactly that long without its '\n',
+ * which a datagram's end stands for).  Whatever the server sends back is
  * printed as it arrives, so echo replies show up.  "quit" or end of input
  * ends the session: TCP half-closes and prints replies until the server
  * closes; UDP waits --wait milliseconds for late replies.
@@ -25,23 +27,29 @@
 #include "cli.h"
 #include "net.h"
 #include "proto.h"
+#include "udp.h" /* the largest datagrams, over IPv4 and IPv6 */
 
-/* One line, and one datagram: the largest UDP payload.  A longer TCP
- * line is sent in pieces, which the stream joins up again. */
-#define LINE_MAX_BYTES 65507
+/* Input is read into a buffer as long as the largest datagram and one
+ * byte more: a line that fills a datagram is still seen to end (its
+ * '\n' fits).  A line longer than the buffer is sent in pieces: over
+ * TCP the stream joins them up again, over UDP each is a datagram. */
+#define INPUT_MAX (UDP_DATAGRAM_MAX + 1)
 /* Default wait for UDP replies after the last line. */
 #define UDP_WAIT_MS 500
 
 struct client {
 	int fd;
 	bool udp;
+	size_t dgram_max; /* largest datagram to this server's family */
 	int wait_ms;
-	char line[LINE_MAX_BYTES + 1]; /* + the '\n' it is sent with */
+	char line[INPUT_MAX];
 	size_t len;
+	bool long_line; /* the current line's start is sent already */
 	bool quit_sent;
 	bool input_done;
-	bool got_reply; /* anything received yet */
-	bool refused;	/* the server's first line refused us */
+	bool got_reply;	    /* anything received yet */
+	bool refused;	    /* the server's first line refused us */
+	bool output_failed; /* writing a reply to stdout failed */
 };
 
 static int usage_error(const char *msg)
@@ -57,23 +65,54 @@ static void usage(void)
 	       "message (with --udp,\none datagram) and print what comes "
 	       "back.  'quit' or end of input ends it.\n\n"
 	       "  -u, --udp        use UDP datagrams instead of a TCP "
-	       "connection\n"
+	       "connection; a line\n"
+	       "                   longer than the largest datagram (%d "
+	       "bytes over IPv4,\n"
+	       "                   %d over IPv6) is sent as several, with "
+	       "a warning\n"
 	       "  -w, --wait MS    with --udp, wait MS for replies after the "
 	       "last line\n"
 	       "                   (default %d)\n"
 	       "  -h, --help       this text\n"
-	       "  -V, --version    version\n",
-	       UDP_WAIT_MS);
+	       "  -V, --version    version\n\n"
+	       "Exit status: 0 ok, 1 runtime error, 2 usage error.\n\n"
+	       "%s\n",
+	       UDP_DATAGRAM_MAX_V4, UDP_DATAGRAM_MAX, UDP_WAIT_MS,
+	       CLI_REPORT_BUGS);
 }
 
-/* Sends line[0..len) as one message; with UDP one datagram. */
-static int send_line(struct client *cl, size_t len)
+static int send_datagram(const struct client *cl, const char *p, size_t n)
 {
-	cl->line[len] = '\n';
-	if (cl->udp)
-		return send(cl->fd, cl->line, len + 1, MSG_NOSIGNAL) == -1 ? -1
-									   : 0;
-	return net_send_all(cl->fd, cl->line, len + 1);
+	return send(cl->fd, p, n, MSG_NOSIGNAL) == -1 ? -1 : 0;
+}
+
+/* A piece of a line longer than a datagram is about to go: said once
+ * per line, since the server sees each piece as a message of its own. */
+static void warn_long_line(struct client *cl)
+{
+	if (!cl->long_line)
+		fprintf(stderr,
+			"mtclient: line longer than %zu bytes sent as several "
+			"datagrams\n",
+			cl->dgram_max);
+	cl->long_line = true;
+}
+
+/* The rest of a UDP line, n bytes at p (p[n] is ours to write): pieces
+ * of dgram_max bytes while more is left, then the last piece with its
+ * '\n' when that fits (a datagram's end ends a message as well). */
+static int send_udp_line(struct client *cl, char *p, size_t n)
+{
+	while (n > cl->dgram_max) {
+		warn_long_line(cl);
+		if (send_datagram(cl, p, cl->dgram_max) == -1)
+			return -1;
+		p += cl->dgram_max;
+		n -= cl->dgram_max;
+	}
+	if (n < cl->dgram_max)
+		p[n++] = '\n';
+	return send_datagram(cl, p, n);
 }
 
 static bool is_quit(const char *line, size_t len)
@@ -82,6 +121,42 @@ static bool is_quit(const char *line, size_t len)
 		len--;
 	return len == sizeof(PROTO_QUIT) - 1 &&
 	       memcmp(line, PROTO_QUIT, len) == 0;
+}
+
+/* Sends the end of a line, n bytes at p (p[n] is ours to write), as
+ * one message: over TCP with its '\n'; over UDP as above. */
+static int send_line(struct client *cl, char *p, size_t n)
+{
+	bool quit = !cl->long_line && is_quit(p, n);
+	int rc;
+
+	if (cl->udp) {
+		rc = send_udp_line(cl, p, n);
+	} else {
+		p[n] = '\n';
+		rc = net_send_all(cl->fd, p, n + 1);
+	}
+	cl->long_line = false;
+	cl->quit_sent = quit;
+	return rc;
+}
+
+/* The buffer is full and holds no '\n': the line is longer than the
+ * buffer, so longer than a datagram.  Its first piece goes now (UDP: a
+ * datagram's worth; TCP: all of it) and the rest moves to the front. */
+static int send_long_piece(struct client *cl)
+{
+	size_t n = cl->udp ? cl->dgram_max : cl->len;
+
+	if (cl->udp)
+		warn_long_line(cl);
+	if ((cl->udp ? send_datagram(cl, cl->line, n)
+		     : net_send_all(cl->fd, cl->line, n)) == -1)
+		return -1;
+	cl->long_line = true;
+	memmove(cl->line, cl->line + n, cl->len - n);
+	cl->len -= n;
+	return 0;
 }
 
 /* Sends every complete line in the buffer; 0 or -1. */
@@ -93,9 +168,8 @@ static int send_lines(struct client *cl)
 	       (nl = memchr(cl->line, '\n', cl->len)) != NULL) {
 		size_t n = (size_t)(nl - cl->line);
 
-		if (send_line(cl, n) == -1)
+		if (send_line(cl, cl->line, n) == -1)
 			return -1;
-		cl->quit_sent = is_quit(cl->line, n);
 		memmove(cl->line, nl + 1, cl->len - n - 1);
 		cl->len -= n + 1;
 	}
@@ -106,33 +180,25 @@ static int send_lines(struct client *cl)
 static int on_input(struct client *cl)
 {
 	ssize_t n = read(STDIN_FILENO, cl->line + cl->len,
-			 LINE_MAX_BYTES - cl->len);
+			 sizeof(cl->line) - cl->len);
 
 	if (n == -1)
 		return errno == EINTR ? 0 : -1;
 	if (n == 0) {
 		cl->input_done = true;
-		if (cl->len > 0 && !cl->quit_sent) { /* no final newline */
-			if (send_line(cl, cl->len) == -1)
-				return -1;
-			cl->quit_sent = is_quit(cl->line, cl->len);
-		}
+		/* No final newline: the rest is a line; the buffer is never
+		 * left full, so line[len] is there for its '\n'. */
+		if ((cl->len > 0 || cl->long_line) && !cl->quit_sent &&
+		    send_line(cl, cl->line, cl->len) == -1)
+			return -1;
 		cl->len = 0;
 		return 0;
 	}
 	cl->len += (size_t)n;
 	if (send_lines(cl) == -1)
 		return -1;
-	if (cl->len == LINE_MAX_BYTES) { /* a line longer than the buffer */
-		if (cl->udp)
-			fprintf(stderr,
-				"mtclient: line longer than %d bytes sent as several datagrams\n",
-				LINE_MAX_BYTES);
-		if (cl->udp ? send_line(cl, cl->len)
-			    : net_send_all(cl->fd, cl->line, cl->len))
-			return -1;
-		cl->len = 0;
-	}
+	if (cl->len == sizeof(cl->line) && send_long_piece(cl) == -1)
+		return -1;
 	return 0;
 }
 
@@ -155,7 +221,7 @@ static bool is_refusal(const char *buf, size_t n)
 /* Prints what the server sent.  1 go on, 0 server closed, -1 error. */
 static int on_reply(struct client *cl)
 {
-	char buf[LINE_MAX_BYTES + 1];
+	char buf[INPUT_MAX]; /* a whole datagram; any part of a stream */
 	ssize_t n = recv(cl->fd, buf, sizeof(buf), 0);
 
 	if (n == -1)
@@ -166,8 +232,10 @@ static int on_reply(struct client *cl)
 	if (!cl->got_reply && !cl->udp && is_refusal(buf, (size_t)n))
 		cl->refused = true;
 	cl->got_reply = true;
-	if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout))
+	if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout)) {
+		cl->output_failed = true;
 		return -1;
+	}
 	return 1;
 }
 
@@ -229,7 +297,7 @@ static int parse_args(struct client *cl, int argc, char *argv[],
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	char *end;
+	char why[NET_ERR_MAX], *end;
 	long v;
 	int c;
 
@@ -249,14 +317,13 @@ static int parse_args(struct client *cl, int argc, char *argv[],
 			break;
 		case 'h':
 			usage();
-			return 0;
+			return cli_close_output(stdout, "mtclient", stderr);
 		case 'V':
 			cli_version(stdout, "mtclient");
-			return 0;
-		case ':':
-			return usage_error("option needs a value");
-		default:
-			return usage_error("unknown option");
+			return cli_close_output(stdout, "mtclient", stderr);
+		default: /* '?' or ':' */
+			cli_option_error(why, sizeof(why), c, argv, options);
+			return usage_error(why);
 		}
 	}
 	if (argc - optind != 2)
@@ -288,6 +355,8 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "mtclient: %s\n", err);
 		return 1;
 	}
+	cl.dgram_max = addr.ss.ss_family == AF_INET6 ? UDP_DATAGRAM_MAX
+						     : UDP_DATAGRAM_MAX_V4;
 	cl.fd = socket(addr.ss.ss_family, cl.udp ? SOCK_DGRAM : SOCK_STREAM, 0);
 	if (cl.fd == -1 ||
 	    connect(cl.fd, (struct sockaddr *)&addr.ss, addr.len) == -1) {
@@ -303,11 +372,14 @@ int main(int argc, char *argv[])
 			net_format((struct sockaddr *)&addr.ss, name,
 				   sizeof(name)));
 		rc = 1;
-	} else if (rc == -1)
+	} else if (rc == -1 && cl.output_failed) {
+		fprintf(stderr, "mtclient: write error: %s\n", strerror(errno));
+	} else if (rc == -1) {
 		fprintf(stderr, "mtclient: %s: %s\n",
 			net_format((struct sockaddr *)&addr.ss, name,
 				   sizeof(name)),
 			strerror(errno));
+	}
 	close(cl.fd);
 	return rc == 0 ? 0 : 1;
 }

@@ -24,10 +24,10 @@ int server_main(int argc, char *argv[], const struct server_model *model)
 	switch (cli_parse(&cfg, model->kind, argc, argv, err, sizeof(err))) {
 	case CLI_HELP:
 		cli_usage(stdout, model->kind);
-		return 0;
+		return cli_close_output(stdout, cfg.prog, stderr);
 	case CLI_VERSION:
 		cli_version(stdout, cfg.prog);
-		return 0;
+		return cli_close_output(stdout, cfg.prog, stderr);
 	case CLI_ERROR:
 		fprintf(stderr, "%s: %s\n", cfg.prog, err);
 		return 2;

@@ -196,6 +196,19 @@ static void test_bad_options(void **state)
 	expect_error(MT("--max-line", "99999999", "80"), err,
 		     "invalid --max-line");
 	expect_error(MT("--backlog", "0", "80"), err, "invalid --backlog");
+	/* Named as typed, even inside a cluster of short options. */
+	expect_error(MT("-qx", "80"), err, "unknown option '-x'");
+	expect_error(MT("-xq", "80"), err, "unknown option '-x'");
+	/* A switch given a value, and an abbreviation that fits several
+	 * options, said as GNU programs say them. */
+	expect_error(MT("--echo=yes", "80"), err,
+		     "option '--echo' doesn't allow an argument");
+	expect_error(MT("--qui=1", "80"), err,
+		     "option '--quiet' doesn't allow an argument");
+	expect_error(ST("--help=me"), err,
+		     "option '--help' doesn't allow an argument");
+	expect_error(MT("--no", "80"), err, "option '--no' is ambiguous");
+	expect_error(MT("--log=", "80"), err, "empty log file name");
 	/* stserver has no transport switches and no client limit. */
 	expect_error(ST("--no-udp", "80"), err, "unknown option '--no-udp'");
 	expect_error(ST("--max-clients", "3", "80"), err,
@@ -239,6 +252,64 @@ static void test_usage_mentions_every_option(void **state)
 	assert_non_null(strstr(buf, "TCP only"));
 	assert_null(strstr(buf, "--no-udp"));
 	assert_null(strstr(buf, "--max-clients"));
+	/* stserver serves TCP only: its options say nothing of UDP. */
+	assert_null(strstr(strstr(buf, "\n  PORT"), "UDP"));
+}
+
+/* Every program's --help ends with where to report bugs (GNU). */
+static void test_usage_says_where_to_report_bugs(void **state)
+{
+	static const enum cli_kind kinds[] = {CLI_MTSERVER, CLI_STSERVER};
+	char buf[8192];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+		assert_non_null(f);
+		cli_usage(f, kinds[i]);
+		assert_int_equal(fclose(f), 0);
+		assert_non_null(strstr(buf, "\n" CLI_REPORT_BUGS "\n"));
+	}
+	assert_non_null(strstr(CLI_REPORT_BUGS, "Report bugs"));
+}
+
+/* The program's name from argv[0]: its last path component. */
+static void test_program_name(void **state)
+{
+	(void)state;
+	assert_string_equal(cli_program_name("/usr/bin/mtflood", "flood"),
+			    "mtflood");
+	assert_string_equal(cli_program_name("bench/flood", "flood"), "flood");
+	assert_string_equal(cli_program_name("mtclient", "x"), "mtclient");
+	assert_string_equal(cli_program_name("dir/", "flood"), "flood");
+	assert_string_equal(cli_program_name("", "flood"), "flood");
+	assert_string_equal(cli_program_name(NULL, "flood"), "flood");
+}
+
+/* --help and --version to a full disk fail, as coreutils' do: the
+ * output is flushed and closed, and a failure is an error line and a
+ * nonzero status. */
+static void test_close_stdout_reports_write_errors(void **state)
+{
+	char errbuf[256];
+	FILE *full = fopen("/dev/full", "w");
+	FILE *errs = fmemopen(errbuf, sizeof(errbuf), "w");
+
+	(void)state;
+	if (full == NULL)
+		skip();
+	assert_non_null(errs);
+	cli_version(full, "mtserver");
+	assert_int_equal(cli_close_output(full, "mtserver", errs), 1);
+	assert_int_equal(fclose(errs), 0);
+	assert_non_null(strstr(errbuf, "mtserver: write error: "));
+	assert_non_null(strstr(errbuf, "No space left on device\n"));
+
+	full = tmpfile();
+	assert_non_null(full);
+	cli_version(full, "mtserver");
+	assert_int_equal(cli_close_output(full, "mtserver", stderr), 0);
 }
 
 int main(void)
@@ -252,6 +323,9 @@ int main(void)
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_bad_addresses),
 		cmocka_unit_test(test_usage_mentions_every_option),
+		cmocka_unit_test(test_usage_says_where_to_report_bugs),
+		cmocka_unit_test(test_program_name),
+		cmocka_unit_test(test_close_stdout_reports_write_errors),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);

@@ -236,6 +236,9 @@ static void test_bad_numbers(void **state)
 	refused("--hold", "--hold", "0", END);
 	refused("--max-time", "--max-time", "0", END);
 	refused("-H", "-H", "", END);
+	refused("-H", "-H", " ", END);
+	refused("-H", "-H", "local host", END);
+	refused("-H", "-H", "host\n", END);
 	refused("-P", "-P", "0", "--echo", END);
 	refused("-P", "-P", "1025", "--echo", END);
 	refused("--payload", "--payload", "", END);
@@ -245,10 +248,16 @@ static void test_bad_numbers(void **state)
 static void test_syntax_errors(void **state)
 {
 	(void)state;
-	refused("unknown option --bogus", "--bogus", END);
-	refused("unknown option -x", "-x", END);
-	refused("-n needs a value", "-n", END);
-	refused("--rate needs a value", "--rate", END);
+	refused("unknown option '--bogus'", "--bogus", END);
+	refused("unknown option '-x'", "-x", END);
+	/* In a cluster: the option, not the whole word or the one before. */
+	refused("unknown option '-x'", "-n", "2", "-xh", END);
+	refused("option '-n' needs a value", "-n", END);
+	refused("option '--rate' needs a value", "--rate", END);
+	/* A long option that takes no value, given one, as GNU says it. */
+	refused("option '--json' doesn't allow an argument", "--json=1", END);
+	refused("option '--echo' doesn't allow an argument", "--ec=yes", END);
+	refused("option '--ch' is ambiguous", "--ch", END);
 	refused("unexpected argument 'extra'", "-n", "2", "extra", END);
 }
 

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -52,6 +53,7 @@ enum srv_mode {
 	SRV_UDP_DELAY, /* UDP echo, each reply DELAY_MS late */
 	SRV_STALL,     /* TCP echo, one client, that stops reading for
 			  STALL_MS, STALL_AT_MS after the first message */
+	SRV_DEAF,      /* accept, and never read a byte */
 };
 
 /* A delay much longer than loopback's round trip (tens of us) and than
@@ -167,7 +169,7 @@ static void *srv_tcp_main(void *arg)
 	pfd[0].events = POLLIN;
 	while (!atomic_load(&s->stop)) {
 		/* Quiet: accept, but leave the clients' bytes unread. */
-		int quiet = h_now_ms() < quiet_until;
+		int quiet = s->mode == SRV_DEAF || h_now_ms() < quiet_until;
 
 		for (i = 1; i < n; i++)
 			pfd[i].revents = 0;
@@ -1015,21 +1017,56 @@ static void test_max_time(void **state)
 	run_free(&r);
 }
 
-static void test_usage_error(void **state)
+/*
+ * A server that accepts and never reads: the socket buffers fill and
+ * no byte moves again.  flood gives up on the stalled connection after
+ * its stall bound (--timeout, at least 10 s) and fails saying so, long
+ * before --max-time (50 s here) would end it.
+ */
+static void test_oneway_stall(void **state)
 {
+	struct srv s;
 	struct run r;
 
 	(void)state;
-	flood(&r, 1, "-n", "0", END);
+	flood_srv(&r, &s, SRV_DEAF, 1, "-n", "1", "-m", "100000000", END);
+	expect_in(r.out, "timeout x1");
+	expect_in(r.err, "no progress");
+	if (strstr(r.out, "max-time") != NULL)
+		fail_msg("ended by --max-time, not by the stall bound:\n%s",
+			 r.out);
+	run_free(&r);
+}
+
+/* Usage errors exit 2 with one line naming the option. */
+static void usage_error(const char *needle, ...)
+{
+	struct run r;
+	va_list ap;
+
+	va_start(ap, needle);
+	vflood(&r, 0, NULL, ap);
+	va_end(ap);
 	expect_status(&r, 2);
 	expect_in(r.err, "flood: ");
-	expect_in(r.err, "-n");
+	expect_in(r.err, needle);
 	assert_int_equal(h_count(r.err, "\n"), 1);
 	assert_string_equal(r.out, "");
 	run_free(&r);
-	flood(&r, 1, "--churn", "--hold", "1", END);
-	expect_status(&r, 2);
-	run_free(&r);
+}
+
+static void test_usage_error(void **state)
+{
+	(void)state;
+	usage_error("-n", "-n", "0", END);
+	usage_error("--hold and --churn", "--churn", "--hold", "1", END);
+	usage_error("bad -H", "-H", "", END);
+	usage_error("bad -H", "-H", " ", END);
+	usage_error("bad -H", "--host=", END);
+	usage_error("unknown option '--bogus'", "--bogus", END);
+	usage_error("option '--json' doesn't allow an argument", "--json=yes",
+		    END);
+	usage_error("option '--timeout' needs a value", "--timeout", END);
 }
 
 /* ---- (c) --hdr-log: HdrHistogram interval logs ---- */
@@ -1311,6 +1348,91 @@ static void test_verify_log_process(void **state)
 	free(out);
 }
 
+/* flood --verify-log ARGS... (ending with END) as a child: its exit
+ * status (-1: still running after the wait, then killed) and output. */
+static int verify_run(char **out, char **err, ...)
+{
+	const char *argv[16];
+	struct h_proc p;
+	va_list ap;
+	int n = 0, status;
+
+	va_start(ap, err);
+	while ((argv[n] = va_arg(ap, const char *)) != NULL)
+		assert_true(++n < 15);
+	va_end(ap);
+	assert_int_equal(h_spawn(&p, "flood", argv, NULL), 0);
+	status = h_wait_exit(&p, 10000);
+	if (status == -1)
+		h_stop(&p, SIGKILL, 5000);
+	*out = h_slurp(p.out_path, NULL);
+	*err = h_slurp(p.err_path, NULL);
+	assert_non_null(*out);
+	assert_non_null(*err);
+	return status;
+}
+
+/* A log whose last line lacks its '\n' was torn (the writer died or is
+ * still writing): the line may be a whole message's text, it is still
+ * not a whole log line, and the check fails saying so. */
+static void test_verify_log_torn_last_line(void **state)
+{
+	const char *log = h_path("torn.log");
+	char *text, *out, *err;
+	size_t len;
+
+	(void)state;
+	write_log(log, 2, 5, -1, 0);
+	text = h_slurp(log, &len);
+	assert_non_null(text);
+	assert_true(len > 0 && text[len - 1] == '\n');
+	text[len - 1] = '\0'; /* the last line without its '\n' */
+	assert_int_equal(h_write_file(log, text), 0);
+	free(text);
+	assert_int_equal(verify_run(&out, &err, "--verify-log", log, "-n", "2",
+				    "-m", "5", END),
+			 1);
+	expect_in(out, "torn            1");
+	expect_in(out, "FAILED");
+	free(out);
+	free(err);
+	/* --json says so too. */
+	assert_int_equal(verify_run(&out, &err, "--verify-log", log, "-n", "2",
+				    "-m", "5", "--json", END),
+			 1);
+	assert_int_equal(json_int(out, "torn"), 1);
+	expect_in(out, "\"ok\":false");
+	free(out);
+	free(err);
+	/* The same log whole passes. */
+	write_log(log, 2, 5, -1, 0);
+	verify_log(0, log, "2", "5");
+}
+
+/* A FIFO (or any file that is not a regular file) is refused at once
+ * with one line, instead of waiting for a writer that may never come. */
+static void test_verify_log_not_a_file(void **state)
+{
+	const char *fifo = h_path("verify.fifo");
+	char *out, *err;
+
+	(void)state;
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(verify_run(&out, &err, "--verify-log", fifo, "-n", "1",
+				    "-m", "1", END),
+			 1);
+	expect_in(err, "not a regular file");
+	assert_int_equal(h_count(err, "\n"), 1);
+	free(out);
+	free(err);
+	assert_int_equal(verify_run(&out, &err, "--verify-log", "/dev/null",
+				    "-n", "1", "-m", "1", END),
+			 1);
+	expect_in(err, "/dev/null: not a regular file");
+	free(out);
+	free(err);
+}
+
 /*
  * The skeleton part (b) shares: mtserver (with --echo when echo) logging
  * to log, flood ARGS... (ending with END) against it, the server
@@ -1524,6 +1646,9 @@ int main(void)
 		cmocka_unit_test(test_max_time),
 		cmocka_unit_test(test_verify_log_process),
 		cmocka_unit_test(test_usage_error),
+		cmocka_unit_test(test_oneway_stall),
+		cmocka_unit_test(test_verify_log_torn_last_line),
+		cmocka_unit_test(test_verify_log_not_a_file),
 		cmocka_unit_test(test_mtserver_oneway),
 		cmocka_unit_test(test_mtserver_echo),
 		cmocka_unit_test(test_mtserver_udp),

@@ -89,6 +89,96 @@ static void test_udp_datagrams(void **state)
 	assert_int_equal(h_count_in_file(c.out_path, "u1\nu2\nu3\n"), 1);
 }
 
+/* The largest UDP payloads: 65,535 less the UDP header (8) over IPv6,
+ * less the IPv4 header (20) as well over IPv4. */
+#define UDP_MAX_V4 65507
+#define UDP_MAX_V6 65527
+
+/* A malloc'd string: count bytes of fill, each line of input ended by
+ * '\n'. */
+static char *filled(size_t count, char fill, const char *tail)
+{
+	size_t tail_len = strlen(tail);
+	char *s = malloc(count + tail_len + 1);
+
+	assert_non_null(s);
+	memset(s, fill, count);
+	memcpy(s + count, tail, tail_len + 1);
+	return s;
+}
+
+/* The log holds a UDP message of exactly len bytes of fill, once. */
+static void expect_udp_message(const struct srv *s, size_t len, char fill)
+{
+	char *needle = filled(len, fill, "\n");
+	char *msg = malloc(len + 8);
+
+	assert_non_null(msg);
+	snprintf(msg, len + 8, " msg %s", needle);
+	if (h_count_in_file(s->log, msg) != 1)
+		fail_msg("the log lacks one whole message of %zu '%c'", len,
+			 fill);
+	free(msg);
+	free(needle);
+}
+
+/* A line as long as the largest datagram goes as one datagram (there is
+ * no room for its '\n', and a datagram ends a message anyway); a longer
+ * line goes in pieces, each a datagram of at most that size, as --help
+ * and the manual say, with one warning. */
+static void udp_long_lines(const char *host, size_t max)
+{
+	struct srv s = {0};
+	struct h_proc c;
+	size_t first = max + 1, total = first + max + 10 + 1;
+	char port[16], *input = malloc(total + 1);
+
+	/* --max-line: logged whole, not truncated at 4096. */
+	srv_start(&s, "mtserver", "--max-line", "70000", (const char *)NULL);
+	snprintf(port, sizeof(port), "%d", s.p.port);
+	/* max 'a', then max + 10 'b', each line ended by '\n'. */
+	assert_non_null(input);
+	memset(input, 'a', max);
+	input[max] = '\n';
+	memset(input + first, 'b', total - first - 1);
+	input[total - 1] = '\n';
+	input[total] = '\0';
+	assert_int_equal(run_client(&c, input,
+				    (const char *[]){"--udp", "--wait", "0",
+						     host, port, NULL}),
+			 0);
+	free(input);
+	srv_wait_log(&s, " #3 msg ", 1);
+	srv_stop(&s);
+	/* Three datagrams: the line of max bytes, then the longer line as
+	 * max bytes and 10. */
+	assert_int_equal(h_count_in_file(s.log, " msg "), 3);
+	expect_udp_message(&s, max, 'a');
+	expect_udp_message(&s, max, 'b');
+	expect_udp_message(&s, 10, 'b');
+	assert_int_equal(h_count_in_file(c.err_path, "sent as several "
+						     "datagrams"),
+			 1);
+	assert_int_equal(h_count_in_file(c.err_path, "\n"), 1);
+}
+
+static void test_udp_longest_lines_ipv4(void **state)
+{
+	(void)state;
+	udp_long_lines("127.0.0.1", UDP_MAX_V4);
+}
+
+static void test_udp_longest_lines_ipv6(void **state)
+{
+	int fd = h_udp("::1", 9);
+
+	(void)state;
+	if (fd == -1)
+		skip(); /* no IPv6 loopback here */
+	close(fd);
+	udp_long_lines("::1", UDP_MAX_V6);
+}
+
 /* mtserver started with option 1 and one client in: mtclient gets the
  * refusal line, says it was refused (one line) and exits 1. */
 static void client_refused(const char *option, const char *line)
@@ -161,7 +251,13 @@ static void test_errors(void **state)
 	expect_failure((const char *[]){"127.0.0.1", NULL}, 2,
 		       "expected HOST PORT");
 	expect_failure((const char *[]){"--bogus", "127.0.0.1", "80", NULL}, 2,
-		       "unknown option");
+		       "mtclient: unknown option '--bogus'");
+	expect_failure((const char *[]){"-x", "127.0.0.1", "80", NULL}, 2,
+		       "mtclient: unknown option '-x'");
+	expect_failure((const char *[]){"--udp=1", "127.0.0.1", "80", NULL}, 2,
+		       "option '--udp' doesn't allow an argument");
+	expect_failure((const char *[]){"127.0.0.1", "80", "--wait", NULL}, 2,
+		       "option '--wait' needs a value");
 }
 
 int main(void)
@@ -170,6 +266,8 @@ int main(void)
 		cmocka_unit_test(test_lines_and_echo_replies),
 		cmocka_unit_test(test_end_of_input_without_newline),
 		cmocka_unit_test(test_udp_datagrams),
+		cmocka_unit_test(test_udp_longest_lines_ipv4),
+		cmocka_unit_test(test_udp_longest_lines_ipv6),
 		cmocka_unit_test(test_server_full_is_an_error),
 		cmocka_unit_test(test_per_ip_refusal_is_an_error),
 		cmocka_unit_test(test_errors),

@@ -39,7 +39,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h> /* SIOCOUTQ */
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,7 +113,8 @@ struct client {
 	uint8_t state;	    /* enum cstate */
 	uint8_t head_state; /* enum head_state */
 	uint8_t head_len;
-	uint8_t blocked;	/* one-way: send() said EAGAIN */
+	uint8_t blocked;	/* one-way: waiting for EPOLLOUT (a send
+				   said EAGAIN, or the turn was given up) */
 	uint8_t first_pending;	/* echo: this connection has no reply yet */
 	uint32_t want;		/* epoll events registered (0: none) */
 	uint32_t out_off;	/* bytes of message seq already sent */
@@ -124,7 +127,10 @@ struct client {
 	int64_t t_first;	/* --rate schedule origin */
 	int64_t t_last;		/* last message completed, for --think */
 	int64_t t_connect;	/* this connection's connect() started */
-	int64_t t_progress;	/* last protocol progress */
+	int64_t t_progress;	/* last protocol progress (one-way TCP: the
+				   server's kernel took more of our bytes) */
+	uint64_t conn_bytes;	/* one-way: bytes sent on this connection */
+	uint64_t conn_acked;	/* one-way TCP: of them, acknowledged */
 	int64_t t_timer;	/* when on_timer() must run, or NEVER */
 	char head[REFUSAL_MAX]; /* first bytes from the server */
 };
@@ -501,11 +507,33 @@ static void oneway_sent(struct worker *w, struct client *c, size_t n,
 
 	c->seq += whole;
 	c->out_off = (uint32_t)(total % w->o->size);
+	c->conn_bytes += n;
 	w->res.bytes_sent += n;
 	w->res.msgs_sent += whole;
-	c->t_progress = now;
 	if (whole > 0)
 		c->t_last = now;
+}
+
+/*
+ * One-way TCP: whether the server has taken more of our bytes since
+ * the last look - its kernel acknowledged them: what we sent less what
+ * our send queue still holds (SIOCOUTQ).  A send() that succeeds is no
+ * proof: the kernel grows a socket's send buffer to megabytes, so a
+ * server that reads nothing still takes a burst now and then, and
+ * "no progress" would never come.
+ */
+static int oneway_acked_more(struct client *c)
+{
+	int queued;
+	uint64_t acked;
+
+	if (ioctl(c->fd, SIOCOUTQ, &queued) == -1 || queued < 0)
+		return 0;
+	acked = c->conn_bytes - (uint64_t)queued;
+	if (acked <= c->conn_acked)
+		return 0;
+	c->conn_acked = acked;
+	return 1;
 }
 
 /* Sends what may be sent now; then waits for EPOLLOUT, for the pacing
@@ -526,9 +554,16 @@ static void oneway_send(struct worker *w, struct client *c, int64_t now)
 		if (credit == 0)
 			break;
 		if (round == TCP_BURST) {
-			/* More to send: let the others have a turn. */
+			/* More to send: let the others have a turn.  The
+			 * last send may have filled the socket buffer, and
+			 * a server that never reads never makes it
+			 * writable again: the stall timer bounds the wait
+			 * (oneway_timer). */
+			c->blocked = 1;
 			if (set_want(w, c, EPOLLIN | EPOLLOUT) == -1)
 				client_fail(w, c, F_ERRNO, errno);
+			else
+				set_timer(w, c, c->t_progress + w->sh->slow_ns);
 			return;
 		}
 		len = oneway_fill(w, c, credit);
@@ -1164,16 +1199,28 @@ static void oneway_writable(struct worker *w, struct client *c, int64_t now)
 	oneway_send(w, c, now);
 }
 
-/* Paced (--rate, --think), or blocked on a full socket buffer for too
- * long. */
+/* Paced (--rate, --think): the next message is due.  Waiting for
+ * EPOLLOUT (blocked): slow_ns after the last progress, the server must
+ * have taken more of our bytes, else the client fails - a server that
+ * accepted and stopped reading would otherwise hold it until
+ * --max-time. */
 static void oneway_timer(struct worker *w, struct client *c, int64_t now)
 {
-	if (c->blocked && now - c->t_progress >= w->sh->slow_ns)
-		client_fail(w, c, F_TIMEOUT, 0);
-	else if (c->blocked)
-		set_timer(w, c, c->t_progress + w->sh->slow_ns);
-	else
+	if (!c->blocked) {
 		oneway_send(w, c, now);
+		return;
+	}
+	if (now - c->t_progress < w->sh->slow_ns) {
+		set_timer(w, c, c->t_progress + w->sh->slow_ns);
+		return;
+	}
+	if (!oneway_acked_more(c)) {
+		client_fail(w, c, F_TIMEOUT, 0);
+		return;
+	}
+	c->t_progress = now;
+	c->blocked = 0;
+	oneway_send(w, c, now); /* sends, or waits again (re-armed) */
 }
 
 /* -d passed: the message partly sent is finished, then the close. */
@@ -1288,6 +1335,8 @@ static void connected(struct worker *w, struct client *c, int64_t now)
 		return;
 	}
 	c->t_progress = now;
+	c->conn_bytes = 0;
+	c->conn_acked = 0;
 	c->t_timer = NEVER;
 	begin_work(w, c, now);
 }

@@ -32,9 +32,11 @@
  * several addresses, one TCP connect to each in turn finds the first
  * that answers, and the whole run uses it (eng_result.address).
  *
- * Every wait is bounded: echo replies by --timeout, connects and the
- * wait for the server's close by ENG_SLOW_TIMEOUT_MS (or --timeout when
- * longer), everything by --max-time.
+ * Every wait is bounded: echo replies by --timeout; connects, sends
+ * into a socket buffer the server does not empty (one-way: it accepted
+ * and stopped reading) and the wait for the server's close by
+ * ENG_SLOW_TIMEOUT_MS (or --timeout when longer), each a timeout;
+ * everything by --max-time.
  *
  * Memory: eng_run() allocates the clients and per-thread buffers and
  * frees them before it returns; the result is the caller's.

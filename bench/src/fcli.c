@@ -8,6 +8,7 @@
  * header).  Each check produces one message naming the option.
  */
 #include "fcli.h"
+#include "cli.h"
 #include "fmsg.h"
 #include "net.h"
 
@@ -91,15 +92,16 @@ struct seen {
 	int run_options; /* options other than --merge and --percentiles */
 };
 
-void fcli_usage(FILE *fp)
+void fcli_usage(FILE *fp, const char *prog)
 {
-	fputs("usage: flood [OPTIONS]            load generator for line "
-	      "servers\n"
-	      "       flood --verify-log FILE -n N -m M [-s S] "
-	      "[--allow-missing-tail]\n"
-	      "       flood --merge FILE.hlog... [--percentiles]\n"
-	      "\n"
-	      "  -n, --clients N     concurrent TCP connections or UDP sockets "
+	fprintf(fp,
+		"Usage: %s [OPTIONS]            load generator for line "
+		"servers\n"
+		"  or:  %s --verify-log FILE -n N -m M [-s S] "
+		"[--allow-missing-tail]\n"
+		"  or:  %s --merge FILE.hlog... [--percentiles]\n\n",
+		prog, prog, prog);
+	fputs("  -n, --clients N     concurrent TCP connections or UDP sockets "
 	      "(1)\n"
 	      "  -H, --host HOST     server name or address (127.0.0.1); a "
 	      "name's\n"
@@ -137,7 +139,11 @@ void fcli_usage(FILE *fp)
 	      "                      out_of_order, unexpected, ok\n"
 	      "      --deaf N        with --chat: N more members that never "
 	      "read\n"
-	      "      --timeout MS    echo reply / server close timeout (1000)\n"
+	      "      --timeout MS    a client making no progress for MS fails: "
+	      "an echo reply;\n"
+	      "                      a connect, a send the server does not "
+	      "read, its close\n"
+	      "                      wait at least 10 s (1000)\n"
 	      "      --hold S        connect all clients, stay idle S seconds, "
 	      "close\n"
 	      "      --max-time S    stop and fail after S seconds in all "
@@ -215,11 +221,15 @@ void fcli_usage(FILE *fp)
 	      "\n"
 	      "--verify-log --json keys: ok lines expected found missing "
 	      "duplicated\n"
-	      "corrupted holes tail_missing first_logged_us.{count,min,mean,"
-	      "p50,p90,p99,\n"
-	      "p99_9,max}: per client whose m0 is logged, the time from the "
-	      "run's start\n"
-	      "(--run-start) to m0's log timestamp.\n",
+	      "corrupted torn holes tail_missing first_logged_us.{count,min,"
+	      "mean,p50,p90,\n"
+	      "p99,p99_9,max}.  torn: files whose last line lacks its '\\n' "
+	      "(a writer died\n"
+	      "or is still writing; that line is not read, and the check "
+	      "fails).\n"
+	      "first_logged_us: per client whose m0 is logged, the time from "
+	      "the run's start\n"
+	      "(--run-start) to m0's log timestamp.\n\n" CLI_REPORT_BUGS "\n",
 	      fp);
 }
 
@@ -259,13 +269,17 @@ static int parse_double(const char *s, double min, double max, double *out)
 }
 
 /* Any name: it is resolved (and rejected, if need be) when the run
- * starts; here only its length is checked. */
+ * starts; here only what no name or address can be is refused: empty,
+ * too long, blanks or control characters. */
 static int parse_host(struct fcli_opts *o, const char *s)
 {
 	size_t len = strlen(s);
 
 	if (len == 0 || len >= sizeof(o->host))
 		return -1;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
+			return -1;
 	memcpy(o->host, s, len + 1); /* length checked above */
 	return 0;
 }
@@ -619,16 +633,10 @@ int fcli_parse(struct fcli_opts *o, int argc, char *argv[], char *err,
 			return FCLI_HELP;
 		if (c == 'V')
 			return FCLI_VERSION;
-		if (c == '?') {
-			if (optopt != 0)
-				return OPT_FAIL(err, errlen,
-						"unknown option -%c", optopt);
-			return OPT_FAIL(err, errlen, "unknown option %s",
-					argv[optind - 1]);
+		if (c == '?' || c == ':') {
+			cli_option_error(err, errlen, c, argv, long_options);
+			return FCLI_ERROR;
 		}
-		if (c == ':')
-			return OPT_FAIL(err, errlen, "option %s needs a value",
-					argv[optind - 1]);
 		if (parse_option(o, &seen, c, err, errlen) != 0)
 			return FCLI_ERROR;
 		if (c != OPT_MERGE && c != OPT_PERCENTILES)

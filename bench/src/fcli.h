@@ -89,7 +89,8 @@ struct fcli_opts {
 int fcli_parse(struct fcli_opts *o, int argc, char *argv[], char *err,
 	       size_t errlen);
 
-/* The --help text. */
-void fcli_usage(FILE *fp);
+/* The --help text; prog: the name flood was invoked as (installed, it
+ * is mtflood). */
+void fcli_usage(FILE *fp, const char *prog);
 
 #endif

@@ -34,6 +34,10 @@
 /* The signal that stopped the run, for the exit status 128 + N. */
 static volatile sig_atomic_t stop_signal;
 
+/* The name flood was invoked as, for --help, --version and its error
+ * lines: installed, it is mtflood. */
+static const char *prog = "flood";
+
 static void on_signal(int sig)
 {
 	stop_signal = sig;
@@ -65,14 +69,15 @@ static void check_nofile(const struct fcli_opts *o)
 	unsigned long have;
 
 	if (net_raise_nofile(&have) == -1) {
-		fprintf(stderr, "flood: RLIMIT_NOFILE: %s\n", strerror(errno));
+		fprintf(stderr, "%s: RLIMIT_NOFILE: %s\n", prog,
+			strerror(errno));
 		return;
 	}
 	if (have < need)
 		fprintf(stderr,
-			"flood: open file limit is %lu, -n %u needs "
+			"%s: open file limit is %lu, -n %u needs "
 			"about %lu: expect EMFILE\n",
-			have, o->clients, need);
+			prog, have, o->clients, need);
 }
 
 static int verify(const struct fcli_opts *o)
@@ -83,7 +88,7 @@ static int verify(const struct fcli_opts *o)
 
 	if (fmsg_verify_init(&v, o->clients, o->messages, o->size,
 			     o->allow_missing_tail) == -1) {
-		fprintf(stderr, "flood: --verify-log: %s\n",
+		fprintf(stderr, "%s: --verify-log: %s\n", prog,
 			errno == ENOMEM ? "out of memory"
 					: "-n x -m is too large");
 		return errno == ENOMEM ? 1 : 2;
@@ -92,7 +97,7 @@ static int verify(const struct fcli_opts *o)
 	for (unsigned i = 0; i < o->nverify; i++) {
 		if (fmsg_verify_add_file(&v, o->verify_logs[i], err,
 					 sizeof(err)) == -1) {
-			fprintf(stderr, "flood: %s\n", err);
+			fprintf(stderr, "%s: %s\n", prog, err);
 			fmsg_verify_free(&v);
 			return 1;
 		}
@@ -118,7 +123,7 @@ static int chat(const struct fcli_opts *o)
 
 	check_nofile(o);
 	if (fchat_run(o, &r, err, sizeof(err)) == -1) {
-		fprintf(stderr, "flood: %s\n", err);
+		fprintf(stderr, "%s: %s\n", prog, err);
 		return 1;
 	}
 	ok = fchat_ok(&r);
@@ -143,7 +148,7 @@ static int merge(const struct fcli_opts *o)
 	for (i = 0; i < o->nmerge; i++) {
 		n = hdrlog_read(o->merge[i], &h, err, sizeof(err));
 		if (n == -1) {
-			fprintf(stderr, "flood: --merge %s\n", err);
+			fprintf(stderr, "%s: --merge %s\n", prog, err);
 			return 1;
 		}
 		intervals += n;
@@ -175,6 +180,30 @@ static double wall_clock(void)
 	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
+/* Clients failed for want of progress: one line saying what the bounds
+ * were, so that a server that stopped reading is not a mystery. */
+static void timeouts_said(const struct fcli_opts *o, uint64_t n)
+{
+	unsigned slow = o->timeout_ms > ENG_SLOW_TIMEOUT_MS
+				? o->timeout_ms
+				: ENG_SLOW_TIMEOUT_MS;
+
+	if (o->echo)
+		fprintf(stderr,
+			"%s: %llu client%s timed out: no progress (an echo "
+			"reply within %u ms, a connect or the server's close "
+			"within %u ms; --timeout)\n",
+			prog, (unsigned long long)n, n == 1 ? "" : "s",
+			o->timeout_ms, slow);
+	else
+		fprintf(stderr,
+			"%s: %llu client%s timed out: no progress for %u ms (a "
+			"connect, a send the server does not read, or the "
+			"server's close; --timeout, at least %d ms)\n",
+			prog, (unsigned long long)n, n == 1 ? "" : "s", slow,
+			ENG_SLOW_TIMEOUT_MS);
+}
+
 static int run(const struct fcli_opts *o)
 {
 	/* About 580 KiB (four histograms): static, not on the stack. */
@@ -199,7 +228,7 @@ static int run(const struct fcli_opts *o)
 			 o->port);
 		if (hdrlog_open(&log, o->hdr_log, wall_clock(), comment, err,
 				sizeof(err)) == -1) {
-			fprintf(stderr, "flood: %s\n", err);
+			fprintf(stderr, "%s: %s\n", prog, err);
 			return 1;
 		}
 		hooks.interval = log_interval;
@@ -208,15 +237,17 @@ static int run(const struct fcli_opts *o)
 	rc = eng_run(o, &r, &hooks, err, sizeof(err));
 	report_progress_end(&rp);
 	if (o->hdr_log != NULL && hdrlog_close(&log) == -1) {
-		fprintf(stderr, "flood: --hdr-log %s: %s\n", o->hdr_log,
+		fprintf(stderr, "%s: --hdr-log %s: %s\n", prog, o->hdr_log,
 			strerror(errno));
 		if (rc == 0)
 			return 1;
 	}
 	if (rc == -1) {
-		fprintf(stderr, "flood: %s\n", err);
+		fprintf(stderr, "%s: %s\n", prog, err);
 		return 1;
 	}
+	if (r.err_timeout > 0)
+		timeouts_said(o, r.err_timeout);
 	ok = eng_ok(o, &r);
 	if (o->json)
 		report_json(stdout, o, &r, ok);
@@ -233,33 +264,45 @@ static int run(const struct fcli_opts *o)
 	return ok ? 0 : 1;
 }
 
+/* The run, the log check or the merge: its exit status. */
+static int run_mode(const struct fcli_opts *o)
+{
+	if (o->verify_log != NULL)
+		return verify(o);
+	if (o->merge != NULL)
+		return merge(o);
+	if (o->chat)
+		return chat(o);
+	return run(o);
+}
+
 int main(int argc, char *argv[])
 {
 	struct fcli_opts o;
 	char err[ERR_LEN];
+	int rc;
 
+	prog = cli_program_name(argv[0], "flood");
 	switch (fcli_parse(&o, argc, argv, err, sizeof(err))) {
 	case FCLI_HELP:
-		fcli_usage(stdout);
-		return 0;
+		fcli_usage(stdout, prog);
+		return cli_close_output(stdout, prog, stderr);
 	case FCLI_VERSION:
-		cli_version(stdout, "flood");
-		return 0;
+		cli_version(stdout, prog);
+		return cli_close_output(stdout, prog, stderr);
 	case FCLI_ERROR:
-		fprintf(stderr, "flood: %s\n", err);
+		fprintf(stderr, "%s: %s\n", prog, err);
 		return 2;
 	default:
 		break;
 	}
 	if (setup_signals() == -1) {
-		fprintf(stderr, "flood: sigaction: %s\n", strerror(errno));
+		fprintf(stderr, "%s: sigaction: %s\n", prog, strerror(errno));
 		return 1;
 	}
-	if (o.verify_log != NULL)
-		return verify(&o);
-	if (o.merge != NULL)
-		return merge(&o);
-	if (o.chat)
-		return chat(&o);
-	return run(&o);
+	rc = run_mode(&o);
+	/* A report that could not be written is a failed run. */
+	if (cli_close_output(stdout, prog, stderr) != 0 && rc == 0)
+		rc = 1;
+	return rc;
 }

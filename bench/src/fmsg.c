@@ -419,7 +419,7 @@ void fmsg_verify_finish(struct fmsg_verify *v)
 
 int fmsg_verify_ok(const struct fmsg_verify *v)
 {
-	if (v->duplicated != 0 || v->corrupted != 0)
+	if (v->duplicated != 0 || v->corrupted != 0 || v->torn != 0)
 		return 0;
 	if (v->allow_missing_tail)
 		return v->holes == 0;
@@ -435,6 +435,22 @@ int fmsg_verify_file(struct fmsg_verify *v, const char *path, char *err,
 	return 0;
 }
 
+/* The length of text[0..len)'s whole lines; a torn last line after
+ * them is counted. */
+static size_t whole_lines(struct fmsg_verify *v, const char *text, size_t len,
+			  const char *path)
+{
+	size_t whole = len;
+
+	while (whole > 0 && text[whole - 1] != '\n')
+		whole--;
+	if (whole < len) {
+		if (v->torn++ == 0)
+			v->torn_path = path;
+	}
+	return whole;
+}
+
 int fmsg_verify_add_file(struct fmsg_verify *v, const char *path, char *err,
 			 size_t errlen)
 {
@@ -442,7 +458,9 @@ int fmsg_verify_add_file(struct fmsg_verify *v, const char *path, char *err,
 	void *map;
 	int fd, saved;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO without a writer returns at once
+	 * (and is refused below) instead of waiting for one. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd == -1) {
 		saved = errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(saved));
@@ -452,6 +470,14 @@ int fmsg_verify_add_file(struct fmsg_verify *v, const char *path, char *err,
 	if (fstat(fd, &st) == -1) {
 		saved = errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(saved));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		saved = EINVAL;
+		snprintf(err, errlen,
+			 "%s: not a regular file (--verify-log reads a log "
+			 "file, whole)",
+			 path);
 		goto fail;
 	}
 	if (st.st_size == 0) { /* mmap() refuses length 0 */
@@ -467,7 +493,7 @@ int fmsg_verify_add_file(struct fmsg_verify *v, const char *path, char *err,
 	close(fd);
 	/* Only a hint: the check still works if the kernel ignores it. */
 	(void)posix_madvise(map, (size_t)st.st_size, POSIX_MADV_SEQUENTIAL);
-	fmsg_verify_feed(v, map, (size_t)st.st_size);
+	fmsg_verify_feed(v, map, whole_lines(v, map, (size_t)st.st_size, path));
 	munmap(map, (size_t)st.st_size);
 	return 0;
 fail:
@@ -501,6 +527,11 @@ void fmsg_verify_print(FILE *fp, const char *path, const struct fmsg_verify *v)
 	fprintf(fp, "  missing         %" PRIu64 "\n", v->missing);
 	fprintf(fp, "  duplicated      %" PRIu64 "\n", v->duplicated);
 	fprintf(fp, "  corrupted       %" PRIu64 "\n", v->corrupted);
+	if (v->torn > 0)
+		fprintf(fp,
+			"  torn            %" PRIu64
+			" (%s%s: last line without its '\\n', not read)\n",
+			v->torn, v->torn_path, v->torn > 1 ? " and more" : "");
 	if (v->allow_missing_tail) {
 		fprintf(fp,
 			"  prefix check    %" PRIu32 " of %" PRIu32

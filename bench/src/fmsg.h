@@ -81,6 +81,9 @@ struct fmsg_verify {
 	uint64_t missing;    /* expected - found */
 	uint64_t duplicated; /* valid messages seen again */
 	uint64_t corrupted;  /* flood-like but malformed or out of range */
+	uint64_t torn;	     /* files whose last line lacks its '\n' */
+	/* The first of them (a path given to fmsg_verify_add_file). */
+	const char *torn_path;
 	/* --allow-missing-tail only: */
 	uint64_t holes;	       /* missing messages before a found one */
 	uint64_t tail_missing; /* missing - holes */
@@ -129,8 +132,11 @@ void fmsg_verify_finish(struct fmsg_verify *v);
 int fmsg_verify_ok(const struct fmsg_verify *v);
 
 /* Maps path and feeds it (no finish): call once per file of a rotated
- * log, then fmsg_verify_finish().  0, or -1 with errno and a message in
- * err. */
+ * log, then fmsg_verify_finish().  A last line without its '\n' is torn
+ * (its writer died, or is still writing): not fed, counted in torn,
+ * which fails the check.  Only a regular file is read: anything else (a
+ * FIFO that may never see a writer, a device) is an error, at once.
+ * 0, or -1 with errno and a message in err. */
 int fmsg_verify_add_file(struct fmsg_verify *v, const char *path, char *err,
 			 size_t errlen);
 

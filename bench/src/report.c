@@ -392,10 +392,11 @@ void report_verify_json(FILE *fp, const struct fmsg_verify *v)
 		"{\"ok\":%s,\"lines\":%" PRIu64 ",\"expected\":%" PRIu64
 		",\"found\":%" PRIu64 ",\"missing\":%" PRIu64
 		",\"duplicated\":%" PRIu64 ",\"corrupted\":%" PRIu64
-		",\"holes\":%" PRIu64 ",\"tail_missing\":%" PRIu64 ",",
+		",\"torn\":%" PRIu64 ",\"holes\":%" PRIu64
+		",\"tail_missing\":%" PRIu64 ",",
 		fmsg_verify_ok(v) ? "true" : "false", v->lines, v->expected,
-		v->found, v->missing, v->duplicated, v->corrupted, v->holes,
-		v->tail_missing);
+		v->found, v->missing, v->duplicated, v->corrupted, v->torn,
+		v->holes, v->tail_missing);
 	json_latency(fp, "first_logged_us", v->first_logged_us);
 	fputs("}\n", fp);
 }
