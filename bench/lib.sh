@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # SRV_*, BG_PID and J are for the scripts that source this
 # bench/lib.sh - what every bench script shares: bench/run.sh (make bench),
-# bench/compare.sh (make compare), bench/lesson-udp.sh (make lesson-udp),
+# the lessons (lessons/*.sh: make compare, make lesson-udp ...),
 # bench/render.sh (their Markdown) and bench/test-repeat.sh.  Source it from
 # a bash script that runs with `set -euo pipefail`:
 #
@@ -17,8 +17,9 @@
 #   QUICK=1      a seconds-long smoke run: tiny counts, figures meaningless,
 #                results written as NAME-quick.*, never published
 #   PUBLISH=1    after a full run that worked, copy its results from
-#                bench/results/ (untracked) to bench/published/ (tracked,
-#                quoted by the README)
+#                bench/results/ (untracked) to PUBLISHED_DIR (tracked,
+#                quoted by the READMEs): bench/published/, or
+#                lessons/published/ for the lessons
 #   KEEP_TMP=1   keep the run's temporary directory
 #
 # Helpers, by group:
@@ -40,7 +41,7 @@ BENCH_NAME=${BENCH_NAME:-bench}
 BENCH_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$BENCH_ROOT" || exit 1
 RESULTS_DIR=bench/results
-PUBLISHED_DIR=bench/published
+PUBLISHED_DIR=${PUBLISHED_DIR:-bench/published}
 
 # ---------------------------------------------------------------------------
 # Messages, on stderr, prefixed with the script's name.
@@ -114,7 +115,7 @@ bench_publish() {
 	if ((QUICK)); then
 		warn "PUBLISH=1 ignored: a QUICK run's figures are not for quoting"
 	elif ((ok != 0)); then
-		warn "PUBLISH=1 ignored: the run failed; bench/published/ keeps the last good figures"
+		warn "PUBLISH=1 ignored: the run failed; $PUBLISHED_DIR/ keeps the last good figures"
 	else
 		mkdir -p "$PUBLISHED_DIR"
 		for f in "$@"; do

@@ -9,6 +9,7 @@
 #   bash bench/render.sh targets bench/published/latest.json (its targets
 #                                table alone, as the README quotes it)
 #   bash bench/render.sh compare bench/results/compare.json  > compare.md
+#                                (lessons/compare.sh)
 #   bash bench/render.sh compare-dat bench/results/compare.json > compare.dat
 #   bash bench/render.sh lossy   bench/results/lossy.json    > lossy.md
 set -euo pipefail
@@ -389,7 +390,7 @@ an accept(): the connection may still wait in the queue for its turn."
 			[[ -n $(jv "runs.${srv}_$n.server") ]] && compare_row "${srv}_$n"
 		done
 	done
-	printf '\nHost: %s, %s CPUs; %s; whole run %s s (`bench/compare.sh`%s).\n' "$(jv host.kernel)" "$(jv host.nproc)" \
+	printf '\nHost: %s, %s CPUs; %s; whole run %s s (`lessons/compare.sh`%s).\n' "$(jv host.kernel)" "$(jv host.nproc)" \
 		"$(jv started)" "$(jv duration_s)" "$([[ $(jv quick) == true ]] && echo ', QUICK=1')"
 }
 
@@ -438,7 +439,7 @@ transports (\`flood -n $(jv clients) -m $(jv messages)\` with \`--udp --rate $(j
 			"$(jv "$id.lost_pct") %" "$(printf '%.3f s' "$(jv "$id.elapsed_s")")" "$(jv "$id.packets_dropped")" \
 			"$(jv "$id.tcp_retransmits")" "$(md_cell "$(jv "$id.note")")"
 	done
-	printf '\nHost: %s, %s CPUs; %s (`bench/lesson-udp.sh`%s).\n' "$(jv host.kernel)" "$(jv host.nproc)" \
+	printf '\nHost: %s, %s CPUs; %s (`lessons/lesson-udp.sh`%s).\n' "$(jv host.kernel)" "$(jv host.nproc)" \
 		"$(jv started)" "$([[ $(jv quick) == true ]] && echo ', QUICK=1')"
 }
 

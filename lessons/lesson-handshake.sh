@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
-# bench/lesson-handshake.sh - the three-way handshake and the four-way
+# lessons/lesson-handshake.sh - the three-way handshake and the four-way
 # teardown of the tutorial, seen on the wire.
 #
 #   sudo make lesson-handshake            the lesson (~13 s)
 #   sudo make lesson-handshake QUICK=1    the same, one SYN retry (~6 s)
 #   sudo make lesson-handshake PUBLISH=1  ... and copy the table and the
-#                                         picture to bench/published/
+#                                         picture to lessons/published/
 #
 # In a network namespace of its own (mtlesson-hs-PID, always removed on
 # exit) tcpdump captures on lo while:
@@ -20,7 +20,7 @@
 #   unpaused      the same without the pause: a server that answers at once.
 #   server-first  the server closes first (SIGTERM while a client is
 #                 connected): the TIME_WAIT is on the server's port, and a
-#                 listener without SO_REUSEADDR cannot bind it (`bench/wire
+#                 listener without SO_REUSEADDR cannot bind it (`lessons/wire/wire
 #                 bind`), one with it can, and mtserver restarts there.
 #   udp           the same lines over UDP: datagrams only.
 #   refused       a connect to the port nobody listens on any more: SYN,
@@ -28,12 +28,12 @@
 #   backlog       stserver (listen backlog 5) holding one client with six
 #                 more queued: the next client's SYN goes unanswered and is
 #                 sent again (QUICK=1: only the first retry is waited for).
-# Each capture must show what it is meant to (`bench/wire steps`), with
+# Each capture must show what it is meant to (`lessons/wire/wire steps`), with
 # every sequence and acknowledgement number obeying its rule.
 #
 # Measuring apart from rendering: the captures (tcpdump's pcap and its
 # text, `tcpdump -nn -tt -S`), the ss and bind outputs go to
-# bench/results/handshake-data/; bench/wire renders them into
+# bench/results/handshake-data/; lessons/wire/wire renders them into
 # bench/results/handshake.md (each packet with its step in English and in
 # the tutorial's Chinese, its numbers and the rule it shows) and the
 # gnuplot script of handshake.png, the session's sequence diagram.
@@ -47,10 +47,11 @@
 set -euo pipefail
 
 BENCH_NAME=lesson-handshake
+PUBLISHED_DIR=lessons/published
 # shellcheck source=bench/lib.sh
-. "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname -- "${BASH_SOURCE[0]}")/../bench/lib.sh"
 
-WIRE=${WIRE:-bench/wire}
+WIRE=${WIRE:-lessons/wire/wire}
 PAUSE=0.3 # seconds the server is stopped: far above the 40 ms delayed ACK
 if ((QUICK)); then
 	RETRY_WAIT=1.6 # the SYN and its first retry, 1 s later
@@ -124,7 +125,7 @@ capture_end() {
 # time_wait: the namespace's TIME_WAIT sockets with their timers.
 time_wait() { in_ns ss -tan state time-wait -o; }
 
-# expect NAME WHAT REGEX: the steps of capture NAME (bench/wire steps)
+# expect NAME WHAT REGEX: the steps of capture NAME (wire steps)
 # match REGEX and break no rule, else the lesson failed.
 expect() {
 	local steps
@@ -295,8 +296,8 @@ render() {
 	t3=$(row_t "$T/session.md" 'teardown 3')
 	echo "# The handshake and the teardown, on the wire"
 	echo
-	echo "\`bench/lesson-handshake.sh\`: mtserver, stserver and mtclient in a network namespace of their own, tcpdump"
-	echo "capturing on its \`lo\`; each packet annotated by \`bench/wire\` from \`tcpdump -nn -tt -S\` (absolute sequence"
+	echo "\`lessons/lesson-handshake.sh\`: mtserver, stserver and mtclient in a network namespace of their own, tcpdump"
+	echo "capturing on its \`lo\`; each packet annotated by \`lessons/wire/wire\` from \`tcpdump -nn -tt -S\` (absolute sequence"
 	echo "numbers). *t* is milliseconds since the capture's first packet.  tcpdump prints no seq for a bare ACK; the"
 	echo "table shows the one it carries, the sender's next sequence number."
 	echo
@@ -342,7 +343,7 @@ render() {
 	echo '```'
 	echo
 	echo "So a server restarted at once must bind a port that a TIME_WAIT socket still holds: without \`SO_REUSEADDR\`"
-	echo "it cannot (the tutorial's programs' mistake no. 11); with it, it can (\`bench/wire bind\`, then mtserver itself):"
+	echo "it cannot (the tutorial's programs' mistake no. 11); with it, it can (\`lessons/wire/wire bind\`, then mtserver itself):"
 	echo
 	echo '```'
 	cat "$d/server-first.bind"
@@ -371,7 +372,7 @@ render() {
 	echo
 	"$WIRE" table "$d/backlog.txt" || true
 	echo
-	echo "Host: $(cat "$d/host"); $(cat "$d/started") (\`bench/lesson-handshake.sh\`$( ((QUICK)) && echo ', QUICK=1'))."
+	echo "Host: $(cat "$d/host"); $(cat "$d/started") (\`lessons/lesson-handshake.sh\`$( ((QUICK)) && echo ', QUICK=1'))."
 }
 
 main() {

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
-# bench/lesson-chat.sh - Lesson 4: the obvious chat server and what one
+# lessons/lesson-chat.sh - Lesson 4: the obvious chat server and what one
 # member that stops reading does to it.
 #
 #   make lesson-chat             10 members x 5000 lines of 200 bytes
 #   make lesson-chat QUICK=1     10 members x 1000 lines
-#   make lesson-chat PUBLISH=1   ... and copy the results to bench/published/
+#   make lesson-chat PUBLISH=1   ... and copy the results to lessons/published/
 #
 # Two servers on 127.0.0.1, each driven by the same flood --chat: the
-# obvious design (bench/peers/naive_chat.c: the sender's thread writes to
+# obvious design (lessons/peers/naive_chat.c: the sender's thread writes to
 # every other member with blocking send() under the member-list lock) and
 # mtserver --chat (each member's own thread writes its socket, from a
 # bounded outbox).  Each runs twice: everyone reads, then with one more
@@ -23,11 +23,12 @@
 set -euo pipefail
 
 BENCH_NAME=lesson-chat
+PUBLISHED_DIR=lessons/published
 # shellcheck source=bench/lib.sh
-. "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname -- "${BASH_SOURCE[0]}")/../bench/lib.sh"
 
 FLOOD=${FLOOD:-bench/flood}
-NAIVE=bench/peers/naive_chat
+NAIVE=lessons/peers/naive_chat
 MEMBERS=10 SIZE=200 TIMEOUT_MS=5000
 if ((QUICK)); then MESSAGES=1000; else MESSAGES=5000; fi
 

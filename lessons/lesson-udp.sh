@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
-# bench/lesson-udp.sh - TCP vs UDP on a lossy link, for the classroom.
+# lessons/lesson-udp.sh - TCP vs UDP on a lossy link, for the classroom.
 #
 #   sudo make lesson-udp            10 clients x 1000 messages, 5 % loss
 #   sudo make lesson-udp LOSS=20    another loss rate (0-100)
 #   sudo make lesson-udp QUICK=1    5 clients x 200 messages
-#   sudo make lesson-udp PUBLISH=1  ... and copy the results to bench/published/
+#   sudo make lesson-udp PUBLISH=1  ... and copy the results to lessons/published/
 #
 # In a network namespace of its own (mtlesson-PID, always removed on exit)
 # the script brings up lo, runs mtserver on 127.0.0.1 there, and sends the
@@ -40,8 +40,9 @@
 set -euo pipefail
 
 BENCH_NAME=lesson-udp
+PUBLISHED_DIR=lessons/published
 # shellcheck source=bench/lib.sh
-. "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname -- "${BASH_SOURCE[0]}")/../bench/lib.sh"
 
 FLOOD=${FLOOD:-bench/flood}
 LOSS=${LOSS:-5}

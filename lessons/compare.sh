@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
 # shellcheck disable=SC2034 # RUNS is read through json_members' nameref
-# bench/compare.sh - the classroom comparison: the iterative stserver
+# lessons/compare.sh - the classroom comparison: the iterative stserver
 # against the thread-per-connection mtserver, with interactive clients.
 #
 #   make compare            N = 1 2 5 10 20 50 100 200, 10 messages 100 ms apart
 #   make compare QUICK=1    N = 1 2 5, 3 messages 20 ms apart (seconds)
-#   make compare PUBLISH=1  ... and copy the results to bench/published/
+#   make compare PUBLISH=1  ... and copy the results to lessons/published/
 #
 # For every N and both servers: start the server (127.0.0.1, port 0, --echo,
 # log to a temporary file), run bench/flood with N clients that each send
@@ -14,7 +14,7 @@
 # pid.  It records the total time, messages per second, and each client's
 # wait for its first reply (p50 and max over the N clients) in
 # bench/results/compare.json; bench/render.sh makes compare.md and
-# compare.dat from it, and gnuplot (bench/compare.gp) compare.png.
+# compare.dat from it, and gnuplot (lessons/compare.gp) compare.png.
 #
 # First-reply wait: from the moment flood starts connecting to the server
 # log's timestamp of the client's first message, which the server echoes
@@ -36,8 +36,9 @@
 set -euo pipefail
 
 BENCH_NAME=compare
+PUBLISHED_DIR=lessons/published
 # shellcheck source=bench/lib.sh
-. "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname -- "${BASH_SOURCE[0]}")/../bench/lib.sh"
 
 FLOOD=${FLOOD:-bench/flood}
 if ((QUICK)); then
@@ -141,7 +142,7 @@ write_results() {
 	if ! need_cmd gnuplot gnuplot-nox "$( ((QUICK)) && echo skip || echo install)"; then
 		say "no picture (apt-get install gnuplot-nox)"
 	elif gnuplot -e "datafile='$out.dat'; outfile='$out.png'; cap=$CAP; msgs=$MESSAGES; think=$THINK_MS" \
-		bench/compare.gp 2>"$T/gnuplot.err" && [[ -s $out.png ]]; then
+		lessons/compare.gp 2>"$T/gnuplot.err" && [[ -s $out.png ]]; then
 		say "wrote $out.png"
 	else
 		cat "$T/gnuplot.err" >&2

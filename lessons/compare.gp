@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
-# bench/compare.gp - the picture for bench/compare.sh (read on a projector).
+# lessons/compare.gp - the picture for lessons/compare.sh (read on a projector).
 #
-#   gnuplot -e "datafile='X.dat'; outfile='X.png'; cap=30; msgs=10; think=100" bench/compare.gp
+#   gnuplot -e "datafile='X.dat'; outfile='X.png'; cap=30; msgs=10; think=100" lessons/compare.gp
 #
 # datafile columns: N server total msgs_per_s wait_p50 wait_max
 # connect_max capped; times in seconds, -1 = not reached within the
