@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
-# shellcheck disable=SC2034 # RUNS is read through json_members' nameref
 # lessons/compare.sh - the classroom comparison: the iterative stserver
 # against the thread-per-connection mtserver, with interactive clients.
 #
@@ -11,10 +10,10 @@
 # For every N and both servers: start the server (127.0.0.1, port 0, --echo,
 # log to a temporary file), run bench/flood with N clients that each send
 # M messages THINK ms apart and wait for every echo, stop the server by its
-# pid.  It records the total time, messages per second, and each client's
-# wait for its first reply (p50 and max over the N clients) in
-# bench/results/compare.json; bench/render.sh makes compare.md and
-# compare.dat from it, and gnuplot (lessons/compare.gp) compare.png.
+# pid.  lessons/lessonlib.py makes of flood's reports the total time,
+# messages per second, and each client's wait for its first reply (p50 and
+# max over the N clients) in bench/results/compare.json, then compare.md
+# and compare.dat from it; gnuplot (lessons/compare.gp) draws compare.png.
 #
 # First-reply wait: from the moment flood starts connecting to the server
 # log's timestamp of the client's first message, which the server echoes
@@ -53,92 +52,54 @@ for prog in ./stserver ./mtserver "$FLOOD"; do
 done
 if ! is_uint "$CAP" || ((CAP == 0)); then die "CAP must be a positive integer"; fi
 
-declare -A RUNS=()
-FAILED=0
-
-# check_log LOG RUN_JSON N CAPPED: flood --verify-log: every message flood
-# got an answer for is in the log exactly once (a capped run: each
-# client's messages a prefix); fails, with flood's report, when not.  Sets
-# FW_P50 and FW_MAX, the median and the largest of the N clients'
-# first-reply waits in seconds ("" for a wait beyond CAP or a client never
-# served), and FW_COUNT, the clients whose first message is logged: flood
-# counts them (first_logged_us) from the run's start (started_unix_us).
-FW_P50='' FW_MAX='' FW_COUNT=0
+# check_log ID LOG N CAPPED: flood --verify-log: every message flood got
+# an answer for is in the log exactly once (a capped run: each client's
+# messages a prefix); its report in $T/ID.verify.json says when each
+# client's first message was logged (first_logged_us), counted from the
+# run's start (flood's started_unix_us); its exit status is returned.
 check_log() {
-	local log=$1 n=$3 rc=0 us
-	local args=(--verify-log "$log" -n "$n" -m "$MESSAGES" --json)
+	local id=$1 rc=0
+	local args=(--verify-log "$2" -n "$3" -m "$MESSAGES" --json)
 	[[ $4 == true ]] && args+=(--allow-missing-tail)
-	args+=(--run-start "$(json_get "$2" started_unix_us)")
-	"$FLOOD" "${args[@]}" >"$T/verify.json" 2>"$T/verify.err" || rc=$?
+	args+=(--run-start "$(bget "$T/$id.json" started_unix_us)")
+	"$FLOOD" "${args[@]}" >"$T/$id.verify.json" 2>"$T/verify.err" || rc=$?
 	((rc == 0)) || cat "$T/verify.err" >&2
-	FW_COUNT=$(json_get "$T/verify.json" first_logged_us.count) FW_P50='' FW_MAX=''
-	# A client never served has no sample: the median of all N is
-	# flood's only while at least half were served, the max only when
-	# all were.
-	us=$(json_get "$T/verify.json" first_logged_us.p50)
-	((FW_COUNT * 2 >= n)) && FW_P50=$(within_cap "$us")
-	us=$(json_get "$T/verify.json" first_logged_us.max)
-	((FW_COUNT == n)) && FW_MAX=$(within_cap "$us")
 	return "$rc"
 }
-# within_cap US: US in seconds, or nothing when beyond CAP.
-within_cap() { awk -v u="${1:-}" -v cap="$CAP" 'BEGIN { if (u != "" && u / 1e6 <= cap) printf "%.6f", u / 1e6 }'; }
 
-# measure SERVER N: one server, one flood run, one verification; records
-# RUNS[SERVER_N].
+# measure SERVER N: one server, one flood run, one verification; their exit
+# statuses become the facts of run:SERVER_N.
 measure() {
-	local srv=$1 n=$2 id=$1_$2 log="$T/$1-$2.log" json="$T/$1-$2.json" frc=0 src=0 note='' capped=false
+	local srv=$1 n=$2 id=$1_$2 log="$T/$1-$2.log" frc=0 src=0 vrc=0 capped=false
+	fact "run:$id" server "$srv" clients "$n"
 	if ! srv_start "$id" -- "./$srv" --echo -b 127.0.0.1 -l "$log" 0; then
-		RUNS[$id]=$(json_obj server "$srv" clients "$n" note "server did not start")
-		FAILED=1
+		fact "run:$id" started 0
 		return 0
 	fi
 	# Every client connects at once, sends MESSAGES messages THINK ms
 	# apart and waits for each echo (up to CAP + 5 s: a client queued
 	# behind others must not time out); flood stops at CAP s.
 	timeout -k 5 $((CAP + 30)) "$FLOOD" -H 127.0.0.1 -p "$SRV_PORT" -n "$n" -m "$MESSAGES" --think "$THINK_MS" \
-		--echo --timeout $(((CAP + 5) * 1000)) --max-time "$CAP" --json >"$json" 2>"$T/$id.flood" || frc=$?
+		--echo --timeout $(((CAP + 5) * 1000)) --max-time "$CAP" --json >"$T/$id.json" 2>"$T/$id.flood" || frc=$?
 	srv_stop "$id" || src=$?
-	((src == 0)) || note="server exit status $src"
-	if [[ -z $(json_get "$json" elapsed_s) ]]; then
-		note="flood failed (status $frc, no report)${note:+; $note}"
-	elif ((frc == 1)) && [[ $srv == stserver && $(json_get "$json" errors.max_time) -gt 0 ]]; then
-		capped=true # ran out of budget: expected of the iterative server
-	elif ((frc != 0)); then
-		note="flood status $frc${note:+; $note}"
-	fi
-	check_log "$log" "$json" "$n" "$capped" || note="verify-log failed${note:+; $note}"
-	[[ $capped == true || -n $FW_MAX ]] || note="a client's first message is missing from the log${note:+; $note}"
-	[[ -z $note ]] || FAILED=1
-	record "$id" "$json" "$capped" "$note"
-}
-
-# record ID JSON CAPPED NOTE: the figures of one run.
-record() {
-	local id=$1 json=$2 elapsed answered
-	elapsed=$(json_get "$json" elapsed_s) answered=$(json_get "$json" messages_answered)
-	RUNS[$id]=$(json_obj server "${id%_*}" clients "${id##*_}" capped "$3" note "@str:$4" \
-		elapsed_s "$elapsed" answered "$answered" messages_per_s "$(ratio "$answered" "$elapsed" 1)" \
-		first_reply_p50_s "$FW_P50" first_reply_max_s "$FW_MAX" first_replies_logged "$FW_COUNT" \
-		connect_max_s "$(awk -v u="$(json_get "$json" connect_us.max)" 'BEGIN { if (u != "") printf "%.6f", u / 1e6 }')")
-	say "$(printf '%-8s N=%-3s total %-8s s first reply p50 %-9s max %-9s %s' "${id%_*}" "${id##*_}" \
-		"$([[ $3 == true ]] && echo capped || echo "$elapsed")" "${FW_P50:->cap}" "${FW_MAX:->cap}" "$4")"
+	# Out of budget (expected of the iterative server): clients' tails.
+	((frc == 1)) && [[ $srv == stserver && $(bget "$T/$id.json" errors.max_time) -gt 0 ]] && capped=true
+	check_log "$id" "$log" "$n" "$capped" || vrc=$?
+	fact "run:$id" started 1 frc "$frc" src "$src" capped "$capped" vrc "$vrc"
+	say "$(printf '%-8s N=%-3s total %-8s s; flood status %s, server %s, verify-log %s' "$srv" "$n" \
+		"$(bget "$T/$id.json" elapsed_s)" "$frc" "$src" "$vrc")"
 }
 
 # write_results OUT: compare.json, then compare.md and .dat from it, then
-# the picture.
+# the picture; exit status 1 when a run failed.
 write_results() {
-	local out=$1 started=$2
-	{
-		printf '{\n"schema": "mtserver-compare/1",\n"quick": %s,\n' "$( ((QUICK)) && echo true || echo false)"
-		printf '"started": %s,\n"duration_s": %s,\n' "$(json_str "$started")" "$SECONDS"
-		printf '"host": %s,\n' "$(json_obj kernel "$(uname -sr)" nproc "$(nproc)")"
-		printf '"clients": %s,\n"messages": %s,\n"think_ms": %s,\n"cap_s": %s,\n' \
-			"$(json_arr "${CLIENTS[@]}")" "$MESSAGES" "$THINK_MS" "$CAP"
-		printf '"runs": %s\n}\n' "$(json_members RUNS)"
-	} >"$out.json"
-	bash bench/render.sh compare "$out.json" >"$out.md"
-	bash bench/render.sh compare-dat "$out.json" >"$out.dat"
+	local out=$1 rc=0
+	fact_list compare clients "${CLIENTS[@]}"
+	fact compare quick "$QUICK" started "$2" duration_s "$SECONDS" kernel "$(uname -sr)" nproc "$(nproc)" \
+		messages "$MESSAGES" think_ms "$THINK_MS" cap_s "$CAP"
+	py lessons/lessonlib.py results compare "$T" "$out.json" || rc=1
+	py lessons/lessonlib.py render compare "$out.json" >"$out.md"
+	py lessons/lessonlib.py render compare-dat "$out.json" >"$out.dat"
 	if ! need_cmd gnuplot gnuplot-nox "$( ((QUICK)) && echo skip || echo install)"; then
 		say "no picture (apt-get install gnuplot-nox)"
 	elif gnuplot -e "datafile='$out.dat'; outfile='$out.png'; cap=$CAP; msgs=$MESSAGES; think=$THINK_MS" \
@@ -146,13 +107,14 @@ write_results() {
 		say "wrote $out.png"
 	else
 		cat "$T/gnuplot.err" >&2
-		FAILED=1
+		rc=1
 	fi
 	say "wrote $out.json, $out.md and $out.dat (${SECONDS} s)"
+	return "$rc"
 }
 
 main() {
-	local n srv out started
+	local n srv out started failed=0
 	started=$(date -u +%Y-%m-%dT%H:%MZ)
 	bench_begin
 	say "clients: ${CLIENTS[*]}; $MESSAGES messages ${THINK_MS} ms apart each, --echo; budget ${CAP} s per run"
@@ -160,10 +122,10 @@ main() {
 		for srv in "${SERVERS[@]}"; do measure "$srv" "$n"; done
 	done
 	out=$(bench_out compare)
-	write_results "$out" "$started"
+	write_results "$out" "$started" || failed=1
 	cat "$out.md"
-	bench_publish "$FAILED" "$out.json" "$out.md" "$out.dat" "$out.png"
-	exit "$FAILED"
+	bench_publish "$failed" "$out.json" "$out.md" "$out.dat" "$out.png"
+	exit "$failed"
 }
 
 main "$@"

@@ -16,8 +16,9 @@
 # that member, more than its socket buffers hold, so the room must deal
 # with it.  flood checks every other delivery (once, in order) and gives
 # up when no delivery arrives for 5 s.
-# It measures into bench/results/chat-lesson.json (QUICK: chat-lesson-
-# quick.json) and renders chat-lesson.md from it, also printed on stdout.
+# lessons/lessonlib.py gathers the runs into bench/results/chat-lesson.json
+# (QUICK: chat-lesson-quick.json) and renders chat-lesson.md from it, also
+# printed on stdout.
 # Exit status: 0 when mtserver's runs all worked (the naive server's stall
 # is the lesson, not a failure), 1 otherwise.
 set -euo pipefail
@@ -47,48 +48,11 @@ measure() {
 		--timeout "$TIMEOUT_MS" --max-time 60 -p "$SRV_PORT" --json \
 		>"$T/$name.json" 2>"$T/$name.err" || true
 	bg_stop "srv-$name" 5 || true
-	say "$server, $deaf deaf: $(json_get "$T/$name.json" deliveries) of $(json_get "$T/$name.json" expected) deliveries"
-}
-
-# results OUT: the runs' JSON in one object.
-results() {
-	local s d first=1
-	{
-		printf '{"members": %s, "messages": %s, "size": %s, "timeout_ms": %s, "runs": {' \
-			"$MEMBERS" "$MESSAGES" "$SIZE" "$TIMEOUT_MS"
-		for s in naive mtserver; do
-			for d in 0 1; do
-				((first)) || printf ','
-				first=0
-				printf '\n"%s-%s": %s' "$s" "$d" "$(cat "$T/$s-$d.json" 2>/dev/null || echo null)"
-			done
-		done
-		printf '\n}}\n'
-	} >"$1"
-}
-
-# render JSON: the lesson's table in Markdown.
-render() {
-	local j=$1 s d k
-	printf '| server | deaf members | deliveries | of | time (s) | deliveries/s | p99 delivery (ms) | result |\n'
-	printf '|:--|--:|--:|--:|--:|--:|--:|:--|\n'
-	for s in naive mtserver; do
-		for d in 0 1; do
-			k="runs.$s-$d"
-			printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' \
-				"$([[ $s == naive ]] && echo 'obvious (naive_chat.c)' || echo 'mtserver --chat')" "$d" \
-				"$(fmt_num "$(json_get "$j" "$k.deliveries")")" "$(fmt_num "$(json_get "$j" "$k.expected")")" \
-				"$(round "$(json_get "$j" "$k.elapsed_s")" 2)" \
-				"$(fmt_num "$(round "$(json_get "$j" "$k.deliveries_per_s")" 0)")" \
-				"$(round "$(awk -v u="$(json_get "$j" "$k.delivery_us.p99")" 'BEGIN { print u / 1000 }')" 1)" \
-				"$([[ $(json_get "$j" "$k.ok") == true ]] && echo 'all delivered' ||
-					echo "stalled: no delivery for $((TIMEOUT_MS / 1000)) s")"
-		done
-	done
+	say "$server, $deaf deaf: $(bget "$T/$name.json" deliveries) of $(bget "$T/$name.json" expected) deliveries"
 }
 
 main() {
-	local out
+	local out rc=0
 	bench_begin
 	say "$MEMBERS members x $MESSAGES lines of $SIZE bytes, naive_chat vs mtserver --chat"
 	measure naive 0
@@ -96,11 +60,12 @@ main() {
 	measure mtserver 0
 	measure mtserver 1
 	out=$(bench_out chat-lesson)
-	results "$out.json"
-	render "$out.json" >"$out.md"
+	fact chat members "$MEMBERS" messages "$MESSAGES" size "$SIZE" timeout_ms "$TIMEOUT_MS"
+	py lessons/lessonlib.py results chat "$T" "$out.json" || rc=1
+	py lessons/lessonlib.py render chat "$out.json" >"$out.md"
 	cat "$out.md"
-	[[ $(json_get "$out.json" runs.mtserver-0.ok) == true && $(json_get "$out.json" runs.mtserver-1.ok) == true ]] || return 1
-	bench_publish 0 "$out.json" "$out.md"
+	bench_publish "$rc" "$out.json" "$out.md"
+	return "$rc"
 }
 
 main "$@"
