@@ -340,7 +340,10 @@ ns_delete() {
 
 # need_cmd CMD PKG [install|skip]: succeed if CMD is on PATH.  Otherwise,
 # with "install" (the default) and root, apt-get install PKG (bounded) and
-# check again; else print the command to run and fail.
+# check again; else print the command to run and fail.  What a script
+# needs (gnuplot for a picture included) it asks for in the default mode,
+# QUICK or not; "skip" is for bench/run.sh's optional comparison peers in
+# a QUICK run.
 _APT_UPDATED=''
 need_cmd() {
 	local cmd=$1 pkg=$2 mode=${3:-install}
