@@ -6,10 +6,11 @@
 #   make test (= check)  every test suite (installs libcmocka-dev if root)
 #   make test VARIANT=asan|tsan   the same suites under a sanitizer
 #   make run             builds everything, then ./mtserver 8888
-#   make bench [QUICK=1] [PUBLISH=1]   make compare [...]   make lesson-udp [...]
+#   make bench [QUICK=1] [PUBLISH=1]   the benchmark (bench/)
+#   make compare|lesson-udp|lesson-handshake|lesson-chat [QUICK=1] [PUBLISH=1]
+#                           the lessons (lessons/)
 #   make test-repeat N=20   make test N times; make test-stress N=5 the
 #                           same while stress-ng keeps both CPUs busy
-#   make lesson-handshake [QUICK=1] [PUBLISH=1]
 #   make install [PREFIX=/usr/local] [DESTDIR=]   make uninstall (the same)
 #   V=1 shows the commands.
 #
