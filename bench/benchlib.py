@@ -228,9 +228,6 @@ class Bench:
         self.by_id = facts_by_id(self.facts)
         self.runs, self.failures, self.notes, self.targets = {}, [], [], []
 
-    def fact(self, fid, key):
-        return self.by_id.get(fid, {}).get(key, "")
-
     def flood(self, rid, key):
         doc = load(os.path.join(self.tdir, rid + ".json"))
         return get(doc, key) if doc else ""
@@ -247,30 +244,31 @@ class Bench:
 
     def add_run(self, rid, f):
         """A run's record: what bash recorded, and flood's verdict and
-        figures from its report (rc is flood's exit status)."""
-        doc = load(os.path.join(self.tdir, rid + ".json"))
+        figures from its report."""
+        doc = load(os.path.join(self.tdir, rid + ".json")) or {}
         sec = f["section"]
         run = {"section": sec, "tool": f["tool"]}
         if sec == "ingest" and f["tool"] == "dd":
             self.add_dd(rid, f, run)
             return
-        run["clients"] = typed(f["clients"])
-        ok, note = "false", f.get("note", "")
-        if "rc" in f:
-            if f["rc"] == "0" and get(doc or {}, "ok") == "true":
-                ok, note = "true", ""
-            else:
-                note = "flood exit %s: %s" % (f["rc"], flood_errors(doc, os.path.join(self.tdir, rid + ".err")))
-        ok = f.get("ok", ok)
-        if "ok" in f:
-            note = f.get("note", "")
-        rate = get(doc or {}, "messages_per_s") if "rc" in f else f.get("messages_per_s", "")
-        run.update(ok=ok == "true", command=f.get("command", ""), note=note, messages_per_s=typed(rate))
-        getattr(self, "figures_" + sec)(rid, f, doc or {}, run)
+        ok, note = self.verdict(rid, f, doc)
+        rate = get(doc, "messages_per_s") if "rc" in f else f.get("messages_per_s", "")
+        run.update(clients=typed(f["clients"]), ok=ok, command=f.get("command", ""), note=note,
+                   messages_per_s=typed(rate))
+        getattr(self, "figures_" + sec)(rid, f, doc, run)
         run["flood"] = raw_json(os.path.join(self.tdir, rid + ".json"))
         self.runs[rid] = run
         if not run["ok"]:
             self.failures.append("%s %s %s: %s" % (sec, f["tool"], f["clients"], run["note"]))
+
+    def verdict(self, rid, f, doc):
+        """ok and note: what bash found (ok, note: a failed check, or a run
+        without flood), else flood's (rc, its exit status, and its report)."""
+        if "ok" in f:
+            return f["ok"] == "true", f.get("note", "")
+        if f["rc"] == "0" and get(doc, "ok") == "true":
+            return True, ""
+        return False, "flood exit %s: %s" % (f["rc"], flood_errors(doc, os.path.join(self.tdir, rid + ".err")))
 
     def figures_pingpong(self, rid, f, doc, run):
         run.update(p50_us=typed(get(doc, "rtt_us.p50")), p99_us=typed(get(doc, "rtt_us.p99")),

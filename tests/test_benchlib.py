@@ -247,6 +247,14 @@ class Assemble(unittest.TestCase):
         self.assertEqual(doc["runs"]["in_rsyslog_mtline"]["note"], "rsyslogd wrote 39 of 40 lines")
         self.assertEqual(doc["runs"]["in_rsyslog_mtline"]["lost"], 1)
 
+    def test_failed_check_is_the_verdict(self):
+        """flood was happy, its --verify-log was not: bash's verdict wins."""
+        self.ingest("40")
+        self.run.fact("run:in_mtserver", "ok", "false", "note", "flood --verify-log exit 1: line 7 twice")
+        status, doc = self.results()
+        run = doc["runs"]["in_mtserver"]
+        self.assertEqual((status, run["ok"], run["note"]), ("failed", False, "flood --verify-log exit 1: line 7 twice"))
+
     def test_memory_target_needs_every_client_held(self):
         self.run.flood_run("hold_mtserver_200", "memory", "mtserver", 200, flood_report(connections_held=199), 0,
                            "vmrss_kb", "4096", "vmrss_before_kb", "1024", "server_sockets_peak", "199")
