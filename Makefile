@@ -203,9 +203,9 @@ check: test
 run: all
 	$(OUT)/mtserver 8888
 
-# The benchmark and the lessons write bench/results/ (untracked); PUBLISH=1
-# copies a good full run to bench/published/ (the benchmark's) or
-# lessons/published/ (the lessons'), which the READMEs quote.
+# The benchmark writes bench/results/, the lessons lessons/results/
+# (untracked); PUBLISH=1 copies a good full run to bench/published/ or
+# lessons/published/, which the READMEs quote.
 bench: all bench/peers/tpc_echo
 	bash bench/run.sh
 compare: all

@@ -18,9 +18,9 @@
 #   QUICK=1      a seconds-long smoke run: tiny counts, figures meaningless,
 #                results written as NAME-quick.*, never published
 #   PUBLISH=1    after a full run that worked, copy its results from
-#                bench/results/ (untracked) to PUBLISHED_DIR (tracked,
-#                quoted by the READMEs): bench/published/, or
-#                lessons/published/ for the lessons
+#                RESULTS_DIR (untracked) to PUBLISHED_DIR (tracked, quoted
+#                by the READMEs): bench/results/ and bench/published/, or
+#                lessons/results/ and lessons/published/ for the lessons
 #   KEEP_TMP=1   keep the run's temporary directory
 #
 # Helpers, by group:
@@ -39,7 +39,7 @@
 export BENCH_NAME=${BENCH_NAME:-bench} # benchlib.py's messages say it too
 BENCH_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$BENCH_ROOT" || exit 1
-RESULTS_DIR=bench/results
+RESULTS_DIR=${RESULTS_DIR:-bench/results}
 PUBLISHED_DIR=${PUBLISHED_DIR:-bench/published}
 
 # ---------------------------------------------------------------------------
@@ -94,7 +94,7 @@ _bench_exit() {
 	exit "$rc"
 }
 
-# bench_out NAME: the path, without extension, of a result: bench/results/
+# bench_out NAME: the path, without extension, of a result: RESULTS_DIR/
 # NAME, or NAME-quick for a QUICK run.
 bench_out() {
 	mkdir -p "$RESULTS_DIR"

@@ -10,8 +10,8 @@
 # Values beyond the budget are drawn at the budget line as open
 # triangles pointing up ("more than this").
 
-if (!exists("datafile")) datafile = 'bench/results/compare.dat'
-if (!exists("outfile")) outfile = 'bench/results/compare.png'
+if (!exists("datafile")) datafile = 'lessons/results/compare.dat'
+if (!exists("outfile")) outfile = 'lessons/results/compare.png'
 if (!exists("cap")) cap = 30
 if (!exists("msgs")) msgs = 10
 if (!exists("think")) think = 100

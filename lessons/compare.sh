@@ -12,7 +12,7 @@
 # M messages THINK ms apart and wait for every echo, stop the server by its
 # pid.  lessons/lessonlib.py makes of flood's reports the total time,
 # messages per second, and each client's wait for its first reply (p50 and
-# max over the N clients) in bench/results/compare.json, then compare.md
+# max over the N clients) in lessons/results/compare.json, then compare.md
 # and compare.dat from it; gnuplot (lessons/compare.gp) draws compare.png.
 #
 # First-reply wait: from the moment flood starts connecting to the server
@@ -35,7 +35,7 @@
 set -euo pipefail
 
 BENCH_NAME=compare
-PUBLISHED_DIR=lessons/published
+RESULTS_DIR=lessons/results PUBLISHED_DIR=lessons/published
 # shellcheck source=bench/lib.sh
 . "$(dirname -- "${BASH_SOURCE[0]}")/../bench/lib.sh"
 

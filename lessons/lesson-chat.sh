@@ -16,7 +16,7 @@
 # that member, more than its socket buffers hold, so the room must deal
 # with it.  flood checks every other delivery (once, in order) and gives
 # up when no delivery arrives for 5 s.
-# lessons/lessonlib.py gathers the runs into bench/results/chat-lesson.json
+# lessons/lessonlib.py gathers the runs into lessons/results/chat-lesson.json
 # (QUICK: chat-lesson-quick.json) and renders chat-lesson.md from it, also
 # printed on stdout.
 # Exit status: 0 when mtserver's runs all worked (the naive server's stall
@@ -24,7 +24,7 @@
 set -euo pipefail
 
 BENCH_NAME=lesson-chat
-PUBLISHED_DIR=lessons/published
+RESULTS_DIR=lessons/results PUBLISHED_DIR=lessons/published
 # shellcheck source=bench/lib.sh
 . "$(dirname -- "${BASH_SOURCE[0]}")/../bench/lib.sh"
 

@@ -33,8 +33,8 @@
 #
 # Measuring apart from rendering: the captures (tcpdump's pcap and its
 # text, `tcpdump -nn -tt -S`), the ss and bind outputs go to
-# bench/results/handshake-data/; lessons/wire/wire renders them into
-# bench/results/handshake.md (each packet with its step in English and in
+# lessons/results/handshake-data/; lessons/wire/wire renders them into
+# lessons/results/handshake.md (each packet with its step in English and in
 # the tutorial's Chinese, its numbers and the rule it shows) and the
 # gnuplot script of handshake.png, the session's sequence diagram.
 # QUICK=1 writes handshake-quick*.
@@ -47,7 +47,7 @@
 set -euo pipefail
 
 BENCH_NAME=lesson-handshake
-PUBLISHED_DIR=lessons/published
+RESULTS_DIR=lessons/results PUBLISHED_DIR=lessons/published
 # shellcheck source=bench/lib.sh
 . "$(dirname -- "${BASH_SOURCE[0]}")/../bench/lib.sh"
 

@@ -34,13 +34,13 @@
 # Needs root, iproute2 and nftables (installed with apt-get when missing).
 # Without root or network namespaces it prints why and exits 0.  Every
 # step is bounded by timeout(1); traffic stays inside the namespace.
-# lessons/lessonlib.py makes bench/results/lossy.json (QUICK: lossy-quick.
+# lessons/lessonlib.py makes lessons/results/lossy.json (QUICK: lossy-quick.
 # json) of what it measured, and lossy.md of that, also printed on stdout.
 # Exit status: 0 ok or skipped, 1 failed.
 set -euo pipefail
 
 BENCH_NAME=lesson-udp
-PUBLISHED_DIR=lessons/published
+RESULTS_DIR=lessons/results PUBLISHED_DIR=lessons/published
 # shellcheck source=bench/lib.sh
 . "$(dirname -- "${BASH_SOURCE[0]}")/../bench/lib.sh"
 
