@@ -263,10 +263,6 @@ tw_line() {
 	awk -v p=":$2" 'NR > 1 && (substr($3, length($3) - length(p) + 1) == p ||
 		substr($4, length($4) - length(p) + 1) == p)' "$1" | head -n 1
 }
-# gaps FILE: the seconds between consecutive packets of a capture.
-gaps() {
-	awk 'NR > 1 { printf "%s%.1f s", sep, $1 - prev; sep = ", " } { prev = $1 }' "$1"
-}
 # unpaused_story FILE: what the unpaused session shows, in words.
 unpaused_story() {
 	local steps
@@ -374,7 +370,7 @@ render() {
 	echo "\`stserver\` (one client at a time, \`listen(fd, 5)\`) serving one idle client with six more in its accept"
 	echo "queue (a backlog of 5 holds 6): the next client's SYN is dropped without an answer, and its kernel sends"
 	echo "the same SYN again and again (Lesson 1's \"slowest connect\").  Captured for $(cat "$d/backlog.secs") s; the waits"
-	echo "between the copies were $(gaps "$d/backlog.txt").  Linux doubles the wait after each retry (1 s, 2 s, 4 s, ...:"
+	echo "between the copies were $(py lessons/lessonlib.py gaps "$d/backlog.txt").  Linux doubles the wait after each retry (1 s, 2 s, 4 s, ...:"
 	echo "retries 1, 3, 7, 15 s after the first SYN)$([[ -n $linear ]] && echo "; this kernel's net.ipv4.tcp_syn_linear_timeouts = $linear keeps the first few waits at 1 s")."
 	echo
 	"$WIRE" table "$d/backlog.txt" || true

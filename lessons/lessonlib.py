@@ -8,6 +8,8 @@ record facts (fact ID KEY VALUE in DIR/facts, see bench/run.sh).
                       the lesson's results from DIR (its facts, flood's JSON
                       reports); exit 1 when a run failed
     lessonlib.py render compare|compare-dat|lossy|chat FILE.json
+    lessonlib.py gaps CAPTURE.txt  the seconds between a tcpdump capture's
+                                   packets (lessons/lesson-handshake.sh)
 """
 import os
 import sys
@@ -242,6 +244,22 @@ def render_chat(doc):
 
 
 # ---------------------------------------------------------------------------
+# make lesson-handshake (lessons/lesson-handshake.sh)
+
+
+def gaps(lines):
+    """The seconds between consecutive packets of `tcpdump -tt` text."""
+    times = [float(w[0]) for w in (line.split() for line in lines) if w and is_num(w[0])]
+    return ", ".join("%.1f s" % (b - a) for a, b in zip(times, times[1:]))
+
+
+def cmd_gaps(args):
+    with open(args[0], encoding="utf-8", errors="replace") as f:
+        print(gaps(f))
+    return 0
+
+
+# ---------------------------------------------------------------------------
 
 
 def write(path, text):
@@ -267,4 +285,4 @@ def cmd_render(args):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv, {"results": cmd_results, "render": cmd_render}))
+    sys.exit(main(sys.argv, {"results": cmd_results, "render": cmd_render, "gaps": cmd_gaps}))

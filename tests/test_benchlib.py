@@ -361,6 +361,14 @@ class Lessons(unittest.TestCase):
         self.assertFalse(failed)
         self.assertEqual(rec["tcp_retransmits"], "-")
 
+    def test_gaps(self):
+        capture = ["1795595246.000000 IP 127.0.0.1.1 > 127.0.0.1.2: Flags [S]\n",
+                   "reading from file x.pcap\n", "\n",
+                   "1795595247.012000 IP 127.0.0.1.1 > 127.0.0.1.2: Flags [S]\n",
+                   "1795595249.060000 IP 127.0.0.1.1 > 127.0.0.1.2: Flags [S]\n"]
+        self.assertEqual(L.gaps(capture), "1.0 s, 2.0 s")
+        self.assertEqual(L.gaps(capture[:1]), "")
+
     def test_chat_table(self):
         doc = {"timeout_ms": B.Num("5000"), "runs": {"naive-1": {"ok": False, "deliveries": B.Num("4500"),
                                                                  "expected": B.Num("90000"),
