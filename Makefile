@@ -6,10 +6,11 @@
 #   make test (= check)  every test suite (installs libcmocka-dev if root)
 #   make test VARIANT=asan|tsan   the same suites under a sanitizer
 #   make run             builds everything, then ./mtserver 8888
-#   make bench [QUICK=1] [PUBLISH=1]   make compare [...]   make lesson-udp [...]
+#   make bench [QUICK=1] [PUBLISH=1]   the benchmark (bench/)
+#   make compare|lesson-udp|lesson-handshake|lesson-chat [QUICK=1] [PUBLISH=1]
+#                           the lessons (lessons/)
 #   make test-repeat N=20   make test N times; make test-stress N=5 the
 #                           same while stress-ng keeps both CPUs busy
-#   make lesson-handshake [QUICK=1] [PUBLISH=1]
 #   make install [PREFIX=/usr/local] [DESTDIR=]   make uninstall (the same)
 #   V=1 shows the commands.
 #
@@ -35,7 +36,7 @@ ifeq ($(VARIANT),)
 BUILD    = build
 OUT      = .
 FLOOD    = bench/flood
-WIRE     = bench/wire
+WIRE     = lessons/wire/wire
 else ifeq ($(VARIANT),asan)
 BUILD    = build/asan
 OPT      = -O1 -g -fno-omit-frame-pointer
@@ -54,7 +55,7 @@ WIRE     = $(OUT)/wire
 endif
 
 CFLAGS     ?= $(OPT)
-MT_INCLUDES = -Iinclude -Ibench/src
+MT_INCLUDES = -Iinclude -Ibench/src -Ilessons/wire
 MT_CPPFLAGS = $(MT_INCLUDES) -D_POSIX_C_SOURCE=200809L -MMD -MP
 MT_WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	      -Wmissing-prototypes -Wformat=2 -Wpointer-arith
@@ -77,17 +78,19 @@ endif
 
 # Programs are thin mains over libraries: src/*.c minus the mains is the
 # server library, bench/src/*.c minus flood.c is the load generator's (which
-# also uses the server library's socket helpers, net.h).  bench/wire, the
-# handshake lesson's capture reader, is a thin main over the same library.
+# also uses the server library's socket helpers, net.h).  lessons/wire/wire,
+# the handshake lesson's capture reader, is wire_main.c over wire.c and the
+# server library.
 SERVER_MAINS = src/mtserver.c src/stserver.c src/mtclient.c
 LIB_SRCS     = $(filter-out $(SERVER_MAINS),$(wildcard src/*.c))
-FLOOD_MAINS  = bench/src/flood.c bench/src/wire_main.c
-FLOOD_SRCS   = $(filter-out $(FLOOD_MAINS),$(wildcard bench/src/*.c))
+FLOOD_SRCS   = $(filter-out bench/src/flood.c,$(wildcard bench/src/*.c))
+WIRE_SRCS    = lessons/wire/wire.c
 HARNESS_SRCS = $(wildcard tests/harness*.c)
 TEST_SRCS    = $(wildcard tests/test_*.c)
 
 LIB_OBJS     = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 FLOOD_OBJS   = $(FLOOD_SRCS:%.c=$(BUILD)/%.o)
+WIRE_OBJS    = $(WIRE_SRCS:%.c=$(BUILD)/%.o)
 HARNESS_OBJS = $(HARNESS_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS    = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 PROGRAMS     = $(OUT)/mtserver $(OUT)/stserver $(OUT)/mtclient $(FLOOD) $(WIRE)
@@ -122,7 +125,7 @@ $(OUT)/%: $(BUILD)/src/%.o $(BUILD)/libmt.a
 $(FLOOD): $(BUILD)/bench/src/flood.o $(BUILD)/libflood.a $(BUILD)/libmt.a
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(LINK) -o $@ $^ $(MT_LDLIBS) $(LDLIBS) $(FLOOD_LDLIBS)
-$(WIRE): $(BUILD)/bench/src/wire_main.o $(BUILD)/libflood.a $(BUILD)/libmt.a
+$(WIRE): $(BUILD)/lessons/wire/wire_main.o $(WIRE_OBJS) $(BUILD)/libmt.a
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(LINK) -o $@ $^ $(MT_LDLIBS) $(LDLIBS)
 
@@ -133,9 +136,11 @@ $(BUILD)/bench/src/hdrlog.o: | check-zlib
 check-zlib:
 	@sh bench/src/need-zlib.sh
 
-# The load generator's suites also link its library: LIBS_<test>.
-FLOOD_TESTS = test_hist test_fmsg test_fcli test_flood test_wire test_chat test_hdrlog
+# The load generator's suites also link its library: LIBS_<test>; the
+# capture reader's, its parser.
+FLOOD_TESTS = test_hist test_fmsg test_fcli test_flood test_chat test_hdrlog
 $(foreach t,$(FLOOD_TESTS),$(eval LIBS_$(t) = $(BUILD)/libflood.a))
+LIBS_test_wire = $(WIRE_OBJS)
 
 # test_log_tty tells a terminal's write-at-once from the flush timer by
 # linking its own log.c, whose timer is a minute long.
@@ -169,7 +174,7 @@ check-cmocka:
 # Real programs the suites start as peers, as CMD=DEBIAN-PACKAGE: `make
 # test` installs the missing ones (root) or prints the command; suites
 # skip, naming the package, when a peer is still missing (h_which).
-TEST_PEERS = logger=bsdutils haproxy=haproxy
+TEST_PEERS = logger=bsdutils haproxy=haproxy python3=python3
 check-peers:
 	@sh tests/need-peers.sh $(TEST_PEERS)
 
@@ -198,26 +203,27 @@ check: test
 run: all
 	$(OUT)/mtserver 8888
 
-# Benchmarks and lessons write bench/results/ (untracked); PUBLISH=1 copies
-# a good full run to bench/published/, which the README quotes.
+# The benchmark writes bench/results/, the lessons lessons/results/
+# (untracked); PUBLISH=1 copies a good full run to bench/published/ or
+# lessons/published/, which the READMEs quote.
 bench: all bench/peers/tpc_echo
 	bash bench/run.sh
 compare: all
-	bash bench/compare.sh
+	bash lessons/compare.sh
 lesson-udp: all
-	bash bench/lesson-udp.sh
+	bash lessons/lesson-udp.sh
 lesson-handshake: all
-	bash bench/lesson-handshake.sh
-lesson-chat: all bench/peers/naive_chat
-	bash bench/lesson-chat.sh
+	bash lessons/lesson-handshake.sh
+lesson-chat: all lessons/peers/naive_chat
+	bash lessons/lesson-chat.sh
 
 # The ping-pong peer: the minimal thread-per-connection echo loop.
 bench/peers/tpc_echo: bench/peers/tpc_echo.c
 	$(call say,CC,$@)$(CC) -D_POSIX_C_SOURCE=200809L $(CPPFLAGS) \
 	    $(MT_CFLAGS) $(CFLAGS) $(MT_LDFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
-# The classroom's obvious chat server (README, "Lesson 4").
-bench/peers/naive_chat: bench/peers/naive_chat.c
+# The classroom's obvious chat server (lessons/lesson-chat.sh).
+lessons/peers/naive_chat: lessons/peers/naive_chat.c
 	$(call say,CC,$@)$(CC) -D_POSIX_C_SOURCE=200809L $(CPPFLAGS) \
 	    $(MT_CFLAGS) $(CFLAGS) $(MT_LDFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
@@ -268,10 +274,10 @@ FUZZ_S	     ?= 60
 FUZZ_SAN      = -fsanitize=fuzzer-no-link,address,undefined \
 		-fno-sanitize-recover=undefined
 FUZZ_CFLAGS   = -std=c11 -g -O1 -pthread -Wall -Wextra -Werror \
-		-D_POSIX_C_SOURCE=200809L -Iinclude -Ibench/src -Ifuzz -Itests
+		-D_POSIX_C_SOURCE=200809L -Iinclude -Ibench/src -Ilessons/wire -Ifuzz -Itests
 FUZZ_NAMES    = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS     = $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
-FUZZ_OBJS     = $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRCS) $(FLOOD_SRCS))
+FUZZ_OBJS     = $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRCS) $(FLOOD_SRCS) $(WIRE_SRCS))
 
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -302,13 +308,14 @@ fuzz: fuzz-build
 # compile of every file with glibc's fortified headers as distributions
 # build (Debian's hardening flags): there a dropped write()/read() result
 # or a truncating snprintf() is an error, and the package would not build.
-LINT_SRCS = $(wildcard src/*.c bench/src/*.c tests/*.c)
+LINT_SRCS = $(wildcard src/*.c bench/src/*.c lessons/wire/*.c tests/*.c)
 FORTIFY_FLAGS = -O2 -D_FORTIFY_SOURCE=2 -Wformat -Werror=format-security
-FORMAT_SRCS = $(wildcard include/*.h src/*.c bench/src/*.c bench/src/*.h tests/*.c tests/*.h)
+FORMAT_SRCS = $(wildcard include/*.h src/*.c bench/src/*.c bench/src/*.h lessons/wire/*.c \
+	      lessons/wire/*.h tests/*.c tests/*.h)
 lint:
 	$(call say,LINT,cppcheck)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	    --inline-suppr --std=c11 -Iinclude -Ibench/src -D_POSIX_C_SOURCE=200809L \
-	    src bench tests
+	    --inline-suppr --std=c11 $(MT_INCLUDES) -D_POSIX_C_SOURCE=200809L \
+	    src bench lessons tests
 	$(call say,LINT,clang-tidy)clang-tidy --quiet --warnings-as-errors='*' $(LINT_SRCS) -- -std=c11 \
 	    $(MT_INCLUDES) -D_POSIX_C_SOURCE=200809L $(CFLAGS_tests) 2>/dev/null
 	$(call say,LINT,clang-format)clang-format --dry-run --Werror $(FORMAT_SRCS)
@@ -320,7 +327,7 @@ format:
 	clang-format -i $(FORMAT_SRCS)
 
 clean:
-	rm -rf build mtserver stserver mtclient bench/flood bench/wire \
-	    bench/peers/tpc_echo bench/peers/naive_chat
+	rm -rf build mtserver stserver mtclient bench/flood lessons/wire/wire \
+	    bench/peers/tpc_echo lessons/peers/naive_chat
 
 -include $(shell find build -name '*.d' 2>/dev/null)

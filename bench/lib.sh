@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
-# shellcheck disable=SC2034 # SRV_*, BG_PID and J are for the scripts that source this
-# bench/lib.sh - what every bench script shares: bench/run.sh (make bench),
-# bench/compare.sh (make compare), bench/lesson-udp.sh (make lesson-udp),
-# bench/render.sh (their Markdown) and bench/test-repeat.sh.  Source it from
-# a bash script that runs with `set -euo pipefail`:
+# shellcheck disable=SC2034 # SRV_* and BG_PID are for the scripts that source this
+# bench/lib.sh - what the scripts that run programs share: bench/run.sh
+# (make bench), bench/test-repeat.sh, the lessons (lessons/*.sh), the shell
+# test suites (tests/lib.sh) and dist/ci-deb.sh.  Bash only starts, waits
+# for and stops processes; JSON, figures and Markdown are bench/benchlib.py's.
+# Source it from a bash script that runs with `set -euo pipefail`:
 #
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 #
@@ -17,30 +18,29 @@
 #   QUICK=1      a seconds-long smoke run: tiny counts, figures meaningless,
 #                results written as NAME-quick.*, never published
 #   PUBLISH=1    after a full run that worked, copy its results from
-#                bench/results/ (untracked) to bench/published/ (tracked,
-#                quoted by the README)
+#                RESULTS_DIR (untracked) to PUBLISHED_DIR (tracked, quoted
+#                by the READMEs): bench/results/ and bench/published/, or
+#                lessons/results/ and lessons/published/ for the lessons
 #   KEEP_TMP=1   keep the run's temporary directory
 #
 # Helpers, by group:
 #   messages      say, warn, die, skip
 #   the run       bench_begin, bench_out NAME, bench_publish FILE...
-#   numbers       is_uint, is_num, ratio, num_ge/gt/le/lt, round,
-#                 fmt_num,
-#                 now_ns, elapsed_s
+#   numbers       is_uint
 #   ports         free_port, port_listening, wait_port, wait_until
 #   processes     bg_start, bg_alive, bg_stop, bg_stop_all
 #   servers       srv_start, srv_stop (a pid file per server in $T)
 #   namespaces    ns_create, in_ns, ns_delete
 #   dependencies  need_cmd
 #   /proc         rss_kb, hwm_kb, threads_of, sockets_of, cpu_busy_pct
-#   JSON out      json_str, json_val, json_obj, json_arr, json_members
-#   JSON in       json_flat, json_get, json_load (into the array J), jv
+#   results       fact, fact_list (what a run saw, for benchlib.py),
+#                 py (a Python helper), bget (a value of a JSON file)
 
-BENCH_NAME=${BENCH_NAME:-bench}
+export BENCH_NAME=${BENCH_NAME:-bench} # benchlib.py's messages say it too
 BENCH_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$BENCH_ROOT" || exit 1
-RESULTS_DIR=bench/results
-PUBLISHED_DIR=bench/published
+RESULTS_DIR=${RESULTS_DIR:-bench/results}
+PUBLISHED_DIR=${PUBLISHED_DIR:-bench/published}
 
 # ---------------------------------------------------------------------------
 # Messages, on stderr, prefixed with the script's name.
@@ -94,7 +94,7 @@ _bench_exit() {
 	exit "$rc"
 }
 
-# bench_out NAME: the path, without extension, of a result: bench/results/
+# bench_out NAME: the path, without extension, of a result: RESULTS_DIR/
 # NAME, or NAME-quick for a QUICK run.
 bench_out() {
 	mkdir -p "$RESULTS_DIR"
@@ -114,7 +114,7 @@ bench_publish() {
 	if ((QUICK)); then
 		warn "PUBLISH=1 ignored: a QUICK run's figures are not for quoting"
 	elif ((ok != 0)); then
-		warn "PUBLISH=1 ignored: the run failed; bench/published/ keeps the last good figures"
+		warn "PUBLISH=1 ignored: the run failed; $PUBLISHED_DIR/ keeps the last good figures"
 	else
 		mkdir -p "$PUBLISHED_DIR"
 		for f in "$@"; do
@@ -124,62 +124,10 @@ bench_publish() {
 	return 0
 }
 
-# pp_id TOOL CLIENTS [ROUND]: the id of a ping-pong run in make bench's
-# results (run.sh writes them, render.sh reads them): round 1, the
-# table's, has none of its own.
-pp_id() {
-	local round=${3:-1}
-	printf 'pp_%s_%s' "$1" "$2"
-	((round == 1)) || printf '_r%s' "$round"
-}
-
 # ---------------------------------------------------------------------------
-# Numbers (decimals through awk).
+# Numbers (whole ones: everything else is benchlib.py's)
 
 is_uint() { [[ ${1:-} =~ ^[0-9]+$ ]]; }
-is_num() { [[ ${1:-} =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]; }
-
-# ratio A B [DIGITS]: A/B rounded to DIGITS (2) decimals; "" if either is
-# not a number or B is 0.
-ratio() {
-	local a=${1-} b=${2-} d=${3:-2}
-	is_num "$a" && is_num "$b" || return 0
-	awk -v a="$a" -v b="$b" -v d="$d" 'BEGIN { if (b + 0 == 0) exit; printf "%.*f", d, a / b }'
-}
-_cmp() { is_num "${2-}" && is_num "${3-}" && awk -v a="$2" -v b="$3" "BEGIN { exit !(a + 0 $1 b + 0) }"; }
-num_ge() { _cmp '>=' "$@"; }
-num_gt() { _cmp '>' "$@"; }
-num_le() { _cmp '<=' "$@"; }
-num_lt() { _cmp '<' "$@"; }
-# round N [DIGITS]: N with DIGITS (0) decimals; "" if N is not a number.
-round() {
-	is_num "${1-}" || return 0
-	awk -v a="$1" -v d="${2:-0}" 'BEGIN { printf "%.*f", d, a }'
-}
-
-# fmt_num N [DIGITS]: N with thousands separators and DIGITS (0) decimals,
-# or "-" when N is not a number.
-fmt_num() {
-	is_num "${1-}" || {
-		printf -- '-'
-		return 0
-	}
-	awk -v n="$1" -v d="${2:-0}" 'BEGIN {
-		s = sprintf("%.*f", d, n); neg = (s ~ /^-/); if (neg) s = substr(s, 2)
-		p = index(s, "."); ip = p ? substr(s, 1, p - 1) : s; fp = p ? substr(s, p) : ""
-		out = ""
-		while (length(ip) > 3) { out = "," substr(ip, length(ip) - 2) out; ip = substr(ip, 1, length(ip) - 3) }
-		printf "%s%s%s%s", neg ? "-" : "", ip, out, fp }'
-}
-
-# now_ns: the wall clock in nanoseconds.  elapsed_s START [END]: seconds
-# (3 decimals) from one now_ns value to another (or to now).
-now_ns() { date +%s%N; }
-elapsed_s() {
-	local start=$1 end=${2:-}
-	[[ -n $end ]] || end=$(now_ns)
-	awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'
-}
 
 # ---------------------------------------------------------------------------
 # Ports
@@ -225,11 +173,11 @@ port_listening() {
 }
 
 # wait_until SECS CMD...: run CMD every 0.1 s until it succeeds (0) or SECS
-# elapse (1).
+# (whole, or with one decimal: 0.5) elapse (1).
 wait_until() {
 	local secs=$1 i max
 	shift
-	max=$(awk -v s="$secs" 'BEGIN { printf "%d", s * 10 }')
+	if [[ $secs == *.* ]]; then max=$((10#${secs%.*}0 + 10#${secs#*.})); else max=$((secs * 10)); fi
 	for ((i = 0; i <= max; i++)); do
 		"$@" && return 0
 		sleep 0.1
@@ -392,7 +340,10 @@ ns_delete() {
 
 # need_cmd CMD PKG [install|skip]: succeed if CMD is on PATH.  Otherwise,
 # with "install" (the default) and root, apt-get install PKG (bounded) and
-# check again; else print the command to run and fail.
+# check again; else print the command to run and fail.  What a script
+# needs (gnuplot for a picture included) it asks for in the default mode,
+# QUICK or not; "skip" is for bench/run.sh's optional comparison peers in
+# a QUICK run.
 _APT_UPDATED=''
 need_cmd() {
 	local cmd=$1 pkg=$2 mode=${3:-install}
@@ -444,157 +395,42 @@ cpu_busy_pct() {
 	read -r t0 i0 < <(_cpu_ticks)
 	sleep "${1:-1}"
 	read -r t1 i1 < <(_cpu_ticks)
-	awk -v dt=$((t1 - t0)) -v di=$((i1 - i0)) 'BEGIN { printf "%.0f", (dt > 0 ? 100 * (dt - di) / dt : 0) }'
+	local dt=$((t1 - t0)) di=$((i1 - i0))
+	printf '%d' $((dt > 0 ? (200 * (dt - di) + dt) / (2 * dt) : 0))
 }
 
 # ---------------------------------------------------------------------------
-# JSON out (pure bash: the flat objects the scripts write)
+# Results: the scripts record what they saw as facts, and bench/benchlib.py
+# (lessons/lessonlib.py) makes the JSON results and their Markdown of them.
 
-# json_str STR: STR as a quoted JSON string.
-json_str() {
-	local s=${1-} out='' c i code
-	s=${s//\\/\\\\}
-	s=${s//\"/\\\"}
-	s=${s//$'\n'/\\n}
-	s=${s//$'\r'/\\r}
-	s=${s//$'\t'/\\t}
-	if [[ $s == *[$'\x01'-$'\x1f']* ]]; then
-		for ((i = 0; i < ${#s}; i++)); do
-			c=${s:i:1}
-			if [[ $c == [$'\x01'-$'\x1f'] ]]; then
-				printf -v code '\\u%04x' "'$c"
-				out+=$code
-			else
-				out+=$c
-			fi
-		done
-		s=$out
-	fi
-	printf '"%s"' "$s"
-}
-
-# json_val STR: numbers, true, false and null as they are; "" as null;
-# anything starting with { or [ as already-encoded JSON; else a string.
-# "@str:TEXT" is always the string TEXT (a version "7.0", a command).
-json_val() {
-	local v=${1-}
-	if [[ $v == @str:* ]]; then
-		json_str "${v#@str:}"
-	elif [[ -z $v ]]; then
-		printf 'null'
-	elif is_num "$v" && [[ ! $v =~ ^-?0[0-9] ]]; then
-		printf '%s' "$v"
-	elif [[ $v == true || $v == false || $v == null || $v == '{'* || $v == '['* ]]; then
-		printf '%s' "$v"
-	else
-		json_str "$v"
-	fi
-}
-
-# json_obj K V [K V ...]: {"K": V, ...} with each V through json_val.
-json_obj() {
-	local out='{' sep=''
+# fact ID KEY VALUE [KEY VALUE...]: one line "ID<TAB>KEY<TAB>VALUE" each in
+# $T/facts.  An ID is a run (run:NAME) or a part of the results; KEY[]
+# adds to the list KEY; a run or a section is complete at its key "end".
+fact() {
+	local id=$1 v
+	shift
 	while (($# >= 2)); do
-		out+="$sep$(json_str "$1"): $(json_val "$2")"
-		sep=', '
+		v=${2//$'\t'/ }
+		printf '%s\t%s\t%s\n' "$id" "$1" "${v//$'\n'/ }" >>"$T/facts"
 		shift 2
 	done
-	printf '%s}' "$out"
 }
-
-# json_arr V [V ...]: [V, ...] with each V through json_val.
-json_arr() {
-	local out='[' sep='' v
-	for v in "$@"; do
-		out+="$sep$(json_val "$v")"
-		sep=', '
+# fact_list ID KEY VALUE...: the list KEY (possibly empty).
+fact_list() {
+	local id=$1 key=$2
+	shift 2
+	fact "$id" "${key}[]" ''
+	while (($#)); do
+		fact "$id" "${key}[]" "$1"
+		shift
 	done
-	printf '%s]' "$out"
 }
-
-# json_members ARRAYNAME: the members of an associative array of encoded
-# JSON values as one object, keys sorted, one member per line.
-json_members() {
-	local -n _m=$1
-	local k sep=''
-	printf '{'
-	while IFS= read -r k; do
-		[[ -n $k ]] || continue
-		printf '%s\n  %s: %s' "$sep" "$(json_str "$k")" "${_m[$k]}"
-		sep=','
-	done < <(printf '%s\n' "${!_m[@]}" | sort)
-	printf '\n}'
+# py SCRIPT ARGS...: a Python helper (bench/benchlib.py, lessons/
+# lessonlib.py) under python3, installed by need_cmd when missing (root).
+py() {
+	need_cmd python3 python3 || die "python3 is needed for $1"
+	python3 "$@"
 }
-
-# ---------------------------------------------------------------------------
-# JSON in
-
-# json_flat FILE: every scalar of the JSON document in FILE as a line
-# "PATH<TAB>VALUE", PATH joining object keys and array indexes with dots
-# (rtt_us.p50, errors.timeout, notes.0).  Strings lose their quotes and
-# their \" \\ \/ escapes; \n and \t stay escaped so that a value stays on
-# its line.  A small awk tokenizer, so that no jq or python is needed.
-json_flat() {
-	[[ -r $1 ]] || return 0
-	awk '
-	BEGIN { RS = "\001"; depth = 0 }
-	function path(   p, i) {
-		p = ""
-		for (i = 1; i <= depth; i++) p = p (i > 1 ? "." : "") key[i]
-		return p
-	}
-	{
-		s = $0; n = length(s); i = 1
-		while (i <= n) {
-			c = substr(s, i, 1)
-			if (c == "{" || c == "[") {
-				depth++; isarr[depth] = (c == "["); idx[depth] = 0
-				key[depth] = isarr[depth] ? 0 : ""; expect_key[depth] = !isarr[depth]; i++
-			} else if (c == "}" || c == "]") {
-				depth--; i++
-			} else if (c == ",") {
-				if (isarr[depth]) key[depth] = ++idx[depth]; else expect_key[depth] = 1
-				i++
-			} else if (c == ":") {
-				expect_key[depth] = 0; i++
-			} else if (c == "\"") {
-				j = i + 1; str = ""
-				while (j <= n) {
-					d = substr(s, j, 1)
-					if (d == "\\") {
-						e = substr(s, j + 1, 1)
-						str = str (e == "\"" || e == "\\" || e == "/" ? e : "\\" e); j += 2; continue
-					}
-					if (d == "\"") break
-					str = str d; j++
-				}
-				i = j + 1
-				if (!isarr[depth] && expect_key[depth]) key[depth] = str
-				else print path() "\t" str
-			} else if (c ~ /[-0-9tfn]/) {
-				j = i
-				while (j <= n && substr(s, j, 1) ~ /[-+0-9.eEtruefalsn]/) j++
-				print path() "\t" substr(s, i, j - i); i = j
-			} else {
-				i++
-			}
-		}
-	}' "$1"
-}
-
-# json_get FILE PATH: the scalar at PATH in FILE; nothing when absent.
-json_get() {
-	json_flat "$1" | awk -F '\t' -v k="$2" '$1 == k { print $2; exit }'
-}
-
-# json_load FILE: every scalar of FILE but null into the global associative
-# array J (J[PATH]=VALUE); jv PATH prints one ("" when absent or null).
-declare -gA J=()
-json_load() {
-	local k v
-	J=()
-	while IFS=$'\t' read -r k v; do
-		[[ $v == null ]] || J[$k]=$v
-	done < <(json_flat "$1")
-}
-jv() { printf '%s' "${J[$1]:-}"; }
+# bget [--num] FILE KEY...: each KEY's value in the JSON file FILE, one a
+# line ("" when absent; --num: with thousands separators).
+bget() { py bench/benchlib.py get "$@"; }

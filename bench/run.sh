@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
-# shellcheck disable=SC2034 # arrays read through json_members' nameref
 # bench/run.sh - `make bench`: mtserver side by side with peers in one run,
-# on loopback, driven by bench/flood.  It measures into JSON; bench/render.sh
-# turns the JSON into Markdown.
+# on loopback, driven by bench/flood.  It measures: each run leaves flood's
+# --json report in $T/ID.json and what the script saw as facts in $T/facts
+# (fact ID KEY VALUE); bench/benchlib.py makes latest.json of them (each
+# run's verdict, the ratios and targets) and renders it as Markdown.
 #
 #   make bench              full run (a few minutes; loads both CPUs)
 #                           -> bench/results/latest.json, latest.md
@@ -47,10 +48,10 @@ TPC_ECHO=bench/peers/tpc_echo
 GO_CACHE_DIR=$BENCH_ROOT/build/bench/go-cache
 
 if ((QUICK)); then
-	PP_CLIENTS=(1 20) PP_LOAD=(-m 2000) PP_MID=20 PP_BIG= PP_ROUNDS=1
+	PP_CLIENTS=(1 20) PP_LOAD=(-m 2000) PP_MID=20 PP_BIG='' PP_ROUNDS=1
 	RB_CLIENTS=20 RB_REQUESTS=20000 RB_LOAD=(-m 1000)
 	IN_CLIENTS=20 IN_MESSAGES=2000
-	HOLD_CLIENTS=200 HOLD_SECS=2 HOLD_BIG=
+	HOLD_CLIENTS=200 HOLD_SECS=2 HOLD_BIG=''
 	CHAT_SIZES=(5) CHAT_MESSAGES=(10)
 	INSTALL=skip BUDGET=150
 else
@@ -66,21 +67,17 @@ ECHO_TIMEOUT_MS=5000 # flood --timeout for echo replies
 RSS_TARGET_MB=80
 
 # ---------------------------------------------------------------------------
-# What the run found: JSON pieces, assembled by write_results.
+# What the run found: facts, made into latest.json by bench/benchlib.py.
 
-STARTED_ISO=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-START_NS=$(now_ns)
 REPORTED=0
-FAILURES=() NOTES=() TARGETS=()
-declare -A RUNS=() SECTIONS=() VERSIONS=() HAVE=() MACHINE=()
-declare -A RATE=() OKR=() NOTE=() CMD=()
+declare -A HAVE=()
 
 fail() {
-	FAILURES+=("$*")
+	fact failures - "$*"
 	warn "FAILED: $*"
 }
 note() {
-	NOTES+=("$*")
+	fact notes - "$*"
 	say "$*"
 }
 
@@ -92,32 +89,14 @@ in_budget() {
 	fi
 }
 
-# target ID DESCRIPTION MEASURED WANTED MET: record a target; MET is yes,
-# no or n/a (a measurement is missing).
-target() {
-	TARGETS+=("$(json_obj id "$1" description "@str:$2" measured "@str:$3" wanted "@str:$4" met "$5")")
-}
-# x_txt RATIO: "1.23x", or "-".
-x_txt() { if [[ -n ${1:-} ]]; then printf '%sx' "$(round "$1" 2)"; else printf -- '-'; fi; }
-# run_get ID KEY: a member of a recorded run.
-run_get() { [[ -n ${RUNS[$1]:-} ]] && json_get <(printf '%s' "${RUNS[$1]}") "$2"; }
-# met_if RATIO CMP LIMIT: yes/no, or n/a when RATIO is empty.
-met_if() {
-	if [[ -z $1 ]]; then
-		printf n/a
-	elif "num_$2" "$1" "$3"; then
-		printf yes
-	else
-		printf no
-	fi
-}
-
 # section NAME KEY VALUE...: what a section records beside its runs (its
-# servers' commands, settings, how busy the machine was before it).
+# servers' commands, settings, how busy the machine was before it); keys
+# _NAME are settings its targets need (benchlib.py), not recorded.  Lists
+# go first with fact_list.
 section() {
 	local name=$1
 	shift
-	SECTIONS[$name]=$(json_obj busy_pct_before "${BUSY:-}" "$@")
+	fact "section:$name" busy_pct_before "${BUSY:-}" "$@" end 1
 }
 
 # ---------------------------------------------------------------------------
@@ -198,58 +177,20 @@ stop_server() {
 # ---------------------------------------------------------------------------
 # flood
 
-FL_RC=0
-
-# run_flood ID SECS ARGS...: flood ARGS --json under timeout(1); JSON in
-# $T/ID.json, report in $T/ID.err.  Records CMD, RATE, OKR and NOTE[ID].
+# run_flood ID SECS ARGS...: flood ARGS --json under timeout(1); its JSON in
+# $T/ID.json, its report in $T/ID.err; its command and exit status become
+# the facts of run:ID (benchlib.py reads the verdict from both).
 run_flood() {
-	local id=$1 secs=$2
+	local id=$1 secs=$2 rc=0
 	shift 2
 	local cmd=("$FLOOD" "$@" --max-time "$secs" --json)
-	CMD[$id]=$(cmd_str "${cmd[@]}")
-	FL_RC=0
-	timeout -k 5 "$((secs + 5))" "${cmd[@]}" >"$T/$id.json" 2>"$T/$id.err" </dev/null || FL_RC=$?
-	flood_verdict "$id"
+	timeout -k 5 "$((secs + 5))" "${cmd[@]}" >"$T/$id.json" 2>"$T/$id.err" </dev/null || rc=$?
+	fact "run:$id" command "$(cmd_str "${cmd[@]}")" rc "$rc"
 }
 
-# flood_verdict ID: RATE, OKR and NOTE[ID] from $T/ID.json and FL_RC.
-flood_verdict() {
-	local id=$1
-	RATE[$id]=$(json_get "$T/$id.json" messages_per_s)
-	if ((FL_RC == 0)) && [[ $(json_get "$T/$id.json" ok) == true ]]; then
-		OKR[$id]=true
-	else
-		OKR[$id]=false
-		NOTE[$id]="flood exit $FL_RC: $(flood_errors "$id")"
-	fi
-}
-
-# flood_errors ID: the non-zero error counters of a flood run, or the last
-# line of its report.
-flood_errors() {
-	local s
-	s=$(json_flat "$T/$1.json" | awk -F '\t' '($1 ~ /^errors\./ || $1 ~ /^failed_by_errno\./ ||
-		$1 == "connections_failed") && $2 + 0 > 0 { sub(/^[a-z_]+\./, "", $1); printf "%s%s=%s", sep, $1, $2; sep = " " }')
-	[[ -n $s ]] || s=$(tail -n 1 "$T/$1.err" 2>/dev/null || true)
-	printf '%s' "${s:-no output}"
-}
-
-# flood_json ID: flood's JSON object of a run, or nothing.
-flood_json() {
-	local j="$T/$1.json"
-	[[ -s $j && $(head -c 1 "$j") == '{' ]] && tr -d '\n' <"$j"
-	return 0
-}
-
-# add_run ID SECTION TOOL CLIENTS [KEY VALUE ...]: one member of "runs"
-# (flood's own JSON included under "flood").
+# add_run ID SECTION TOOL CLIENTS [KEY VALUE ...]: the run is complete.
 add_run() {
-	local id=$1 section=$2 tool=$3 clients=$4
-	shift 4
-	RUNS[$id]=$(json_obj section "$section" tool "$tool" clients "$clients" ok "${OKR[$id]:-false}" \
-		command "@str:${CMD[$id]:-}" note "@str:${NOTE[$id]:-}" messages_per_s "${RATE[$id]:-}" \
-		"$@" flood "$(flood_json "$id")")
-	[[ ${OKR[$id]:-false} == true ]] || fail "$section $tool $clients: ${NOTE[$id]:-}"
+	fact "run:$1" section "$2" tool "$3" clients "$4" "${@:5}" end 1
 }
 
 # ---------------------------------------------------------------------------
@@ -289,29 +230,24 @@ raise_nofile() {
 }
 
 machine_info() {
-	MACHINE[nproc]=$(nproc)
-	MACHINE[cpu_model]=$(awk -F ': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
-	MACHINE[kernel]=$(uname -sr)
-	MACHINE[mem_total_kb]=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
-	MACHINE[os]=$( (. /etc/os-release 2>/dev/null && printf '%s' "${PRETTY_NAME:-}") || true)
-	MACHINE[rlimit_nofile]=$NOFILE
-	MACHINE[loadavg_start]=$(loadavg)
+	fact machine nproc "$(nproc)" \
+		cpu_model "$(awk -F ': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)" \
+		kernel "$(uname -sr)" mem_total_kb "$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)" \
+		os "$( (. /etc/os-release 2>/dev/null && printf '%s' "${PRETTY_NAME:-}") || true)" \
+		rlimit_nofile "$NOFILE" loadavg_start "$(loadavg)"
 }
 
 first_line() { "$@" 2>&1 | head -n 1 || true; }
 
 collect_versions() {
-	VERSIONS[mtserver]=$(first_line "$MTSERVER" -V)
-	VERSIONS[flood]=$(first_line "$FLOOD" -V)
-	VERSIONS[git]=$(git describe --always --dirty 2>/dev/null || echo unknown)
-	VERSIONS[cc]=$(first_line "${CC:-cc}" --version)
-	VERSIONS[bash]=$BASH_VERSION
-	[[ -n ${HAVE[redis]:-} ]] && VERSIONS[redis-server]=$(first_line redis-server --version)
-	[[ -n ${HAVE[redis]:-} ]] && VERSIONS[redis-benchmark]=$(first_line redis-benchmark --version)
-	[[ -n ${HAVE[rsyslog]:-} ]] && VERSIONS[rsyslogd]=$(first_line rsyslogd -v | sed -E 's/ +compiled with:.*//; s/  +/ /g')
-	[[ -n ${HAVE[go]:-} ]] && VERSIONS[go]=$(first_line go version)
-	[[ -n ${HAVE[ncat]:-} ]] && VERSIONS[ncat]=$(first_line ncat --version)
-	VERSIONS[dd]=$(first_line dd --version)
+	fact versions mtserver "$(first_line "$MTSERVER" -V)" flood "$(first_line "$FLOOD" -V)" \
+		git "$(git describe --always --dirty 2>/dev/null || echo unknown)" cc "$(first_line "${CC:-cc}" --version)" \
+		bash "$BASH_VERSION" dd "$(first_line dd --version)"
+	[[ -n ${HAVE[redis]:-} ]] && fact versions redis-server "$(first_line redis-server --version)" \
+		redis-benchmark "$(first_line redis-benchmark --version)"
+	[[ -n ${HAVE[rsyslog]:-} ]] && fact versions rsyslogd "$(first_line rsyslogd -v | sed -E 's/ +compiled with:.*//; s/  +/ /g')"
+	[[ -n ${HAVE[go]:-} ]] && fact versions go "$(first_line go version)"
+	[[ -n ${HAVE[ncat]:-} ]] && fact versions ncat "$(first_line ncat --version)"
 	return 0
 }
 
@@ -361,6 +297,13 @@ pp_start() {
 	esac
 }
 
+# pp_id TOOL CLIENTS [ROUND]: a ping-pong run's id (benchlib.py's pp_id):
+# round 1, the table's, has none of its own.
+pp_id() {
+	printf 'pp_%s_%s' "$1" "$2"
+	((${3:-1} == 1)) || printf '_r%s' "$3"
+}
+
 # pp_run TOOL CLIENTS PORT [ROUND]: one ping-pong run (ROUND 1 when not
 # given: the table's; later rounds are the target pair's, see pp_rounds).
 pp_run() {
@@ -369,15 +312,14 @@ pp_run() {
 	[[ $tool == redis ]] && extra=(--reply-any-line)
 	run_flood "$id" 60 -n "$c" -p "$3" --echo --payload PING --timeout "$ECHO_TIMEOUT_MS" \
 		"${PP_LOAD[@]}" "${extra[@]}"
-	add_run "$id" pingpong "$tool" "$c" p50_us "$(json_get "$T/$id.json" rtt_us.p50)" \
-		p99_us "$(json_get "$T/$id.json" rtt_us.p99)" round "${4:-1}"
-	say "ping-pong $tool $c clients${4:+, round $4}: $(fmt_num "${RATE[$id]:-}") msgs/s"
+	add_run "$id" pingpong "$tool" "$c" round "${4:-1}"
+	say "ping-pong $tool $c clients${4:+, round $4}: $(bget --num "$T/$id.json" messages_per_s) msgs/s"
 }
 
 # pp_rounds C MT_PORT TPC_PORT: rounds 2..PP_ROUNDS of mtserver and the
 # minimal loop at C clients, one right after the other.  One 5-second
 # pair swings by 10% and more on a shared 2-CPU machine, either way: the
-# target takes the median of the rounds' ratios (pp_ratio).
+# target takes the median of the rounds' ratios (benchlib.py).
 pp_rounds() {
 	local r
 	for ((r = 2; r <= PP_ROUNDS; r++)); do
@@ -385,18 +327,6 @@ pp_rounds() {
 		pp_run mtserver "$1" "$2" "$r"
 		pp_run tpc "$1" "$3" "$r"
 	done
-}
-
-# pp_ratio C: the median over the rounds of mtserver's msgs/s over the
-# minimal loop's, each round's pair measured side by side; nothing when
-# no round has both.
-pp_ratio() {
-	local c=$1 r ratios=()
-	for ((r = 1; r <= PP_ROUNDS; r++)); do
-		ratios+=("$(ratio "${RATE[$(pp_id mtserver "$c" "$r")]:-}" "${RATE[$(pp_id tpc "$c" "$r")]:-}" 4)")
-	done
-	printf '%s\n' "${ratios[@]}" | awk NF | sort -g | awk '{ v[NR] = $1 }
-		END { if (NR == 0) exit; if (NR % 2) printf "%s", v[(NR + 1) / 2]; else printf "%.4f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 section_pingpong() {
@@ -423,63 +353,47 @@ section_pingpong() {
 	for tool in "${!port[@]}"; do
 		if [[ $tool == mtserver ]]; then stop_server pp_mtserver strict; else stop_server "pp_$tool"; fi
 	done
-	section pingpong clients "$(json_arr "${PP_CLIENTS[@]}")" load "@str:${PP_LOAD[*]}" \
-		rounds "$PP_ROUNDS" timeout_ms "$ECHO_TIMEOUT_MS" \
-		servers "$(json_obj mtserver "@str:${srv[mtserver]:-}" \
-			tpc "@str:${srv[tpc]:-}" redis "@str:${srv[redis]:-}" go "@str:${srv[go]:-}")"
-	pingpong_targets
-}
-
-pingpong_targets() {
-	local c r m p
-	for c in "$PP_MID" ${PP_BIG:+"$PP_BIG"}; do
-		r=$(pp_ratio "$c")
-		target "pp_${c}_vs_tpc" "ping-pong, $c clients: mtserver --echo -q msgs/s vs the minimal thread-per-connection loop$( ((PP_ROUNDS > 1)) && printf ' (median of %d alternating rounds)' "$PP_ROUNDS")" \
-			"$(x_txt "$r")" ">= 0.95x" "$(met_if "$r" ge 0.95)"
-	done
-	m=$(json_get "$T/pp_mtserver_1.json" rtt_us.p50) p=$(json_get "$T/pp_redis_1.json" rtt_us.p50)
-	target pp_1_p50 "ping-pong, 1 client: mtserver p50 round trip vs redis-server" "${m:--} us vs ${p:--} us" \
-		"<= redis" "$(if is_num "$m" && is_num "$p"; then met_if "$m" le "$p"; else echo n/a; fi)"
+	fact_list section:pingpong clients "${PP_CLIENTS[@]}"
+	section pingpong load "${PP_LOAD[*]}" rounds "$PP_ROUNDS" timeout_ms "$ECHO_TIMEOUT_MS" \
+		servers.mtserver "${srv[mtserver]:-}" servers.tpc "${srv[tpc]:-}" servers.redis "${srv[redis]:-}" \
+		servers.go "${srv[go]:-}" _mid "$PP_MID" _big "$PP_BIG"
 }
 
 # ---------------------------------------------------------------------------
 # 2. redis-benchmark vs flood against the same redis-server
 
 # redis_benchmark ID PORT: redis-benchmark -t ping_inline --csv; records
-# RATE, OKR and the latencies (ms -> us).
+# its rate and latencies (ms) as the run's facts.
 redis_benchmark() {
-	local id=$1 rc=0 line rps p50 p99
+	local id=$1 rc=0 line rps='' p50='' p99=''
 	local cmd=(redis-benchmark -h 127.0.0.1 -p "$2" -t ping_inline -c "$RB_CLIENTS" -n "$RB_REQUESTS" --csv)
-	CMD[$id]=$(cmd_str "${cmd[@]}")
 	timeout -k 5 120 "${cmd[@]}" >"$T/$id.csv" 2>"$T/$id.err" </dev/null || rc=$?
 	# "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms",...
 	line=$(grep -m1 '^"PING_INLINE"' "$T/$id.csv" || true)
-	OKR[$id]=false NOTE[$id]="redis-benchmark exit $rc"
 	if ((rc == 0)) && [[ -n $line ]]; then
 		IFS=, read -r _ rps _ _ p50 _ p99 _ <<<"${line//\"/}"
-		RATE[$id]=$rps OKR[$id]=true NOTE[$id]=''
+		fact "run:$id" ok true note ''
+	else
+		fact "run:$id" ok false note "redis-benchmark exit $rc"
 	fi
-	add_run "$id" loadgen redis-benchmark "$RB_CLIENTS" p50_us "$(round "$(awk -v v="${p50:-}" 'BEGIN { if (v != "") print v * 1000 }')")" \
-		p99_us "$(round "$(awk -v v="${p99:-}" 'BEGIN { if (v != "") print v * 1000 }')")"
+	add_run "$id" loadgen redis-benchmark "$RB_CLIENTS" command "$(cmd_str "${cmd[@]}")" messages_per_s "$rps" \
+		p50_ms "$p50" p99_ms "$p99"
+	say "redis-benchmark ${rps:-(failed)}/s"
 }
 
 section_loadgen() {
 	say "2. load generators: redis-benchmark vs flood, $RB_CLIENTS clients"
-	local r rb_srv=''
+	local rb_srv=''
 	if [[ -n ${HAVE[redis]:-} ]] && in_budget 30 && start_redis rb_redis; then
 		rb_srv=$SRV_CMD
 		redis_benchmark rb_redis_benchmark "$SRV_PORT"
 		run_flood rb_flood 60 -n "$RB_CLIENTS" -p "$SRV_PORT" --echo --payload PING --reply-any-line \
 			--timeout "$ECHO_TIMEOUT_MS" "${RB_LOAD[@]}"
-		add_run rb_flood loadgen flood "$RB_CLIENTS" p50_us "$(json_get "$T/rb_flood.json" rtt_us.p50)" \
-			p99_us "$(json_get "$T/rb_flood.json" rtt_us.p99)"
+		add_run rb_flood loadgen flood "$RB_CLIENTS"
 		stop_server rb_redis
-		say "redis-benchmark $(fmt_num "${RATE[rb_redis_benchmark]:-}")/s, flood $(fmt_num "${RATE[rb_flood]:-}")/s"
+		say "flood $(bget --num "$T/rb_flood.json" messages_per_s)/s"
 	fi
-	section loadgen clients "$RB_CLIENTS" server "@str:$rb_srv"
-	r=$(ratio "${RATE[rb_flood]:-}" "${RATE[rb_redis_benchmark]:-}" 4)
-	target rb_flood "flood vs redis-benchmark ping_inline, $RB_CLIENTS clients (same redis-server)" \
-		"$(x_txt "$r")" ">= 1.5x" "$(met_if "$r" ge 1.5)"
+	section loadgen clients "$RB_CLIENTS" server "$rb_srv"
 }
 
 # ---------------------------------------------------------------------------
@@ -488,7 +402,7 @@ section_loadgen() {
 # wait_settled FILE EXPECT_BYTES STABLE_S MAX_S: wait until FILE reaches
 # EXPECT_BYTES (if given) or has not grown for STABLE_S seconds, at most
 # MAX_S seconds.  Sets SETTLED_NS to the file's last modification time,
-# i.e. when its last line was written.
+# i.e. when its last line was written (the rates count to it).
 SETTLED_NS=''
 wait_settled() {
 	local file=$1 expect=$2 i size last=-1 still=0
@@ -505,49 +419,41 @@ wait_settled() {
 	SETTLED_NS=$(stat -c %.9Y "$file" 2>/dev/null | tr -d .)
 }
 
-# ingest_figures ID FILE T0 LINES: the lines/s and bytes/s of a run from
-# T0 to the last write to FILE; then removes FILE.
-ingest_figures() {
-	local id=$1 file=$2 t0=$3 lines=$4 secs bytes
-	secs=$(elapsed_s "$t0" "$SETTLED_NS")
+# ingest_run ID FILE T0 [KEY VALUE...]: the run's facts: from T0 to the
+# last write to FILE (benchlib.py makes lines/s and bytes/s of them); then
+# removes FILE.
+ingest_run() {
+	local id=$1 file=$2 t0=$3 bytes tool=${1#in_}
 	bytes=$(stat -c %s "$file" 2>/dev/null || echo 0)
 	rm -f "$file"
-	local tool=${id#in_}
 	[[ $tool == rsyslog_* ]] && tool="rsyslogd (${tool#rsyslog_})"
-	add_run "$id" ingest "$tool" "$IN_CLIENTS" messages $((IN_CLIENTS * IN_MESSAGES)) \
-		lines_logged "$lines" lost $((IN_CLIENTS * IN_MESSAGES - lines)) elapsed_s "$secs" bytes "$bytes" \
-		flood_send_per_s "${RATE[$id]:-}" lines_per_s "$(ratio "$lines" "$secs" 1)" \
-		bytes_per_s "$(ratio "$bytes" "$secs" 0)" "${INGEST_EXTRA[@]}"
-	say "ingest ${id#in_}: $(fmt_num "$(ratio "$lines" "$secs" 0)") lines/s, $(fmt_num "$(ratio "$bytes" "$secs" 0)") bytes/s"
+	add_run "$id" ingest "$tool" "$IN_CLIENTS" messages "$IN_MESSAGES" t0_ns "$t0" settled_ns "$SETTLED_NS" \
+		bytes "$bytes" "${@:4}"
+	say "ingest ${id#in_}: $bytes bytes written"
 }
-INGEST_EXTRA=()
 
-# verify_log ID LOG: flood --verify-log; sets VERIFY_FOUND (lines found)
-# and INGEST_EXTRA (what the run records of the check).
-VERIFY_FOUND=''
+# verify_log ID LOG: flood --verify-log into $T/ID.verify.json; its command
+# and verdict become the run's facts.
 verify_log() {
 	local id=$1 rc=0 n=$IN_CLIENTS m=$IN_MESSAGES
 	local cmd=("$FLOOD" --verify-log "$2" -n "$n" -m "$m" --json)
-	timeout -k 5 120 "${cmd[@]}" >"$T/verify.json" 2>"$T/verify.err" || rc=$?
-	INGEST_EXTRA=(verify_command "@str:$(cmd_str "${cmd[@]}")" verify_ok "$( ((rc == 0)) && echo true || echo false)")
-	if ((rc != 0)); then
-		OKR[$id]=false NOTE[$id]="flood --verify-log exit $rc: $(tail -n 3 "$T/verify.err" | tr '\n' ' ')"
-	fi
-	VERIFY_FOUND=$(json_get "$T/verify.json" found)
+	timeout -k 5 120 "${cmd[@]}" >"$T/$id.verify.json" 2>"$T/verify.err" || rc=$?
+	fact "run:$id" verify "$T/$id.verify.json" verify_command "$(cmd_str "${cmd[@]}")" \
+		verify_ok "$( ((rc == 0)) && echo true || echo false)"
+	((rc == 0)) || fact "run:$id" ok false note "flood --verify-log exit $rc: $(tail -n 3 "$T/verify.err" | tr '\n' ' ')"
 }
 
 ingest_mtserver() {
 	local id=in_mtserver log="$T/ingest_mtserver.log" t0
 	in_budget 60 && start_mtserver "$id" --no-udp -l "$log" || return 0
 	INGEST_SRV[mtserver]=$SRV_CMD
-	t0=$(now_ns)
+	t0=$(date +%s%N)
 	run_flood "$id" 120 -n "$IN_CLIENTS" -m "$IN_MESSAGES" -p "$SRV_PORT"
 	wait_settled "$log" "" 1 60
 	stop_server "$id" strict
 	verify_log "$id" "$log"
 	IN_BYTES=$(stat -c %s "$log")
-	ingest_figures "$id" "$log" "$t0" "${VERIFY_FOUND:-0}"
-	INGEST_EXTRA=()
+	ingest_run "$id" "$log" "$t0"
 }
 
 # ingest_rsyslog TEMPLATE: rsyslogd writing each line with TEMPLATE.
@@ -561,37 +467,30 @@ ingest_rsyslog() {
 	timeout 5 bash -c 'printf "%s\n" "$1" >"/dev/tcp/127.0.0.1/$2"' _ "$probe" "$SRV_PORT" ||
 		warn "rsyslog readiness probe could not connect"
 	wait_until 10 test -s "$out" || warn "rsyslog did not write the probe line within 10s"
-	t0=$(now_ns)
+	t0=$(date +%s%N)
 	run_flood "$id" 120 -n "$IN_CLIENTS" -m "$IN_MESSAGES" -p "$SRV_PORT"
 	wait_settled "$out" "" 2 120
 	stop_server "$id"
 	lines=$(grep -cv "$probe" "$out" || true)
-	lines=${lines:-0}
-	if ((lines != IN_CLIENTS * IN_MESSAGES)); then
-		OKR[$id]=false NOTE[$id]="rsyslogd wrote $lines of $((IN_CLIENTS * IN_MESSAGES)) lines"
-	fi
-	ingest_figures "$id" "$out" "$t0" "$lines"
+	ingest_run "$id" "$out" "$t0" lines "${lines:-0}"
 }
 
 # ingest_dd: the write ceiling: dd of the bytes mtserver logged to the
 # same file system, twice (the first may meet memory the guest has not
 # touched lately); the faster counts.
 ingest_dd() {
-	local i out="$T/ingest_dd.out" secs best=''
+	local i out="$T/ingest_dd.out" dd_secs=()
 	is_uint "${IN_BYTES:-}" && ((IN_BYTES > 0)) || return 0
 	local cmd=(dd if=/dev/zero of="$out" bs=1M count="$IN_BYTES" iflag=count_bytes)
 	for i in 1 2; do
 		# dd's own last line: "N bytes (...) copied, SECS s, RATE".
-		secs=$(LC_ALL=C "${cmd[@]}" 2>&1 | awk -F ', ' '/copied/ { sub(/ s$/, "", $(NF - 1)); print $(NF - 1) }')
+		dd_secs+=("$(LC_ALL=C "${cmd[@]}" 2>&1 | sed -n 's/.* copied, \(.*\) s, .*/\1/p')")
 		rm -f "$out"
-		DD_SECS+=("$secs")
-		if is_num "$secs" && { [[ -z $best ]] || num_lt "$secs" "$best"; }; then best=$secs; fi
 	done
-	RUNS[in_dd]=$(json_obj section ingest tool dd ok true command "@str:$(cmd_str "${cmd[@]}")" bytes "$IN_BYTES" \
-		seconds "$(json_arr "${DD_SECS[@]}")" elapsed_s "$best" bytes_per_s "$(ratio "$IN_BYTES" "$best" 0)")
-	say "ingest dd: $(fmt_num "$(ratio "$IN_BYTES" "$best" 0)") bytes/s (best of ${DD_SECS[*]} s)"
+	fact_list run:in_dd seconds "${dd_secs[@]}"
+	add_run in_dd ingest dd '' command "$(cmd_str "${cmd[@]}")" bytes "$IN_BYTES"
+	say "ingest dd: $IN_BYTES bytes in ${dd_secs[*]} s"
 }
-DD_SECS=()
 IN_BYTES=''
 declare -A INGEST_SRV=()
 
@@ -602,26 +501,8 @@ section_ingest() {
 	ingest_rsyslog mtline
 	ingest_rsyslog raw
 	section ingest clients "$IN_CLIENTS" messages "$IN_MESSAGES" message_size "$MSG_SIZE" \
-		servers "$(json_obj mtserver "@str:${INGEST_SRV[mtserver]:-}" \
-			rsyslog_mtline "@str:${INGEST_SRV[rsyslog_mtline]:-}" rsyslog_raw "@str:${INGEST_SRV[rsyslog_raw]:-}")"
-	ingest_targets
-}
-
-# ingest_targets: >= 5x rsyslogd writing the same content, or >= 0.8x the
-# write ceiling (dd of the same bytes); either holding meets the target.
-ingest_targets() {
-	local dd r_eq r_dd
-	r_eq=$(ratio "$(run_get in_mtserver lines_per_s)" "$(run_get in_rsyslog_mtline lines_per_s)" 4)
-	r_dd=$(ratio "$(run_get in_mtserver bytes_per_s)" "$(run_get in_dd bytes_per_s)" 4)
-	target in_vs_rsyslog "ingest $IN_CLIENTS x $(fmt_num "$IN_MESSAGES") lines, logged and verified: mtserver lines/s vs rsyslogd writing the same line content" \
-		"$(x_txt "$r_eq")" ">= 5x" "$(met_if "$r_eq" ge 5)"
-	target in_vs_dd "ingest: mtserver's log bytes/s vs dd of the same bytes to the same file system (write ceiling)" \
-		"$(x_txt "$r_dd")" ">= 0.8x" "$(met_if "$r_dd" ge 0.8)"
-	dd=no
-	[[ $(met_if "$r_eq" ge 5) == yes || $(met_if "$r_dd" ge 0.8) == yes ]] && dd=yes
-	[[ -z $r_eq && -z $r_dd ]] && dd=n/a
-	target in_either "ingest: one of the two above holds" "$(x_txt "$r_eq") rsyslogd; $(x_txt "$r_dd") dd" \
-		">= 5x rsyslogd or >= 0.8x dd" "$dd"
+		servers.mtserver "${INGEST_SRV[mtserver]:-}" servers.rsyslog_mtline "${INGEST_SRV[rsyslog_mtline]:-}" \
+		servers.rsyslog_raw "${INGEST_SRV[rsyslog_raw]:-}"
 }
 
 # ---------------------------------------------------------------------------
@@ -660,20 +541,18 @@ measure_hold() {
 	local id=$1 tool=$2 n=$3 secs=$4 pid=$SRV_PID base rss0 i limit=$(($4 + 90))
 	base=$(sockets_of "$pid") rss0=$(rss_kb "$pid")
 	local cmd=("$FLOOD" -n "$n" -p "$SRV_PORT" --hold "$secs" --timeout 10000 --max-time "$limit" --json)
-	CMD[$id]=$(cmd_str "${cmd[@]}")
 	bg_start "flood_$id" --stdout "$T/$id.json" --stderr "$T/$id.err" -- timeout -k 5 "$limit" "${cmd[@]}"
 	hold_sample "$id" "$pid" "$base" "$secs"
-	FL_RC=0
-	bg_stop "flood_$id" 10 || FL_RC=$?
+	local rc=0
+	bg_stop "flood_$id" 10 || rc=$?
 	for ((i = 0; i < 100; i++)); do
 		(($(sockets_of "$pid") <= base)) && break
 		sleep 0.1
 	done
-	flood_verdict "$id"
-	add_run "$id" memory "$tool" "$n" connections_held "$(json_get "$T/$id.json" connections_held)" \
-		server_sockets_peak "$HOLD_PEAK" vmrss_kb "$HOLD_RSS" vmhwm_kb "$(hwm_kb "$pid")" \
-		vmrss_before_kb "$rss0" vmrss_after_kb "$(rss_kb "$pid")" threads "$HOLD_THREADS"
-	say "hold $id: $(json_get "$T/$id.json" connections_held) held, VmRSS $((HOLD_RSS / 1024)) MB"
+	add_run "$id" memory "$tool" "$n" command "$(cmd_str "${cmd[@]}")" rc "$rc" server_sockets_peak "$HOLD_PEAK" \
+		vmrss_kb "$HOLD_RSS" vmhwm_kb "$(hwm_kb "$pid")" vmrss_before_kb "$rss0" vmrss_after_kb "$(rss_kb "$pid")" \
+		threads "$HOLD_THREADS"
+	say "hold $id: $(bget "$T/$id.json" connections_held) held, VmRSS $((HOLD_RSS / 1024)) MB"
 }
 
 # hold TOOL CLIENTS: one hold measurement against a fresh server.
@@ -691,7 +570,7 @@ hold() {
 HOLD_SRV=()
 
 section_memory() {
-	local n=$HOLD_CLIENTS big=$HOLD_BIG held rss
+	local n=$HOLD_CLIENTS big=$HOLD_BIG
 	say "4. memory: $n idle clients for ${HOLD_SECS}s"
 	hold mtserver "$n"
 	[[ -n ${HAVE[go]:-} ]] && hold go "$n"
@@ -703,15 +582,8 @@ section_memory() {
 		}
 		hold mtserver "$big"
 	fi
-	section memory clients "$n" big "$big" seconds "$HOLD_SECS" servers "$(json_arr "${HOLD_SRV[@]}")"
-	held=$(json_get "$T/hold_mtserver_$n.json" connections_held)
-	rss=$(ratio "$(run_get "hold_mtserver_$n" vmrss_kb)" 1024 1)
-	target mem_rss "$(fmt_num "$n") idle clients: mtserver VmRSS while held" "${rss:--} MB" "<= $RSS_TARGET_MB MB" \
-		"$(if [[ $held == "$n" ]]; then met_if "$rss" le "$RSS_TARGET_MB"; else echo n/a; fi)"
-	[[ -n $big ]] || return 0
-	held=$(json_get "$T/hold_mtserver_$big.json" connections_held)
-	target mem_big "$(fmt_num "$big") idle clients: how many mtserver holds" "$(fmt_num "$held") held" \
-		"all $(fmt_num "$big")" "$(met_if "$held" ge "$big")"
+	fact_list section:memory servers "${HOLD_SRV[@]}"
+	section memory clients "$n" big "$big" seconds "$HOLD_SECS" _rss_target_mb "$RSS_TARGET_MB"
 }
 
 # ---------------------------------------------------------------------------
@@ -736,18 +608,17 @@ chat_run() {
 	CHAT_SRV[$tool]=$SRV_CMD
 	run_flood "$id" 60 --chat -n "$n" -m "$m" -p "$SRV_PORT" --timeout "$ECHO_TIMEOUT_MS"
 	if [[ $tool == mtserver ]]; then stop_server "$name" strict; else stop_server "$name"; fi
-	add_run "$id" chat "$tool" "$n" messages "$m" \
-		deliveries_per_s "$(json_get "$T/$id.json" deliveries_per_s)" \
-		p50_us "$(json_get "$T/$id.json" delivery_us.p50)" p99_us "$(json_get "$T/$id.json" delivery_us.p99)"
-	say "chat $tool $n members: $(fmt_num "$(json_get "$T/$id.json" deliveries_per_s)") deliveries/s"
+	add_run "$id" chat "$tool" "$n" messages "$m"
+	say "chat $tool $n members: $(bget --num "$T/$id.json" deliveries_per_s) deliveries/s"
 }
 declare -A CHAT_SRV=()
 
 section_chat() {
 	local i n
-	if ! "$FLOOD" --help 2>&1 | grep -q -- '--chat'; then
+	# Its whole --help read first: grep -q stopping early would fail the pipe.
+	if ! grep -q -- '--chat' <<<"$("$FLOOD" --help 2>&1)"; then
 		note "chat section skipped: this bench/flood has no --chat (flood --help does not list it)"
-		section chat skipped "@str:bench/flood has no --chat"
+		section chat skipped "bench/flood has no --chat"
 		return 0
 	fi
 	say "5. chat: ${CHAT_SIZES[*]} members"
@@ -756,50 +627,25 @@ section_chat() {
 		chat_run mtserver "$n" "${CHAT_MESSAGES[$i]}"
 		[[ -n ${HAVE[ncat]:-} ]] && chat_run ncat "$n" "${CHAT_MESSAGES[$i]}"
 	done
-	section chat sizes "$(json_arr "${CHAT_SIZES[@]}")" messages "$(json_arr "${CHAT_MESSAGES[@]}")" \
-		servers "$(json_obj mtserver "@str:${CHAT_SRV[mtserver]:-}" ncat "@str:${CHAT_SRV[ncat]:-}")"
-	chat_targets
-}
-
-chat_targets() {
-	local n r p_m p_n
-	for n in "${CHAT_SIZES[@]}"; do
-		r=$(ratio "$(json_get "$T/chat_mtserver_$n.json" deliveries_per_s)" "$(json_get "$T/chat_ncat_$n.json" deliveries_per_s)" 4)
-		p_m=$(json_get "$T/chat_mtserver_$n.json" delivery_us.p99) p_n=$(json_get "$T/chat_ncat_$n.json" delivery_us.p99)
-		target "chat_${n}" "chat, $n members: mtserver --chat vs ncat --chat, deliveries/s and p99 delivery latency" \
-			"$(x_txt "$r") deliveries/s; p99 ${p_m:--} us vs ${p_n:--} us" "> 1x and p99 lower" \
-			"$(if [[ -n $r ]] && is_num "$p_m" && is_num "$p_n"; then
-				[[ $(met_if "$r" gt 1) == yes && $(met_if "$p_m" le "$p_n") == yes ]] && echo yes || echo no
-			else echo n/a; fi)"
-	done
+	fact_list section:chat sizes "${CHAT_SIZES[@]}"
+	fact_list section:chat messages "${CHAT_MESSAGES[@]}"
+	section chat servers.mtserver "${CHAT_SRV[mtserver]:-}" servers.ncat "${CHAT_SRV[ncat]:-}"
 }
 
 # ---------------------------------------------------------------------------
-# Results: JSON, then Markdown from it (bench/render.sh)
+# Results: latest.json from the facts, then Markdown from it (benchlib.py)
 
+# write_results [--aborted RC]: exit status 1 unless the run was ok.
 write_results() {
-	local status=$1 out k f
+	local out rc=0
 	out=$(bench_out latest)
-	MACHINE[loadavg_end]=$(loadavg)
-	local -A machine_json=() versions_json=()
-	for k in "${!MACHINE[@]}"; do machine_json[$k]=$(json_val "${MACHINE[$k]}"); done
-	for k in "${!VERSIONS[@]}"; do versions_json[$k]=$(json_str "${VERSIONS[$k]}"); done
-	{
-		printf '{\n"schema": "mtserver-bench/2",\n"quick": %s,\n' "$( ((QUICK)) && echo true || echo false)"
-		printf '"status": %s,\n"started": %s,\n' "$(json_str "$status")" "$(json_str "$STARTED_ISO")"
-		printf '"duration_s": %s,\n' "$(elapsed_s "$START_NS")"
-		printf '"machine": %s,\n' "$(json_members machine_json)"
-		printf '"versions": %s,\n' "$(json_members versions_json)"
-		printf '"targets": [\n%s\n],\n' "$(IFS=$'\n' && printf '%s' "${TARGETS[*]/%/,}" | sed '$ s/,$//')"
-		printf '"sections": %s,\n' "$(json_members SECTIONS)"
-		printf '"runs": %s,\n' "$(json_members RUNS)"
-		printf '"failures": %s,\n"notes": %s\n}\n' "$(json_arr "${FAILURES[@]/#/@str:}")" "$(json_arr "${NOTES[@]/#/@str:}")"
-	} >"$out.json.tmp"
-	mv -f "$out.json.tmp" "$out.json"
-	bash bench/render.sh bench "$out.json" >"$out.md.tmp" && mv -f "$out.md.tmp" "$out.md"
+	fact machine loadavg_end "$(loadavg)"
+	py bench/benchlib.py results "$T" "$out.json" "$@" || rc=$?
+	py bench/benchlib.py render bench "$out.json" >"$out.md.tmp" && mv -f "$out.md.tmp" "$out.md"
 	REPORTED=1
-	say "wrote $out.json and $out.md ($status)"
-	bench_publish "$([[ $status == ok ]] && echo 0 || echo 1)" "$out.json" "$out.md"
+	say "wrote $out.json and $out.md ($(bget "$out.json" status))"
+	bench_publish "$rc" "$out.json" "$out.md"
+	return "$rc"
 }
 
 # bench_on_exit RC: a run that dies still writes what it measured.
@@ -807,30 +653,28 @@ write_results() {
 bench_on_exit() {
 	((REPORTED)) && return 0
 	bg_stop_all 5
-	FAILURES+=("the run was interrupted or aborted (exit status $1) before it finished")
-	write_results aborted
+	write_results --aborted "$1" || true
 }
 
 main() {
 	[[ -x $MTSERVER ]] || die "$MTSERVER not found: run make first"
 	[[ -x $FLOOD ]] || die "$FLOOD not found: run make first"
 	bench_begin
+	fact bench quick "$QUICK" started "$(date -u +%Y-%m-%dT%H:%M:%SZ)" start_ns "$(date +%s%N)"
 	raise_nofile
 	machine_info
-	say "$( ((QUICK)) && echo 'QUICK run' || echo 'full run'): ${MACHINE[nproc]} CPUs, RLIMIT_NOFILE $NOFILE, temp dir $T"
+	say "$( ((QUICK)) && echo 'QUICK run' || echo 'full run'): $(nproc) CPUs, RLIMIT_NOFILE $NOFILE, temp dir $T"
 	find_peers
 	collect_versions
 	wait_quiet
-	local s
+	local s rc=0
 	for s in pingpong loadgen ingest memory chat; do
 		busy_before
 		"section_$s"
 	done
-	local status=ok
-	((${#FAILURES[@]} == 0)) || status=failed
-	write_results "$status"
-	say "done in ${SECONDS}s: $status"
-	((${#FAILURES[@]} == 0))
+	write_results || rc=$?
+	say "done in ${SECONDS}s: $( ((rc == 0)) && echo ok || echo failed)"
+	return "$rc"
 }
 
 main "$@"

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * fuzz_wire.c - libFuzzer target for bench/wire's parser and annotator:
- * any bytes, split into lines, through wire_parse(), and the packets that
- * parse through wire_annotate() and wire_flags().
+ * fuzz_wire.c - libFuzzer target for lessons/wire/wire's parser and
+ * annotator: any bytes, split into lines, through wire_parse(), and the
+ * packets that parse through wire_annotate() and wire_flags().
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
- *       -D_POSIX_C_SOURCE=200809L -Ibench/src -Iinclude \
- *       -o build/fuzz_wire fuzz/fuzz_wire.c bench/src/wire.c
+ *       -D_POSIX_C_SOURCE=200809L -Ilessons/wire -Iinclude \
+ *       -o build/fuzz_wire fuzz/fuzz_wire.c lessons/wire/wire.c
  *   build/fuzz_wire -max_total_time=60 CORPUS tests/captures
  */
 #include <stddef.h>

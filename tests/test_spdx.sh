@@ -21,7 +21,7 @@ source_files() {
 		else
 			find . -path ./build -prune -o -path ./.git -prune -o -type f -print | sed 's|^\./||'
 		fi
-	) | grep -vE '^(bench/results|bench/published|tests/captures)/' |
+	) | grep -vE '^(bench/results|bench/published|lessons/results|lessons/published|tests/captures)/' |
 		while IFS= read -r f; do
 			[[ -f $T_ROOT/$f ]] || continue
 			case $f in

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test_wire.c - bench/wire's parser and annotator on real captures
+ * test_wire.c - lessons/wire/wire's parser and annotator on real captures
  * (tests/captures/, made with tcpdump; see the README there), and the
- * bench/wire program's checks and bind probe on real sockets.
+ * lessons/wire/wire program's checks and bind probe on real sockets.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -475,7 +475,7 @@ static void test_step_names(void **state)
 /* ------------------------------------------------------------------ */
 /* The program */
 
-/* Runs bench/wire with args through the shell; its exit status, and its
+/* Runs lessons/wire/wire with args through the shell; its exit status, and its
  * output in out. */
 static int run_wire(const char *args, char *out, size_t len)
 {
@@ -485,8 +485,8 @@ static int run_wire(const char *args, char *out, size_t len)
 	FILE *p;
 	int st;
 
-	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", wire ? wire : "bench/wire",
-		 args);
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1",
+		 wire ? wire : "lessons/wire/wire", args);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	n = fread(out, 1, len - 1, p);

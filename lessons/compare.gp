@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
-# bench/compare.gp - the picture for bench/compare.sh (read on a projector).
+# lessons/compare.gp - the picture for lessons/compare.sh (read on a projector).
 #
-#   gnuplot -e "datafile='X.dat'; outfile='X.png'; cap=30; msgs=10; think=100" bench/compare.gp
+#   gnuplot -e "datafile='X.dat'; outfile='X.png'; cap=30; msgs=10; think=100" lessons/compare.gp
 #
 # datafile columns: N server total msgs_per_s wait_p50 wait_max
 # connect_max capped; times in seconds, -1 = not reached within the
@@ -10,8 +10,8 @@
 # Values beyond the budget are drawn at the budget line as open
 # triangles pointing up ("more than this").
 
-if (!exists("datafile")) datafile = 'bench/results/compare.dat'
-if (!exists("outfile")) outfile = 'bench/results/compare.png'
+if (!exists("datafile")) datafile = 'lessons/results/compare.dat'
+if (!exists("outfile")) outfile = 'lessons/results/compare.png'
 if (!exists("cap")) cap = 30
 if (!exists("msgs")) msgs = 10
 if (!exists("think")) think = 100

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * naive_chat - the obvious chat server, for the README's classroom: what
+ * naive_chat - the obvious chat server, for the chat lesson: what
  * goes wrong when the sender's thread writes to every other socket.
  *
- *   bench/peers/naive_chat [PORT]   listens on 127.0.0.1:PORT (0: any
+ *   lessons/peers/naive_chat [PORT] listens on 127.0.0.1:PORT (0: any
  *                                   free port) and prints the port
  *
  * Thread per connection, like mtserver.  A member's thread reads a

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * wire - tcpdump captures explained, for the handshake lesson
- * (bench/lesson-handshake.sh).
+ * (lessons/lesson-handshake.sh).
  *
  *   wire table [--title T] FILE     the annotated packets, a Markdown table
  *   wire steps FILE                 each connection's steps, one line each
@@ -301,7 +301,7 @@ static int cmd_plot(const struct capture *cap, const char *title)
 	const struct wire_pkt *p0 = &cap->pkts[0];
 	bool client_is_src = cap->n > 0 && cap->notes[0].from_client;
 
-	printf("# The sequence diagram of a tcpdump capture (bench/wire "
+	printf("# The sequence diagram of a tcpdump capture (lessons/wire/wire "
 	       "plot).\n"
 	       "# gnuplot -e \"outfile='handshake.png'\" THIS_FILE\n"
 	       "if (!exists(\"outfile\")) outfile = 'handshake.png'\n"

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
-# bench/lesson-handshake.sh - the three-way handshake and the four-way
+# lessons/lesson-handshake.sh - the three-way handshake and the four-way
 # teardown of the tutorial, seen on the wire.
 #
 #   sudo make lesson-handshake            the lesson (~13 s)
 #   sudo make lesson-handshake QUICK=1    the same, one SYN retry (~6 s)
 #   sudo make lesson-handshake PUBLISH=1  ... and copy the table and the
-#                                         picture to bench/published/
+#                                         picture to lessons/published/
 #
 # In a network namespace of its own (mtlesson-hs-PID, always removed on
 # exit) tcpdump captures on lo while:
@@ -20,7 +20,7 @@
 #   unpaused      the same without the pause: a server that answers at once.
 #   server-first  the server closes first (SIGTERM while a client is
 #                 connected): the TIME_WAIT is on the server's port, and a
-#                 listener without SO_REUSEADDR cannot bind it (`bench/wire
+#                 listener without SO_REUSEADDR cannot bind it (`lessons/wire/wire
 #                 bind`), one with it can, and mtserver restarts there.
 #   udp           the same lines over UDP: datagrams only.
 #   refused       a connect to the port nobody listens on any more: SYN,
@@ -28,13 +28,13 @@
 #   backlog       stserver (listen backlog 5) holding one client with six
 #                 more queued: the next client's SYN goes unanswered and is
 #                 sent again (QUICK=1: only the first retry is waited for).
-# Each capture must show what it is meant to (`bench/wire steps`), with
+# Each capture must show what it is meant to (`lessons/wire/wire steps`), with
 # every sequence and acknowledgement number obeying its rule.
 #
 # Measuring apart from rendering: the captures (tcpdump's pcap and its
 # text, `tcpdump -nn -tt -S`), the ss and bind outputs go to
-# bench/results/handshake-data/; bench/wire renders them into
-# bench/results/handshake.md (each packet with its step in English and in
+# lessons/results/handshake-data/; lessons/wire/wire renders them into
+# lessons/results/handshake.md (each packet with its step in English and in
 # the tutorial's Chinese, its numbers and the rule it shows) and the
 # gnuplot script of handshake.png, the session's sequence diagram.
 # QUICK=1 writes handshake-quick*.
@@ -47,10 +47,11 @@
 set -euo pipefail
 
 BENCH_NAME=lesson-handshake
+RESULTS_DIR=lessons/results PUBLISHED_DIR=lessons/published
 # shellcheck source=bench/lib.sh
-. "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname -- "${BASH_SOURCE[0]}")/../bench/lib.sh"
 
-WIRE=${WIRE:-bench/wire}
+WIRE=${WIRE:-lessons/wire/wire}
 PAUSE=0.3 # seconds the server is stopped: far above the 40 ms delayed ACK
 if ((QUICK)); then
 	RETRY_WAIT=1.6 # the SYN and its first retry, 1 s later
@@ -124,7 +125,7 @@ capture_end() {
 # time_wait: the namespace's TIME_WAIT sockets with their timers.
 time_wait() { in_ns ss -tan state time-wait -o; }
 
-# expect NAME WHAT REGEX: the steps of capture NAME (bench/wire steps)
+# expect NAME WHAT REGEX: the steps of capture NAME (wire steps)
 # match REGEX and break no rule, else the lesson failed.
 expect() {
 	local steps
@@ -226,7 +227,7 @@ measure_server_first() {
 
 # stserver's accept queue full (listen backlog 5 holds 6 connections).
 measure_backlog() {
-	local port i
+	local port i c
 	server backlog ./stserver
 	port=$SRV_PORT
 	idle_client served "$port"
@@ -244,7 +245,14 @@ measure_backlog() {
 	echo "$RETRY_WAIT" >"$DATA/backlog.secs"
 	in_ns sysctl -n net.ipv4.tcp_syn_linear_timeouts >"$DATA/syn_linear_timeouts" 2>/dev/null || : >"$DATA/syn_linear_timeouts"
 	expect backlog "an unanswered SYN sent again" '^conn 1: HS1 RETRANS'
-	bg_stop_all 3
+	# The clients first: stopping, stserver serves what it holds to the
+	# end, the session and each queued connection until it closes or is
+	# quiet for half a second - 3.5 s for seven idle clients.  Closed, each
+	# ends at once, and the stop takes milliseconds.
+	for c in late served queued-{1..6}; do
+		bg_stop "$c" 5 || true # killed by SIGTERM: 143
+	done
+	bg_stop backlog 3 || flunk "stserver did not stop cleanly within 3 s of SIGTERM (status $?)"
 }
 
 # ---------------------------------------------------------------------------
@@ -254,10 +262,6 @@ measure_backlog() {
 tw_line() {
 	awk -v p=":$2" 'NR > 1 && (substr($3, length($3) - length(p) + 1) == p ||
 		substr($4, length($4) - length(p) + 1) == p)' "$1" | head -n 1
-}
-# gaps FILE: the seconds between consecutive packets of a capture.
-gaps() {
-	awk 'NR > 1 { printf "%s%.1f s", sep, $1 - prev; sep = ", " } { prev = $1 }' "$1"
 }
 # unpaused_story FILE: what the unpaused session shows, in words.
 unpaused_story() {
@@ -295,8 +299,8 @@ render() {
 	t3=$(row_t "$T/session.md" 'teardown 3')
 	echo "# The handshake and the teardown, on the wire"
 	echo
-	echo "\`bench/lesson-handshake.sh\`: mtserver, stserver and mtclient in a network namespace of their own, tcpdump"
-	echo "capturing on its \`lo\`; each packet annotated by \`bench/wire\` from \`tcpdump -nn -tt -S\` (absolute sequence"
+	echo "\`lessons/lesson-handshake.sh\`: mtserver, stserver and mtclient in a network namespace of their own, tcpdump"
+	echo "capturing on its \`lo\`; each packet annotated by \`lessons/wire/wire\` from \`tcpdump -nn -tt -S\` (absolute sequence"
 	echo "numbers). *t* is milliseconds since the capture's first packet.  tcpdump prints no seq for a bare ACK; the"
 	echo "table shows the one it carries, the sender's next sequence number."
 	echo
@@ -342,7 +346,7 @@ render() {
 	echo '```'
 	echo
 	echo "So a server restarted at once must bind a port that a TIME_WAIT socket still holds: without \`SO_REUSEADDR\`"
-	echo "it cannot (the tutorial's programs' mistake no. 11); with it, it can (\`bench/wire bind\`, then mtserver itself):"
+	echo "it cannot (the tutorial's programs' mistake no. 11); with it, it can (\`lessons/wire/wire bind\`, then mtserver itself):"
 	echo
 	echo '```'
 	cat "$d/server-first.bind"
@@ -366,12 +370,12 @@ render() {
 	echo "\`stserver\` (one client at a time, \`listen(fd, 5)\`) serving one idle client with six more in its accept"
 	echo "queue (a backlog of 5 holds 6): the next client's SYN is dropped without an answer, and its kernel sends"
 	echo "the same SYN again and again (Lesson 1's \"slowest connect\").  Captured for $(cat "$d/backlog.secs") s; the waits"
-	echo "between the copies were $(gaps "$d/backlog.txt").  Linux doubles the wait after each retry (1 s, 2 s, 4 s, ...:"
+	echo "between the copies were $(py lessons/lessonlib.py gaps "$d/backlog.txt").  Linux doubles the wait after each retry (1 s, 2 s, 4 s, ...:"
 	echo "retries 1, 3, 7, 15 s after the first SYN)$([[ -n $linear ]] && echo "; this kernel's net.ipv4.tcp_syn_linear_timeouts = $linear keeps the first few waits at 1 s")."
 	echo
 	"$WIRE" table "$d/backlog.txt" || true
 	echo
-	echo "Host: $(cat "$d/host"); $(cat "$d/started") (\`bench/lesson-handshake.sh\`$( ((QUICK)) && echo ', QUICK=1'))."
+	echo "Host: $(cat "$d/host"); $(cat "$d/started") (\`lessons/lesson-handshake.sh\`$( ((QUICK)) && echo ', QUICK=1'))."
 }
 
 main() {

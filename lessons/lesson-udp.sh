@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
-# bench/lesson-udp.sh - TCP vs UDP on a lossy link, for the classroom.
+# lessons/lesson-udp.sh - TCP vs UDP on a lossy link, for the classroom.
 #
 #   sudo make lesson-udp            10 clients x 1000 messages, 5 % loss
 #   sudo make lesson-udp LOSS=20    another loss rate (0-100)
 #   sudo make lesson-udp QUICK=1    5 clients x 200 messages
-#   sudo make lesson-udp PUBLISH=1  ... and copy the results to bench/published/
+#   sudo make lesson-udp PUBLISH=1  ... and copy the results to lessons/published/
 #
 # In a network namespace of its own (mtlesson-PID, always removed on exit)
 # the script brings up lo, runs mtserver on 127.0.0.1 there, and sends the
@@ -34,14 +34,15 @@
 # Needs root, iproute2 and nftables (installed with apt-get when missing).
 # Without root or network namespaces it prints why and exits 0.  Every
 # step is bounded by timeout(1); traffic stays inside the namespace.
-# It measures into bench/results/lossy.json (QUICK: lossy-quick.json);
-# bench/render.sh makes lossy.md from it, also printed on stdout.
+# lessons/lessonlib.py makes lessons/results/lossy.json (QUICK: lossy-quick.
+# json) of what it measured, and lossy.md of that, also printed on stdout.
 # Exit status: 0 ok or skipped, 1 failed.
 set -euo pipefail
 
 BENCH_NAME=lesson-udp
+RESULTS_DIR=lessons/results PUBLISHED_DIR=lessons/published
 # shellcheck source=bench/lib.sh
-. "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname -- "${BASH_SOURCE[0]}")/../bench/lib.sh"
 
 FLOOD=${FLOOD:-bench/flood}
 LOSS=${LOSS:-5}
@@ -100,18 +101,10 @@ flood_args() {
 	esac
 }
 
-RUNS=()
-FAILED=0 NOTE=''
-# fail_run WHAT: the run failed; say what in its note.
-fail_run() {
-	NOTE="${NOTE:+$NOTE; }$1"
-	FAILED=1
-}
-
-# run LOSS MODE: one server, one flood, one verification; one run recorded.
+# run LOSS MODE: one server, one flood, one verification; the exit statuses
+# and counters become the facts of run:MODE-LOSS.
 run() {
-	local loss=$1 mode=$2 tr=${2%-*} id=$2-$1 frc=0 src=0 drops=0 rt0 rt1 sent found lost dup
-	NOTE=
+	local loss=$1 mode=$2 tr=${2%-*} id=$2-$1 frc=0 src=0 drops=0 rt0 rt1
 	if ((loss > 0)); then loss_on "$loss" || die "nft failed"; else loss_off; fi
 	# ip netns exec execs its command: the pid is mtserver's.
 	srv_start "$id" -- ip netns exec "$NS" ./mtserver -b 127.0.0.1 -l "$T/$id.log" 0 ||
@@ -124,39 +117,28 @@ run() {
 	rt1=$(retrans)
 	((loss > 0)) && drops=$(dropped)
 	loss_off
-	sent=$(json_get "$T/$id.json" messages_sent)
-	[[ -n $sent ]] || die "flood failed over $tr (status $frc): $(tail -n 3 "$T/$id.flood")"
-	# Over UDP flood has nothing to complain about (no --echo): any
-	# failure is real, as over TCP.
-	((src == 0)) || fail_run "mtserver exit status $src"
-	((frc == 0)) || fail_run "flood status $frc"
-	timeout 60 "$FLOOD" --verify-log "$T/$id.log" -n "$CLIENTS" -m "$MESSAGES" --json >"$T/verify.json" 2>"$T/verify.err" || true
-	found=$(json_get "$T/verify.json" found) dup=$(json_get "$T/verify.json" duplicated)
-	[[ -n $found ]] || die "flood --verify-log could not read the $tr log: $(head -n 3 "$T/verify.err")"
-	lost=$((sent - found))
-	if [[ $tr == tcp ]] && ((lost != 0)); then fail_run "TCP lost messages!"; fi
-	((dup == 0)) || NOTE="${NOTE:+$NOTE; }$dup duplicated"
-	RUNS+=("$(json_obj label "$LABEL" transport "$tr" loss_pct "$loss" sent "$sent" logged "$found" lost "$lost" \
-		lost_pct "$(awk -v l="$lost" -v s="$sent" 'BEGIN { printf "%.2f", (s > 0 ? 100 * l / s : 0) }')" \
-		elapsed_s "$(json_get "$T/$id.json" elapsed_s)" packets_dropped "$drops" \
-		tcp_retransmits "$([[ $tr == tcp ]] && echo $((rt1 - rt0)) || echo -)" note "@str:$NOTE")")
-	say "$LABEL, loss $loss %: sent $sent, logged $found, lost $lost; $drops packets dropped $NOTE"
+	[[ -n $(bget "$T/$id.json" messages_sent) ]] || die "flood failed over $tr (status $frc): $(tail -n 3 "$T/$id.flood")"
+	timeout 60 "$FLOOD" --verify-log "$T/$id.log" -n "$CLIENTS" -m "$MESSAGES" --json >"$T/$id.verify.json" \
+		2>"$T/verify.err" || true
+	[[ -n $(bget "$T/$id.verify.json" found) ]] ||
+		die "flood --verify-log could not read the $tr log: $(head -n 3 "$T/verify.err")"
+	fact "run:$id" label "$LABEL" transport "$tr" loss_pct "$loss" frc "$frc" src "$src" packets_dropped "$drops" \
+		tcp_retransmits "$([[ $tr == tcp ]] && echo $((rt1 - rt0)) || echo -)"
+	say "$LABEL, loss $loss %: sent $(bget "$T/$id.json" messages_sent), logged $(bget "$T/$id.verify.json" found); $drops packets dropped"
 }
 
+# write_results: lossy.json and lossy.md; exit status 1 when a run failed.
 write_results() {
-	local out
+	local out rc=0
 	out=$(bench_out lossy)
-	{
-		printf '{\n"schema": "mtserver-lossy/1",\n"quick": %s,\n' "$( ((QUICK)) && echo true || echo false)"
-		printf '"started": %s,\n' "$(json_str "$(date -u +%Y-%m-%dT%H:%MZ)")"
-		printf '"host": %s,\n' "$(json_obj kernel "$(uname -sr)" nproc "$(nproc)")"
-		printf '"clients": %s,\n"messages": %s,\n"rate": %s,\n"loss_pct": %s,\n' "$CLIENTS" "$MESSAGES" "$RATE" "$LOSS"
-		printf '"runs": [\n%s\n]\n}\n' "$(IFS=$'\n' && printf '%s' "${RUNS[*]/%/,}" | sed '$ s/,$//')"
-	} >"$out.json"
-	bash bench/render.sh lossy "$out.json" >"$out.md"
+	fact lossy quick "$QUICK" started "$(date -u +%Y-%m-%dT%H:%MZ)" kernel "$(uname -sr)" nproc "$(nproc)" \
+		clients "$CLIENTS" messages "$MESSAGES" rate "$RATE" loss_pct "$LOSS"
+	py lessons/lessonlib.py results lossy "$T" "$out.json" || rc=1
+	py lessons/lessonlib.py render lossy "$out.json" >"$out.md"
 	cat "$out.md"
 	say "wrote $out.json and $out.md"
-	bench_publish "$FAILED" "$out.json" "$out.md"
+	bench_publish "$rc" "$out.json" "$out.md"
+	return "$rc"
 }
 
 main() {
@@ -172,7 +154,6 @@ main() {
 		for mode in udp tcp-paced tcp; do run "$loss" "$mode"; done
 	done
 	write_results
-	exit "$FAILED"
 }
 
 main "$@"

@@ -1,0 +1,803 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""bench/benchlib.py - the benchmark's JSON and Markdown, so that the bash
+scripts only run programs.  Python 3 standard library only.
+
+    benchlib.py get [--num] FILE KEY...  a value of a JSON file per line
+                                         (KEY dotted: rtt_us.p50; "" if
+                                         absent; --num: 12,345)
+    benchlib.py results DIR OUT.json [--aborted RC]
+                                         make bench's results from what
+                                         bench/run.sh measured into DIR (its
+                                         facts file and flood's JSON); exit
+                                         1 unless the status is "ok"
+    benchlib.py render bench|targets FILE.json     its Markdown
+
+Numbers read from JSON stay the text they were written as (Num), so that a
+figure is printed as flood printed it; they become floats only for maths.
+The lessons' reports (lessons/lessonlib.py) use the same helpers.
+"""
+import json
+import os
+import re
+import sys
+import time
+
+# ---------------------------------------------------------------------------
+# Numbers
+
+
+class Num(str):
+    """A JSON number, kept as its text."""
+
+
+NUM_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
+def is_num(s):
+    return isinstance(s, str) and NUM_RE.fullmatch(s) is not None
+
+
+def ratio(a, b, digits=2):
+    """a / b with digits decimals; "" unless both are numbers and b != 0."""
+    if not (is_num(a) and is_num(b)) or float(b) == 0:
+        return ""
+    return "%.*f" % (digits, float(a) / float(b))
+
+
+def rnd(n, digits=0):
+    return "%.*f" % (digits, float(n)) if is_num(n) else ""
+
+
+def fmt_num(n, digits=0):
+    """12,345.6 (with digits decimals), or "-" when n is not a number."""
+    if not is_num(n):
+        return "-"
+    s = "%.*f" % (digits, float(n))
+    sign = "-" if s.startswith("-") else ""
+    whole, dot, frac = s.lstrip("-").partition(".")
+    return sign + "{:,}".format(int(whole)) + dot + frac
+
+
+def x_txt(r):
+    """1.23x, or "-"."""
+    return rnd(r, 2) + "x" if r != "" else "-"
+
+
+def met_if(value, op, limit):
+    """yes or no as value op limit holds; n/a when value is not a number."""
+    if not (is_num(value) and is_num(str(limit))):
+        return "n/a"
+    a, b = float(value), float(limit)
+    return "yes" if {"ge": a >= b, "gt": a > b, "le": a <= b}[op] else "no"
+
+
+def median(values):
+    """The median of the numbers among values, as text ("" if none): the
+    middle one as it is, or the mean of the two middle ones (4 decimals)."""
+    v = sorted((x for x in values if is_num(x)), key=float)
+    if not v:
+        return ""
+    if len(v) % 2:
+        return v[len(v) // 2]
+    return "%.4f" % ((float(v[len(v) // 2 - 1]) + float(v[len(v) // 2])) / 2)
+
+
+# ---------------------------------------------------------------------------
+# JSON in and out
+
+
+def load(path):
+    """The JSON object in path (numbers as Num), or None."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f, parse_float=Num, parse_int=Num)
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def get(doc, path):
+    """The scalar at a dotted path (an array index is a number) as text:
+    "" when absent or null, true/false for booleans."""
+    v = doc
+    for part in path.split("."):
+        if isinstance(v, dict):
+            v = v.get(part)
+        elif isinstance(v, list) and part.isdigit() and int(part) < len(v):
+            v = v[int(part)]
+        else:
+            return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return v if isinstance(v, str) else ""
+
+
+class Raw(str):
+    """Text that is already JSON (flood's own report, embedded)."""
+
+
+def enc(v):
+    """JSON of v, one line, in the layout the reports have always had."""
+    if isinstance(v, (Num, Raw)):
+        return str(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "null"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, list):
+        return "[" + ", ".join(enc(x) for x in v) + "]"
+    return "{" + ", ".join(enc(k) + ": " + enc(x) for k, x in v.items()) + "}"
+
+
+def members(d):
+    """An object with one member a line, keys sorted."""
+    return "{" + ",".join("\n  %s: %s" % (enc(k), enc(d[k])) for k in sorted(d)) + "\n}"
+
+
+def typed(s):
+    """A fact's text as a JSON value: a number, true, false or null as such,
+    "" as null, anything else a string."""
+    if s == "":
+        return None
+    if is_num(s) and not re.match(r"-?0[0-9]", s):
+        return Num(s)
+    return {"true": True, "false": False, "null": None}.get(s, s)
+
+
+def raw_json(path):
+    """flood's report as it wrote it (newlines dropped), or None."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read().replace("\n", "")
+    except OSError:
+        return None
+    return Raw(text) if text.startswith("{") else None
+
+
+def read_facts(path):
+    """The facts a script recorded: (id, key, value) per line of
+    "ID<TAB>KEY<TAB>VALUE", in order."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [tuple(line.rstrip("\n").split("\t", 2)) for line in f if line.count("\t") >= 2]
+    except OSError:
+        return []
+
+
+def facts_by_id(facts):
+    """{id: {key: value}}, ids and keys in the order first seen; a key
+    NAME[] is the list NAME of its values but "" (a list may be empty)."""
+    out = {}
+    for fid, key, value in facts:
+        if key.endswith("[]"):
+            items = out.setdefault(fid, {}).setdefault(key[:-2], [])
+            if value != "":
+                items.append(value)
+        else:
+            out.setdefault(fid, {})[key] = value
+    return out
+
+
+def last_line(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
+
+
+# ---------------------------------------------------------------------------
+# make bench: the runs' figures (bench/run.sh measured them into DIR)
+
+# Facts whose text is a string even when it looks like a number.
+STRING_KEYS = {"command", "note", "verify_command", "load", "skipped", "servers", "server"}
+
+
+def flood_errors(doc, err_path):
+    """flood's non-zero error counters, or the last line of its report."""
+    out = []
+
+    def walk(prefix, v):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(prefix + k + ".", x)
+        elif prefix.startswith(("errors.", "failed_by_errno.")) or prefix == "connections_failed.":
+            if is_num(v) and float(v) > 0:
+                out.append("%s=%s" % (re.sub(r"^[a-z_]+\.", "", prefix[:-1]), v))
+
+    walk("", doc or {})
+    return " ".join(out) or last_line(err_path) or "no output"
+
+
+def value_of(key, text):
+    return text if key in STRING_KEYS else typed(text)
+
+
+class Bench:
+    """latest.json's pieces, from DIR/facts and DIR/ID.json."""
+
+    def __init__(self, tdir):
+        self.tdir = tdir
+        self.facts = read_facts(os.path.join(tdir, "facts"))
+        self.by_id = facts_by_id(self.facts)
+        self.runs, self.failures, self.notes, self.targets = {}, [], [], []
+
+    def flood(self, rid, key):
+        doc = load(os.path.join(self.tdir, rid + ".json"))
+        return get(doc, key) if doc else ""
+
+    def run_get(self, rid, key):
+        v = self.runs.get(rid, {}).get(key)
+        return get({"v": v}, "v")
+
+    def target(self, tid, description, measured, wanted, met):
+        self.targets.append({"id": tid, "description": description, "measured": measured,
+                             "wanted": wanted, "met": met})
+
+    # -- one run -----------------------------------------------------------
+
+    def add_run(self, rid, f):
+        """A run's record: what bash recorded, and flood's verdict and
+        figures from its report."""
+        doc = load(os.path.join(self.tdir, rid + ".json")) or {}
+        sec = f["section"]
+        run = {"section": sec, "tool": f["tool"]}
+        if sec == "ingest" and f["tool"] == "dd":
+            self.add_dd(rid, f, run)
+            return
+        ok, note = self.verdict(rid, f, doc)
+        rate = get(doc, "messages_per_s") if "rc" in f else f.get("messages_per_s", "")
+        run.update(clients=typed(f["clients"]), ok=ok, command=f.get("command", ""), note=note,
+                   messages_per_s=typed(rate))
+        getattr(self, "figures_" + sec)(rid, f, doc, run)
+        run["flood"] = raw_json(os.path.join(self.tdir, rid + ".json"))
+        self.runs[rid] = run
+        if not run["ok"]:
+            self.failures.append("%s %s %s: %s" % (sec, f["tool"], f["clients"], run["note"]))
+
+    def verdict(self, rid, f, doc):
+        """ok and note: what bash found (ok, note: a failed check, or a run
+        without flood), else flood's (rc, its exit status, and its report)."""
+        if "ok" in f:
+            return f["ok"] == "true", f.get("note", "")
+        if f["rc"] == "0" and get(doc, "ok") == "true":
+            return True, ""
+        return False, "flood exit %s: %s" % (f["rc"], flood_errors(doc, os.path.join(self.tdir, rid + ".err")))
+
+    def figures_pingpong(self, rid, f, doc, run):
+        run.update(p50_us=typed(get(doc, "rtt_us.p50")), p99_us=typed(get(doc, "rtt_us.p99")),
+                   round=typed(f["round"]))
+
+    def figures_loadgen(self, rid, f, doc, run):
+        if "rc" in f:
+            run.update(p50_us=typed(get(doc, "rtt_us.p50")), p99_us=typed(get(doc, "rtt_us.p99")))
+        else:  # redis-benchmark: its CSV's milliseconds
+            run.update(p50_us=typed(rnd(ms_to_us(f.get("p50_ms", "")))),
+                       p99_us=typed(rnd(ms_to_us(f.get("p99_ms", "")))))
+
+    def figures_chat(self, rid, f, doc, run):
+        run.update(messages=typed(f["messages"]), deliveries_per_s=typed(get(doc, "deliveries_per_s")),
+                   p50_us=typed(get(doc, "delivery_us.p50")), p99_us=typed(get(doc, "delivery_us.p99")))
+
+    def figures_memory(self, rid, f, doc, run):
+        run["connections_held"] = typed(get(doc, "connections_held"))
+        for k in ("server_sockets_peak", "vmrss_kb", "vmhwm_kb", "vmrss_before_kb", "vmrss_after_kb", "threads"):
+            run[k] = typed(f.get(k, ""))
+
+    def figures_ingest(self, rid, f, doc, run):
+        """Lines and bytes per second from starting flood (t0_ns) to the
+        output file's last write (settled_ns)."""
+        sent = int(f["clients"]) * int(f["messages"])
+        if "verify" in f:  # mtserver: what flood --verify-log found
+            lines = get(load(f["verify"]) or {}, "found") or "0"
+        else:
+            lines = f["lines"]
+        if f["tool"].startswith("rsyslogd") and int(lines) != sent:
+            run.update(ok=False, note="rsyslogd wrote %s of %d lines" % (lines, sent))
+        secs = "%.3f" % ((int(f["settled_ns"] or 0) - int(f["t0_ns"])) / 1e9)
+        run.update(messages=sent, lines_logged=typed(lines), lost=sent - int(lines), elapsed_s=Num(secs),
+                   bytes=typed(f["bytes"]), flood_send_per_s=run["messages_per_s"],
+                   lines_per_s=typed(ratio(lines, secs, 1)), bytes_per_s=typed(ratio(f["bytes"], secs, 0)))
+        if "verify_command" in f:
+            run.update(verify_command=f["verify_command"], verify_ok=f["verify_ok"] == "true")
+
+    def add_dd(self, rid, f, run):
+        """dd of the same bytes, twice: the faster counts."""
+        secs = [s for s in f.get("seconds", []) if is_num(s)]
+        best = min(secs, key=float) if secs else ""
+        run.update(ok=True, command=f["command"], bytes=typed(f["bytes"]), seconds=[typed(s) for s in f["seconds"]],
+                   elapsed_s=typed(best), bytes_per_s=typed(ratio(f["bytes"], best, 0)))
+        self.runs[rid] = run
+
+    # -- the targets -------------------------------------------------------
+
+    def targets_pingpong(self, s):
+        rounds = int(s["rounds"])
+        for c in [s["_mid"]] + ([s["_big"]] if s.get("_big") else []):
+            r = median(ratio(self.run_get(pp_id("mtserver", c, i), "messages_per_s"),
+                             self.run_get(pp_id("tpc", c, i), "messages_per_s"), 4)
+                       for i in range(1, rounds + 1))
+            self.target("pp_%s_vs_tpc" % c, "ping-pong, %s clients: mtserver --echo -q msgs/s vs the minimal "
+                        "thread-per-connection loop%s" % (c, " (median of %d alternating rounds)" % rounds
+                                                          if rounds > 1 else ""),
+                        x_txt(r), ">= 0.95x", met_if(r, "ge", 0.95))
+        m, p = self.flood("pp_mtserver_1", "rtt_us.p50"), self.flood("pp_redis_1", "rtt_us.p50")
+        self.target("pp_1_p50", "ping-pong, 1 client: mtserver p50 round trip vs redis-server",
+                    "%s us vs %s us" % (m or "-", p or "-"), "<= redis", met_if(m, "le", p))
+
+    def targets_loadgen(self, s):
+        r = ratio(self.run_get("rb_flood", "messages_per_s"), self.run_get("rb_redis_benchmark", "messages_per_s"), 4)
+        self.target("rb_flood", "flood vs redis-benchmark ping_inline, %s clients (same redis-server)"
+                    % s["clients"], x_txt(r), ">= 1.5x", met_if(r, "ge", 1.5))
+
+    def targets_ingest(self, s):
+        r_eq = ratio(self.run_get("in_mtserver", "lines_per_s"), self.run_get("in_rsyslog_mtline", "lines_per_s"), 4)
+        r_dd = ratio(self.run_get("in_mtserver", "bytes_per_s"), self.run_get("in_dd", "bytes_per_s"), 4)
+        met_eq, met_dd = met_if(r_eq, "ge", 5), met_if(r_dd, "ge", 0.8)
+        self.target("in_vs_rsyslog", "ingest %s x %s lines, logged and verified: mtserver lines/s vs rsyslogd "
+                    "writing the same line content" % (s["clients"], fmt_num(s["messages"])),
+                    x_txt(r_eq), ">= 5x", met_eq)
+        self.target("in_vs_dd", "ingest: mtserver's log bytes/s vs dd of the same bytes to the same file system "
+                    "(write ceiling)", x_txt(r_dd), ">= 0.8x", met_dd)
+        either = "yes" if "yes" in (met_eq, met_dd) else ("n/a" if r_eq == r_dd == "" else "no")
+        self.target("in_either", "ingest: one of the two above holds", "%s rsyslogd; %s dd" % (x_txt(r_eq), x_txt(r_dd)),
+                    ">= 5x rsyslogd or >= 0.8x dd", either)
+
+    def targets_memory(self, s):
+        n, big = s["clients"], s.get("big", "")
+        held = self.flood("hold_mtserver_" + n, "connections_held")
+        rss = ratio(self.run_get("hold_mtserver_" + n, "vmrss_kb"), "1024", 1)
+        self.target("mem_rss", "%s idle clients: mtserver VmRSS while held" % fmt_num(n), "%s MB" % (rss or "-"),
+                    "<= %s MB" % s["_rss_target_mb"],
+                    met_if(rss, "le", s["_rss_target_mb"]) if held == n else "n/a")
+        if big:
+            held = self.flood("hold_mtserver_" + big, "connections_held")
+            self.target("mem_big", "%s idle clients: how many mtserver holds" % fmt_num(big),
+                        "%s held" % fmt_num(held), "all %s" % fmt_num(big), met_if(held, "ge", big))
+
+    def targets_chat(self, s):
+        for n in s.get("sizes", []):
+            r = ratio(self.flood("chat_mtserver_" + n, "deliveries_per_s"),
+                      self.flood("chat_ncat_" + n, "deliveries_per_s"), 4)
+            p_m, p_n = self.flood("chat_mtserver_" + n, "delivery_us.p99"), self.flood("chat_ncat_" + n,
+                                                                                       "delivery_us.p99")
+            met = "n/a"
+            if r and is_num(p_m) and is_num(p_n):
+                met = "yes" if met_if(r, "gt", 1) == "yes" and met_if(p_m, "le", p_n) == "yes" else "no"
+            self.target("chat_" + n, "chat, %s members: mtserver --chat vs ncat --chat, deliveries/s and p99 "
+                        "delivery latency" % n, "%s deliveries/s; p99 %s us vs %s us" % (x_txt(r), p_m or "-",
+                                                                                        p_n or "-"),
+                        "> 1x and p99 lower", met)
+
+    # -- the whole -----------------------------------------------------------
+
+    def assemble(self, aborted_rc=None):
+        """Walk the facts in order: runs, failures, notes, then each
+        section's record and targets."""
+        sections, seen = {}, set()
+        for fid, key, value in self.facts:
+            if fid == "failures" or fid == "notes":
+                getattr(self, fid).append(value)
+            elif fid.startswith("run:") and key == "end" and fid not in seen:
+                seen.add(fid)
+                self.add_run(fid[4:], self.by_id[fid])
+            elif fid.startswith("section:") and key == "end" and fid not in seen:
+                seen.add(fid)
+                name, s = fid[8:], self.by_id[fid]
+                sections[name] = self.section_record(s)
+                if "skipped" not in s:
+                    getattr(self, "targets_" + name)(s)
+        if aborted_rc is not None:
+            self.failures.append("the run was interrupted or aborted (exit status %s) before it finished" % aborted_rc)
+        status = "aborted" if aborted_rc is not None else ("failed" if self.failures else "ok")
+        for msg in self.failures:
+            warn("FAILED: " + msg)
+        return status, sections
+
+    @staticmethod
+    def section_record(s):
+        """What a section records: how busy the CPUs were before it, its
+        settings, its servers (servers.NAME, or the list servers) last."""
+        rec, servers = {"busy_pct_before": typed(s.get("busy_pct_before", ""))}, None
+        for key, value in s.items():
+            if key == "end" or key.startswith("_"):  # _NAME: for the targets only
+                continue
+            if key.startswith("servers."):
+                servers = servers if servers is not None else {}
+                servers[key[8:]] = value
+            elif key == "servers":  # a list
+                servers = value
+            elif isinstance(value, list):
+                rec[key] = [value_of(key, v) for v in value]
+            else:
+                rec[key] = value_of(key, value)
+        if servers is not None:
+            rec["servers"] = servers
+        return rec
+
+    def write(self, out, aborted_rc=None):
+        status, sections = self.assemble(aborted_rc)
+        top = self.by_id.get("bench", {})
+        machine = {k: typed(v) for k, v in self.by_id.get("machine", {}).items()}
+        versions = dict(self.by_id.get("versions", {}))
+        duration = "%.3f" % ((time.time_ns() - int(top["start_ns"])) / 1e9)
+        text = ('{\n"schema": "mtserver-bench/2",\n"quick": %s,\n"status": %s,\n"started": %s,\n'
+                '"duration_s": %s,\n"machine": %s,\n"versions": %s,\n"targets": [\n%s\n],\n"sections": %s,\n'
+                '"runs": %s,\n"failures": %s,\n"notes": %s\n}\n') % (
+            enc(top.get("quick") == "1"), enc(status), enc(top.get("started", "")), duration, members(machine),
+            members(versions), ",\n".join(enc(t) for t in self.targets), members(sections), members(self.runs),
+            enc(self.failures), enc(self.notes))
+        with open(out + ".tmp", "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(out + ".tmp", out)
+        return status
+
+
+def pp_id(tool, clients, rnd_no=1):
+    """A ping-pong run's id: round 1, the table's, has no suffix."""
+    return "pp_%s_%s" % (tool, clients) + ("" if int(rnd_no) == 1 else "_r%s" % rnd_no)
+
+
+def ms_to_us(ms):
+    return "%r" % (float(ms) * 1000) if is_num(ms) else ""
+
+
+# ---------------------------------------------------------------------------
+# Markdown
+
+
+def md_cell(s):
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def md_code(s):
+    return "`%s`" % md_cell(s) if s else ""
+
+
+def row(*cells):
+    return "|" + "".join(" %s |" % c for c in cells) + "\n"
+
+
+def ratio_txt(a, b):
+    r = ratio(a, b)
+    return r + "x" if r else "-"
+
+
+def met_txt(met):
+    return "**no**" if met == "no" else (met or "n/a")
+
+
+def kb_mb(kb):
+    return "%.1f" % (float(kb) / 1024) if is_num(kb) else "-"
+
+
+TOOL_NAMES = {"tpc": "minimal loop", "redis": "redis-server", "go": "Go echo"}
+
+
+class BenchReport:
+    """latest.json as Markdown (bench/published/latest.md)."""
+
+    def __init__(self, doc):
+        self.doc = doc
+        self.out = []
+
+    def jv(self, path):
+        return get(self.doc, path)
+
+    def count(self, path):
+        v = self.doc
+        for part in path.split("."):
+            v = v.get(part) if isinstance(v, dict) else None
+        return len(v) if isinstance(v, list) else 0
+
+    def w(self, text):
+        self.out.append(text)
+
+    def target_of(self, tid):
+        for i in range(self.count("targets")):
+            if self.jv("targets.%d.id" % i) == tid:
+                return str(i)
+        return ""
+
+    def met_of(self, tid):
+        i = self.target_of(tid)
+        return met_txt(self.jv("targets.%s.met" % i) if i else "")
+
+    def busy_txt(self, s):
+        return "CPUs %s%% busy with other work just before this section." % self.jv("sections.%s.busy_pct_before" % s)
+
+    def run_label(self, rid):
+        tool = self.jv("runs.%s.tool" % rid)
+        tool = TOOL_NAMES.get(tool, tool)
+        if self.jv("runs.%s.ok" % rid) == "true":
+            return tool
+        return md_cell("%s (FAILED: %s)" % (tool, self.jv("runs.%s.note" % rid)))
+
+    def r(self, rid, key):
+        return self.jv("runs.%s.%s" % (rid, key))
+
+    def header(self):
+        quick, cmd = "", "make bench"
+        if self.jv("quick") == "true":
+            quick, cmd = " (QUICK smoke run: tiny counts, figures not meaningful)", "make bench QUICK=1"
+        self.w("# mtserver benchmark%s\n\n" % quick)
+        self.w("Status: **%s**. Started %s, took %s s. Measured by `%s` (bench/run.sh), rendered by "
+               "bench/benchlib.py.\n\n" % (self.jv("status"), self.jv("started"), self.jv("duration_s"), cmd))
+        self.w("""Every figure below was measured in this one run, on this machine, over 127.0.0.1, with mtserver and
+each peer started by the script on a free port with a throw-away configuration. Ratios compare mtserver
+(or flood) with the peer in the same run; they are not absolute claims. flood runs on the same
+%s CPUs as the server it drives, so the load generator and the server compete for them in
+every measurement, peers included. $TMP is the run's mktemp directory; ports are those of this run.\n\n"""
+               % self.jv("machine.nproc"))
+
+    def machine(self):
+        self.w("## Machine\n\n| | |\n|---|---|\n")
+        j = self.jv
+        self.w(row("CPUs (nproc)", j("machine.nproc")) + row("CPU model", md_cell(j("machine.cpu_model")))
+               + row("kernel", md_cell(j("machine.kernel"))) + row("memory", kb_mb(j("machine.mem_total_kb")) + " MB")
+               + row("OS", md_cell(j("machine.os"))) + row("RLIMIT_NOFILE", j("machine.rlimit_nofile"))
+               + row("load average before / after (after includes the bench)",
+                     "%s / %s" % (j("machine.loadavg_start"), j("machine.loadavg_end"))))
+        self.w("\n## Versions\n\n| tool | version |\n|---|---|\n")
+        for k in ("mtserver", "flood", "git", "cc", "bash", "redis-server", "redis-benchmark", "rsyslogd", "go",
+                  "ncat", "dd"):
+            if j("versions." + k):
+                self.w(row(k, md_cell(j("versions." + k))))
+        self.w("\n")
+
+    def targets(self):
+        self.w("## Targets\n\nReported, not enforced: a missed target does not fail the run.\n\n")
+        self.w("| target | measured | wanted | met? |\n|---|---|---|---|\n")
+        for i in range(self.count("targets")):
+            t = "targets.%d." % i
+            self.w(row(md_cell(self.jv(t + "description")), md_cell(self.jv(t + "measured")),
+                       md_cell(self.jv(t + "wanted")), met_txt(self.jv(t + "met"))))
+        self.w("\n")
+
+    def servers_list(self, s, *names):
+        self.w("Servers:\n\n")
+        for k in names:
+            v = self.jv("sections.%s.servers.%s" % (s, k))
+            if v:
+                self.w("- %s: `%s`\n" % (k, v))
+        self.w("\n")
+
+    def pp_target(self, c):
+        if self.target_of("pp_%s_vs_tpc" % c):
+            return ">= 0.95x minimal loop | " + self.met_of("pp_%s_vs_tpc" % c)
+        if c == "1":
+            return "p50 <= redis p50 | " + self.met_of("pp_1_p50")
+        return " | "
+
+    def pingpong(self):
+        j = self.jv
+        self.w("## 1. Ping-pong (echo round trips)\n\n")
+        self.w("""Each client sends `PING` and waits for the reply before sending the next (`flood --echo`,
+%s, %s ms reply timeout). msgs/s is replies per second over
+all clients; p50/p99 are round-trip latencies. The *minimal loop* is bench/peers/tpc_echo.c: accept, one thread
+per client, recv, send, nothing else - the ceiling of mtserver's concurrency model. Ratios are mtserver ÷ the
+peer in this run. %s\n\n""" % (j("sections.pingpong.load"), j("sections.pingpong.timeout_ms"), self.busy_txt("pingpong")))
+        self.w("| clients | tool | command | msgs/s | p50 µs | p99 µs | mtserver ÷ this | target | met? |\n")
+        self.w("|---:|---|---|---:|---:|---:|---:|---|---|\n")
+        for i in range(self.count("sections.pingpong.clients")):
+            c = j("sections.pingpong.clients.%d" % i)
+            m = self.r("pp_mtserver_" + c, "messages_per_s")
+            for tool in ("mtserver", "tpc", "redis", "go"):
+                rid = "pp_%s_%s" % (tool, c)
+                if not self.r(rid, "tool"):
+                    continue
+                mt = tool == "mtserver"
+                self.w(row(c, self.run_label(rid), md_code(self.r(rid, "command")),
+                           fmt_num(self.r(rid, "messages_per_s")), fmt_num(self.r(rid, "p50_us")),
+                           fmt_num(self.r(rid, "p99_us")), "" if mt else ratio_txt(m, self.r(rid, "messages_per_s")),
+                           self.pp_target(c) if mt else " | "))
+        self.w("\n")
+        self.pp_rounds_table()
+        self.servers_list("pingpong", "mtserver", "tpc", "redis", "go")
+
+    def pp_rounds_table(self):
+        rounds = self.jv("sections.pingpong.rounds")
+        if not is_num(rounds) or int(rounds) <= 1:
+            return
+        self.w("""One pair of 5-second runs swings by 10% and more on a shared machine, either way. So at the
+client counts with a target, mtserver and the minimal loop run {} rounds, the two one right after the
+other (round 1 is the table's), and the target is the median of the rounds' ratios.\n\n""".format(rounds))
+        self.w("| clients | round | mtserver msgs/s | minimal loop msgs/s | mtserver ÷ minimal loop |\n")
+        self.w("|---:|---:|---:|---:|---:|\n")
+        for i in range(self.count("sections.pingpong.clients")):
+            c = self.jv("sections.pingpong.clients.%d" % i)
+            if not self.target_of("pp_%s_vs_tpc" % c):
+                continue
+            for rno in range(1, int(rounds) + 1):
+                m = self.r(pp_id("mtserver", c, rno), "messages_per_s")
+                t = self.r(pp_id("tpc", c, rno), "messages_per_s")
+                if m or t:
+                    self.w(row(c, rno, fmt_num(m), fmt_num(t), ratio_txt(m, t)))
+            self.w(row(c, "median", "", "", self.jv("targets.%s.measured" % self.target_of("pp_%s_vs_tpc" % c))))
+        self.w("\n")
+
+    def loadgen(self):
+        self.w("## 2. Load generators: redis-benchmark vs flood\n\n")
+        if not self.r("rb_flood", "tool"):
+            self.w("Skipped: redis-server/redis-benchmark not available.\n\n")
+            return
+        self.w("""Both drive the same redis-server (`%s`) with %s
+connections of inline `PING`, one request in flight per connection. redis-benchmark's p50/p99 are converted
+from ms. %s\n\n""" % (self.jv("sections.loadgen.server"), self.jv("sections.loadgen.clients"), self.busy_txt("loadgen")))
+        self.w("| tool | command | requests/s | p50 µs | p99 µs | flood ÷ redis-benchmark | target | met? |\n")
+        self.w("|---|---|---:|---:|---:|---|---|---|\n")
+        for rid in ("rb_redis_benchmark", "rb_flood"):
+            fl = rid == "rb_flood"
+            self.w(row(self.run_label(rid), md_code(self.r(rid, "command")), fmt_num(self.r(rid, "messages_per_s")),
+                       fmt_num(self.r(rid, "p50_us")), fmt_num(self.r(rid, "p99_us")),
+                       ratio_txt(self.r("rb_flood", "messages_per_s"), self.r("rb_redis_benchmark", "messages_per_s"))
+                       if fl else "", ">= 1.5x" if fl else "", self.met_of("rb_flood") if fl else ""))
+        self.w("\n")
+
+    def seconds_txt(self, rid):
+        if self.r(rid, "seconds.1"):
+            return "%s, %s (best counts)" % (self.r(rid, "seconds.0"), self.r(rid, "seconds.1"))
+        return self.r(rid, "elapsed_s")
+
+    def ingest(self):
+        j = self.jv
+        self.w("## 3. One-way ingest (log every line to a file)\n\n")
+        self.w("""%s clients each send %s lines of
+%s bytes as fast as TCP lets them. Rates count from starting flood to the last write
+to the output file (its mtime once it stops growing): what was written, not what was sent. mtserver's log is
+checked line by line with `flood --verify-log`; rsyslogd's output is counted. *rsyslogd, mtline* writes the same
+content as mtserver's line (microsecond timestamp, transport, peer, connection number, event, message);
+*rsyslogd, raw* the bare message. *dd* writes the bytes mtserver logged to the same file system with a plain
+`dd` (best of two), the machine's write ceiling. %s\n\n""" % (j("sections.ingest.clients"),
+                                                            fmt_num(j("sections.ingest.messages")),
+                                                            j("sections.ingest.message_size"), self.busy_txt("ingest")))
+        m_l, dd_b = self.r("in_mtserver", "lines_per_s"), self.r("in_dd", "bytes_per_s")
+        self.w("| tool | command | lines/s | bytes/s | bytes/line | seconds | lines lost | mtserver lines/s ÷ this "
+               "| bytes/s ÷ dd |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+        for rid in ("in_mtserver", "in_rsyslog_mtline", "in_rsyslog_raw", "in_dd"):
+            if not self.r(rid, "tool"):
+                continue
+            self.w(row(self.run_label(rid), md_code(self.r(rid, "command")), fmt_num(self.r(rid, "lines_per_s")),
+                       fmt_num(self.r(rid, "bytes_per_s")), ratio(self.r(rid, "bytes"), self.r(rid, "lines_logged"), 1),
+                       self.seconds_txt(rid), self.r(rid, "lost"),
+                       ratio_txt(m_l, self.r(rid, "lines_per_s")) if rid.startswith("in_rsyslog_") else "",
+                       ratio_txt(self.r(rid, "bytes_per_s"), dd_b) if rid != "in_dd" else ""))
+        self.w("\nTargets: mtserver >= 5x rsyslogd (mtline) in lines/s: %s; mtserver bytes/s >= 0.8x dd: %s; one of "
+               "them: %s.\n\n" % (self.met_of("in_vs_rsyslog"), self.met_of("in_vs_dd"), self.met_of("in_either")))
+        if self.r("in_mtserver", "verify_command"):
+            self.w("Check: `%s`: %s.\n\n" % (self.r("in_mtserver", "verify_command"),
+                                            "every line exactly once" if self.r("in_mtserver", "verify_ok") == "true"
+                                            else "**FAILED**"))
+        self.servers_list("ingest", "mtserver", "rsyslog_mtline", "rsyslog_raw")
+        self.w("rsyslogd runs [bench/peers/rsyslog.conf.in](../peers/rsyslog.conf.in): imtcp → omfile, tuned for "
+               "throughput (in-memory main queue of 1,000,000 that discards nothing, dequeue batches of 4,096, "
+               "256 KB write buffer).\n\n")
+
+    def memory(self):
+        j = self.jv
+        self.w("## 4. Memory with idle clients\n\n")
+        self.w("""flood connects every client, stays idle %s s, then closes (`--hold`). While it
+holds, the bench reads the server's open sockets and VmRSS from /proc/PID every 0.2 s: VmRSS is the largest
+value seen at the peak socket count; VmHWM the peak over the server's life (a fresh server per row); *after* is
+VmRSS once the clients have left. KB/conn = (VmRSS − VmRSS before) ÷ sockets. %s\n\n"""
+               % (j("sections.memory.seconds"), self.busy_txt("memory")))
+        self.w("| tool | command | held (flood) | server sockets | VmRSS MB | VmHWM MB | after MB | KB/conn | threads |\n")
+        self.w("|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+        n, big = j("sections.memory.clients"), j("sections.memory.big")
+        for rid in ("hold_mtserver_" + n, "hold_go_" + n, "hold_mtserver_" + big):
+            if not self.r(rid, "tool"):
+                continue
+            rss, base, peak = self.r(rid, "vmrss_kb"), self.r(rid, "vmrss_before_kb"), self.r(rid, "server_sockets_peak")
+            grown = float(rss or 0) - float(base or 0)
+            per = ratio("%d" % grown if grown == int(grown) else "%.6g" % grown, peak, 1)
+            self.w(row(self.run_label(rid), md_code(self.r(rid, "command")), fmt_num(self.r(rid, "connections_held")),
+                       fmt_num(peak), kb_mb(rss), kb_mb(self.r(rid, "vmhwm_kb")), kb_mb(self.r(rid, "vmrss_after_kb")),
+                       per or "-", self.r(rid, "threads")))
+        self.w("\nTargets: VmRSS <= 80 MB: %s; all held: %s.\n\nServers:\n\n" % (self.met_of("mem_rss"),
+                                                                              self.met_of("mem_big")))
+        for i in range(self.count("sections.memory.servers")):
+            self.w("- `%s`\n" % j("sections.memory.servers.%d" % i))
+        self.w("\n")
+
+    def chat(self):
+        j = self.jv
+        self.w("## 5. Chat: mtserver --chat vs ncat --chat\n\n")
+        if j("sections.chat.skipped"):
+            self.w("Skipped: %s.\n\n" % j("sections.chat.skipped"))
+            return
+        self.w("""`flood --chat -n N -m M`: N members each send M messages; flood checks that every member received every
+other member's messages exactly once and in each sender's order, and times each delivery from its send.
+ncat is Debian's `ncat --chat`, which keeps no log; so mtserver runs with `-q` (messages not logged).
+%s\n\n""" % self.busy_txt("chat"))
+        self.w("| members | tool | command | deliveries/s | p50 µs | p99 µs | mtserver ÷ this | target | met? |\n")
+        self.w("|---:|---|---|---:|---:|---:|---:|---|---|\n")
+        for i in range(self.count("sections.chat.sizes")):
+            n = j("sections.chat.sizes.%d" % i)
+            for tool in ("mtserver", "ncat"):
+                rid = "chat_%s_%s" % (tool, n)
+                if not self.r(rid, "tool"):
+                    continue
+                mt = tool == "mtserver"
+                self.w(row(n, self.run_label(rid), md_code(self.r(rid, "command")),
+                           fmt_num(self.r(rid, "deliveries_per_s")), fmt_num(self.r(rid, "p50_us")),
+                           fmt_num(self.r(rid, "p99_us")),
+                           "" if mt else ratio_txt(self.r("chat_mtserver_" + n, "deliveries_per_s"),
+                                                   self.r(rid, "deliveries_per_s")),
+                           "ahead of ncat in deliveries/s and p99" if mt else "",
+                           self.met_of("chat_" + n) if mt else ""))
+        self.w("\n")
+        self.servers_list("chat", "mtserver", "ncat")
+
+    def bullets(self, title, key):
+        n = self.count(key)
+        if n:
+            self.w("## %s\n\n" % title + "".join("- %s\n" % self.jv("%s.%d" % (key, i)) for i in range(n)) + "\n")
+
+    def render(self):
+        for part in (self.header, self.machine, self.targets, self.pingpong, self.loadgen, self.ingest, self.memory,
+                     self.chat):
+            part()
+        self.bullets("Failures", "failures")
+        self.bullets("Notes", "notes")
+        return "".join(self.out)
+
+
+# ---------------------------------------------------------------------------
+# Command line
+
+
+def say(msg):
+    print("%s: %s" % (os.environ.get("BENCH_NAME", "bench"), msg), file=sys.stderr)
+
+
+def warn(msg):
+    say("warning: " + msg)
+
+
+def cmd_get(args):
+    num = args[:1] == ["--num"]
+    if num:
+        args = args[1:]
+    doc = load(args[0]) or {}
+    for key in args[1:]:
+        v = get(doc, key)
+        print(fmt_num(v) if num else v)
+    return 0
+
+
+def cmd_results(args):
+    aborted = args[3] if args[2:3] == ["--aborted"] else None
+    return 0 if Bench(args[0]).write(args[1], aborted) == "ok" else 1
+
+
+def cmd_render(args):
+    doc = load(args[1])
+    if doc is None:
+        raise SystemExit("benchlib: cannot read %s" % args[1])
+    report = BenchReport(doc)
+    if args[0] == "targets":
+        report.targets()
+        sys.stdout.write("".join(report.out))
+    else:
+        sys.stdout.write(report.render())
+    return 0
+
+
+def main(argv, commands):
+    usage = "usage: %s %s" % (os.path.basename(argv[0]), "|".join(commands))
+    if len(argv) < 3 or argv[1] not in commands:
+        print(usage, file=sys.stderr)
+        return 2
+    return commands[argv[1]](argv[2:])
+
+
+COMMANDS = {"get": cmd_get, "results": cmd_results, "render": cmd_render}
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv, COMMANDS))
