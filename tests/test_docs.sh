@@ -89,6 +89,7 @@ test_links_resolve() {
 # anchor is GitHub's.
 test_link_reader() {
 	local f=$T_TMP/links.md
+	# shellcheck disable=SC2016 # backquotes are markdown's
 	printf '%s\n' '# Chat (`--chat`)' '## The tutorial'"'"'s client: a NUL' '## Again' '## Again' \
 		'see [a](a.md#x) and [b](../b/)' '```' '[c](not-a-link.md)' '```' >"$f"
 	[[ $(md_links "$f" | tr '\n' ' ') == 'a.md#x ../b/ ' ]] || t_fail "md_links: $(md_links "$f")"
@@ -171,6 +172,17 @@ stop_server() {
 	wait "$SERVER_PID" || t_fail "server exit status $?"
 }
 
+# wait_disconnects LOG N: waits (10 s at most) until LOG holds N
+# disconnect lines, so that a stop cannot overtake the sessions' ends.
+wait_disconnects() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		(($(grep -c ' disconnect ' "$1" || true) >= $2)) && return 0
+		sleep 0.1
+	done
+	t_fail "$1: not $2 disconnect lines after 10 s: $(cat "$1")"
+}
+
 # run_sample FILE NAME: runs the commands of a sample in $T_TMP, the
 # documented port 8888 replaced by the server's, ./PROG by the built one.
 run_sample() {
@@ -191,6 +203,7 @@ test_sample_session() {
 	trap 'kill "$SERVER_PID" 2>/dev/null || true' EXIT
 	start_server mtserver "$log" --echo
 	run_sample "$doc" "session: commands"
+	wait_disconnects "$log" "$(sample "$doc" "session: log" | grep -c ' disconnect ')"
 	stop_server INT
 	want=$(sample "$doc" "session: log" | log_shape)
 	got=$(log_shape <"$log")
@@ -231,6 +244,7 @@ test_sample_seed_client() {
 	trap 'kill "$SERVER_PID" 2>/dev/null || true' EXIT
 	start_server mtserver "$log"
 	run_sample "$doc" "seed: commands"
+	wait_disconnects "$log" "$(sample "$doc" "seed: log" | grep -c ' disconnect ')"
 	stop_server TERM
 	want=$(sample "$doc" "seed: log" | log_shape)
 	got=$(awk '$2 == "tcp"' "$log" | log_shape)
