@@ -97,6 +97,20 @@ test_link_reader() {
 		t_fail "md_anchors: $(md_anchors "$f" | tr '\n' ' ')"
 }
 
+# Every document under docs/ is reachable: linked from the README or
+# from another document under docs/.
+test_docs_are_linked() {
+	local f name others
+	for f in "$T_ROOT"/docs/*.md; do
+		[[ -e $f ]] || continue
+		name=$(basename "$f")
+		others=$(for o in "$T_ROOT"/docs/*.md; do [[ $o == "$f" ]] || md_links "$o"; done)
+		md_links "$T_ROOT/README.md" | grep -qE "^docs/$name(#|$)" && continue
+		grep -qE "^(\./)?$name(#|$)" <<<"$others" && continue
+		t_fail "docs/$name is linked from neither README.md nor another docs/*.md"
+	done
+}
+
 test_readme_is_short() {
 	local n
 	n=$(wc -l <"$T_ROOT/README.md")
@@ -275,6 +289,7 @@ $(diff <(echo "$want") <(echo "$got"))"
 
 t_case test_link_reader
 t_case test_links_resolve
+t_case test_docs_are_linked
 t_case test_readme_is_short
 t_case test_sample_session
 t_case test_readme_log_lines_are_the_sample
