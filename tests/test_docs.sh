@@ -236,7 +236,8 @@ $(diff <(echo "$want") <(echo "$got"))"
 		t_fail "man/mtserver.1 shows no start line like '$got'"
 }
 
-# The README's log lines are lines of that tested sample.
+# The README's log lines are lines of that tested sample, its flood
+# report lines those of bench/README.md.
 test_readme_log_lines_are_the_sample() {
 	local line n=0 sample_log
 	sample_log=$(sample "$T_ROOT/docs/protocol.md" "session: log")
@@ -245,6 +246,10 @@ test_readme_log_lines_are_the_sample() {
 		grep -qxF -- "$line" <<<"$sample_log" || t_fail "README.md: '$line' is not in docs/protocol.md's sample log"
 	done < <(grep -E '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T' "$T_ROOT/README.md")
 	((n > 0)) || t_fail "README.md shows no log line"
+	# and its flood report is bench/README.md's
+	while IFS= read -r line; do
+		grep -qxF -- "$line" "$T_ROOT/bench/README.md" || t_fail "README.md: '$line' is not in bench/README.md"
+	done < <(grep -E '^  (round trip|service) \(us\)' "$T_ROOT/README.md")
 }
 
 # The tutorial's TCP client (../shared/seed) against the real server:
