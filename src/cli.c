@@ -28,6 +28,7 @@ enum {
 	OPT_MAX_LINE,
 	OPT_BACKLOG,
 	OPT_DRAIN,
+	OPT_FRAMING,
 };
 
 /* The options both servers take; stserver, serving one TCP client at a
@@ -45,6 +46,7 @@ enum {
 	{"max-line", required_argument, NULL, OPT_MAX_LINE},            \
 	{"backlog", required_argument, NULL, OPT_BACKLOG},              \
 	{"drain-timeout", required_argument, NULL, OPT_DRAIN},          \
+	{"framing", required_argument, NULL, OPT_FRAMING},              \
 	{"help", no_argument, NULL, 'h'},                               \
 	{"version", no_argument, NULL, 'V'},
 
@@ -129,6 +131,7 @@ static void set_defaults(struct config *cfg, enum cli_kind kind)
 	cfg->udp_echo_rate = -1;
 	cfg->max_memory = -1;
 	cfg->max_line = CLI_DEFAULT_MAX_LINE;
+	cfg->framing = FRAME_AUTO;
 	cfg->drain_timeout_ms = CLI_DEFAULT_DRAIN_MS;
 	cfg->backlog = kind == CLI_MTSERVER ? CLI_DEFAULT_BACKLOG_MT
 					    : CLI_DEFAULT_BACKLOG_ST;
@@ -176,6 +179,27 @@ static enum cli_result size_option(const char *name, const char *text, long max,
 		err, errlen,
 		"invalid %s '%s' (expected bytes, or a number with K, M or G)",
 		name, text == digits ? optarg : text);
+}
+
+/* --framing auto|lf|octet (frame.h, docs/framing.md). */
+static enum cli_result framing_option(const char *text, enum frame_framing *out,
+				      char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		enum frame_framing framing;
+	} names[] = {
+		{"auto", FRAME_AUTO}, {"lf", FRAME_LF}, {"octet", FRAME_OCTET}};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(text, names[i].name) == 0) {
+			*out = names[i].framing;
+			return CLI_RUN;
+		}
+	}
+	return OPT_FAIL(err, errlen,
+			"invalid --framing '%s' (expected auto, lf or octet)",
+			text);
 }
 
 static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
@@ -246,6 +270,8 @@ static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
 				"invalid --drain-timeout '%s' (expected seconds, 0-%ld, up to 3 decimals)",
 				optarg, CLI_MAX_DRAIN_MS / 1000);
 		return CLI_RUN;
+	case OPT_FRAMING:
+		return framing_option(optarg, &cfg->framing, err, errlen);
 	case 'h':
 		return CLI_HELP;
 	case 'V':
@@ -391,6 +417,12 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		"                        S seconds (default %d; 0 = never)\n"
 		"      --max-line BYTES  longer messages are logged truncated "
 		"(default %d)\n"
+		"      --framing F       TCP framing: auto (default: octet "
+		"counting when a\n"
+		"                        connection starts 'COUNT <PRI>', as "
+		"syslog senders\n"
+		"                        do), lf, or octet (RFC 6587: "
+		"'COUNT SP MSG')\n"
 		"      --max-memory SIZE all clients' buffers together, K/M/G "
 		"allowed (default\n"
 		"                        a quarter of RAM, at most 1G; 0 = no "
