@@ -233,8 +233,10 @@ static void test_logger_octet_count_rfc5424_tcp(void **state)
 	struct texts t;
 
 	(void)state;
-	if (logger == NULL)
+	if (logger == NULL) {
 		skip();
+		return;
+	}
 	srv_start(&s, "mtserver", (const char *)NULL);
 	/* Issue 24's report: these two came out as one line, the second
 	 * count inside the text. */
@@ -263,8 +265,10 @@ static void test_logger_octet_counted_newline_stays_in_message(void **state)
 	struct texts t;
 
 	(void)state;
-	if (logger == NULL)
+	if (logger == NULL) {
 		skip();
+		return;
+	}
 	srv_start(&s, "mtserver", (const char *)NULL);
 	/* One message with an LF inside: one log line, the LF escaped. */
 	logger_run(logger, s.p.port, "", "--tcp", "--rfc5424", "--octet-count",
@@ -288,8 +292,10 @@ static void test_logger_rfc3164_tcp(void **state)
 	struct texts t;
 
 	(void)state;
-	if (logger == NULL)
+	if (logger == NULL) {
 		skip();
+		return;
+	}
 	srv_start(&s, "mtserver", (const char *)NULL);
 	logger_run(logger, s.p.port, "line one\n2 apples\n", "--tcp",
 		   "--rfc3164", "-t", "mtest", (const char *)NULL);
@@ -315,8 +321,10 @@ static void test_logger_udp(void **state)
 	struct texts t;
 
 	(void)state;
-	if (logger == NULL)
+	if (logger == NULL) {
 		skip();
+		return;
+	}
 	srv_start(&s, "mtserver", (const char *)NULL);
 	logger_run(logger, s.p.port, "udp one\n", "--udp", "--rfc3164", "-t",
 		   "mtest", (const char *)NULL);
@@ -414,6 +422,39 @@ static void test_bad_counts_logged_and_recovered(void **state)
 	assert_string_equal(text_at(&t, 8), "end");
 	assert_string_equal(text_at(&t, 9), "!reason=cut-short count=10 got=3");
 	assert_string_equal(text_at(&t, 10), "cut");
+}
+
+/* --echo sends a counted message back as it came, LF inside, and one
+ * LF after it; -q logs no messages but still the frame-error lines. */
+static void test_counted_echo_and_quiet(void **state)
+{
+	struct srv echo = {0}, quiet = {0};
+	struct texts t;
+	char line[64];
+	int fd;
+
+	(void)state;
+	srv_start(&echo, "mtserver", "--echo", "--framing", "octet",
+		  (const char *)NULL);
+	fd = srv_connect(&echo);
+	srv_send(fd, "11 line1\nline25 <1>ab");
+	assert_int_equal(h_read_line(fd, line, sizeof(line), 10000), 5);
+	assert_string_equal(line, "line1");
+	assert_int_equal(h_read_line(fd, line, sizeof(line), 10000), 5);
+	assert_string_equal(line, "line2");
+	assert_int_equal(h_read_line(fd, line, sizeof(line), 10000), 5);
+	assert_string_equal(line, "<1>ab");
+	close(fd);
+	srv_stop(&echo);
+
+	srv_start(&quiet, "mtserver", "-q", "--framing", "octet",
+		  (const char *)NULL);
+	SEND(&quiet, "0 x\n");
+	srv_stop(&quiet);
+	read_texts(&quiet, &t);
+	assert_int_equal(t.msgs, 0);
+	assert_int_equal(t.faults, 1);
+	assert_string_equal(text_at(&t, 0), "!reason=count-zero count=0");
 }
 
 static void test_framing_option_checked(void **state)
@@ -618,8 +659,10 @@ static void rsyslog_run(const char *template, int msgs)
 	struct rsyslog r;
 	struct srv s = {0};
 
-	if (rsyslogd == NULL)
+	if (rsyslogd == NULL) {
 		skip();
+		return;
+	}
 	srv_start(&s, "mtserver", (const char *)NULL);
 	rsyslog_start(&r, rsyslogd, s.p.port, template);
 	rsyslog_feed(&r, msgs);
@@ -662,6 +705,7 @@ int main(void)
 		cmocka_unit_test(test_auto_framing_per_connection),
 		cmocka_unit_test(test_forced_framings),
 		cmocka_unit_test(test_bad_counts_logged_and_recovered),
+		cmocka_unit_test(test_counted_echo_and_quiet),
 		cmocka_unit_test(test_framing_option_checked),
 		cmocka_unit_test(test_rsyslog_omfwd_octet_counted_100k),
 		cmocka_unit_test(test_rsyslog_protocol23_trailing_newline),
