@@ -95,7 +95,8 @@ typedef void (*frame_fault_fn)(void *ctx, const struct frame_fault *fault);
 
 /*
  * Called once per message.  msg[0..len) is the text without terminator
- * or trailing '\r', len <= max_line, never 0; full_len is the message's
+ * or trailing '\r' (a counted message: without one trailing '\n'),
+ * len <= max_line, never 0; full_len is the message's
  * real length (full_len > len means it was truncated).  Return 0 to go
  * on; FRAME_PAUSE to stop before this message and keep it and the rest
  * of the input (frame_resume delivers them, this message first); any
