@@ -656,7 +656,7 @@ static void rsyslog_run(const char *template, int msgs)
 {
 	char path[H_PATH_MAX], needle[64];
 	const char *rsyslogd = peer(path, sizeof(path), "rsyslogd", "rsyslog");
-	struct rsyslog r;
+	struct rsyslog r = {0};
 	struct srv s = {0};
 
 	if (rsyslogd == NULL) {
