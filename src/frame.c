@@ -220,6 +220,42 @@ static int frame_head(struct frame *f, size_t *start, size_t end, void *ctx)
 }
 
 /*
+ * Keeps the frame paused at (it began at buf[at]) and the input after
+ * it, up to end.  A frame that began in this scan is read again from its
+ * start, as a line or (counted) from its count; one that continues f's
+ * pending frame keeps f's fields as they are.
+ */
+static int frame_pause(struct frame *f, size_t at, size_t end, int state,
+		       bool continued)
+{
+	f->paused = true;
+	f->paused_at = at;
+	f->paused_end = end;
+	if (!continued) {
+		f->len = f->full_len = 0;
+		f->state = state == IN_BODY ? AT_START : IN_LINE;
+	}
+	return FRAME_PAUSE;
+}
+
+/* Keeps the unfinished frame buf[start, end) (dropped bytes before it)
+ * for the next read: a message's first max_line bytes, or all of a head
+ * whose kind is not known yet. */
+static void frame_keep(struct frame *f, size_t start, size_t end,
+		       size_t dropped, int state)
+{
+	f->state = (unsigned char)state;
+	f->full_len = end - start + dropped;
+	f->len = end - start;
+	if (state != AT_START && f->len > f->max_line)
+		f->len = f->max_line;
+	if (end > start)
+		f->last = f->buf[end - 1];
+	if (start > 0 && f->len > 0)
+		memmove(f->buf, f->buf + start, f->len);
+}
+
+/*
  * Delivers the frames of buf[from, end).  The first one's state is f's:
  * its f->len bytes at from were scanned already, f->full_len - f->len
  * before them were dropped.  Keeps the unfinished rest, or on
@@ -274,17 +310,8 @@ static int frame_scan(struct frame *f, size_t from, size_t end, frame_fn fn,
 			rc = deliver_counted(f->buf + start, next - start,
 					     f->count, f->max_line, fn, ctx);
 		}
-		if (rc == FRAME_PAUSE) {
-			f->paused = true;
-			f->paused_at = continued ? from : frame_at;
-			f->paused_end = end;
-			if (!continued) { /* read it again from its start */
-				f->len = f->full_len = 0;
-				f->state =
-					state == IN_BODY ? AT_START : IN_LINE;
-			}
-			return rc;
-		}
+		if (rc == FRAME_PAUSE)
+			return frame_pause(f, frame_at, end, state, continued);
 		if (rc != 0) {
 			frame_empty(f);
 			return rc;
@@ -294,17 +321,7 @@ static int frame_scan(struct frame *f, size_t from, size_t end, frame_fn fn,
 		continued = false;
 		state = f->framing == FRAME_LF ? IN_LINE : AT_START;
 	}
-	/* Keep the unfinished frame's head for the next read: a message's
-	 * first max_line bytes, or all of an undecided head. */
-	f->state = (unsigned char)state;
-	f->full_len = end - start + dropped;
-	f->len = end - start;
-	if (state != AT_START && f->len > f->max_line)
-		f->len = f->max_line;
-	if (end > start)
-		f->last = f->buf[end - 1];
-	if (start > 0 && f->len > 0)
-		memmove(f->buf, f->buf + start, f->len);
+	frame_keep(f, start, end, dropped, state);
 	return 0;
 }
 
