@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "proxyproto.h"
+#include "frame.h"
 
 #define MT_VERSION "1.0"
 
@@ -88,6 +89,7 @@ struct config {
 	bool proxy_protocol;
 	size_t proxy_from_count;
 	struct pp_net proxy_from[CLI_PROXY_FROM_MAX];
+	enum frame_framing framing; /* --framing, of TCP streams (frame.h) */
 };
 
 enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,

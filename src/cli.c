@@ -30,6 +30,7 @@ enum {
 	OPT_DRAIN,
 	OPT_PROXY_PROTOCOL,
 	OPT_PROXY_FROM,
+	OPT_FRAMING,
 };
 
 /* The options both servers take; stserver, serving one TCP client at a
@@ -49,6 +50,7 @@ enum {
 	{"drain-timeout", required_argument, NULL, OPT_DRAIN},          \
 	{"proxy-protocol", no_argument, NULL, OPT_PROXY_PROTOCOL},      \
 	{"proxy-from", required_argument, NULL, OPT_PROXY_FROM},        \
+	{"framing", required_argument, NULL, OPT_FRAMING},              \
 	{"help", no_argument, NULL, 'h'},                               \
 	{"version", no_argument, NULL, 'V'},
 
@@ -133,6 +135,7 @@ static void set_defaults(struct config *cfg, enum cli_kind kind)
 	cfg->udp_echo_rate = -1;
 	cfg->max_memory = -1;
 	cfg->max_line = CLI_DEFAULT_MAX_LINE;
+	cfg->framing = FRAME_AUTO;
 	cfg->drain_timeout_ms = CLI_DEFAULT_DRAIN_MS;
 	cfg->backlog = kind == CLI_MTSERVER ? CLI_DEFAULT_BACKLOG_MT
 					    : CLI_DEFAULT_BACKLOG_ST;
@@ -192,6 +195,28 @@ static enum cli_result proxy_from_option(struct config *cfg, const char *text,
 	cfg->proxy_from_count++;
 	return CLI_RUN;
 }
+
+/* --framing auto|lf|octet (frame.h, docs/framing.md). */
+static enum cli_result framing_option(const char *text, enum frame_framing *out,
+				      char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		enum frame_framing framing;
+	} names[] = {
+		{"auto", FRAME_AUTO}, {"lf", FRAME_LF}, {"octet", FRAME_OCTET}};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(text, names[i].name) == 0) {
+			*out = names[i].framing;
+			return CLI_RUN;
+		}
+	}
+	return OPT_FAIL(err, errlen,
+			"invalid --framing '%s' (expected auto, lf or octet)",
+			text);
+}
+
 
 static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
 				    char *err, size_t errlen)
@@ -266,6 +291,8 @@ static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
 		return CLI_RUN;
 	case OPT_PROXY_FROM:
 		return proxy_from_option(cfg, optarg, err, errlen);
+	case OPT_FRAMING:
+		return framing_option(optarg, &cfg->framing, err, errlen);
 	case 'h':
 		return CLI_HELP;
 	case 'V':
@@ -526,6 +553,12 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		"                        S seconds (default %d; 0 = never)\n"
 		"      --max-line BYTES  longer messages are logged truncated "
 		"(default %d)\n"
+		"      --framing F       TCP framing: auto (default: octet "
+		"counting when a\n"
+		"                        connection starts 'COUNT <PRI>', as "
+		"syslog senders\n"
+		"                        do), lf, or octet (RFC 6587: "
+		"'COUNT SP MSG')\n"
 		"      --max-memory SIZE all clients' buffers together, K/M/G "
 		"allowed (default\n"
 		"                        a quarter of RAM, at most 1G; 0 = no "

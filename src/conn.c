@@ -125,15 +125,45 @@ __attribute__((noinline)) static void log_connect(const struct conn *c)
  * that had no terminator. */
 static size_t echo_capacity(const struct config *cfg)
 {
-	return (size_t)cfg->max_line + FRAME_READ_SIZE + 1;
+	return frame_buffer_size((size_t)cfg->max_line) + 1;
 }
 
 size_t conn_session_cost(const struct config *cfg)
 {
 	size_t max_line = (size_t)cfg->max_line;
 
-	return max_line + FRAME_READ_SIZE + LOG_BATCH_SIZE +
+	return frame_buffer_size(max_line) + LOG_BATCH_SIZE +
 	       logline_msg_max(max_line) + (cfg->echo ? echo_capacity(cfg) : 0);
+}
+
+/*
+ * frame_fault_fn: "frame-error reason=R count=HEAD" (a count not taken:
+ * HEAD is what was read as one, escaped, and the frame follows as a
+ * line) or "frame-error reason=cut-short count=N got=N", among the
+ * session's lines, before the bytes it concerns.  Logged with -q too:
+ * it is about the connection, not a message.
+ */
+static void on_frame_fault(void *ctx, const struct frame_fault *fault)
+{
+	struct session *s = ctx;
+	char line[LOGLINE_EVENT_MAX], head[LOGFMT_ESCAPED_MAX(FRAME_HEAD_MAX)];
+	struct logline_builder b;
+
+	if (s->c->env->cfg->quiet) /* -q: receive() stamps no lines */
+		log_batch_stamp(&s->batch);
+	logline_begin(&b, line, sizeof(line), s->batch.ts, s->c->who,
+		      s->c->who_len);
+	LOGLINE_PUT(&b, " frame-error");
+	logline_put_kv(&b, "reason", fault->reason, sizeof(line));
+	if (fault->head_len > 0 && fault->head_len <= FRAME_HEAD_MAX) {
+		LOGLINE_PUT(&b, " count=");
+		logline_put(&b, head,
+			    logfmt_escape(head, fault->head, fault->head_len));
+	} else {
+		logline_put_kv_u64(&b, "count", fault->count);
+		logline_put_kv_u64(&b, "got", fault->got);
+	}
+	log_batch_line(&s->batch, line, logline_finish(&b));
 }
 
 /* Allocates the session's buffers, charged to the server's budget.  0,
@@ -150,6 +180,7 @@ static int session_alloc(struct session *s)
 	}
 	if (frame_init(&s->frame, (size_t)cfg->max_line) == -1)
 		goto no_memory;
+	frame_set_framing(&s->frame, cfg->framing, on_frame_fault);
 	if (log_batch_init(&s->batch, env->log, (size_t)cfg->max_line) == -1)
 		goto no_frame;
 	if (cfg->echo && outbox_alloc(&s->talk->out) == -1)
