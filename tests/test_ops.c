@@ -1323,6 +1323,53 @@ static void test_timeout_under_load_20_runs(void **state)
 	assert_true(total > 0);
 }
 
+/* ---- a newline in the log path (issue 20, item 7) ---- */
+
+/* A log path with a newline in it, made to look like a client's
+ * message: the log-reopened line must stay one line (the path escaped),
+ * so that the log holds no message but the ones clients sent. */
+static void forged_msg(const struct logline *l, size_t line_len, void *arg)
+{
+	int *forged = arg;
+
+	(void)line_len;
+	if ((l->event == LOGLINE_MSG || l->event == LOGLINE_MSG_TRUNCATED) &&
+	    !(l->text_len == 5 && memcmp(l->text, "hello", 5) == 0))
+		(*forged)++;
+}
+
+static void test_newline_in_log_path_forges_nothing(void **state)
+{
+	char bin[PATH_MAX], path[H_PATH_MAX];
+	const char *argv[] = {bin,  "--no-udp", "-b", "127.0.0.1",
+			      "-l", path,	"0",  NULL};
+	struct srv s = {0};
+	int fd, forged = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s",
+		 h_path("x\n2026-12-07T00:00:00.000000Z tcp 10.0.0.1:4444 "
+			"#1 msg forged.log"));
+	unlink(path);
+	assert_non_null(realpath(h_bin("mtserver"), bin));
+	spawn_path(&s.p, argv, 0, 0, -1);
+	assert_int_equal(h_wait_listening(&s.p, START_MS), 0);
+	fd = srv_connect(&s);
+	srv_send(fd, "hello\n");
+	assert_int_equal(h_wait_for(path, " msg hello", 1, START_MS), 0);
+	signal_taken(&s, SIGHUP);
+	assert_int_equal(h_wait_for(path, "log-reopened", 1, START_MS), 0);
+	close(fd);
+	assert_int_equal(h_stop(&s.p, SIGTERM, STOP_MS), 0);
+	assert_int_equal(h_each_logline(path, forged_msg, &forged), 0);
+	assert_int_equal(forged, 0);
+	assert_int_equal(h_count_in_file(path, " msg hello"), 1);
+	assert_whole_lines(path);
+	/* The path is there, escaped: "x\n2026..." as two characters. */
+	assert_int_equal(h_count_in_file(path, "x\\n2026-12-07"), 1);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1343,6 +1390,7 @@ int main(void)
 		cmocka_unit_test(test_logrotate_create_and_hup),
 		cmocka_unit_test(test_logrotate_copytruncate),
 		cmocka_unit_test(test_timeout_under_load_20_runs),
+		cmocka_unit_test(test_newline_in_log_path_forges_nothing),
 		/* Last: it moves this process into a mount namespace. */
 		cmocka_unit_test(test_full_disk),
 	};
