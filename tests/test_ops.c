@@ -1408,6 +1408,52 @@ static void test_log_fifo_without_reader_stserver(void **state)
 	log_fifo_without_reader("stserver");
 }
 
+/* A FIFO with a reader is a log like any other (written without
+ * blocking, waited for in poll): a reader slower than the clients holds
+ * them back, loses nothing, and the stop ends with exit 0. */
+static void test_log_fifo_with_reader(void **state)
+{
+	char bin[PATH_MAX], fifo[H_PATH_MAX];
+	const char *argv[] = {bin,  "--no-udp", "-b", "127.0.0.1",
+			      "-l", fifo,	"0",  NULL};
+	struct slow_reader r = {.path = h_path("fifo-read.log")};
+	struct srv s = {0};
+	int fds[4], rc;
+
+	(void)state;
+	snprintf(fifo, sizeof(fifo), "%s", h_path("read.fifo"));
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	/* The reader's end first: the server's open does not wait for
+	 * one.  Read once the server has it open (before that a read
+	 * would see the end of a FIFO without writers). */
+	r.fd = open(fifo, O_RDONLY | O_NONBLOCK);
+	assert_true(r.fd >= 0);
+	assert_int_equal(fcntl(r.fd, F_SETFL, 0), 0);
+	assert_non_null(realpath(h_bin("mtserver"), bin));
+	spawn_path(&s.p, argv, 0, 0, -1);
+	rc = h_wait_listening(&s.p, START_MS);
+	assert_int_equal(pthread_create(&r.thread, NULL, slow_reader_main, &r),
+			 0);
+	if (rc == 0) {
+		for (int c = 0; c < 4; c++) {
+			fds[c] = srv_connect(&s);
+			send_numbered(fds[c], c, 0, 5000);
+		}
+		for (int c = 0; c < 4; c++)
+			close(fds[c]);
+		rc = h_stop(&s.p, SIGTERM, STOP_MS);
+	} else {
+		h_stop(&s.p, SIGKILL, STOP_MS);
+	}
+	pthread_join(r.thread, NULL);
+	close(r.fd);
+	assert_int_equal(rc, 0);
+	assert_each_once((const char *const[]){r.path, NULL}, 4, 5000);
+	assert_int_equal(h_count_in_file(r.path, " stop mtserver"), 1);
+	assert_whole_lines(r.path);
+}
+
 /* The log renamed and a FIFO nobody reads put in its place, then HUP:
  * the reopen fails at once (log-reopen-failed), the old file stays in
  * use, nothing is lost, and the stop ends in time. */
@@ -1690,6 +1736,7 @@ int main(void)
 		cmocka_unit_test(test_timeout_under_load_20_runs),
 		cmocka_unit_test(test_log_fifo_without_reader_mtserver),
 		cmocka_unit_test(test_log_fifo_without_reader_stserver),
+		cmocka_unit_test(test_log_fifo_with_reader),
 		cmocka_unit_test(test_hup_onto_fifo_without_reader),
 		cmocka_unit_test(test_stdout_log_reader_stops),
 		cmocka_unit_test(test_stop_ends_when_stderr_blocks),
