@@ -80,9 +80,11 @@ struct logger *log_open(int fd, size_t max_append);
 
 /* Opens the log file path for appending (created 0644) as the logger
  * wants it: non-blocking, close-on-exec, never a controlling terminal.
- * Never waits: a FIFO without a reader fails with ENXIO.  The fd, or -1
- * with errno.  Any thread. */
-int log_open_path(const char *path);
+ * Never waits: a FIFO without a reader fails with ENXIO.  *created (when
+ * not NULL) says whether this call made the file, for a caller that
+ * takes it back when it cannot start after all.  The fd, or -1 with
+ * errno.  Any thread. */
+int log_open_path(const char *path, int *created);
 
 /* Appends whole lines data[0..len), len <= max_append; waits while the
  * logger's buffers are full.  Returns 0, or -1 with EMSGSIZE. */

@@ -61,6 +61,7 @@ struct server {
 	struct logger *log;
 	struct chat_room *chat; /* --chat, or NULL */
 	int log_fd;		/* 1 when logging to standard output */
+	bool log_created;	/* server_open made the log file */
 	int tcp_fd, udp_fd;	/* -1 when that transport is off */
 	int stop_pipe[2];	/* [0] becomes readable at shutdown */
 	int reserve_fd;		/* spare descriptor for EMFILE, or -1 */

@@ -441,7 +441,7 @@ static void write_out(struct logger *lg, const char *buf, size_t len)
 static void reopen_file(struct logger *lg, const char *path)
 {
 	char ts[LOGFMT_TS_LEN], note[LOGLINE_EVENT_MAX];
-	int fd = log_open_path(path);
+	int fd = log_open_path(path, NULL);
 	int err = fd == -1 ? errno : 0;
 
 	if (fd >= 0 && dup2(fd, lg->fd) == -1)
@@ -549,12 +549,19 @@ static int monotonic_cond_init(pthread_cond_t *cond)
 	return err;
 }
 
-int log_open_path(const char *path)
+int log_open_path(const char *path, int *created)
 {
-	return open(path,
-		    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY |
-			    O_NONBLOCK,
-		    0644);
+	const int flags =
+		O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	int fd = open(path, flags | O_CREAT | O_EXCL, 0644);
+
+	if (created != NULL)
+		*created = fd >= 0;
+	if (fd >= 0 || errno != EEXIST)
+		return fd;
+	/* There already (or a symbolic link, which O_EXCL does not
+	 * follow): open it as it is, created through the link if need be. */
+	return open(path, flags | O_CREAT, 0644);
 }
 
 /* The wake pipe: both ends non-blocking and close-on-exec.  0 or errno. */

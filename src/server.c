@@ -85,13 +85,14 @@ static int open_log(struct server *srv, char *err, size_t errlen)
 	char shown[LOGFMT_ESCAPED_MAX(120)];
 	const char *path = srv->cfg.log_path;
 	struct stat st;
-	int e;
+	int created, e;
 
 	if (path == NULL) {
 		srv->log_fd = STDOUT_FILENO;
 		return stdout_nonblocking(err, errlen);
 	}
-	srv->log_fd = log_open_path(path);
+	srv->log_fd = log_open_path(path, &created);
+	srv->log_created = created != 0;
 	if (srv->log_fd >= 0)
 		return 0;
 	e = errno;
@@ -103,6 +104,18 @@ static int open_log(struct server *srv, char *err, size_t errlen)
 				 shown);
 	return net_error(err, errlen, "cannot open log file '%s': %s", shown,
 			 strerror(e));
+}
+
+/* A start that failed after the log file was made takes it back (nothing
+ * half-started), unless the name is someone else's file by now. */
+static void unlink_log(const struct server *srv)
+{
+	struct stat ours, named;
+
+	if (fstat(srv->log_fd, &ours) == 0 &&
+	    stat(srv->cfg.log_path, &named) == 0 &&
+	    ours.st_dev == named.st_dev && ours.st_ino == named.st_ino)
+		(void)unlink(srv->cfg.log_path);
 }
 
 /* TCP and UDP on one port; with port 0, one the kernel picked for TCP
@@ -289,6 +302,8 @@ error:
 	close_if_open(&srv->stop_pipe[0]);
 	close_if_open(&srv->stop_pipe[1]);
 	close_if_open(&srv->reserve_fd);
+	if (srv->log_created)
+		unlink_log(srv);
 	if (srv->log_fd != STDOUT_FILENO)
 		close_if_open(&srv->log_fd);
 	return -1;
