@@ -183,7 +183,7 @@ static void drain_wake(int fd)
 /* A poll(2) timeout for the wait until deadline (0: none). */
 static int poll_timeout(long long deadline, long long now)
 {
-	const long long most = 60 * 1000; /* then look again */
+	const long long most = 60000; /* then look again */
 
 	if (deadline == 0)
 		return -1;
