@@ -31,6 +31,18 @@
  * write; what the cutter's copy lacks of N bytes is lost.
  * Clocks: every timed wait here runs on CLOCK_MONOTONIC (a wall clock
  * set back an hour must not hold lines in memory for an hour).
+ * Destinations that block: a log that is not a regular file (a FIFO, a
+ * pipe, a terminal) should be non-blocking (O_NONBLOCK; log_open_path
+ * opens one so).  The flusher then waits for it in poll(2), never in
+ * write(2): while nothing else is asked, as long as the reader takes
+ * (back-pressure: the buffers fill and appenders wait), and from the
+ * time log_give_up_at sets on, not at all: what the destination does
+ * not take at once is dropped and counted.  There every write is at
+ * most PIPE_BUF bytes of whole lines, which a pipe takes whole or not
+ * at all, so giving up never cuts a line; should one be cut anyway (a
+ * line longer than PIPE_BUF, a socket), nothing more is written to that
+ * destination, so no line is glued to a cut one.  A blocking
+ * destination may hold a write for as long as its reader likes.
  */
 #ifndef LOG_H
 #define LOG_H
@@ -66,14 +78,36 @@ struct log_loss {
  * largest log_append a caller will make.  Returns NULL with errno. */
 struct logger *log_open(int fd, size_t max_append);
 
+/* Opens the log file path for appending (created 0644) as the logger
+ * wants it: non-blocking, close-on-exec, never a controlling terminal.
+ * Never waits: a FIFO without a reader fails with ENXIO.  *created (when
+ * not NULL) says whether this call made the file, for a caller that
+ * takes it back when it cannot start after all.  The fd, or -1 with
+ * errno.  Any thread. */
+int log_open_path(const char *path, int *created);
+
 /* Appends whole lines data[0..len), len <= max_append; waits while the
  * logger's buffers are full.  Returns 0, or -1 with EMSGSIZE. */
 int log_append(struct logger *lg, const char *data, size_t len);
 
+/* log_append that never waits: when the buffers have no room the lines
+ * are dropped and counted as lost (log_close reports them), and -1 with
+ * EAGAIN (or EMSGSIZE) is returned, else 0.  For a thread that must
+ * stay free whatever the log does (the signal thread). */
+int log_try_append(struct logger *lg, const char *data, size_t len);
+
+/* From deadline_ms on (CLOCK_MONOTONIC, as monotime_ms) no write waits
+ * for a destination that takes nothing (see above): what it does not
+ * take at once is dropped and counted (reason ETIMEDOUT), so appenders
+ * waiting for room go on and log_close ends.  The first call sets the
+ * time; later ones change nothing.  Any thread; takes no lock. */
+void log_give_up_at(struct logger *lg, long long deadline_ms);
+
 /* Asks the flusher to reopen the log at path (after a rename-style
  * rotation): lines appended before the call go to the old file, later
  * ones to the new, which starts with a "log-reopened" line.  If path
- * cannot be opened the old file stays in use and records why.  Returns
+ * cannot be opened the old file stays in use and records why
+ * ("log-reopen-failed"); the open never waits (log_open_path).  Returns
  * at once; any thread (not a signal handler: it takes the lock). */
 void log_reopen(struct logger *lg, const char *path);
 
@@ -91,12 +125,19 @@ struct log_force {
  * the flusher after the piece (about 256 KiB, ending a line) it is
  * writing, writes the rest itself piece by piece until the time is up,
  * and keeps the lock, so nothing is logged after it: the caller is about
- * to _exit, and must not call log_close.  (A single write(2) stuck in
- * the kernel is not interrupted: the caller sets a backstop, see
- * server.c.)  0 when everything in memory was written, else -1; *out
- * says what was written and what not.
+ * to _exit, and must not call log_close.  (A destination that takes
+ * nothing is waited for until then only; a single write(2) stuck in the
+ * kernel - a hung disk - is not interrupted: the caller sets a
+ * backstop, see server.c.)  0 when everything in memory was written,
+ * else -1; *out says what was written and what not.
  */
 int log_force(struct logger *lg, long timeout_ms, struct log_force *out);
+
+/* Why lines were lost, for an operator: strerror(err), but for the
+ * logger's own reasons - ETIMEDOUT: the destination took nothing more
+ * by the give-up time; EAGAIN: the buffers were full for
+ * log_try_append.  At most 64 bytes; static. */
+const char *log_loss_reason(int err);
 
 /* Writes out everything, stops the flusher, frees lg.  Returns 0, or -1
  * with errno of the last failure when lines were lost (their count is

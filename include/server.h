@@ -39,6 +39,19 @@
  * headroom for the resolver and friends. */
 #define SERVER_FD_RESERVE 32
 
+/* At a stop the log has this long past the drain deadline to write what
+ * it holds; from then on what its destination does not take at once (a
+ * FIFO or pipe nobody reads) is dropped and counted (log_give_up_at),
+ * and the exit status is 1.  So a stop ends by --drain-timeout plus
+ * this, plus the little CPU work of joining and closing. */
+#define SERVER_LOG_GRACE_MS 1000
+/* A backstop past that: should the stop still not be over (a write(2)
+ * stuck in the kernel on a hung disk, which nothing interrupts), the
+ * signal thread forces the exit as a third signal would (at most
+ * another 5 s), with exit status 1.  Far above what closing takes on a
+ * loaded machine. */
+#define SERVER_STOP_BACKSTOP_MS 5000
+
 struct server {
 	struct config cfg;
 	struct conn_env env;
@@ -48,6 +61,7 @@ struct server {
 	struct logger *log;
 	struct chat_room *chat; /* --chat, or NULL */
 	int log_fd;		/* 1 when logging to standard output */
+	bool log_created;	/* server_open made the log file */
 	int tcp_fd, udp_fd;	/* -1 when that transport is off */
 	int stop_pipe[2];	/* [0] becomes readable at shutdown */
 	int reserve_fd;		/* spare descriptor for EMFILE, or -1 */

@@ -8,7 +8,10 @@
  * ordinary thread context (it may lock, log and write), never in a
  * handler's.
  *
- *   TERM, INT   the first asks for a graceful stop (ops->stop).  The same
+ *   TERM, INT   the first asks for a graceful stop (ops->stop), which
+ *               says by when the process must have ended: past that
+ *               time the signal thread calls ops->force(ctx, 0) itself,
+ *               whatever holds the stop up (a hung disk).  The same
  *               kind again within SIGNALS_REPEAT_MS of the first counts
  *               once (coreutils timeout signals the server and then its
  *               process group; a terminal's Ctrl-C reaches a whole
@@ -37,9 +40,12 @@
 
 struct signals_ops {
 	void *ctx;
-	void (*stop)(void *ctx, int sig);
+	/* Returns the CLOCK_MONOTONIC ms (monotime_ms) by which the stop
+	 * must be over, or 0 for no bound. */
+	long long (*stop)(void *ctx, int sig);
 	void (*repeat)(void *ctx, int sig);
-	void (*force)(void *ctx, int sig); /* does not return */
+	/* sig 0: the stop overran its bound.  Does not return. */
+	void (*force)(void *ctx, int sig);
 	void (*reopen)(void *ctx, int sig);
 };
 

@@ -5,9 +5,12 @@
 #include "log.h"
 
 #include "logline.h"
+#include "monotime.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -19,6 +22,11 @@
  * at a line: a forced exit waits for the piece being written, never for a
  * whole 4 MiB buffer (see log_force). */
 #define WRITE_PIECE (256 * (size_t)1024)
+/* On anything but a regular file (a pipe, a FIFO, a terminal) a piece
+ * is at most PIPE_BUF bytes of whole lines: a pipe takes such a write
+ * whole or not at all, so a reader that stops never leaves a line cut
+ * in two, even when the logger gives up on it. */
+#define STREAM_PIECE ((size_t)PIPE_BUF)
 /* Room for the gap and reopen lines the flusher writes itself. */
 #define NOTE_MAX      (LOGFMT_TS_LEN + 256 + PATH_NOTE_MAX)
 #define PATH_NOTE_MAX 256
@@ -39,6 +47,13 @@ struct logger {
 	int tty;    /* line-buffered: flush after every append */
 	size_t cap; /* size of each of the two buffers */
 	pthread_t flusher;
+	/* Wakes a writer waiting in poll(2) for fd to take more: written
+	 * by log_give_up_at and log_force, read (and emptied) by whoever
+	 * waits.  Both ends non-blocking. */
+	int wake_fd[2];
+	/* CLOCK_MONOTONIC ms from which no write waits for fd any more
+	 * (0: none yet); log_give_up_at sets it. */
+	atomic_llong give_up_ms;
 
 	/* lock guards every field below it.  Appenders copy into active;
 	 * the flusher swaps active and spare and writes spare unlocked
@@ -61,7 +76,12 @@ struct logger {
 	struct log_loss gap;   /* of those, not yet recorded in the file */
 	uint64_t reopen_fails; /* log_reopen could not open the path */
 
-	struct file_end end; /* the flusher's alone */
+	/* The flusher's alone (and log_force's, once it has stopped
+	 * the flusher): */
+	struct file_end end;
+	int stream; /* fd is not a regular file: STREAM_PIECE pieces */
+	int torn;   /* a write stopped inside a line on a stream: nothing
+		     * more goes to fd (it would be glued to that head) */
 };
 
 static size_t count_lines(const char *buf, size_t len)
@@ -77,27 +97,28 @@ static size_t count_lines(const char *buf, size_t len)
 }
 
 /* Where the piece of buf[0..len) to write next ends: at the last line
- * end within WRITE_PIECE, or the first one after it. */
-static size_t piece_len(const char *buf, size_t len)
+ * end within max, or the first one after it. */
+static size_t piece_len(const char *buf, size_t len, size_t max)
 {
 	const char *nl;
 
-	if (len <= WRITE_PIECE)
+	if (len <= max)
 		return len;
-	for (nl = buf + WRITE_PIECE; nl > buf; nl--)
+	for (nl = buf + max; nl > buf; nl--)
 		if (nl[-1] == '\n')
 			return (size_t)(nl - buf);
-	nl = memchr(buf + WRITE_PIECE, '\n', len - WRITE_PIECE);
+	nl = memchr(buf + max, '\n', len - max);
 	return nl != NULL ? (size_t)(nl - buf) + 1 : len;
 }
 
 /*
  * A write that stopped part-way (a full disk) may have left the file
  * ending in the middle of a line.  A log holds whole lines only: cut
- * that head of a line off again.  Possible on a regular file, the only
- * kind that fills up; elsewhere the tail is left as it is.
+ * that head of a line off again, and return what stays of
+ * buf[0..written).  Possible on a regular file, the only kind that
+ * fills up; elsewhere the head stays and written is returned.
  */
-static void cut_partial_line(int fd, const char *buf, size_t written)
+static size_t cut_partial_line(int fd, const char *buf, size_t written)
 {
 	size_t keep = written;
 	struct stat st;
@@ -105,14 +126,17 @@ static void cut_partial_line(int fd, const char *buf, size_t written)
 	while (keep > 0 && buf[keep - 1] != '\n')
 		keep--;
 	if (keep == written || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
-		return;
+		return written;
 	/* O_APPEND: the bytes just written end the file. */
 	/* If even this fails the tail stays: nothing else can be done.
 	 * The offset follows the cut, so it does not look like someone
 	 * else's cut (see track_end). */
 	if (st.st_size >= (off_t)(written - keep) &&
-	    ftruncate(fd, st.st_size - (off_t)(written - keep)) == 0)
+	    ftruncate(fd, st.st_size - (off_t)(written - keep)) == 0) {
 		(void)lseek(fd, st.st_size - (off_t)(written - keep), SEEK_SET);
+		return keep;
+	}
+	return written;
 }
 
 /* 1 once the monotonic clock has reached deadline. */
@@ -126,12 +150,83 @@ static int passed(const struct timespec *deadline)
 		now.tv_nsec >= deadline->tv_nsec);
 }
 
-/* When write_lines stops between pieces: on stop (looked at unlocked:
- * a hint only), or at deadline; either may be NULL. */
+/* When write_lines stops: on stop (looked at unlocked: a hint only;
+ * may be NULL), or at deadline_ms (CLOCK_MONOTONIC; 0: none) - and,
+ * waiting for a destination that takes nothing, at the logger's
+ * give-up time too. */
 struct write_limit {
 	const atomic_int *stop;
-	const struct timespec *deadline;
+	long long deadline_ms;
 };
+
+/* The earlier of two deadlines, 0 meaning none. */
+static long long earlier(long long a, long long b)
+{
+	return a == 0 || (b != 0 && b < a) ? b : a;
+}
+
+static void poke(int fd)
+{
+	ssize_t n = write(fd, "x", 1);
+
+	(void)n; /* a full pipe holds a wake-up already */
+}
+
+static void drain_wake(int fd)
+{
+	char buf[64];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+/* A poll(2) timeout for the wait until deadline (0: none). */
+static int poll_timeout(long long deadline, long long now)
+{
+	const long long most = 60000; /* then look again */
+
+	if (deadline == 0)
+		return -1;
+	return (int)(deadline - now < most ? deadline - now : most);
+}
+
+/*
+ * Waits until lg->fd (non-blocking) may take more: 0.  -1 with
+ * ECANCELED when lim.stop is set, ETIMEDOUT once lim's deadline or the
+ * logger's give-up time has come, or poll's errno.  The wake pipe ends
+ * a wait early so that either is seen at once.
+ */
+static int wait_writable(struct logger *lg, struct write_limit lim)
+{
+	enum { SLOT_FD, SLOT_WAKE, SLOTS };
+	struct pollfd pfd[SLOTS] = {
+		[SLOT_FD] = {.fd = lg->fd, .events = POLLOUT},
+		[SLOT_WAKE] = {.fd = lg->wake_fd[0], .events = POLLIN},
+	};
+
+	for (;;) {
+		long long until =
+			earlier(lim.deadline_ms, atomic_load(&lg->give_up_ms));
+		long long now = monotime_ms();
+		int n;
+
+		if (lim.stop != NULL && atomic_load(lim.stop)) {
+			errno = ECANCELED;
+			return -1;
+		}
+		if (until != 0 && now >= until) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		n = poll(pfd, SLOTS, poll_timeout(until, now));
+		if (n == -1 && errno != EINTR)
+			return -1;
+		if (n > 0 && pfd[SLOT_WAKE].revents != 0)
+			drain_wake(lg->wake_fd[0]);
+		if (n > 0 && pfd[SLOT_FD].revents != 0)
+			return 0; /* writable, or an error write will say */
+	}
+}
 
 /*
  * After a piece of n bytes reached the file: where the file ends now.
@@ -154,43 +249,67 @@ static void track_end(struct file_end *fe, int fd, size_t n)
 }
 
 /*
- * Writes the whole lines buf[0..len) in pieces.  Returns how many bytes
- * reached the file, always a run of whole lines; when that is less than
- * len, errno says why (ECANCELED: stopped by lim).  EINTR and short
- * writes are retried; a short write followed by an error is cut back to
- * a line end.  fe, when not NULL, follows the file's end (track_end).
+ * Writes the whole lines buf[0..len) to lg->fd in pieces.  Returns how
+ * many bytes reached it; when that is less than len, errno says why
+ * (ECANCELED: stopped by lim.stop or lim's deadline between pieces;
+ * ETIMEDOUT: the destination took nothing until lim's deadline or the
+ * give-up time).  EINTR and short writes are retried, and a
+ * non-blocking destination that is full is waited for (wait_writable).
+ * On a regular file a write cut short is cut back to a line end;
+ * elsewhere what was written may end inside a line (the caller sees it:
+ * buf[returned - 1] != '\n').  fe, when not NULL, follows the file's
+ * end (track_end).
  */
-static size_t write_lines(int fd, const char *buf, size_t len,
+static size_t write_lines(struct logger *lg, const char *buf, size_t len,
 			  struct write_limit lim, struct file_end *fe)
 {
-	size_t done = 0;
+	size_t max = lg->stream ? STREAM_PIECE : WRITE_PIECE, done = 0;
 
 	while (done < len) {
-		size_t piece = piece_len(buf + done, len - done), off = 0;
+		size_t piece = piece_len(buf + done, len - done, max), off = 0;
 
 		if ((lim.stop != NULL && atomic_load(lim.stop)) ||
-		    (lim.deadline != NULL && passed(lim.deadline))) {
+		    (lim.deadline_ms != 0 &&
+		     monotime_ms() >= lim.deadline_ms)) {
 			errno = ECANCELED;
 			return done;
 		}
 		while (off < piece) {
-			ssize_t n = write(fd, buf + done + off, piece - off);
+			ssize_t n =
+				write(lg->fd, buf + done + off, piece - off);
+			int err = n == 0 ? EIO : errno;
 
-			if (n == -1 && errno == EINTR)
+			if (n > 0) {
+				off += (size_t)n;
 				continue;
-			if (n == -1 || n == 0) {
-				int err = n == 0 ? EIO : errno;
-
-				cut_partial_line(fd, buf + done, off);
-				errno = err;
-				return done;
 			}
-			off += (size_t)n;
+			if (n == -1 && err == EINTR)
+				continue;
+			if (n == -1 && (err == EAGAIN || err == EWOULDBLOCK)) {
+				if (wait_writable(lg, lim) == 0)
+					continue;
+				err = errno; /* why the wait ended */
+			}
+			off = cut_partial_line(lg->fd, buf + done, off);
+			errno = err;
+			return done + off;
 		}
-		track_end(fe, fd, piece);
+		track_end(fe, lg->fd, piece);
 		done += piece;
 	}
 	return done;
+}
+
+const char *log_loss_reason(int err)
+{
+	switch (err) {
+	case ETIMEDOUT:
+		return "the destination took nothing more by the stop's deadline";
+	case EAGAIN:
+		return "the buffers were full (the destination took nothing)";
+	default:
+		return strerror(err);
+	}
 }
 
 /* Counts buf[0..len) as lost (under the lock), for the reason err. */
@@ -233,7 +352,7 @@ static off_t file_size(int fd)
  */
 static void note_cut(struct logger *lg)
 {
-	const struct write_limit until_forced = {&lg->forced, NULL};
+	const struct write_limit until_forced = {&lg->forced, 0};
 	struct file_end *fe = &lg->end;
 	char ts[LOGFMT_TS_LEN], note[LOGLINE_EVENT_MAX];
 	off_t size;
@@ -251,17 +370,25 @@ static void note_cut(struct logger *lg)
 	n = logline_log_truncated(note, sizeof(note), ts,
 				  (uint64_t)fe->cut_from, (uint64_t)fe->cut_to);
 	fe->cut_from = 0;
-	(void)write_lines(lg->fd, note, n, until_forced, fe);
+	(void)write_lines(lg, note, n, until_forced, fe);
 }
 
 static void write_out(struct logger *lg, const char *buf, size_t len)
 {
-	const struct write_limit until_forced = {&lg->forced, NULL};
+	const struct write_limit until_forced = {&lg->forced, 0};
 	struct log_loss gap;
 	char ts[LOGFMT_TS_LEN], note[LOGLINE_EVENT_MAX];
 	size_t done = 0;
 	int noted = 1, err = 0;
 
+	if (lg->torn) {
+		/* Whatever went to fd now would finish a line cut short
+		 * there: all is lost until a reopen. */
+		pthread_mutex_lock(&lg->lock);
+		lose_locked(lg, buf, len, lg->loss.err);
+		pthread_mutex_unlock(&lg->lock);
+		return;
+	}
 	note_cut(lg);
 	pthread_mutex_lock(&lg->lock);
 	gap = lg->gap;
@@ -271,15 +398,21 @@ static void write_out(struct logger *lg, const char *buf, size_t len)
 
 		logline_now(ts);
 		n = logline_log_gap(note, sizeof(note), ts, gap.lines,
-				    gap.bytes, strerror(gap.err));
+				    gap.bytes, log_loss_reason(gap.err));
 
-		noted = write_lines(lg->fd, note, n, until_forced, &lg->end) ==
-			n;
+		done = write_lines(lg, note, n, until_forced, &lg->end);
 		err = errno;
+		noted = done == n;
+		if (!noted && done > 0 && note[done - 1] != '\n')
+			lg->torn = 1;
+		done = 0;
 	}
 	if (noted) {
-		done = write_lines(lg->fd, buf, len, until_forced, &lg->end);
+		done = write_lines(lg, buf, len, until_forced, &lg->end);
 		err = errno;
+		if (done < len && done > 0 && buf[done - 1] != '\n' &&
+		    err != ECANCELED)
+			lg->torn = 1;
 	}
 	note_cut(lg);
 	pthread_mutex_lock(&lg->lock);
@@ -308,7 +441,7 @@ static void write_out(struct logger *lg, const char *buf, size_t len)
 static void reopen_file(struct logger *lg, const char *path)
 {
 	char ts[LOGFMT_TS_LEN], note[LOGLINE_EVENT_MAX];
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int fd = log_open_path(path, NULL);
 	int err = fd == -1 ? errno : 0;
 
 	if (fd >= 0 && dup2(fd, lg->fd) == -1)
@@ -317,6 +450,9 @@ static void reopen_file(struct logger *lg, const char *path)
 		close(fd);
 	/* A new file: nothing of the old one's end carries over. */
 	lg->end = (struct file_end){file_size(lg->fd), 0, 0};
+	lg->stream = lg->end.at < 0;
+	if (err == 0)
+		lg->torn = 0;
 	if (err != 0) {
 		pthread_mutex_lock(&lg->lock);
 		lg->reopen_fails++;
@@ -413,6 +549,38 @@ static int monotonic_cond_init(pthread_cond_t *cond)
 	return err;
 }
 
+int log_open_path(const char *path, int *created)
+{
+	const int flags =
+		O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	int fd = open(path, flags | O_CREAT | O_EXCL, 0644);
+
+	if (created != NULL)
+		*created = fd >= 0;
+	if (fd >= 0 || errno != EEXIST)
+		return fd;
+	/* There already (or a symbolic link, which O_EXCL does not
+	 * follow): open it as it is, created through the link if need be. */
+	return open(path, flags | O_CREAT, 0644);
+}
+
+/* The wake pipe: both ends non-blocking and close-on-exec.  0 or errno. */
+static int wake_pipe(int wake[2])
+{
+	if (pipe(wake) == -1)
+		return errno;
+	for (int i = 0; i < 2; i++)
+		if (fcntl(wake[i], F_SETFD, FD_CLOEXEC) == -1 ||
+		    fcntl(wake[i], F_SETFL, O_NONBLOCK) == -1) {
+			int err = errno;
+
+			close(wake[0]);
+			close(wake[1]);
+			return err;
+		}
+	return 0;
+}
+
 struct logger *log_open(int fd, size_t max_append)
 {
 	struct logger *lg = calloc(1, sizeof(*lg));
@@ -423,6 +591,9 @@ struct logger *log_open(int fd, size_t max_append)
 	lg->fd = fd;
 	lg->tty = isatty(fd);
 	lg->end.at = file_size(fd);
+	lg->stream = lg->end.at < 0;
+	lg->wake_fd[0] = lg->wake_fd[1] = -1;
+	atomic_init(&lg->give_up_ms, 0);
 	lg->cap = LOG_BUFFER_SIZE;
 	if (lg->cap < 2 * max_append)
 		lg->cap = 2 * max_append;
@@ -432,6 +603,9 @@ struct logger *log_open(int fd, size_t max_append)
 		err = ENOMEM;
 		goto error;
 	}
+	err = wake_pipe(lg->wake_fd);
+	if (err != 0)
+		goto error;
 	err = pthread_mutex_init(&lg->lock, NULL);
 	if (err != 0)
 		goto error;
@@ -457,6 +631,10 @@ error_room:
 error_lock:
 	pthread_mutex_destroy(&lg->lock);
 error:
+	if (lg->wake_fd[0] >= 0) {
+		close(lg->wake_fd[0]);
+		close(lg->wake_fd[1]);
+	}
 	free(lg->active);
 	free(lg->spare);
 	free(lg);
@@ -495,6 +673,37 @@ int log_append(struct logger *lg, const char *data, size_t len)
 	return 0;
 }
 
+int log_try_append(struct logger *lg, const char *data, size_t len)
+{
+	int rc = 0;
+
+	if (len > lg->cap / 2) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	pthread_mutex_lock(&lg->lock);
+	if (lg->cap - lg->active_len >= len) {
+		append_locked(lg, data, len);
+	} else {
+		lose_locked(lg, data, len, EAGAIN);
+		pthread_cond_signal(&lg->wake);
+		errno = EAGAIN;
+		rc = -1;
+	}
+	pthread_mutex_unlock(&lg->lock);
+	return rc;
+}
+
+void log_give_up_at(struct logger *lg, long long deadline_ms)
+{
+	long long was = 0;
+
+	/* The first time set stays: a stop has one deadline. */
+	if (atomic_compare_exchange_strong(&lg->give_up_ms, &was,
+					   deadline_ms != 0 ? deadline_ms : 1))
+		poke(lg->wake_fd[1]);
+}
+
 void log_reopen(struct logger *lg, const char *path)
 {
 	pthread_mutex_lock(&lg->lock);
@@ -519,7 +728,7 @@ static int lock_by(struct logger *lg, const struct timespec *deadline)
 int log_force(struct logger *lg, long timeout_ms, struct log_force *out)
 {
 	struct timespec deadline;
-	const struct write_limit until = {NULL, &deadline};
+	const struct write_limit until = {NULL, monotime_ms() + timeout_ms};
 	size_t done;
 
 	memset(out, 0, sizeof(*out));
@@ -530,6 +739,7 @@ int log_force(struct logger *lg, long timeout_ms, struct log_force *out)
 	}
 	lg->forced = 1;
 	pthread_cond_broadcast(&lg->wake);
+	poke(lg->wake_fd[1]); /* a flusher waiting for fd to take more */
 	/* The flusher ends on its own now and the process ends with it:
 	 * nobody will join it (log_close is not called after this). */
 	(void)pthread_detach(lg->flusher);
@@ -550,9 +760,10 @@ int log_force(struct logger *lg, long timeout_ms, struct log_force *out)
 	}
 	/* Keep the lock: appenders wait, the process is about to end.
 	 * Older lines first: the file stays in order. */
-	done = write_lines(lg->fd, lg->rest, lg->rest_len, until, NULL);
-	if (done == lg->rest_len)
-		done += write_lines(lg->fd, lg->active, lg->active_len, until,
+	done = lg->torn ? 0
+			: write_lines(lg, lg->rest, lg->rest_len, until, NULL);
+	if (done == lg->rest_len && !lg->torn)
+		done += write_lines(lg, lg->active, lg->active_len, until,
 				    NULL);
 	out->written_lines = count_lines(
 		lg->rest, done < lg->rest_len ? done : lg->rest_len);
@@ -580,6 +791,8 @@ int log_close_report(struct logger *lg, struct log_loss *loss)
 	pthread_cond_destroy(&lg->room);
 	pthread_cond_destroy(&lg->wake);
 	pthread_mutex_destroy(&lg->lock);
+	close(lg->wake_fd[0]);
+	close(lg->wake_fd[1]);
 	free(lg->active);
 	free(lg->spare);
 	free(lg);

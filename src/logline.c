@@ -218,12 +218,56 @@ size_t logline_refused(char *buf, size_t size, const char *ts, const char *who,
 			    reason, REASON_MAX);
 }
 
+/* Source bytes escaped at a time by put_kv_escaped: a little stack. */
+#define ESCAPE_CHUNK 16
+
+/*
+ * Appends " key=VALUE" for a value that comes from outside (a client, the
+ * command line), escaped by logfmt_escape as a message's text is: it
+ * stays on its line and can forge nothing.  Escaped a few bytes at a
+ * time, each piece ending before a byte that starts a character, so the
+ * pieces are what escaping the whole would give; the escaped value is
+ * cut to max bytes at a piece's end.
+ */
+static void put_kv_escaped(struct logline_builder *b, const char *key,
+			   const char *value, size_t max)
+{
+	char esc[LOGFMT_ESCAPED_MAX(ESCAPE_CHUNK + 3)];
+	size_t len = strnlen(value, LOGLINE_PATH_MAX), at = 0, out = 0;
+
+	put_key(b, key);
+	while (at < len) {
+		size_t end = at + ESCAPE_CHUNK < len ? at + ESCAPE_CHUNK : len;
+		size_t n;
+
+		/* Not inside a UTF-8 sequence: continuation bytes go with
+		 * their lead (at most three follow one). */
+		for (int i = 0; i < 3 && end < len &&
+				((unsigned char)value[end] & 0xC0) == 0x80;
+		     i++)
+			end++;
+		n = logfmt_escape(esc, value + at, end - at);
+		if (out + n > max) {
+			b->cut = true;
+			return;
+		}
+		logline_put(b, esc, n);
+		out += n;
+		at = end;
+	}
+}
+
 size_t logline_nick(char *buf, size_t size, const char *ts, const char *who,
 		    size_t who_len, const char *name)
 {
-	/* A name is a few bytes of [A-Za-z0-9_.-] (chat.h). */
-	return client_event(buf, size, ts, who, who_len, "nick", "name", name,
-			    64);
+	struct logline_builder b;
+
+	/* A name is a few bytes of [A-Za-z0-9_.-] (chat.h), which the
+	 * escaper leaves as they are; it comes from a client all the same. */
+	logline_begin(&b, buf, size, ts, who, who_len);
+	LOGLINE_PUT(&b, " nick");
+	put_kv_escaped(&b, "name", name, 64);
+	return logline_finish(&b);
 }
 
 /* Appends " " and a word of the server's own (a name, an address). */
@@ -308,7 +352,8 @@ size_t logline_log_reopened(char *buf, size_t size, const char *ts,
 
 	begin_server(&b, buf, size, ts,
 		     error == NULL ? "log-reopened" : "log-reopen-failed");
-	logline_put_kv(&b, "path", path, LOGLINE_PATH_MAX);
+	/* The operator's path, which may hold any byte but NUL. */
+	put_kv_escaped(&b, "path", path, LOGLINE_PATH_MAX);
 	if (error != NULL)
 		put_quoted(&b, "error", error);
 	return logline_finish(&b);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "logline.h"
@@ -38,18 +39,83 @@ static void close_if_open(int *fd)
 	*fd = -1;
 }
 
+/*
+ * Standard output as the log.  A regular file is taken as it is; any
+ * other (a pipe, a terminal) must be non-blocking for the logger to
+ * give up on it at a stop (log.h).  The server makes that on a file
+ * description of its own - a new open of the same pipe or terminal
+ * through /proc - so that whoever shares the old one (the shell's
+ * terminal, the rest of a pipeline) is not touched; where that cannot
+ * be done (a socket, no /proc) the shared one is made non-blocking.
+ */
+static int stdout_nonblocking(char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, flags;
+
+	if (fstat(STDOUT_FILENO, &st) == -1)
+		return net_error(err, errlen,
+				 "cannot log to standard output: %s",
+				 strerror(errno));
+	if (S_ISREG(st.st_mode))
+		return 0;
+	fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_NOCTTY);
+	if (fd >= 0) {
+		int rc = fd == STDOUT_FILENO ? 0 : dup2(fd, STDOUT_FILENO);
+
+		if (fd != STDOUT_FILENO)
+			close(fd);
+		if (rc != -1)
+			return 0;
+	}
+	flags = fcntl(STDOUT_FILENO, F_GETFL);
+	if (flags == -1 ||
+	    fcntl(STDOUT_FILENO, F_SETFL, flags | O_NONBLOCK) == -1)
+		return net_error(err, errlen,
+				 "cannot make standard output non-blocking: %s",
+				 strerror(errno));
+	return 0;
+}
+
+/* Opened before any listener: a log that cannot be had now leaves
+ * nothing half-started.  The open never waits (log_open_path). */
 static int open_log(struct server *srv, char *err, size_t errlen)
 {
-	if (srv->cfg.log_path == NULL) {
+	/* The path as the log would show it: escaped, on one line. */
+	char shown[LOGFMT_ESCAPED_MAX(120)];
+	const char *path = srv->cfg.log_path;
+	struct stat st;
+	int created, e;
+
+	if (path == NULL) {
 		srv->log_fd = STDOUT_FILENO;
-		return 0;
+		return stdout_nonblocking(err, errlen);
 	}
-	srv->log_fd = open(srv->cfg.log_path,
-			   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (srv->log_fd == -1)
-		return net_error(err, errlen, "cannot open log file '%s': %s",
-				 srv->cfg.log_path, strerror(errno));
-	return 0;
+	srv->log_fd = log_open_path(path, &created);
+	srv->log_created = created != 0;
+	if (srv->log_fd >= 0)
+		return 0;
+	e = errno;
+	shown[logfmt_escape(shown, path, strnlen(path, 120))] = '\0';
+	if (e == ENXIO && stat(path, &st) == 0 && S_ISFIFO(st.st_mode))
+		return net_error(err, errlen,
+				 "cannot open log file '%s': a FIFO with no "
+				 "reader (start its reader first)",
+				 shown);
+	return net_error(err, errlen, "cannot open log file '%s': %s", shown,
+			 strerror(e));
+}
+
+/* A start that failed after the log file was made takes it back (nothing
+ * half-started), unless the name is someone else's file by now. */
+static void unlink_log(const struct server *srv)
+{
+	struct stat ours, named;
+
+	if (fstat(srv->log_fd, &ours) == 0 &&
+	    stat(srv->cfg.log_path, &named) == 0 &&
+	    ours.st_dev == named.st_dev && ours.st_ino == named.st_ino)
+		(void)unlink(srv->cfg.log_path);
 }
 
 /* TCP and UDP on one port; with port 0, one the kernel picked for TCP
@@ -182,9 +248,8 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 	membudget_init(&srv->budget, cfg->max_memory >= 0
 					     ? (size_t)cfg->max_memory
 					     : membudget_default());
-	if (open_listeners(srv, err, errlen) == -1)
-		goto error;
-	if (open_log(srv, err, errlen) == -1)
+	if (open_log(srv, err, errlen) == -1 ||
+	    open_listeners(srv, err, errlen) == -1)
 		goto error;
 	if (pipe(srv->stop_pipe) == -1) {
 		net_error(err, errlen, "cannot create stop pipe: %s",
@@ -237,6 +302,8 @@ error:
 	close_if_open(&srv->stop_pipe[0]);
 	close_if_open(&srv->stop_pipe[1]);
 	close_if_open(&srv->reserve_fd);
+	if (srv->log_created)
+		unlink_log(srv);
 	if (srv->log_fd != STDOUT_FILENO)
 		close_if_open(&srv->log_fd);
 	return -1;
@@ -252,7 +319,9 @@ static void poke_stop_pipe(int fd)
 	(void)n;
 }
 
-/* Logs "signal SIGNAME action=A"; the caller holds log_guard. */
+/* Logs "signal SIGNAME action=A"; the caller holds log_guard.  Never
+ * waits for the log (the line is counted lost when its buffers are
+ * full): the signal thread must be free to take the next signal. */
 static void log_signal(struct server *srv, int sig, const char *action)
 {
 	char ts[LOGFMT_TS_LEN], line[LOGLINE_EVENT_MAX];
@@ -260,21 +329,34 @@ static void log_signal(struct server *srv, int sig, const char *action)
 	if (srv->log == NULL)
 		return; /* closed: the server is on its way out */
 	logline_now(ts);
-	(void)log_append(srv->log, line,
-			 logline_signal(line, sizeof(line), ts,
-					signals_name(sig), action));
+	(void)log_try_append(srv->log, line,
+			     logline_signal(line, sizeof(line), ts,
+					    signals_name(sig), action));
+}
+
+/* From the drain deadline and SERVER_LOG_GRACE_MS on, the log waits no
+ * more for a destination that takes nothing (log_give_up_at): the
+ * caller holds log_guard, or is the main thread before the close. */
+static void log_give_up(struct server *srv)
+{
+	if (srv->log != NULL)
+		log_give_up_at(srv->log, atomic_load(&srv->drain_deadline_ms) +
+						 SERVER_LOG_GRACE_MS);
 }
 
 /* Signal callbacks (signals.h), on the signal thread.  log_guard keeps
  * srv->log from being closed under them. */
-static void on_stop(void *ctx, int sig)
+static long long on_stop(void *ctx, int sig)
 {
 	struct server *srv = ctx;
 
 	pthread_mutex_lock(&srv->log_guard);
 	log_signal(srv, sig, "stop");
-	pthread_mutex_unlock(&srv->log_guard);
 	server_stop(srv);
+	log_give_up(srv);
+	pthread_mutex_unlock(&srv->log_guard);
+	return atomic_load(&srv->drain_deadline_ms) + SERVER_LOG_GRACE_MS +
+	       SERVER_STOP_BACKSTOP_MS;
 }
 
 static void on_repeat(void *ctx, int sig)
@@ -312,7 +394,9 @@ static int guard_by(struct server *srv, long long deadline)
 }
 
 /* A forced exit: one bounded attempt to write what the log holds in
- * memory (whole lines), a word on stderr about what is dropped, exit. */
+ * memory (whole lines), a word on stderr about what is dropped, exit.
+ * sig 0: the stop overran its bound (SERVER_STOP_BACKSTOP_MS): exit 1,
+ * as a stop that lost lines does. */
 static void on_force(void *ctx, int sig)
 {
 	struct server *srv = ctx;
@@ -333,7 +417,8 @@ static void on_force(void *ctx, int sig)
 	}
 	fprintf(stderr,
 		"%s: forced exit (%s): %llu lines in memory written, %llu lines (%llu bytes) dropped%s%s; %ld sessions not drained (what they had not read is lost)\n",
-		srv->cfg.prog, signals_name(sig),
+		srv->cfg.prog,
+		sig != 0 ? signals_name(sig) : "the stop overran its bound",
 		(unsigned long long)f.written_lines,
 		(unsigned long long)(f.pending_lines - f.written_lines),
 		(unsigned long long)(f.pending_bytes - f.written_bytes),
@@ -343,8 +428,8 @@ static void on_force(void *ctx, int sig)
 	if (f.lost.lines > 0)
 		fprintf(stderr, "%s: log: %llu lines lost before: %s\n",
 			srv->cfg.prog, (unsigned long long)f.lost.lines,
-			strerror(f.lost.err));
-	_exit(128 + sig);
+			log_loss_reason(f.lost.err));
+	_exit(sig != 0 ? 128 + sig : 1);
 }
 
 int server_catch_signals(struct server *srv)
@@ -659,6 +744,7 @@ int server_close(struct server *srv, FILE *out)
 	int status = 0;
 
 	server_stop(srv);
+	log_give_up(srv);
 	if (srv->udp_running)
 		pthread_join(srv->udp_thread, NULL);
 	close_if_open(&srv->tcp_fd);
@@ -672,7 +758,8 @@ int server_close(struct server *srv, FILE *out)
 		fprintf(out,
 			"%s: log: %llu lines lost (%llu bytes), last reason: %s\n",
 			srv->cfg.prog, (unsigned long long)loss.lines,
-			(unsigned long long)loss.bytes, strerror(loss.err));
+			(unsigned long long)loss.bytes,
+			log_loss_reason(loss.err));
 		status = 1;
 	}
 	srv->log = NULL;

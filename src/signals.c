@@ -60,26 +60,47 @@ const char *signals_name(int sig)
 	}
 }
 
+/* The next signal of set; 0 once end_by (monotonic ms, 0: never) has
+ * passed first; -1 on EINTR. */
+static int next_signal(const sigset_t *set, long long end_by)
+{
+	long long left = end_by - monotime_ms();
+	struct timespec wait;
+	int sig;
+
+	if (end_by == 0)
+		return sigwaitinfo(set, NULL);
+	if (left <= 0)
+		return 0;
+	wait.tv_sec = (time_t)(left / 1000);
+	wait.tv_nsec = (long)(left % 1000) * 1000000L;
+	sig = sigtimedwait(set, NULL, &wait);
+	return sig == -1 && errno == EAGAIN ? 0 : sig;
+}
+
 static void *signal_main(void *arg)
 {
 	struct signals *s = arg;
 	const struct signals_ops *ops = &s->ops;
 	long long first_stop = -1; /* when the first TERM/INT came */
+	long long end_by = 0;	   /* by when that stop must be over */
 	sigset_t set;
 
 	handled_set(&set);
 	for (;;) {
-		int sig = sigwaitinfo(&set, NULL);
+		int sig = next_signal(&set, end_by);
 
 		if (sig == -1)
 			continue; /* EINTR */
+		if (sig == 0)
+			ops->force(ops->ctx, 0); /* the stop overran */
 		if (sig == SIG_WAKE)
 			return NULL;
 		if (sig == SIGHUP) {
 			ops->reopen(ops->ctx, sig);
 		} else if (sig != SIGQUIT && first_stop < 0) {
 			first_stop = monotime_ms();
-			ops->stop(ops->ctx, sig);
+			end_by = ops->stop(ops->ctx, sig);
 		} else if (sig != SIGQUIT &&
 			   monotime_ms() - first_stop < SIGNALS_REPEAT_MS) {
 			ops->repeat(ops->ctx, sig);

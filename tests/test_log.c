@@ -24,6 +24,7 @@
 #include "log.h"
 #include "logfmt.h"
 #include "logline.h"
+#include "monotime.h"
 
 static void expect_escape(const char *in, size_t len, const char *want)
 {
@@ -482,6 +483,91 @@ static void test_cut_met_by_a_write_is_recorded(void **state)
 	free(text);
 }
 
+/* Reads what the pipe holds now (read end non-blocking) into a malloc'd
+ * string; *len its length. */
+static char *read_pipe(int fd, size_t *len)
+{
+	size_t cap = 1 << 20;
+	char *buf = malloc(cap + 1);
+	ssize_t n;
+
+	assert_non_null(buf);
+	*len = 0;
+	while (*len < cap && (n = read(fd, buf + *len, cap - *len)) > 0)
+		*len += (size_t)n;
+	buf[*len] = '\0';
+	return buf;
+}
+
+/*
+ * A destination that takes nothing more - a non-blocking pipe nobody
+ * reads - holds the flusher in poll(2), not in write(2): once the
+ * give-up time has come log_close ends, the pipe holds whole lines only
+ * (PIPE_BUF pieces), and every line is in the pipe or counted lost.
+ */
+static void test_give_up_on_a_stalled_pipe(void **state)
+{
+	enum { LINES = 20000 }; /* about 1 MB: far more than a pipe takes */
+	uint64_t lost = 0;
+	struct logger *lg;
+	long long t0, took;
+	size_t len;
+	char *text;
+	int pfd[2];
+
+	(void)state;
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(fcntl(pfd[1], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(fcntl(pfd[0], F_SETFL, O_NONBLOCK), 0);
+	lg = log_open(pfd[1], LOG_BATCH_SIZE + logline_msg_max(32));
+	assert_non_null(lg);
+	append_lines(lg, "x", LINES);
+	h_sleep_ms(300); /* the flusher fills the pipe and waits */
+	t0 = h_now_ms();
+	log_give_up_at(lg, monotime_ms() + 200);
+	assert_int_equal(log_close(lg, &lost), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	took = h_now_ms() - t0;
+	print_message("log_close took %lld ms\n", took);
+	assert_true(took < 200 + 10000);
+	text = read_pipe(pfd[0], &len);
+	assert_true(len > 0 && text[len - 1] == '\n');
+	assert_int_equal(h_count(text, "\n"), h_count(text, " msg x"));
+	assert_int_equal(h_count(text, "\n") + lost, LINES);
+	free(text);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+/* log_try_append never waits: with the buffers full (nobody reads the
+ * pipe, nothing given up) the line is counted lost at once. */
+static void test_try_append_never_waits(void **state)
+{
+	static char big[LOG_BUFFER_SIZE / 2];
+	uint64_t lost = 0;
+	struct logger *lg;
+	int pfd[2], rc = 0;
+
+	(void)state;
+	memset(big, 'y', sizeof(big));
+	big[sizeof(big) - 1] = '\n';
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(fcntl(pfd[1], F_SETFL, O_NONBLOCK), 0);
+	lg = log_open(pfd[1], sizeof(big));
+	assert_non_null(lg);
+	/* Two halves fill the active buffer, two more the spare one the
+	 * flusher is stuck writing: within a few, one must fail. */
+	for (int i = 0; i < 8 && rc == 0; i++)
+		rc = log_try_append(lg, big, sizeof(big));
+	assert_int_equal(rc, -1);
+	assert_int_equal(errno, EAGAIN);
+	log_give_up_at(lg, monotime_ms());
+	assert_int_equal(log_close(lg, &lost), -1);
+	assert_true(lost >= 1);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +585,8 @@ int main(void)
 		cmocka_unit_test(test_write_failure_reported),
 		cmocka_unit_test(test_append_too_large_refused),
 		cmocka_unit_test(test_cut_met_by_a_write_is_recorded),
+		cmocka_unit_test(test_give_up_on_a_stalled_pipe),
+		cmocka_unit_test(test_try_append_never_waits),
 	};
 
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);

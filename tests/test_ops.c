@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -1323,6 +1324,396 @@ static void test_timeout_under_load_20_runs(void **state)
 	assert_true(total > 0);
 }
 
+/* ---- a blocked log destination (issue 20, items 5 and 6) ---- */
+
+/* How long a stop may take past --drain-timeout in these tests: the
+ * server's own bound (server.h, SERVER_STOP_GRACE_MS) with a wide margin
+ * for a loaded machine. */
+#define BLOCKED_STOP_MARGIN_MS 15000
+
+/* A TCP port free on 127.0.0.1 just now. */
+static int free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	assert_true(fd >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* 1 when something accepts TCP connections on 127.0.0.1:port. */
+static int port_listens(int port)
+{
+	int fd = h_connect("127.0.0.1", port);
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+/* prog -l FIFO, and nobody reads the FIFO: a log that cannot be opened
+ * now.  The server must say so in one line and exit 1 at once, having
+ * listened on nothing (it opens the log before any listener). */
+static void log_fifo_without_reader(const char *prog)
+{
+	char bin[PATH_MAX], port[16], fifo[H_PATH_MAX];
+	const char *argv[] = {bin, "-b", "127.0.0.1", "-l", fifo, port, NULL};
+	struct h_proc p;
+	size_t len;
+	char *err;
+	int rc, listened;
+
+	snprintf(fifo, sizeof(fifo), "%s", h_path(prog));
+	strncat(fifo, ".fifo", sizeof(fifo) - strlen(fifo) - 1);
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(port, sizeof(port), "%d", free_port());
+	assert_non_null(realpath(h_bin(prog), bin));
+	spawn_path(&p, argv, 0, 0, -1);
+	rc = h_wait_exit(&p, 10000);
+	listened = port_listens(atoi(port));
+	if (rc == -1)
+		h_stop(&p, SIGKILL, STOP_MS);
+	if (listened)
+		fail_msg("%s listens on %s while its log cannot be opened",
+			 prog, port);
+	assert_int_equal(rc, 1);
+	err = h_slurp(p.err_path, &len);
+	assert_non_null(err);
+	/* One line, naming the file and why. */
+	assert_true(len > 0 && err[len - 1] == '\n');
+	assert_int_equal(h_count(err, "\n"), 1);
+	assert_non_null(strstr(err, "cannot open log file"));
+	assert_non_null(strstr(err, fifo));
+	assert_non_null(strstr(err, "no reader"));
+	free(err);
+}
+
+static void test_log_fifo_without_reader_mtserver(void **state)
+{
+	(void)state;
+	log_fifo_without_reader("mtserver");
+}
+
+static void test_log_fifo_without_reader_stserver(void **state)
+{
+	(void)state;
+	log_fifo_without_reader("stserver");
+}
+
+/* A FIFO with a reader is a log like any other (written without
+ * blocking, waited for in poll): a reader slower than the clients holds
+ * them back, loses nothing, and the stop ends with exit 0. */
+static void test_log_fifo_with_reader(void **state)
+{
+	char bin[PATH_MAX], fifo[H_PATH_MAX];
+	const char *argv[] = {bin,  "--no-udp", "-b", "127.0.0.1",
+			      "-l", fifo,	"0",  NULL};
+	struct slow_reader r = {.path = h_path("fifo-read.log")};
+	struct srv s = {0};
+	int fds[4], rc;
+
+	(void)state;
+	snprintf(fifo, sizeof(fifo), "%s", h_path("read.fifo"));
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	/* The reader's end first: the server's open does not wait for
+	 * one.  Read once the server has it open (before that a read
+	 * would see the end of a FIFO without writers). */
+	r.fd = open(fifo, O_RDONLY | O_NONBLOCK);
+	assert_true(r.fd >= 0);
+	assert_int_equal(fcntl(r.fd, F_SETFL, 0), 0);
+	assert_non_null(realpath(h_bin("mtserver"), bin));
+	spawn_path(&s.p, argv, 0, 0, -1);
+	rc = h_wait_listening(&s.p, START_MS);
+	assert_int_equal(pthread_create(&r.thread, NULL, slow_reader_main, &r),
+			 0);
+	if (rc == 0) {
+		for (int c = 0; c < 4; c++) {
+			fds[c] = srv_connect(&s);
+			send_numbered(fds[c], c, 0, 5000);
+		}
+		for (int c = 0; c < 4; c++)
+			close(fds[c]);
+		rc = h_stop(&s.p, SIGTERM, STOP_MS);
+	} else {
+		h_stop(&s.p, SIGKILL, STOP_MS);
+	}
+	pthread_join(r.thread, NULL);
+	close(r.fd);
+	assert_int_equal(rc, 0);
+	assert_each_once((const char *const[]){r.path, NULL}, 4, 5000);
+	assert_int_equal(h_count_in_file(r.path, " stop mtserver"), 1);
+	assert_whole_lines(r.path);
+}
+
+/* The log renamed and a FIFO nobody reads put in its place, then HUP:
+ * the reopen fails at once (log-reopen-failed), the old file stays in
+ * use, nothing is lost, and the stop ends in time. */
+static void test_hup_onto_fifo_without_reader(void **state)
+{
+	char old[H_PATH_MAX + 8];
+	struct srv s = {0};
+	long long t0, took;
+	int fd, rc;
+
+	(void)state;
+	srv_start(&s, "mtserver", "--no-udp", "--drain-timeout", "1",
+		  (const char *)NULL);
+	snprintf(old, sizeof(old), "%s.1", s.log);
+	fd = srv_connect(&s);
+	send_numbered(fd, 0, 0, 100);
+	srv_wait_log(&s, " msg c0 m99", 1);
+	assert_int_equal(rename(s.log, old), 0);
+	assert_int_equal(mkfifo(s.log, 0600), 0);
+	signal_taken(&s, SIGHUP);
+	send_numbered(fd, 0, 100, 200);
+	/* The old file takes the later lines (not asserted yet: on a
+	 * server that hangs, the stop below must still be tried). */
+	(void)h_wait_for(old, " msg c0 m199", 1, 10000);
+	close(fd);
+	t0 = h_now_ms();
+	rc = h_stop(&s.p, SIGTERM, 1000 + BLOCKED_STOP_MARGIN_MS);
+	took = h_now_ms() - t0;
+	if (rc == -1)
+		fail_msg("the stop did not end within %d ms of SIGTERM "
+			 "(killed)",
+			 1000 + BLOCKED_STOP_MARGIN_MS);
+	assert_int_equal(rc, 0);
+	print_message("stop took %lld ms\n", took);
+	assert_int_equal(h_count_in_file(old, " log-reopen-failed path="), 1);
+	assert_each_once((const char *const[]){old, NULL}, 1, 200);
+	assert_whole_lines(old);
+	unlink(s.log);
+}
+
+/* The lines of a log file that logline_parse reads, by kind. */
+struct line_tally {
+	long long msgs, others, gaps;
+};
+
+static void tally_line(const struct logline *l, size_t line_len, void *arg)
+{
+	struct line_tally *t = arg;
+
+	(void)line_len;
+	if (l->event == LOGLINE_MSG || l->event == LOGLINE_MSG_TRUNCATED)
+		t->msgs++;
+	else if (l->name_len == 7 && memcmp(l->name, "log-gap", 7) == 0)
+		t->gaps++; /* the logger's own note: not an appended line */
+	else
+		t->others++;
+}
+
+/* Reads fd to EOF into path; 0, or -1 on an error or after timeout_ms. */
+static int drain_pipe_to(int fd, const char *path, int timeout_ms)
+{
+	static char buf[64 * 1024];
+	long long deadline = h_now_ms() + timeout_ms;
+	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), rc = -1;
+
+	while (out >= 0 && h_now_ms() < deadline) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		if (n == 0)
+			rc = 0;
+		if (n <= 0 || h_write_all(out, buf, (size_t)n) == -1)
+			break;
+	}
+	if (out >= 0)
+		close(out);
+	return rc;
+}
+
+#define STALL_CLIENTS 4
+
+/* The log is standard output, a pipe whose reader stops reading: every
+ * client stalls (back-pressure), and SIGTERM must still end the server
+ * within --drain-timeout and a bound, exit 1, and count as lost exactly
+ * the lines that did not reach the pipe. */
+static void test_stdout_log_reader_stops(void **state)
+{
+	char bin[PATH_MAX];
+	const char *argv[] = {
+		bin, "--no-udp", "-b", "127.0.0.1", "--drain-timeout",
+		"1", "0",	 NULL};
+	static struct chatterer c[STALL_CLIENTS];
+	const char *got = h_path("stalled.log");
+	struct line_tally t = {0};
+	struct srv s = {0};
+	unsigned char *counts;
+	long long t0, took, lost, msgs, conns, max_sent = 0;
+	int pfd[2], rc, queued = 0;
+
+	(void)state;
+	assert_non_null(realpath(h_bin("mtserver"), bin));
+	assert_int_equal(pipe(pfd), 0);
+	spawn_path(&s.p, argv, 0, 0, pfd[1]);
+	close(pfd[1]);
+	assert_int_equal(h_wait_listening(&s.p, START_MS), 0);
+	for (int i = 0; i < STALL_CLIENTS; i++)
+		chatter_start(&c[i], &s, i);
+	/* Nobody reads the pipe: it fills, then the logger's buffers. */
+	for (int i = 0; i < 200 && queued < 60 * 1024; i++) {
+		h_sleep_ms(50);
+		assert_int_equal(ioctl(pfd[0], FIONREAD, &queued), 0);
+	}
+	assert_true(queued >= 60 * 1024);
+	h_sleep_ms(1000);
+	t0 = h_now_ms();
+	rc = h_stop(&s.p, SIGTERM, 1000 + BLOCKED_STOP_MARGIN_MS);
+	took = h_now_ms() - t0;
+	/* Now read what the pipe holds: the server is gone (or killed). */
+	assert_int_equal(drain_pipe_to(pfd[0], got, STOP_MS), 0);
+	close(pfd[0]);
+	for (int i = 0; i < STALL_CLIENTS; i++) {
+		chatter_join(&c[i]);
+		if (c[i].sent > max_sent)
+			max_sent = c[i].sent;
+	}
+	if (rc == -1)
+		fail_msg("the stop did not end within %d ms of SIGTERM "
+			 "(killed)",
+			 1000 + BLOCKED_STOP_MARGIN_MS);
+	print_message("stop took %lld ms\n", took);
+	assert_int_equal(rc, 1);
+	assert_whole_lines(got);
+	lost = h_number_after(s.p.err_path, "log: ");
+	msgs = h_number_after(s.p.err_path, "summary: tcp ");
+	conns = h_number_after(s.p.err_path, "tcp connections ");
+	assert_true(lost > 0 && msgs > 0 && conns == STALL_CLIENTS);
+	assert_int_equal(h_each_logline(got, tally_line, &t), 0);
+	/* Every line the server made is in the pipe once or counted lost:
+	 * its messages, and start, a connect and a disconnect per client,
+	 * the signal and the stop. */
+	print_message("%lld messages, %lld in the pipe, %lld other lines, "
+		      "%lld lost\n",
+		      msgs, t.msgs, t.others, lost);
+	assert_int_equal(t.msgs + t.others + lost, msgs + 2 * conns + 3);
+	counts = calloc((size_t)(STALL_CLIENTS * (max_sent + 1)), 1);
+	assert_non_null(counts);
+	assert_int_equal(
+		h_count_numbered(got, STALL_CLIENTS, (int)max_sent + 1, counts),
+		0);
+	for (long long i = 0; i < STALL_CLIENTS * (max_sent + 1); i++)
+		if (counts[i] > 1)
+			fail_msg("c%lld m%lld logged %d times",
+				 i / (max_sent + 1), i % (max_sent + 1),
+				 counts[i]);
+	free(counts);
+}
+
+/* Standard error is a pipe that is full and nobody reads, so the
+ * server's main thread hangs in its first word there ("listening"),
+ * where no deadline reaches it: the stop's backstop must still end the
+ * process (SERVER_STOP_BACKSTOP_MS past the drain deadline and the
+ * log's grace, then a forced exit whose own alarm ends a write to
+ * standard error that never returns). */
+static void test_stop_ends_when_stderr_blocks(void **state)
+{
+	char bin[PATH_MAX], log[H_PATH_MAX];
+	const char *argv[] = {bin, "--no-udp",	      "-b", "127.0.0.1", "-l",
+			      log, "--drain-timeout", "1",  "0",	 NULL};
+	/* drain 1 s + grace 1 s + backstop 5 s + the forced exit's 5 s */
+	const int bound_ms = 12000 + BLOCKED_STOP_MARGIN_MS;
+	static char fill[4096];
+	struct h_proc p = {0};
+	int pfd[2], rc;
+
+	(void)state;
+	snprintf(log, sizeof(log), "%s", h_path("stderr-blocks.log"));
+	assert_non_null(realpath(h_bin("mtserver"), bin));
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(fcntl(pfd[1], F_SETFL, O_NONBLOCK), 0);
+	while (write(pfd[1], fill, sizeof(fill)) > 0)
+		;
+	assert_int_equal(fcntl(pfd[1], F_SETFL, 0), 0);
+	fflush(NULL);
+	p.pid = fork();
+	assert_true(p.pid >= 0);
+	if (p.pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(pfd[1], 2);
+		h_die_with_parent();
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	/* Started: the log has its start line. */
+	assert_int_equal(h_wait_for(log, " start mtserver", 1, START_MS), 0);
+	signal_taken(&(struct srv){.p = p}, SIGTERM);
+	rc = h_wait_exit(&p, bound_ms);
+	if (rc == -1)
+		h_stop(&p, SIGKILL, STOP_MS);
+	close(pfd[0]);
+	if (rc == -1)
+		fail_msg("the stop did not end within %d ms (killed)",
+			 bound_ms);
+	/* Ended by the backstop (exit 1) or by the forced exit's alarm. */
+	assert_true(rc == 1 || rc == 128 + SIGALRM);
+}
+
+/* ---- a newline in the log path (issue 20, item 7) ---- */
+
+/* A log path with a newline in it, made to look like a client's
+ * message: the log-reopened line must stay one line (the path escaped),
+ * so that the log holds no message but the ones clients sent. */
+static void forged_msg(const struct logline *l, size_t line_len, void *arg)
+{
+	int *forged = arg;
+
+	(void)line_len;
+	if ((l->event == LOGLINE_MSG || l->event == LOGLINE_MSG_TRUNCATED) &&
+	    !(l->text_len == 5 && memcmp(l->text, "hello", 5) == 0))
+		(*forged)++;
+}
+
+static void test_newline_in_log_path_forges_nothing(void **state)
+{
+	char bin[PATH_MAX], path[H_PATH_MAX];
+	const char *argv[] = {bin,  "--no-udp", "-b", "127.0.0.1",
+			      "-l", path,	"0",  NULL};
+	struct srv s = {0};
+	int fd, forged = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s",
+		 h_path("x\n2026-12-07T00:00:00.000000Z tcp 10.0.0.1:4444 "
+			"#1 msg forged.log"));
+	unlink(path);
+	assert_non_null(realpath(h_bin("mtserver"), bin));
+	spawn_path(&s.p, argv, 0, 0, -1);
+	assert_int_equal(h_wait_listening(&s.p, START_MS), 0);
+	fd = srv_connect(&s);
+	srv_send(fd, "hello\n");
+	assert_int_equal(h_wait_for(path, " msg hello", 1, START_MS), 0);
+	signal_taken(&s, SIGHUP);
+	assert_int_equal(h_wait_for(path, "log-reopened", 1, START_MS), 0);
+	close(fd);
+	assert_int_equal(h_stop(&s.p, SIGTERM, STOP_MS), 0);
+	assert_int_equal(h_each_logline(path, forged_msg, &forged), 0);
+	assert_int_equal(forged, 0);
+	assert_int_equal(h_count_in_file(path, " msg hello"), 1);
+	assert_whole_lines(path);
+	/* The path is there, escaped: "x\n2026..." as two characters. */
+	assert_int_equal(h_count_in_file(path, "x\\n2026-12-07"), 1);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1343,6 +1734,13 @@ int main(void)
 		cmocka_unit_test(test_logrotate_create_and_hup),
 		cmocka_unit_test(test_logrotate_copytruncate),
 		cmocka_unit_test(test_timeout_under_load_20_runs),
+		cmocka_unit_test(test_log_fifo_without_reader_mtserver),
+		cmocka_unit_test(test_log_fifo_without_reader_stserver),
+		cmocka_unit_test(test_log_fifo_with_reader),
+		cmocka_unit_test(test_hup_onto_fifo_without_reader),
+		cmocka_unit_test(test_stdout_log_reader_stops),
+		cmocka_unit_test(test_stop_ends_when_stderr_blocks),
+		cmocka_unit_test(test_newline_in_log_path_forges_nothing),
 		/* Last: it moves this process into a mount namespace. */
 		cmocka_unit_test(test_full_disk),
 	};

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -355,7 +356,9 @@ static pid_t start_with_stuck_log(const char *prog, int *pipe_rd, int *port)
 	return pid;
 }
 
-/* Waits until the pipe read by fd is full, so that its writer blocks.
+/* Waits until the pipe read by fd is full, so that its writer blocks:
+ * it has no room for another of the logger's writes, at most PIPE_BUF
+ * bytes of whole lines each (log.h), which a pipe keeps a page apiece.
  * 0, or -1 after timeout_ms. */
 static int wait_pipe_full(int fd, int timeout_ms)
 {
@@ -363,7 +366,8 @@ static int wait_pipe_full(int fd, int timeout_ms)
 	int size = fcntl(fd, F_GETPIPE_SZ), queued = 0;
 
 	while (size > 0 && h_now_ms() < until) {
-		if (ioctl(fd, FIONREAD, &queued) == 0 && queued >= size)
+		if (ioctl(fd, FIONREAD, &queued) == 0 &&
+		    queued > size - PIPE_BUF)
 			return 0;
 		h_sleep_ms(10);
 	}
