@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "logline.h"
+
 #define MT_VERSION "1.0"
 
 /* Defaults, each with its reason. */
@@ -78,6 +80,7 @@ struct config {
 	long max_line;	      /* bytes */
 	long drain_timeout_ms; /* --drain-timeout, in milliseconds */
 	int backlog;
+	enum logline_format log_format; /* --log-format: text or json */
 };
 
 enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
