@@ -57,10 +57,20 @@ enum kind {
 	K_TEXT	   /* a client's message, escaped; always last */
 };
 
+/* A literal and its length, counted by the compiler. */
+struct lit {
+	const char *s;
+	size_t len;
+};
+#define LIT(literal)                                                           \
+	{                                                                      \
+		(literal), sizeof(literal) - 1                                 \
+	}
+
 struct field {
-	const char *key;
+	struct lit key;
 	enum kind kind;
-	const char *before, *after; /* the text's spelling */
+	struct lit before, after; /* the text's spelling */
 };
 
 /* A field's value, as a writer hands it over. */
@@ -74,69 +84,71 @@ struct value {
 
 /* The fields the writers below fill, in their order. */
 static const struct field f_disconnect[] = {
-	{"reason", K_WORD, " reason=", ""},
-	{"error", K_WORD, " error=\"", "\""},
-	{"messages", K_U64, " messages=", ""},
-	{"bytes", K_U64, " bytes=", ""},
-	{"truncated", K_U64, " truncated=", ""},
-	{"discarded", K_U64, " discarded=", ""},
-	{"unsent", K_U64, " unsent=", ""},
-	{"duration", K_SECONDS, " duration=", "s"},
+	{LIT("reason"), K_WORD, LIT(" reason="), LIT("")},
+	{LIT("error"), K_WORD, LIT(" error=\""), LIT("\"")},
+	{LIT("messages"), K_U64, LIT(" messages="), LIT("")},
+	{LIT("bytes"), K_U64, LIT(" bytes="), LIT("")},
+	{LIT("truncated"), K_U64, LIT(" truncated="), LIT("")},
+	{LIT("discarded"), K_U64, LIT(" discarded="), LIT("")},
+	{LIT("unsent"), K_U64, LIT(" unsent="), LIT("")},
+	{LIT("duration"), K_SECONDS, LIT(" duration="), LIT("s")},
 };
-static const struct field f_reason[] = {{"reason", K_WORD, " reason=", ""}};
-static const struct field f_nick[] = {{"name", K_WORD, " name=", ""}};
+static const struct field f_reason[] = {
+	{LIT("reason"), K_WORD, LIT(" reason="), LIT("")}};
+static const struct field f_nick[] = {
+	{LIT("name"), K_WORD, LIT(" name="), LIT("")}};
 static const struct field f_start[] = {
-	{"prog", K_WORD, " ", ""},
-	{"version", K_WORD, " ", ""},
-	{"addr", K_WORD, " on ", ""},
-	{"transports", K_WORD, " (", ")"},
-	{"max-clients", K_LONG, " max-clients=", ""},
-	{"nofile", K_U64, " nofile=", ""},
-	{"idle-timeout", K_LONG, " idle-timeout=", "s"},
-	{"max-line", K_LONG, " max-line=", ""},
-	{"drain-timeout", K_SECONDS, " drain-timeout=", "s"},
-	{"chat", K_FLAG, " chat", ""},
-	{"echo", K_FLAG, " echo", ""},
-	{"quiet", K_FLAG, " quiet", ""},
+	{LIT("prog"), K_WORD, LIT(" "), LIT("")},
+	{LIT("version"), K_WORD, LIT(" "), LIT("")},
+	{LIT("addr"), K_WORD, LIT(" on "), LIT("")},
+	{LIT("transports"), K_WORD, LIT(" ("), LIT(")")},
+	{LIT("max-clients"), K_LONG, LIT(" max-clients="), LIT("")},
+	{LIT("nofile"), K_U64, LIT(" nofile="), LIT("")},
+	{LIT("idle-timeout"), K_LONG, LIT(" idle-timeout="), LIT("s")},
+	{LIT("max-line"), K_LONG, LIT(" max-line="), LIT("")},
+	{LIT("drain-timeout"), K_SECONDS, LIT(" drain-timeout="), LIT("s")},
+	{LIT("chat"), K_FLAG, LIT(" chat"), LIT("")},
+	{LIT("echo"), K_FLAG, LIT(" echo"), LIT("")},
+	{LIT("quiet"), K_FLAG, LIT(" quiet"), LIT("")},
 };
 static const struct field f_stop[] = {
-	{"prog", K_WORD, " ", ":"},
-	{"tcp-connections", K_U64, " ", " tcp connections,"},
-	{"tcp-messages", K_U64, " ", " tcp messages,"},
-	{"udp-messages", K_U64, " ", " udp messages"},
+	{LIT("prog"), K_WORD, LIT(" "), LIT(":")},
+	{LIT("tcp-connections"), K_U64, LIT(" "), LIT(" tcp connections,")},
+	{LIT("tcp-messages"), K_U64, LIT(" "), LIT(" tcp messages,")},
+	{LIT("udp-messages"), K_U64, LIT(" "), LIT(" udp messages")},
 };
 static const struct field f_signal[] = {
-	{"signal", K_WORD, " ", ""},
-	{"action", K_WORD, " action=", ""},
+	{LIT("signal"), K_WORD, LIT(" "), LIT("")},
+	{LIT("action"), K_WORD, LIT(" action="), LIT("")},
 };
 static const struct field f_reopen[] = {
-	{"path", K_WORD, " path=", ""},
-	{"error", K_WORD, " error=\"", "\""},
+	{LIT("path"), K_WORD, LIT(" path="), LIT("")},
+	{LIT("error"), K_WORD, LIT(" error=\""), LIT("\"")},
 };
 static const struct field f_gap[] = {
-	{"lines", K_U64, " lines=", ""},
-	{"bytes", K_U64, " bytes=", ""},
-	{"reason", K_WORD, " reason=\"", "\""},
+	{LIT("lines"), K_U64, LIT(" lines="), LIT("")},
+	{LIT("bytes"), K_U64, LIT(" bytes="), LIT("")},
+	{LIT("reason"), K_WORD, LIT(" reason=\""), LIT("\"")},
 };
 static const struct field f_truncated[] = {
-	{"from", K_U64, " from=", ""},
-	{"to", K_U64, " to=", ""},
+	{LIT("from"), K_U64, LIT(" from="), LIT("")},
+	{LIT("to"), K_U64, LIT(" to="), LIT("")},
 };
 static const struct field f_accept[] = {
-	{"error", K_WORD,
-	 " failed: ", "; refusing clients until descriptors are free"},
+	{LIT("error"), K_WORD, LIT(" failed: "),
+	 LIT("; refusing clients until descriptors are free")},
 };
 /* A message: msg, msg-truncated, syslog, syslog-truncated; a writer
  * leaves out what its kind has not (MSG_* below). */
 static const struct field f_msg[] = {
-	{"len", K_U64, " len=", ""},
-	{"facility", K_WORD, " facility=", ""},
-	{"severity", K_WORD, " severity=", ""},
-	{"hostname", K_WORD, " hostname=", ""},
-	{"app-name", K_WORD, " app-name=", ""},
-	{"procid", K_WORD, " procid=", ""},
-	{"msgid", K_WORD, " msgid=", ""},
-	{"text", K_TEXT, " ", ""},
+	{LIT("len"), K_U64, LIT(" len="), LIT("")},
+	{LIT("facility"), K_WORD, LIT(" facility="), LIT("")},
+	{LIT("severity"), K_WORD, LIT(" severity="), LIT("")},
+	{LIT("hostname"), K_WORD, LIT(" hostname="), LIT("")},
+	{LIT("app-name"), K_WORD, LIT(" app-name="), LIT("")},
+	{LIT("procid"), K_WORD, LIT(" procid="), LIT("")},
+	{LIT("msgid"), K_WORD, LIT(" msgid="), LIT("")},
+	{LIT("text"), K_TEXT, LIT(" "), LIT("")},
 };
 enum {
 	MSG_LEN,
@@ -150,7 +162,8 @@ enum {
 	MSG_FIELDS
 };
 
-#define FIELDS(a) (a), sizeof(a) / sizeof((a)[0])
+#define FIELDS(a)   (a), sizeof(a) / sizeof((a)[0])
+#define EVENT(name) ((struct lit)LIT(name))
 
 /* ---- writing ---- */
 
@@ -198,13 +211,23 @@ struct builder {
 	bool json, cut;
 };
 
-static void put(struct builder *b, const char *s, size_t len)
+/* What does not fit: its head. */
+static void put_cut(struct builder *b, const char *s, size_t len)
 {
-	size_t n = copy_cut(b->buf + b->len, b->room - b->len, s, len);
+	b->len += copy_cut(b->buf + b->len, b->room - b->len, s, len);
+	b->cut = true;
+}
 
-	b->len += n;
-	if (n < len)
-		b->cut = true;
+/* Inline, so that a literal's copy is a few moves: every message line is
+ * made of these. */
+static inline void put(struct builder *b, const char *s, size_t len)
+{
+	if (len > b->room - b->len) {
+		put_cut(b, s, len);
+		return;
+	}
+	memcpy(b->buf + b->len, s, len);
+	b->len += len;
 }
 
 #define PUT(b, literal) put((b), (literal), sizeof(literal) - 1)
@@ -256,7 +279,10 @@ static void put_escaped(struct builder *b, const char *s, size_t len,
 	size_t avail = free_ > keep ? free_ - keep : 0;
 	size_t i = 0;
 
-	if (len <= avail / (b->json ? 5 : 4)) { /* room for the worst case */
+	/* Room for the worst case (a multiplication: no division per
+	 * message). */
+	if ((b->json ? LOGFMT_JSON_ESCAPED_MAX(len)
+		     : LOGFMT_ESCAPED_MAX(len)) <= avail) {
 		b->len += escape(b, b->buf + b->len, s, len);
 		return;
 	}
@@ -299,18 +325,18 @@ static void take_back(struct builder *b, size_t mark)
 /* Appends one field: text "BEFORE VALUE AFTER", JSON ,"KEY":VALUE.  A
  * JSON member is written whole or not at all, but for a string cut to
  * what fits (then the line ends after it). */
-static void put_field(struct builder *b, const struct field *f,
-		      const struct value *v)
+static inline __attribute__((always_inline)) void
+put_field(struct builder *b, const struct field *f, const struct value *v)
 {
 	size_t mark = b->len;
 
 	if (!v->set || b->cut)
 		return;
 	if (!b->json)
-		put(b, f->before, strlen(f->before));
+		put(b, f->before.s, f->before.len);
 	else {
 		PUT(b, ",\"");
-		put(b, f->key, strlen(f->key));
+		put(b, f->key.s, f->key.len);
 		PUT(b, "\":");
 	}
 	switch (f->kind) {
@@ -344,7 +370,7 @@ static void put_field(struct builder *b, const struct field *f,
 		break;
 	}
 	if (!b->json)
-		put(b, f->after, strlen(f->after));
+		put(b, f->after.s, f->after.len);
 	else if (b->cut && f->kind != K_WORD && f->kind != K_TEXT)
 		take_back(b, mark);
 }
@@ -402,13 +428,14 @@ static void split_who(const char *who, size_t who_len, struct value w[3])
 /* Starts a line in buf[0..size), size >= 1 (JSON: 3): text "TS WHO
  * EVENT", JSON {"ts":"TS","transport":"T","peer":"P","id":N,"event":
  * "EVENT" (a server line has no transport, peer and id). */
-static void begin(struct builder *b, char *buf, size_t size, const char *ts,
-		  const char *who, size_t who_len, const char *event)
+static inline __attribute__((always_inline)) void
+begin(struct builder *b, char *buf, size_t size, const char *ts,
+      const char *who, size_t who_len, struct lit event)
 {
 	static const struct field who_fields[] = {
-		{"transport", K_WORD, "", ""},
-		{"peer", K_WORD, "", ""},
-		{"id", K_U64, "", ""},
+		{LIT("transport"), K_WORD, LIT(""), LIT("")},
+		{LIT("peer"), K_WORD, LIT(""), LIT("")},
+		{LIT("id"), K_U64, LIT(""), LIT("")},
 	};
 	struct value w[3];
 
@@ -428,7 +455,7 @@ static void begin(struct builder *b, char *buf, size_t size, const char *ts,
 		PUT(b, " ");
 		put(b, who, who_len);
 		PUT(b, " ");
-		put(b, event, strlen(event));
+		put(b, event.s, event.len);
 		return;
 	}
 	PUT(b, "{\"ts\":\"");
@@ -441,7 +468,7 @@ static void begin(struct builder *b, char *buf, size_t size, const char *ts,
 			put_field(b, &who_fields[i], &w[i]);
 	}
 	PUT(b, ",\"event\":\"");
-	put(b, event, strlen(event));
+	put(b, event.s, event.len);
 	PUT(b, "\"");
 	if (b->cut)
 		b->len = 0; /* no room for the header: "{}" */
@@ -459,17 +486,33 @@ static size_t finish(struct builder *b)
 }
 
 /* A whole event: its header, then its fields from the table. */
-static size_t event_line(char *buf, size_t size, const char *ts,
-			 const char *who, size_t who_len, const char *event,
-			 const struct field *fields, size_t nfields,
-			 const struct value *values)
+static inline __attribute__((always_inline)) size_t
+event_line_inline(char *buf, size_t size, const char *ts, const char *who,
+		  size_t who_len, struct lit event, const struct field *fields,
+		  size_t nfields, const struct value *values)
 {
 	struct builder b;
 
 	begin(&b, buf, size, ts, who, who_len, event);
+	/* Unrolled where the table is known (logline_msg): each field's
+	 * kind and literals are then constants. */
+#pragma GCC unroll 8
 	for (size_t i = 0; i < nfields; i++)
-		put_field(&b, &fields[i], &values[i]);
+		if (values[i].set)
+			put_field(&b, &fields[i], &values[i]);
 	return finish(&b);
+}
+
+/* The same, one copy for the events the server makes a few of
+ * (logline_msg has its own, where the table is known and every literal
+ * a few moves). */
+static size_t event_line(char *buf, size_t size, const char *ts,
+			 const char *who, size_t who_len, struct lit event,
+			 const struct field *fields, size_t nfields,
+			 const struct value *values)
+{
+	return event_line_inline(buf, size, ts, who, who_len, event, fields,
+				 nfields, values);
 }
 
 #define SERVER LOGLINE_SERVER_WHO, LOGLINE_SERVER_WHO_LEN
@@ -498,14 +541,25 @@ size_t logline_msg(char *buf, size_t size, const char *ts, const char *who,
 		   size_t who_len, const char *text, size_t len,
 		   size_t full_len)
 {
-	struct value v[MSG_FIELDS] = {{0}};
+	const struct value whole = {.set = true, .s = text, .len = len};
+	struct value v[MSG_FIELDS];
 	struct syslogmsg h;
-	bool cut = full_len > len, is_syslog;
+	bool cut = full_len > len;
+	/* Only '<' starts a header: the others pay one compare. */
+	bool is_syslog = len > 0 && text[0] == '<' &&
+			 syslogmsg_parse(text, len, &h) == 0;
 
-	/* One byte tells most messages from syslog's: only "<" starts a
-	 * header, so the parse costs nothing to the rest. */
-	is_syslog = len > 0 && text[0] == '<' &&
-		    syslogmsg_parse(text, len, &h) == 0;
+	/* Most messages: whole, not syslog's.  Their one field, the text,
+	 * is written straight from the table. */
+	if (!cut && !is_syslog) {
+		struct builder b;
+
+		begin(&b, buf, size, ts, who, who_len, EVENT("msg"));
+		put_field(&b, &f_msg[MSG_TEXT], &whole);
+		return finish(&b);
+	}
+	for (int i = 0; i < MSG_FIELDS; i++)
+		v[i].set = false;
 	if (cut)
 		v[MSG_LEN] = u64_value(full_len);
 	if (is_syslog) {
@@ -524,18 +578,19 @@ size_t logline_msg(char *buf, size_t size, const char *ts, const char *who,
 				.set = true, .s = h.msgid, .len = h.msgid_len};
 		}
 	}
-	v[MSG_TEXT] = (struct value){.set = true, .s = text, .len = len};
-	return event_line(buf, size, ts, who, who_len,
-			  is_syslog ? (cut ? "syslog-truncated" : "syslog")
-				    : (cut ? "msg-truncated" : "msg"),
-			  FIELDS(f_msg), v);
+	v[MSG_TEXT] = whole;
+	return event_line_inline(
+		buf, size, ts, who, who_len,
+		is_syslog ? (cut ? EVENT("syslog-truncated") : EVENT("syslog"))
+			  : EVENT("msg-truncated"),
+		FIELDS(f_msg), v);
 }
 
 size_t logline_connect(char *buf, size_t size, const char *ts, const char *who,
 		       size_t who_len)
 {
-	return event_line(buf, size, ts, who, who_len, "connect", NULL, 0,
-			  NULL);
+	return event_line(buf, size, ts, who, who_len, EVENT("connect"), NULL,
+			  0, NULL);
 }
 
 size_t logline_disconnect(char *buf, size_t size, const char *ts,
@@ -553,7 +608,7 @@ size_t logline_disconnect(char *buf, size_t size, const char *ts,
 		u64_value(d->duration_ms),
 	};
 
-	return event_line(buf, size, ts, who, who_len, "disconnect",
+	return event_line(buf, size, ts, who, who_len, EVENT("disconnect"),
 			  FIELDS(f_disconnect), v);
 }
 
@@ -562,7 +617,7 @@ size_t logline_refused(char *buf, size_t size, const char *ts, const char *who,
 {
 	const struct value v[] = {str_value(reason, REASON_MAX)};
 
-	return event_line(buf, size, ts, who, who_len, "refused",
+	return event_line(buf, size, ts, who, who_len, EVENT("refused"),
 			  FIELDS(f_reason), v);
 }
 
@@ -572,8 +627,8 @@ size_t logline_nick(char *buf, size_t size, const char *ts, const char *who,
 	/* A name is a few bytes of [A-Za-z0-9_.-] (chat.h). */
 	const struct value v[] = {str_value(name, 64)};
 
-	return event_line(buf, size, ts, who, who_len, "nick", FIELDS(f_nick),
-			  v);
+	return event_line(buf, size, ts, who, who_len, EVENT("nick"),
+			  FIELDS(f_nick), v);
 }
 
 size_t logline_start(char *buf, size_t size, const char *ts,
@@ -594,7 +649,8 @@ size_t logline_start(char *buf, size_t size, const char *ts,
 		flag_value(s->quiet),
 	};
 
-	return event_line(buf, size, ts, SERVER, "start", FIELDS(f_start), v);
+	return event_line(buf, size, ts, SERVER, EVENT("start"),
+			  FIELDS(f_start), v);
 }
 
 size_t logline_stop(char *buf, size_t size, const char *ts,
@@ -607,7 +663,8 @@ size_t logline_stop(char *buf, size_t size, const char *ts,
 		u64_value(s->udp_msgs),
 	};
 
-	return event_line(buf, size, ts, SERVER, "stop", FIELDS(f_stop), v);
+	return event_line(buf, size, ts, SERVER, EVENT("stop"), FIELDS(f_stop),
+			  v);
 }
 
 size_t logline_signal(char *buf, size_t size, const char *ts,
@@ -616,7 +673,8 @@ size_t logline_signal(char *buf, size_t size, const char *ts,
 	const struct value v[] = {str_value(signal, WORD_MAX),
 				  str_value(action, REASON_MAX)};
 
-	return event_line(buf, size, ts, SERVER, "signal", FIELDS(f_signal), v);
+	return event_line(buf, size, ts, SERVER, EVENT("signal"),
+			  FIELDS(f_signal), v);
 }
 
 size_t logline_log_reopened(char *buf, size_t size, const char *ts,
@@ -626,7 +684,8 @@ size_t logline_log_reopened(char *buf, size_t size, const char *ts,
 				  str_value(error, ERROR_TEXT_MAX)};
 
 	return event_line(buf, size, ts, SERVER,
-			  error == NULL ? "log-reopened" : "log-reopen-failed",
+			  error == NULL ? EVENT("log-reopened")
+					: EVENT("log-reopen-failed"),
 			  FIELDS(f_reopen), v);
 }
 
@@ -636,7 +695,8 @@ size_t logline_log_gap(char *buf, size_t size, const char *ts, uint64_t lines,
 	const struct value v[] = {u64_value(lines), u64_value(bytes),
 				  str_value(reason, ERROR_TEXT_MAX)};
 
-	return event_line(buf, size, ts, SERVER, "log-gap", FIELDS(f_gap), v);
+	return event_line(buf, size, ts, SERVER, EVENT("log-gap"),
+			  FIELDS(f_gap), v);
 }
 
 size_t logline_log_truncated(char *buf, size_t size, const char *ts,
@@ -644,7 +704,7 @@ size_t logline_log_truncated(char *buf, size_t size, const char *ts,
 {
 	const struct value v[] = {u64_value(from), u64_value(to)};
 
-	return event_line(buf, size, ts, SERVER, "log-truncated",
+	return event_line(buf, size, ts, SERVER, EVENT("log-truncated"),
 			  FIELDS(f_truncated), v);
 }
 
@@ -653,7 +713,8 @@ size_t logline_accept_failed(char *buf, size_t size, const char *ts,
 {
 	const struct value v[] = {str_value(error, ERROR_TEXT_MAX)};
 
-	return event_line(buf, size, ts, SERVER, "accept", FIELDS(f_accept), v);
+	return event_line(buf, size, ts, SERVER, EVENT("accept"),
+			  FIELDS(f_accept), v);
 }
 
 /* ---- reading ---- */
