@@ -96,20 +96,35 @@ static int time_offset(struct cur *c)
 	return number(c, 2, 0, 59);
 }
 
-/* RFC 5424 TIMESTAMP: NILVALUE / FULL-DATE "T" FULL-TIME. */
+/* Two digits at s, as a number in [lo, hi]; -1 otherwise. */
+static int two_digits(const unsigned char *s, int lo, int hi)
+{
+	int v;
+
+	if (!is_digit(s[0]) || !is_digit(s[1]))
+		return -1;
+	v = (s[0] - '0') * 10 + (s[1] - '0');
+	return v >= lo && v <= hi ? 0 : -1;
+}
+
+/* RFC 5424 TIMESTAMP: NILVALUE / FULL-DATE "T" FULL-TIME.  The fixed
+ * part, YYYY-MM-DDTHH:MM:SS, is checked in place: every message of a
+ * syslog sender has one. */
 static int timestamp_5424(struct cur *c)
 {
+	const unsigned char *s = c->p;
 	int frac = 0;
 
 	if (take(c, '-') == 0)
 		return 0;
-	if (number(c, 4, 0, 9999) == -1 || take(c, '-') == -1 ||
-	    number(c, 2, 1, 12) == -1 || take(c, '-') == -1 ||
-	    number(c, 2, 1, 31) == -1 || take(c, 'T') == -1 ||
-	    number(c, 2, 0, 23) == -1 || take(c, ':') == -1 ||
-	    number(c, 2, 0, 59) == -1 || take(c, ':') == -1 ||
-	    number(c, 2, 0, 59) == -1)
+	if (c->end - s < 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':' || !is_digit(s[0]) ||
+	    !is_digit(s[1]) || !is_digit(s[2]) || !is_digit(s[3]) ||
+	    two_digits(s + 5, 1, 12) == -1 || two_digits(s + 8, 1, 31) == -1 ||
+	    two_digits(s + 11, 0, 23) == -1 ||
+	    two_digits(s + 14, 0, 59) == -1 || two_digits(s + 17, 0, 59) == -1)
 		return -1;
+	c->p += 19;
 	if (take(c, '.') == 0) {
 		while (c->p < c->end && is_digit(*c->p) && frac < 6) {
 			c->p++;

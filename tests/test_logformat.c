@@ -179,7 +179,7 @@ static void logged_fields(struct srv *s, const char *needle, struct found *f)
 static void test_logger_rfc5424_tcp(void **state)
 {
 	struct found f;
-	struct srv s;
+	struct srv s = {0};
 
 	(void)state;
 	srv_start(&s, "mtserver", (const char *)NULL);
@@ -203,7 +203,7 @@ static void test_logger_rfc5424_tcp(void **state)
 static void test_logger_rfc3164_tcp(void **state)
 {
 	struct found f;
-	struct srv s;
+	struct srv s = {0};
 
 	(void)state;
 	srv_start(&s, "mtserver", (const char *)NULL);
@@ -223,7 +223,7 @@ static void test_logger_udp_json(void **state)
 	char jq[H_PATH_MAX];
 	const char *out = h_path("jq-udp.out");
 	struct found f;
-	struct srv s;
+	struct srv s = {0};
 	const char *got;
 	int rc;
 
@@ -378,7 +378,7 @@ static void test_json_log_of_hostile_input(void **state)
 	char jq[H_PATH_MAX], py[H_PATH_MAX];
 	const char *jq_out = h_path("jq-hostile.out");
 	const char *py_out = h_path("py-hostile.out");
-	struct srv s;
+	struct srv s = {0};
 	size_t lines;
 	const char *got;
 	int fd, ufd, rc;
@@ -497,7 +497,7 @@ static void test_flood_verifies_a_json_log(void **state)
 	const char *bad = h_path("tampered.log");
 	char port[16];
 	struct h_proc p;
-	struct srv s;
+	struct srv s = {0};
 
 	(void)state;
 	srv_start(&s, "mtserver", "--log-format", "json", (const char *)NULL);
