@@ -10,7 +10,8 @@
  * JSON; a syslog line's text has a syslog header; and a message line the
  * writer makes from the input, in either format, parses back to the
  * input, its length and its number - a syslog line when the input starts
- * with a header (syslogmsg.h), with the header's names.
+ * with a header (syslogmsg.h), with the header's names.  And the JSON
+ * spelling of the escaping decodes to the text's, byte for byte.
  */
 #include <string.h>
 
@@ -97,6 +98,31 @@ static void check_round_trip(const char *text, size_t len, size_t full)
 	}
 }
 
+static char esc[4 * 8192], json[5 * 8192];
+
+/* The JSON spelling of the escaping is the text's: its JSON decoding
+ * (only \\ and \" occur) is exactly logfmt_escape's output. */
+static void check_json_escape(const char *in, size_t size)
+{
+	size_t en = logfmt_escape(esc, in, size);
+	size_t jn = logfmt_escape_json(json, in, size), d = 0;
+
+	FUZZ_CHECK(jn <= LOGFMT_JSON_ESCAPED_MAX(size));
+	for (size_t i = 0; i < jn; i++, d++) {
+		FUZZ_CHECK((unsigned char)json[i] >= 0x20 && json[i] != 0x7f);
+		if (json[i] == '\\') {
+			i++;
+			FUZZ_CHECK(i < jn &&
+				   (json[i] == '\\' || json[i] == '"'));
+		} else {
+			FUZZ_CHECK(json[i] != '"');
+		}
+		FUZZ_CHECK(d < en && esc[d] == json[i]);
+	}
+	FUZZ_CHECK(d == en);
+	FUZZ_CHECK(logfmt_escape_json_equals(in, size, json, jn));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *in = (const char *)data;
@@ -104,6 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 8192)
 		return 0;
 	check_parsed(in, size);
+	check_json_escape(in, size);
 	/* A message is never empty; the first byte says "truncated" and
 	 * which format. */
 	if (size > 1) {
