@@ -42,8 +42,7 @@ static void check_parsed(const char *in, size_t size)
 		   (l.transport == LOGLINE_SERVER && l.peer_len == 1));
 	FUZZ_CHECK(inside(l.name, l.name_len, in, size));
 	FUZZ_CHECK(l.rest_len == 0 || inside(l.rest, l.rest_len, in, size));
-	if (l.event != LOGLINE_MSG && l.event != LOGLINE_MSG_TRUNCATED &&
-	    l.event != LOGLINE_SYSLOG && l.event != LOGLINE_SYSLOG_TRUNCATED)
+	if (!logline_is_message(&l))
 		return;
 	FUZZ_CHECK(inside(l.escaped, l.escaped_len, in, size));
 	FUZZ_CHECK(l.text != NULL);

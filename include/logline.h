@@ -263,6 +263,16 @@ struct logline {
 	const char *error;
 };
 
+/* Whether l is a client's message, whatever its kind: msg,
+ * msg-truncated, syslog or syslog-truncated (a reader counting messages
+ * counts all four: a syslog sender's messages are "syslog" lines). */
+static inline bool logline_is_message(const struct logline *l)
+{
+	return l->event == LOGLINE_MSG || l->event == LOGLINE_MSG_TRUNCATED ||
+	       l->event == LOGLINE_SYSLOG ||
+	       l->event == LOGLINE_SYSLOG_TRUNCATED;
+}
+
 /*
  * Parses line[0..len), one line with or without its '\n'.  A message's
  * text is unescaped: it points into the line when it held no escape,

@@ -890,6 +890,8 @@ static void test_json_every_event_round_trip(void **state)
 							  : "127.0.0.1:53422");
 		assert_int_equal(j.number, t.number);
 		assert_int_equal(j.event, t.event);
+		assert_int_equal(logline_is_message(&t), i >= 12);
+		assert_int_equal(logline_is_message(&j), i >= 12);
 		assert_int_equal(j.name_len, t.name_len);
 		assert_memory_equal(j.name, t.name, t.name_len);
 		assert_int_equal(j.full_len, t.full_len);
