@@ -217,6 +217,28 @@ static void test_logger_rfc3164_tcp(void **state)
 	assert_false(f.has_app_name);
 }
 
+/* A message over --max-line keeps its header in its head: a
+ * syslog-truncated line, the fields whole, len= the full length. */
+static void test_logger_truncated(void **state)
+{
+	static char message[301];
+	struct found f;
+	struct srv s = {0};
+
+	(void)state;
+	memset(message, 'x', sizeof(message) - 1);
+	memcpy(message, "long one ", 9);
+	srv_start(&s, "mtserver", "--max-line", "120", (const char *)NULL);
+	run_logger(&s, "-T", "--rfc5424", "auth.crit", message);
+	srv_wait_log(&s, " syslog-truncated len=", 1);
+	logged_fields(&s, "long one ", &f);
+	assert_int_equal(f.event, LOGLINE_SYSLOG_TRUNCATED);
+	assert_string_equal(f.facility, "auth");
+	assert_string_equal(f.severity, "crit");
+	assert_string_equal(f.app_name, "myapp");
+	assert_string_equal(f.msgid, "ID47");
+}
+
 /* Over UDP (logger -d), into a JSON log, read by logline and by jq. */
 static void test_logger_udp_json(void **state)
 {
@@ -524,6 +546,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_logger_rfc5424_tcp),
 		cmocka_unit_test(test_logger_rfc3164_tcp),
+		cmocka_unit_test(test_logger_truncated),
 		cmocka_unit_test(test_logger_udp_json),
 		cmocka_unit_test(test_json_log_of_hostile_input),
 		cmocka_unit_test(test_flood_verifies_a_json_log),
