@@ -20,6 +20,7 @@
 
 #include "proxyproto.h"
 #include "frame.h"
+#include "logline.h"
 
 #define MT_VERSION "1.0"
 
@@ -90,6 +91,7 @@ struct config {
 	size_t proxy_from_count;
 	struct pp_net proxy_from[CLI_PROXY_FROM_MAX];
 	enum frame_framing framing; /* --framing, of TCP streams (frame.h) */
+	enum logline_format log_format; /* --log-format: text or json */
 };
 
 enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,

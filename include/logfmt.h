@@ -30,6 +30,8 @@
 
 /* Worst case of logfmt_escape: every byte becomes "\xNN". */
 #define LOGFMT_ESCAPED_MAX(n) (4 * (size_t)(n))
+/* Worst case of logfmt_escape_json: every byte becomes "\\\\xNN". */
+#define LOGFMT_JSON_ESCAPED_MAX(n) (5 * (size_t)(n))
 
 /* "2026-11-24T13:49:55.123456Z": ISO 8601, UTC, microseconds. */
 #define LOGFMT_TS_LEN 27
@@ -44,6 +46,23 @@ size_t logfmt_escape(char *dst, const char *src, size_t len);
  * Uses a fixed stack buffer, no allocation. */
 bool logfmt_escape_equals(const char *text, size_t len, const char *esc,
 			  size_t esc_len);
+
+/*
+ * The same escaping spelled for the inside of a JSON string (RFC 8259):
+ * what a JSON reader decodes from it is exactly what logfmt_escape
+ * writes.  (Strings here are in C's notation.)  So the byte 0x1b, which
+ * the text shows as the four characters "\\x1b", is "\\\\x1b" in the
+ * JSON source, which any JSON reader decodes to those same four
+ * characters - never "\\u001b", which would make a byte look like a
+ * character - and '"' is "\\\"".  The output is valid UTF-8 with no
+ * control character, so the string is valid JSON.  dst must hold
+ * LOGFMT_JSON_ESCAPED_MAX(len) bytes; returns the bytes written.
+ */
+size_t logfmt_escape_json(char *dst, const char *src, size_t len);
+
+/* logfmt_escape_equals for logfmt_escape_json. */
+bool logfmt_escape_json_equals(const char *text, size_t len, const char *esc,
+			       size_t esc_len);
 
 /* Writes ts (CLOCK_REALTIME) as LOGFMT_TS_LEN bytes, no NUL. */
 void logfmt_timestamp(char *dst, const struct timespec *ts);

@@ -13,6 +13,11 @@
  *   msg TEXT                        a client's message, TEXT escaped
  *   msg-truncated len=N TEXT        an over-long message: its kept head,
  *                                   N its full length
+ *   syslog facility=F severity=S hostname=H[ app-name=A procid=P
+ *          msgid=M] TEXT            a message that starts with a syslog
+ *                                   header (syslogmsg.h; app-name, procid
+ *                                   and msgid: RFC 5424), TEXT whole
+ *   syslog-truncated len=N facility=F ... TEXT   the same, cut
  *   connect
  *   disconnect reason=R[ error="E"] messages=N bytes=N truncated=N
  *              discarded=N unsent=N duration=S.mmms
@@ -32,12 +37,25 @@
  *                                   bytes to N (copytruncate): what the
  *                                   copy lacks of the first N is lost
  *
+ * The same lines as JSON (--log-format json, docs/json-log.md):
+ *
+ *   {"ts":"TIMESTAMP","transport":"tcp","peer":"127.0.0.1:53422","id":17,
+ *    "event":"EVENT", then each field as "key":value, in the order above}
+ *
+ * with the text's keys (positional ones named: prog, version, addr,
+ * transports; tcp-connections, tcp-messages, udp-messages; signal;
+ * accept's error), numbers as numbers (durations in seconds, S.mmm),
+ * flags as true, and a message as "text": TEXT escaped as in the text
+ * format, then as a JSON string (logfmt_escape_json).  Server lines have
+ * no transport, peer and id.
+ *
  * Writing: one function per event, printf-free (a few hundred bytes of
  * stack: they run on every worker, see workers.h), each filling a
  * caller's buffer of LOGLINE_EVENT_MAX bytes (a message line:
  * logline_msg_max(len)) and returning the line's length with its '\n'.
- * A new event is a new function made of the builder's put calls.
- * Escaping is logfmt.h's (logfmt_escape); only the reader undoes it.
+ * A new event is a new function and a list of its fields in the table
+ * both formats are written from (logline.c).  Escaping is logfmt.h's;
+ * only the reader undoes it.
  *
  * Reading: logline_parse() checks a whole line against the grammar and
  * returns its fields as (pointer, length) views into the line; a
@@ -46,7 +64,9 @@
  * corrupt, or made to mislead - gives -1, errno EINVAL, and a reason;
  * the reader never reads outside [line, line + len).
  *
- * No state, no allocation: any thread may call any function here.
+ * No allocation, and no state but the format (logline_set_format, set
+ * before any thread starts): any thread may call any other function
+ * here.
  */
 #ifndef LOGLINE_H
 #define LOGLINE_H
@@ -67,13 +87,26 @@
  * server's own words and numbers (the longest, start, is under 300). */
 #define LOGLINE_EVENT_MAX 512
 
-/* Longest line a message of len bytes can make (escaped, truncated). */
-static inline size_t logline_msg_max(size_t len)
-{
-	/* TS, WHO, "msg-truncated len=N ", escaped text, separators. */
-	return LOGFMT_TS_LEN + 1 + LOGLINE_WHO_MAX + 1 + 48 +
-	       LOGFMT_ESCAPED_MAX(len) + 1;
-}
+/* ---- the format ---- */
+
+/* Text, as above, or JSON lines (docs/json-log.md): one object per
+ * line with the same events and fields, made by the same writers from
+ * the same table of fields.  A reader needs no setting: logline_parse
+ * reads both. */
+enum logline_format { LOGLINE_FORMAT_TEXT, LOGLINE_FORMAT_JSON };
+
+/* Chooses the format of every line written from now on.  Called by main
+ * before any thread logs (the servers: after the command line, before
+ * the logger opens); not thread-safe. */
+void logline_set_format(enum logline_format format);
+enum logline_format logline_get_format(void);
+
+/* "text" or "json" into *format: 0, or -1 for any other name. */
+int logline_format_parse(const char *name, enum logline_format *format);
+
+/* Longest line a message of len bytes can make in the format chosen
+ * (escaped, truncated, with a syslog header's fields). */
+size_t logline_msg_max(size_t len);
 
 /* ---- writing ---- */
 
@@ -86,48 +119,19 @@ size_t logline_who(char *dst, size_t size, const char *transport,
 /* Writes TIMESTAMP for the time now into ts (LOGFMT_TS_LEN bytes). */
 void logline_now(char *ts);
 
-/*
- * A line being built in a caller's buffer.  Every put appends what fits;
- * what does not is dropped and sets cut, and one byte is always kept for
- * the '\n' that logline_finish adds: a line is never longer than its
- * buffer and always whole.
- */
-struct logline_builder {
-	char *buf;
-	size_t len, room; /* room: size - 1, the '\n' byte kept apart */
-	bool cut;
-};
-
-/* Starts "TIMESTAMP WHO" in buf[0..size), size >= 1.  ts is
- * LOGFMT_TS_LEN bytes. */
-void logline_begin(struct logline_builder *b, char *buf, size_t size,
-		   const char *ts, const char *who, size_t who_len);
-/* Appends s[0..len). */
-void logline_put(struct logline_builder *b, const char *s, size_t len);
-/* Appends a literal. */
-#define LOGLINE_PUT(b, literal) logline_put((b), (literal), sizeof(literal) - 1)
-/* Appends a NUL-terminated string of at most max bytes. */
-void logline_put_str(struct logline_builder *b, const char *s, size_t max);
-/* Appends v in decimal. */
-void logline_put_u64(struct logline_builder *b, uint64_t v);
-/* Appends " key=value"; value NUL-terminated, at most max bytes. */
-void logline_put_kv(struct logline_builder *b, const char *key,
-		    const char *value, size_t max);
-/* Appends " key=N". */
-void logline_put_kv_u64(struct logline_builder *b, const char *key, uint64_t v);
-/* Ends the line with '\n'; returns its length. */
-size_t logline_finish(struct logline_builder *b);
-
 /* "msg TEXT", or "msg-truncated len=FULL TEXT" when full_len > len, for
- * the message text[0..len).  size >= logline_msg_max(len) keeps all of
- * it; with less, the text is cut. */
+ * the message text[0..len); "syslog ..." and "syslog-truncated ..." when
+ * the text starts with a syslog header (syslogmsg.h), its fields before
+ * the text.  size >= logline_msg_max(len) keeps all of it; with less,
+ * the text is cut. */
 size_t logline_msg(char *buf, size_t size, const char *ts, const char *who,
 		   size_t who_len, const char *text, size_t len,
 		   size_t full_len);
 
-/* Room for a connect line: TIMESTAMP WHO connect.  Small, since every
- * worker makes one at the top of its stack (workers.h). */
-#define LOGLINE_CONNECT_MAX (LOGFMT_TS_LEN + 1 + LOGLINE_WHO_MAX + 16)
+/* Room for a connect line: TIMESTAMP WHO connect, in either format
+ * (JSON's keys take 72 bytes more).  Small, since every worker makes one
+ * at the top of its stack (workers.h). */
+#define LOGLINE_CONNECT_MAX (LOGFMT_TS_LEN + 1 + LOGLINE_WHO_MAX + 72)
 
 size_t logline_connect(char *buf, size_t size, const char *ts, const char *who,
 		       size_t who_len);
@@ -148,6 +152,14 @@ size_t logline_disconnect(char *buf, size_t size, const char *ts,
 /* "refused reason=R" (R: server-full, no-thread, no-descriptors, ...). */
 size_t logline_refused(char *buf, size_t size, const char *ts, const char *who,
 		       size_t who_len, const char *reason);
+
+struct frame_fault;
+/* "frame-error reason=R count=HEAD" (an octet count not taken: HEAD is
+ * what was read as one, escaped) or "frame-error reason=cut-short
+ * count=N got=N" (frame.h's struct frame_fault). */
+size_t logline_frame_error(char *buf, size_t size, const char *ts,
+			   const char *who, size_t who_len,
+			   const struct frame_fault *fault);
 
 /* "nick name=NAME": a --chat member took NAME (chat.h's rules). */
 size_t logline_nick(char *buf, size_t size, const char *ts, const char *who,
@@ -215,13 +227,26 @@ enum logline_event {
 	LOGLINE_REFUSED,
 	LOGLINE_START,
 	LOGLINE_STOP,
-	LOGLINE_ACCEPT
+	LOGLINE_ACCEPT,
+	LOGLINE_SYSLOG,		  /* a message with a syslog header */
+	LOGLINE_SYSLOG_TRUNCATED, /* the same, cut at --max-line */
+};
+
+/* A syslog header's fields as logged (syslog and syslog-truncated
+ * lines): facility and severity by name ("user", "notice"), hostname
+ * always, app_name, procid and msgid for RFC 5424 only (NULL, 0 for RFC
+ * 3164).  In a JSON line a '"' or '\\' in a name stays JSON-escaped. */
+struct logline_syslog {
+	const char *facility, *severity, *hostname, *app_name, *procid, *msgid;
+	size_t facility_len, severity_len, hostname_len, app_name_len,
+		procid_len, msgid_len;
 };
 
 /* A line's fields.  Pointers are views into the parsed line, or (text)
  * into the caller's text buffer; none is NUL-terminated. */
 struct logline {
-	struct timespec ts; /* CLOCK_REALTIME */
+	enum logline_format format; /* which of the two the line is in */
+	struct timespec ts;	    /* CLOCK_REALTIME */
 	enum logline_transport transport;
 	const char *peer; /* "127.0.0.1:53422"; "-" on server lines */
 	size_t peer_len;
@@ -230,18 +255,31 @@ struct logline {
 	const char *name; /* the event's word: "msg", "disconnect", ... */
 	size_t name_len;
 	/* Everything after the event's word and its space ("" when none):
-	 * the fields of connect, disconnect, refused, start, stop, ... */
+	 * the fields of connect, disconnect, refused, start, stop, ...
+	 * JSON: the members after "event" (,"key":value...), without the
+	 * closing '}'.  Empty for messages: their fields are below. */
 	const char *rest;
 	size_t rest_len;
-	/* msg and msg-truncated only: */
+	/* msg, msg-truncated, syslog, syslog-truncated only: */
 	uint64_t full_len;   /* the message's length before it was cut */
-	const char *escaped; /* the text as logged */
+	const char *escaped; /* the text as logged (JSON: JSON-escaped) */
 	size_t escaped_len;
 	const char *text; /* unescaped; NULL when textbuf had no room */
 	size_t text_len;
+	struct logline_syslog syslog; /* syslog lines only */
 	/* When logline_parse failed: why, a static string. */
 	const char *error;
 };
+
+/* Whether l is a client's message, whatever its kind: msg,
+ * msg-truncated, syslog or syslog-truncated (a reader counting messages
+ * counts all four: a syslog sender's messages are "syslog" lines). */
+static inline bool logline_is_message(const struct logline *l)
+{
+	return l->event == LOGLINE_MSG || l->event == LOGLINE_MSG_TRUNCATED ||
+	       l->event == LOGLINE_SYSLOG ||
+	       l->event == LOGLINE_SYSLOG_TRUNCATED;
+}
 
 /*
  * Parses line[0..len), one line with or without its '\n'.  A message's
@@ -257,7 +295,10 @@ int logline_parse(const char *line, size_t len, struct logline *out,
 
 /* Finds " key=" (or the rest's first field key=) in l->rest and returns
  * its value: up to the next space, or between quotes when quoted
- * (error="..."). 0, or -1 when there is no such field. */
+ * (error="...").  In a JSON line, the member "key": a string's bytes
+ * between its quotes (JSON escapes left as they are), a number or true
+ * as written (a duration: "12.345", where the text has "12.345s").  0,
+ * or -1 when there is no such field. */
 int logline_field(const struct logline *l, const char *key, const char **value,
 		  size_t *value_len);
 /* The same for a decimal field.  0, or -1 (absent or not a number). */

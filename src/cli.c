@@ -31,6 +31,7 @@ enum {
 	OPT_PROXY_PROTOCOL,
 	OPT_PROXY_FROM,
 	OPT_FRAMING,
+	OPT_LOG_FORMAT,
 };
 
 /* The options both servers take; stserver, serving one TCP client at a
@@ -42,6 +43,7 @@ enum {
 	{"echo", no_argument, NULL, OPT_ECHO},                          \
 	{"log", required_argument, NULL, 'l'},                          \
 	{"quiet", no_argument, NULL, 'q'},                              \
+	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},        \
 	{"idle-timeout", required_argument, NULL, OPT_IDLE},            \
 	{"max-memory", required_argument, NULL, OPT_MAX_MEMORY},        \
 	{"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},    \
@@ -246,6 +248,13 @@ static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
 		return CLI_RUN;
 	case 'q':
 		cfg->quiet = true;
+		return CLI_RUN;
+	case OPT_LOG_FORMAT:
+		if (logline_format_parse(optarg, &cfg->log_format) == -1)
+			return OPT_FAIL(err, errlen,
+					"invalid --log-format '%s' (expected "
+					"text or json)",
+					optarg);
 		return CLI_RUN;
 	case OPT_MAX_CLIENTS:
 		return number_option("--max-clients", optarg, 1,
@@ -525,7 +534,9 @@ void cli_usage(FILE *out, enum cli_kind kind)
 	fputs("  -l, --log FILE        append the log to FILE (default "
 	      "standard output)\n"
 	      "  -q, --quiet           log connection events only, not "
-	      "messages\n",
+	      "messages\n"
+	      "      --log-format F    text (default) or json: one JSON "
+	      "object per line\n",
 	      out);
 	if (kind == CLI_MTSERVER)
 		fputs("      --max-clients N   concurrent TCP clients "

@@ -146,24 +146,13 @@ size_t conn_session_cost(const struct config *cfg)
 static void on_frame_fault(void *ctx, const struct frame_fault *fault)
 {
 	struct session *s = ctx;
-	char line[LOGLINE_EVENT_MAX], head[LOGFMT_ESCAPED_MAX(FRAME_HEAD_MAX)];
-	struct logline_builder b;
+	char line[LOGLINE_EVENT_MAX];
 
 	if (s->c->env->cfg->quiet) /* -q: receive() stamps no lines */
 		log_batch_stamp(&s->batch);
-	logline_begin(&b, line, sizeof(line), s->batch.ts, s->c->who,
-		      s->c->who_len);
-	LOGLINE_PUT(&b, " frame-error");
-	logline_put_kv(&b, "reason", fault->reason, sizeof(line));
-	if (fault->head_len > 0 && fault->head_len <= FRAME_HEAD_MAX) {
-		LOGLINE_PUT(&b, " count=");
-		logline_put(&b, head,
-			    logfmt_escape(head, fault->head, fault->head_len));
-	} else {
-		logline_put_kv_u64(&b, "count", fault->count);
-		logline_put_kv_u64(&b, "got", fault->got);
-	}
-	log_batch_line(&s->batch, line, logline_finish(&b));
+	log_batch_line(&s->batch, line,
+		       logline_frame_error(line, sizeof(line), s->batch.ts,
+					   s->c->who, s->c->who_len, fault));
 }
 
 /* Allocates the session's buffers, charged to the server's budget.  0,

@@ -85,14 +85,26 @@ static size_t utf8_printable(const unsigned char *s, size_t n)
 }
 
 /* Non-zero when some byte of v is not plain printable ASCII: a control
- * byte, DEL, a backslash, or a byte with the high bit set. */
-static uint64_t swar_needs_escape(uint64_t v)
+ * byte, DEL, a backslash, or a byte with the high bit set; for JSON, a
+ * double quote too. */
+static inline uint64_t swar_needs_escape(uint64_t v, bool json)
 {
-	return (v & SWAR_HIGHS) | swar_has_less(v, 0x20) |
-	       swar_has_byte(v, 0x7f) | swar_has_byte(v, '\\');
+	uint64_t special = (v & SWAR_HIGHS) | swar_has_less(v, 0x20) |
+			   swar_has_byte(v, 0x7f) | swar_has_byte(v, '\\');
+
+	return json ? special | swar_has_byte(v, '"') : special;
 }
 
-size_t logfmt_escape(char *dst, const char *src, size_t len)
+/*
+ * The one escaping, in two spellings.  Text: as logfmt.h says.  JSON:
+ * the same escapes, written as a JSON string holds them - each '\\' of
+ * the text's escape doubled ("\\x1b" in the text is "\\\\x1b" in the
+ * JSON string, which a JSON reader turns back into the text's "\\x1b"),
+ * and '"' as "\\\"".  The compiler makes one copy of each (json is a
+ * constant at both call sites), so the text's loop pays nothing.
+ */
+static inline __attribute__((always_inline)) size_t
+escape_as(char *dst, const char *src, size_t len, bool json)
 {
 	const unsigned char *s = (const unsigned char *)src;
 	char *d = dst;
@@ -103,14 +115,15 @@ size_t logfmt_escape(char *dst, const char *src, size_t len)
 		size_t seq;
 
 		/* Plain text goes eight bytes at a time. */
-		if (len - i >= 8 && !swar_needs_escape(swar_load(s + i))) {
+		if (len - i >= 8 &&
+		    !swar_needs_escape(swar_load(s + i), json)) {
 			memcpy(d, s + i, 8);
 			d += 8;
 			i += 8;
 			continue;
 		}
 		c = s[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
+		if (c >= 0x20 && c < 0x7f && c != '\\' && (!json || c != '"')) {
 			*d++ = (char)c;
 			i++;
 			continue;
@@ -121,10 +134,20 @@ size_t logfmt_escape(char *dst, const char *src, size_t len)
 			i += seq;
 			continue;
 		}
+		if (c == '"') { /* JSON only */
+			*d++ = '\\';
+			*d++ = '"';
+			i++;
+			continue;
+		}
 		*d++ = '\\';
+		if (json)
+			*d++ = '\\';
 		switch (c) {
 		case '\\':
 			*d++ = '\\';
+			if (json)
+				*d++ = '\\';
 			break;
 		case '\n':
 			*d++ = 'n';
@@ -145,13 +168,23 @@ size_t logfmt_escape(char *dst, const char *src, size_t len)
 	return (size_t)(d - dst);
 }
 
-/* Text escaped per step of logfmt_escape_equals: 1 KiB of output. */
+size_t logfmt_escape(char *dst, const char *src, size_t len)
+{
+	return escape_as(dst, src, len, false);
+}
+
+size_t logfmt_escape_json(char *dst, const char *src, size_t len)
+{
+	return escape_as(dst, src, len, true);
+}
+
+/* Text escaped per step of escape_equals: 1.25 KiB of output at most. */
 #define EQUALS_CHUNK 256
 
-bool logfmt_escape_equals(const char *text, size_t len, const char *esc,
-			  size_t esc_len)
+static bool escape_equals(const char *text, size_t len, const char *esc,
+			  size_t esc_len, bool json)
 {
-	char out[LOGFMT_ESCAPED_MAX(EQUALS_CHUNK)];
+	char out[LOGFMT_JSON_ESCAPED_MAX(EQUALS_CHUNK)];
 	size_t i = 0, done = 0;
 
 	while (i < len) {
@@ -169,13 +202,26 @@ bool logfmt_escape_equals(const char *text, size_t len, const char *esc,
 					end -= back;
 					break;
 				}
-		n = logfmt_escape(out, text + i, end - i);
+		n = json ? logfmt_escape_json(out, text + i, end - i)
+			 : logfmt_escape(out, text + i, end - i);
 		if (n > esc_len - done || memcmp(out, esc + done, n) != 0)
 			return false;
 		done += n;
 		i = end;
 	}
 	return done == esc_len;
+}
+
+bool logfmt_escape_equals(const char *text, size_t len, const char *esc,
+			  size_t esc_len)
+{
+	return escape_equals(text, len, esc, esc_len, false);
+}
+
+bool logfmt_escape_json_equals(const char *text, size_t len, const char *esc,
+			       size_t esc_len)
+{
+	return escape_equals(text, len, esc, esc_len, true);
 }
 
 /* Writes v as exactly `width` decimal digits. */

@@ -8,7 +8,173 @@
 #include <errno.h>
 #include <string.h>
 
+#include "frame.h"
 #include "swar.h"
+#include "syslogmsg.h"
+
+/* ---- the format ---- */
+
+/* Set once by main before any thread logs (logline.h); read by every
+ * writer. */
+static enum logline_format line_format = LOGLINE_FORMAT_TEXT;
+
+void logline_set_format(enum logline_format format)
+{
+	line_format = format;
+}
+
+enum logline_format logline_get_format(void)
+{
+	return line_format;
+}
+
+int logline_format_parse(const char *name, enum logline_format *format)
+{
+	if (strcmp(name, "text") == 0)
+		*format = LOGLINE_FORMAT_TEXT;
+	else if (strcmp(name, "json") == 0)
+		*format = LOGLINE_FORMAT_JSON;
+	else
+		return -1;
+	return 0;
+}
+
+/*
+ * ---- the events and their fields: one table for both formats ----
+ *
+ * Each event is a name and a list of fields.  A field has the key JSON
+ * writes ("key":value) and the text's spelling around its value
+ * (before VALUE after): " reason=" for reason=R, " (" and ")" for the
+ * start line's "(tcp, udp)".  The text and the JSON writer both walk
+ * these lists, so the two formats carry the same fields by
+ * construction.
+ */
+enum kind {
+	K_WORD,	   /* text: as is; JSON: a string */
+	K_U64,	   /* decimal; JSON: a number */
+	K_LONG,	   /* decimal, maybe negative; JSON: a number */
+	K_SECONDS, /* milliseconds written as S.mmm; JSON: a number */
+	K_FLAG,	   /* present or not: text " chat", JSON "chat":true */
+	K_OUTSIDE, /* a word from outside (a path, a name), escaped as text
+		    * is: it stays on its line and can forge nothing */
+	K_TEXT	   /* a client's message, escaped; always last */
+};
+
+/* A literal and its length, counted by the compiler. */
+struct lit {
+	const char *s;
+	size_t len;
+};
+#define LIT(literal)                                                           \
+	{                                                                      \
+		(literal), sizeof(literal) - 1                                 \
+	}
+
+struct field {
+	struct lit key;
+	enum kind kind;
+	struct lit before, after; /* the text's spelling */
+};
+
+/* A field's value, as a writer hands it over. */
+struct value {
+	bool set; /* false: the field is left out (optional fields) */
+	const char *s;
+	size_t len;
+	uint64_t u;
+	long l;
+};
+
+/* The fields the writers below fill, in their order. */
+static const struct field f_disconnect[] = {
+	{LIT("reason"), K_WORD, LIT(" reason="), LIT("")},
+	{LIT("error"), K_WORD, LIT(" error=\""), LIT("\"")},
+	{LIT("messages"), K_U64, LIT(" messages="), LIT("")},
+	{LIT("bytes"), K_U64, LIT(" bytes="), LIT("")},
+	{LIT("truncated"), K_U64, LIT(" truncated="), LIT("")},
+	{LIT("discarded"), K_U64, LIT(" discarded="), LIT("")},
+	{LIT("unsent"), K_U64, LIT(" unsent="), LIT("")},
+	{LIT("duration"), K_SECONDS, LIT(" duration="), LIT("s")},
+};
+/* frame-error: a count not taken (what was read as one), or a stream
+ * that ended inside a counted message. */
+static const struct field f_frame_error[] = {
+	{LIT("reason"), K_WORD, LIT(" reason="), LIT("")},
+	{LIT("count"), K_OUTSIDE, LIT(" count="), LIT("")},
+	{LIT("count"), K_U64, LIT(" count="), LIT("")},
+	{LIT("got"), K_U64, LIT(" got="), LIT("")},
+};
+static const struct field f_reason[] = {
+	{LIT("reason"), K_WORD, LIT(" reason="), LIT("")}};
+static const struct field f_nick[] = {
+	{LIT("name"), K_OUTSIDE, LIT(" name="), LIT("")}};
+static const struct field f_start[] = {
+	{LIT("prog"), K_WORD, LIT(" "), LIT("")},
+	{LIT("version"), K_WORD, LIT(" "), LIT("")},
+	{LIT("addr"), K_WORD, LIT(" on "), LIT("")},
+	{LIT("transports"), K_WORD, LIT(" ("), LIT(")")},
+	{LIT("max-clients"), K_LONG, LIT(" max-clients="), LIT("")},
+	{LIT("nofile"), K_U64, LIT(" nofile="), LIT("")},
+	{LIT("idle-timeout"), K_LONG, LIT(" idle-timeout="), LIT("s")},
+	{LIT("max-line"), K_LONG, LIT(" max-line="), LIT("")},
+	{LIT("drain-timeout"), K_SECONDS, LIT(" drain-timeout="), LIT("s")},
+	{LIT("chat"), K_FLAG, LIT(" chat"), LIT("")},
+	{LIT("echo"), K_FLAG, LIT(" echo"), LIT("")},
+	{LIT("quiet"), K_FLAG, LIT(" quiet"), LIT("")},
+};
+static const struct field f_stop[] = {
+	{LIT("prog"), K_WORD, LIT(" "), LIT(":")},
+	{LIT("tcp-connections"), K_U64, LIT(" "), LIT(" tcp connections,")},
+	{LIT("tcp-messages"), K_U64, LIT(" "), LIT(" tcp messages,")},
+	{LIT("udp-messages"), K_U64, LIT(" "), LIT(" udp messages")},
+};
+static const struct field f_signal[] = {
+	{LIT("signal"), K_WORD, LIT(" "), LIT("")},
+	{LIT("action"), K_WORD, LIT(" action="), LIT("")},
+};
+static const struct field f_reopen[] = {
+	{LIT("path"), K_OUTSIDE, LIT(" path="), LIT("")},
+	{LIT("error"), K_WORD, LIT(" error=\""), LIT("\"")},
+};
+static const struct field f_gap[] = {
+	{LIT("lines"), K_U64, LIT(" lines="), LIT("")},
+	{LIT("bytes"), K_U64, LIT(" bytes="), LIT("")},
+	{LIT("reason"), K_WORD, LIT(" reason=\""), LIT("\"")},
+};
+static const struct field f_truncated[] = {
+	{LIT("from"), K_U64, LIT(" from="), LIT("")},
+	{LIT("to"), K_U64, LIT(" to="), LIT("")},
+};
+static const struct field f_accept[] = {
+	{LIT("error"), K_WORD, LIT(" failed: "),
+	 LIT("; refusing clients until descriptors are free")},
+};
+/* A message: msg, msg-truncated, syslog, syslog-truncated; a writer
+ * leaves out what its kind has not (MSG_* below). */
+static const struct field f_msg[] = {
+	{LIT("len"), K_U64, LIT(" len="), LIT("")},
+	{LIT("facility"), K_WORD, LIT(" facility="), LIT("")},
+	{LIT("severity"), K_WORD, LIT(" severity="), LIT("")},
+	{LIT("hostname"), K_WORD, LIT(" hostname="), LIT("")},
+	{LIT("app-name"), K_WORD, LIT(" app-name="), LIT("")},
+	{LIT("procid"), K_WORD, LIT(" procid="), LIT("")},
+	{LIT("msgid"), K_WORD, LIT(" msgid="), LIT("")},
+	{LIT("text"), K_TEXT, LIT(" "), LIT("")},
+};
+enum {
+	MSG_LEN,
+	MSG_FACILITY,
+	MSG_SEVERITY,
+	MSG_HOSTNAME,
+	MSG_APP_NAME,
+	MSG_PROCID,
+	MSG_MSGID,
+	MSG_TEXT,
+	MSG_FIELDS
+};
+
+#define FIELDS(a)   (a), sizeof(a) / sizeof((a)[0])
+#define EVENT(name) ((struct lit)LIT(name))
 
 /* ---- writing ---- */
 
@@ -43,355 +209,542 @@ void logline_now(char *ts)
 	logfmt_timestamp(ts, &now);
 }
 
-void logline_put(struct logline_builder *b, const char *s, size_t len)
-{
-	size_t n = copy_cut(b->buf + b->len, b->room - b->len, s, len);
+/*
+ * A line being built in a caller's buffer.  Every put appends what fits;
+ * what does not is dropped and sets cut.  The line's end is kept apart
+ * ('\n'; for JSON "}\n"), so a line is never longer than its buffer and
+ * always whole.  A JSON member that does not fit whole is taken back,
+ * so a cut JSON line is still one valid object.
+ */
+struct builder {
+	char *buf;
+	size_t len, room; /* room: the size less the end kept apart */
+	bool json, cut;
+};
 
-	b->len += n;
-	if (n < len)
-		b->cut = true;
+/* What does not fit: its head. */
+static void put_cut(struct builder *b, const char *s, size_t len)
+{
+	b->len += copy_cut(b->buf + b->len, b->room - b->len, s, len);
+	b->cut = true;
 }
 
-void logline_begin(struct logline_builder *b, char *buf, size_t size,
-		   const char *ts, const char *who, size_t who_len)
+/* Inline, so that a literal's copy is a few moves: every message line is
+ * made of these. */
+static inline void put(struct builder *b, const char *s, size_t len)
 {
-	b->buf = buf;
-	b->len = 0;
-	b->room = size - 1;
-	b->cut = false;
-	logline_put(b, ts, LOGFMT_TS_LEN);
-	LOGLINE_PUT(b, " ");
-	logline_put(b, who, who_len);
+	if (len > b->room - b->len) {
+		put_cut(b, s, len);
+		return;
+	}
+	memcpy(b->buf + b->len, s, len);
+	b->len += len;
 }
 
-void logline_put_str(struct logline_builder *b, const char *s, size_t max)
-{
-	logline_put(b, s, strnlen(s, max));
-}
+#define PUT(b, literal) put((b), (literal), sizeof(literal) - 1)
 
-void logline_put_u64(struct logline_builder *b, uint64_t v)
+static void put_u64(struct builder *b, uint64_t v)
 {
 	char num[LOGFMT_U64_MAX];
 
-	logline_put(b, num, logfmt_u64(num, v));
+	put(b, num, logfmt_u64(num, v));
 }
 
-/* Appends " key=". */
-static void put_key(struct logline_builder *b, const char *key)
+/* Appends v, or "-" and its magnitude when negative. */
+static void put_long(struct builder *b, long v)
 {
-	LOGLINE_PUT(b, " ");
-	logline_put_str(b, key, LOGLINE_EVENT_MAX);
-	LOGLINE_PUT(b, "=");
+	if (v < 0) {
+		PUT(b, "-");
+		put_u64(b, 0 - (uint64_t)v);
+		return;
+	}
+	put_u64(b, (uint64_t)v);
 }
 
-void logline_put_kv(struct logline_builder *b, const char *key,
-		    const char *value, size_t max)
+/* Appends ms milliseconds as "S.mmm". */
+static void put_seconds(struct builder *b, uint64_t ms)
 {
-	put_key(b, key);
-	logline_put_str(b, value, max);
+	char frac[4];
+
+	put_u64(b, ms / 1000);
+	frac[0] = '.';
+	frac[1] = (char)('0' + ms / 100 % 10);
+	frac[2] = (char)('0' + ms / 10 % 10);
+	frac[3] = (char)('0' + ms % 10);
+	put(b, frac, sizeof(frac));
 }
 
-void logline_put_kv_u64(struct logline_builder *b, const char *key, uint64_t v)
+static size_t escape(const struct builder *b, char *dst, const char *s,
+		     size_t len)
 {
-	put_key(b, key);
-	logline_put_u64(b, v);
+	return b->json ? logfmt_escape_json(dst, s, len)
+		       : logfmt_escape(dst, s, len);
 }
 
-size_t logline_finish(struct logline_builder *b)
+/* Appends s[0..len) escaped, as much as fits whole with `keep` bytes
+ * left over (what must follow it). */
+static void put_escaped(struct builder *b, const char *s, size_t len,
+			size_t keep)
 {
+	size_t free_ = b->room - b->len;
+	size_t avail = free_ > keep ? free_ - keep : 0;
+	size_t i = 0;
+
+	/* Room for the worst case (a multiplication: no division per
+	 * message). */
+	if ((b->json ? LOGFMT_JSON_ESCAPED_MAX(len)
+		     : LOGFMT_ESCAPED_MAX(len)) <= avail) {
+		b->len += escape(b, b->buf + b->len, s, len);
+		return;
+	}
+	/* Not room for the worst: a character (or a byte escaped alone) at
+	 * a time, as many as fit.  A UTF-8 sequence the escaping keeps is
+	 * kept whole; any other byte is escaped alone, as in the whole
+	 * text. */
+	while (i < len) {
+		unsigned char lead = (unsigned char)s[i];
+		size_t k = lead >= 0xf0	  ? 4
+			   : lead >= 0xe0 ? 3
+			   : lead >= 0xc0 ? 2
+					  : 1;
+		char unit[LOGFMT_JSON_ESCAPED_MAX(4)];
+		size_t n;
+
+		if (k > len - i)
+			k = len - i;
+		n = escape(b, unit, s + i, k);
+		if (k > 1 && n != k)
+			n = escape(b, unit, s + i, k = 1);
+		if (n > avail) {
+			b->cut = true;
+			return;
+		}
+		memcpy(b->buf + b->len, unit, n);
+		b->len += n;
+		avail -= n;
+		i += k;
+	}
+}
+
+/* Takes back a JSON member that did not fit whole. */
+static void take_back(struct builder *b, size_t mark)
+{
+	b->len = mark;
+	b->cut = true;
+}
+
+/* Appends one field: text "BEFORE VALUE AFTER", JSON ,"KEY":VALUE.  A
+ * JSON member is written whole or not at all, but for a string cut to
+ * what fits (then the line ends after it). */
+static inline __attribute__((always_inline)) void
+put_field(struct builder *b, const struct field *f, const struct value *v)
+{
+	size_t mark = b->len;
+
+	if (!v->set || b->cut)
+		return;
+	if (!b->json)
+		put(b, f->before.s, f->before.len);
+	else {
+		PUT(b, ",\"");
+		put(b, f->key.s, f->key.len);
+		PUT(b, "\":");
+	}
+	switch (f->kind) {
+	case K_WORD:
+	case K_OUTSIDE:
+	case K_TEXT:
+		if (b->json) {
+			PUT(b, "\"");
+			if (b->cut)
+				return take_back(b, mark);
+			/* One byte kept for the closing quote. */
+			put_escaped(b, v->s, v->len, 1);
+			PUT(b, "\"");
+		} else if (f->kind != K_WORD) {
+			put_escaped(b, v->s, v->len, 0);
+		} else {
+			put(b, v->s, v->len);
+		}
+		break;
+	case K_U64:
+		put_u64(b, v->u);
+		break;
+	case K_LONG:
+		put_long(b, v->l);
+		break;
+	case K_SECONDS:
+		put_seconds(b, v->u);
+		break;
+	case K_FLAG:
+		if (b->json)
+			PUT(b, "true");
+		break;
+	}
+	if (!b->json)
+		put(b, f->after.s, f->after.len);
+	else if (b->cut && f->kind != K_WORD && f->kind != K_OUTSIDE &&
+		 f->kind != K_TEXT)
+		take_back(b, mark);
+}
+
+/* A NUL-terminated string of at most max bytes, as a value. */
+static struct value str_value(const char *s, size_t max)
+{
+	return (struct value){.set = s != NULL,
+			      .s = s,
+			      .len = s != NULL ? strnlen(s, max) : 0};
+}
+
+static struct value u64_value(uint64_t u)
+{
+	return (struct value){.set = true, .u = u};
+}
+
+static struct value long_value(long l)
+{
+	return (struct value){.set = true, .l = l};
+}
+
+static struct value flag_value(bool on)
+{
+	return (struct value){.set = on};
+}
+
+/* Splits WHO ("tcp 127.0.0.1:5 #17") into its three words. */
+static void split_who(const char *who, size_t who_len, struct value w[3])
+{
+	const char *sp1 = memchr(who, ' ', who_len);
+	const char *end = who + who_len, *sp2 = sp1;
+
+	for (const char *p = end; sp1 != NULL && p > sp1; p--)
+		if (p[-1] == ' ') {
+			sp2 = p - 1;
+			break;
+		}
+	if (sp1 == NULL || sp2 == sp1 || end - sp2 < 2 || sp2[1] != '#') {
+		/* Not made by logline_who: shown as the peer. */
+		w[0] = (struct value){.set = true, .s = "?", .len = 1};
+		w[1] = (struct value){.set = true, .s = who, .len = who_len};
+		w[2] = u64_value(0);
+		return;
+	}
+	w[0] = (struct value){
+		.set = true, .s = who, .len = (size_t)(sp1 - who)};
+	w[1] = (struct value){
+		.set = true, .s = sp1 + 1, .len = (size_t)(sp2 - sp1 - 1)};
+	w[2] = u64_value(0);
+	for (const char *p = sp2 + 2; p < end && *p >= '0' && *p <= '9'; p++)
+		w[2].u = w[2].u * 10 + (uint64_t)(*p - '0');
+}
+
+/* Starts a line in buf[0..size), size >= 1 (JSON: 3): text "TS WHO
+ * EVENT", JSON {"ts":"TS","transport":"T","peer":"P","id":N,"event":
+ * "EVENT" (a server line has no transport, peer and id). */
+static inline __attribute__((always_inline)) void
+begin(struct builder *b, char *buf, size_t size, const char *ts,
+      const char *who, size_t who_len, struct lit event)
+{
+	static const struct field who_fields[] = {
+		{LIT("transport"), K_WORD, LIT(""), LIT("")},
+		{LIT("peer"), K_WORD, LIT(""), LIT("")},
+		{LIT("id"), K_U64, LIT(""), LIT("")},
+	};
+	struct value w[3];
+
+	b->buf = buf;
+	b->len = 0;
+	b->json = line_format == LOGLINE_FORMAT_JSON;
+	b->room = size - (b->json ? 3 : 1);
+	b->cut = false;
+	if (b->json && size < 3) { /* no room for "{}\n": "\n" alone */
+		b->json = false;
+		b->room = 0;
+		b->cut = true;
+		return;
+	}
+	if (!b->json) {
+		put(b, ts, LOGFMT_TS_LEN);
+		PUT(b, " ");
+		put(b, who, who_len);
+		PUT(b, " ");
+		put(b, event.s, event.len);
+		return;
+	}
+	PUT(b, "{\"ts\":\"");
+	put(b, ts, LOGFMT_TS_LEN);
+	PUT(b, "\"");
+	if (!(who_len == LOGLINE_SERVER_WHO_LEN &&
+	      memcmp(who, LOGLINE_SERVER_WHO, who_len) == 0)) {
+		split_who(who, who_len, w);
+		for (int i = 0; i < 3; i++)
+			put_field(b, &who_fields[i], &w[i]);
+	}
+	PUT(b, ",\"event\":\"");
+	put(b, event.s, event.len);
+	PUT(b, "\"");
+	if (b->cut)
+		b->len = 0; /* no room for the header: "{}" */
+}
+
+/* Ends the line ('\n', JSON "}\n"); returns its length. */
+static size_t finish(struct builder *b)
+{
+	if (b->json && b->len == 0)
+		b->buf[b->len++] = '{';
+	if (b->json)
+		b->buf[b->len++] = '}';
 	b->buf[b->len++] = '\n';
 	return b->len;
 }
 
-/* Starts a line of the server's own: "TIMESTAMP - - - EVENT". */
-static void begin_server(struct logline_builder *b, char *buf, size_t size,
-			 const char *ts, const char *event)
+/* A whole event: its header, then its fields from the table. */
+static inline __attribute__((always_inline)) size_t
+event_line_inline(char *buf, size_t size, const char *ts, const char *who,
+		  size_t who_len, struct lit event, const struct field *fields,
+		  size_t nfields, const struct value *values)
 {
-	logline_begin(b, buf, size, ts, LOGLINE_SERVER_WHO,
-		      LOGLINE_SERVER_WHO_LEN);
-	LOGLINE_PUT(b, " ");
-	logline_put_str(b, event, LOGLINE_EVENT_MAX);
+	struct builder b;
+
+	begin(&b, buf, size, ts, who, who_len, event);
+	/* Unrolled where the table is known (logline_msg): each field's
+	 * kind and literals are then constants. */
+#pragma GCC unroll 8
+	for (size_t i = 0; i < nfields; i++)
+		if (values[i].set)
+			put_field(&b, &fields[i], &values[i]);
+	return finish(&b);
+}
+
+/* The same, one copy for the events the server makes a few of
+ * (logline_msg has its own, where the table is known and every literal
+ * a few moves). */
+static size_t event_line(char *buf, size_t size, const char *ts,
+			 const char *who, size_t who_len, struct lit event,
+			 const struct field *fields, size_t nfields,
+			 const struct value *values)
+{
+	return event_line_inline(buf, size, ts, who, who_len, event, fields,
+				 nfields, values);
+}
+
+#define SERVER LOGLINE_SERVER_WHO, LOGLINE_SERVER_WHO_LEN
+
+/* An error text is cut to this: the longest glibc strerror() is 50. */
+#define ERROR_TEXT_MAX 64
+/* A reason word is cut to this: the longest today is 14. */
+#define REASON_MAX 32
+/* The server's own words (a name, an address, a version). */
+#define WORD_MAX 128
+
+size_t logline_msg_max(size_t len)
+{
+	size_t names = len < SYSLOGMSG_NAMES_MAX ? len : SYSLOGMSG_NAMES_MAX;
+
+	/* The header, the event and every key of f_msg (under 160 bytes
+	 * as text, 320 as JSON), the names (in JSON '"' and '\' take two
+	 * bytes), the escaped text. */
+	if (line_format == LOGLINE_FORMAT_JSON)
+		return 320 + LOGLINE_WHO_MAX + 2 * names +
+		       LOGFMT_JSON_ESCAPED_MAX(len);
+	return 160 + LOGLINE_WHO_MAX + names + LOGFMT_ESCAPED_MAX(len);
 }
 
 size_t logline_msg(char *buf, size_t size, const char *ts, const char *who,
 		   size_t who_len, const char *text, size_t len,
 		   size_t full_len)
 {
-	struct logline_builder b;
-	size_t fits;
+	const struct value whole = {.set = true, .s = text, .len = len};
+	struct value v[MSG_FIELDS];
+	struct syslogmsg h;
+	bool cut = full_len > len;
+	/* Only '<' starts a header: the others pay one compare. */
+	bool is_syslog = len > 0 && text[0] == '<' &&
+			 syslogmsg_parse(text, len, &h) == 0;
 
-	logline_begin(&b, buf, size, ts, who, who_len);
-	if (full_len > len) {
-		LOGLINE_PUT(&b, " msg-truncated");
-		logline_put_kv_u64(&b, "len", full_len);
-		LOGLINE_PUT(&b, " ");
-	} else {
-		LOGLINE_PUT(&b, " msg ");
+	/* Most messages: whole, not syslog's.  Their one field, the text,
+	 * is written straight from the table. */
+	if (!cut && !is_syslog) {
+		struct builder b;
+
+		begin(&b, buf, size, ts, who, who_len, EVENT("msg"));
+		put_field(&b, &f_msg[MSG_TEXT], &whole);
+		return finish(&b);
 	}
-	/* The text is escaped in place; a short buffer keeps its head. */
-	fits = (b.room - b.len) / 4;
-	if (len > fits) {
-		len = fits;
-		b.cut = true;
+	for (int i = 0; i < MSG_FIELDS; i++)
+		v[i].set = false;
+	if (cut)
+		v[MSG_LEN] = u64_value(full_len);
+	if (is_syslog) {
+		v[MSG_FACILITY] = str_value(syslogmsg_facility(h.facility), 16);
+		v[MSG_SEVERITY] = str_value(syslogmsg_severity(h.severity), 16);
+		v[MSG_HOSTNAME] = (struct value){
+			.set = true, .s = h.hostname, .len = h.hostname_len};
+		if (h.rfc == SYSLOGMSG_RFC5424) {
+			v[MSG_APP_NAME] = (struct value){.set = true,
+							 .s = h.app_name,
+							 .len = h.app_name_len};
+			v[MSG_PROCID] = (struct value){.set = true,
+						       .s = h.procid,
+						       .len = h.procid_len};
+			v[MSG_MSGID] = (struct value){
+				.set = true, .s = h.msgid, .len = h.msgid_len};
+		}
 	}
-	b.len += logfmt_escape(b.buf + b.len, text, len);
-	return logline_finish(&b);
-}
-
-/* A client's event without numbers: "TS WHO EVENT", and " KEY=VALUE"
- * (VALUE cut to max bytes) when key is not NULL. */
-static size_t client_event(char *buf, size_t size, const char *ts,
-			   const char *who, size_t who_len, const char *event,
-			   const char *key, const char *value, size_t max)
-{
-	struct logline_builder b;
-
-	logline_begin(&b, buf, size, ts, who, who_len);
-	LOGLINE_PUT(&b, " ");
-	logline_put_str(&b, event, LOGLINE_EVENT_MAX);
-	if (key != NULL)
-		logline_put_kv(&b, key, value, max);
-	return logline_finish(&b);
+	v[MSG_TEXT] = whole;
+	return event_line_inline(
+		buf, size, ts, who, who_len,
+		is_syslog ? (cut ? EVENT("syslog-truncated") : EVENT("syslog"))
+			  : EVENT("msg-truncated"),
+		FIELDS(f_msg), v);
 }
 
 size_t logline_connect(char *buf, size_t size, const char *ts, const char *who,
 		       size_t who_len)
 {
-	return client_event(buf, size, ts, who, who_len, "connect", NULL, NULL,
-			    0);
-}
-
-/* An error text is cut to this: the longest glibc strerror() is 50. */
-#define ERROR_TEXT_MAX 64
-/* A reason word is cut to this: the longest today is 14. */
-#define REASON_MAX 32
-
-/* Appends " key=S.mmms" for ms milliseconds. */
-static void put_seconds(struct logline_builder *b, const char *key, uint64_t ms)
-{
-	char frac[4];
-
-	logline_put_kv_u64(b, key, ms / 1000);
-	frac[0] = '.';
-	frac[1] = (char)('0' + ms / 100 % 10);
-	frac[2] = (char)('0' + ms / 10 % 10);
-	frac[3] = (char)('0' + ms % 10);
-	logline_put(b, frac, sizeof(frac));
-	LOGLINE_PUT(b, "s");
-}
-
-/* Appends " key="TEXT"" for an error text. */
-static void put_quoted(struct logline_builder *b, const char *key,
-		       const char *text)
-{
-	put_key(b, key);
-	LOGLINE_PUT(b, "\"");
-	logline_put_str(b, text, ERROR_TEXT_MAX);
-	LOGLINE_PUT(b, "\"");
+	return event_line(buf, size, ts, who, who_len, EVENT("connect"), NULL,
+			  0, NULL);
 }
 
 size_t logline_disconnect(char *buf, size_t size, const char *ts,
 			  const char *who, size_t who_len,
 			  const struct logline_disconnect *d)
 {
-	struct logline_builder b;
-	uint64_t ms = d->duration_ms;
+	const struct value v[] = {
+		str_value(d->reason, REASON_MAX),
+		str_value(d->error, ERROR_TEXT_MAX),
+		u64_value(d->messages),
+		u64_value(d->bytes),
+		u64_value(d->truncated),
+		u64_value(d->discarded),
+		u64_value(d->unsent),
+		u64_value(d->duration_ms),
+	};
 
-	logline_begin(&b, buf, size, ts, who, who_len);
-	LOGLINE_PUT(&b, " disconnect");
-	logline_put_kv(&b, "reason", d->reason, REASON_MAX);
-	if (d->error != NULL)
-		put_quoted(&b, "error", d->error);
-	logline_put_kv_u64(&b, "messages", d->messages);
-	logline_put_kv_u64(&b, "bytes", d->bytes);
-	logline_put_kv_u64(&b, "truncated", d->truncated);
-	logline_put_kv_u64(&b, "discarded", d->discarded);
-	logline_put_kv_u64(&b, "unsent", d->unsent);
-	put_seconds(&b, "duration", ms);
-	return logline_finish(&b);
+	return event_line(buf, size, ts, who, who_len, EVENT("disconnect"),
+			  FIELDS(f_disconnect), v);
 }
 
 size_t logline_refused(char *buf, size_t size, const char *ts, const char *who,
 		       size_t who_len, const char *reason)
 {
-	return client_event(buf, size, ts, who, who_len, "refused", "reason",
-			    reason, REASON_MAX);
+	const struct value v[] = {str_value(reason, REASON_MAX)};
+
+	return event_line(buf, size, ts, who, who_len, EVENT("refused"),
+			  FIELDS(f_reason), v);
 }
 
-/* Source bytes escaped at a time by put_kv_escaped: a little stack. */
-#define ESCAPE_CHUNK 16
-
-/*
- * Appends " key=VALUE" for a value that comes from outside (a client, the
- * command line), escaped by logfmt_escape as a message's text is: it
- * stays on its line and can forge nothing.  Escaped a few bytes at a
- * time, each piece ending before a byte that starts a character, so the
- * pieces are what escaping the whole would give; the escaped value is
- * cut to max bytes at a piece's end.
- */
-static void put_kv_escaped(struct logline_builder *b, const char *key,
-			   const char *value, size_t max)
+size_t logline_frame_error(char *buf, size_t size, const char *ts,
+			   const char *who, size_t who_len,
+			   const struct frame_fault *fault)
 {
-	char esc[LOGFMT_ESCAPED_MAX(ESCAPE_CHUNK + 3)];
-	size_t len = strnlen(value, LOGLINE_PATH_MAX), at = 0, out = 0;
+	bool head = fault->head_len > 0 && fault->head_len <= FRAME_HEAD_MAX;
+	struct value v[] = {
+		str_value(fault->reason, REASON_MAX),
+		{.set = head, .s = fault->head, .len = fault->head_len},
+		u64_value(fault->count),
+		u64_value(fault->got),
+	};
 
-	put_key(b, key);
-	while (at < len) {
-		size_t end = at + ESCAPE_CHUNK < len ? at + ESCAPE_CHUNK : len;
-		size_t n;
-
-		/* Not inside a UTF-8 sequence: continuation bytes go with
-		 * their lead (at most three follow one). */
-		for (int i = 0; i < 3 && end < len &&
-				((unsigned char)value[end] & 0xC0) == 0x80;
-		     i++)
-			end++;
-		n = logfmt_escape(esc, value + at, end - at);
-		if (out + n > max) {
-			b->cut = true;
-			return;
-		}
-		logline_put(b, esc, n);
-		out += n;
-		at = end;
-	}
+	v[2].set = v[3].set = !head;
+	return event_line(buf, size, ts, who, who_len, EVENT("frame-error"),
+			  FIELDS(f_frame_error), v);
 }
 
 size_t logline_nick(char *buf, size_t size, const char *ts, const char *who,
 		    size_t who_len, const char *name)
 {
-	struct logline_builder b;
+	/* A name is a few bytes of [A-Za-z0-9_.-] (chat.h). */
+	const struct value v[] = {str_value(name, 64)};
 
-	/* A name is a few bytes of [A-Za-z0-9_.-] (chat.h), which the
-	 * escaper leaves as they are; it comes from a client all the same. */
-	logline_begin(&b, buf, size, ts, who, who_len);
-	LOGLINE_PUT(&b, " nick");
-	put_kv_escaped(&b, "name", name, 64);
-	return logline_finish(&b);
-}
-
-/* Appends " " and a word of the server's own (a name, an address). */
-static void put_word(struct logline_builder *b, const char *word)
-{
-	LOGLINE_PUT(b, " ");
-	logline_put_str(b, word, LOGLINE_EVENT_MAX);
-}
-
-/* Appends v, or "-" and its magnitude when negative. */
-static void put_long(struct logline_builder *b, long v)
-{
-	if (v < 0) {
-		LOGLINE_PUT(b, "-");
-		logline_put_u64(b, 0 - (uint64_t)v);
-		return;
-	}
-	logline_put_u64(b, (uint64_t)v);
+	return event_line(buf, size, ts, who, who_len, EVENT("nick"),
+			  FIELDS(f_nick), v);
 }
 
 size_t logline_start(char *buf, size_t size, const char *ts,
 		     const struct logline_start *s)
 {
-	struct logline_builder b;
+	const struct value v[] = {
+		str_value(s->prog, WORD_MAX),
+		str_value(s->version, WORD_MAX),
+		str_value(s->addr, WORD_MAX),
+		str_value(s->transports, WORD_MAX),
+		long_value(s->max_clients),
+		u64_value(s->nofile),
+		long_value(s->idle_timeout),
+		long_value(s->max_line),
+		u64_value((uint64_t)s->drain_timeout_ms),
+		flag_value(s->chat),
+		flag_value(s->echo),
+		flag_value(s->quiet),
+	};
 
-	begin_server(&b, buf, size, ts, "start");
-	put_word(&b, s->prog);
-	put_word(&b, s->version);
-	LOGLINE_PUT(&b, " on");
-	put_word(&b, s->addr);
-	LOGLINE_PUT(&b, " (");
-	logline_put_str(&b, s->transports, LOGLINE_EVENT_MAX);
-	LOGLINE_PUT(&b, ") max-clients=");
-	put_long(&b, s->max_clients);
-	logline_put_kv_u64(&b, "nofile", s->nofile);
-	LOGLINE_PUT(&b, " idle-timeout=");
-	put_long(&b, s->idle_timeout);
-	LOGLINE_PUT(&b, "s max-line=");
-	put_long(&b, s->max_line);
-	put_seconds(&b, "drain-timeout", (uint64_t)s->drain_timeout_ms);
-	if (s->chat)
-		LOGLINE_PUT(&b, " chat");
-	if (s->echo)
-		LOGLINE_PUT(&b, " echo");
-	if (s->quiet)
-		LOGLINE_PUT(&b, " quiet");
-	return logline_finish(&b);
+	return event_line(buf, size, ts, SERVER, EVENT("start"),
+			  FIELDS(f_start), v);
 }
 
 size_t logline_stop(char *buf, size_t size, const char *ts,
 		    const struct logline_stop *s)
 {
-	struct logline_builder b;
+	const struct value v[] = {
+		str_value(s->prog, WORD_MAX),
+		u64_value(s->tcp_conns),
+		u64_value(s->tcp_msgs),
+		u64_value(s->udp_msgs),
+	};
 
-	begin_server(&b, buf, size, ts, "stop");
-	put_word(&b, s->prog);
-	LOGLINE_PUT(&b, ": ");
-	logline_put_u64(&b, s->tcp_conns);
-	LOGLINE_PUT(&b, " tcp connections, ");
-	logline_put_u64(&b, s->tcp_msgs);
-	LOGLINE_PUT(&b, " tcp messages, ");
-	logline_put_u64(&b, s->udp_msgs);
-	LOGLINE_PUT(&b, " udp messages");
-	return logline_finish(&b);
+	return event_line(buf, size, ts, SERVER, EVENT("stop"), FIELDS(f_stop),
+			  v);
 }
 
 size_t logline_signal(char *buf, size_t size, const char *ts,
 		      const char *signal, const char *action)
 {
-	struct logline_builder b;
+	const struct value v[] = {str_value(signal, WORD_MAX),
+				  str_value(action, REASON_MAX)};
 
-	begin_server(&b, buf, size, ts, "signal");
-	put_word(&b, signal);
-	logline_put_kv(&b, "action", action, REASON_MAX);
-	return logline_finish(&b);
+	return event_line(buf, size, ts, SERVER, EVENT("signal"),
+			  FIELDS(f_signal), v);
 }
 
 size_t logline_log_reopened(char *buf, size_t size, const char *ts,
 			    const char *path, const char *error)
 {
-	struct logline_builder b;
+	const struct value v[] = {str_value(path, LOGLINE_PATH_MAX),
+				  str_value(error, ERROR_TEXT_MAX)};
 
-	begin_server(&b, buf, size, ts,
-		     error == NULL ? "log-reopened" : "log-reopen-failed");
-	/* The operator's path, which may hold any byte but NUL. */
-	put_kv_escaped(&b, "path", path, LOGLINE_PATH_MAX);
-	if (error != NULL)
-		put_quoted(&b, "error", error);
-	return logline_finish(&b);
+	return event_line(buf, size, ts, SERVER,
+			  error == NULL ? EVENT("log-reopened")
+					: EVENT("log-reopen-failed"),
+			  FIELDS(f_reopen), v);
 }
 
 size_t logline_log_gap(char *buf, size_t size, const char *ts, uint64_t lines,
 		       uint64_t bytes, const char *reason)
 {
-	struct logline_builder b;
+	const struct value v[] = {u64_value(lines), u64_value(bytes),
+				  str_value(reason, ERROR_TEXT_MAX)};
 
-	begin_server(&b, buf, size, ts, "log-gap");
-	logline_put_kv_u64(&b, "lines", lines);
-	logline_put_kv_u64(&b, "bytes", bytes);
-	put_quoted(&b, "reason", reason);
-	return logline_finish(&b);
+	return event_line(buf, size, ts, SERVER, EVENT("log-gap"),
+			  FIELDS(f_gap), v);
 }
 
 size_t logline_log_truncated(char *buf, size_t size, const char *ts,
 			     uint64_t from, uint64_t to)
 {
-	struct logline_builder b;
+	const struct value v[] = {u64_value(from), u64_value(to)};
 
-	begin_server(&b, buf, size, ts, "log-truncated");
-	logline_put_kv_u64(&b, "from", from);
-	logline_put_kv_u64(&b, "to", to);
-	return logline_finish(&b);
+	return event_line(buf, size, ts, SERVER, EVENT("log-truncated"),
+			  FIELDS(f_truncated), v);
 }
 
 size_t logline_accept_failed(char *buf, size_t size, const char *ts,
 			     const char *error)
 {
-	struct logline_builder b;
+	const struct value v[] = {str_value(error, ERROR_TEXT_MAX)};
 
-	begin_server(&b, buf, size, ts, "accept");
-	LOGLINE_PUT(&b, " failed: ");
-	logline_put_str(&b, error, ERROR_TEXT_MAX);
-	LOGLINE_PUT(&b, "; refusing clients until descriptors are free");
-	return logline_finish(&b);
+	return event_line(buf, size, ts, SERVER, EVENT("accept"),
+			  FIELDS(f_accept), v);
 }
 
 /* ---- reading ---- */
@@ -453,9 +806,10 @@ static long days_in_month(long y, long m)
 	return m == 2 && leap(y) ? 29 : days[m - 1];
 }
 
-/* "YYYY-MM-DDTHH:MM:SS.ffffffZ" and the space after it; the writer
- * makes six fraction digits, the reader takes one to nine. */
-static int parse_timestamp(struct cursor *c, struct logline *out)
+/* "YYYY-MM-DDTHH:MM:SS.ffffffZ" and the byte after it, term (text: a
+ * space; JSON: the string's closing quote); the writer makes six
+ * fraction digits, the reader takes one to nine. */
+static int parse_timestamp(struct cursor *c, struct logline *out, char term)
 {
 	const char *s = c->p, *f;
 	long y, mo, d, h, mi, sec, nsec = 0, scale = 100000000;
@@ -476,7 +830,7 @@ static int parse_timestamp(struct cursor *c, struct logline *out)
 		nsec += (*f - '0') * scale;
 		scale /= 10;
 	}
-	if (f == s + 20 || c->end - f < 2 || f[0] != 'Z' || f[1] != ' ')
+	if (f == s + 20 || c->end - f < 2 || f[0] != 'Z' || f[1] != term)
 		return bad(out, "bad timestamp");
 	out->ts.tv_sec = (time_t)(days_from_civil(y, mo, d) * 86400 + h * 3600 +
 				  mi * 60 + sec);
@@ -561,10 +915,16 @@ static const struct {
 	const char *name;
 	enum logline_event event;
 } events[] = {
-	{"msg", LOGLINE_MSG},	      {"msg-truncated", LOGLINE_MSG_TRUNCATED},
-	{"connect", LOGLINE_CONNECT}, {"disconnect", LOGLINE_DISCONNECT},
-	{"refused", LOGLINE_REFUSED}, {"start", LOGLINE_START},
-	{"stop", LOGLINE_STOP},	      {"accept", LOGLINE_ACCEPT},
+	{"msg", LOGLINE_MSG},
+	{"msg-truncated", LOGLINE_MSG_TRUNCATED},
+	{"connect", LOGLINE_CONNECT},
+	{"disconnect", LOGLINE_DISCONNECT},
+	{"refused", LOGLINE_REFUSED},
+	{"start", LOGLINE_START},
+	{"stop", LOGLINE_STOP},
+	{"accept", LOGLINE_ACCEPT},
+	{"syslog", LOGLINE_SYSLOG},
+	{"syslog-truncated", LOGLINE_SYSLOG_TRUNCATED},
 };
 
 static enum logline_event event_of(const char *name, size_t len)
@@ -717,14 +1077,21 @@ static int parse_rest(struct cursor *c, struct logline *out)
 }
 
 /* "S.mmms", as logline_disconnect writes a duration. */
-static bool is_duration(const char *s, size_t len)
+/* "S.mmms" as the text writes a duration; JSON: "S.mmm". */
+static bool is_duration(const char *s, size_t len, enum logline_format f)
 {
 	uint64_t sec;
-	size_t dot = len >= 5 ? len - 5 : 0;
+	size_t dot;
 
-	return len >= 6 && parse_u64(s, dot, &sec) == 0 && s[dot] == '.' &&
+	if (f == LOGLINE_FORMAT_TEXT) {
+		if (len == 0 || s[len - 1] != 's')
+			return false;
+		len--;
+	}
+	dot = len >= 4 ? len - 4 : 0;
+	return len >= 5 && parse_u64(s, dot, &sec) == 0 && s[dot] == '.' &&
 	       is_digit(s[dot + 1]) && is_digit(s[dot + 2]) &&
-	       is_digit(s[dot + 3]) && s[len - 1] == 's';
+	       is_digit(s[dot + 3]);
 }
 
 /* The fields an event of a known kind must have, so that a line cut
@@ -752,12 +1119,430 @@ static int check_fields(struct logline *out)
 			if (logline_field_u64(out, counts[i], &n) == -1)
 				return bad(out, "disconnect lacks a count");
 		if (logline_field(out, "duration", &v, &vlen) == -1 ||
-		    !is_duration(v, vlen))
+		    !is_duration(v, vlen, out->format))
 			return bad(out, "disconnect lacks duration=S.mmms");
 		return 0;
 	default:
 		return 0;
 	}
+}
+
+/* ---- syslog fields, both formats ---- */
+
+/* Whether view v[0..vlen) is how the line's format writes s[0..len):
+ * as it is in the text, JSON-escaped in JSON. */
+static bool logged_as(const struct logline *l, const char *s, size_t len,
+		      const char *v, size_t vlen)
+{
+	if (l->format == LOGLINE_FORMAT_JSON)
+		return logfmt_escape_json_equals(s, len, v, vlen);
+	return len == vlen && memcmp(s, v, len) == 0;
+}
+
+static bool name_is(const char *v, size_t vlen, const char *name)
+{
+	return name != NULL && equals(v, vlen, name);
+}
+
+/* A syslog line's fields must be what the writer takes from its text:
+ * a header there, and the same names. */
+static int check_syslog(struct logline *out)
+{
+	const struct logline_syslog *f = &out->syslog;
+	struct syslogmsg h;
+
+	if (syslogmsg_parse(out->text, out->text_len, &h) == -1)
+		return bad(out, "syslog line without a syslog header");
+	if (!name_is(f->facility, f->facility_len,
+		     syslogmsg_facility(h.facility)) ||
+	    !name_is(f->severity, f->severity_len,
+		     syslogmsg_severity(h.severity)) ||
+	    !logged_as(out, h.hostname, h.hostname_len, f->hostname,
+		       f->hostname_len) ||
+	    (h.rfc == SYSLOGMSG_RFC5424) != (f->app_name != NULL))
+		return bad(out, "syslog fields not the header's");
+	if (h.rfc == SYSLOGMSG_RFC5424 &&
+	    (!logged_as(out, h.app_name, h.app_name_len, f->app_name,
+			f->app_name_len) ||
+	     !logged_as(out, h.procid, h.procid_len, f->procid,
+			f->procid_len) ||
+	     !logged_as(out, h.msgid, h.msgid_len, f->msgid, f->msgid_len)))
+		return bad(out, "syslog fields not the header's");
+	return 0;
+}
+
+/* The text's "key=VALUE " word, VALUE not empty. */
+static int kv_word(struct cursor *c, const char *key, const char **v,
+		   size_t *vlen)
+{
+	size_t klen = strlen(key);
+
+	if ((size_t)(c->end - c->p) < klen || memcmp(c->p, key, klen) != 0)
+		return -1;
+	c->p += klen;
+	return word(c, v, vlen) == -1 || *vlen == 0 ? -1 : 0;
+}
+
+/* facility=F severity=S hostname=H[ app-name=A procid=P msgid=M], and
+ * the space before the text. */
+static int text_syslog_fields(struct cursor *c, struct logline *out)
+{
+	struct logline_syslog *f = &out->syslog;
+
+	if (kv_word(c, "facility=", &f->facility, &f->facility_len) == -1 ||
+	    kv_word(c, "severity=", &f->severity, &f->severity_len) == -1 ||
+	    kv_word(c, "hostname=", &f->hostname, &f->hostname_len) == -1)
+		return bad(out, "bad syslog fields");
+	if ((size_t)(c->end - c->p) >= 9 && memcmp(c->p, "app-name=", 9) == 0 &&
+	    (kv_word(c, "app-name=", &f->app_name, &f->app_name_len) == -1 ||
+	     kv_word(c, "procid=", &f->procid, &f->procid_len) == -1 ||
+	     kv_word(c, "msgid=", &f->msgid, &f->msgid_len) == -1))
+		return bad(out, "bad syslog fields");
+	return 0;
+}
+
+/* ---- JSON lines ---- */
+
+/* Takes the literal lit at the cursor. */
+static int json_lit(struct cursor *c, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(c->end - c->p) < n || memcmp(c->p, lit, n) != 0)
+		return -1;
+	c->p += n;
+	return 0;
+}
+
+/* A string's bytes after its opening quote, up to its closing quote
+ * (which the cursor passes).  Inside: no control byte or DEL, and '\\'
+ * only before '\\' or '"' (all the writer makes). */
+static int json_string(struct cursor *c, const char **s, size_t *len)
+{
+	const char *p = c->p;
+
+	while (p < c->end) {
+		unsigned char ch;
+
+		if (c->end - p >= 8) {
+			uint64_t v = swar_load(p);
+
+			if (!(swar_special(v) | swar_has_byte(v, '"'))) {
+				p += 8;
+				continue;
+			}
+		}
+		ch = (unsigned char)*p;
+		if (ch == '"') {
+			*s = c->p;
+			*len = (size_t)(p - c->p);
+			c->p = p + 1;
+			return 0;
+		}
+		if (ch < 0x20 || ch == 0x7f)
+			return -1;
+		if (ch == '\\') {
+			if (c->end - p < 2 || (p[1] != '\\' && p[1] != '"'))
+				return -1;
+			p++;
+		}
+		p++;
+	}
+	return -1;
+}
+
+/* `,"KEY":"` then the string; 0, or -1 with the cursor where it was. */
+static int json_string_member(struct cursor *c, const char *key, const char **s,
+			      size_t *len)
+{
+	const char *at = c->p;
+
+	if (json_lit(c, ",\"") == -1 || json_lit(c, key) == -1 ||
+	    json_lit(c, "\":\"") == -1 || json_string(c, s, len) == -1) {
+		c->p = at;
+		return -1;
+	}
+	return 0;
+}
+
+/* A number as the writer makes one: [-]digits[.digits], up to a ',' or
+ * the end. */
+static int json_number(struct cursor *c, const char **s, size_t *len)
+{
+	const char *p = c->p;
+	int dots = 0;
+
+	if (p < c->end && *p == '-')
+		p++;
+	if (p == c->end || !is_digit(*p))
+		return -1;
+	for (; p < c->end && *p != ','; p++) {
+		if (*p == '.' && dots++ == 0 && p + 1 < c->end &&
+		    is_digit(p[1]))
+			continue;
+		if (!is_digit(*p))
+			return -1;
+	}
+	*s = c->p;
+	*len = (size_t)(p - c->p);
+	c->p = p;
+	return 0;
+}
+
+/* The members after "event": ,"KEY":VALUE... each VALUE a string, a
+ * number or true; the last ends the line. */
+static int json_members(struct cursor *c)
+{
+	const char *s;
+	size_t len;
+
+	while (c->p < c->end) {
+		if (json_lit(c, ",\"") == -1 ||
+		    json_string(c, &s, &len) == -1 || len == 0 ||
+		    json_lit(c, ":") == -1)
+			return -1;
+		if (json_lit(c, "\"") == 0) {
+			if (json_string(c, &s, &len) == -1)
+				return -1;
+		} else if (json_lit(c, "true") == -1 &&
+			   json_number(c, &s, &len) == -1) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Undoes logfmt_escape_json: src[0..len) into dst (room for len). */
+static int json_unescape(char *dst, const char *src, size_t len,
+			 size_t *out_len)
+{
+	size_t i = 0, n = 0;
+	int hi, lo;
+
+	while (i < len) {
+		if (src[i] != '\\') {
+			dst[n++] = src[i++];
+			continue;
+		}
+		/* JSON's \" is a '"'; its \\ is the text escape's '\'. */
+		if (len - i >= 2 && src[i + 1] == '"') {
+			dst[n++] = '"';
+			i += 2;
+			continue;
+		}
+		if (len - i < 3 || src[i + 1] != '\\')
+			goto bad;
+		switch (src[i + 2]) {
+		case '\\':
+			if (len - i < 4 || src[i + 3] != '\\')
+				goto bad;
+			dst[n++] = '\\';
+			i += 4;
+			continue;
+		case 'n':
+			dst[n++] = '\n';
+			break;
+		case 't':
+			dst[n++] = '\t';
+			break;
+		case 'r':
+			dst[n++] = '\r';
+			break;
+		case 'x':
+			if (len - i < 5 || (hi = hex_value(src[i + 3])) < 0 ||
+			    (lo = hex_value(src[i + 4])) < 0)
+				goto bad;
+			dst[n++] = (char)(hi << 4 | lo);
+			i += 2;
+			break;
+		default:
+			goto bad;
+		}
+		i += 3;
+	}
+	*out_len = n;
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+/* The "text" member's string s[0..len), as parse_text for JSON. */
+static int json_text(struct logline *out, const char *s, size_t len,
+		     char *textbuf, size_t textcap)
+{
+	out->escaped = s;
+	out->escaped_len = len;
+	if (memchr(s, '\\', len) == NULL) { /* nothing escaped */
+		out->text = s;
+		out->text_len = len;
+	} else {
+		if (textbuf == NULL || textcap < len) {
+			out->error = "no room for the unescaped text";
+			errno = EMSGSIZE;
+			return -1;
+		}
+		if (json_unescape(textbuf, s, len, &out->text_len) == -1)
+			return bad(out, "bad escape in text");
+		out->text = textbuf;
+	}
+	if (!logfmt_escape_json_equals(out->text, out->text_len, s, len))
+		return bad(out, "text not escaped as the writer does");
+	return 0;
+}
+
+/* A message's members: [,"len":N][,"facility":...],"text":"..." */
+static int json_message(struct cursor *c, struct logline *out, char *textbuf,
+			size_t textcap)
+{
+	struct logline_syslog *f = &out->syslog;
+	bool cut = out->event == LOGLINE_MSG_TRUNCATED ||
+		   out->event == LOGLINE_SYSLOG_TRUNCATED;
+	const char *s;
+	size_t len;
+
+	if (cut &&
+	    (json_lit(c, ",\"len\":") == -1 || json_number(c, &s, &len) == -1 ||
+	     parse_u64(s, len, &out->full_len) == -1))
+		return bad(out, "bad len of a truncated message");
+	if (out->event == LOGLINE_SYSLOG ||
+	    out->event == LOGLINE_SYSLOG_TRUNCATED) {
+		if (json_string_member(c, "facility", &f->facility,
+				       &f->facility_len) == -1 ||
+		    json_string_member(c, "severity", &f->severity,
+				       &f->severity_len) == -1 ||
+		    json_string_member(c, "hostname", &f->hostname,
+				       &f->hostname_len) == -1)
+			return bad(out, "bad syslog fields");
+		if ((size_t)(c->end - c->p) >= 11 &&
+		    memcmp(c->p, ",\"app-name\"", 11) == 0 &&
+		    (json_string_member(c, "app-name", &f->app_name,
+					&f->app_name_len) == -1 ||
+		     json_string_member(c, "procid", &f->procid,
+					&f->procid_len) == -1 ||
+		     json_string_member(c, "msgid", &f->msgid, &f->msgid_len) ==
+			     -1))
+			return bad(out, "bad syslog fields");
+	}
+	if (json_string_member(c, "text", &s, &len) == -1 || c->p != c->end)
+		return bad(out, "bad text member");
+	return json_text(out, s, len, textbuf, textcap);
+}
+
+/* {"ts":"TS"[,"transport":"T","peer":"P","id":N],"event":"E"...} */
+static int parse_json(struct cursor *c, struct logline *out, char *textbuf,
+		      size_t textcap)
+{
+	const char *s;
+	size_t len;
+
+	out->format = LOGLINE_FORMAT_JSON;
+	if (c->end - c->p < 2 || c->end[-1] != '}')
+		return bad(out, "JSON line without its closing brace");
+	c->end--;
+	if (json_lit(c, "{\"ts\":\"") == -1)
+		return bad(out, "bad timestamp");
+	if (parse_timestamp(c, out, '"') == -1)
+		return -1;
+	if (json_string_member(c, "transport", &s, &len) == 0) {
+		if (equals(s, len, "tcp"))
+			out->transport = LOGLINE_TCP;
+		else if (equals(s, len, "udp"))
+			out->transport = LOGLINE_UDP;
+		else
+			return bad(out, "bad transport");
+		if (json_string_member(c, "peer", &out->peer, &out->peer_len) ==
+			    -1 ||
+		    out->peer_len == 0 ||
+		    memchr(out->peer, '\\', out->peer_len) != NULL)
+			return bad(out, "bad peer");
+		if (json_lit(c, ",\"id\":") == -1 ||
+		    json_number(c, &s, &len) == -1 ||
+		    parse_u64(s, len, &out->number) == -1)
+			return bad(out, "bad number");
+	} else {
+		out->transport = LOGLINE_SERVER;
+		out->peer = "-";
+		out->peer_len = 1;
+	}
+	if (json_string_member(c, "event", &out->name, &out->name_len) == -1 ||
+	    out->name_len == 0 || memchr(out->name, '\\', out->name_len))
+		return bad(out, "no event");
+	out->event = event_of(out->name, out->name_len);
+	switch (out->event) {
+	case LOGLINE_MSG:
+	case LOGLINE_MSG_TRUNCATED:
+	case LOGLINE_SYSLOG:
+	case LOGLINE_SYSLOG_TRUNCATED:
+		if (json_message(c, out, textbuf, textcap) == -1)
+			return -1;
+		break;
+	default:
+		out->rest = c->p;
+		out->rest_len = (size_t)(c->end - c->p);
+		if (json_members(c) == -1)
+			return bad(out, "bad JSON member");
+		return check_fields(out);
+	}
+	if (out->event == LOGLINE_MSG || out->event == LOGLINE_SYSLOG)
+		out->full_len = out->text_len;
+	if ((out->event == LOGLINE_SYSLOG ||
+	     out->event == LOGLINE_SYSLOG_TRUNCATED))
+		return check_syslog(out);
+	return 0;
+}
+
+/* A member "key" of a JSON line's rest (logline_field). */
+static int json_field(const struct logline *l, const char *key,
+		      const char **value, size_t *value_len)
+{
+	struct cursor c = {l->rest, l->rest + l->rest_len};
+	const char *k, *v;
+	size_t klen, vlen;
+
+	while (c.p < c.end) {
+		if (json_lit(&c, ",\"") == -1 ||
+		    json_string(&c, &k, &klen) == -1 || json_lit(&c, ":") == -1)
+			return -1;
+		if (json_lit(&c, "\"") == 0) {
+			if (json_string(&c, &v, &vlen) == -1)
+				return -1;
+		} else {
+			v = c.p;
+			while (c.p < c.end && *c.p != ',')
+				c.p++;
+			vlen = (size_t)(c.p - v);
+		}
+		if (equals(k, klen, key)) {
+			*value = v;
+			*value_len = vlen;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* ---- the line ---- */
+
+/* After the text's event word: msg-truncated's and syslog-truncated's
+ * len=N, syslog's fields. */
+static int text_message_fields(struct cursor *c, struct logline *out)
+{
+	const char *kv;
+	size_t kvlen;
+
+	if (out->event == LOGLINE_MSG_TRUNCATED ||
+	    out->event == LOGLINE_SYSLOG_TRUNCATED) {
+		if (word(c, &kv, &kvlen) == -1)
+			return bad(out, "truncated line");
+		if (kvlen < 5 || memcmp(kv, "len=", 4) != 0 ||
+		    parse_u64(kv + 4, kvlen - 4, &out->full_len) == -1)
+			return bad(out, "bad len= of a truncated message");
+	}
+	if (out->event == LOGLINE_SYSLOG ||
+	    out->event == LOGLINE_SYSLOG_TRUNCATED)
+		return text_syslog_fields(c, out);
+	return 0;
 }
 
 int logline_parse(const char *line, size_t len, struct logline *out,
@@ -771,7 +1556,9 @@ int logline_parse(const char *line, size_t len, struct logline *out,
 		c.end--;
 	if (memchr(line, '\n', (size_t)(c.end - line)) != NULL)
 		return bad(out, "newline inside the line");
-	if (parse_timestamp(&c, out) == -1 || parse_who(&c, out) == -1)
+	if (c.p < c.end && *c.p == '{')
+		return parse_json(&c, out, textbuf, textcap);
+	if (parse_timestamp(&c, out, ' ') == -1 || parse_who(&c, out) == -1)
 		return -1;
 	/* The event's word ends at a space or at the end of the line. */
 	sp = memchr(c.p, ' ', (size_t)(c.end - c.p));
@@ -783,21 +1570,14 @@ int logline_parse(const char *line, size_t len, struct logline *out,
 	c.p = sp != NULL ? sp + 1 : c.end;
 	switch (out->event) {
 	case LOGLINE_MSG:
+	case LOGLINE_MSG_TRUNCATED:
+	case LOGLINE_SYSLOG:
+	case LOGLINE_SYSLOG_TRUNCATED:
 		if (sp == NULL)
 			return bad(out, "truncated line");
-		out->full_len = 0;
+		if (text_message_fields(&c, out) == -1)
+			return -1;
 		break;
-	case LOGLINE_MSG_TRUNCATED: {
-		const char *kv;
-		size_t kvlen;
-
-		if (sp == NULL || word(&c, &kv, &kvlen) == -1)
-			return bad(out, "truncated line");
-		if (kvlen < 5 || memcmp(kv, "len=", 4) != 0 ||
-		    parse_u64(kv + 4, kvlen - 4, &out->full_len) == -1)
-			return bad(out, "bad len= of msg-truncated");
-		break;
-	}
 	default:
 		if (parse_rest(&c, out) == -1)
 			return -1;
@@ -805,8 +1585,11 @@ int logline_parse(const char *line, size_t len, struct logline *out,
 	}
 	if (parse_text(&c, out, textbuf, textcap) == -1)
 		return -1;
-	if (out->event == LOGLINE_MSG)
+	if (out->event == LOGLINE_MSG || out->event == LOGLINE_SYSLOG)
 		out->full_len = out->text_len;
+	if (out->event == LOGLINE_SYSLOG ||
+	    out->event == LOGLINE_SYSLOG_TRUNCATED)
+		return check_syslog(out);
 	return 0;
 }
 
@@ -815,6 +1598,9 @@ int logline_field(const struct logline *l, const char *key, const char **value,
 {
 	const char *p = l->rest, *end = l->rest + l->rest_len;
 	size_t klen = strlen(key);
+
+	if (l->format == LOGLINE_FORMAT_JSON)
+		return json_field(l, key, value, value_len);
 
 	/* Fields are separated by one space; a quoted value may hold
 	 * spaces of its own. */

@@ -274,6 +274,9 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 			  strerror(errno));
 		goto error;
 	}
+	/* Before the first line, and before any thread: every writer reads
+	 * it (logline.h). */
+	logline_set_format(cfg->log_format);
 	srv->log = log_open(srv->log_fd,
 			    LOG_BATCH_SIZE +
 				    logline_msg_max((size_t)cfg->max_line));

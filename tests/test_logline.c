@@ -705,6 +705,608 @@ static void test_unknown_event_is_read(void **state)
 	assert_int_equal(vlen, strlen("lobby"));
 }
 
+/* ---- JSON lines and syslog fields (issue 24) ---- */
+
+#define JWHO "\"transport\":\"tcp\",\"peer\":\"127.0.0.1:53422\",\"id\":17"
+
+/* Every event, by number, as the server writes it: in the format
+ * chosen.  0 when there is no such event. */
+static size_t write_event(int i, char *buf, size_t size)
+{
+	static const struct logline_disconnect d = {
+		.reason = "error",
+		.error = "Connection reset by peer",
+		.messages = 4,
+		.bytes = 38,
+		.truncated = 1,
+		.discarded = 7,
+		.unsent = 9,
+		.duration_ms = 12345,
+	};
+	static const struct logline_start start = {
+		.prog = "mtserver",
+		.version = "1.0",
+		.addr = "0.0.0.0:8888",
+		.transports = "tcp, udp",
+		.max_clients = 19968,
+		.nofile = 20000,
+		.idle_timeout = 300,
+		.max_line = 4096,
+		.drain_timeout_ms = 5000,
+		.chat = true,
+		.quiet = true,
+	};
+	static const struct logline_stop stop = {"stserver", 2, 5, UINT64_MAX};
+	static const char s5424[] = "<165>1 2003-10-11T22:14:15.003Z host.ex "
+				    "evntslog 42 ID47 [a@1 b=\"c\"] hi";
+	static const char s3164[] = "<34>Oct 11 22:14:15 mymachine su: fail";
+
+	switch (i) {
+	case 0:
+		return logline_connect(buf, size, TS, WHO, strlen(WHO));
+	case 1:
+		return logline_disconnect(buf, size, TS, WHO, strlen(WHO), &d);
+	case 2:
+		return logline_refused(buf, size, TS, WHO, strlen(WHO),
+				       "server-full");
+	case 3:
+		return logline_nick(buf, size, TS, WHO, strlen(WHO), "ann");
+	case 4:
+		return logline_start(buf, size, TS, &start);
+	case 5:
+		return logline_stop(buf, size, TS, &stop);
+	case 6:
+		return logline_signal(buf, size, TS, "SIGTERM", "stop");
+	case 7:
+		return logline_log_reopened(buf, size, TS, "/var/log/m.log",
+					    NULL);
+	case 8:
+		return logline_log_reopened(buf, size, TS, "/x.log",
+					    "Permission denied");
+	case 9:
+		return logline_log_gap(buf, size, TS, 2150, 104233,
+				       "No space left on device");
+	case 10:
+		return logline_log_truncated(buf, size, TS, 5242880, 0);
+	case 11:
+		return logline_accept_failed(buf, size, TS,
+					     "Too many open files");
+	case 12:
+		return logline_msg(buf, size, TS, WHO, strlen(WHO), "hi \"x\"",
+				   6, 6);
+	case 13:
+		return logline_msg(buf, size, TS, WHO, strlen(WHO), "head", 4,
+				   900);
+	case 14:
+		return logline_msg(buf, size, TS, WHO, strlen(WHO), s5424,
+				   strlen(s5424), strlen(s5424));
+	case 15:
+		return logline_msg(buf, size, TS, WHO, strlen(WHO), s3164,
+				   strlen(s3164), 70);
+	default:
+		return 0;
+	}
+}
+
+/* What each event is in JSON: the schema of docs/json-log.md. */
+static const char *const json_events[] = {
+	"{\"ts\":\"" TS "\"," JWHO ",\"event\":\"connect\"}\n",
+	"{\"ts\":\"" TS "\"," JWHO ",\"event\":\"disconnect\",\"reason\":"
+	"\"error\",\"error\":\"Connection reset by peer\",\"messages\":4,"
+	"\"bytes\":38,\"truncated\":1,\"discarded\":7,\"unsent\":9,"
+	"\"duration\":12.345}\n",
+	"{\"ts\":\"" TS "\"," JWHO ",\"event\":\"refused\",\"reason\":"
+	"\"server-full\"}\n",
+	"{\"ts\":\"" TS "\"," JWHO ",\"event\":\"nick\",\"name\":\"ann\"}\n",
+	"{\"ts\":\"" TS "\",\"event\":\"start\",\"prog\":\"mtserver\","
+	"\"version\":\"1.0\",\"addr\":\"0.0.0.0:8888\",\"transports\":"
+	"\"tcp, udp\",\"max-clients\":19968,\"nofile\":20000,"
+	"\"idle-timeout\":300,\"max-line\":4096,\"drain-timeout\":5.000,"
+	"\"chat\":true,\"quiet\":true}\n",
+	"{\"ts\":\"" TS "\",\"event\":\"stop\",\"prog\":\"stserver\","
+	"\"tcp-connections\":2,\"tcp-messages\":5,"
+	"\"udp-messages\":18446744073709551615}\n",
+	"{\"ts\":\"" TS "\",\"event\":\"signal\",\"signal\":\"SIGTERM\","
+	"\"action\":\"stop\"}\n",
+	"{\"ts\":\"" TS "\",\"event\":\"log-reopened\",\"path\":"
+	"\"/var/log/m.log\"}\n",
+	"{\"ts\":\"" TS "\",\"event\":\"log-reopen-failed\",\"path\":"
+	"\"/x.log\",\"error\":\"Permission denied\"}\n",
+	"{\"ts\":\"" TS "\",\"event\":\"log-gap\",\"lines\":2150,\"bytes\":"
+	"104233,\"reason\":\"No space left on device\"}\n",
+	"{\"ts\":\"" TS "\",\"event\":\"log-truncated\",\"from\":5242880,"
+	"\"to\":0}\n",
+	"{\"ts\":\"" TS "\",\"event\":\"accept\",\"error\":\"Too many open "
+	"files\"}\n",
+	"{\"ts\":\"" TS "\"," JWHO ",\"event\":\"msg\",\"text\":"
+	"\"hi \\\"x\\\"\"}\n",
+	"{\"ts\":\"" TS "\"," JWHO ",\"event\":\"msg-truncated\",\"len\":900,"
+	"\"text\":\"head\"}\n",
+	"{\"ts\":\"" TS "\"," JWHO ",\"event\":\"syslog\",\"facility\":"
+	"\"local4\",\"severity\":\"notice\",\"hostname\":\"host.ex\","
+	"\"app-name\":\"evntslog\",\"procid\":\"42\",\"msgid\":\"ID47\","
+	"\"text\":\"<165>1 2003-10-11T22:14:15.003Z host.ex evntslog 42 "
+	"ID47 [a@1 b=\\\"c\\\"] hi\"}\n",
+	"{\"ts\":\"" TS "\"," JWHO ",\"event\":\"syslog-truncated\",\"len\":"
+	"70,\"facility\":\"auth\",\"severity\":\"crit\",\"hostname\":"
+	"\"mymachine\",\"text\":\"<34>Oct 11 22:14:15 mymachine su: fail\"}"
+	"\n",
+};
+
+/* And in the text format: the syslog events (the others are checked
+ * byte for byte above). */
+static const char *const text_syslog[] = {
+	TS " " WHO " syslog facility=local4 severity=notice hostname=host.ex "
+	   "app-name=evntslog procid=42 msgid=ID47 <165>1 "
+	   "2003-10-11T22:14:15.003Z host.ex evntslog 42 ID47 [a@1 b=\"c\"] "
+	   "hi\n",
+	TS " " WHO " syslog-truncated len=70 facility=auth severity=crit "
+	   "hostname=mymachine <34>Oct 11 22:14:15 mymachine su: fail\n",
+};
+
+/* The key=value fields the text also has, read from both lines. */
+static const char *const kv_keys[] = {
+	"reason",      "error",		"messages", "bytes",  "truncated",
+	"discarded",   "unsent",	"name",	    "action", "path",
+	"lines",       "from",		"to",	    "nofile", "max-line",
+	"max-clients", "drain-timeout", "duration",
+};
+
+static int restore_text(void **state)
+{
+	(void)state;
+	logline_set_format(LOGLINE_FORMAT_TEXT);
+	return 0;
+}
+
+/* Every event written in both formats and read back: the same time,
+ * peer, number, event and fields; the JSON line exactly the schema. */
+static void test_json_every_event_round_trip(void **state)
+{
+	char tl[LOGLINE_EVENT_MAX], jl[LOGLINE_EVENT_MAX];
+	char tbuf[LOGLINE_EVENT_MAX], jbuf[LOGLINE_EVENT_MAX];
+	struct logline t, j;
+	size_t tn, jn;
+	int i;
+
+	(void)state;
+	for (i = 0; (tn = write_event(i, tl, sizeof(tl))) > 0; i++) {
+		logline_set_format(LOGLINE_FORMAT_JSON);
+		jn = write_event(i, jl, sizeof(jl));
+		logline_set_format(LOGLINE_FORMAT_TEXT);
+		assert_true(i < (int)(sizeof(json_events) / sizeof(char *)));
+		expect_bytes(jl, jn, json_events[i]);
+		if (logline_parse(tl, tn, &t, tbuf, sizeof(tbuf)) != 0)
+			fail_msg("event %d: %s", i, t.error);
+		if (logline_parse(jl, jn, &j, jbuf, sizeof(jbuf)) != 0)
+			fail_msg("event %d (JSON): %s", i, j.error);
+		assert_int_equal(t.format, LOGLINE_FORMAT_TEXT);
+		assert_int_equal(j.format, LOGLINE_FORMAT_JSON);
+		assert_int_equal(j.ts.tv_sec, t.ts.tv_sec);
+		assert_int_equal(j.ts.tv_nsec, t.ts.tv_nsec);
+		assert_int_equal(j.transport, t.transport);
+		expect_view(j.peer, j.peer_len,
+			    t.transport == LOGLINE_SERVER ? "-"
+							  : "127.0.0.1:53422");
+		assert_int_equal(j.number, t.number);
+		assert_int_equal(j.event, t.event);
+		assert_int_equal(logline_is_message(&t), i >= 12);
+		assert_int_equal(logline_is_message(&j), i >= 12);
+		assert_int_equal(j.name_len, t.name_len);
+		assert_memory_equal(j.name, t.name, t.name_len);
+		assert_int_equal(j.full_len, t.full_len);
+		assert_int_equal(j.text_len, t.text_len);
+		if (t.text_len > 0)
+			assert_memory_equal(j.text, t.text, t.text_len);
+		for (size_t k = 0; k < sizeof(kv_keys) / sizeof(char *); k++) {
+			const char *tv, *jv;
+			size_t tvl, jvl;
+			int trc = logline_field(&t, kv_keys[k], &tv, &tvl);
+			int jrc = logline_field(&j, kv_keys[k], &jv, &jvl);
+
+			/* (JSON names what the text has by place, as
+			 * accept's error: those are in its bytes above.)
+			 * A duration is "S.mmms" in the text, S.mmm in
+			 * JSON. */
+			if (trc == 0 && tvl > 0 && tv[tvl - 1] == 's')
+				tvl--;
+			if (trc == 0 && (jrc != 0 || tvl != jvl ||
+					 memcmp(tv, jv, tvl) != 0))
+				fail_msg("event %d: field %s differs", i,
+					 kv_keys[k]);
+		}
+	}
+	assert_int_equal(i, sizeof(json_events) / sizeof(char *));
+}
+
+/* A message that starts with a syslog header: its fields, both
+ * formats, read back and checked against the text. */
+static void test_syslog_fields_round_trip(void **state)
+{
+	char line[LOGLINE_EVENT_MAX], buf[LOGLINE_EVENT_MAX];
+	struct logline l;
+	size_t n;
+
+	(void)state;
+	for (int f = 0; f < 2; f++) {
+		logline_set_format(f ? LOGLINE_FORMAT_JSON
+				     : LOGLINE_FORMAT_TEXT);
+		n = write_event(14, line, sizeof(line));
+		if (f == 0)
+			expect_bytes(line, n, text_syslog[0]);
+		assert_int_equal(logline_parse(line, n, &l, buf, sizeof(buf)),
+				 0);
+		assert_int_equal(l.event, LOGLINE_SYSLOG);
+		expect_view(l.syslog.facility, l.syslog.facility_len, "local4");
+		expect_view(l.syslog.severity, l.syslog.severity_len, "notice");
+		expect_view(l.syslog.hostname, l.syslog.hostname_len,
+			    "host.ex");
+		expect_view(l.syslog.app_name, l.syslog.app_name_len,
+			    "evntslog");
+		expect_view(l.syslog.procid, l.syslog.procid_len, "42");
+		expect_view(l.syslog.msgid, l.syslog.msgid_len, "ID47");
+		assert_int_equal(l.text_len,
+				 strlen("<165>1 2003-10-11T22:14:"
+					"15.003Z host.ex evntslog "
+					"42 ID47 [a@1 b=\"c\"] hi"));
+		assert_memory_equal(l.text, "<165>1 2003", 11);
+
+		n = write_event(15, line, sizeof(line));
+		if (f == 0)
+			expect_bytes(line, n, text_syslog[1]);
+		assert_int_equal(logline_parse(line, n, &l, buf, sizeof(buf)),
+				 0);
+		assert_int_equal(l.event, LOGLINE_SYSLOG_TRUNCATED);
+		assert_int_equal(l.full_len, 70);
+		expect_view(l.syslog.facility, l.syslog.facility_len, "auth");
+		expect_view(l.syslog.severity, l.syslog.severity_len, "crit");
+		expect_view(l.syslog.hostname, l.syslog.hostname_len,
+			    "mymachine");
+		assert_null(l.syslog.app_name);
+		assert_null(l.syslog.msgid);
+	}
+	logline_set_format(LOGLINE_FORMAT_TEXT);
+}
+
+/* Which messages count as syslog: each is logged as "syslog" or as a
+ * plain "msg", and reads back the same. */
+static void test_syslog_which_headers(void **state)
+{
+	static const struct {
+		const char *text;
+		bool is_syslog;
+	} cases[] = {
+		{"<0>1 - - - - - -", true},
+		{"<191>1 - h a p m -", true},
+		{"<13>1 2026-12-07T19:27:57.123456+01:00 h a p m - x", true},
+		{"<13>1 2026-12-07T19:27:57Z h a p m [x@1] y", true},
+		{"<13>1 2026-12-07T19:27:57Z h a p m [x@1 a=\"\\]\\\"\"][y] z",
+		 true},
+		{"<13>Dec  7 19:27:57 host tag: x", true},
+		{"<13>Dec 07 19:27:57 host", true},
+		{"<13>Jan 31 00:00:00 h\\\"x", true},
+		{"<192>1 - - - - - -", false}, /* PRI over 191 */
+		{"<013>1 - - - - - -", false}, /* leading zero */
+		{"<00>1 - - - - - -", false},
+		{"<>1 - - - - - -", false},
+		{"<13>2 - - - - - -", false},	      /* version 2 */
+		{"<13>1 - - - - -", false},	      /* no STRUCTURED-DATA */
+		{"<13>1 - - - - - -x", false},	      /* no SP before MSG */
+		{"<13>1 - - - - [x", false},	      /* SD not closed */
+		{"<13>1 - - - - [a=b]", false},	      /* '=' in an SD-ID */
+		{"<13>1 - - - - [x a=\"]\"]", false}, /* raw ']' */
+		{"<13>1 2026-13-01T00:00:00Z h a p m -", false},
+		{"<13>1 2026-12-07T24:00:00Z h a p m -", false},
+		{"<13>1 2026-12-07T19:27:57.1234567Z h a p m -", false},
+		{"<13>1 2026-12-07T19:27:57 h a p m -", false}, /* no zone */
+		{"<13>1 -  a p m -", false}, /* empty hostname */
+		{"<13>1 - h 12345678901234567890123456789012345678901234567890"
+		 " p m -",
+		 false},	      /* APP-NAME over 48 */
+		{"<13>hello", false}, /* PRI alone */
+		{"<13>Dec 32 19:27:57 host x", false},
+		{"<13>Dex  7 19:27:57 host x", false},
+		{"<13>Dec  7 19:27:57  host", false}, /* no HOSTNAME */
+		{"<13>Dec  7 19:27:60 host", false},
+		{"<13>Dec  0 19:27:57 host", false},
+		{"13>1 - - - - - -", false},
+		{" <13>1 - - - - - -", false},
+	};
+	char line[LOGLINE_EVENT_MAX], buf[LOGLINE_EVENT_MAX];
+	struct logline l;
+
+	(void)state;
+	for (int f = 0; f < 2; f++) {
+		logline_set_format(f ? LOGLINE_FORMAT_JSON
+				     : LOGLINE_FORMAT_TEXT);
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const char *s = cases[i].text;
+			size_t n = logline_msg(line, sizeof(line), TS, WHO,
+					       strlen(WHO), s, strlen(s),
+					       strlen(s));
+
+			if (logline_parse(line, n, &l, buf, sizeof(buf)) != 0)
+				fail_msg("'%s': %s", s, l.error);
+			if (l.event !=
+			    (cases[i].is_syslog ? LOGLINE_SYSLOG : LOGLINE_MSG))
+				fail_msg("'%s' taken for %s", s,
+					 cases[i].is_syslog ? "msg" : "syslog");
+			expect_view(l.text, l.text_len, s);
+		}
+	}
+	logline_set_format(LOGLINE_FORMAT_TEXT);
+}
+
+/* A line whose syslog fields are not its text's: refused, whichever
+ * field lies. */
+static void test_syslog_forged_fields(void **state)
+{
+	static const char *const forged[] = {
+		TS " " WHO " syslog facility=kern severity=notice hostname=h "
+		   "<13>Dec  7 19:27:57 h x",
+		TS " " WHO " syslog facility=user severity=emerg hostname=h "
+		   "<13>Dec  7 19:27:57 h x",
+		TS " " WHO " syslog facility=user severity=notice hostname=g "
+		   "<13>Dec  7 19:27:57 h x",
+		TS " " WHO " syslog facility=user severity=notice hostname=h "
+		   "app-name=a procid=p msgid=m <13>Dec  7 19:27:57 h x",
+		TS " " WHO " syslog facility=user severity=notice hostname=h "
+		   "<13>1 - h a p m -",
+		TS " " WHO " syslog facility=user severity=notice hostname=h "
+		   "app-name=a procid=p msgid=n <13>1 - h a p m -",
+		TS " " WHO " syslog facility=user severity=notice hostname=h "
+		   "plain text",
+		TS " " WHO " syslog facility=user severity=notice <13>Dec  7 "
+		   "19:27:57 h x",
+		TS " " WHO " syslog <13>Dec  7 19:27:57 h x",
+		"{\"ts\":\"" TS "\"," JWHO ",\"event\":\"syslog\",\"facility\":"
+		"\"kern\",\"severity\":\"notice\",\"hostname\":\"h\",\"text\":"
+		"\"<13>Dec  7 19:27:57 h x\"}",
+		"{\"ts\":\"" TS "\"," JWHO ",\"event\":\"syslog\",\"facility\":"
+		"\"user\",\"severity\":\"notice\",\"hostname\":\"h\",\"text\":"
+		"\"<13>1 - h a p m -\"}",
+		"{\"ts\":\"" TS "\"," JWHO ",\"event\":\"syslog\",\"facility\":"
+		"\"user\",\"severity\":\"notice\",\"text\":\"<13>Dec  7 "
+		"19:27:57 h x\"}",
+	};
+	struct logline l;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(forged) / sizeof(forged[0]); i++)
+		if (parse_copy(forged[i], strlen(forged[i]), &l) == 0)
+			fail_msg("accepted: %s", forged[i]);
+	/* The genuine ones next to them are read. */
+	assert_int_equal(
+		parse_copy(TS " " WHO " syslog facility=user severity=notice "
+			      "hostname=h <13>Dec  7 19:27:57 h x",
+			   strlen(TS " " WHO " syslog facility=user severity="
+				     "notice hostname=h <13>Dec  7 19:27:57 h "
+				     "x"),
+			   &l),
+		0);
+}
+
+/* Every byte, byte class and random text through the JSON writer and
+ * reader: the same text back, one line, and (JSON) no raw control
+ * byte or DEL, no '"' or '\\' that is not an escape. */
+static void check_json_line(const char *line, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		assert_true(c >= 0x20 && c != 0x7f);
+	}
+	assert_int_equal(line[0], '{');
+	assert_int_equal(line[n - 2], '}');
+}
+
+static void test_json_msg_bytes_round_trip(void **state)
+{
+	char text[300], line[4096], buf[4096];
+	struct logline l;
+	size_t n;
+
+	(void)state;
+	logline_set_format(LOGLINE_FORMAT_JSON);
+	for (int i = 0; i < 20000; i++) {
+		size_t len = i < 256 ? 3 : rng() % sizeof(text);
+
+		for (size_t j = 0; j < len; j++)
+			text[j] = i < 256 ? (char)i : (char)rng();
+		if (i % 3 == 0 && len > 0)
+			text[0] = '"';
+		if (i % 5 == 0 && len > 1)
+			text[1] = '\\';
+		assert_true(logline_msg_max(len) <= sizeof(line));
+		n = logline_msg(line, logline_msg_max(len), TS, WHO,
+				strlen(WHO), text, len, len);
+		check_json_line(line, n);
+		if (logline_parse(line, n, &l, buf, sizeof(buf)) != 0)
+			fail_msg("%s: %.*s", l.error, (int)n, line);
+		assert_int_equal(l.text_len, len);
+		assert_memory_equal(l.text, text, len);
+	}
+	logline_set_format(LOGLINE_FORMAT_TEXT);
+}
+
+/* The JSON escaping is the text's, spelled for JSON: decoding the JSON
+ * string (\\ and \" only) gives the text format's escaped text. */
+static void test_json_escape_is_text_escape(void **state)
+{
+	char text[256], esc[4 * 256], json[5 * 256], decoded[5 * 256];
+	size_t en, jn, dn;
+
+	(void)state;
+	for (int i = 0; i < 2000; i++) {
+		size_t len = rng() % sizeof(text);
+
+		for (size_t j = 0; j < len; j++)
+			text[j] = (char)rng();
+		en = logfmt_escape(esc, text, len);
+		jn = logfmt_escape_json(json, text, len);
+		dn = 0;
+		for (size_t j = 0; j < jn; j++) {
+			if (json[j] == '\\') {
+				j++;
+				assert_true(json[j] == '\\' || json[j] == '"');
+			} else {
+				assert_true(json[j] != '"');
+			}
+			decoded[dn++] = json[j];
+		}
+		assert_int_equal(dn, en);
+		assert_memory_equal(decoded, esc, en);
+		assert_true(logfmt_escape_json_equals(text, len, json, jn));
+	}
+}
+
+/* JSON lines that are not the writer's: refused, with a reason. */
+static void test_json_corrupt_lines(void **state)
+{
+	(void)state;
+#define JHEAD "{\"ts\":\"" TS "\"," JWHO
+	REJECT("{");
+	REJECT("{}");
+	REJECT("{\"ts\":\"" TS "\"}");
+	REJECT(JHEAD ",\"event\":\"connect\""); /* no '}' */
+	REJECT(JHEAD ",\"event\":\"connect\"}x");
+	REJECT(JHEAD ",\"event\":\"connect\",\"x\":1}");
+	REJECT(JHEAD ",\"event\":\"\"}");
+	REJECT("{\"ts\":\"2026-13-24T13:49:55.123456Z\"," JWHO
+	       ",\"event\":\"connect\"}");
+	REJECT("{\"ts\":\"" TS "\",\"transport\":\"sctp\",\"peer\":\"1:2\","
+	       "\"id\":1,\"event\":\"connect\"}");
+	REJECT("{\"ts\":\"" TS "\",\"transport\":\"tcp\",\"peer\":\"\","
+	       "\"id\":1,\"event\":\"connect\"}");
+	REJECT("{\"ts\":\"" TS "\",\"transport\":\"tcp\",\"peer\":\"1:2\","
+	       "\"id\":01,\"event\":\"connect\"}");
+	REJECT(JHEAD ",\"event\":\"msg\"}");
+	REJECT(JHEAD ",\"event\":\"msg\",\"text\":\"a\"b\"}");
+	REJECT(JHEAD ",\"event\":\"msg\",\"text\":\"raw\ttab\"}");
+	REJECT(JHEAD ",\"event\":\"msg\",\"text\":\"\\u0041\"}");
+	REJECT(JHEAD ",\"event\":\"msg\",\"text\":\"\\\\x41\"}"); /* 'A' */
+	REJECT(JHEAD ",\"event\":\"msg\",\"text\":\"\\\\q\"}");
+	REJECT(JHEAD ",\"event\":\"msg\",\"text\":\"\\\\\"}");
+	REJECT(JHEAD ",\"event\":\"msg\",\"text\":\"\\\\x1\"}");
+	REJECT(JHEAD ",\"event\":\"msg\",\"text\":\"\xff\"}"); /* raw */
+	REJECT(JHEAD ",\"event\":\"msg\",\"text\":\"x\",\"y\":1}");
+	REJECT(JHEAD ",\"event\":\"msg\",\"text\":\"x\" }");
+	REJECT(JHEAD ",\"event\":\"msg-truncated\",\"text\":\"x\"}");
+	REJECT(JHEAD ",\"event\":\"msg-truncated\",\"len\":x,\"text\":\"x\"}");
+	REJECT(JHEAD ",\"event\":\"refused\"}");
+	REJECT(JHEAD ",\"event\":\"refused\",\"reason\":\"\"}");
+	REJECT(JHEAD ",\"event\":\"disconnect\",\"reason\":\"quit\","
+		     "\"messages\":1,\"bytes\":2,\"truncated\":0,"
+		     "\"discarded\":0,\"unsent\":0}");
+	REJECT(JHEAD ",\"event\":\"disconnect\",\"reason\":\"quit\","
+		     "\"messages\":1,\"bytes\":2,\"truncated\":0,"
+		     "\"discarded\":0,\"unsent\":0,\"duration\":1.01}");
+	REJECT(JHEAD ",\"event\":\"nick\",\"name\":x}");
+	REJECT(JHEAD ",\"event\":\"nick\",\"name\":\"x}");
+#undef JHEAD
+}
+
+/* A JSON line cut to any buffer is still one whole object. */
+static void test_json_cut_to_buffer(void **state)
+{
+	char line[LOGLINE_EVENT_MAX], full[LOGLINE_EVENT_MAX];
+	struct logline l;
+	size_t n, fn;
+
+	(void)state;
+	logline_set_format(LOGLINE_FORMAT_JSON);
+	for (int i = 0; (fn = write_event(i, full, sizeof(full))) > 0; i++) {
+		for (size_t size = 3; size <= fn + 1; size++) {
+			n = write_event(i, line, size);
+			assert_true(n >= 3 && n <= size);
+			assert_int_equal(line[n - 1], '\n');
+			assert_int_equal(line[n - 2], '}');
+			assert_int_equal(line[0], '{');
+			if (n == 3)
+				continue; /* "{}": no room for the header */
+			/* A cut line is a JSON object of whole members; the
+			 * reader takes it unless a required field is gone. */
+			if (logline_parse(line, n, &l, NULL, 0) == -1 &&
+			    errno != EINVAL && errno != EMSGSIZE)
+				fail_msg("event %d, size %zu", i, size);
+			if (size > fn)
+				assert_int_equal(n, fn);
+		}
+	}
+	logline_set_format(LOGLINE_FORMAT_TEXT);
+}
+
+/* The longest WHO and every event: the JSON lines fit their rooms. */
+static void test_json_fits_its_rooms(void **state)
+{
+	struct logline_disconnect d = {
+		.reason = "memory-budget-x",
+		.error = "Numerical argument out of domain (a long strerror)",
+		.messages = UINT64_MAX,
+		.bytes = UINT64_MAX,
+		.truncated = UINT64_MAX,
+		.discarded = UINT64_MAX,
+		.unsent = UINT64_MAX,
+		.duration_ms = UINT64_MAX,
+	};
+	char who[LOGLINE_WHO_MAX], line[LOGLINE_EVENT_MAX];
+	size_t who_len, n;
+	struct logline l;
+
+	(void)state;
+	logline_set_format(LOGLINE_FORMAT_JSON);
+	who_len = logline_who(who, sizeof(who), "tcp",
+			      "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]"
+			      ":65535",
+			      UINT64_MAX);
+	n = logline_connect(line, LOGLINE_CONNECT_MAX, TS, who, who_len);
+	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
+	assert_int_equal(l.event, LOGLINE_CONNECT);
+	assert_int_equal(l.number, UINT64_MAX);
+	n = logline_disconnect(line, sizeof(line), TS, who, who_len, &d);
+	assert_true(n < sizeof(line));
+	if (logline_parse(line, n, &l, NULL, 0) != 0)
+		fail_msg("%s: %.*s", l.error, (int)n, line);
+	assert_int_equal(
+		logline_field(&l, "error", &(const char *){0}, &(size_t){0}),
+		0);
+	logline_set_format(LOGLINE_FORMAT_TEXT);
+}
+
+static void test_format_names(void **state)
+{
+	enum logline_format f = LOGLINE_FORMAT_TEXT;
+
+	(void)state;
+	assert_int_equal(logline_format_parse("json", &f), 0);
+	assert_int_equal(f, LOGLINE_FORMAT_JSON);
+	assert_int_equal(logline_format_parse("text", &f), 0);
+	assert_int_equal(f, LOGLINE_FORMAT_TEXT);
+	assert_int_equal(logline_format_parse("JSON", &f), -1);
+	assert_int_equal(logline_format_parse("", &f), -1);
+}
+
+/* Valid JSON lines with a byte changed anywhere: never a crash; what is
+ * read is consistent. */
+static void test_json_hostile_lines(void **state)
+{
+	static const char changes[] = {'\0', ' ', '\\', '"',  ',',    ':',
+				       '}',  '9', 'x',	'\n', '\x80', '\xff'};
+	char line[LOGLINE_EVENT_MAX], bad[LOGLINE_EVENT_MAX];
+	size_t n;
+
+	(void)state;
+	logline_set_format(LOGLINE_FORMAT_JSON);
+	for (int i = 0; (n = write_event(i, line, sizeof(line))) > 0; i++)
+		for (size_t pos = 0; pos < n; pos++)
+			for (size_t k = 0; k < sizeof(changes); k++) {
+				memcpy(bad, line, n);
+				bad[pos] = changes[k];
+				check_hostile(bad, n);
+			}
+	logline_set_format(LOGLINE_FORMAT_TEXT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -726,6 +1328,24 @@ int main(void)
 		cmocka_unit_test(test_hostile_lines),
 		cmocka_unit_test(test_text_buffer_too_small),
 		cmocka_unit_test(test_unknown_event_is_read),
+		cmocka_unit_test_teardown(test_json_every_event_round_trip,
+					  restore_text),
+		cmocka_unit_test_teardown(test_syslog_fields_round_trip,
+					  restore_text),
+		cmocka_unit_test_teardown(test_syslog_which_headers,
+					  restore_text),
+		cmocka_unit_test(test_syslog_forged_fields),
+		cmocka_unit_test_teardown(test_json_msg_bytes_round_trip,
+					  restore_text),
+		cmocka_unit_test(test_json_escape_is_text_escape),
+		cmocka_unit_test(test_json_corrupt_lines),
+		cmocka_unit_test_teardown(test_json_cut_to_buffer,
+					  restore_text),
+		cmocka_unit_test_teardown(test_json_fits_its_rooms,
+					  restore_text),
+		cmocka_unit_test(test_format_names),
+		cmocka_unit_test_teardown(test_json_hostile_lines,
+					  restore_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -162,8 +162,8 @@ static void take_text(const struct logline *l, size_t line_len, void *arg)
 	size_t room = sizeof(t->buf) - t->len;
 
 	(void)line_len;
-	if ((l->event == LOGLINE_MSG || l->event == LOGLINE_MSG_TRUNCATED) &&
-	    l->text != NULL && l->text_len + 1 < room) {
+	if (logline_is_message(l) && l->text != NULL &&
+	    l->text_len + 1 < room) {
 		memcpy(t->buf + t->len, l->text, l->text_len);
 		t->len += l->text_len;
 		t->buf[t->len++] = '\0';
@@ -613,10 +613,10 @@ static void count_forwarded(const struct logline *l, size_t line_len, void *arg)
 	int c, m, end = 0;
 
 	(void)line_len;
-	if (l->event != LOGLINE_MSG && l->event != LOGLINE_MSG_TRUNCATED)
+	if (!logline_is_message(l))
 		return;
-	if (l->event == LOGLINE_MSG && l->text != NULL &&
-	    l->text_len < sizeof(text)) {
+	if ((l->event == LOGLINE_MSG || l->event == LOGLINE_SYSLOG) &&
+	    l->text != NULL && l->text_len < sizeof(text)) {
 		memcpy(text, l->text, l->text_len);
 		text[l->text_len] = '\0';
 		tail = strrchr(text, ' ');
