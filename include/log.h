@@ -112,7 +112,7 @@ struct log_batch {
 	size_t len, cap;
 	size_t line_max;	/* longest line a message can make */
 	char ts[LOGFMT_TS_LEN]; /* timestamp of the lines being made */
-	time_t ts_sec;		/* second cached in ts[0..19) */
+	time_t ts_sec;		/* the second ts was written for */
 };
 
 /* A batch for messages of up to max_text bytes.  0, or -1 with errno. */

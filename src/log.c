@@ -640,12 +640,7 @@ void log_batch_stamp(struct log_batch *b)
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (now.tv_sec == b->ts_sec) {
 		/* Same second: only the microseconds change. */
-		long us = now.tv_nsec / 1000;
-
-		for (int i = 25; i >= 20; i--) {
-			b->ts[i] = (char)('0' + us % 10);
-			us /= 10;
-		}
+		logfmt_timestamp_micros(b->ts, &now);
 		return;
 	}
 	logfmt_timestamp(b->ts, &now);
