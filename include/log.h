@@ -98,13 +98,11 @@ struct log_force {
  */
 int log_force(struct logger *lg, long timeout_ms, struct log_force *out);
 
-/* Writes out everything, stops the flusher, frees lg.  Returns 0, or -1
- * with errno of the last failure when lines were lost (their count is
- * stored in *lost_lines when not NULL). */
-int log_close(struct logger *lg, uint64_t *lost_lines);
-
-/* log_close, with the whole loss (lines, bytes, reason) in *loss. */
-int log_close_report(struct logger *lg, struct log_loss *loss);
+/* Writes out everything, stops the flusher, frees lg (the server's stop
+ * path, server_close).  Returns 0, or -1 with errno of the last failure
+ * when lines were lost; the whole loss (lines, bytes, reason) is stored
+ * in *loss when not NULL. */
+int log_close(struct logger *lg, struct log_loss *loss);
 
 struct log_batch {
 	struct logger *lg;

@@ -565,7 +565,7 @@ int log_force(struct logger *lg, long timeout_ms, struct log_force *out)
 	return done < out->pending_bytes ? -1 : 0;
 }
 
-int log_close_report(struct logger *lg, struct log_loss *loss)
+int log_close(struct logger *lg, struct log_loss *loss)
 {
 	struct log_loss lost;
 
@@ -590,18 +590,6 @@ int log_close_report(struct logger *lg, struct log_loss *loss)
 		return -1;
 	}
 	return 0;
-}
-
-int log_close(struct logger *lg, uint64_t *lost_lines)
-{
-	struct log_loss loss;
-	int rc = log_close_report(lg, &loss);
-
-	if (lost_lines != NULL)
-		*lost_lines = loss.lines;
-	if (rc == -1)
-		errno = loss.err;
-	return rc;
 }
 
 int log_batch_init(struct log_batch *b, struct logger *lg, size_t max_text)

@@ -653,7 +653,7 @@ int server_close(struct server *srv, FILE *out)
 	/* Held while the log closes: a forced exit meanwhile waits for the
 	 * final write (whole lines) instead of cutting it. */
 	pthread_mutex_lock(&srv->log_guard);
-	if (log_close_report(srv->log, &loss) == -1) {
+	if (log_close(srv->log, &loss) == -1) {
 		fprintf(out,
 			"%s: log: %llu lines lost (%llu bytes), last reason: %s\n",
 			srv->cfg.prog, (unsigned long long)loss.lines,

@@ -379,7 +379,7 @@ static void test_write_failure_reported(void **state)
 {
 	struct log_batch b;
 	struct logger *lg;
-	uint64_t failed = 0;
+	struct log_loss failed = {0};
 	int fd = open("/dev/full", O_WRONLY);
 
 	(void)state;
@@ -394,7 +394,7 @@ static void test_write_failure_reported(void **state)
 	errno = 0;
 	assert_int_equal(log_close(lg, &failed), -1);
 	assert_int_equal(errno, ENOSPC);
-	assert_true(failed >= 1);
+	assert_true(failed.lines >= 1);
 	close(fd);
 }
 
