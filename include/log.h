@@ -74,7 +74,10 @@ int log_append(struct logger *lg, const char *data, size_t len);
  * rotation): lines appended before the call go to the old file, later
  * ones to the new, which starts with a "log-reopened" line.  If path
  * cannot be opened the old file stays in use and records why.  Returns
- * at once; any thread (not a signal handler: it takes the lock). */
+ * at once; any thread (not a signal handler: it takes the lock).
+ * Memory: path is kept, not copied, and the flusher opens it later: it
+ * must stay valid and unchanged until log_close (the server passes its
+ * --log argument, which lives in argv). */
 void log_reopen(struct logger *lg, const char *path);
 
 /* What log_force did. */
