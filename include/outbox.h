@@ -61,7 +61,9 @@ struct outbox {
 	int error;		    /* errno of a failed send: all dropped */
 	/* Shared, when posts are enabled (outbox_enable_posts): */
 	int wake_fd; /* eventfd, or -1 */
-	/* lock guards inbox, inbox_len and posts_closed. */
+	/* lock guards inbox, inbox_len and posts_closed.  Innermost: a
+	 * chat room takes it under its own (lock order: chat.c), and
+	 * nothing is locked under it. */
 	pthread_mutex_t lock;
 	char *inbox;
 	size_t inbox_len;

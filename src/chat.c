@@ -30,6 +30,11 @@ struct chat_room {
 	 * stopping, and the changes of behind.  It is held while posting
 	 * into outboxes (memcpy, and an eventfd write that cannot block)
 	 * and never across a socket call.
+	 *
+	 * Lock order: this lock, then a member's outbox lock (outbox_post,
+	 * outbox_posted and outbox_shutdown_posts take it while this one is
+	 * held).  Never the other way: no outbox function takes another lock
+	 * under its own.
 	 */
 	pthread_mutex_t lock;
 	TAILQ_HEAD(chat_members, chat_member) members;
