@@ -102,6 +102,7 @@ WRAP_test_tcp_fault = -Wl,--wrap=pthread_create,--wrap=pthread_join \
 WRAP_test_ops_clock = -Wl,--wrap=pthread_cond_init \
 		      -Wl,--wrap=pthread_cond_timedwait
 WRAP_test_log = -Wl,--wrap=write
+WRAP_test_hostile_outbox = -Wl,--wrap=malloc
 
 .PHONY: fuzz fuzz-build all test check run-tests bench compare lesson-udp lesson-handshake lesson-chat run \
 	install uninstall clean check-cmocka check-peers check-zlib lint format test-repeat test-stress

@@ -706,6 +706,11 @@ static int session_start(struct session *s)
 	(void)setsockopt(s->c->fd, IPPROTO_TCP, TCP_NODELAY, &(int){1},
 			 sizeof(int));
 	if (outbox_enable_posts(&t->out) == -1) {
+		if (errno == ENOMEM) {
+			s->refusal = "no-memory"; /* as for its buffers */
+			refuse(s);
+			return -1;
+		}
 		s->reason = "error";
 		s->err = errno;
 		return -1;
