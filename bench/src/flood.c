@@ -284,13 +284,13 @@ int main(int argc, char *argv[])
 
 	prog = cli_program_name(argv[0], "flood");
 	switch (fcli_parse(&o, argc, argv, err, sizeof(err))) {
-	case FCLI_HELP:
+	case CLI_HELP:
 		fcli_usage(stdout, prog);
 		return cli_close_output(stdout, prog, stderr);
-	case FCLI_VERSION:
+	case CLI_VERSION:
 		cli_version(stdout, prog);
 		return cli_close_output(stdout, prog, stderr);
-	case FCLI_ERROR:
+	case CLI_ERROR:
 		fprintf(stderr, "%s: %s\n", prog, err);
 		return 2;
 	default:
