@@ -140,7 +140,7 @@ $(WIRE): $(BUILD)/lessons/wire/wire_main.o $(WIRE_OBJS) $(BUILD)/libmt.a
 FLOOD_LDLIBS = -lz
 $(BUILD)/bench/src/hdrlog.o: | check-zlib
 check-zlib:
-	@sh bench/src/need-zlib.sh
+	@sh dist/need-dev.sh zlib
 
 # The load generator's suites also link its library: LIBS_<test>; the
 # capture reader's, its parser.
@@ -175,7 +175,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(HARNESS_OBJS) $$(LIBS_$$*) $(BUILD)/libmt
 	    $(if $(filter $*,$(FLOOD_TESTS)),$(FLOOD_LDLIBS))
 
 check-cmocka:
-	@sh tests/need-cmocka.sh
+	@sh dist/need-dev.sh cmocka
 
 # Real programs the suites start as peers, as CMD=DEBIAN-PACKAGE: `make
 # test` installs the missing ones (root) or prints the command; suites
