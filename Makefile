@@ -55,8 +55,13 @@ WIRE     = $(OUT)/wire
 endif
 
 CFLAGS     ?= $(OPT)
-MT_INCLUDES = -Iinclude -Ibench/src -Ilessons/wire
+# The product sees include/ only; flood's and the capture reader's
+# sources find their own headers beside them, and the suites, which test
+# those too, see their folders as well (INCLUDES_tests).
+MT_INCLUDES = -Iinclude
 MT_CPPFLAGS = $(MT_INCLUDES) -D_POSIX_C_SOURCE=200809L -MMD -MP
+INCLUDES_tests = -Ibench/src -Ilessons/wire
+LINT_INCLUDES = $(MT_INCLUDES) $(INCLUDES_tests)
 MT_WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	      -Wmissing-prototypes -Wformat=2 -Wpointer-arith
 MT_CFLAGS   = -std=c11 -pthread $(SANFLAGS) $(MT_WARNINGS)
@@ -102,6 +107,7 @@ WRAP_test_tcp_fault = -Wl,--wrap=pthread_create,--wrap=pthread_join \
 WRAP_test_ops_clock = -Wl,--wrap=pthread_cond_init \
 		      -Wl,--wrap=pthread_cond_timedwait
 WRAP_test_log = -Wl,--wrap=write
+WRAP_test_hostile_outbox = -Wl,--wrap=malloc
 
 .PHONY: fuzz fuzz-build all test check run-tests bench compare lesson-udp lesson-handshake lesson-chat run \
 	install uninstall clean check-cmocka check-peers check-zlib lint format test-repeat test-stress
@@ -112,7 +118,7 @@ all: $(PROGRAMS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(call say,CC,$<)$(COMPILE) $(CFLAGS_$(<D)) -c -o $@ $<
+	$(call say,CC,$<)$(COMPILE) $(INCLUDES_$(<D)) $(CFLAGS_$(<D)) -c -o $@ $<
 
 $(BUILD)/libmt.a: $(LIB_OBJS)
 	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
@@ -134,7 +140,7 @@ $(WIRE): $(BUILD)/lessons/wire/wire_main.o $(WIRE_OBJS) $(BUILD)/libmt.a
 FLOOD_LDLIBS = -lz
 $(BUILD)/bench/src/hdrlog.o: | check-zlib
 check-zlib:
-	@sh bench/src/need-zlib.sh
+	@sh dist/need-dev.sh zlib
 
 # The load generator's suites also link its library: LIBS_<test>; the
 # capture reader's, its parser.
@@ -169,7 +175,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(HARNESS_OBJS) $$(LIBS_$$*) $(BUILD)/libmt
 	    $(if $(filter $*,$(FLOOD_TESTS)),$(FLOOD_LDLIBS))
 
 check-cmocka:
-	@sh tests/need-cmocka.sh
+	@sh dist/need-dev.sh cmocka
 
 # Real programs the suites start as peers, as CMD=DEBIAN-PACKAGE: `make
 # test` installs the missing ones (root) or prints the command; suites
@@ -314,13 +320,13 @@ FORMAT_SRCS = $(wildcard include/*.h src/*.c bench/src/*.c bench/src/*.h lessons
 	      lessons/wire/*.h tests/*.c tests/*.h)
 lint:
 	$(call say,LINT,cppcheck)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	    --inline-suppr --std=c11 $(MT_INCLUDES) -D_POSIX_C_SOURCE=200809L \
+	    --inline-suppr --std=c11 $(LINT_INCLUDES) -D_POSIX_C_SOURCE=200809L \
 	    src bench lessons tests
 	$(call say,LINT,clang-tidy)clang-tidy --quiet --warnings-as-errors='*' $(LINT_SRCS) -- -std=c11 \
-	    $(MT_INCLUDES) -D_POSIX_C_SOURCE=200809L $(CFLAGS_tests) 2>/dev/null
+	    $(LINT_INCLUDES) -D_POSIX_C_SOURCE=200809L $(CFLAGS_tests) 2>/dev/null
 	$(call say,LINT,clang-format)clang-format --dry-run --Werror $(FORMAT_SRCS)
 	$(call say,LINT,fortify)printf '%s\n' $(LINT_SRCS) | xargs -P 2 -I{} \
-	    $(CC) $(MT_INCLUDES) -D_POSIX_C_SOURCE=200809L $(MT_CFLAGS) \
+	    $(CC) $(LINT_INCLUDES) -D_POSIX_C_SOURCE=200809L $(MT_CFLAGS) \
 	    $(FORTIFY_FLAGS) $(CFLAGS_tests) -c -o /dev/null {}
 	@echo "lint: clean"
 format:

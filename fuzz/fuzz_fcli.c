@@ -38,11 +38,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	argv[argc] = NULL;
 	err[0] = '\0';
 	r = fcli_parse(&o, argc, argv, err, sizeof(err));
-	FUZZ_CHECK(r == FCLI_RUN || r == FCLI_HELP || r == FCLI_VERSION ||
-		   r == FCLI_ERROR);
-	if (r == FCLI_ERROR)
+	FUZZ_CHECK(r == CLI_RUN || r == CLI_HELP || r == CLI_VERSION ||
+		   r == CLI_ERROR);
+	if (r == CLI_ERROR)
 		FUZZ_CHECK(err[0] != '\0' && memchr(err, '\0', sizeof(err)));
-	if (r != FCLI_RUN)
+	if (r != CLI_RUN)
 		return 0;
 	FUZZ_CHECK(o.clients >= 1 && o.clients <= FCLI_CLIENTS_MAX);
 	FUZZ_CHECK(o.threads >= 1 && o.threads <= FCLI_THREADS_MAX);

@@ -185,7 +185,7 @@ void chat_say_as(struct chat_room *room, struct chat_voice *v, const char *name,
  * behind and m has nothing waiting. */
 bool chat_may_read(struct chat_room *room, struct chat_member *m);
 
-/* Why the room gave up on m ("slow-reader", "no-memory"), or NULL. */
+/* Why the room gave up on m ("slow-reader"), or NULL. */
 const char *chat_dropped(struct chat_room *room, struct chat_member *m);
 
 /* The server is stopping: m gets "* server stopping"; from now on the

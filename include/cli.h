@@ -16,8 +16,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
+#include "net.h"
 #include "proxyproto.h"
 #include "frame.h"
 #include "logline.h"
@@ -115,6 +117,18 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
  * argv0 is NULL, empty or ends in '/'.  Points into argv0 or is
  * fallback. */
 const char *cli_program_name(const char *argv0, const char *fallback);
+
+/* Strict unsigned decimal, the whole of text, in [min, max]: a digit
+ * first (strtoull alone takes " -1" and "+1"), nothing after, no
+ * overflow.  0, or -1 with *out untouched.  Every number on the
+ * project's command lines is read here. */
+int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out);
+
+/* An option error, for every command-line parser of the project: writes
+ * the one-line reason into err (net_error: a format and its arguments)
+ * and yields CLI_ERROR, as in
+ *   return OPT_FAIL(err, errlen, "invalid --port '%s'", text); */
+#define OPT_FAIL(...) (net_error(__VA_ARGS__), CLI_ERROR)
 
 struct option;
 

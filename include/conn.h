@@ -93,6 +93,14 @@ struct conn *conn_new(const struct conn_env *env, int fd, uint64_t id,
  * socket and gives the client's seat back. */
 void conn_serve(struct conn *c);
 
+/* Turns a client away, the one way every refusal is made: tells it why
+ * on fd (line, proto.h, or NULL: nothing) without blocking, logs
+ * "refused reason=R" as who, and counts it in stats tcp_refused.  fd
+ * stays open: the caller closes it (after a session's disconnect line,
+ * or at once before a session). */
+void conn_refuse(const struct conn_env *env, int fd, const char *who,
+		 size_t who_len, const char *line, const char *reason);
+
 /* Bytes of buffers a session allocates once its client sends (framing,
  * log batch, echo outbox), charged to env->budget. */
 size_t conn_session_cost(const struct config *cfg);

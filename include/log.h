@@ -108,7 +108,10 @@ void log_give_up_at(struct logger *lg, long long deadline_ms);
  * ones to the new, which starts with a "log-reopened" line.  If path
  * cannot be opened the old file stays in use and records why
  * ("log-reopen-failed"); the open never waits (log_open_path).  Returns
- * at once; any thread (not a signal handler: it takes the lock). */
+ * at once; any thread (not a signal handler: it takes the lock).
+ * Memory: path is kept, not copied, and the flusher opens it later: it
+ * must stay valid and unchanged until log_close (the server passes its
+ * --log argument, which lives in argv). */
 void log_reopen(struct logger *lg, const char *path);
 
 /* What log_force did. */
@@ -139,13 +142,11 @@ int log_force(struct logger *lg, long timeout_ms, struct log_force *out);
  * log_try_append.  At most 64 bytes; static. */
 const char *log_loss_reason(int err);
 
-/* Writes out everything, stops the flusher, frees lg.  Returns 0, or -1
- * with errno of the last failure when lines were lost (their count is
- * stored in *lost_lines when not NULL). */
-int log_close(struct logger *lg, uint64_t *lost_lines);
-
-/* log_close, with the whole loss (lines, bytes, reason) in *loss. */
-int log_close_report(struct logger *lg, struct log_loss *loss);
+/* Writes out everything, stops the flusher, frees lg (the server's stop
+ * path, server_close).  Returns 0, or -1 with errno of the last failure
+ * when lines were lost; the whole loss (lines, bytes, reason) is stored
+ * in *loss when not NULL. */
+int log_close(struct logger *lg, struct log_loss *loss);
 
 struct log_batch {
 	struct logger *lg;
@@ -153,7 +154,7 @@ struct log_batch {
 	size_t len, cap;
 	size_t line_max;	/* longest line a message can make */
 	char ts[LOGFMT_TS_LEN]; /* timestamp of the lines being made */
-	time_t ts_sec;		/* second cached in ts[0..19) */
+	time_t ts_sec;		/* the second ts was written for */
 };
 
 /* A batch for messages of up to max_text bytes.  0, or -1 with errno. */

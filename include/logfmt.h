@@ -67,6 +67,11 @@ bool logfmt_escape_json_equals(const char *text, size_t len, const char *esc,
 /* Writes ts (CLOCK_REALTIME) as LOGFMT_TS_LEN bytes, no NUL. */
 void logfmt_timestamp(char *dst, const struct timespec *ts);
 
+/* Rewrites only the microseconds of dst, a timestamp logfmt_timestamp
+ * wrote for the same second as ts: the cheap way to stamp many lines
+ * (log_batch_stamp). */
+void logfmt_timestamp_micros(char *dst, const struct timespec *ts);
+
 /* Digits of the largest uint64_t, 18446744073709551615. */
 #define LOGFMT_U64_MAX 20
 

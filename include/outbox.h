@@ -28,10 +28,12 @@
  *  Bytes reach the socket in the order they were queued: the owner's own
  *  first, then the inbox's in the order posted.
  *
- * Memory: outbox_init allocates nothing; buffers of `cap` bytes are
- * allocated on first use (the owner's, and the inbox's on the first
- * post), so an idle client costs none; outbox_free frees them and closes
- * the wake descriptor (the socket stays the caller's).  Memory charged:
+ * Memory: outbox_init allocates nothing; the owner's buffer of `cap`
+ * bytes is allocated on first use, so an idle client costs none, and
+ * outbox_enable_posts allocates it and the inbox (as many bytes), so
+ * that a post, made under the poster's locks, never allocates;
+ * outbox_free frees them and closes the wake descriptor (the socket
+ * stays the caller's).  Memory charged:
  * outbox_memory() says how much the outbox holds, for a server's budget.
  *
  * Threads: everything is for the owner except outbox_post and
@@ -61,7 +63,9 @@ struct outbox {
 	int error;		    /* errno of a failed send: all dropped */
 	/* Shared, when posts are enabled (outbox_enable_posts): */
 	int wake_fd; /* eventfd, or -1 */
-	/* lock guards inbox, inbox_len and posts_closed. */
+	/* lock guards inbox, inbox_len and posts_closed.  Innermost: a
+	 * chat room takes it under its own (lock order: chat.c), and
+	 * nothing is locked under it. */
 	pthread_mutex_t lock;
 	char *inbox;
 	size_t inbox_len;
@@ -72,8 +76,10 @@ struct outbox {
  * allocation; cannot fail. */
 void outbox_init(struct outbox *ob, int fd, size_t cap);
 
-/* Makes outbox_post usable: creates the wake descriptor.  Owner, before
- * the outbox is published to other threads.  0, or -1 with errno. */
+/* Makes outbox_post usable: allocates both buffers (the owner's, if it
+ * has none yet, and the inbox) and creates the wake descriptor.  Owner,
+ * before the outbox is published to other threads.  0, or -1 with
+ * errno (ENOMEM: no buffers). */
 int outbox_enable_posts(struct outbox *ob);
 
 /* The descriptor that becomes readable when the inbox gains bytes, or -1
@@ -115,8 +121,8 @@ size_t outbox_discard(struct outbox *ob);
 /* Any thread: appends data[0..len) to the inbox and wakes the owner.
  * Returns the bytes now waiting in the inbox (> 0: a chat room slows its
  * senders down when a member falls behind), or -1 with ENOBUFS (the
- * inbox is full: the owner's client is not reading), EPIPE (posts shut
- * down), ENOMEM. */
+ * inbox is full: the owner's client is not reading) or EPIPE (posts
+ * shut down).  Never allocates. */
 long outbox_post(struct outbox *ob, const char *data, size_t len);
 
 /* Any thread: the bytes waiting in the inbox. */

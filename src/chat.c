@@ -29,7 +29,13 @@ struct chat_room {
 	 * name_len, dropped, behind_since, full_at_stop and in_room), count,
 	 * stopping, and the changes of behind.  It is held while posting
 	 * into outboxes (memcpy, and an eventfd write that cannot block)
-	 * and never across a socket call.
+	 * and never across a socket call or an allocation (a member's
+	 * outbox has its buffers before it joins: outbox_enable_posts).
+	 *
+	 * Lock order: this lock, then a member's outbox lock (outbox_post,
+	 * outbox_posted and outbox_shutdown_posts take it while this one is
+	 * held).  Never the other way: no outbox function takes another lock
+	 * under its own.
 	 */
 	pthread_mutex_t lock;
 	TAILQ_HEAD(chat_members, chat_member) members;
@@ -191,9 +197,9 @@ static void post_locked(struct chat_room *room, struct chat_member *m,
 	 * dropped - what it was sent still goes out in the stop's flush. */
 	if (errno == ENOBUFS && room->stopping)
 		m->full_at_stop = true;
-	else if (errno != EPIPE)
-		drop_locked(room, m,
-			    errno == ENOBUFS ? "slow-reader" : "no-memory");
+	else if (errno == ENOBUFS)
+		drop_locked(room, m, "slow-reader");
+	/* EPIPE: the room gave up on m already. */
 }
 
 /* Posts to every member but except (which may be NULL).  Room lock

@@ -74,22 +74,29 @@ static const struct option mt_options[] = {
 };
 /* clang-format on */
 
-/* An option error: its one-line reason in err (net_error), and CLI_ERROR. */
-#define OPT_FAIL(...) (net_error(__VA_ARGS__), CLI_ERROR)
-
-/* Strict decimal in [min, max]: no sign tricks, no trailing bytes. */
-static int parse_number(const char *text, long min, long max, long *out)
+int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
 {
+	unsigned long long v;
 	char *end;
-	long v;
 
 	if (text[0] < '0' || text[0] > '9')
 		return -1;
 	errno = 0;
-	v = strtol(text, &end, 10);
+	v = strtoull(text, &end, 10);
 	if (errno != 0 || *end != '\0' || v < min || v > max)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* cli_parse_u64 for the config's long settings (0 <= min <= max). */
+static int parse_number(const char *text, long min, long max, long *out)
+{
+	uint64_t v;
+
+	if (cli_parse_u64(text, (uint64_t)min, (uint64_t)max, &v) == -1)
+		return -1;
+	*out = (long)v;
 	return 0;
 }
 

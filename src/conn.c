@@ -189,20 +189,27 @@ no_memory:
 	return -1;
 }
 
+void conn_refuse(const struct conn_env *env, int fd, const char *who,
+		 size_t who_len, const char *line, const char *reason)
+{
+	char ts[LOGFMT_TS_LEN], text[LOGLINE_EVENT_MAX];
+
+	if (line != NULL)
+		(void)send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
+	logline_now(ts);
+	(void)log_append(
+		env->log, text,
+		logline_refused(text, sizeof(text), ts, who, who_len, reason));
+	stats_add(&env->stats->tcp_refused, 1);
+}
+
 /* Turns away a client the session cannot take after all (no memory for
  * its buffers): it is told "server busy", as at accept, and the
  * refusal is logged before the disconnect line. */
 __attribute__((noinline)) static void refuse(struct session *s)
 {
-	char ts[LOGFMT_TS_LEN], line[LOGLINE_EVENT_MAX];
-
-	(void)send(s->c->fd, PROTO_BUSY_LINE, strlen(PROTO_BUSY_LINE),
-		   MSG_DONTWAIT | MSG_NOSIGNAL);
-	logline_now(ts);
-	(void)log_append(s->c->env->log, line,
-			 logline_refused(line, sizeof(line), ts, s->c->who,
-					 s->c->who_len, s->refusal));
-	stats_add(&s->c->env->stats->tcp_refused, 1);
+	conn_refuse(s->c->env, s->c->fd, s->c->who, s->c->who_len,
+		    PROTO_BUSY_LINE, s->refusal);
 	s->reason = s->refusal;
 }
 
@@ -719,6 +726,11 @@ static int session_start(struct session *s)
 	(void)setsockopt(s->c->fd, IPPROTO_TCP, TCP_NODELAY, &(int){1},
 			 sizeof(int));
 	if (outbox_enable_posts(&t->out) == -1) {
+		if (errno == ENOMEM) {
+			s->refusal = "no-memory"; /* as for its buffers */
+			refuse(s);
+			return -1;
+		}
 		s->reason = "error";
 		s->err = errno;
 		return -1;
@@ -810,16 +822,7 @@ __attribute__((noinline)) static void linger_close(const struct session *s)
  * NULL: nothing), logs the refusal, closes, gives the seat back. */
 static void proxy_refuse(struct conn *c, const char *line, const char *reason)
 {
-	char ts[LOGFMT_TS_LEN], text[LOGLINE_EVENT_MAX];
-
-	if (line != NULL)
-		(void)send(c->fd, line, strlen(line),
-			   MSG_DONTWAIT | MSG_NOSIGNAL);
-	logline_now(ts);
-	(void)log_append(c->env->log, text,
-			 logline_refused(text, sizeof(text), ts, c->who,
-					 c->who_len, reason));
-	stats_add(&c->env->stats->tcp_refused, 1);
+	conn_refuse(c->env, c->fd, c->who, c->who_len, line, reason);
 	close(c->fd);
 	c->fd = -1;
 	seats_give(c->env->seats, &c->seat);

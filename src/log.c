@@ -776,7 +776,7 @@ int log_force(struct logger *lg, long timeout_ms, struct log_force *out)
 	return done < out->pending_bytes ? -1 : 0;
 }
 
-int log_close_report(struct logger *lg, struct log_loss *loss)
+int log_close(struct logger *lg, struct log_loss *loss)
 {
 	struct log_loss lost;
 
@@ -803,18 +803,6 @@ int log_close_report(struct logger *lg, struct log_loss *loss)
 		return -1;
 	}
 	return 0;
-}
-
-int log_close(struct logger *lg, uint64_t *lost_lines)
-{
-	struct log_loss loss;
-	int rc = log_close_report(lg, &loss);
-
-	if (lost_lines != NULL)
-		*lost_lines = loss.lines;
-	if (rc == -1)
-		errno = loss.err;
-	return rc;
 }
 
 int log_batch_init(struct log_batch *b, struct logger *lg, size_t max_text)
@@ -853,12 +841,7 @@ void log_batch_stamp(struct log_batch *b)
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (now.tv_sec == b->ts_sec) {
 		/* Same second: only the microseconds change. */
-		long us = now.tv_nsec / 1000;
-
-		for (int i = 25; i >= 20; i--) {
-			b->ts[i] = (char)('0' + us % 10);
-			us /= 10;
-		}
+		logfmt_timestamp_micros(b->ts, &now);
 		return;
 	}
 	logfmt_timestamp(b->ts, &now);

@@ -254,6 +254,12 @@ static void civil_from_days(long long days, long *year, int *month, int *mday)
 	*year = (long)(yoe + era * 400 + (*month <= 2));
 }
 
+/* Where the microseconds stand in "2026-11-24T13:49:55.123456Z". */
+#define TS_MICROS_AT  20
+#define TS_MICROS_LEN 6
+_Static_assert(TS_MICROS_AT + TS_MICROS_LEN + 1 == LOGFMT_TS_LEN,
+	       "the fraction ends just before the 'Z'");
+
 /* UTC by arithmetic rather than gmtime_r(3), which takes glibc's time
  * zone lock and a few hundred bytes of stack for every line: POSIX time
  * has no leap seconds, so a day is 86,400 seconds. */
@@ -281,8 +287,13 @@ void logfmt_timestamp(char *dst, const struct timespec *ts)
 	*d++ = ':';
 	d = digits(d, (long)(secs % 60), 2);
 	*d++ = '.';
-	d = digits(d, ts->tv_nsec / 1000, 6);
-	*d = 'Z';
+	logfmt_timestamp_micros(dst, ts);
+	d[TS_MICROS_LEN] = 'Z';
+}
+
+void logfmt_timestamp_micros(char *dst, const struct timespec *ts)
+{
+	(void)digits(dst + TS_MICROS_AT, ts->tv_nsec / 1000, TS_MICROS_LEN);
 }
 
 size_t logfmt_u64(char *dst, uint64_t v)

@@ -297,8 +297,8 @@ static int parse_args(struct client *cl, int argc, char *argv[],
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	char why[NET_ERR_MAX], *end;
-	long v;
+	char why[NET_ERR_MAX];
+	uint64_t v;
 	int c;
 
 	opterr = 0;
@@ -308,9 +308,7 @@ static int parse_args(struct client *cl, int argc, char *argv[],
 			cl->udp = true;
 			break;
 		case 'w':
-			v = strtol(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end != '\0' ||
-			    v > 600000)
+			if (cli_parse_u64(optarg, 0, 600000, &v) == -1)
 				return usage_error(
 					"invalid --wait (expected 0-600000 milliseconds)");
 			cl->wait_ms = (int)v;
@@ -329,9 +327,7 @@ static int parse_args(struct client *cl, int argc, char *argv[],
 	if (argc - optind != 2)
 		return usage_error("expected HOST PORT");
 	*host = argv[optind];
-	v = strtol(argv[optind + 1], &end, 10);
-	if (argv[optind + 1][0] < '0' || argv[optind + 1][0] > '9' ||
-	    *end != '\0' || v < 1 || v > 65535)
+	if (cli_parse_u64(argv[optind + 1], 1, 65535, &v) == -1)
 		return usage_error("invalid port (expected 1-65535)");
 	*port = (unsigned)v;
 	return -1; /* go on */

@@ -27,17 +27,26 @@ int outbox_enable_posts(struct outbox *ob)
 {
 	int err;
 
+	/* Both buffers now, before any poster: a post runs under the
+	 * poster's locks (a chat room's) and must not allocate, and the
+	 * owner takes the inbox by swapping it with its own buffer. */
+	if (outbox_alloc(ob) == -1 || (ob->inbox = malloc(ob->cap)) == NULL)
+		return -1;
 	ob->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (ob->wake_fd == -1)
-		return -1;
-	err = pthread_mutex_init(&ob->lock, NULL);
-	if (err != 0) {
-		close(ob->wake_fd);
-		ob->wake_fd = -1;
-		errno = err;
-		return -1;
+	if (ob->wake_fd == -1) {
+		err = errno;
+		goto no_wake;
 	}
-	return 0;
+	err = pthread_mutex_init(&ob->lock, NULL);
+	if (err == 0)
+		return 0;
+	close(ob->wake_fd);
+	ob->wake_fd = -1;
+no_wake:
+	free(ob->inbox);
+	ob->inbox = NULL;
+	errno = err;
+	return -1;
 }
 
 int outbox_wake_fd(const struct outbox *ob)
@@ -221,11 +230,6 @@ long outbox_post(struct outbox *ob, const char *data, size_t len)
 		errno = ENOBUFS;
 		return -1;
 	}
-	if (ob->inbox == NULL && (ob->inbox = malloc(ob->cap)) == NULL) {
-		pthread_mutex_unlock(&ob->lock);
-		errno = ENOMEM;
-		return -1;
-	}
 	memcpy(ob->inbox + ob->inbox_len, data, len);
 	wake = ob->inbox_len == 0;
 	ob->inbox_len += len;
@@ -280,8 +284,7 @@ void outbox_consume_wake(struct outbox *ob)
 
 size_t outbox_memory(const struct outbox *ob)
 {
-	/* The inbox pointer is read without the lock: it only goes from
-	 * NULL to a buffer while posts run, and this is an estimate. */
+	/* The inbox exists exactly while posts are enabled. */
 	return (ob->buf != NULL ? ob->cap : 0) +
 	       (ob->wake_fd >= 0 ? ob->cap : 0);
 }

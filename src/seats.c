@@ -17,6 +17,7 @@ int seats_init(struct seats *s, long max, long max_per_ip, bool exempt_loopback)
 enum seats_verdict seats_take(struct seats *s, const struct sockaddr *peer,
 			      struct seat *seat)
 {
+	enum seats_verdict verdict;
 	long now, peak;
 
 	memset(seat, 0, sizeof(*seat));
@@ -25,13 +26,9 @@ enum seats_verdict seats_take(struct seats *s, const struct sockaddr *peer,
 	if (atomic_load_explicit(&s->active, memory_order_relaxed) >= s->max)
 		return SEATS_FULL;
 	if (peer != NULL) {
-		switch (iplimit_take(&s->per_ip, peer, &seat->ip_key,
-				     &seat->ip_counted)) {
-		case 0:
-			return SEATS_IP_FULL;
-		case -1:
-			return SEATS_NO_MEMORY;
-		}
+		verdict = seats_take_address(s, peer, seat);
+		if (verdict != SEATS_TAKEN)
+			return verdict;
 	}
 	seat->taken = true;
 	now = atomic_fetch_add_explicit(&s->active, 1, memory_order_relaxed) +

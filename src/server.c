@@ -505,24 +505,9 @@ void server_announce(const struct server *srv, FILE *out)
 	fflush(out);
 }
 
-static void log_refusal(struct server *srv, const char *who, size_t who_len,
-			const char *reason)
+/* Closes a refused client: its FIN follows the refusal line at once. */
+static void close_refused(int fd)
 {
-	char ts[LOGFMT_TS_LEN], line[LOGLINE_EVENT_MAX];
-
-	logline_now(ts);
-	(void)log_append(
-		srv->log, line,
-		logline_refused(line, sizeof(line), ts, who, who_len, reason));
-	stats_add(&srv->stats.tcp_refused, 1);
-}
-
-/* Tells a client why it is turned away (line NULL: nothing) and closes
- * it; never blocks. */
-static void send_refusal(int fd, const char *line)
-{
-	if (line != NULL)
-		(void)send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
 	shutdown(fd, SHUT_WR);
 	close(fd);
 }
@@ -539,16 +524,16 @@ static void refuse_fd(struct server *srv, int fd,
 		net_format((const struct sockaddr *)peer, addr, sizeof(addr)),
 		id);
 
-	send_refusal(fd, line);
-	log_refusal(srv, who, who_len, reason);
+	conn_refuse(&srv->env, fd, who, who_len, line, reason);
+	close_refused(fd);
 }
 
 void server_refuse(struct server *srv, struct conn *c, const char *line,
 		   const char *reason)
 {
-	send_refusal(c->fd, line);
+	conn_refuse(&srv->env, c->fd, c->who, c->who_len, line, reason);
+	close_refused(c->fd);
 	c->fd = -1;
-	log_refusal(srv, c->who, c->who_len, reason);
 	conn_free(c); /* gives its seat back, if it had one */
 }
 
@@ -757,7 +742,7 @@ int server_close(struct server *srv, FILE *out)
 	/* Held while the log closes: a forced exit meanwhile waits for the
 	 * final write (whole lines) instead of cutting it. */
 	pthread_mutex_lock(&srv->log_guard);
-	if (log_close_report(srv->log, &loss) == -1) {
+	if (log_close(srv->log, &loss) == -1) {
 		fprintf(out,
 			"%s: log: %llu lines lost (%llu bytes), last reason: %s\n",
 			srv->cfg.prog, (unsigned long long)loss.lines,

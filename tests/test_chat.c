@@ -1044,14 +1044,14 @@ static void test_flood_chat_options(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(fcli_parse(&o, 6, ok, err, sizeof(err)), FCLI_RUN);
+	assert_int_equal(fcli_parse(&o, 6, ok, err, sizeof(err)), CLI_RUN);
 	assert_true(o.chat);
 	assert_int_equal(o.deaf, 2);
-	assert_int_equal(fcli_parse(&o, 5, echo, err, sizeof(err)), FCLI_ERROR);
+	assert_int_equal(fcli_parse(&o, 5, echo, err, sizeof(err)), CLI_ERROR);
 	assert_non_null(strstr(err, "--chat takes only"));
-	assert_int_equal(fcli_parse(&o, 4, one, err, sizeof(err)), FCLI_ERROR);
+	assert_int_equal(fcli_parse(&o, 4, one, err, sizeof(err)), CLI_ERROR);
 	assert_string_equal(err, "--chat needs -n 2..2000");
-	assert_int_equal(fcli_parse(&o, 3, deaf, err, sizeof(err)), FCLI_ERROR);
+	assert_int_equal(fcli_parse(&o, 3, deaf, err, sizeof(err)), CLI_ERROR);
 	assert_string_equal(err, "--deaf needs --chat");
 }
 

@@ -46,6 +46,36 @@ static enum cli_result parse(struct config *cfg, enum cli_kind kind, char *err,
 	parse(&cfg, CLI_STSERVER, err, sizeof(err), __VA_ARGS__,               \
 	      (const char *)NULL)
 
+/* The one number parser of every command line: the whole string, a
+ * digit first, in range, no overflow; *out untouched when refused. */
+static void test_parse_u64(void **state)
+{
+	static const char *const refused[] = {
+		"",	" 1",  "-1",
+		"+1",	"1 ",  "1x",
+		"0x10", "1.0", "18446744073709551616", /* UINT64_MAX + 1 */
+	};
+	uint64_t v = 7;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_int_equal(cli_parse_u64(refused[i], 0, UINT64_MAX, &v),
+				 -1);
+		assert_int_equal(v, 7);
+	}
+	assert_int_equal(
+		cli_parse_u64("18446744073709551615", 0, UINT64_MAX, &v), 0);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(cli_parse_u64("007", 0, 10, &v), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(cli_parse_u64("4", 5, 10, &v), -1);
+	assert_int_equal(cli_parse_u64("11", 5, 10, &v), -1);
+	assert_int_equal(cli_parse_u64("5", 5, 10, &v), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(cli_parse_u64("10", 5, 10, &v), 0);
+	assert_int_equal(v, 10);
+}
+
 static void test_defaults(void **state)
 {
 	struct config cfg;
@@ -315,6 +345,7 @@ static void test_close_stdout_reports_write_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_every_option),
 		cmocka_unit_test(test_help_and_version),

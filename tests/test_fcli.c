@@ -2,7 +2,7 @@
 /*
  * test_fcli.c - flood's option parser: every option, every kind of bad
  * value, every forbidden combination.  Tests call fcli_parse() itself;
- * FCLI_ERROR is what main turns into "flood: <err>" and exit status 2.
+ * CLI_ERROR is what main turns into "flood: <err>" and exit status 2.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,7 +76,7 @@ static void refused(const char *want, const char *first, ...)
 	va_start(ap, first);
 	p = parse_v(first, ap);
 	va_end(ap);
-	if (p->rc != FCLI_ERROR)
+	if (p->rc != CLI_ERROR)
 		fail_msg("accepted, expected an error about '%s'", want);
 	if (strstr(p->err, want) == NULL)
 		fail_msg("error '%s' does not mention '%s'", p->err, want);
@@ -84,7 +84,7 @@ static void refused(const char *want, const char *first, ...)
 
 static void accepted(struct parsed *p)
 {
-	if (p->rc != FCLI_RUN)
+	if (p->rc != CLI_RUN)
 		fail_msg("refused: %s", p->err);
 }
 
@@ -115,10 +115,10 @@ static void test_defaults(void **state)
 static void test_help_version(void **state)
 {
 	(void)state;
-	assert_int_equal(parse("--help", END)->rc, FCLI_HELP);
-	assert_int_equal(parse("-h", END)->rc, FCLI_HELP);
-	assert_int_equal(parse("--version", END)->rc, FCLI_VERSION);
-	assert_int_equal(parse("-V", END)->rc, FCLI_VERSION);
+	assert_int_equal(parse("--help", END)->rc, CLI_HELP);
+	assert_int_equal(parse("-h", END)->rc, CLI_HELP);
+	assert_int_equal(parse("--version", END)->rc, CLI_VERSION);
+	assert_int_equal(parse("-V", END)->rc, CLI_VERSION);
 }
 
 static void test_every_option(void **state)

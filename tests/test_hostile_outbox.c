@@ -2,7 +2,8 @@
 /*
  * test_hostile_outbox.c - the outbox's contract over a real socket
  * pair: direct sends, keeping what the kernel refuses, the bound, the
- * stall clock, posts from another thread and their wake-up, order.
+ * stall clock, posts from another thread and their wake-up, order, and
+ * posts that never allocate.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +22,20 @@
 
 #include "harness.h"
 #include "outbox.h"
+
+/* malloc, failing while malloc_fails is set (-Wl,--wrap=malloc). */
+void *__wrap_malloc(size_t size);
+void *__real_malloc(size_t size);
+static atomic_bool malloc_fails;
+
+void *__wrap_malloc(size_t size)
+{
+	if (atomic_load(&malloc_fails)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __real_malloc(size);
+}
 
 /* A connected stream pair with small buffers, so that "the client does
  * not read" is reached after a few KiB. */
@@ -238,6 +253,54 @@ static void test_posts_wake_the_owner_in_order(void **state)
 	close(sv[1]);
 }
 
+/* A post runs under the poster's locks (a chat room's): it never
+ * allocates.  Once posts are enabled both buffers exist, and posts go in
+ * with no memory to be had, before the owner takes the inbox and after
+ * (it swaps the inbox with its own buffer). */
+static void test_posts_never_allocate(void **state)
+{
+	struct outbox ob;
+	char buf[4];
+	int sv[2];
+
+	(void)state;
+	small_pair(sv);
+	outbox_init(&ob, sv[0], 1024);
+	assert_int_equal(outbox_enable_posts(&ob), 0);
+	assert_int_equal(outbox_memory(&ob), 2 * 1024);
+	atomic_store(&malloc_fails, true);
+	assert_int_equal(outbox_post(&ob, "a\n", 2), 2);
+	assert_int_equal(outbox_flush(&ob), 0);
+	assert_int_equal(outbox_post(&ob, "b\n", 2), 2);
+	assert_int_equal(outbox_flush(&ob), 0);
+	atomic_store(&malloc_fails, false);
+	read_exact(sv[1], buf, 4);
+	assert_memory_equal(buf, "a\nb\n", 4);
+	outbox_free(&ob);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* Enabling posts is where their memory is had: without it, posts stay
+ * disabled (ENOMEM) and the outbox is still the owner's to free. */
+static void test_enable_posts_without_memory_fails(void **state)
+{
+	struct outbox ob;
+	int sv[2];
+
+	(void)state;
+	small_pair(sv);
+	outbox_init(&ob, sv[0], 1024);
+	atomic_store(&malloc_fails, true);
+	assert_int_equal(outbox_enable_posts(&ob), -1);
+	assert_int_equal(errno, ENOMEM);
+	atomic_store(&malloc_fails, false);
+	assert_int_equal(outbox_wake_fd(&ob), -1);
+	outbox_free(&ob);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +308,8 @@ int main(void)
 		cmocka_unit_test(test_nonreader_bounded_then_drained),
 		cmocka_unit_test(test_peer_gone_drops_and_counts),
 		cmocka_unit_test(test_posts_wake_the_owner_in_order),
+		cmocka_unit_test(test_posts_never_allocate),
+		cmocka_unit_test(test_enable_posts_without_memory_fails),
 	};
 
 	return cmocka_run_group_tests_name("outbox", tests, NULL, NULL);

@@ -380,7 +380,7 @@ static void test_write_failure_reported(void **state)
 {
 	struct log_batch b;
 	struct logger *lg;
-	uint64_t failed = 0;
+	struct log_loss failed = {0};
 	int fd = open("/dev/full", O_WRONLY);
 
 	(void)state;
@@ -395,7 +395,7 @@ static void test_write_failure_reported(void **state)
 	errno = 0;
 	assert_int_equal(log_close(lg, &failed), -1);
 	assert_int_equal(errno, ENOSPC);
-	assert_true(failed >= 1);
+	assert_true(failed.lines >= 1);
 	close(fd);
 }
 
@@ -508,7 +508,7 @@ static char *read_pipe(int fd, size_t *len)
 static void test_give_up_on_a_stalled_pipe(void **state)
 {
 	enum { LINES = 20000 }; /* about 1 MB: far more than a pipe takes */
-	uint64_t lost = 0;
+	struct log_loss lost = {0};
 	struct logger *lg;
 	long long t0, took;
 	size_t len;
@@ -533,7 +533,7 @@ static void test_give_up_on_a_stalled_pipe(void **state)
 	text = read_pipe(pfd[0], &len);
 	assert_true(len > 0 && text[len - 1] == '\n');
 	assert_int_equal(h_count(text, "\n"), h_count(text, " msg x"));
-	assert_int_equal(h_count(text, "\n") + lost, LINES);
+	assert_int_equal(h_count(text, "\n") + lost.lines, LINES);
 	free(text);
 	close(pfd[0]);
 	close(pfd[1]);
@@ -544,7 +544,7 @@ static void test_give_up_on_a_stalled_pipe(void **state)
 static void test_try_append_never_waits(void **state)
 {
 	static char big[LOG_BUFFER_SIZE / 2];
-	uint64_t lost = 0;
+	struct log_loss lost = {0};
 	struct logger *lg;
 	int pfd[2], rc = 0;
 
@@ -563,7 +563,7 @@ static void test_try_append_never_waits(void **state)
 	assert_int_equal(errno, EAGAIN);
 	log_give_up_at(lg, monotime_ms());
 	assert_int_equal(log_close(lg, &lost), -1);
-	assert_true(lost >= 1);
+	assert_true(lost.lines >= 1);
 	close(pfd[0]);
 	close(pfd[1]);
 }

@@ -485,6 +485,33 @@ static void test_timestamps(void **state)
 	assert_int_equal(l.ts.tv_nsec, 100000000L);
 }
 
+/* Within one second, rewriting the microseconds alone (what a batch
+ * does per received buffer) gives the whole timestamp of the new time. */
+static void test_timestamp_micros_in_same_second(void **state)
+{
+	static const struct {
+		long nsec;
+		const char *ts;
+	} cases[] = {
+		{0, "2026-11-24T13:49:55.000000Z"},
+		{999, "2026-11-24T13:49:55.000000Z"},
+		{1000, "2026-11-24T13:49:55.000001Z"},
+		{987654321, "2026-11-24T13:49:55.987654Z"},
+		{999999999, "2026-11-24T13:49:55.999999Z"},
+	};
+	struct timespec now = {TS_SEC, TS_NSEC};
+	char ts[LOGFMT_TS_LEN];
+
+	(void)state;
+	logfmt_timestamp(ts, &now);
+	assert_memory_equal(ts, TS, LOGFMT_TS_LEN);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		now.tv_nsec = cases[i].nsec;
+		logfmt_timestamp_micros(ts, &now);
+		assert_memory_equal(ts, cases[i].ts, LOGFMT_TS_LEN);
+	}
+}
+
 /* Each line is not of the grammar: -1, EINVAL, and a reason. */
 static void expect_rejected(const char *line, size_t len)
 {
@@ -1323,6 +1350,7 @@ int main(void)
 		cmocka_unit_test(test_msg_cut_to_buffer),
 		cmocka_unit_test(test_event_cut_to_buffer),
 		cmocka_unit_test(test_timestamps),
+		cmocka_unit_test(test_timestamp_micros_in_same_second),
 		cmocka_unit_test(test_corrupt_lines),
 		cmocka_unit_test(test_truncated_lines),
 		cmocka_unit_test(test_hostile_lines),

@@ -190,7 +190,7 @@ static int run_tool(const char *const argv[], const char *out_path,
 }
 
 /* A tool the suite needs: installed with apt-get when missing and we are
- * root (as tests/need-cmocka.sh does for cmocka).  0 when it is there. */
+ * root (as dist/need-dev.sh does for cmocka).  0 when it is there. */
 static int need_tool(const char *path, const char *package)
 {
 	char cmd[256];

@@ -233,25 +233,6 @@ void fcli_usage(FILE *fp, const char *prog)
 	      fp);
 }
 
-/* An option error: its one-line reason in err (net_error), and FCLI_ERROR. */
-#define OPT_FAIL(...) (net_error(__VA_ARGS__), FCLI_ERROR)
-
-/* Whole-string unsigned decimal in [min, max]; 0 or -1. */
-static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (s[0] < '0' || s[0] > '9') /* strtoull accepts " -1" */
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* Whole-string finite decimal number in [min, max]; 0 or -1. */
 static int parse_double(const char *s, double min, double max, double *out)
 {
@@ -306,7 +287,7 @@ static void set_defaults(struct fcli_opts *o)
 
 #define BAD(what) OPT_FAIL(err, errlen, "bad %s '%s'", what, optarg)
 
-/* Converts one option; 0, or FCLI_ERROR with err set. */
+/* Converts one option; 0, or CLI_ERROR with err set. */
 static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 			char *err, size_t errlen)
 {
@@ -314,7 +295,7 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 
 	switch (c) {
 	case 'n':
-		if (parse_u64(optarg, 1, FCLI_CLIENTS_MAX, &u) == -1)
+		if (cli_parse_u64(optarg, 1, FCLI_CLIENTS_MAX, &u) == -1)
 			return BAD("-n (1..1000000)");
 		o->clients = (uint32_t)u;
 		seen->clients = 1;
@@ -324,12 +305,12 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 			return BAD("-H (a host name or address)");
 		break;
 	case 'p':
-		if (parse_u64(optarg, 1, 65535, &u) == -1)
+		if (cli_parse_u64(optarg, 1, 65535, &u) == -1)
 			return BAD("-p (1..65535)");
 		o->port = (uint16_t)u;
 		break;
 	case 'm':
-		if (parse_u64(optarg, 1, FMSG_BITMAP_MAX, &u) == -1)
+		if (cli_parse_u64(optarg, 1, FMSG_BITMAP_MAX, &u) == -1)
 			return BAD("-m (1..8589934592)");
 		o->messages = u;
 		seen->messages = 1;
@@ -341,13 +322,13 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 		seen->duration = 1;
 		break;
 	case 's':
-		if (parse_u64(optarg, 2, FCLI_SIZE_MAX, &u) == -1)
+		if (cli_parse_u64(optarg, 2, FCLI_SIZE_MAX, &u) == -1)
 			return BAD("-s (2..65536)");
 		o->size = (size_t)u;
 		seen->size = 1;
 		break;
 	case 't':
-		if (parse_u64(optarg, 1, FCLI_THREADS_MAX, &u) == -1)
+		if (cli_parse_u64(optarg, 1, FCLI_THREADS_MAX, &u) == -1)
 			return BAD("-t (1..256)");
 		o->threads = (unsigned)u;
 		break;
@@ -379,7 +360,7 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 			return BAD("--max-time (0.001..86400 seconds)");
 		break;
 	case OPT_TIMEOUT:
-		if (parse_u64(optarg, 1, FCLI_TIMEOUT_MAX, &u) == -1)
+		if (cli_parse_u64(optarg, 1, FCLI_TIMEOUT_MAX, &u) == -1)
 			return BAD("--timeout (1..3600000 ms)");
 		o->timeout_ms = (unsigned)u;
 		break;
@@ -398,7 +379,7 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 		o->verify_log = o->verify_logs[0];
 		break;
 	case 'P':
-		if (parse_u64(optarg, 1, FCLI_PIPELINE_MAX, &u) == -1)
+		if (cli_parse_u64(optarg, 1, FCLI_PIPELINE_MAX, &u) == -1)
 			return BAD("-P (1..1024)");
 		o->pipeline = (unsigned)u;
 		seen->pipeline = 1;
@@ -436,7 +417,7 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 		o->chat = 1;
 		break;
 	case OPT_DEAF:
-		if (parse_u64(optarg, 0, FCLI_CHAT_MEMBERS_MAX, &u) == -1)
+		if (cli_parse_u64(optarg, 0, FCLI_CHAT_MEMBERS_MAX, &u) == -1)
 			return BAD("--deaf (0..2000)");
 		o->deaf = (uint32_t)u;
 		break;
@@ -444,7 +425,7 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 		o->json = 1;
 		break;
 	case OPT_RUN_START:
-		if (parse_u64(optarg, 1, INT64_MAX, &u) == -1)
+		if (cli_parse_u64(optarg, 1, INT64_MAX, &u) == -1)
 			return BAD("--run-start (microseconds since 1970)");
 		o->run_start_us = (int64_t)u;
 		break;
@@ -563,7 +544,7 @@ static int check_combination(struct fcli_opts *o, const struct seen *seen,
 			     char *err, size_t errlen)
 {
 	if (check_chat(o, seen, err, errlen) != 0)
-		return FCLI_ERROR;
+		return CLI_ERROR;
 	if (o->allow_missing_tail && o->verify_log == NULL)
 		return OPT_FAIL(err, errlen,
 				"--allow-missing-tail needs --verify-log");
@@ -575,18 +556,18 @@ static int check_combination(struct fcli_opts *o, const struct seen *seen,
 		o->messages = 0;
 	if (o->verify_log != NULL) {
 		if (check_verify(o, seen, err, errlen) != 0)
-			return FCLI_ERROR;
+			return CLI_ERROR;
 		return check_size(o, seen, err, errlen);
 	}
 	if (o->hold > 0 && check_hold(o, seen, err, errlen) != 0)
-		return FCLI_ERROR;
+		return CLI_ERROR;
 	if (o->churn && o->udp)
 		return OPT_FAIL(err, errlen,
 				"--churn needs TCP: it excludes --udp");
 	if (o->reply_any_line && !o->echo)
 		return OPT_FAIL(err, errlen, "--reply-any-line needs --echo");
 	if (check_modes(o, seen, err, errlen) != 0)
-		return FCLI_ERROR;
+		return CLI_ERROR;
 	if (o->duration + o->ramp >= o->max_time)
 		return OPT_FAIL(err, errlen,
 				"-d plus --ramp must be shorter than "
@@ -613,11 +594,11 @@ static int check_merge(struct fcli_opts *o, const struct seen *seen, int argc,
 		return OPT_FAIL(err, errlen, "--merge needs at least one file");
 	o->merge = argv + optind;
 	o->nmerge = argc - optind;
-	return FCLI_RUN;
+	return CLI_RUN;
 }
 
-int fcli_parse(struct fcli_opts *o, int argc, char *argv[], char *err,
-	       size_t errlen)
+enum cli_result fcli_parse(struct fcli_opts *o, int argc, char *argv[],
+			   char *err, size_t errlen)
 {
 	struct seen seen;
 	int c;
@@ -630,15 +611,15 @@ int fcli_parse(struct fcli_opts *o, int argc, char *argv[], char *err,
 	while ((c = getopt_long(argc, argv, short_options, long_options,
 				NULL)) != -1) {
 		if (c == 'h')
-			return FCLI_HELP;
+			return CLI_HELP;
 		if (c == 'V')
-			return FCLI_VERSION;
+			return CLI_VERSION;
 		if (c == '?' || c == ':') {
 			cli_option_error(err, errlen, c, argv, long_options);
-			return FCLI_ERROR;
+			return CLI_ERROR;
 		}
 		if (parse_option(o, &seen, c, err, errlen) != 0)
-			return FCLI_ERROR;
+			return CLI_ERROR;
 		if (c != OPT_MERGE && c != OPT_PERCENTILES)
 			seen.run_options++;
 	}

@@ -10,8 +10,10 @@
  * payload and verify_log are not) point into argv, which must outlive
  * it.  Threads: main thread only, because getopt_long() keeps its state
  * in globals (optind, optarg); fcli_parse() resets them, so it may be
- * called more than once (the tests do).  Errors: FCLI_ERROR and a
- * message (without a "flood: " prefix) in the caller's err buffer.
+ * called more than once (the tests do).  Results are the servers'
+ * (cli.h): CLI_RUN, CLI_HELP (print fcli_usage), CLI_VERSION (print
+ * cli_version), or CLI_ERROR and a message (without a "flood: " prefix)
+ * in the caller's err buffer.
  */
 #ifndef FLOOD_FCLI_H
 #define FLOOD_FCLI_H
@@ -20,11 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Results of fcli_parse(). */
-#define FCLI_RUN     0	/* options are valid: run */
-#define FCLI_HELP    1	/* --help: print fcli_usage(), exit 0 */
-#define FCLI_VERSION 2	/* --version: print cli_version(), exit 0 */
-#define FCLI_ERROR   -1 /* usage error: print err, exit 2 */
+#include "cli.h"
 
 /* Limits, each with its reason. */
 #define FCLI_CLIENTS_MAX  1000000 /* far above any fd limit we can get */
@@ -86,8 +84,8 @@ struct fcli_opts {
 	int64_t run_start_us; /* --run-start: first_logged_us's origin */
 };
 
-int fcli_parse(struct fcli_opts *o, int argc, char *argv[], char *err,
-	       size_t errlen);
+enum cli_result fcli_parse(struct fcli_opts *o, int argc, char *argv[],
+			   char *err, size_t errlen);
 
 /* The --help text; prog: the name flood was invoked as (installed, it
  * is mtflood). */

@@ -114,6 +114,17 @@ static int verify(const struct fcli_opts *o)
 	return ok ? 0 : 1;
 }
 
+/* A run's exit status once its report is out: 1 when standard output
+ * lost it, 128+N when signal N stopped the run, else 0 or 1 by ok. */
+static int run_status(int stopped, int ok)
+{
+	if (fflush(stdout) == EOF)
+		return 1;
+	if (stopped)
+		return 128 + (stop_signal != 0 ? stop_signal : SIGINT);
+	return ok ? 0 : 1;
+}
+
 /* --chat: a room of -n members. */
 static int chat(const struct fcli_opts *o)
 {
@@ -130,11 +141,7 @@ static int chat(const struct fcli_opts *o)
 	if (o->json)
 		fchat_report_json(stdout, o, &r, ok);
 	fchat_report_human(o->json ? stderr : stdout, o, &r, ok);
-	if (fflush(stdout) == EOF)
-		return 1;
-	if (r.interrupted)
-		return 128 + (stop_signal != 0 ? stop_signal : SIGINT);
-	return ok ? 0 : 1;
+	return run_status(r.interrupted, ok);
 }
 
 /* --merge: every interval of every log in one histogram. */
@@ -257,11 +264,7 @@ static int run(const struct fcli_opts *o)
 	if (o->percentiles)
 		report_percentiles(o->json || o->csv ? stderr : stdout,
 				   &r.rtt_us, 1.0);
-	if (fflush(stdout) == EOF)
-		return 1;
-	if (r.stopped)
-		return 128 + (stop_signal != 0 ? stop_signal : SIGINT);
-	return ok ? 0 : 1;
+	return run_status(r.stopped, ok);
 }
 
 /* The run, the log check or the merge: its exit status. */
@@ -284,13 +287,13 @@ int main(int argc, char *argv[])
 
 	prog = cli_program_name(argv[0], "flood");
 	switch (fcli_parse(&o, argc, argv, err, sizeof(err))) {
-	case FCLI_HELP:
+	case CLI_HELP:
 		fcli_usage(stdout, prog);
 		return cli_close_output(stdout, prog, stderr);
-	case FCLI_VERSION:
+	case CLI_VERSION:
 		cli_version(stdout, prog);
 		return cli_close_output(stdout, prog, stderr);
-	case FCLI_ERROR:
+	case CLI_ERROR:
 		fprintf(stderr, "%s: %s\n", prog, err);
 		return 2;
 	default:
