@@ -226,7 +226,6 @@ static enum cli_result framing_option(const char *text, enum frame_framing *out,
 			text);
 }
 
-
 static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
 				    char *err, size_t errlen)
 {
