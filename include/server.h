@@ -52,6 +52,7 @@ struct server {
 	int tcp_fd, udp_fd;	/* -1 when that transport is off */
 	int stop_pipe[2];	/* [0] becomes readable at shutdown */
 	int reserve_fd;		/* spare descriptor for EMFILE, or -1 */
+	int pid_fd;		/* --pid-file, locked (pidfile.h), or -1 */
 	unsigned port;		/* the bound port (cfg->port may be 0) */
 	struct net_addr addr;	/* the bound address, parsed once */
 	bool any_addr;		/* no --bind: cfg.bind_addr is net_any_addr() */

@@ -18,6 +18,7 @@
 #include "logline.h"
 #include "monotime.h"
 #include "net.h"
+#include "pidfile.h"
 #include "proto.h"
 #include "signals.h"
 #include "udp.h"
@@ -195,6 +196,7 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 	srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
 	srv->log_fd = -1;
 	srv->notify.fd = -1;
+	srv->pid_fd = -1;
 	stats_init(&srv->stats);
 	rc = pthread_mutex_init(&srv->log_guard, NULL);
 	if (rc != 0)
@@ -216,6 +218,11 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 	/* Both before any thread exists: they unset what they read from
 	 * the environment (NOTIFY_SOCKET, LISTEN_FDS...). */
 	if (notify_open(&srv->notify, srv->cfg.prog, err, errlen) == -1)
+		goto error;
+	/* Before the port: a second server given the same file stops
+	 * here, without taking anything from the first. */
+	if (cfg->pid_file != NULL &&
+	    (srv->pid_fd = pidfile_open(cfg->pid_file, err, errlen)) == -1)
 		goto error;
 	if (open_listeners(srv, err, errlen) == -1)
 		goto error;
@@ -264,6 +271,7 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 	log_start(srv);
 	return 0;
 error:
+	pidfile_close(srv->pid_fd, cfg->pid_file);
 	notify_close(&srv->notify);
 	chat_room_free(srv->chat);
 	srv->chat = NULL;
@@ -778,5 +786,7 @@ int server_close(struct server *srv, FILE *out)
 	seats_free(&srv->seats);
 	chat_room_free(srv->chat);
 	srv->chat = NULL;
+	pidfile_close(srv->pid_fd, srv->cfg.pid_file);
+	srv->pid_fd = -1;
 	return status;
 }
