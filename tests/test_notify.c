@@ -111,8 +111,10 @@ static void wait_status(int fd, const char *const needles[])
 			      (int)(deadline - h_now_ms())) < 0)
 			break;
 		status = strstr(buf, "STATUS=");
-		if (status == NULL)
+		if (status == NULL) {
 			fail_msg("unexpected notification '%s'", buf);
+			return;
+		}
 		snprintf(last, sizeof(last), "%s", status);
 		for (int i = 0; needles[i] != NULL; i++)
 			all = all && strstr(status, needles[i]) != NULL;
@@ -128,7 +130,7 @@ static void start_notified(struct srv *s, const char *value, const char *opt)
 {
 	if (value != NULL)
 		setenv("NOTIFY_SOCKET", value, 1);
-	srv_start(s, "mtserver", "-b", "127.0.0.1", opt, NULL);
+	srv_start(s, "mtserver", "-b", "127.0.0.1", opt, (const char *)NULL);
 	unsetenv("NOTIFY_SOCKET");
 }
 
@@ -150,7 +152,7 @@ static void test_notifications_in_order(void **state)
 {
 	char env[H_PATH_MAX], buf[MSG_MAX];
 	unsigned long long before, after, usec;
-	struct srv s;
+	struct srv s = {0};
 	int nfd = notify_listener("notify.sock", env, sizeof(env));
 	int fd, udp;
 	const char *counted[] = {"connections 1 ", "tcp 1,", "udp 1", NULL};
@@ -205,7 +207,7 @@ static void test_notifications_in_order(void **state)
 static void test_abstract_notify_socket(void **state)
 {
 	char env[H_PATH_MAX], buf[MSG_MAX];
-	struct srv s;
+	struct srv s = {0};
 	int nfd = notify_listener("@mtest-notify", env, sizeof(env));
 
 	(void)state;
@@ -233,7 +235,7 @@ static long threads_of(pid_t pid)
 static void test_without_notify_socket_nothing_changes(void **state)
 {
 	char env[H_PATH_MAX], buf[MSG_MAX];
-	struct srv plain, notified;
+	struct srv plain = {0}, notified = {0};
 	int nfd = notify_listener("notify2.sock", env, sizeof(env));
 
 	(void)state;
@@ -271,7 +273,7 @@ static void test_bad_notify_socket_is_refused(void **state)
 static void test_a_deaf_manager_never_blocks(void **state)
 {
 	char env[H_PATH_MAX];
-	struct srv s;
+	struct srv s = {0};
 	int nfd = notify_listener("deaf.sock", env, sizeof(env));
 	long qlen = h_number_after("/proc/sys/net/unix/max_dgram_qlen", "");
 	int hups = 0, bound, fd;
