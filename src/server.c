@@ -491,10 +491,12 @@ void server_ready(struct server *srv)
 		 net_format((const struct sockaddr *)&srv->addr.ss, addr,
 			    sizeof(addr)),
 		 transports(&srv->cfg));
-	notify_ready(&srv->notify, status);
+	/* The status thread first: its first update comes a second later,
+	 * after READY=1, and whoever reads READY=1 finds every thread. */
 	if (notify_status_start(&srv->notify, format_status, srv) == -1)
 		fprintf(stderr, "%s: notify: no STATUS updates: %s\n",
 			srv->cfg.prog, strerror(errno));
+	notify_ready(&srv->notify, status);
 }
 
 void server_announce(const struct server *srv, FILE *out)

@@ -472,6 +472,22 @@ static int is_cloexec(pid_t pid, int fd)
 	return (value & O_CLOEXEC) != 0;
 }
 
+/* The FIFO's write end, once the shell has it open for reading (open
+ * without O_NONBLOCK would wait for it without a bound). */
+static int open_gate(const char *path)
+{
+	long long deadline = h_now_ms() + WAIT_MS;
+	int fd;
+
+	while ((fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		if (errno != ENXIO || h_now_ms() >= deadline)
+			fail_msg("the gate %s was not opened: %s", path,
+				 strerror(errno));
+		h_sleep_ms(5);
+	}
+	return fd;
+}
+
 #define EARLY_CLIENTS 4
 #define EARLY_LINES   25
 #define EARLY_UDP     10
@@ -506,33 +522,25 @@ static void test_activation_serves_clients_that_came_first(void **state)
 	snprintf(setenv_arg, sizeof(setenv_arg), "NOTIFY_SOCKET=%s",
 		 notify_env);
 	for (int tries = 0; tries < 5 && pid < 0; tries++) {
-		const char *argv[] = {act,
-				      "-l",
-				      listen_tcp,
-				      "--",
-				      act,
-				      "-d",
-				      "-l",
-				      listen_tcp,
-				      "-E",
-				      setenv_arg,
-				      "--fdname=tcp:udp",
-				      "--",
-				      "/bin/sh",
-				      "-c",
-				      "read -r go <\"$0\" && exec \"$@\"",
-				      gate,
-				      h_bin("mtserver"),
-				      "-l",
-				      log,
-				      "0",
-				      NULL};
+		/* Their "Listening on ... as FD." lines on stderr, where
+		 * the test reads them, whatever the environment says. */
+		const char *log_env[] = {"SYSTEMD_LOG_TARGET=console",
+					 "SYSTEMD_LOG_LEVEL=info", NULL};
+		/* clang-format off */
+		const char *argv[] = {
+			act, "-l", listen_tcp,
+			"-E", log_env[0], "-E", log_env[1], "--",
+			act, "-d", "-l", listen_tcp,
+			"-E", setenv_arg, "--fdname=tcp:udp", "--",
+			"/bin/sh", "-c", "read -r go <\"$0\" && exec \"$@\"", gate,
+			h_bin("mtserver"), "-l", log, "0", NULL};
+		/* clang-format on */
 
 		port = free_port();
 		snprintf(listen_tcp, sizeof(listen_tcp), "127.0.0.1:%d", port);
 		snprintf(tcp_at, sizeof(tcp_at), "Listening on %s as 3.",
 			 listen_tcp);
-		pid = spawn(argv, err_path, NULL, 0);
+		pid = spawn(argv, err_path, log_env, 0);
 		if (wait_text(err_path, tcp_at, 1, pid) == -1) {
 			/* The port was taken meanwhile: another one. */
 			kill(pid, SIGKILL);
@@ -568,8 +576,7 @@ static void test_activation_serves_clients_that_came_first(void **state)
 	assert_int_equal(h_count_in_file(err_path, "listening on"), 0);
 	assert_int_equal(access(log, F_OK), -1);
 
-	gate_fd = open(gate, O_WRONLY | O_CLOEXEC);
-	assert_true(gate_fd >= 0);
+	gate_fd = open_gate(gate);
 	assert_int_equal(h_write_all(gate_fd, "go\n", 3), 0);
 	close(gate_fd);
 
@@ -601,18 +608,21 @@ static void test_activation_serves_clients_that_came_first(void **state)
 	close(nfd);
 }
 
-/* Starts systemd-socket-activate with the options in argv (after the
- * program) and mtserver with its own; connects to trigger it and
- * returns what the server said, having checked it exited 1. */
-static void expect_refusal(const char *const opts[], const char *const mt[],
-			   const char *trigger, const char *expected,
-			   int per_connection)
+/* Starts systemd-socket-activate with opts and mtserver with mt,
+ * connects to trigger it, and checks mtserver said expected and exited
+ * 1 without listening.  -1 when systemd-socket-activate could not bind
+ * (a port taken meanwhile: the caller tries others). */
+static int expect_refusal(const char *const opts[], const char *const mt[],
+			  const char *trigger, const char *expected,
+			  int per_connection)
 {
 	const char *act = need_activate();
+	const char *log_env[] = {"SYSTEMD_LOG_TARGET=console",
+				 "SYSTEMD_LOG_LEVEL=info", NULL};
 	const char *argv[24];
-	char err_path[H_PATH_MAX];
+	char err_path[H_PATH_MAX], bound[16];
 	static unsigned seq;
-	int n = 0, fd;
+	int n = 0, listeners = 0, fd;
 	pid_t pid;
 
 	snprintf(err_path, sizeof(err_path), "%s",
@@ -620,22 +630,33 @@ static void expect_refusal(const char *const opts[], const char *const mt[],
 	snprintf(err_path + strlen(err_path),
 		 sizeof(err_path) - strlen(err_path), ".%u.err", seq++);
 	argv[n++] = act;
-	for (int i = 0; opts[i] != NULL; i++)
+	for (int i = 0; opts[i] != NULL; i++) {
+		listeners += strcmp(opts[i], "-l") == 0;
 		argv[n++] = opts[i];
+	}
 	argv[n++] = "--";
 	argv[n++] = h_bin("mtserver");
 	for (int i = 0; mt[i] != NULL; i++)
 		argv[n++] = mt[i];
 	argv[n] = NULL;
-	pid = spawn(argv, err_path, NULL, 0);
-	if (wait_text(err_path, "as 3.", 1, pid) == -1)
+	pid = spawn(argv, err_path, log_env, 0);
+	/* "Listening on ADDR as FD." for the last socket it binds. */
+	snprintf(bound, sizeof(bound), "as %d.", 2 + listeners);
+	if (wait_text(err_path, bound, 1, pid) == -1) {
+		kill(pid, SIGKILL);
+		wait_pid(pid, WAIT_MS);
+		if (h_count_in_file(err_path, "in use") > 0)
+			return -1;
 		fail_msg("systemd-socket-activate did not listen; see %s",
 			 err_path);
+	}
 	if (trigger[0] == '/') {
 		struct sockaddr_un a = {.sun_family = AF_UNIX};
 
+		if (strlen(trigger) >= sizeof(a.sun_path))
+			fail_msg("socket path too long: %s", trigger);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		snprintf(a.sun_path, sizeof(a.sun_path), "%s", trigger);
+		memcpy(a.sun_path, trigger, strlen(trigger) + 1);
 		assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)),
 				 0);
 	} else {
@@ -657,6 +678,50 @@ static void expect_refusal(const char *const opts[], const char *const mt[],
 		fail_msg("mtserver did not say '%s'; see %s", expected,
 			 err_path);
 	assert_int_equal(h_count_in_file(err_path, "listening on"), 0);
+	return 0;
+}
+
+enum refusal_listen { ONE_TCP, TWO_TCP, UNIX_STREAM, ONE_TCP_ACCEPT };
+
+/* One refusal case on fresh ports, tried again when a port was taken
+ * between free_port and systemd-socket-activate's bind. */
+static void refusal_case(enum refusal_listen kind, int no_udp,
+			 const char *expected)
+{
+	const char *log = h_path("refused.log");
+	char unix_path[H_PATH_MAX];
+
+	snprintf(unix_path, sizeof(unix_path), "%s", h_path("stream.sock"));
+	for (int tries = 0; tries < 5; tries++) {
+		char p1[16], l1[32], l2[32];
+		int port1 = free_port(), port2;
+		const char *opts[6] = {"-l", l1, NULL, NULL, NULL, NULL};
+		const char *mt[] = {"-l", log, no_udp ? "--no-udp" : "0",
+				    no_udp ? "0" : NULL, NULL};
+
+		do
+			port2 = free_port();
+		while (port2 == port1);
+		snprintf(p1, sizeof(p1), "%d", port1);
+		snprintf(l1, sizeof(l1), "127.0.0.1:%d", port1);
+		snprintf(l2, sizeof(l2), "127.0.0.1:%d", port2);
+		if (kind == TWO_TCP) {
+			opts[2] = "-l";
+			opts[3] = l2;
+		} else if (kind == UNIX_STREAM) {
+			unlink(unix_path);
+			opts[1] = unix_path;
+		} else if (kind == ONE_TCP_ACCEPT) {
+			opts[0] = "-a";
+			opts[1] = "-l";
+			opts[2] = l1;
+		}
+		if (expect_refusal(opts, mt,
+				   kind == UNIX_STREAM ? unix_path : p1,
+				   expected, kind == ONE_TCP_ACCEPT) == 0)
+			return;
+	}
+	fail_msg("no free ports for systemd-socket-activate in 5 tries");
 }
 
 /* What makes no sense is refused, naming the descriptor: two TCP
@@ -664,30 +729,13 @@ static void expect_refusal(const char *const opts[], const char *const mt[],
  * for every client (Accept=yes). */
 static void test_activation_refuses_what_makes_no_sense(void **state)
 {
-	char p1[32], p2[32], l1[48], l2[48], unix_path[H_PATH_MAX];
-	const char *log = h_path("refused.log");
-
 	(void)state;
 	need_activate();
-	snprintf(p1, sizeof(p1), "%d", free_port());
-	snprintf(p2, sizeof(p2), "%d", free_port());
-	snprintf(l1, sizeof(l1), "127.0.0.1:%s", p1);
-	snprintf(l2, sizeof(l2), "127.0.0.1:%s", p2);
-	snprintf(unix_path, sizeof(unix_path), "%s", h_path("stream.sock"));
-	unlink(unix_path);
-
-	expect_refusal((const char *[]){"-l", l1, "-l", l2, NULL},
-		       (const char *[]){"-l", log, "--no-udp", "0", NULL}, p1,
-		       "fd 4 is a second TCP socket (the first is fd 3)", 0);
-	expect_refusal((const char *[]){"-l", l1, NULL},
-		       (const char *[]){"-l", log, "0", NULL}, p1,
-		       "no UDP socket among the 1 passed", 0);
-	expect_refusal((const char *[]){"-l", unix_path, NULL},
-		       (const char *[]){"-l", log, "--no-udp", "0", NULL},
-		       unix_path, "fd 3 is not an IPv4 or IPv6 socket", 0);
-	expect_refusal((const char *[]){"-a", "-l", l1, NULL},
-		       (const char *[]){"-l", log, "--no-udp", "0", NULL}, p1,
-		       "is a TCP socket that does not listen", 1);
+	refusal_case(TWO_TCP, 1,
+		     "fd 4 is a second TCP socket (the first is fd 3)");
+	refusal_case(ONE_TCP, 0, "no UDP socket among the 1 passed");
+	refusal_case(UNIX_STREAM, 1, "fd 3 is not an IPv4 or IPv6 socket");
+	refusal_case(ONE_TCP_ACCEPT, 1, "is a TCP socket that does not listen");
 }
 
 /* The variables, as a manager could get them wrong: LISTEN_FDS not a
