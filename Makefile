@@ -29,6 +29,9 @@ MANDIR     ?= $(PREFIX)/share/man
 DOCDIR     ?= $(PREFIX)/share/doc/mtserver
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+# logrotate reads /etc/logrotate.d only (/etc/logrotate.conf includes
+# it), whatever PREFIX: a file anywhere else would never rotate anything.
+LOGROTATEDIR ?= /etc/logrotate.d
 
 OPT      = -O2 -g
 SANFLAGS =
@@ -180,7 +183,8 @@ check-cmocka:
 # Real programs the suites start as peers, as CMD=DEBIAN-PACKAGE: `make
 # test` installs the missing ones (root) or prints the command; suites
 # skip, naming the package, when a peer is still missing (h_which).
-TEST_PEERS = logger=bsdutils haproxy=haproxy python3=python3 rsyslogd=rsyslog jq=jq
+TEST_PEERS = logger=bsdutils haproxy=haproxy python3=python3 rsyslogd=rsyslog jq=jq \
+	     systemd-socket-activate=systemd
 check-peers:
 	@sh tests/need-peers.sh $(TEST_PEERS)
 
@@ -241,33 +245,53 @@ test-stress: check-cmocka
 	@bash bench/test-repeat.sh --stress $(or $(N),5)
 
 # install puts the programs of the variant built (VARIANT=), flood as
-# mtflood, the manual pages, the systemd unit (ExecStart pointing at
-# BINDIR's mtserver), the logrotate configuration and the documents; uninstall
-# removes exactly those files, and the one directory that is only ours.
+# mtflood, the manual pages, the systemd units (the service's ExecStart
+# pointing at BINDIR's mtserver, its EnvironmentFile at SYSCONFDIR's
+# default/mtserver; the socket unit for socket activation), the service's
+# options file (default/mtserver: not replaced when it is there already,
+# an operator's edits are kept), the logrotate configuration (in
+# LOGROTATEDIR, /etc/logrotate.d, where logrotate reads it) and the
+# documents; uninstall removes exactly those files (the options file only
+# when unchanged), and the one directory that is only ours.
 MANPAGES = man/mtserver.1 man/stserver.1 man/mtclient.1 man/mtflood.1
 INSTALLED_BINS = mtserver stserver mtclient mtflood
 DOCS = README.md LICENSE
+DEFAULT_FILE = $(DESTDIR)$(SYSCONFDIR)/default/mtserver
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
-	    $(DESTDIR)$(DOCDIR)
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LOGROTATEDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(DOCDIR)
 	install -m 755 $(OUT)/mtserver $(OUT)/stserver $(OUT)/mtclient \
 	    $(DESTDIR)$(BINDIR)/
 	install -m 755 $(FLOOD) $(DESTDIR)$(BINDIR)/mtflood
 	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
-	sed 's|/usr/bin/mtserver|$(BINDIR)/mtserver|g' dist/mtserver.service \
-	    >$(DESTDIR)$(UNITDIR)/mtserver.service
+	sed -e 's|/usr/bin/mtserver|$(BINDIR)/mtserver|g' \
+	    -e 's|/etc/default/mtserver|$(SYSCONFDIR)/default/mtserver|g' \
+	    dist/mtserver.service >$(DESTDIR)$(UNITDIR)/mtserver.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/mtserver.service
+	install -m 644 dist/mtserver.socket $(DESTDIR)$(UNITDIR)/
+	@if [ -e $(DEFAULT_FILE) ]; then \
+	    echo "$(DEFAULT_FILE) is there already: kept as it is"; \
+	else \
+	    echo "install -m 644 dist/mtserver.default $(DEFAULT_FILE)"; \
+	    install -m 644 dist/mtserver.default $(DEFAULT_FILE); \
+	fi
 	install -m 644 dist/mtserver.logrotate \
-	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/mtserver
+	    $(DESTDIR)$(LOGROTATEDIR)/mtserver
 	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	rm -f $(INSTALLED_BINS:%=$(DESTDIR)$(BINDIR)/%) \
 	    $(MANPAGES:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
 	    $(DESTDIR)$(UNITDIR)/mtserver.service \
-	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/mtserver \
+	    $(DESTDIR)$(UNITDIR)/mtserver.socket \
+	    $(DESTDIR)$(LOGROTATEDIR)/mtserver \
 	    $(DOCS:%=$(DESTDIR)$(DOCDIR)/%)
+	@if cmp -s dist/mtserver.default $(DEFAULT_FILE); then \
+	    rm -f $(DEFAULT_FILE); \
+	elif [ -e $(DEFAULT_FILE) ]; then \
+	    echo "$(DEFAULT_FILE) was edited: kept"; \
+	fi
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # libFuzzer targets (fuzz/fuzz_*.c, README "Fuzzing"): every parser, built

@@ -81,9 +81,14 @@ install_it() {
 	local f
 	for f in /usr/bin/mtserver /usr/bin/stserver /usr/bin/mtclient /usr/bin/mtflood \
 		/usr/share/man/man1/mtserver.1.gz /usr/share/man/man1/mtflood.1.gz \
-		/lib/systemd/system/mtserver.service /etc/logrotate.d/mtserver \
+		/lib/systemd/system/mtserver.service /lib/systemd/system/mtserver.socket \
+		/etc/default/mtserver /etc/logrotate.d/mtserver \
 		/usr/share/doc/mtserver/copyright; do
 		[[ -e $f ]] || die "the package does not install $f"
+	done
+	for f in /etc/default/mtserver /etc/logrotate.d/mtserver; do
+		dpkg-query -W -f '${Conffiles}\n' mtserver | grep -q "^ $f " ||
+			die "$f is not a conffile"
 	done
 }
 
@@ -110,6 +115,7 @@ remove_it() {
 	dpkg --purge mtserver >/dev/null || die "dpkg --purge failed"
 	INSTALLED=''
 	[[ ! -e /etc/logrotate.d/mtserver ]] || die "dpkg --purge left /etc/logrotate.d/mtserver"
+	[[ ! -e /etc/default/mtserver ]] || die "dpkg --purge left /etc/default/mtserver"
 	say "removed and purged"
 }
 

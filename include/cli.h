@@ -78,6 +78,7 @@ struct config {
 	bool chat;	      /* --chat: a room (chat.h); mtserver only */
 	bool quiet;	      /* log connection events only */
 	const char *log_path; /* NULL: standard output */
+	const char *pid_file; /* --pid-file (pidfile.h), or NULL */
 	long max_clients;     /* 0: from RLIMIT_NOFILE */
 	long max_per_ip;      /* 0: no limit; -1: the default */
 	long udp_echo_rate;   /* bytes/s per source; 0: none; -1: default */

@@ -30,6 +30,7 @@
 #include "conn.h"
 #include "log.h"
 #include "net.h"
+#include "notify.h"
 #include "seats.h"
 #include "signals.h"
 #include "stats.h"
@@ -65,11 +66,14 @@ struct server {
 	int tcp_fd, udp_fd;	/* -1 when that transport is off */
 	int stop_pipe[2];	/* [0] becomes readable at shutdown */
 	int reserve_fd;		/* spare descriptor for EMFILE, or -1 */
+	int pid_fd;		/* --pid-file, locked (pidfile.h), or -1 */
 	unsigned port;		/* the bound port (cfg->port may be 0) */
 	struct net_addr addr;	/* the bound address, parsed once */
 	bool any_addr;		/* no --bind: cfg.bind_addr is net_any_addr() */
+	bool passed;		/* listeners from systemd (activation.h) */
 	unsigned long nofile;	/* RLIMIT_NOFILE after raising it */
 	struct signals signals;
+	struct notifier notify; /* readiness for systemd (notify.h) */
 	/* Guards log against the signal thread while server_close closes
 	 * it (NULL after). */
 	pthread_mutex_t log_guard;
@@ -104,28 +108,34 @@ int server_main(int argc, char *argv[], const struct server_model *model);
 
 /* Opens everything cfg asks for (cfg is copied).  First it blocks the
  * signals the signal thread takes (signals_block) in the calling thread,
- * before the logger's thread exists.  0, or -1 with err. */
+ * before the logger's thread exists.  The listeners are the sockets
+ * systemd passed when there are any (activation.h; PORT and --bind are
+ * then not used), else bound here; NOTIFY_SOCKET is read (notify.h).
+ * 0, or -1 with err. */
 int server_open(struct server *srv, const struct config *cfg, char *err,
 		size_t errlen);
 
 /* Starts the signal thread (signals.h; server_open blocked the signals
- * before any thread existed): TERM/INT stop gracefully, the same again
- * within a second counts once, a later one or QUIT forces the exit after
- * one bounded write of what the log holds (exit 128+signal), HUP reopens
- * the log file.  One server per process.  0 or -1 with errno. */
+ * before any thread existed): TERM/INT stop gracefully (STOPPING=1 to
+ * systemd), the same again within a second counts once, a later one or
+ * QUIT forces the exit after one bounded write of what the log holds
+ * (exit 128+signal), HUP reopens the log file (RELOADING=1, then
+ * READY=1).  One server per process.  0 or -1 with errno. */
 int server_catch_signals(struct server *srv);
 
 /* Starts the UDP thread when UDP is on.  0, or -1 with errno. */
 int server_start_udp(struct server *srv);
 
 /* The server can serve: prints the listening line on standard error
- * (server_announce).  For a model's serve function, once its threads
+ * (server_announce), tells systemd READY=1 and starts the STATUS=
+ * updates (notify.h).  For a model's serve function, once its threads
  * run. */
 void server_ready(struct server *srv);
 
 /* Prints "PROG: listening on ADDR:PORT (tcp, udp; STACKS)", STACKS saying
  * "IPv6 and IPv4" on "::", "IPv4 only: no IPv6 here" when the default
- * address fell back to 0.0.0.0 (and nothing otherwise). */
+ * address fell back to 0.0.0.0 (and nothing otherwise), followed by
+ * "; sockets passed by systemd" for passed listeners. */
 void server_announce(const struct server *srv, FILE *out);
 
 /* Waits for the next client within the limits and returns its session,
@@ -148,7 +158,8 @@ void server_wait_stop(struct server *srv);
  * signal thread may call it; server_close calls it too. */
 void server_stop(struct server *srv);
 
-/* Stops and joins the UDP thread, flushes and closes the log, prints the
+/* Tells systemd STOPPING=1 (if the signal thread did not), stops and
+ * joins the UDP thread, flushes and closes the log, prints the
  * summary to out (with the sessions drained and cut at stop, and the log
  * lines lost if any).  Returns the exit status: 0, or 1 when log lines
  * were lost. */

@@ -32,6 +32,7 @@ enum {
 	OPT_PROXY_FROM,
 	OPT_FRAMING,
 	OPT_LOG_FORMAT,
+	OPT_PID_FILE,
 };
 
 /* The options both servers take; stserver, serving one TCP client at a
@@ -70,6 +71,7 @@ static const struct option mt_options[] = {
 	{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
 	{"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
 	{"udp-echo-rate", required_argument, NULL, OPT_UDP_ECHO_RATE},
+	{"pid-file", required_argument, NULL, OPT_PID_FILE},
 	{NULL, 0, NULL, 0},
 };
 /* clang-format on */
@@ -261,6 +263,11 @@ static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
 					"invalid --log-format '%s' (expected "
 					"text or json)",
 					optarg);
+		return CLI_RUN;
+	case OPT_PID_FILE:
+		if (optarg[0] == '\0')
+			return OPT_FAIL(err, errlen, "empty pid file name");
+		cfg->pid_file = optarg;
 		return CLI_RUN;
 	case OPT_MAX_CLIENTS:
 		return number_option("--max-clients", optarg, 1,
@@ -535,7 +542,11 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		      "idle timeout\n"
 		      "                        unless given\n"
 		      "      --no-udp          serve TCP only\n"
-		      "      --no-tcp          serve UDP only\n",
+		      "      --no-tcp          serve UDP only\n"
+		      "      --pid-file FILE   write the process ID to FILE, "
+		      "locked while it runs\n"
+		      "                        (pkill -HUP -L -F FILE "
+		      "reopens this server's log)\n",
 		      out);
 	fputs("  -l, --log FILE        append the log to FILE (default "
 	      "standard output)\n"

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -14,9 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "logline.h"
 #include "monotime.h"
 #include "net.h"
+#include "pidfile.h"
 #include "proto.h"
 #include "signals.h"
 #include "udp.h"
@@ -118,14 +121,42 @@ static void unlink_log(const struct server *srv)
 		(void)unlink(srv->cfg.log_path);
 }
 
-/* TCP and UDP on one port; with port 0, one the kernel picked for TCP
- * and that UDP can have too. */
+/* The listeners systemd passed (activation.h), instead of binding: 1
+ * when there were some, 0 when not, -1 with err. */
+static int take_passed(struct server *srv, char *err, size_t errlen)
+{
+	struct activation a;
+	int fd;
+
+	if (activation_take(&a, srv->cfg.tcp, srv->cfg.udp, err, errlen) == -1)
+		return -1;
+	if (a.count == 0)
+		return 0;
+	srv->tcp_fd = a.tcp_fd;
+	srv->udp_fd = a.udp_fd;
+	srv->port = a.port;
+	srv->passed = true;
+	srv->any_addr = false;
+	fd = a.tcp_fd >= 0 ? a.tcp_fd : a.udp_fd;
+	srv->addr.len = sizeof(srv->addr.ss);
+	if (getsockname(fd, (struct sockaddr *)&srv->addr.ss, &srv->addr.len) ==
+	    -1)
+		return net_error(err, errlen, "LISTEN_FDS: fd %d: %s", fd,
+				 strerror(errno));
+	return 1;
+}
+
+/* TCP and UDP on one port, passed by systemd or bound here; with port
+ * 0, one the kernel picked for TCP and that UDP can have too. */
 static int open_listeners(struct server *srv, char *err, size_t errlen)
 {
 	const struct config *cfg = &srv->cfg;
 	struct net_addr *addr = &srv->addr;
 	int tries = cfg->port == 0 ? PORT_TRIES : 1;
+	int passed = take_passed(srv, err, errlen);
 
+	if (passed != 0)
+		return passed == 1 ? 0 : -1;
 	if (net_parse_addr(addr, cfg->bind_addr, cfg->port, err, errlen) == -1)
 		return -1;
 	while (tries-- > 0) {
@@ -230,6 +261,8 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 	srv->tcp_fd = srv->udp_fd = srv->reserve_fd = -1;
 	srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
 	srv->log_fd = -1;
+	srv->notify.fd = -1;
+	srv->pid_fd = -1;
 	stats_init(&srv->stats);
 	rc = pthread_mutex_init(&srv->log_guard, NULL);
 	if (rc != 0)
@@ -248,6 +281,15 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 	membudget_init(&srv->budget, cfg->max_memory >= 0
 					     ? (size_t)cfg->max_memory
 					     : membudget_default());
+	/* Both before any thread exists: they unset what they read from
+	 * the environment (NOTIFY_SOCKET, LISTEN_FDS...). */
+	if (notify_open(&srv->notify, srv->cfg.prog, err, errlen) == -1)
+		goto error;
+	/* Before the port: a second server given the same file stops
+	 * here, without taking anything from the first. */
+	if (cfg->pid_file != NULL &&
+	    (srv->pid_fd = pidfile_open(cfg->pid_file, err, errlen)) == -1)
+		goto error;
 	if (open_log(srv, err, errlen) == -1 ||
 	    open_listeners(srv, err, errlen) == -1)
 		goto error;
@@ -297,6 +339,8 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 	log_start(srv);
 	return 0;
 error:
+	pidfile_close(srv->pid_fd, cfg->pid_file);
+	notify_close(&srv->notify);
 	chat_room_free(srv->chat);
 	srv->chat = NULL;
 	seats_free(&srv->seats);
@@ -353,6 +397,7 @@ static long long on_stop(void *ctx, int sig)
 {
 	struct server *srv = ctx;
 
+	notify_stopping(&srv->notify);
 	pthread_mutex_lock(&srv->log_guard);
 	log_signal(srv, sig, "stop");
 	server_stop(srv);
@@ -375,12 +420,18 @@ static void on_reopen(void *ctx, int sig)
 {
 	struct server *srv = ctx;
 
+	/* A reload, to systemd: the reopen is all there is to reload.
+	 * Answered even on standard output, where there is nothing to
+	 * reopen: a manager waiting for READY=1 is not kept waiting. */
+	notify_reloading(&srv->notify);
 	pthread_mutex_lock(&srv->log_guard);
 	/* Logging to standard output there is no file to reopen. */
 	log_signal(srv, sig, srv->cfg.log_path != NULL ? "reopen" : "ignored");
 	if (srv->log != NULL && srv->cfg.log_path != NULL)
 		log_reopen(srv->log, srv->cfg.log_path);
 	pthread_mutex_unlock(&srv->log_guard);
+	/* Lines appended from here on go to the new file (log.h). */
+	notify_ready(&srv->notify, NULL);
 }
 
 /* Takes log_guard by deadline (monotonic ms): 0, or -1. */
@@ -479,9 +530,20 @@ int server_start_udp(struct server *srv)
 	return 0;
 }
 
+/* Whether a passed socket on "::" is IPv6 only (BindIPv6Only=). */
+static bool passed_v6only(const struct server *srv)
+{
+	int fd = srv->tcp_fd >= 0 ? srv->tcp_fd : srv->udp_fd, on = 0;
+	socklen_t len = sizeof(on);
+
+	return getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, &len) == 0 && on;
+}
+
 /* Which IP versions the listeners serve, for the listening line. */
 static const char *stacks(const struct server *srv, const struct net_addr *a)
 {
+	if (net_is_dual_stack(a) && srv->passed && passed_v6only(srv))
+		return "; IPv6 only";
 	if (net_is_dual_stack(a))
 		return "; IPv6 and IPv4";
 	if (srv->any_addr)
@@ -489,19 +551,55 @@ static const char *stacks(const struct server *srv, const struct net_addr *a)
 	return "";
 }
 
+/* The STATUS= line (notify.h): what `systemctl status` shows, from the
+ * counters the summary prints; on the status thread. */
+static void format_status(void *ctx, char *buf, size_t len)
+{
+	const struct server *srv = ctx;
+	const struct stats *st = &srv->stats;
+	unsigned long long tcp = atomic_load(&st->tcp_msgs),
+			   udp = atomic_load(&st->udp_msgs);
+
+	snprintf(
+		buf, len,
+		"clients %ld, connections %llu (%llu refused), messages tcp %llu, udp %llu",
+		seats_active(&srv->seats),
+		(unsigned long long)atomic_load(&st->tcp_conns),
+		(unsigned long long)atomic_load(&st->tcp_refused), tcp, udp);
+}
+
 void server_ready(struct server *srv)
 {
+	char addr[NET_ADDR_MAX], status[NOTIFY_STATUS_MAX];
+
 	server_announce(srv, stderr);
+	if (!notify_enabled(&srv->notify))
+		return;
+	snprintf(status, sizeof(status), "listening on %s (%s)",
+		 net_format((const struct sockaddr *)&srv->addr.ss, addr,
+			    sizeof(addr)),
+		 transports(&srv->cfg));
+	/* The status thread first: its first update comes a second later,
+	 * after READY=1, and whoever reads READY=1 finds every thread. */
+	if (notify_status_start(&srv->notify, format_status, srv) == -1)
+		fprintf(stderr, "%s: notify: no STATUS updates: %s\n",
+			srv->cfg.prog, strerror(errno));
+	notify_ready(&srv->notify, status);
 }
 
 void server_announce(const struct server *srv, FILE *out)
 {
 	char addr[NET_ADDR_MAX];
 
-	fprintf(out, "%s: listening on %s (%s%s)\n", srv->cfg.prog,
+	fprintf(out, "%s: listening on %s (%s%s%s)\n", srv->cfg.prog,
 		net_format((const struct sockaddr *)&srv->addr.ss, addr,
 			   sizeof(addr)),
-		transports(&srv->cfg), stacks(srv, &srv->addr));
+		transports(&srv->cfg), stacks(srv, &srv->addr),
+		srv->passed ? "; sockets passed by systemd" : "");
+	if (srv->passed && srv->cfg.port != 0 && srv->cfg.port != srv->port)
+		fprintf(out,
+			"%s: PORT %u is not used: the socket unit says the port\n",
+			srv->cfg.prog, srv->cfg.port);
 	fflush(out);
 }
 
@@ -731,6 +829,7 @@ int server_close(struct server *srv, FILE *out)
 	struct log_loss loss;
 	int status = 0;
 
+	notify_stopping(&srv->notify);
 	server_stop(srv);
 	log_give_up(srv);
 	if (srv->udp_running)
@@ -753,6 +852,7 @@ int server_close(struct server *srv, FILE *out)
 	srv->log = NULL;
 	pthread_mutex_unlock(&srv->log_guard);
 	signals_stop(&srv->signals);
+	notify_close(&srv->notify); /* before the seats it reads go */
 	if (srv->log_fd != STDOUT_FILENO)
 		close_if_open(&srv->log_fd);
 	atomic_store(&srv->stats.buffer_peak, membudget_peak(&srv->budget));
@@ -763,5 +863,7 @@ int server_close(struct server *srv, FILE *out)
 	seats_free(&srv->seats);
 	chat_room_free(srv->chat);
 	srv->chat = NULL;
+	pidfile_close(srv->pid_fd, srv->cfg.pid_file);
+	srv->pid_fd = -1;
 	return status;
 }

@@ -5,7 +5,8 @@
 # is `make test`, `make run` builds everything, `make install` puts the
 # programs that were built (and only the expected files) under DESTDIR,
 # the pages render with man -l, and `make uninstall` removes exactly
-# what install put there.
+# what install put there (but an edited options file); the logrotate file
+# goes where logrotate reads it.
 # shellcheck disable=SC2317 # the tests are called through t_case
 set -euo pipefail
 # shellcheck source=tests/lib.sh
@@ -54,16 +55,20 @@ test_run_builds_everything() {
 install_files() { (cd "$1" && find . \( -type f -o -type l \) | sed 's|^\./||' | sort); }
 
 # check_install PREFIX SYSCONFDIR: install into a fresh DESTDIR, check the
-# file list, the binaries, the unit's ExecStart, the pages; uninstall.
+# file list, the binaries, the unit's ExecStart and EnvironmentFile, the
+# pages; uninstall.  The logrotate file goes to /etc/logrotate.d whatever
+# PREFIX: the one directory logrotate reads.
 check_install() {
-	local prefix=$1 etc=$2 dest=$T_TMP/root$1 expected got page f out
+	local prefix=$1 etc=$2 dest=$T_TMP/root$1 expected got page f out unit
 	mkdir -p "$dest"
 	t_make -s install DESTDIR="$dest" PREFIX="$prefix" VARIANT="$MT_VARIANT" >/dev/null
 	expected=$(printf '%s\n' \
 		"${prefix#/}/bin/mtclient" "${prefix#/}/bin/mtflood" \
 		"${prefix#/}/bin/mtserver" "${prefix#/}/bin/stserver" \
 		"${prefix#/}/lib/systemd/system/mtserver.service" \
-		"${etc#/}/logrotate.d/mtserver" \
+		"${prefix#/}/lib/systemd/system/mtserver.socket" \
+		"etc/logrotate.d/mtserver" \
+		"${etc#/}/default/mtserver" \
 		"${prefix#/}/share/doc/mtserver/LICENSE" \
 		"${prefix#/}/share/doc/mtserver/README.md" \
 		"${prefix#/}/share/man/man1/mtclient.1" \
@@ -79,9 +84,15 @@ $(diff <(echo "$expected") <(echo "$got"))"
 		[[ $(stat -c %a "$dest$prefix/bin/$f") == 755 ]] || t_fail "$f is not mode 755"
 	done
 	cmp -s "$MT_FLOOD" "$dest$prefix/bin/mtflood" || t_fail "mtflood is not $MT_FLOOD"
-	grep -qx "ExecStart=$prefix/bin/mtserver .*" "$dest$prefix/lib/systemd/system/mtserver.service" ||
+	unit=$dest$prefix/lib/systemd/system/mtserver.service
+	grep -qx "ExecStart=$prefix/bin/mtserver .*" "$unit" ||
 		t_fail "the unit does not run $prefix/bin/mtserver"
-	cmp -s "$T_ROOT/dist/mtserver.logrotate" "$dest$etc/logrotate.d/mtserver" || t_fail "logrotate config differs"
+	grep -qx "EnvironmentFile=-$etc/default/mtserver" "$unit" ||
+		t_fail "the unit does not read $etc/default/mtserver: $(grep EnvironmentFile "$unit")"
+	cmp -s "$T_ROOT/dist/mtserver.default" "$dest$etc/default/mtserver" || t_fail "the options file differs"
+	cmp -s "$T_ROOT/dist/mtserver.socket" "$dest$prefix/lib/systemd/system/mtserver.socket" ||
+		t_fail "the socket unit differs"
+	cmp -s "$T_ROOT/dist/mtserver.logrotate" "$dest/etc/logrotate.d/mtserver" || t_fail "logrotate config differs"
 	if need_cmd man man-db; then
 		for page in "$dest$prefix"/share/man/man1/*.1; do
 			out=$(MANWIDTH=80 man -l "$page" 2>&1 | sed 's/.\x08//g')
@@ -98,6 +109,32 @@ $(diff <(echo "$expected") <(echo "$got"))"
 test_install_uninstall_usr() { check_install /usr /etc; }
 test_install_uninstall_usr_local() { check_install /usr/local /usr/local/etc; }
 
+# Where `make install` puts the logrotate file is where this machine's
+# logrotate reads: /etc/logrotate.conf includes that directory.
+test_logrotate_dir_is_read() {
+	local dir
+	[[ -r /etc/logrotate.conf ]] || t_skip "no /etc/logrotate.conf here (apt-get install logrotate)"
+	# shellcheck disable=SC2016 # make's variable, printed by make
+	dir=$(t_make -s --eval 'print-logrotatedir: ; @echo $(LOGROTATEDIR)' print-logrotatedir)
+	[[ $dir == /etc/logrotate.d ]] || t_fail "LOGROTATEDIR is '$dir'"
+	grep -qE "^include[[:space:]]+$dir/?\$" /etc/logrotate.conf ||
+		t_fail "/etc/logrotate.conf does not include $dir"
+}
+
+# An operator's edits to the options file survive install and uninstall.
+test_edited_options_file_is_kept() {
+	local dest=$T_TMP/edited file
+	file=$dest/usr/local/etc/default/mtserver
+	t_make -s install DESTDIR="$dest" VARIANT="$MT_VARIANT" >/dev/null
+	printf 'MTSERVER_PORT=9000\n' >>"$file"
+	t_make -s install DESTDIR="$dest" VARIANT="$MT_VARIANT" >/dev/null
+	grep -qx 'MTSERVER_PORT=9000' "$file" || t_fail "install replaced the edited options file"
+	t_make -s uninstall DESTDIR="$dest" >/dev/null
+	grep -qx 'MTSERVER_PORT=9000' "$file" || t_fail "uninstall removed the edited options file"
+	[[ $(install_files "$dest") == usr/local/etc/default/mtserver ]] ||
+		t_fail "uninstall left more than the edited file: $(install_files "$dest")"
+}
+
 test_install_does_not_rebuild() {
 	local out
 	out=$(t_make -n install VARIANT="$MT_VARIANT" DESTDIR="$T_TMP/none")
@@ -109,5 +146,7 @@ t_case test_check_is_test
 t_case test_run_builds_everything
 t_case test_install_uninstall_usr
 t_case test_install_uninstall_usr_local
+t_case test_logrotate_dir_is_read
+t_case test_edited_options_file_is_kept
 t_case test_install_does_not_rebuild
 t_done
