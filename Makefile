@@ -169,7 +169,8 @@ check-cmocka:
 # Real programs the suites start as peers, as CMD=DEBIAN-PACKAGE: `make
 # test` installs the missing ones (root) or prints the command; suites
 # skip, naming the package, when a peer is still missing (h_which).
-TEST_PEERS = logger=bsdutils haproxy=haproxy
+TEST_PEERS = logger=bsdutils haproxy=haproxy prometheus=prometheus \
+	     promtool=prometheus jq=jq
 check-peers:
 	@sh tests/need-peers.sh $(TEST_PEERS)
 

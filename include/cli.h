@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "net.h"
 #include "proxyproto.h"
 
 #define MT_VERSION "1.0"
@@ -88,6 +89,9 @@ struct config {
 	bool proxy_protocol;
 	size_t proxy_from_count;
 	struct pp_net proxy_from[CLI_PROXY_FROM_MAX];
+	/* --metrics ADDR:PORT as given (NULL: off), and parsed. */
+	const char *metrics;
+	struct net_addr metrics_addr;
 };
 
 enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,

@@ -40,6 +40,7 @@
 #include <time.h>
 
 #include "logfmt.h"
+#include "metrics.h"
 
 /* A batch is handed over when it holds this much: 64 KiB of lines is a
  * received 64 KiB buffer of 32-byte messages, give or take. */
@@ -55,6 +56,13 @@
 #endif
 
 struct logger;
+
+/* What the logger wrote so far, for the metrics (metrics.h). */
+struct log_counters {
+	uint64_t lines, bytes;		 /* reached the file */
+	uint64_t lost_lines, lost_bytes; /* never did (struct log_loss) */
+	struct metrics_hist_read write;	 /* seconds per buffer written */
+};
 
 /* Lines that never reached the file, and the last reason (errno). */
 struct log_loss {
@@ -97,6 +105,10 @@ struct log_force {
  * says what was written and what not.
  */
 int log_force(struct logger *lg, long timeout_ms, struct log_force *out);
+
+/* Reads lg's counters with relaxed loads: any thread, never waiting
+ * (lg must stay open meanwhile). */
+void log_counters(struct logger *lg, struct log_counters *out);
 
 /* Writes out everything, stops the flusher, frees lg.  Returns 0, or -1
  * with errno of the last failure when lines were lost (their count is

@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "conn.h"
 #include "log.h"
+#include "metrics.h"
 #include "net.h"
 #include "seats.h"
 #include "signals.h"
@@ -56,6 +57,8 @@ struct server {
 	bool any_addr;		/* no --bind: cfg.bind_addr is net_any_addr() */
 	unsigned long nofile;	/* RLIMIT_NOFILE after raising it */
 	struct signals signals;
+	/* The --metrics endpoint, or NULL. */
+	struct metrics_server *metrics;
 	/* Guards log against the signal thread while server_close closes
 	 * it (NULL after). */
 	pthread_mutex_t log_guard;
@@ -104,9 +107,14 @@ int server_catch_signals(struct server *srv);
 /* Starts the UDP thread when UDP is on.  0, or -1 with errno. */
 int server_start_udp(struct server *srv);
 
+/* Starts the --metrics endpoint's thread when it is on (server_open
+ * bound it).  0, or -1 with errno. */
+int server_start_metrics(struct server *srv);
+
 /* The server can serve: prints the listening line on standard error
- * (server_announce).  For a model's serve function, once its threads
- * run. */
+ * (server_announce), and with --metrics "PROG: metrics at
+ * http://ADDR:PORT/metrics" after it.  For a model's serve function,
+ * once its threads run. */
 void server_ready(struct server *srv);
 
 /* Prints "PROG: listening on ADDR:PORT (tcp, udp; STACKS)", STACKS saying

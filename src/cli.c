@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "metrics.h"
 #include "net.h"
 
 enum {
@@ -30,6 +31,7 @@ enum {
 	OPT_DRAIN,
 	OPT_PROXY_PROTOCOL,
 	OPT_PROXY_FROM,
+	OPT_METRICS,
 };
 
 /* The options both servers take; stserver, serving one TCP client at a
@@ -49,6 +51,7 @@ enum {
 	{"drain-timeout", required_argument, NULL, OPT_DRAIN},          \
 	{"proxy-protocol", no_argument, NULL, OPT_PROXY_PROTOCOL},      \
 	{"proxy-from", required_argument, NULL, OPT_PROXY_FROM},        \
+	{"metrics", required_argument, NULL, OPT_METRICS},              \
 	{"help", no_argument, NULL, 'h'},                               \
 	{"version", no_argument, NULL, 'V'},
 
@@ -272,6 +275,12 @@ static enum cli_result parse_option(struct config *cfg, int c, char *argv[],
 		return CLI_RUN;
 	case OPT_PROXY_FROM:
 		return proxy_from_option(cfg, optarg, err, errlen);
+	case OPT_METRICS:
+		if (metrics_parse_addr(optarg, &cfg->metrics_addr, err,
+				       errlen) == -1)
+			return CLI_ERROR;
+		cfg->metrics = optarg;
+		return CLI_RUN;
 	case 'h':
 		return CLI_HELP;
 	case 'V':
@@ -439,6 +448,10 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		"limit its client\n"
 		"      --proxy-from CIDR take PROXY headers only from this "
 		"network (repeatable)\n"
+		"      --metrics ADDR:PORT\n"
+		"                        serve Prometheus metrics at "
+		"http://ADDR:PORT/metrics\n"
+		"                        (default off; [ADDR]:PORT for IPv6)\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         version\n\n"
 		"A message ends at '\\n' or '\\0'; a trailing '\\r' is "

@@ -62,6 +62,12 @@ struct logger {
 	uint64_t reopen_fails; /* log_reopen could not open the path */
 
 	struct file_end end; /* the flusher's alone */
+
+	/* For log_counters, read by other threads without the lock:
+	 * written by the flusher (lines, bytes, write_time), and mirrored
+	 * from loss under the lock (lost_*). */
+	atomic_uint_fast64_t lines, bytes, lost_lines, lost_bytes;
+	struct metrics_hist write_time;
 };
 
 static size_t count_lines(const char *buf, size_t len)
@@ -201,6 +207,10 @@ static void lose_locked(struct logger *lg, const char *buf, size_t len, int err)
 	lg->loss.lines += lines;
 	lg->loss.bytes += len;
 	lg->loss.err = err;
+	atomic_store_explicit(&lg->lost_lines, lg->loss.lines,
+			      memory_order_relaxed);
+	atomic_store_explicit(&lg->lost_bytes, lg->loss.bytes,
+			      memory_order_relaxed);
 	lg->gap.lines += lines;
 	lg->gap.bytes += len;
 	lg->gap.err = err;
@@ -254,6 +264,19 @@ static void note_cut(struct logger *lg)
 	(void)write_lines(lg->fd, note, n, until_forced, fe);
 }
 
+/* The metrics of one buffer write: done bytes from t0 to t1. */
+static void count_written(struct logger *lg, const char *buf, size_t done,
+			  const struct timespec *t0, const struct timespec *t1)
+{
+	long long ns = (long long)(t1->tv_sec - t0->tv_sec) * 1000000000LL +
+		       (t1->tv_nsec - t0->tv_nsec);
+
+	metrics_hist_observe(&lg->write_time, ns > 0 ? (uint64_t)ns : 0);
+	atomic_fetch_add_explicit(&lg->lines, count_lines(buf, done),
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&lg->bytes, done, memory_order_relaxed);
+}
+
 static void write_out(struct logger *lg, const char *buf, size_t len)
 {
 	const struct write_limit until_forced = {&lg->forced, NULL};
@@ -278,8 +301,13 @@ static void write_out(struct logger *lg, const char *buf, size_t len)
 		err = errno;
 	}
 	if (noted) {
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		done = write_lines(lg->fd, buf, len, until_forced, &lg->end);
 		err = errno;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		count_written(lg, buf, done, &t0, &t1);
 	}
 	note_cut(lg);
 	pthread_mutex_lock(&lg->lock);
@@ -590,6 +618,17 @@ int log_close_report(struct logger *lg, struct log_loss *loss)
 		return -1;
 	}
 	return 0;
+}
+
+void log_counters(struct logger *lg, struct log_counters *out)
+{
+	out->lines = atomic_load_explicit(&lg->lines, memory_order_relaxed);
+	out->bytes = atomic_load_explicit(&lg->bytes, memory_order_relaxed);
+	out->lost_lines =
+		atomic_load_explicit(&lg->lost_lines, memory_order_relaxed);
+	out->lost_bytes =
+		atomic_load_explicit(&lg->lost_bytes, memory_order_relaxed);
+	metrics_hist_get(&lg->write_time, &out->write);
 }
 
 int log_close(struct logger *lg, uint64_t *lost_lines)

@@ -150,6 +150,48 @@ static void log_start(struct server *srv)
 			 logline_start(line, sizeof(line), ts, &start));
 }
 
+/* metrics_fill_fn: the numbers of a scrape, on the endpoint's thread.
+ * Relaxed reads only: no lock a worker or the logger takes. */
+static void fill_metrics(void *ctx, struct metrics_snapshot *m)
+{
+	struct server *srv = ctx;
+	const struct stats *st = &srv->stats;
+	struct stats_tcp tcp = stats_tcp_sum(st);
+	struct log_counters lc;
+	size_t i;
+
+	m->tcp_active = (uint64_t)seats_active(&srv->seats);
+	m->tcp_peak = (uint64_t)seats_peak(&srv->seats);
+	m->tcp_conns = stats_get(&st->tcp_conns);
+	for (i = 0; i < STATS_REFUSALS; i++)
+		m->refused[i] = stats_get(&st->refused[i]);
+	for (i = 0; i < STATS_ENDS; i++)
+		m->ended[i] = stats_get(&st->ended[i]);
+	m->tcp_msgs = tcp.msgs;
+	m->tcp_bytes = tcp.bytes;
+	m->tcp_truncated = tcp.truncated;
+	m->udp_datagrams = stats_get(&st->udp_datagrams);
+	m->udp_msgs = stats_get(&st->udp_msgs);
+	m->udp_bytes = stats_get(&st->udp_bytes);
+	m->udp_truncated = stats_get(&st->udp_truncated);
+	m->udp_echo_over_rate = stats_get(&st->udp_echo_limited);
+	m->replies_dropped_bytes = stats_get(&st->unsent);
+	/* The endpoint stops before the log closes (server_close). */
+	log_counters(srv->log, &lc);
+	m->log_lines = lc.lines;
+	m->log_bytes = lc.bytes;
+	m->log_lost_lines = lc.lost_lines;
+	m->log_lost_bytes = lc.lost_bytes;
+	m->log_write = lc.write;
+	m->budget_used = membudget_used(&srv->budget);
+	m->budget_peak = membudget_peak(&srv->budget);
+	m->budget_limit = srv->budget.limit;
+	m->outbox_bytes =
+		atomic_load_explicit(&st->outbox_bytes, memory_order_relaxed);
+	m->chat_members = srv->chat != NULL ? chat_members(srv->chat) : 0;
+	m->threads = metrics_threads();
+}
+
 int server_open(struct server *srv, const struct config *cfg, char *err,
 		size_t errlen)
 {
@@ -185,6 +227,10 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 	if (open_listeners(srv, err, errlen) == -1)
 		goto error;
 	if (open_log(srv, err, errlen) == -1)
+		goto error;
+	if (cfg->metrics != NULL &&
+	    (srv->metrics = metrics_open(&srv->cfg.metrics_addr, fill_metrics,
+					 srv, err, errlen)) == NULL)
 		goto error;
 	if (pipe(srv->stop_pipe) == -1) {
 		net_error(err, errlen, "cannot create stop pipe: %s",
@@ -229,6 +275,8 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 	log_start(srv);
 	return 0;
 error:
+	metrics_close(srv->metrics);
+	srv->metrics = NULL;
 	chat_room_free(srv->chat);
 	srv->chat = NULL;
 	seats_free(&srv->seats);
@@ -401,9 +449,25 @@ static const char *stacks(const struct server *srv, const struct net_addr *a)
 	return "";
 }
 
+int server_start_metrics(struct server *srv)
+{
+	return srv->metrics != NULL ? metrics_start(srv->metrics) : 0;
+}
+
 void server_ready(struct server *srv)
 {
+	char addr[NET_ADDR_MAX];
+	struct net_addr at;
+
 	server_announce(srv, stderr);
+	if (srv->metrics == NULL)
+		return;
+	at = srv->cfg.metrics_addr;
+	net_set_port(&at, metrics_port(srv->metrics));
+	fprintf(stderr, "%s: metrics at http://%s/metrics\n", srv->cfg.prog,
+		net_format((const struct sockaddr *)&at.ss, addr,
+			   sizeof(addr)));
+	fflush(stderr);
 }
 
 void server_announce(const struct server *srv, FILE *out)
@@ -426,7 +490,7 @@ static void log_refusal(struct server *srv, const char *who, size_t who_len,
 	(void)log_append(
 		srv->log, line,
 		logline_refused(line, sizeof(line), ts, who, who_len, reason));
-	stats_add(&srv->stats.tcp_refused, 1);
+	stats_refused(&srv->stats, reason);
 }
 
 /* Tells a client why it is turned away (line NULL: nothing) and closes
@@ -631,7 +695,7 @@ static void log_stop(struct server *srv)
 	struct logline_stop stop = {
 		.prog = srv->cfg.prog,
 		.tcp_conns = atomic_load(&srv->stats.tcp_conns),
-		.tcp_msgs = atomic_load(&srv->stats.tcp_msgs),
+		.tcp_msgs = stats_tcp_sum(&srv->stats).msgs,
 		.udp_msgs = atomic_load(&srv->stats.udp_msgs),
 	};
 
@@ -659,6 +723,9 @@ int server_close(struct server *srv, FILE *out)
 	int status = 0;
 
 	server_stop(srv);
+	/* Before the log closes: a scrape reads the logger's counters. */
+	metrics_close(srv->metrics);
+	srv->metrics = NULL;
 	if (srv->udp_running)
 		pthread_join(srv->udp_thread, NULL);
 	close_if_open(&srv->tcp_fd);
