@@ -51,7 +51,6 @@ enum {
 	{"drain-timeout", required_argument, NULL, OPT_DRAIN},          \
 	{"proxy-protocol", no_argument, NULL, OPT_PROXY_PROTOCOL},      \
 	{"proxy-from", required_argument, NULL, OPT_PROXY_FROM},        \
-	{"metrics", required_argument, NULL, OPT_METRICS},              \
 	{"help", no_argument, NULL, 'h'},                               \
 	{"version", no_argument, NULL, 'V'},
 
@@ -60,7 +59,7 @@ static const struct option st_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-/* mtserver's own: transports, the chat room, client limits. */
+/* mtserver's own: transports, the chat room, client limits, metrics. */
 static const struct option mt_options[] = {
 	BOTH_OPTIONS
 	{"chat", no_argument, NULL, OPT_CHAT},
@@ -69,6 +68,7 @@ static const struct option mt_options[] = {
 	{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
 	{"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
 	{"udp-echo-rate", required_argument, NULL, OPT_UDP_ECHO_RATE},
+	{"metrics", required_argument, NULL, OPT_METRICS},
 	{NULL, 0, NULL, 0},
 };
 /* clang-format on */
@@ -419,7 +419,12 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		      "      --udp-echo-rate B UDP echo bytes per second to "
 		      "one address (default\n"
 		      "                        262144, loopback exempt; 0 = no "
-		      "limit)\n",
+		      "limit)\n"
+		      "      --metrics ADDR:PORT\n"
+		      "                        serve Prometheus metrics at "
+		      "http://ADDR:PORT/metrics\n"
+		      "                        (default off; [ADDR]:PORT for "
+		      "IPv6)\n",
 		      out);
 	fprintf(out,
 		"      --idle-timeout S  disconnect a TCP client quiet for S "
@@ -448,10 +453,6 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		"limit its client\n"
 		"      --proxy-from CIDR take PROXY headers only from this "
 		"network (repeatable)\n"
-		"      --metrics ADDR:PORT\n"
-		"                        serve Prometheus metrics at "
-		"http://ADDR:PORT/metrics\n"
-		"                        (default off; [ADDR]:PORT for IPv6)\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         version\n\n"
 		"A message ends at '\\n' or '\\0'; a trailing '\\r' is "
