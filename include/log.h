@@ -122,6 +122,7 @@ struct log_batch {
 	struct logger *lg;
 	char *buf;
 	size_t len, cap;
+	size_t lines;		/* in buf[0..len) */
 	size_t line_max;	/* longest line a message can make */
 	char ts[LOGFMT_TS_LEN]; /* timestamp of the lines being made */
 	time_t ts_sec;		/* second cached in ts[0..19) */

@@ -50,6 +50,7 @@ struct logger {
 	pthread_cond_t idle; /* to log_force: the flusher stopped writing */
 	char *active, *spare;
 	size_t active_len;
+	size_t active_lines; /* lines in active (for log_counters) */
 	int closing;
 	atomic_int forced; /* log_force owns the file now (also read
 			    * unlocked, between pieces of a write) */
@@ -264,20 +265,22 @@ static void note_cut(struct logger *lg)
 	(void)write_lines(lg->fd, note, n, until_forced, fe);
 }
 
-/* The metrics of one buffer write: done bytes from t0 to t1. */
-static void count_written(struct logger *lg, const char *buf, size_t done,
+/* The metrics of one buffer write: done bytes of lines from t0 to t1. */
+static void count_written(struct logger *lg, size_t done, size_t lines,
 			  const struct timespec *t0, const struct timespec *t1)
 {
 	long long ns = (long long)(t1->tv_sec - t0->tv_sec) * 1000000000LL +
 		       (t1->tv_nsec - t0->tv_nsec);
 
 	metrics_hist_observe(&lg->write_time, ns > 0 ? (uint64_t)ns : 0);
-	atomic_fetch_add_explicit(&lg->lines, count_lines(buf, done),
-				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&lg->lines, lines, memory_order_relaxed);
 	atomic_fetch_add_explicit(&lg->bytes, done, memory_order_relaxed);
 }
 
-static void write_out(struct logger *lg, const char *buf, size_t len)
+/* buf[0..len) holds lines lines (counted as they were appended: a scan
+ * of every byte written would cost the flusher a memchr per line). */
+static void write_out(struct logger *lg, const char *buf, size_t len,
+		      size_t lines)
 {
 	const struct write_limit until_forced = {&lg->forced, NULL};
 	struct log_loss gap;
@@ -307,7 +310,9 @@ static void write_out(struct logger *lg, const char *buf, size_t len)
 		done = write_lines(lg->fd, buf, len, until_forced, &lg->end);
 		err = errno;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		count_written(lg, buf, done, &t0, &t1);
+		count_written(lg, done,
+			      done == len ? lines : count_lines(buf, done), &t0,
+			      &t1);
 	}
 	note_cut(lg);
 	pthread_mutex_lock(&lg->lock);
@@ -353,7 +358,8 @@ static void reopen_file(struct logger *lg, const char *path)
 	logline_now(ts);
 	write_out(lg, note,
 		  logline_log_reopened(note, sizeof(note), ts, path,
-				       err != 0 ? strerror(err) : NULL));
+				       err != 0 ? strerror(err) : NULL),
+		  1);
 }
 
 static int urgent_locked(const struct logger *lg)
@@ -387,7 +393,7 @@ static void *flusher_main(void *arg)
 		struct timespec deadline;
 		const char *reopen;
 		char *full;
-		size_t len;
+		size_t len, lines;
 
 		if (lg->active_len == 0 && lg->reopen == NULL) {
 			pthread_cond_wait(&lg->wake, &lg->lock);
@@ -405,6 +411,8 @@ static void *flusher_main(void *arg)
 			break;
 		full = lg->active;
 		len = lg->active_len;
+		lines = lg->active_lines;
+		lg->active_lines = 0;
 		reopen = lg->reopen;
 		lg->reopen = NULL;
 		lg->active = lg->spare;
@@ -413,7 +421,7 @@ static void *flusher_main(void *arg)
 		pthread_cond_broadcast(&lg->room);
 		pthread_mutex_unlock(&lg->lock);
 
-		write_out(lg, full, len);
+		write_out(lg, full, len, lines);
 		if (reopen != NULL)
 			reopen_file(lg, reopen);
 
@@ -492,7 +500,8 @@ error:
 	return NULL;
 }
 
-static void append_locked(struct logger *lg, const char *data, size_t len)
+static void append_locked(struct logger *lg, const char *data, size_t len,
+			  size_t lines)
 {
 	int was_empty;
 
@@ -505,11 +514,14 @@ static void append_locked(struct logger *lg, const char *data, size_t len)
 	was_empty = lg->active_len == 0;
 	memcpy(lg->active + lg->active_len, data, len);
 	lg->active_len += len;
+	lg->active_lines += lines;
 	if (was_empty || urgent_locked(lg))
 		pthread_cond_signal(&lg->wake);
 }
 
-int log_append(struct logger *lg, const char *data, size_t len)
+/* log_append of data[0..len), which holds lines lines. */
+static int append_lines(struct logger *lg, const char *data, size_t len,
+			size_t lines)
 {
 	if (len > lg->cap / 2) {
 		errno = EMSGSIZE;
@@ -518,9 +530,14 @@ int log_append(struct logger *lg, const char *data, size_t len)
 	if (len == 0)
 		return 0;
 	pthread_mutex_lock(&lg->lock);
-	append_locked(lg, data, len);
+	append_locked(lg, data, len, lines);
 	pthread_mutex_unlock(&lg->lock);
 	return 0;
+}
+
+int log_append(struct logger *lg, const char *data, size_t len)
+{
+	return append_lines(lg, data, len, count_lines(data, len));
 }
 
 void log_reopen(struct logger *lg, const char *path)
@@ -668,8 +685,8 @@ void log_batch_free(struct log_batch *b)
 void log_batch_flush(struct log_batch *b)
 {
 	/* The batch is sized below the logger's limit: this cannot fail. */
-	(void)log_append(b->lg, b->buf, b->len);
-	b->len = 0;
+	(void)append_lines(b->lg, b->buf, b->len, b->lines);
+	b->len = b->lines = 0;
 }
 
 void log_batch_stamp(struct log_batch *b)
@@ -699,6 +716,7 @@ void log_batch_line(struct log_batch *b, const char *line, size_t len)
 		return; /* longer than a batch: never made by a writer */
 	memcpy(b->buf + b->len, line, len);
 	b->len += len;
+	b->lines++;
 	if (b->len >= LOG_BATCH_SIZE)
 		log_batch_flush(b);
 }
@@ -710,6 +728,7 @@ void log_batch_msg(struct log_batch *b, const char *who, size_t who_len,
 		log_batch_flush(b);
 	b->len += logline_msg(b->buf + b->len, b->line_max, b->ts, who, who_len,
 			      text, len, full_len);
+	b->lines++;
 	if (b->len >= LOG_BATCH_SIZE)
 		log_batch_flush(b);
 }
