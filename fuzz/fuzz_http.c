@@ -24,8 +24,12 @@ static void same_answer(enum http_status a, const struct http_request *ra,
 			enum http_status b, const struct http_request *rb)
 {
 	FUZZ_CHECK(a == b);
-	if (a != HTTP_MORE && a != HTTP_TOO_LARGE)
-		FUZZ_CHECK(memcmp(ra, rb, sizeof(*ra)) == 0);
+	if (a == HTTP_MORE || a == HTTP_TOO_LARGE)
+		return;
+	FUZZ_CHECK(ra->head_len == rb->head_len);
+	FUZZ_CHECK(ra->target_off == rb->target_off);
+	FUZZ_CHECK(ra->target_len == rb->target_len);
+	FUZZ_CHECK(ra->version == rb->version);
 }
 
 /* What holds of any answer for buf[0..len). */

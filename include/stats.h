@@ -59,13 +59,17 @@ enum stats_end {
 extern const char *const stats_refusal_names[STATS_REFUSALS];
 extern const char *const stats_end_names[STATS_ENDS];
 
-/* Shards of the TCP message counts: a few sessions per cache line with
+/* Shards of the TCP message counts: a few sessions per shard with
  * hundreds of clients. */
 #define STATS_SHARDS 64
+/* Bytes from one shard to the next: two cache lines, so that no two
+ * shards share a line (nor a pair the CPU prefetches together) however
+ * the struct happens to be aligned. */
+#define STATS_SHARD_STRIDE 128
 
 struct stats_shard {
-	_Alignas(64) atomic_uint_fast64_t msgs;
-	atomic_uint_fast64_t bytes, truncated;
+	atomic_uint_fast64_t msgs, bytes, truncated;
+	char pad[STATS_SHARD_STRIDE - 3 * sizeof(atomic_uint_fast64_t)];
 };
 
 struct stats {

@@ -112,10 +112,10 @@ static int header_line(const char *line, size_t len, struct head_facts *facts)
 		end--;
 	if (same_name(line, name_len, "host"))
 		facts->hosts++;
-	else if (same_name(line, name_len, "transfer-encoding"))
-		facts->bad = true;
-	else if (same_name(line, name_len, "content-length") &&
-		 !(end - start == 1 && line[start] == '0'))
+	/* A body: any Transfer-Encoding, a Content-Length but 0. */
+	if (same_name(line, name_len, "transfer-encoding") ||
+	    (same_name(line, name_len, "content-length") &&
+	     !(end - start == 1 && line[start] == '0')))
 		facts->bad = true;
 	return 0;
 }
