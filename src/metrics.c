@@ -176,7 +176,8 @@ size_t metrics_write(char *buf, size_t size, const struct metrics_snapshot *s)
 	    "Reply bytes dropped, not sent (a failed or cut connection).",
 	    s->replies_dropped_bytes);
 	one(&t, "mtserver_log_lines_written_total", "counter",
-	    "Log lines written to the log file.", s->log_lines);
+	    "Lines written to the log file (besides its gap and cut notes).",
+	    s->log_lines);
 	one(&t, "mtserver_log_written_bytes_total", "counter",
 	    "Bytes written to the log file.", s->log_bytes);
 	one(&t, "mtserver_log_lines_lost_total", "counter",
