@@ -184,7 +184,8 @@ check-cmocka:
 # test` installs the missing ones (root) or prints the command; suites
 # skip, naming the package, when a peer is still missing (h_which).
 TEST_PEERS = logger=bsdutils haproxy=haproxy python3=python3 rsyslogd=rsyslog jq=jq \
-	     systemd-socket-activate=systemd
+	     systemd-socket-activate=systemd prometheus=prometheus \
+	     promtool=prometheus
 check-peers:
 	@sh tests/need-peers.sh $(TEST_PEERS)
 

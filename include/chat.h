@@ -188,6 +188,10 @@ bool chat_may_read(struct chat_room *room, struct chat_member *m);
 /* Why the room gave up on m ("slow-reader"), or NULL. */
 const char *chat_dropped(struct chat_room *room, struct chat_member *m);
 
+/* Members in the room now; any thread, without the room's lock (the
+ * metrics endpoint reads it). */
+size_t chat_members(const struct chat_room *room);
+
 /* The server is stopping: m gets "* server stopping"; from now on the
  * room announces no departures (everyone is leaving). */
 void chat_stopping(struct chat_room *room, struct chat_member *m);

@@ -95,6 +95,9 @@ struct config {
 	struct pp_net proxy_from[CLI_PROXY_FROM_MAX];
 	enum frame_framing framing; /* --framing, of TCP streams (frame.h) */
 	enum logline_format log_format; /* --log-format: text or json */
+	/* --metrics ADDR:PORT as given (NULL: off), and parsed. */
+	const char *metrics;
+	struct net_addr metrics_addr;
 };
 
 enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,

@@ -52,6 +52,7 @@
 #include <time.h>
 
 #include "logfmt.h"
+#include "metrics.h"
 
 /* A batch is handed over when it holds this much: 64 KiB of lines is a
  * received 64 KiB buffer of 32-byte messages, give or take. */
@@ -67,6 +68,13 @@
 #endif
 
 struct logger;
+
+/* What the logger wrote so far, for the metrics (metrics.h). */
+struct log_counters {
+	uint64_t lines, bytes;		 /* reached the file */
+	uint64_t lost_lines, lost_bytes; /* never did (struct log_loss) */
+	struct metrics_hist_read write;	 /* seconds per buffer written */
+};
 
 /* Lines that never reached the file, and the last reason (errno). */
 struct log_loss {
@@ -142,6 +150,11 @@ int log_force(struct logger *lg, long timeout_ms, struct log_force *out);
  * log_try_append.  At most 64 bytes; static. */
 const char *log_loss_reason(int err);
 
+/* Reads lg's counters with relaxed loads: any thread, never waiting
+ * (lg must stay open meanwhile). */
+void log_counters(struct logger *lg, struct log_counters *out);
+
+
 /* Writes out everything, stops the flusher, frees lg (the server's stop
  * path, server_close).  Returns 0, or -1 with errno of the last failure
  * when lines were lost; the whole loss (lines, bytes, reason) is stored
@@ -152,6 +165,7 @@ struct log_batch {
 	struct logger *lg;
 	char *buf;
 	size_t len, cap;
+	size_t lines;		/* in buf[0..len) */
 	size_t line_max;	/* longest line a message can make */
 	char ts[LOGFMT_TS_LEN]; /* timestamp of the lines being made */
 	time_t ts_sec;		/* the second ts was written for */

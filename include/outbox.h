@@ -48,6 +48,7 @@
 #define OUTBOX_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,6 +62,12 @@ struct outbox {
 	long long stalled_since_ms; /* CLOCK_MONOTONIC; 0: not stalled */
 	uint64_t dropped;	    /* bytes given up (failed connection) */
 	int error;		    /* errno of a failed send: all dropped */
+	/* Owner only: a server-wide count of kept bytes (the metrics'
+	 * outbox gauge), or NULL; gauged is this outbox's share of it.
+	 * It changes only when the kept count does, so the common path
+	 * (everything sent at once) costs no atomic operation. */
+	atomic_size_t *gauge;
+	size_t gauged;
 	/* Shared, when posts are enabled (outbox_enable_posts): */
 	int wake_fd; /* eventfd, or -1 */
 	/* lock guards inbox, inbox_len and posts_closed.  Innermost: a
@@ -75,6 +82,10 @@ struct outbox {
 /* Prepares ob for socket fd with buffers of cap bytes (> 0).  No
  * allocation; cannot fail. */
 void outbox_init(struct outbox *ob, int fd, size_t cap);
+
+/* Keeps *gauge (shared by every outbox of a server) counting the bytes
+ * this one keeps, from now until outbox_free.  Owner. */
+void outbox_set_gauge(struct outbox *ob, atomic_size_t *gauge);
 
 /* Makes outbox_post usable: allocates both buffers (the owner's, if it
  * has none yet, and the inbox) and creates the wake descriptor.  Owner,

@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "conn.h"
 #include "log.h"
+#include "metrics.h"
 #include "net.h"
 #include "notify.h"
 #include "seats.h"
@@ -74,6 +75,8 @@ struct server {
 	unsigned long nofile;	/* RLIMIT_NOFILE after raising it */
 	struct signals signals;
 	struct notifier notify; /* readiness for systemd (notify.h) */
+	/* The --metrics endpoint, or NULL. */
+	struct metrics_server *metrics;
 	/* Guards log against the signal thread while server_close closes
 	 * it (NULL after). */
 	pthread_mutex_t log_guard;
@@ -126,10 +129,15 @@ int server_catch_signals(struct server *srv);
 /* Starts the UDP thread when UDP is on.  0, or -1 with errno. */
 int server_start_udp(struct server *srv);
 
+/* Starts the --metrics endpoint's thread when it is on (server_open
+ * bound it).  0, or -1 with errno. */
+int server_start_metrics(struct server *srv);
+
 /* The server can serve: prints the listening line on standard error
- * (server_announce), tells systemd READY=1 and starts the STATUS=
- * updates (notify.h).  For a model's serve function, once its threads
- * run. */
+ * (server_announce), with --metrics "PROG: metrics at
+ * http://ADDR:PORT/metrics" after it, tells systemd READY=1 and starts
+ * the STATUS= updates (notify.h).  For a model's serve function, once
+ * its threads run. */
 void server_ready(struct server *srv);
 
 /* Prints "PROG: listening on ADDR:PORT (tcp, udp; STACKS)", STACKS saying

@@ -42,6 +42,7 @@ struct chat_room {
 	size_t count;
 	atomic_int behind; /* members with behind_since set; read without
 			      the lock by chat_may_read's fast path */
+	atomic_size_t members_now; /* count, for chat_members (no lock) */
 	bool stopping;
 	bool echo; /* set once at creation */
 };
@@ -343,6 +344,8 @@ void chat_join(struct chat_room *room, struct chat_member *m)
 	TAILQ_INSERT_TAIL(&room->members, m, link);
 	m->in_room = true;
 	room->count++;
+	atomic_store_explicit(&room->members_now, room->count,
+			      memory_order_relaxed);
 	count[logfmt_u64(count, room->count)] = '\0';
 	n = notice(line, "welcome, you are ", m->name, "; in the room: ", count,
 		   "; /help for commands");
@@ -387,11 +390,18 @@ void chat_leave(struct chat_room *room, struct chat_member *m,
 		TAILQ_REMOVE(&room->members, m, link);
 		m->in_room = false;
 		room->count--;
+		atomic_store_explicit(&room->members_now, room->count,
+				      memory_order_relaxed);
 		if (!room->stopping)
 			post_all_locked(room, NULL, line, n);
 		pthread_mutex_unlock(&room->lock);
 	}
 	chat_voice_free(&m->voice);
+}
+
+size_t chat_members(const struct chat_room *room)
+{
+	return atomic_load_explicit(&room->members_now, memory_order_relaxed);
 }
 
 const char *chat_dropped(struct chat_room *room, struct chat_member *m)

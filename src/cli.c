@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "metrics.h"
 #include "net.h"
 
 enum {
@@ -33,6 +34,7 @@ enum {
 	OPT_FRAMING,
 	OPT_LOG_FORMAT,
 	OPT_PID_FILE,
+	OPT_METRICS,
 };
 
 /* The options both servers take; stserver, serving one TCP client at a
@@ -62,7 +64,7 @@ static const struct option st_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-/* mtserver's own: transports, the chat room, client limits. */
+/* mtserver's own: transports, the chat room, client limits, metrics. */
 static const struct option mt_options[] = {
 	BOTH_OPTIONS
 	{"chat", no_argument, NULL, OPT_CHAT},
@@ -72,6 +74,7 @@ static const struct option mt_options[] = {
 	{"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
 	{"udp-echo-rate", required_argument, NULL, OPT_UDP_ECHO_RATE},
 	{"pid-file", required_argument, NULL, OPT_PID_FILE},
+	{"metrics", required_argument, NULL, OPT_METRICS},
 	{NULL, 0, NULL, 0},
 };
 /* clang-format on */
@@ -315,6 +318,12 @@ static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
 		return proxy_from_option(cfg, optarg, err, errlen);
 	case OPT_FRAMING:
 		return framing_option(optarg, &cfg->framing, err, errlen);
+	case OPT_METRICS:
+		if (metrics_parse_addr(optarg, &cfg->metrics_addr, err,
+				       errlen) == -1)
+			return CLI_ERROR;
+		cfg->metrics = optarg;
+		return CLI_RUN;
 	case 'h':
 		return CLI_HELP;
 	case 'V':
@@ -568,7 +577,12 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		      "      --udp-echo-rate B UDP echo bytes per second to "
 		      "one address (default\n"
 		      "                        262144, loopback exempt; 0 = no "
-		      "limit)\n",
+		      "limit)\n"
+		      "      --metrics ADDR:PORT\n"
+		      "                        serve Prometheus metrics at "
+		      "http://ADDR:PORT/metrics\n"
+		      "                        (default off; [ADDR]:PORT for "
+		      "IPv6)\n",
 		      out);
 	fprintf(out,
 		"      --idle-timeout S  disconnect a TCP client quiet for S "

@@ -62,6 +62,8 @@ struct session {
 	struct log_batch batch;
 	struct talk *talk; /* --echo or --chat, else NULL */
 	uint64_t msgs, bytes, truncated;
+	/* Of the current buffer's messages (buf_msgs), those truncated. */
+	uint64_t buf_truncated;
 	uint64_t unsent;     /* reply bytes dropped (the outbox's count) */
 	uint64_t buf_msgs;   /* messages of the current buffer */
 	long long last_msg;  /* ms: the last completed message (or start) */
@@ -200,7 +202,7 @@ void conn_refuse(const struct conn_env *env, int fd, const char *who,
 	(void)log_append(
 		env->log, text,
 		logline_refused(text, sizeof(text), ts, who, who_len, reason));
-	stats_add(&env->stats->tcp_refused, 1);
+	stats_refused(env->stats, reason);
 }
 
 /* Turns away a client the session cannot take after all (no memory for
@@ -236,7 +238,7 @@ static int on_message(void *ctx, const char *msg, size_t len, size_t full)
 		return FRAME_PAUSE;
 	s->buf_msgs++;
 	if (full > len)
-		s->truncated++;
+		s->buf_truncated++;
 	if (!cfg->quiet)
 		log_batch_msg(&s->batch, s->c->who, s->c->who_len, msg, len,
 			      full);
@@ -276,11 +278,14 @@ static void finish_buffer(struct session *s, size_t nbytes)
 	log_batch_flush(&s->batch);
 	if (s->buf_msgs > 0)
 		s->last_msg = monotime_ms();
-	/* The server's totals get these when the session ends: counters
-	 * shared by every thread cost a contended cache line per buffer. */
+	/* The server's totals are sharded (stats.h): a counter shared by
+	 * every thread would cost a contended cache line per buffer. */
+	stats_tcp_add(s->c->env->stats, s->c->id, s->buf_msgs, nbytes,
+		      s->buf_truncated);
 	s->msgs += s->buf_msgs;
 	s->bytes += nbytes;
-	s->buf_msgs = 0;
+	s->truncated += s->buf_truncated;
+	s->buf_msgs = s->buf_truncated = 0;
 }
 
 /* receive()'s answer to the client's end of stream: its last message,
@@ -717,9 +722,11 @@ static int session_start(struct session *s)
 	s->talk = t;
 	if (env->chat == NULL) {
 		outbox_init(&t->out, s->c->fd, echo_capacity(env->cfg));
+		outbox_set_gauge(&t->out, &env->stats->outbox_bytes);
 		return 0;
 	}
 	outbox_init(&t->out, s->c->fd, chat_outbox_cap(max_line));
+	outbox_set_gauge(&t->out, &env->stats->outbox_bytes);
 	/* A chat line goes out at once: Nagle would hold it until the
 	 * member's delayed ACK of the previous one (up to 40 ms).  The
 	 * outbox already sends whatever has gathered in one send(). */
@@ -983,9 +990,7 @@ void conn_serve(struct conn *c)
 	stats_add(&c->env->stats->unsent, s.unsent);
 	if (s.charged > 0)
 		membudget_release(c->env->budget, s.charged);
-	stats_add(&c->env->stats->truncated, s.truncated);
-	stats_add(&c->env->stats->tcp_msgs, s.msgs);
-	stats_add(&c->env->stats->tcp_bytes, s.bytes);
+	stats_ended(c->env->stats, s.reason);
 	log_disconnect(&s, discarded);
 	if (strcmp(s.reason, "quit") == 0)
 		linger_close(&s);

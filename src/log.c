@@ -65,6 +65,7 @@ struct logger {
 	pthread_cond_t idle; /* to log_force: the flusher stopped writing */
 	char *active, *spare;
 	size_t active_len;
+	size_t active_lines; /* lines in active (for log_counters) */
 	int closing;
 	atomic_int forced; /* log_force owns the file now (also read
 			    * unlocked, between pieces of a write) */
@@ -82,6 +83,12 @@ struct logger {
 	int stream; /* fd is not a regular file: STREAM_PIECE pieces */
 	int torn;   /* a write stopped inside a line on a stream: nothing
 		     * more goes to fd (it would be glued to that head) */
+
+	/* For log_counters, read by other threads without the lock:
+	 * written by the flusher (lines, bytes, write_time), and mirrored
+	 * from loss under the lock (lost_*). */
+	atomic_uint_fast64_t lines, bytes, lost_lines, lost_bytes;
+	struct metrics_hist write_time;
 };
 
 static size_t count_lines(const char *buf, size_t len)
@@ -320,6 +327,10 @@ static void lose_locked(struct logger *lg, const char *buf, size_t len, int err)
 	lg->loss.lines += lines;
 	lg->loss.bytes += len;
 	lg->loss.err = err;
+	atomic_store_explicit(&lg->lost_lines, lg->loss.lines,
+			      memory_order_relaxed);
+	atomic_store_explicit(&lg->lost_bytes, lg->loss.bytes,
+			      memory_order_relaxed);
 	lg->gap.lines += lines;
 	lg->gap.bytes += len;
 	lg->gap.err = err;
@@ -373,7 +384,22 @@ static void note_cut(struct logger *lg)
 	(void)write_lines(lg, note, n, until_forced, fe);
 }
 
-static void write_out(struct logger *lg, const char *buf, size_t len)
+/* The metrics of one buffer write: done bytes of lines from t0 to t1. */
+static void count_written(struct logger *lg, size_t done, size_t lines,
+			  const struct timespec *t0, const struct timespec *t1)
+{
+	long long ns = (long long)(t1->tv_sec - t0->tv_sec) * 1000000000LL +
+		       (t1->tv_nsec - t0->tv_nsec);
+
+	metrics_hist_observe(&lg->write_time, ns > 0 ? (uint64_t)ns : 0);
+	atomic_fetch_add_explicit(&lg->lines, lines, memory_order_relaxed);
+	atomic_fetch_add_explicit(&lg->bytes, done, memory_order_relaxed);
+}
+
+/* buf[0..len) holds lines lines (counted as they were appended: a scan
+ * of every byte written would cost the flusher a memchr per line). */
+static void write_out(struct logger *lg, const char *buf, size_t len,
+		      size_t lines)
 {
 	const struct write_limit until_forced = {&lg->forced, 0};
 	struct log_loss gap;
@@ -408,8 +434,15 @@ static void write_out(struct logger *lg, const char *buf, size_t len)
 		done = 0;
 	}
 	if (noted) {
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		done = write_lines(lg, buf, len, until_forced, &lg->end);
 		err = errno;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		count_written(lg, done,
+			      done == len ? lines : count_lines(buf, done), &t0,
+			      &t1);
 		if (done < len && done > 0 && buf[done - 1] != '\n' &&
 		    err != ECANCELED)
 			lg->torn = 1;
@@ -461,7 +494,8 @@ static void reopen_file(struct logger *lg, const char *path)
 	logline_now(ts);
 	write_out(lg, note,
 		  logline_log_reopened(note, sizeof(note), ts, path,
-				       err != 0 ? strerror(err) : NULL));
+				       err != 0 ? strerror(err) : NULL),
+		  1);
 }
 
 static int urgent_locked(const struct logger *lg)
@@ -495,7 +529,7 @@ static void *flusher_main(void *arg)
 		struct timespec deadline;
 		const char *reopen;
 		char *full;
-		size_t len;
+		size_t len, lines;
 
 		if (lg->active_len == 0 && lg->reopen == NULL) {
 			pthread_cond_wait(&lg->wake, &lg->lock);
@@ -513,6 +547,8 @@ static void *flusher_main(void *arg)
 			break;
 		full = lg->active;
 		len = lg->active_len;
+		lines = lg->active_lines;
+		lg->active_lines = 0;
 		reopen = lg->reopen;
 		lg->reopen = NULL;
 		lg->active = lg->spare;
@@ -521,7 +557,7 @@ static void *flusher_main(void *arg)
 		pthread_cond_broadcast(&lg->room);
 		pthread_mutex_unlock(&lg->lock);
 
-		write_out(lg, full, len);
+		write_out(lg, full, len, lines);
 		if (reopen != NULL)
 			reopen_file(lg, reopen);
 
@@ -642,7 +678,8 @@ error:
 	return NULL;
 }
 
-static void append_locked(struct logger *lg, const char *data, size_t len)
+static void append_locked(struct logger *lg, const char *data, size_t len,
+			  size_t lines)
 {
 	int was_empty;
 
@@ -655,11 +692,14 @@ static void append_locked(struct logger *lg, const char *data, size_t len)
 	was_empty = lg->active_len == 0;
 	memcpy(lg->active + lg->active_len, data, len);
 	lg->active_len += len;
+	lg->active_lines += lines;
 	if (was_empty || urgent_locked(lg))
 		pthread_cond_signal(&lg->wake);
 }
 
-int log_append(struct logger *lg, const char *data, size_t len)
+/* log_append of data[0..len), which holds lines lines. */
+static int append_lines(struct logger *lg, const char *data, size_t len,
+			size_t lines)
 {
 	if (len > lg->cap / 2) {
 		errno = EMSGSIZE;
@@ -668,9 +708,14 @@ int log_append(struct logger *lg, const char *data, size_t len)
 	if (len == 0)
 		return 0;
 	pthread_mutex_lock(&lg->lock);
-	append_locked(lg, data, len);
+	append_locked(lg, data, len, lines);
 	pthread_mutex_unlock(&lg->lock);
 	return 0;
+}
+
+int log_append(struct logger *lg, const char *data, size_t len)
+{
+	return append_lines(lg, data, len, count_lines(data, len));
 }
 
 int log_try_append(struct logger *lg, const char *data, size_t len)
@@ -683,7 +728,7 @@ int log_try_append(struct logger *lg, const char *data, size_t len)
 	}
 	pthread_mutex_lock(&lg->lock);
 	if (lg->cap - lg->active_len >= len) {
-		append_locked(lg, data, len);
+		append_locked(lg, data, len, count_lines(data, len));
 	} else {
 		lose_locked(lg, data, len, EAGAIN);
 		pthread_cond_signal(&lg->wake);
@@ -805,6 +850,17 @@ int log_close(struct logger *lg, struct log_loss *loss)
 	return 0;
 }
 
+void log_counters(struct logger *lg, struct log_counters *out)
+{
+	out->lines = atomic_load_explicit(&lg->lines, memory_order_relaxed);
+	out->bytes = atomic_load_explicit(&lg->bytes, memory_order_relaxed);
+	out->lost_lines =
+		atomic_load_explicit(&lg->lost_lines, memory_order_relaxed);
+	out->lost_bytes =
+		atomic_load_explicit(&lg->lost_bytes, memory_order_relaxed);
+	metrics_hist_get(&lg->write_time, &out->write);
+}
+
 int log_batch_init(struct log_batch *b, struct logger *lg, size_t max_text)
 {
 	memset(b, 0, sizeof(*b));
@@ -830,8 +886,8 @@ void log_batch_free(struct log_batch *b)
 void log_batch_flush(struct log_batch *b)
 {
 	/* The batch is sized below the logger's limit: this cannot fail. */
-	(void)log_append(b->lg, b->buf, b->len);
-	b->len = 0;
+	(void)append_lines(b->lg, b->buf, b->len, b->lines);
+	b->len = b->lines = 0;
 }
 
 void log_batch_stamp(struct log_batch *b)
@@ -856,6 +912,7 @@ void log_batch_line(struct log_batch *b, const char *line, size_t len)
 		return; /* longer than a batch: never made by a writer */
 	memcpy(b->buf + b->len, line, len);
 	b->len += len;
+	b->lines++;
 	if (b->len >= LOG_BATCH_SIZE)
 		log_batch_flush(b);
 }
@@ -867,6 +924,7 @@ void log_batch_msg(struct log_batch *b, const char *who, size_t who_len,
 		log_batch_flush(b);
 	b->len += logline_msg(b->buf + b->len, b->line_max, b->ts, who, who_len,
 			      text, len, full_len);
+	b->lines++;
 	if (b->len >= LOG_BATCH_SIZE)
 		log_batch_flush(b);
 }

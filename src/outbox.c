@@ -23,6 +23,28 @@ void outbox_init(struct outbox *ob, int fd, size_t cap)
 	ob->wake_fd = -1;
 }
 
+void outbox_set_gauge(struct outbox *ob, atomic_size_t *gauge)
+{
+	ob->gauge = gauge;
+}
+
+/* Brings the gauge to what is kept now (a no-op while that is as it
+ * was: nothing kept before, nothing now). */
+static void gauge_sync(struct outbox *ob)
+{
+	size_t now = ob->tail - ob->head;
+
+	if (ob->gauge == NULL || now == ob->gauged)
+		return;
+	if (now > ob->gauged)
+		atomic_fetch_add_explicit(ob->gauge, now - ob->gauged,
+					  memory_order_relaxed);
+	else
+		atomic_fetch_sub_explicit(ob->gauge, ob->gauged - now,
+					  memory_order_relaxed);
+	ob->gauged = now;
+}
+
 int outbox_enable_posts(struct outbox *ob)
 {
 	int err;
@@ -169,7 +191,8 @@ static int send_kept(struct outbox *ob)
 	return 0;
 }
 
-long outbox_flush(struct outbox *ob)
+/* outbox_flush, without the gauge. */
+static long flush_kept(struct outbox *ob)
 {
 	if (ob->error != 0) {
 		errno = ob->error;
@@ -188,6 +211,14 @@ long outbox_flush(struct outbox *ob)
 		if (ob->tail == 0)
 			return 0;
 	}
+}
+
+long outbox_flush(struct outbox *ob)
+{
+	long kept = flush_kept(ob);
+
+	gauge_sync(ob);
+	return kept;
 }
 
 long long outbox_stalled_ms(const struct outbox *ob, long long now_ms)
@@ -210,6 +241,7 @@ size_t outbox_discard(struct outbox *ob)
 		pthread_mutex_unlock(&ob->lock);
 	}
 	ob->dropped += n;
+	gauge_sync(ob);
 	return n;
 }
 
@@ -301,4 +333,5 @@ void outbox_free(struct outbox *ob)
 		ob->inbox = NULL;
 	}
 	ob->head = ob->tail = 0;
+	gauge_sync(ob);
 }

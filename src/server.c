@@ -247,6 +247,48 @@ static void log_start(struct server *srv)
 			 logline_start(line, sizeof(line), ts, &start));
 }
 
+/* metrics_fill_fn: the numbers of a scrape, on the endpoint's thread.
+ * Relaxed reads only: no lock a worker or the logger takes. */
+static void fill_metrics(void *ctx, struct metrics_snapshot *m)
+{
+	struct server *srv = ctx;
+	const struct stats *st = &srv->stats;
+	struct stats_tcp tcp = stats_tcp_sum(st);
+	struct log_counters lc;
+	size_t i;
+
+	m->tcp_active = (uint64_t)seats_active(&srv->seats);
+	m->tcp_peak = (uint64_t)seats_peak(&srv->seats);
+	m->tcp_conns = stats_get(&st->tcp_conns);
+	for (i = 0; i < STATS_REFUSALS; i++)
+		m->refused[i] = stats_get(&st->refused[i]);
+	for (i = 0; i < STATS_ENDS; i++)
+		m->ended[i] = stats_get(&st->ended[i]);
+	m->tcp_msgs = tcp.msgs;
+	m->tcp_bytes = tcp.bytes;
+	m->tcp_truncated = tcp.truncated;
+	m->udp_datagrams = stats_get(&st->udp_datagrams);
+	m->udp_msgs = stats_get(&st->udp_msgs);
+	m->udp_bytes = stats_get(&st->udp_bytes);
+	m->udp_truncated = stats_get(&st->udp_truncated);
+	m->udp_echo_over_rate = stats_get(&st->udp_echo_limited);
+	m->replies_dropped_bytes = stats_get(&st->unsent);
+	/* The endpoint stops before the log closes (server_close). */
+	log_counters(srv->log, &lc);
+	m->log_lines = lc.lines;
+	m->log_bytes = lc.bytes;
+	m->log_lost_lines = lc.lost_lines;
+	m->log_lost_bytes = lc.lost_bytes;
+	m->log_write = lc.write;
+	m->budget_used = membudget_used(&srv->budget);
+	m->budget_peak = membudget_peak(&srv->budget);
+	m->budget_limit = srv->budget.limit;
+	m->outbox_bytes =
+		atomic_load_explicit(&st->outbox_bytes, memory_order_relaxed);
+	m->chat_members = srv->chat != NULL ? chat_members(srv->chat) : 0;
+	m->threads = metrics_threads();
+}
+
 int server_open(struct server *srv, const struct config *cfg, char *err,
 		size_t errlen)
 {
@@ -292,6 +334,10 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 		goto error;
 	if (open_log(srv, err, errlen) == -1 ||
 	    open_listeners(srv, err, errlen) == -1)
+		goto error;
+	if (cfg->metrics != NULL &&
+	    (srv->metrics = metrics_open(&srv->cfg.metrics_addr, fill_metrics,
+					 srv, err, errlen)) == NULL)
 		goto error;
 	if (pipe(srv->stop_pipe) == -1) {
 		net_error(err, errlen, "cannot create stop pipe: %s",
@@ -341,6 +387,8 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 error:
 	pidfile_close(srv->pid_fd, cfg->pid_file);
 	notify_close(&srv->notify);
+	metrics_close(srv->metrics);
+	srv->metrics = NULL;
 	chat_room_free(srv->chat);
 	srv->chat = NULL;
 	seats_free(&srv->seats);
@@ -557,15 +605,21 @@ static void format_status(void *ctx, char *buf, size_t len)
 {
 	const struct server *srv = ctx;
 	const struct stats *st = &srv->stats;
-	unsigned long long tcp = atomic_load(&st->tcp_msgs),
-			   udp = atomic_load(&st->udp_msgs);
+	struct stats_tcp tcp = stats_tcp_sum(st);
 
 	snprintf(
 		buf, len,
 		"clients %ld, connections %llu (%llu refused), messages tcp %llu, udp %llu",
 		seats_active(&srv->seats),
-		(unsigned long long)atomic_load(&st->tcp_conns),
-		(unsigned long long)atomic_load(&st->tcp_refused), tcp, udp);
+		(unsigned long long)stats_get(&st->tcp_conns),
+		(unsigned long long)stats_get(&st->tcp_refused),
+		(unsigned long long)tcp.msgs,
+		(unsigned long long)stats_get(&st->udp_msgs));
+}
+
+int server_start_metrics(struct server *srv)
+{
+	return srv->metrics != NULL ? metrics_start(srv->metrics) : 0;
 }
 
 void server_ready(struct server *srv)
@@ -573,6 +627,16 @@ void server_ready(struct server *srv)
 	char addr[NET_ADDR_MAX], status[NOTIFY_STATUS_MAX];
 
 	server_announce(srv, stderr);
+	if (srv->metrics != NULL) {
+		struct net_addr at = srv->cfg.metrics_addr;
+
+		net_set_port(&at, metrics_port(srv->metrics));
+		fprintf(stderr, "%s: metrics at http://%s/metrics\n",
+			srv->cfg.prog,
+			net_format((const struct sockaddr *)&at.ss, addr,
+				   sizeof(addr)));
+		fflush(stderr);
+	}
 	if (!notify_enabled(&srv->notify))
 		return;
 	snprintf(status, sizeof(status), "listening on %s (%s)",
@@ -802,7 +866,7 @@ static void log_stop(struct server *srv)
 	struct logline_stop stop = {
 		.prog = srv->cfg.prog,
 		.tcp_conns = atomic_load(&srv->stats.tcp_conns),
-		.tcp_msgs = atomic_load(&srv->stats.tcp_msgs),
+		.tcp_msgs = stats_tcp_sum(&srv->stats).msgs,
 		.udp_msgs = atomic_load(&srv->stats.udp_msgs),
 	};
 
@@ -832,6 +896,9 @@ int server_close(struct server *srv, FILE *out)
 	notify_stopping(&srv->notify);
 	server_stop(srv);
 	log_give_up(srv);
+	/* Before the log closes: a scrape reads the logger's counters. */
+	metrics_close(srv->metrics);
+	srv->metrics = NULL;
 	if (srv->udp_running)
 		pthread_join(srv->udp_thread, NULL);
 	close_if_open(&srv->tcp_fd);

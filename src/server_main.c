@@ -38,7 +38,8 @@ int server_main(int argc, char *argv[], const struct server_model *model)
 		fprintf(stderr, "%s: %s\n", cfg.prog, err);
 		return 1;
 	}
-	if (server_catch_signals(&srv) == -1 || server_start_udp(&srv) == -1) {
+	if (server_catch_signals(&srv) == -1 || server_start_udp(&srv) == -1 ||
+	    server_start_metrics(&srv) == -1) {
 		fprintf(stderr, "%s: cannot start threads: %s\n", cfg.prog,
 			strerror(errno));
 		server_close(&srv, stderr);

@@ -8,6 +8,47 @@
 #include <string.h>
 #include <sys/resource.h>
 
+const char *const stats_refusal_names[STATS_REFUSALS] = {
+	[STATS_REFUSED_SERVER_FULL] = "server-full",
+	[STATS_REFUSED_PER_IP_LIMIT] = "per-ip-limit",
+	[STATS_REFUSED_MEMORY_BUDGET] = "memory-budget",
+	[STATS_REFUSED_NO_MEMORY] = "no-memory",
+	[STATS_REFUSED_NO_DESCRIPTORS] = "no-descriptors",
+	[STATS_REFUSED_NO_THREAD] = "no-thread",
+	[STATS_REFUSED_PROXY_UNTRUSTED] = "proxy-untrusted",
+	[STATS_REFUSED_PROXY_NO_HEADER] = "proxy-no-header",
+	[STATS_REFUSED_PROXY_BAD_HEADER] = "proxy-bad-header",
+	[STATS_REFUSED_PROXY_TIMEOUT] = "proxy-timeout",
+	[STATS_REFUSED_OTHER] = "other",
+};
+
+const char *const stats_end_names[STATS_ENDS] = {
+	[STATS_END_CLIENT_CLOSED] = "client-closed",
+	[STATS_END_QUIT] = "quit",
+	[STATS_END_RESET] = "reset",
+	[STATS_END_ERROR] = "error",
+	[STATS_END_IDLE_TIMEOUT] = "idle-timeout",
+	[STATS_END_LINE_TIMEOUT] = "line-timeout",
+	[STATS_END_SEND_TIMEOUT] = "send-timeout",
+	[STATS_END_SLOW_READER] = "slow-reader",
+	[STATS_END_SHUTDOWN] = "shutdown",
+	[STATS_END_DRAIN_TIMEOUT] = "drain-timeout",
+	[STATS_END_MEMORY_BUDGET] = "memory-budget",
+	[STATS_END_NO_MEMORY] = "no-memory",
+	[STATS_END_OTHER] = "other",
+};
+
+/* The index of name in names[0..n), the last ("other") if none. */
+static size_t index_of(const char *const names[], size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return i;
+	return n - 1;
+}
+
 void stats_init(struct stats *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -19,10 +60,53 @@ void stats_add(atomic_uint_fast64_t *counter, uint64_t n)
 	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
 }
 
+uint64_t stats_get(const atomic_uint_fast64_t *counter)
+{
+	return atomic_load_explicit(counter, memory_order_relaxed);
+}
+
+void stats_refused(struct stats *st, const char *reason)
+{
+	stats_add(&st->tcp_refused, 1);
+	stats_add(&st->refused[index_of(stats_refusal_names, STATS_REFUSALS,
+					reason)],
+		  1);
+}
+
+void stats_ended(struct stats *st, const char *reason)
+{
+	stats_add(&st->ended[index_of(stats_end_names, STATS_ENDS, reason)], 1);
+}
+
+void stats_tcp_add(struct stats *st, uint64_t id, uint64_t msgs, uint64_t bytes,
+		   uint64_t truncated)
+{
+	struct stats_shard *sh = &st->tcp[id % STATS_SHARDS];
+
+	if (msgs > 0)
+		stats_add(&sh->msgs, msgs);
+	if (bytes > 0)
+		stats_add(&sh->bytes, bytes);
+	if (truncated > 0)
+		stats_add(&sh->truncated, truncated);
+}
+
+struct stats_tcp stats_tcp_sum(const struct stats *st)
+{
+	struct stats_tcp sum = {0};
+	size_t i;
+
+	for (i = 0; i < STATS_SHARDS; i++) {
+		sum.msgs += stats_get(&st->tcp[i].msgs);
+		sum.bytes += stats_get(&st->tcp[i].bytes);
+		sum.truncated += stats_get(&st->tcp[i].truncated);
+	}
+	return sum;
+}
+
 static unsigned long long get(const atomic_uint_fast64_t *c)
 {
-	return (unsigned long long)atomic_load_explicit(c,
-							memory_order_relaxed);
+	return (unsigned long long)stats_get(c);
 }
 
 static double seconds(const struct timeval *tv)
@@ -32,6 +116,7 @@ static double seconds(const struct timeval *tv)
 
 void stats_print(const struct stats *st, long peak, const char *prog, FILE *out)
 {
+	struct stats_tcp tcp = stats_tcp_sum(st);
 	struct timespec now;
 	struct rusage ru;
 	double up;
@@ -45,10 +130,11 @@ void stats_print(const struct stats *st, long peak, const char *prog, FILE *out)
 		get(&st->buffer_peak) / 1024);
 	fprintf(out,
 		"%s: summary: tcp %llu messages, %llu bytes (%llu bytes of replies dropped); udp %llu messages, %llu bytes in %llu datagrams (%llu replies over the echo rate); %llu truncated\n",
-		prog, get(&st->tcp_msgs), get(&st->tcp_bytes), get(&st->unsent),
+		prog, (unsigned long long)tcp.msgs,
+		(unsigned long long)tcp.bytes, get(&st->unsent),
 		get(&st->udp_msgs), get(&st->udp_bytes),
 		get(&st->udp_datagrams), get(&st->udp_echo_limited),
-		get(&st->truncated));
+		(unsigned long long)tcp.truncated + get(&st->udp_truncated));
 	if (get(&st->proxy_checks) > 0)
 		fprintf(out,
 			"%s: summary: proxy health checks %llu (not logged)\n",

@@ -226,7 +226,7 @@ static int receive_burst(struct udp_loop *u, int max)
 	stats_add(&st->udp_datagrams, u->datagrams - before);
 	stats_add(&st->udp_msgs, u->msgs);
 	stats_add(&st->udp_bytes, u->bytes);
-	stats_add(&st->truncated, u->truncated);
+	stats_add(&st->udp_truncated, u->truncated);
 	u->msgs = u->bytes = u->truncated = 0;
 	return rc == -1 ? -1 : 0;
 }
