@@ -154,7 +154,6 @@ const char *log_loss_reason(int err);
  * (lg must stay open meanwhile). */
 void log_counters(struct logger *lg, struct log_counters *out);
 
-
 /* Writes out everything, stops the flusher, frees lg (the server's stop
  * path, server_close).  Returns 0, or -1 with errno of the last failure
  * when lines were lost; the whole loss (lines, bytes, reason) is stored
