@@ -118,6 +118,12 @@ struct chat_member {
  * line of max_text bytes) fits into any inbox at most half full. */
 size_t chat_outbox_cap(size_t max_text);
 
+/* Bytes a member may come to hold, whether or not it ever speaks: its
+ * outbox and inbox (chat_outbox_cap each) and its voice.  A server
+ * charges all of it to its budget as the member joins, so that a
+ * member once welcomed is never turned away for memory later. */
+size_t chat_member_cost(size_t max_text);
+
 /* A room; echo: senders get their own lines too.  NULL with errno. */
 struct chat_room *chat_room_new(bool echo);
 void chat_room_free(struct chat_room *room);

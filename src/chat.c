@@ -61,6 +61,11 @@ size_t chat_outbox_cap(size_t max_text)
 	return twice > CHAT_OUTBOX_BYTES ? twice : CHAT_OUTBOX_BYTES;
 }
 
+size_t chat_member_cost(size_t max_text)
+{
+	return 2 * chat_outbox_cap(max_text) + voice_cap(max_text);
+}
+
 struct chat_room *chat_room_new(bool echo)
 {
 	struct chat_room *room = calloc(1, sizeof(*room));

@@ -128,7 +128,8 @@ static size_t echo_capacity(const struct config *cfg)
 	return (size_t)cfg->max_line + FRAME_READ_SIZE + 1;
 }
 
-size_t conn_session_cost(const struct config *cfg)
+/* The buffers a session allocates when its client first sends. */
+static size_t buffers_cost(const struct config *cfg)
 {
 	size_t max_line = (size_t)cfg->max_line;
 
@@ -136,15 +137,23 @@ size_t conn_session_cost(const struct config *cfg)
 	       logline_msg_max(max_line) + (cfg->echo ? echo_capacity(cfg) : 0);
 }
 
-/* Allocates the session's buffers, charged to the server's budget.  0,
- * or -1 with s->refusal saying why not ("memory-budget", "no-memory"). */
+size_t conn_session_cost(const struct config *cfg)
+{
+	return buffers_cost(cfg) +
+	       (cfg->chat ? chat_member_cost((size_t)cfg->max_line) : 0);
+}
+
+/* Allocates the session's buffers, charged to the server's budget
+ * unless the chat door charged them already.  0, or -1 with s->refusal
+ * saying why not ("memory-budget", "no-memory"). */
 static int session_alloc(struct session *s)
 {
 	const struct conn_env *env = s->c->env;
 	const struct config *cfg = env->cfg;
-	size_t cost = conn_session_cost(cfg);
+	size_t cost = env->chat != NULL ? 0 : buffers_cost(cfg);
 
-	if (env->budget != NULL && membudget_charge(env->budget, cost) == -1) {
+	if (cost > 0 && env->budget != NULL &&
+	    membudget_charge(env->budget, cost) == -1) {
 		s->refusal = "memory-budget";
 		return -1;
 	}
@@ -163,7 +172,7 @@ no_batch:
 no_frame:
 	frame_free(&s->frame);
 no_memory:
-	if (env->budget != NULL)
+	if (cost > 0 && env->budget != NULL)
 		membudget_release(env->budget, cost);
 	s->refusal = "no-memory";
 	return -1;
@@ -671,8 +680,11 @@ static int session_start(struct session *s)
 		return 0; /* nothing is ever sent */
 	if (env->chat != NULL && env->budget != NULL) {
 		/* A member's outbox and inbox fill as the room posts to
-		 * it, whether or not it ever sends: charged at the door. */
-		size_t cost = 2 * chat_outbox_cap(max_line);
+		 * it, whether or not it ever sends, and a member that was
+		 * welcomed must be able to speak: its whole cost, framing
+		 * buffers and voice included, is charged at the door, and
+		 * never again (session_alloc). */
+		size_t cost = conn_session_cost(env->cfg);
 
 		if (membudget_charge(env->budget, cost) == -1) {
 			s->refusal = "memory-budget";
