@@ -24,7 +24,7 @@
  * and the sender reads nothing more until they are posted - by the same
  * CHAT_SLOW_MS at the latest.  So a busy room of any size never drops a
  * member that keeps up, however many senders were mid-read.  Only lines
- * that cannot wait (a UDP sender's, a notice, a member leaving, the
+ * that cannot wait (a notice, a member leaving, the
  * server stopping) drop a member whose inbox cannot take them - except
  * at the stop, where such a member just gets no more lines (no reason
  * to call it slow: everyone is leaving) and what it was sent goes out in
@@ -45,7 +45,8 @@
  * A name is 1..CHAT_NAME_MAX of [A-Za-z0-9_.-], so a message line never
  * starts with "* ".  The default name is "user" and the connection
  * number (the log's #N), and names of that form are kept for it; a UDP
- * sender speaks as "udp:ADDRESS:PORT" and cannot listen.
+ * sender (--chat-udp) speaks as "udp?:ADDRESS:PORT" (unverified: a
+ * UDP source can be forged) and cannot listen.
  *
  * Memory: a room is chat_room_new's, freed by chat_room_free once no
  * thread uses it; a member is its owner's (embedded in its session),
@@ -86,6 +87,10 @@
 /* A sender posts the lines of one received buffer together (one lock,
  * one post per member); past this many bytes of them, at once. */
 #define CHAT_BATCH_BYTES (64 * (size_t)1024)
+/* --chat-udp: lines one UDP source address may say a second (a
+ * second's worth at once).  A line over the rate is logged and
+ * counted, not said. */
+#define CHAT_UDP_LINES_PER_S 10
 /* How often a held-back sender looks again. */
 #define CHAT_RETRY_MS 10
 
@@ -178,9 +183,13 @@ bool chat_flush(struct chat_room *room, struct chat_member *m);
  * every member.  Owner only. */
 void chat_last_words(struct chat_member *m);
 
-/* A UDP datagram's message: said as speaker name[0..name_len) to every
- * member. */
-void chat_say_as(struct chat_room *room, struct chat_voice *v, const char *name,
+/* A UDP datagram's message (--chat-udp): said as speaker
+ * name[0..name_len) to every member, if every member can take it now.
+ * A UDP sender cannot be held back, so when a member is behind (more
+ * than half an outbox), the line is not said at all: false (the caller
+ * counts it), and no member is ever dropped for it; false also when the
+ * voice's buffer cannot be had. */
+bool chat_say_as(struct chat_room *room, struct chat_voice *v, const char *name,
 		 size_t name_len, const char *msg, size_t len);
 
 /* Whether sender m may read its client's next lines now: false while

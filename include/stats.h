@@ -30,6 +30,9 @@ struct stats {
 	/* --proxy-protocol: the proxy's own connections (health checks)
 	 * that closed without a byte: not logged, only counted. */
 	atomic_uint_fast64_t proxy_checks;
+	/* --chat-udp: UDP lines logged but not relayed to the room: over
+	 * their source's rate, or while a member was behind. */
+	atomic_uint_fast64_t chat_udp_limited, chat_udp_dropped;
 	struct timespec started; /* CLOCK_MONOTONIC, set once */
 };
 

@@ -176,7 +176,7 @@ static void drop_locked(struct chat_room *room, struct chat_member *m,
  * and the room gives up on m: it fell a whole outbox behind (on top of
  * its socket buffers); once the server is stopping, it only gets no
  * more.  Members' lines never come here unless they fit
- * (voice_post_locked) or the room cannot wait: a UDP sender, a notice,
+ * (voice_post_locked, chat_say_as) or the room cannot wait: a notice,
  * a member leaving, the server stopping.  Room lock held. */
 static void post_locked(struct chat_room *room, struct chat_member *m,
 			const char *line, size_t len)
@@ -413,16 +413,21 @@ void chat_stopping(struct chat_room *room, struct chat_member *m)
 	pthread_mutex_unlock(&room->lock);
 }
 
-void chat_say_as(struct chat_room *room, struct chat_voice *v, const char *name,
+bool chat_say_as(struct chat_room *room, struct chat_voice *v, const char *name,
 		 size_t name_len, const char *msg, size_t len)
 {
+	bool said;
+
 	if (!voice_room(v))
-		return;
+		return false;
 	voice_add(v, name, name_len, msg, len);
 	pthread_mutex_lock(&room->lock);
-	post_all_locked(room, NULL, v->buf, v->len);
+	said = all_take_locked(room, NULL, v->len);
+	if (said)
+		post_all_locked(room, NULL, v->buf, v->len);
 	pthread_mutex_unlock(&room->lock);
 	v->len = 0;
+	return said;
 }
 
 bool chat_flush(struct chat_room *room, struct chat_member *m)
