@@ -46,6 +46,7 @@
 #define OUTBOX_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,6 +59,10 @@ struct outbox {
 	size_t head, tail;
 	long long stalled_since_ms; /* CLOCK_MONOTONIC; 0: not stalled */
 	uint64_t dropped;	    /* bytes given up (failed connection) */
+	/* Bytes the socket took, ever: written by the owner only, read by
+	 * any thread (a chat room tells a member that reads slowly from
+	 * one that does not read, outbox_sent). */
+	atomic_uint_fast64_t sent;
 	int error;		    /* errno of a failed send: all dropped */
 	/* Shared, when posts are enabled (outbox_enable_posts): */
 	int wake_fd; /* eventfd, or -1 */
@@ -97,6 +102,9 @@ int outbox_put_line(struct outbox *ob, const char *text, size_t len);
  * errno when the connection failed (EPIPE, ECONNRESET...): everything
  * kept is then dropped and counted, and so is whatever is put later. */
 long outbox_flush(struct outbox *ob);
+
+/* Any thread: the bytes the socket has taken so far. */
+uint64_t outbox_sent(struct outbox *ob);
 
 /* Bytes kept by the owner's queue, not counting the inbox.  The owner
  * waits for POLLOUT on the socket while this is not 0, and for POLLIN on
