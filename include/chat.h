@@ -16,19 +16,18 @@
  * The rule when the room is behind: the sender waits (TCP) or its line
  * is dropped and counted (UDP), never the reader.  A member whose inbox
  * is more than half full is behind: a sender's lines are then posted
- * only when every member can take them with CHAT_RESERVE_BYTES to spare
- * (chat_flush); until then they wait in its voice, the frame it was
- * reading waits paused (chat_ready, FRAME_PAUSE), and it reads nothing
- * more from its client (TCP pushes back on it).  Senders that wait take
- * turns, first come first served (a FIFO of voices), so a flooder gets
- * no more turns than anyone else.  A member is dropped (its worker
- * leaves with reason=slow-reader, the others read "* NAME left (too
- * slow)") only when it is behind and its socket took fewer than
+ * only once no member is more than half behind (chat_flush); until then they
+ * wait in its voice, the frame it was reading waits paused (chat_ready,
+ * FRAME_PAUSE), and it reads nothing more from its client (TCP pushes back on
+ * it).  Senders that wait take turns, first come first served (a FIFO of
+ * voices), so a flooder gets no more turns than anyone else.  A member is
+ * dropped (its worker leaves with reason=slow-reader, the others read "* NAME
+ * left (too slow)") only when it is behind and its socket took fewer than
  * CHAT_PROGRESS_BYTES in CHAT_SLOW_MS: no progress, whatever anyone
  * sends.  A member that reads, however slowly above that, sets the
  * room's pace.  Lines that cannot wait (a notice, a member leaving, the
- * server stopping) use the reserve; a member that cannot take one even
- * so misses it and is told "* you missed N lines (too far behind)"
+ * server stopping) use the space above half; a member that cannot take
+ * one even so misses it and is told "* you missed N lines (too far behind)"
  * before its next line; at the stop, such a member just gets no more
  * lines and what it was sent goes out in the stop's flush.  A UDP line
  * (--chat-udp) is said only when every member can take it.
@@ -90,10 +89,10 @@
  * stall.  Long enough for a reader on a loaded machine to catch up. */
 #define CHAT_SLOW_MS	    2000
 #define CHAT_PROGRESS_BYTES (32 * (size_t)1024)
-/* Inbox room that senders' lines leave free for the lines that cannot
+/* Inbox room above half and a voice kept for the lines that cannot
  * wait (notices, a leaving member's last lines): a member behind misses
  * one of those (and is told "* you missed N lines") only when this much
- * of them came while it was behind. */
+ * of them came while it was behind (chat_outbox_cap). */
 #define CHAT_RESERVE_BYTES (64 * (size_t)1024)
 /* A sender posts the lines of one received buffer together (one lock,
  * one post per member); past this many bytes of them, at once. */

@@ -59,11 +59,11 @@ struct outbox {
 	size_t head, tail;
 	long long stalled_since_ms; /* CLOCK_MONOTONIC; 0: not stalled */
 	uint64_t dropped;	    /* bytes given up (failed connection) */
+	int error;		    /* errno of a failed send: all dropped */
 	/* Bytes the socket took, ever: written by the owner only, read by
 	 * any thread (a chat room tells a member that reads slowly from
 	 * one that does not read, outbox_sent). */
 	atomic_uint_fast64_t sent;
-	int error;		    /* errno of a failed send: all dropped */
 	/* Shared, when posts are enabled (outbox_enable_posts): */
 	int wake_fd; /* eventfd, or -1 */
 	/* lock guards inbox, inbox_len and posts_closed. */

@@ -48,7 +48,7 @@ struct chat_room {
 	 * said together ("* N joined, M left") by the notice thread as
 	 * soon as the rate allows.  Guarded by lock too. */
 	double notice_tokens;
-	long long notice_at; /* ms: when tokens were brought up to date */
+	long long notice_at;   /* ms: when tokens were brought up to date */
 	uint64_t joined, left; /* counted, not yet said */
 	bool closing;	       /* chat_room_free: the thread ends */
 	pthread_cond_t notice_cond; /* counts to say, or closing */
@@ -308,7 +308,8 @@ static void post_all_locked(struct chat_room *room,
 }
 
 /* Whether every member but except can take len bytes (a voice: at most
- * half an outbox, chat_outbox_cap) now.  Only a member more than half an
+ * half an outbox less the reserve, chat_outbox_cap) now: none is more
+ * than half an outbox behind.  Only a member more than half an
  * outbox behind may not, and such a member is marked behind (the post
  * that took it over half did it), so a room where nobody is behind
  * needs no look at all.  Room lock held. */
@@ -323,9 +324,13 @@ static bool all_take_locked(struct chat_room *room,
 	     m = TAILQ_NEXT(m, link)) {
 		if (m == except || m->behind_since == 0)
 			continue;
-		/* The reserve stays free for lines that cannot wait. */
-		if (outbox_posted(m->out) + len >
-		    m->out->cap - CHAT_RESERVE_BYTES)
+		/* Nothing more while it is more than half behind: the
+		 * room's posts stop at once, so that its client, which may
+		 * be reading another member, gets to it (and the space
+		 * above half, less a voice, stays for lines that cannot
+		 * wait: chat_outbox_cap). */
+		if (outbox_posted(m->out) > m->out->cap / 2 ||
+		    outbox_posted(m->out) + len > m->out->cap)
 			return false;
 	}
 	return true;
@@ -464,8 +469,8 @@ void chat_member_init(struct chat_member *m, struct outbox *out, uint64_t id,
  * if so takes its token.  Room lock held. */
 static bool notice_token_locked(struct chat_room *room, long long now)
 {
-	room->notice_tokens += (double)(now - room->notice_at) *
-			       CHAT_NOTICES_PER_S / 1000;
+	room->notice_tokens +=
+		(double)(now - room->notice_at) * CHAT_NOTICES_PER_S / 1000;
 	if (room->notice_tokens > CHAT_NOTICE_BURST)
 		room->notice_tokens = CHAT_NOTICE_BURST;
 	room->notice_at = now;

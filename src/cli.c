@@ -322,8 +322,7 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 		return OPT_FAIL(err, errlen,
 				"--chat needs TCP: UDP senders cannot listen");
 	if (cfg->chat_udp && (!cfg->chat || !cfg->udp))
-		return OPT_FAIL(err, errlen,
-				"--chat-udp needs --chat and UDP");
+		return OPT_FAIL(err, errlen, "--chat-udp needs --chat and UDP");
 	if (cfg->proxy_from_count > 0 && !cfg->proxy_protocol)
 		return OPT_FAIL(err, errlen,
 				"--proxy-from needs --proxy-protocol");

@@ -1019,8 +1019,8 @@ static void test_chat_options(void **state)
 	char *st[] = {"stserver", "--chat", "0", NULL};
 	char *chat_udp[] = {"mtserver", "--chat", "--chat-udp", "0", NULL};
 	char *udp_alone[] = {"mtserver", "--chat-udp", "0", NULL};
-	char *udp_no_udp[] = {"mtserver", "--chat", "--chat-udp", "--no-udp",
-			      "0", NULL};
+	char *udp_no_udp[] = {"mtserver", "--chat", "--chat-udp",
+			      "--no-udp", "0",	    NULL};
 	struct config cfg;
 	char err[256];
 
@@ -1028,7 +1028,7 @@ static void test_chat_options(void **state)
 	assert_int_equal(cli_parse(&cfg, CLI_MTSERVER, 3, ok, err, sizeof(err)),
 			 CLI_RUN);
 	assert_true(cfg.chat);
-	assert_false(cfg.chat_udp); /* UDP senders are not heard */
+	assert_false(cfg.chat_udp);	       /* UDP senders are not heard */
 	assert_int_equal(cfg.idle_timeout, 0); /* members may listen */
 	assert_int_equal(
 		cli_parse(&cfg, CLI_MTSERVER, 5, idle, err, sizeof(err)),

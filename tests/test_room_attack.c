@@ -97,8 +97,8 @@ static void test_welcomed_member_is_never_refused(void **state)
 			 i);
 		assert_int_equal(h_count_in_file(s.log, want), 1);
 	}
-	assert_int_equal(h_count_in_file(s.log, "reason=memory-budget messages"),
-			 0);
+	assert_int_equal(
+		h_count_in_file(s.log, "reason=memory-budget messages"), 0);
 }
 
 /* --- UDP speakers: off by default, unverified, held to a rate (item 1) --- */
@@ -150,9 +150,9 @@ static void test_udp_not_relayed_by_default(void **state)
 	assert_int_equal(h_count_in_file(s.log, " msg * server stopping\n"), 1);
 }
 
-#define UDP_READERS	10
-#define UDP_DATAGRAMS	12
-#define UDP_LINES_EACH	32000 /* one-byte lines: "x\n" */
+#define UDP_READERS    10
+#define UDP_DATAGRAMS  12
+#define UDP_LINES_EACH 32000 /* one-byte lines: "x\n" */
 
 /*
  * --chat-udp: UDP lines reach the room marked unverified
@@ -228,8 +228,7 @@ static void test_udp_unverified_and_held_to_a_rate(void **state)
 	limited = summary_number(&s, "udp lines not relayed: ");
 	print_message("summary: %lld udp lines not relayed\n", limited);
 	assert_true(limited > 0);
-	assert_int_equal(limited + udp_lines + 1,
-			 summary_number(&s, "; udp "));
+	assert_int_equal(limited + udp_lines + 1, summary_number(&s, "; udp "));
 }
 
 /* --- a flooder is held to the pace of a member that reads (item 3) --- */
@@ -242,10 +241,10 @@ static void test_udp_unverified_and_held_to_a_rate(void **state)
 
 struct pace_member {
 	int fd;
-	bool flood;	     /* else one short line every 100 ms */
+	bool flood; /* else one short line every 100 ms */
 	atomic_bool *stop;
-	atomic_bool failed;  /* its connection ended */
-	atomic_long sent;    /* lines sent */
+	atomic_bool failed; /* its connection ended */
+	atomic_long sent;   /* lines sent */
 };
 
 /* A member that reads (and drops) all it is sent and sends: flood
@@ -258,10 +257,10 @@ static void *pace_member_main(void *arg)
 	char out[32 * PACE_FLOOD_BYTES];
 	size_t off = 0, len = 0;
 	long long next = h_now_ms();
+	long seq = 0; /* the next line's number */
 
 	while (!atomic_load(p->stop)) {
 		struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
-		long seq = atomic_load(&p->sent);
 		ssize_t n;
 
 		if (off == len && p->flood) {
@@ -276,7 +275,7 @@ static void *pace_member_main(void *arg)
 			   h_now_ms() >= next) {
 			off = 0;
 			len = (size_t)snprintf(out, sizeof(out), "honest %ld\n",
-					       seq);
+					       seq++);
 			next += 100;
 		}
 		if (off < len)
@@ -289,9 +288,7 @@ static void *pace_member_main(void *arg)
 			if (n > 0)
 				off += (size_t)n;
 			if (off == len)
-				atomic_store(&p->sent, p->flood
-							       ? seq
-							       : seq + 1);
+				atomic_store(&p->sent, seq);
 		}
 		/* A bounded read: a flood must not keep it from sending. */
 		for (int i = 0; i < 8; i++) {
@@ -334,8 +331,7 @@ static void pace_check_line(struct pace_reader *r, const char *line)
 		return;
 	}
 	if (sscanf(line, "user2: %ld ", &seq) != 1 || seq != r->flood)
-		fail_msg("unexpected line '%.40s' (flood %ld)", line,
-			 r->flood);
+		fail_msg("unexpected line '%.40s' (flood %ld)", line, r->flood);
 	r->flood++;
 	r->run++;
 	r->paced_flood += r->paced;
@@ -441,7 +437,8 @@ static void test_steady_reader_outlasts_a_flooder(void **state)
 			h_sleep_ms(2);
 			continue;
 		}
-		ssize_t n = pace_read(&r, reader, (size_t)(allowed - read_bytes));
+		ssize_t n =
+			pace_read(&r, reader, (size_t)(allowed - read_bytes));
 
 		if (n <= 0)
 			fail_msg("user1 was cut off after %lld ms",
@@ -493,11 +490,11 @@ static void test_steady_reader_outlasts_a_flooder(void **state)
 
 /* --- churn: joins and leaves cost what they are worth (item 2) --- */
 
-#define CHURN_THREADS	 4
-#define CHURN_MS	 3000
-#define CHURN_MAX	 20000 /* connections per thread, at most */
-#define CHURN_NEWCOMERS	 20
-#define CHURN_EVERY_MS	 150
+#define CHURN_THREADS	4
+#define CHURN_MS	3000
+#define CHURN_MAX	20000 /* connections per thread, at most */
+#define CHURN_NEWCOMERS 20
+#define CHURN_EVERY_MS	150
 
 struct churner {
 	int port;
