@@ -51,7 +51,7 @@
 static void test_welcomed_member_is_never_refused(void **state)
 {
 	struct srv s = {0};
-	int fds[DOOR_TRIES], listener = -1, members = 0;
+	int fds[DOOR_TRIES] = {0}, listener = -1, members = 0;
 	char line[256], want[64];
 
 	(void)state;
@@ -185,7 +185,7 @@ static void test_udp_unverified_and_held_to_a_rate(void **state)
 	u2 = h_connect_from("127.0.0.2", s.p.port, SOCK_DGRAM);
 	assert_true(u >= 0 && u2 >= 0);
 	for (int i = 0; i < UDP_LINES_EACH; i++)
-		memcpy(dgram + 2 * i, "x\n", 2);
+		memcpy(dgram + (size_t)2 * (size_t)i, "x\n", 2);
 	start = h_now_ms();
 	for (int d = 0; d < UDP_DATAGRAMS; d++)
 		assert_int_equal(send(u, dgram, sizeof(dgram), 0),
@@ -484,7 +484,7 @@ static void test_steady_reader_outlasts_a_flooder(void **state)
 			      "honest ones\n",
 			      pl.max_run);
 		assert_int_equal(pl.honest, atomic_load(&m[1].sent));
-		assert_true(pl.max_run <= 4 * 512);
+		assert_true(pl.max_run <= 4L * 512);
 	}
 }
 
