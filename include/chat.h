@@ -11,25 +11,26 @@
  * (outbox_post: a memcpy into a bounded inbox and, when that inbox was
  * empty, an eventfd write that cannot block).  Each member's own worker
  * is the only thread that writes to its socket.  So a sender's thread
- * never waits for a receiver.  A member that does not read is bounded
- * too: once its inbox is more than half full, chat_may_read tells the
- * senders' workers to stop reading their clients (TCP pushes back on
- * them) for at most CHAT_SLOW_MS; a member still that far behind then is
- * dropped (outbox_shutdown_posts wakes its worker, which leaves with
- * reason=slow-reader, and the others read "* NAME left (too slow)").
- * Senders that had already read when a member fell behind hold what they
- * read, they do not push it in: a sender's lines are posted only when
- * every member can take them (chat_flush), else they wait in its voice,
- * and the frame it was reading waits paused (chat_ready, FRAME_PAUSE),
- * and the sender reads nothing more until they are posted - by the same
- * CHAT_SLOW_MS at the latest.  So a busy room of any size never drops a
- * member that keeps up, however many senders were mid-read.  Only lines
- * that cannot wait (a UDP sender's, a notice, a member leaving, the
- * server stopping) drop a member whose inbox cannot take them - except
- * at the stop, where such a member just gets no more lines (no reason
- * to call it slow: everyone is leaving) and what it was sent goes out in
- * the stop's flush.  No member ever sees a gap: a line is posted whole,
- * or the member gets none after it.
+ * never waits for a receiver.
+ *
+ * The rule when the room is behind: the sender waits (TCP) or its line
+ * is dropped and counted (UDP), never the reader.  A member whose inbox
+ * is more than half full is behind: a sender's lines are then posted
+ * only once no member is more than half behind (chat_flush); until then they
+ * wait in its voice, the frame it was reading waits paused (chat_ready,
+ * FRAME_PAUSE), and it reads nothing more from its client (TCP pushes back on
+ * it).  Senders that wait take turns, first come first served (a FIFO of
+ * voices), so a flooder gets no more turns than anyone else.  A member is
+ * dropped (its worker leaves with reason=slow-reader, the others read "* NAME
+ * left (too slow)") only when it is behind and its socket took fewer than
+ * CHAT_PROGRESS_BYTES in CHAT_SLOW_MS: no progress, whatever anyone
+ * sends.  A member that reads, however slowly above that, sets the
+ * room's pace.  Lines that cannot wait (a notice, a member leaving, the
+ * server stopping) use the space above half; a member that cannot take
+ * one even so misses it and is told "* you missed N lines (too far behind)"
+ * before its next line; at the stop, such a member just gets no more
+ * lines and what it was sent goes out in the stop's flush.  A UDP line
+ * (--chat-udp) is said only when every member can take it.
  *
  * Order: lines are posted under the room's one lock, so the room has one
  * order, and every member receives the lines it receives in that order:
@@ -45,7 +46,8 @@
  * A name is 1..CHAT_NAME_MAX of [A-Za-z0-9_.-], so a message line never
  * starts with "* ".  The default name is "user" and the connection
  * number (the log's #N), and names of that form are kept for it; a UDP
- * sender speaks as "udp:ADDRESS:PORT" and cannot listen.
+ * sender (--chat-udp) speaks as "udp?:ADDRESS:PORT" (unverified: a
+ * UDP source can be forged) and cannot listen.
  *
  * Memory: a room is chat_room_new's, freed by chat_room_free once no
  * thread uses it; a member is its owner's (embedded in its session),
@@ -78,14 +80,37 @@
  * tens of thousands of chat lines.  Memory is touched only as it fills. */
 #define CHAT_OUTBOX_BYTES (1024 * (size_t)1024)
 /* A member more than half an outbox behind holds the senders back (they
- * stop reading their clients: TCP pushes back on them) for at most this
- * long; then the room drops it ("too slow").  Long enough for a reader
- * on a loaded machine to catch up, short enough that one member that
- * stopped reading costs the room a pause, not a stall. */
-#define CHAT_SLOW_MS 2000
+ * stop reading their clients: TCP pushes back on them) for as long as
+ * it makes progress: its socket takes at least CHAT_PROGRESS_BYTES in
+ * every CHAT_SLOW_MS.  One that does not is dropped ("too slow"),
+ * whatever anyone sends.  So a member that reads at 16 KB/s or more is
+ * never dropped (the room goes at its pace), and one that stopped
+ * reading, or trickles, costs the room a pause of CHAT_SLOW_MS, not a
+ * stall.  Long enough for a reader on a loaded machine to catch up. */
+#define CHAT_SLOW_MS	    2000
+#define CHAT_PROGRESS_BYTES (32 * (size_t)1024)
+/* Inbox room above half and a voice kept for the lines that cannot
+ * wait (notices, a leaving member's last lines): a member behind misses
+ * one of those (and is told "* you missed N lines") only when this much
+ * of them came while it was behind (chat_outbox_cap). */
+#define CHAT_RESERVE_BYTES (64 * (size_t)1024)
 /* A sender posts the lines of one received buffer together (one lock,
  * one post per member); past this many bytes of them, at once. */
 #define CHAT_BATCH_BYTES (64 * (size_t)1024)
+/* --chat-udp: lines one UDP source address may say a second (a
+ * second's worth at once).  A line over the rate is logged and
+ * counted, not said. */
+#define CHAT_UDP_LINES_PER_S 10
+/* Joins and leaves announced by name: CHAT_NOTICE_BURST at once, then
+ * CHAT_NOTICES_PER_S.  Past that they are counted and said together,
+ * "* N joined, M left", at the same rate: under churn a member reads a
+ * few lines a second, not one per connection, and a join costs the
+ * room one post, not one per member. */
+#define CHAT_NOTICE_BURST  8
+#define CHAT_NOTICES_PER_S 10
+/* How often a member whose socket's send buffer is full tries to send
+ * more (the room counts its progress in what the socket takes). */
+#define CHAT_NUDGE_MS 50
 /* How often a held-back sender looks again. */
 #define CHAT_RETRY_MS 10
 
@@ -105,6 +130,12 @@ struct chat_member {
 	size_t name_len;
 	const char *dropped;	/* why the room gave up on it, or NULL */
 	long long behind_since; /* ms (monotonic) it went over half, or 0 */
+	long long progress_at;	/* while behind: when its socket had last
+				   taken CHAT_PROGRESS_BYTES more ... */
+	uint64_t progress_mark; /* ... than this (outbox_sent) */
+	uint64_t missed;	/* lines it could not take, not yet told */
+	TAILQ_ENTRY(chat_member) turn; /* in the room's turns, waiting */
+	bool waiting;		       /* its voice waits for its turn */
 	bool in_room;
 	bool full_at_stop; /* stopping, it could take no more: gets none */
 	/* The owner's: */
@@ -117,6 +148,12 @@ struct chat_member {
 /* Bytes a member's outbox needs: a sender's whole voice (a batch and a
  * line of max_text bytes) fits into any inbox at most half full. */
 size_t chat_outbox_cap(size_t max_text);
+
+/* Bytes a member may come to hold, whether or not it ever speaks: its
+ * outbox and inbox (chat_outbox_cap each) and its voice.  A server
+ * charges all of it to its budget as the member joins, so that a
+ * member once welcomed is never turned away for memory later. */
+size_t chat_member_cost(size_t max_text);
 
 /* A room; echo: senders get their own lines too.  NULL with errno. */
 struct chat_room *chat_room_new(bool echo);
@@ -159,11 +196,11 @@ void chat_input(struct chat_room *room, struct chat_member *m, const char *msg,
 		size_t len, struct log_batch *batch, const char *log_who,
 		size_t log_who_len);
 
-/* Posts what m said since the last flush, if every member can take it
- * now: its worker calls this after each received buffer.  false when a
- * member cannot yet (it is more than half an outbox behind): the lines
- * stay in m's voice, m's worker reads nothing more, and chat_may_read
- * posts them once they fit or that member is dropped (CHAT_SLOW_MS). */
+/* Posts what m said since the last flush, if it is m's turn (no sender
+ * waiting before it) and every member can take it now: its worker calls
+ * this after each received buffer.  false when not: the lines stay in
+ * m's voice, m takes its place in line, its worker reads nothing more,
+ * and chat_may_read posts them in m's turn. */
 bool chat_flush(struct chat_room *room, struct chat_member *m);
 
 /* m's session is ending (its client closed, a deadline, an error): from
@@ -172,17 +209,21 @@ bool chat_flush(struct chat_room *room, struct chat_member *m);
  * every member.  Owner only. */
 void chat_last_words(struct chat_member *m);
 
-/* A UDP datagram's message: said as speaker name[0..name_len) to every
- * member. */
-void chat_say_as(struct chat_room *room, struct chat_voice *v, const char *name,
+/* A UDP datagram's message (--chat-udp): said as speaker
+ * name[0..name_len) to every member, if every member can take it now.
+ * A UDP sender cannot be held back, so when a member is behind (more
+ * than half an outbox), the line is not said at all: false (the caller
+ * counts it), and no member is ever dropped for it; false also when the
+ * voice's buffer cannot be had. */
+bool chat_say_as(struct chat_room *room, struct chat_voice *v, const char *name,
 		 size_t name_len, const char *msg, size_t len);
 
 /* Whether sender m may read its client's next lines now: false while
- * m's voice holds lines not yet posted (they are posted here when they
- * fit) or another member is more than half an outbox behind (for at
- * most CHAT_SLOW_MS: then that member is dropped).  A sender told false
- * looks again within CHAT_RETRY_MS.  No lock taken while nobody is
- * behind and m has nothing waiting. */
+ * m's voice holds lines not yet posted (they are posted here in m's
+ * turn, once every member can take them).  Also drops the members that
+ * are behind and made no progress (CHAT_PROGRESS_BYTES in CHAT_SLOW_MS).
+ * A sender told false looks again within CHAT_RETRY_MS.  No lock taken
+ * while nobody is behind and m has nothing waiting. */
 bool chat_may_read(struct chat_room *room, struct chat_member *m);
 
 /* Why the room gave up on m ("slow-reader"), or NULL. */

@@ -76,6 +76,7 @@ struct config {
 	bool tcp, udp;
 	bool echo;
 	bool chat;	      /* --chat: a room (chat.h); mtserver only */
+	bool chat_udp;	      /* --chat-udp: UDP senders speak in the room */
 	bool quiet;	      /* log connection events only */
 	const char *log_path; /* NULL: standard output */
 	const char *pid_file; /* --pid-file (pidfile.h), or NULL */

@@ -101,8 +101,10 @@ void conn_serve(struct conn *c);
 void conn_refuse(const struct conn_env *env, int fd, const char *who,
 		 size_t who_len, const char *line, const char *reason);
 
-/* Bytes of buffers a session allocates once its client sends (framing,
- * log batch, echo outbox), charged to env->budget. */
+/* Bytes of buffers a session may allocate (framing, log batch, echo
+ * outbox; with --chat, the member's outboxes and voice too), charged to
+ * env->budget: once its client sends, or, in a chat, all of it as the
+ * member joins, so that a welcomed member is never refused later. */
 size_t conn_session_cost(const struct config *cfg);
 
 /* Frees c, closing its socket if still open and giving its seat back if

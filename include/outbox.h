@@ -68,6 +68,10 @@ struct outbox {
 	 * (everything sent at once) costs no atomic operation. */
 	atomic_size_t *gauge;
 	size_t gauged;
+	/* Bytes the socket took, ever: written by the owner only, read by
+	 * any thread (a chat room tells a member that reads slowly from
+	 * one that does not read, outbox_sent). */
+	atomic_uint_fast64_t sent;
 	/* Shared, when posts are enabled (outbox_enable_posts): */
 	int wake_fd; /* eventfd, or -1 */
 	/* lock guards inbox, inbox_len and posts_closed.  Innermost: a
@@ -114,6 +118,9 @@ int outbox_put_line(struct outbox *ob, const char *text, size_t len);
  * errno when the connection failed (EPIPE, ECONNRESET...): everything
  * kept is then dropped and counted, and so is whatever is put later. */
 long outbox_flush(struct outbox *ob);
+
+/* Any thread: the bytes the socket has taken so far. */
+uint64_t outbox_sent(struct outbox *ob);
 
 /* Bytes kept by the owner's queue, not counting the inbox.  The owner
  * waits for POLLOUT on the socket while this is not 0, and for POLLIN on

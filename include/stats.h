@@ -91,6 +91,9 @@ struct stats {
 	/* Reply and chat bytes the outboxes keep, not yet taken by the
 	 * kernel (outbox_set_gauge). */
 	atomic_size_t outbox_bytes;
+	/* --chat-udp: UDP lines logged but not relayed to the room: over
+	 * their source's rate, or while a member was behind. */
+	atomic_uint_fast64_t chat_udp_limited, chat_udp_dropped;
 	struct timespec started; /* CLOCK_MONOTONIC, set once */
 };
 

@@ -26,7 +26,8 @@ _Static_assert(NOTICE_MAX >= LOGLINE_EVENT_MAX, "a nick line fits");
 struct chat_room {
 	/*
 	 * lock guards: members (the list and every member's link, name,
-	 * name_len, dropped, behind_since, full_at_stop and in_room), count,
+	 * name_len, dropped, behind_since, progress_at, progress_mark,
+	 * missed, turn, waiting, full_at_stop and in_room), turns, count,
 	 * stopping, and the changes of behind.  It is held while posting
 	 * into outboxes (memcpy, and an eventfd write that cannot block)
 	 * and never across a socket call or an allocation (a member's
@@ -39,12 +40,26 @@ struct chat_room {
 	 */
 	pthread_mutex_t lock;
 	TAILQ_HEAD(chat_members, chat_member) members;
+	/* Senders whose lines wait, in the order they began to wait: the
+	 * first goes first (fair turns: one flooding sender cannot starve
+	 * the others). */
+	TAILQ_HEAD(chat_turns, chat_member) turns;
 	size_t count;
 	atomic_int behind; /* members with behind_since set; read without
 			      the lock by chat_may_read's fast path */
 	atomic_size_t members_now; /* count, for chat_members (no lock) */
 	bool stopping;
 	bool echo; /* set once at creation */
+	/* Joins and leaves: announced by name at CHAT_NOTICES_PER_S (a
+	 * burst of CHAT_NOTICE_BURST at once); past that, counted, and
+	 * said together ("* N joined, M left") by the notice thread as
+	 * soon as the rate allows.  Guarded by lock too. */
+	double notice_tokens;
+	long long notice_at;   /* ms: when tokens were brought up to date */
+	uint64_t joined, left; /* counted, not yet said */
+	bool closing;	       /* chat_room_free: the thread ends */
+	pthread_cond_t notice_cond; /* counts to say, or closing */
+	pthread_t notice_thread;
 };
 
 /* The longest line a voice makes: "NAME: ", escaped text, '\n'. */
@@ -59,13 +74,37 @@ static size_t voice_cap(size_t max_text)
 	return CHAT_BATCH_BYTES + line_max(max_text);
 }
 
-/* Twice a voice, so that an inbox at most half full always takes one:
- * a voice that does not fit means a member more than half behind. */
+/* Twice a voice and the reserve, so that an inbox at most half full
+ * always takes one and leaves the reserve: a voice that does not fit
+ * means a member more than half behind. */
 size_t chat_outbox_cap(size_t max_text)
 {
-	size_t twice = 2 * voice_cap(max_text);
+	size_t twice = 2 * (voice_cap(max_text) + CHAT_RESERVE_BYTES);
 
 	return twice > CHAT_OUTBOX_BYTES ? twice : CHAT_OUTBOX_BYTES;
+}
+
+size_t chat_member_cost(size_t max_text)
+{
+	return 2 * chat_outbox_cap(max_text) + voice_cap(max_text);
+}
+
+static void *notice_main(void *arg);
+
+/* A condition variable timed on the monotonic clock.  0 or an error
+ * number. */
+static int cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+	int err = pthread_condattr_init(&attr);
+
+	if (err != 0)
+		return err;
+	err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (err == 0)
+		err = pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+	return err;
 }
 
 struct chat_room *chat_room_new(bool echo)
@@ -75,21 +114,41 @@ struct chat_room *chat_room_new(bool echo)
 
 	if (room == NULL)
 		return NULL;
-	err = pthread_mutex_init(&room->lock, NULL);
-	if (err != 0) {
-		free(room);
-		errno = err;
-		return NULL;
-	}
 	TAILQ_INIT(&room->members);
+	TAILQ_INIT(&room->turns);
 	room->echo = echo;
+	room->notice_tokens = CHAT_NOTICE_BURST;
+	room->notice_at = monotime_ms();
+	err = pthread_mutex_init(&room->lock, NULL);
+	if (err != 0)
+		goto no_lock;
+	err = cond_init_monotonic(&room->notice_cond);
+	if (err != 0)
+		goto no_cond;
+	err = pthread_create(&room->notice_thread, NULL, notice_main, room);
+	if (err != 0)
+		goto no_thread;
 	return room;
+no_thread:
+	pthread_cond_destroy(&room->notice_cond);
+no_cond:
+	pthread_mutex_destroy(&room->lock);
+no_lock:
+	free(room);
+	errno = err;
+	return NULL;
 }
 
 void chat_room_free(struct chat_room *room)
 {
 	if (room == NULL)
 		return;
+	pthread_mutex_lock(&room->lock);
+	room->closing = true;
+	pthread_cond_signal(&room->notice_cond);
+	pthread_mutex_unlock(&room->lock);
+	pthread_join(room->notice_thread, NULL);
+	pthread_cond_destroy(&room->notice_cond);
 	pthread_mutex_destroy(&room->lock);
 	free(room);
 }
@@ -152,6 +211,15 @@ static void voice_add(struct chat_voice *v, const char *name, size_t name_len,
 	v->len = (size_t)(d - v->buf);
 }
 
+/* m's lines no longer wait for a turn.  Room lock held. */
+static void leave_turns_locked(struct chat_room *room, struct chat_member *m)
+{
+	if (!m->waiting)
+		return;
+	TAILQ_REMOVE(&room->turns, m, turn);
+	m->waiting = false;
+}
+
 /* m's inbox is over half full (or no longer): it is behind, and the room
  * slows its senders down (chat_may_read).  Room lock held. */
 static void set_behind_locked(struct chat_room *room, struct chat_member *m,
@@ -160,6 +228,8 @@ static void set_behind_locked(struct chat_room *room, struct chat_member *m,
 	if (behind == (m->behind_since != 0))
 		return;
 	m->behind_since = behind ? monotime_ms() : 0;
+	m->progress_at = m->behind_since;
+	m->progress_mark = outbox_sent(m->out);
 	atomic_fetch_add_explicit(&room->behind, behind ? 1 : -1,
 				  memory_order_relaxed);
 }
@@ -169,25 +239,51 @@ static void set_behind_locked(struct chat_room *room, struct chat_member *m,
 static void drop_locked(struct chat_room *room, struct chat_member *m,
 			const char *why)
 {
+	leave_turns_locked(room, m);
 	m->dropped = why;
 	set_behind_locked(room, m, false);
 	outbox_shutdown_posts(m->out);
 }
 
-/* Posts line[0..len) to m.  A post that does not fit is refused whole,
- * and the room gives up on m: it fell a whole outbox behind (on top of
- * its socket buffers); once the server is stopping, it only gets no
- * more.  Members' lines never come here unless they fit
- * (voice_post_locked) or the room cannot wait: a UDP sender, a notice,
- * a member leaving, the server stopping.  Room lock held. */
+/* Tells m how many lines it missed, if any, before its next line.
+ * false when even that does not fit.  Room lock held. */
+static bool tell_missed_locked(struct chat_member *m)
+{
+	char line[64], count[LOGFMT_U64_MAX + 1];
+	size_t n = 0;
+
+	if (m->missed == 0)
+		return true;
+	count[logfmt_u64(count, m->missed)] = '\0';
+	memcpy(line, "* you missed ", 13);
+	n = 13;
+	memcpy(line + n, count, strlen(count));
+	n += strlen(count);
+	memcpy(line + n, " lines (too far behind)\n", 24);
+	n += 24;
+	if (outbox_post(m->out, line, n) < 0)
+		return false;
+	m->missed = 0;
+	return true;
+}
+
+/* Posts line[0..len) to m.  A post that does not fit is refused whole:
+ * m misses the line (and is told so before its next one), it is never
+ * dropped for it - only for making no progress (chat_may_read); once
+ * the server is stopping, it gets no more.  Members' lines never come
+ * here unless they fit with CHAT_RESERVE_BYTES to spare
+ * (voice_post_locked, chat_say_as) or the room cannot wait: a notice, a
+ * member leaving, the server stopping.  Room lock held. */
 static void post_locked(struct chat_room *room, struct chat_member *m,
 			const char *line, size_t len)
 {
-	long queued;
+	long queued = -1;
 
 	if (m->dropped != NULL || m->full_at_stop)
 		return;
-	queued = outbox_post(m->out, line, len);
+	/* errno is outbox_post's when either post fails. */
+	if (tell_missed_locked(m))
+		queued = outbox_post(m->out, line, len);
 	if (queued >= 0) {
 		if ((size_t)queued > m->out->cap / 2)
 			set_behind_locked(room, m, true);
@@ -199,7 +295,7 @@ static void post_locked(struct chat_room *room, struct chat_member *m,
 	if (errno == ENOBUFS && room->stopping)
 		m->full_at_stop = true;
 	else if (errno == ENOBUFS)
-		drop_locked(room, m, "slow-reader");
+		m->missed++;
 	/* EPIPE: the room gave up on m already. */
 }
 
@@ -218,7 +314,8 @@ static void post_all_locked(struct chat_room *room,
 }
 
 /* Whether every member but except can take len bytes (a voice: at most
- * half an outbox, chat_outbox_cap) now.  Only a member more than half an
+ * half an outbox less the reserve, chat_outbox_cap) now: none is more
+ * than half an outbox behind.  Only a member more than half an
  * outbox behind may not, and such a member is marked behind (the post
  * that took it over half did it), so a room where nobody is behind
  * needs no look at all.  Room lock held. */
@@ -233,26 +330,67 @@ static bool all_take_locked(struct chat_room *room,
 	     m = TAILQ_NEXT(m, link)) {
 		if (m == except || m->behind_since == 0)
 			continue;
-		if (m->out->cap - outbox_posted(m->out) < len)
+		/* Nothing more while it is more than half behind: the
+		 * room's posts stop at once, so that its client, which may
+		 * be reading another member, gets to it (and the space
+		 * above half, less a voice, stays for lines that cannot
+		 * wait: chat_outbox_cap). */
+		if (outbox_posted(m->out) > m->out->cap / 2 ||
+		    outbox_posted(m->out) + len > m->out->cap)
 			return false;
 	}
 	return true;
 }
 
-/* Posts what m said, if every member can take it now, or at any rate
- * when m is leaving or the server stopping (nothing waits then: a
- * member that cannot take it is dropped).  Whether it was posted.  Room
- * lock held. */
+/* Whether m may post now, in its turn: senders that had to wait go in
+ * the order they began to wait, and a sender that finds others waiting
+ * waits behind them.  Room lock held. */
+static bool my_turn_locked(struct chat_room *room, struct chat_member *m,
+			   size_t len)
+{
+	const struct chat_member *except = room->echo ? NULL : m;
+
+	if ((m->waiting ? TAILQ_FIRST(&room->turns) == m
+			: TAILQ_EMPTY(&room->turns)) &&
+	    all_take_locked(room, except, len)) {
+		leave_turns_locked(room, m);
+		return true;
+	}
+	if (!m->waiting) {
+		TAILQ_INSERT_TAIL(&room->turns, m, turn);
+		m->waiting = true;
+	}
+	return false;
+}
+
+/* Posts what m said, if it is m's turn and every member can take it
+ * now, or at any rate when m is leaving or the server stopping (nothing
+ * waits then: a member that cannot take it misses it, post_locked).
+ * Whether it was posted.  Room lock held. */
 static bool voice_post_locked(struct chat_room *room, struct chat_member *m)
 {
 	struct chat_voice *v = &m->voice;
-	const struct chat_member *except = room->echo ? NULL : m;
 
-	if (!m->leaving && !room->stopping &&
-	    !all_take_locked(room, except, v->len))
+	if (m->leaving || room->stopping)
+		leave_turns_locked(room, m);
+	else if (!my_turn_locked(room, m, v->len))
 		return false;
-	post_all_locked(room, except, v->buf, v->len);
+	post_all_locked(room, room->echo ? NULL : m, v->buf, v->len);
 	v->len = 0;
+	return true;
+}
+
+/* Whether behind member m has made progress: its socket took
+ * CHAT_PROGRESS_BYTES since the last mark, which then moves.  Room lock
+ * held. */
+static bool progressed_locked(struct chat_member *m, long long now)
+{
+	uint64_t sent = outbox_sent(m->out);
+
+	if (sent - m->progress_mark < CHAT_PROGRESS_BYTES)
+		return now - m->progress_at < CHAT_SLOW_MS;
+	m->progress_mark = sent;
+	m->progress_at = now;
 	return true;
 }
 
@@ -275,10 +413,8 @@ bool chat_may_read(struct chat_room *room, struct chat_member *self)
 			continue;
 		if (outbox_posted(m->out) <= m->out->cap / 2)
 			set_behind_locked(room, m, false);
-		else if (now - m->behind_since >= CHAT_SLOW_MS)
+		else if (!progressed_locked(m, now))
 			drop_locked(room, m, "slow-reader");
-		else if (m != self)
-			ok = false;
 	}
 	/* What self read but could not post yet goes first. */
 	if (self->voice.len > 0 && !voice_post_locked(room, self))
@@ -335,6 +471,99 @@ void chat_member_init(struct chat_member *m, struct outbox *out, uint64_t id,
 	m->name[m->name_len] = '\0';
 }
 
+/* Whether a join or leave may be announced now (the room's rate), and
+ * if so takes its token.  Room lock held. */
+static bool notice_token_locked(struct chat_room *room, long long now)
+{
+	room->notice_tokens +=
+		(double)(now - room->notice_at) * CHAT_NOTICES_PER_S / 1000;
+	if (room->notice_tokens > CHAT_NOTICE_BURST)
+		room->notice_tokens = CHAT_NOTICE_BURST;
+	room->notice_at = now;
+	if (room->notice_tokens < 1)
+		return false;
+	room->notice_tokens -= 1;
+	return true;
+}
+
+/* A join (or a leave) announced as line[0..len) to all but except, if
+ * the rate allows and none is counted before it; else counted for the
+ * notice thread.  Room lock held. */
+static void announce_locked(struct chat_room *room,
+			    const struct chat_member *except, const char *line,
+			    size_t len, bool join)
+{
+	if (room->joined + room->left == 0 &&
+	    notice_token_locked(room, monotime_ms())) {
+		post_all_locked(room, except, line, len);
+		return;
+	}
+	if (join)
+		room->joined++;
+	else
+		room->left++;
+	pthread_cond_signal(&room->notice_cond);
+}
+
+/* Says the counted joins and leaves: "* N joined, M left".  Room lock
+ * held. */
+static void say_counts_locked(struct chat_room *room)
+{
+	char line[NOTICE_MAX], joined[LOGFMT_U64_MAX + 1],
+		left[LOGFMT_U64_MAX + 1];
+	size_t n;
+
+	joined[logfmt_u64(joined, room->joined)] = '\0';
+	left[logfmt_u64(left, room->left)] = '\0';
+	if (room->left == 0)
+		n = notice(line, joined, " joined");
+	else if (room->joined == 0)
+		n = notice(line, left, " left");
+	else
+		n = notice(line, joined, " joined, ", left, " left");
+	post_all_locked(room, NULL, line, n);
+	room->joined = room->left = 0;
+}
+
+/* The notice thread: says the counted joins and leaves as soon as the
+ * room's rate allows; nothing once the server is stopping (everyone is
+ * leaving). */
+static void *notice_main(void *arg)
+{
+	struct chat_room *room = arg;
+
+	pthread_mutex_lock(&room->lock);
+	while (!room->closing) {
+		long long now = monotime_ms(), wait_ms;
+		struct timespec until;
+
+		if (room->stopping)
+			room->joined = room->left = 0;
+		if (room->joined + room->left == 0) {
+			pthread_cond_wait(&room->notice_cond, &room->lock);
+			continue;
+		}
+		if (notice_token_locked(room, now)) {
+			say_counts_locked(room);
+			continue;
+		}
+		/* Until the next token, at CHAT_NOTICES_PER_S. */
+		wait_ms = 1 + (long long)((1 - room->notice_tokens) * 1000 /
+					  CHAT_NOTICES_PER_S);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += wait_ms / 1000;
+		until.tv_nsec += (wait_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&room->notice_cond, &room->lock,
+					     &until);
+	}
+	pthread_mutex_unlock(&room->lock);
+	return NULL;
+}
+
 void chat_join(struct chat_room *room, struct chat_member *m)
 {
 	char line[NOTICE_MAX], count[LOGFMT_U64_MAX + 1];
@@ -351,7 +580,7 @@ void chat_join(struct chat_room *room, struct chat_member *m)
 		   "; /help for commands");
 	post_locked(room, m, line, n);
 	n = notice(line, m->name, " joined");
-	post_all_locked(room, m, line, n);
+	announce_locked(room, m, line, n, true);
 	pthread_mutex_unlock(&room->lock);
 }
 
@@ -387,13 +616,14 @@ void chat_leave(struct chat_room *room, struct chat_member *m,
 		n = notice(line, m->name, " left (", leave_text(reason), ")");
 		pthread_mutex_lock(&room->lock);
 		set_behind_locked(room, m, false);
+		leave_turns_locked(room, m);
 		TAILQ_REMOVE(&room->members, m, link);
 		m->in_room = false;
 		room->count--;
 		atomic_store_explicit(&room->members_now, room->count,
 				      memory_order_relaxed);
 		if (!room->stopping)
-			post_all_locked(room, NULL, line, n);
+			announce_locked(room, NULL, line, n, false);
 		pthread_mutex_unlock(&room->lock);
 	}
 	chat_voice_free(&m->voice);
@@ -424,16 +654,21 @@ void chat_stopping(struct chat_room *room, struct chat_member *m)
 	pthread_mutex_unlock(&room->lock);
 }
 
-void chat_say_as(struct chat_room *room, struct chat_voice *v, const char *name,
+bool chat_say_as(struct chat_room *room, struct chat_voice *v, const char *name,
 		 size_t name_len, const char *msg, size_t len)
 {
+	bool said;
+
 	if (!voice_room(v))
-		return;
+		return false;
 	voice_add(v, name, name_len, msg, len);
 	pthread_mutex_lock(&room->lock);
-	post_all_locked(room, NULL, v->buf, v->len);
+	said = all_take_locked(room, NULL, v->len);
+	if (said)
+		post_all_locked(room, NULL, v->buf, v->len);
 	pthread_mutex_unlock(&room->lock);
 	v->len = 0;
+	return said;
 }
 
 bool chat_flush(struct chat_room *room, struct chat_member *m)

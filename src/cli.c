@@ -18,6 +18,7 @@
 enum {
 	OPT_ECHO = 256,
 	OPT_CHAT,
+	OPT_CHAT_UDP,
 	OPT_NO_UDP,
 	OPT_NO_TCP,
 	OPT_MAX_CLIENTS,
@@ -68,6 +69,7 @@ static const struct option st_options[] = {
 static const struct option mt_options[] = {
 	BOTH_OPTIONS
 	{"chat", no_argument, NULL, OPT_CHAT},
+	{"chat-udp", no_argument, NULL, OPT_CHAT_UDP},
 	{"no-udp", no_argument, NULL, OPT_NO_UDP},
 	{"no-tcp", no_argument, NULL, OPT_NO_TCP},
 	{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
@@ -246,6 +248,9 @@ static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
 	case OPT_CHAT:
 		cfg->chat = true;
 		return CLI_RUN;
+	case OPT_CHAT_UDP:
+		cfg->chat_udp = true;
+		return CLI_RUN;
 	case OPT_NO_UDP:
 		cfg->udp = false;
 		return CLI_RUN;
@@ -374,6 +379,8 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 	if (cfg->chat && !cfg->tcp)
 		return OPT_FAIL(err, errlen,
 				"--chat needs TCP: UDP senders cannot listen");
+	if (cfg->chat_udp && (!cfg->chat || !cfg->udp))
+		return OPT_FAIL(err, errlen, "--chat-udp needs --chat and UDP");
 	if (cfg->proxy_from_count > 0 && !cfg->proxy_protocol)
 		return OPT_FAIL(err, errlen,
 				"--proxy-from needs --proxy-protocol");
@@ -538,18 +545,18 @@ void cli_usage(FILE *out, enum cli_kind kind)
 	      out);
 	if (kind == CLI_MTSERVER)
 		fputs("      --chat            a chat room: each TCP message "
-		      "goes to "
-		      "every other client\n"
-		      "                        as 'NAME: TEXT'; /nick NAME, "
-		      "/who, "
-		      "/help; UDP senders\n"
-		      "                        speak to the room but cannot "
-		      "listen; "
-		      "with --echo,\n"
-		      "                        senders get their own lines "
-		      "too; no "
-		      "idle timeout\n"
-		      "                        unless given\n"
+		      "goes to every other\n"
+		      "                        client as 'NAME: TEXT'; /nick "
+		      "NAME, /who, /help;\n"
+		      "                        with --echo, senders get their "
+		      "own lines too; no\n"
+		      "                        idle timeout unless given\n"
+		      "      --chat-udp        with --chat, UDP senders speak "
+		      "to the room too, as\n"
+		      "                        'udp?:ADDR:PORT' (unverified), "
+		      "10 lines/s per\n"
+		      "                        address; off by default: UDP "
+		      "sources can be forged\n"
 		      "      --no-udp          serve TCP only\n"
 		      "      --no-tcp          serve UDP only\n"
 		      "      --pid-file FILE   write the process ID to FILE, "

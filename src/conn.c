@@ -130,7 +130,8 @@ static size_t echo_capacity(const struct config *cfg)
 	return frame_buffer_size((size_t)cfg->max_line) + 1;
 }
 
-size_t conn_session_cost(const struct config *cfg)
+/* The buffers a session allocates when its client first sends. */
+static size_t buffers_cost(const struct config *cfg)
 {
 	size_t max_line = (size_t)cfg->max_line;
 
@@ -157,15 +158,23 @@ static void on_frame_fault(void *ctx, const struct frame_fault *fault)
 					   s->c->who, s->c->who_len, fault));
 }
 
-/* Allocates the session's buffers, charged to the server's budget.  0,
- * or -1 with s->refusal saying why not ("memory-budget", "no-memory"). */
+size_t conn_session_cost(const struct config *cfg)
+{
+	return buffers_cost(cfg) +
+	       (cfg->chat ? chat_member_cost((size_t)cfg->max_line) : 0);
+}
+
+/* Allocates the session's buffers, charged to the server's budget
+ * unless the chat door charged them already.  0, or -1 with s->refusal
+ * saying why not ("memory-budget", "no-memory"). */
 static int session_alloc(struct session *s)
 {
 	const struct conn_env *env = s->c->env;
 	const struct config *cfg = env->cfg;
-	size_t cost = conn_session_cost(cfg);
+	size_t cost = env->chat != NULL ? 0 : buffers_cost(cfg);
 
-	if (env->budget != NULL && membudget_charge(env->budget, cost) == -1) {
+	if (cost > 0 && env->budget != NULL &&
+	    membudget_charge(env->budget, cost) == -1) {
 		s->refusal = "memory-budget";
 		return -1;
 	}
@@ -185,7 +194,7 @@ no_batch:
 no_frame:
 	frame_free(&s->frame);
 no_memory:
-	if (env->budget != NULL)
+	if (cost > 0 && env->budget != NULL)
 		membudget_release(env->budget, cost);
 	s->refusal = "no-memory";
 	return -1;
@@ -599,8 +608,15 @@ static void serve_loop(struct session *s)
 		long long now = monotime_ms(), at = next_deadline(s, &why);
 		long long left = at == -1 ? -1 : at - now;
 		bool blocked = kept(s) > 0;
-		/* --chat: while a member is far behind, senders wait. */
-		bool held = !blocked && env->chat != NULL &&
+		/* Echo: while replies wait, the client is not read (TCP
+		 * pushes back on it, and memory does not grow).  A chat
+		 * member's outbox holds the others' lines, which its own
+		 * reading does not add to: it reads on, so that a member
+		 * that hears a flood can still speak in its turn. */
+		bool deaf = blocked && env->chat == NULL;
+		/* --chat: while a member is far behind, or others are
+		 * before this sender in line, it waits. */
+		bool held = env->chat != NULL &&
 			    !chat_may_read(env->chat, &s->talk->member);
 		int r;
 
@@ -610,7 +626,7 @@ static void serve_loop(struct session *s)
 		}
 		/* --chat: messages read before the room held this sender
 		 * back go on now, before anything new is read. */
-		if (!blocked && !held && s->ready && frame_paused(&s->frame)) {
+		if (!deaf && !held && s->ready && frame_paused(&s->frame)) {
 			if (receive(s, 0) == 0)
 				return;
 			continue;
@@ -628,11 +644,16 @@ static void serve_loop(struct session *s)
 			hot = r == 1; /* -1: quiet for HOT_MS, poll again */
 			continue;
 		}
-		/* While replies wait, the client is not read: TCP pushes
-		 * back on it, and memory does not grow. */
-		pfd[SLOT_CLIENT].events = blocked ? POLLOUT : held ? 0 : POLLIN;
+		pfd[SLOT_CLIENT].events = (short)((blocked ? POLLOUT : 0) |
+						  (deaf || held ? 0 : POLLIN));
 		if (held && (left == -1 || left > CHAT_RETRY_MS))
 			left = CHAT_RETRY_MS;
+		/* --chat: the room measures a member that is behind by
+		 * what its socket takes, and the kernel says POLLOUT only
+		 * once a third of a big send buffer is free: look sooner. */
+		if (blocked && env->chat != NULL &&
+		    (left == -1 || left > CHAT_NUDGE_MS))
+			left = CHAT_NUDGE_MS;
 		r = poll(pfd, SLOTS, (int)left);
 		if (r == -1) {
 			if (errno == EINTR)
@@ -641,12 +662,13 @@ static void serve_loop(struct session *s)
 			s->err = errno;
 			return;
 		}
-		if (pfd[SLOT_CLIENT].revents != 0) {
-			if (blocked)
-				(void)outbox_flush(&s->talk->out);
-			else if (receive(s, 0) == 0) /* data before stop */
+		if (blocked) /* POLLOUT, an error, or (chat) a nudge */
+			(void)outbox_flush(&s->talk->out);
+		if (pfd[SLOT_CLIENT].revents != 0 && !deaf && !held &&
+		    (pfd[SLOT_CLIENT].revents != POLLOUT || !blocked)) {
+			if (receive(s, 0) == 0) /* data before stop */
 				return;
-			else if (s->ready && env->chat == NULL)
+			if (s->ready && env->chat == NULL)
 				hot = hot_begin(s);
 		}
 		if (pfd[SLOT_STOP].revents != 0)
@@ -690,6 +712,23 @@ __attribute__((noinline)) static void log_disconnect(const struct session *s,
 					    s->c->who_len, &d));
 }
 
+/* Whether the client closed (or reset) before sending a byte and before
+ * it joined: the session then ends with that reason.  A client that
+ * sent bytes and closed is served: its lines are read and logged. */
+static bool gone_before_join(struct session *s)
+{
+	char byte;
+	ssize_t n = recv(s->c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	if (n == 0)
+		s->reason = "client-closed";
+	else if (n == -1 && errno == ECONNRESET)
+		s->reason = "reset";
+	else
+		return false;
+	return true;
+}
+
 /* With --echo or --chat, the outbox; with --chat, open to the room's
  * posts, and the member in the room.  0, or -1 with the session's
  * reason set. */
@@ -701,10 +740,18 @@ static int session_start(struct session *s)
 
 	if (!env->cfg->echo && env->chat == NULL)
 		return 0; /* nothing is ever sent */
+	/* --chat: a client that connected and closed before its turn came
+	 * (churn) is not charged, welcomed nor announced: it costs the
+	 * room nothing. */
+	if (env->chat != NULL && gone_before_join(s))
+		return -1;
 	if (env->chat != NULL && env->budget != NULL) {
 		/* A member's outbox and inbox fill as the room posts to
-		 * it, whether or not it ever sends: charged at the door. */
-		size_t cost = 2 * chat_outbox_cap(max_line);
+		 * it, whether or not it ever sends, and a member that was
+		 * welcomed must be able to speak: its whole cost, framing
+		 * buffers and voice included, is charged at the door, and
+		 * never again (session_alloc). */
+		size_t cost = conn_session_cost(env->cfg);
 
 		if (membudget_charge(env->budget, cost) == -1) {
 			s->refusal = "memory-budget";

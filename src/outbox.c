@@ -18,6 +18,7 @@
 void outbox_init(struct outbox *ob, int fd, size_t cap)
 {
 	memset(ob, 0, sizeof(*ob));
+	atomic_init(&ob->sent, 0);
 	ob->fd = fd;
 	ob->cap = cap;
 	ob->wake_fd = -1;
@@ -175,6 +176,13 @@ static int send_kept(struct outbox *ob)
 		if (n > 0) {
 			ob->head += (size_t)n;
 			ob->stalled_since_ms = 0;
+			/* One writer: a plain add, published for readers. */
+			atomic_store_explicit(
+				&ob->sent,
+				atomic_load_explicit(&ob->sent,
+						     memory_order_relaxed) +
+					(uint64_t)n,
+				memory_order_relaxed);
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -275,6 +283,11 @@ long outbox_post(struct outbox *ob, const char *data, size_t len)
 		(void)n;
 	}
 	return (long)now;
+}
+
+uint64_t outbox_sent(struct outbox *ob)
+{
+	return atomic_load_explicit(&ob->sent, memory_order_relaxed);
 }
 
 size_t outbox_posted(struct outbox *ob)

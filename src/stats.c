@@ -139,6 +139,12 @@ void stats_print(const struct stats *st, long peak, const char *prog, FILE *out)
 		fprintf(out,
 			"%s: summary: proxy health checks %llu (not logged)\n",
 			prog, get(&st->proxy_checks));
+	if (get(&st->chat_udp_limited) + get(&st->chat_udp_dropped) > 0)
+		fprintf(out,
+			"%s: summary: chat: udp lines not relayed: %llu (%llu over the rate, %llu while the room was behind)\n",
+			prog,
+			get(&st->chat_udp_limited) + get(&st->chat_udp_dropped),
+			get(&st->chat_udp_limited), get(&st->chat_udp_dropped));
 	if (getrusage(RUSAGE_SELF, &ru) == -1)
 		fprintf(out, "%s: summary: cpu times unknown: %s\n", prog,
 			strerror(errno));

@@ -58,6 +58,10 @@ struct udp_loop {
 	char speaker[CHAT_SPEAKER_MAX];
 	size_t speaker_len;
 	struct chat_voice voice;
+	/* --chat-udp: lines per source address (CHAT_UDP_LINES_PER_S), as
+	 * the echo budgets. */
+	struct udp_bucket *chat_buckets; /* UDP_BUCKETS, or NULL: not said */
+	uint64_t chat_limited, chat_dropped; /* of the current burst */
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
 	double rate;		    /* echo bytes per second per source */
@@ -67,6 +71,65 @@ struct udp_loop {
 	uint64_t datagrams;
 	uint64_t msgs, bytes, truncated; /* of the current burst */
 };
+
+/* Brings b's tokens up to date at now: rate a second, at most rate. */
+static void bucket_refill(struct udp_bucket *b, double rate, long long now)
+{
+	if (b->used) {
+		b->tokens += rate * (double)(now - b->at_ms) / 1000;
+		if (b->tokens > rate)
+			b->tokens = rate;
+	}
+	b->at_ms = now;
+}
+
+/*
+ * The bucket of the sender's address in table (UDP_BUCKETS of them),
+ * brought up to date.  Buckets are direct-mapped by a seeded hash of
+ * the address; a slot is handed to another address only once its
+ * bucket is full again (its owner idle for a second), so spoofed
+ * sources cannot reset the budget of an address they collide with: at
+ * worst they share it.
+ */
+static struct udp_bucket *bucket_of(struct udp_loop *u,
+				    struct udp_bucket *table, double rate,
+				    const struct iplimit_key *key,
+				    long long now)
+{
+	struct udp_bucket *b;
+	uint32_t h = u->seed;
+
+	for (size_t i = 0; i < sizeof(key->addr); i++)
+		h = (h ^ key->addr[i]) * 16777619u;
+	b = &table[h % UDP_BUCKETS];
+	bucket_refill(b, rate, now);
+	if (!b->used ||
+	    (b->tokens >= rate && memcmp(&b->key, key, sizeof(*key)) != 0)) {
+		b->used = true;
+		b->key = *key;
+		b->tokens = rate; /* a second's worth at once */
+	}
+	return b;
+}
+
+/* --chat-udp: whether the sender's address may say one more line in
+ * the room now, and if so charges it.  Loopback is held to the rate
+ * too.  (No room-wide rate: one forged flood would silence every
+ * honest UDP sender; the members are safe without one, as a UDP line
+ * is said only when every member can take it, chat_say_as.) */
+static bool chat_allowed(struct udp_loop *u)
+{
+	struct iplimit_key key;
+	struct udp_bucket *b;
+
+	(void)iplimit_address_key((struct sockaddr *)&u->peer, &key);
+	b = bucket_of(u, u->chat_buckets, CHAT_UDP_LINES_PER_S, &key,
+		      monotime_ms());
+	if (b->tokens < 1)
+		return false;
+	b->tokens -= 1;
+	return true;
+}
 
 static int on_message(void *ctx, const char *msg, size_t len, size_t full)
 {
@@ -78,9 +141,15 @@ static int on_message(void *ctx, const char *msg, size_t len, size_t full)
 		u->truncated++;
 	if (!cfg->quiet)
 		log_batch_msg(&u->batch, u->who, u->who_len, msg, len, full);
-	if (u->env->chat != NULL)
-		chat_say_as(u->env->chat, &u->voice, u->speaker, u->speaker_len,
-			    msg, len);
+	/* --chat without --chat-udp: logged, not said (a UDP source can
+	 * be forged). */
+	if (u->chat_buckets != NULL) {
+		if (!chat_allowed(u))
+			u->chat_limited++;
+		else if (!chat_say_as(u->env->chat, &u->voice, u->speaker,
+				      u->speaker_len, msg, len))
+			u->chat_dropped++;
+	}
 	/* Replies are joined into one datagram, whole lines only. */
 	if (cfg->echo && !u->reply_cut) {
 		if (u->reply_max - u->reply_len < len + 1) {
@@ -94,42 +163,19 @@ static int on_message(void *ctx, const char *msg, size_t len, size_t full)
 	return 0;
 }
 
-/*
- * Whether the sender may be sent cost more bytes now, and if so charges
- * them.  Buckets are direct-mapped by a seeded hash of the address; a
- * slot is handed to another address only once its bucket is full again
- * (its owner idle for a second), so spoofed sources cannot reset the
- * budget of an address they collide with: at worst they share it.
- */
+/* Whether the sender may be sent cost more bytes now, and if so
+ * charges them (its address's bucket, bucket_of). */
 static bool echo_allowed(struct udp_loop *u, size_t cost)
 {
 	struct iplimit_key key;
 	struct udp_bucket *b;
-	long long now;
-	uint32_t h;
 
 	if (u->buckets == NULL)
 		return true;
 	if (iplimit_address_key((struct sockaddr *)&u->peer, &key) &&
 	    u->rate_exempt_loopback)
 		return true;
-	h = u->seed;
-	for (size_t i = 0; i < sizeof(key.addr); i++)
-		h = (h ^ key.addr[i]) * 16777619u;
-	b = &u->buckets[h % UDP_BUCKETS];
-	now = monotime_ms();
-	if (b->used) {
-		b->tokens += u->rate * (double)(now - b->at_ms) / 1000;
-		if (b->tokens > u->rate)
-			b->tokens = u->rate;
-	}
-	b->at_ms = now;
-	if (!b->used ||
-	    (b->tokens >= u->rate && memcmp(&b->key, &key, sizeof(key)) != 0)) {
-		b->used = true;
-		b->key = key;
-		b->tokens = u->rate; /* a second's worth at once */
-	}
+	b = bucket_of(u, u->buckets, u->rate, &key, monotime_ms());
 	if (b->tokens < (double)cost)
 		return false;
 	b->tokens -= (double)cost;
@@ -191,8 +237,9 @@ static int receive_one(struct udp_loop *u)
 		u->who, sizeof(u->who), "udp",
 		net_format((struct sockaddr *)&u->peer, addr, sizeof(addr)),
 		u->datagrams);
-	if (u->env->chat != NULL) {
-		int w = snprintf(u->speaker, sizeof(u->speaker), "udp:%s",
+	if (u->chat_buckets != NULL) {
+		/* "?": the source address is whatever the datagram says. */
+		int w = snprintf(u->speaker, sizeof(u->speaker), "udp?:%s",
 				 addr);
 
 		u->speaker_len = w < (int)sizeof(u->speaker)
@@ -227,7 +274,10 @@ static int receive_burst(struct udp_loop *u, int max)
 	stats_add(&st->udp_msgs, u->msgs);
 	stats_add(&st->udp_bytes, u->bytes);
 	stats_add(&st->udp_truncated, u->truncated);
+	stats_add(&st->chat_udp_limited, u->chat_limited);
+	stats_add(&st->chat_udp_dropped, u->chat_dropped);
 	u->msgs = u->bytes = u->truncated = 0;
+	u->chat_limited = u->chat_dropped = 0;
 	return rc == -1 ? -1 : 0;
 }
 
@@ -270,9 +320,12 @@ int udp_serve(const struct conn_env *env, int fd)
 						     : env->cfg->udp_echo_rate);
 	if (env->cfg->echo && u.rate > 0)
 		u.buckets = calloc(UDP_BUCKETS, sizeof(*u.buckets));
+	if (env->chat != NULL && env->cfg->chat_udp)
+		u.chat_buckets = calloc(UDP_BUCKETS, sizeof(*u.chat_buckets));
 	u.seed = 2166136261u ^ (uint32_t)monotime_ms() ^ (uint32_t)getpid();
 	if (u.buf == NULL || u.reply == NULL ||
 	    (env->cfg->echo && u.rate > 0 && u.buckets == NULL) ||
+	    (env->cfg->chat_udp && u.chat_buckets == NULL) ||
 	    log_batch_init(&u.batch, env->log, (size_t)env->cfg->max_line) ==
 		    -1)
 		goto out;
@@ -283,6 +336,7 @@ out:
 	free(u.buf);
 	free(u.reply);
 	free(u.buckets);
+	free(u.chat_buckets);
 	chat_voice_free(&u.voice);
 	errno = saved;
 	return rc;
