@@ -441,9 +441,12 @@ static void split_who(const char *who, size_t who_len, struct value w[3])
 /* Starts a line in buf[0..size), size >= 1 (JSON: 3): text "TS WHO
  * EVENT", JSON {"ts":"TS","transport":"T","peer":"P","id":N,"event":
  * "EVENT" (a server line has no transport, peer and id). */
-static inline __attribute__((always_inline)) void
-begin(struct builder *b, char *buf, size_t size, const char *ts,
-      const char *who, size_t who_len, struct lit event)
+/* JSON's "transport", "peer" and "id" members from WHO.  Out of line:
+ * its values would otherwise sit in the frame of every text line too,
+ * and a connect line is made on an idle worker's one stack page
+ * (workers.h). */
+static __attribute__((noinline)) void
+put_who_json(struct builder *b, const char *who, size_t who_len)
 {
 	static const struct field who_fields[] = {
 		{LIT("transport"), K_WORD, LIT(""), LIT("")},
@@ -452,6 +455,15 @@ begin(struct builder *b, char *buf, size_t size, const char *ts,
 	};
 	struct value w[3];
 
+	split_who(who, who_len, w);
+	for (int i = 0; i < 3; i++)
+		put_field(b, &who_fields[i], &w[i]);
+}
+
+static inline __attribute__((always_inline)) void
+begin(struct builder *b, char *buf, size_t size, const char *ts,
+      const char *who, size_t who_len, struct lit event)
+{
 	b->buf = buf;
 	b->len = 0;
 	b->json = line_format == LOGLINE_FORMAT_JSON;
@@ -475,11 +487,8 @@ begin(struct builder *b, char *buf, size_t size, const char *ts,
 	put(b, ts, LOGFMT_TS_LEN);
 	PUT(b, "\"");
 	if (!(who_len == LOGLINE_SERVER_WHO_LEN &&
-	      memcmp(who, LOGLINE_SERVER_WHO, who_len) == 0)) {
-		split_who(who, who_len, w);
-		for (int i = 0; i < 3; i++)
-			put_field(b, &who_fields[i], &w[i]);
-	}
+	      memcmp(who, LOGLINE_SERVER_WHO, who_len) == 0))
+		put_who_json(b, who, who_len);
 	PUT(b, ",\"event\":\"");
 	put(b, event.s, event.len);
 	PUT(b, "\"");
