@@ -40,6 +40,16 @@
 /* Replies making no progress for a minute: the client is not reading
  * (nginx's send_timeout is the same minute). */
 #define CLI_DEFAULT_SEND_TIMEOUT 60
+/* Dead peers (a link gone without FIN or RST): TCP keepalive probes
+ * after a minute of silence, every 10 s, 3 unanswered drop the peer;
+ * and data unacknowledged for 30 s (TCP_USER_TIMEOUT, which also ends
+ * the keepalive probing at that age) drops it.  So a member whose link
+ * died leaves the room within about 70 s idle, 30 s while spoken to. */
+#define CLI_DEFAULT_KEEPALIVE_IDLE     60
+#define CLI_DEFAULT_KEEPALIVE_INTERVAL 10
+#define CLI_DEFAULT_KEEPALIVE_COUNT    3
+#define CLI_DEFAULT_TCP_USER_TIMEOUT   30
+#define CLI_MAX_KEEPALIVE	       32767 /* the kernel's limit, s */
 /* Connections per source address (README, "What a hostile client can
  * and cannot do"): far above a classroom behind one NAT address, far
  * below the thousands of slots one address could otherwise take.
@@ -81,7 +91,11 @@ struct config {
 	long max_memory;      /* session buffers, bytes; 0: none; -1: default */
 	long idle_timeout;    /* seconds; 0: never (--chat's default) */
 	long send_timeout;    /* seconds replies may stall; 0: never */
-	long max_line;	      /* bytes */
+	/* --keepalive IDLE,INTERVAL,COUNT (seconds; idle 0: off) and
+	 * --tcp-user-timeout (seconds; 0: the kernel's): every session. */
+	long keepalive_idle, keepalive_interval, keepalive_count;
+	long tcp_user_timeout;
+	long max_line;	       /* bytes */
 	long drain_timeout_ms; /* --drain-timeout, in milliseconds */
 	int backlog;
 	/* --proxy-protocol: every TCP connection starts with a PROXY

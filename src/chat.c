@@ -420,6 +420,7 @@ static const char *leave_text(const char *reason)
 		{"quit", "quit"},
 		{"client-closed", "closed"},
 		{"reset", "reset"},
+		{"dead-peer", "link lost"},
 		{"idle-timeout", "idle"},
 		{"line-timeout", "idle"},
 		{"slow-reader", "too slow"},

@@ -31,6 +31,8 @@ enum {
 	OPT_PROXY_PROTOCOL,
 	OPT_PROXY_FROM,
 	OPT_FRAMING,
+	OPT_KEEPALIVE,
+	OPT_TCP_USER_TIMEOUT,
 };
 
 /* The options both servers take; stserver, serving one TCP client at a
@@ -51,6 +53,8 @@ enum {
 	{"proxy-protocol", no_argument, NULL, OPT_PROXY_PROTOCOL},      \
 	{"proxy-from", required_argument, NULL, OPT_PROXY_FROM},        \
 	{"framing", required_argument, NULL, OPT_FRAMING},              \
+	{"keepalive", required_argument, NULL, OPT_KEEPALIVE},          \
+	{"tcp-user-timeout", required_argument, NULL, OPT_TCP_USER_TIMEOUT}, \
 	{"help", no_argument, NULL, 'h'},                               \
 	{"version", no_argument, NULL, 'V'},
 
@@ -131,6 +135,10 @@ static void set_defaults(struct config *cfg, enum cli_kind kind)
 	cfg->udp = kind == CLI_MTSERVER;
 	cfg->idle_timeout = CLI_DEFAULT_IDLE;
 	cfg->send_timeout = CLI_DEFAULT_SEND_TIMEOUT;
+	cfg->keepalive_idle = CLI_DEFAULT_KEEPALIVE_IDLE;
+	cfg->keepalive_interval = CLI_DEFAULT_KEEPALIVE_INTERVAL;
+	cfg->keepalive_count = CLI_DEFAULT_KEEPALIVE_COUNT;
+	cfg->tcp_user_timeout = CLI_DEFAULT_TCP_USER_TIMEOUT;
 	cfg->max_per_ip = -1;
 	cfg->udp_echo_rate = -1;
 	cfg->max_memory = -1;
@@ -149,6 +157,37 @@ static enum cli_result number_option(const char *name, const char *text,
 		return CLI_RUN;
 	return OPT_FAIL(err, errlen, "invalid %s '%s' (expected %ld-%ld)", name,
 			text, min, max);
+}
+
+/* --keepalive IDLE[,INTERVAL[,COUNT]]: seconds, seconds, probes; "0"
+ * turns keepalive off.  What is not given keeps its default. */
+static enum cli_result keepalive_option(struct config *cfg, const char *text,
+					char *err, size_t errlen)
+{
+	long *fields[] = {&cfg->keepalive_idle, &cfg->keepalive_interval,
+			  &cfg->keepalive_count};
+	char part[16];
+	const char *p = text;
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+
+		if (n == 0 || n >= sizeof(part))
+			break;
+		memcpy(part, p, n);
+		part[n] = '\0';
+		if (parse_number(part, i == 0 ? 0 : 1, CLI_MAX_KEEPALIVE,
+				 fields[i]) == -1)
+			break;
+		if (comma == NULL)
+			return CLI_RUN;
+		p = comma + 1;
+	}
+	return OPT_FAIL(
+		err, errlen,
+		"invalid --keepalive '%s' (expected IDLE[,INTERVAL[,COUNT]], each 1-%d; 0 = off)",
+		text, CLI_MAX_KEEPALIVE);
 }
 
 /* A size: decimal bytes, or with a suffix K, M or G (binary units). */
@@ -216,7 +255,6 @@ static enum cli_result framing_option(const char *text, enum frame_framing *out,
 			"invalid --framing '%s' (expected auto, lf or octet)",
 			text);
 }
-
 
 static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
 				    char *err, size_t errlen)
@@ -293,6 +331,12 @@ static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
 		return proxy_from_option(cfg, optarg, err, errlen);
 	case OPT_FRAMING:
 		return framing_option(optarg, &cfg->framing, err, errlen);
+	case OPT_KEEPALIVE:
+		return keepalive_option(cfg, optarg, err, errlen);
+	case OPT_TCP_USER_TIMEOUT:
+		return number_option("--tcp-user-timeout", optarg, 0,
+				     CLI_MAX_IDLE, &cfg->tcp_user_timeout, err,
+				     errlen);
 	case 'h':
 		return CLI_HELP;
 	case 'V':
@@ -551,6 +595,14 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		"make "
 		"no progress for\n"
 		"                        S seconds (default %d; 0 = never)\n"
+		"      --keepalive I,N,C TCP keepalive: probe after I idle "
+		"seconds, every N,\n"
+		"                        drop after C unanswered (default "
+		"60,10,3; 0 = off)\n"
+		"      --tcp-user-timeout S\n"
+		"                        drop a peer that acknowledges nothing "
+		"for S seconds\n"
+		"                        (default 30; 0 = the kernel's)\n"
 		"      --max-line BYTES  longer messages are logged truncated "
 		"(default %d)\n"
 		"      --framing F       TCP framing: auto (default: octet "

@@ -259,6 +259,8 @@ size_t logline_start(char *buf, size_t size, const char *ts,
 	LOGLINE_PUT(&b, ") max-clients=");
 	put_long(&b, s->max_clients);
 	logline_put_kv_u64(&b, "nofile", s->nofile);
+	if (s->nofile_needed > 0)
+		logline_put_kv_u64(&b, "nofile-needed", s->nofile_needed);
 	LOGLINE_PUT(&b, " idle-timeout=");
 	put_long(&b, s->idle_timeout);
 	LOGLINE_PUT(&b, "s max-line=");
