@@ -317,7 +317,7 @@ static void test_dropped_member_cut(void **state)
 		      : ended ? "closed"
 			      : "still open");
 	assert_true(tb_max > 0);
-	assert_true(tb_max <= 1024 * 1024);
+	assert_true(tb_max <= 1024L * 1024);
 	assert_true(ended);
 	assert_true(reset);
 	assert_true(h_now_ms() - start < 10000);
