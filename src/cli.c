@@ -396,6 +396,12 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 	/* A chat member may listen for hours without a word. */
 	if (cfg->chat && !idle_given)
 		cfg->idle_timeout = 0;
+	/* Above the send timeout: a non-reader is its (cli.h). */
+	if (cfg->tcp_user_timeout < 0)
+		cfg->tcp_user_timeout =
+			(cfg->send_timeout > 0 ? cfg->send_timeout
+					       : CLI_DEFAULT_SEND_TIMEOUT) +
+			CLI_USER_TIMEOUT_MARGIN;
 	if (cfg->bind_addr != NULL &&
 	    net_parse_addr(&addr, cfg->bind_addr, cfg->port, why,
 			   sizeof(why)) == -1)
@@ -602,7 +608,8 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		"      --tcp-user-timeout S\n"
 		"                        drop a peer that acknowledges nothing "
 		"for S seconds\n"
-		"                        (default 30; 0 = the kernel's)\n"
+		"                        (default: --send-timeout + 30, so 90; "
+		"0 = the kernel's)\n"
 		"      --max-line BYTES  longer messages are logged truncated "
 		"(default %d)\n"
 		"      --framing F       TCP framing: auto (default: octet "

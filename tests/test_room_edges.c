@@ -432,6 +432,54 @@ static void test_dead_peer_options_checked(void **state)
 	}
 }
 
+/*
+ * A live client that stops reading is the send timeout's, not a dead
+ * peer: on Linux, TCP_USER_TIMEOUT also ends a connection whose peer
+ * keeps its window shut that long, so the user timeout's default stays
+ * above --send-timeout (its default follows it).  --send-timeout 35 and
+ * a client that sends and never reads (a 4 KiB window): logged
+ * reason=send-timeout after some 35 s, not dead-peer at 30 s.
+ */
+static void test_nonreader_is_not_a_dead_peer(void **state)
+{
+	static char chunk[4096];
+	struct srv s = {0};
+	int fd, rcv = 4096;
+	long long start;
+
+	(void)state;
+	srv_start(&s, "mtserver", "--echo", "-q", "--no-udp", "--idle-timeout",
+		  "0", "--send-timeout", "35", (const char *)NULL);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)), 0);
+	{
+		struct sockaddr_in sin = {.sin_family = AF_INET,
+					  .sin_port = htons((uint16_t)s.p.port),
+					  .sin_addr.s_addr = htonl(0x7f000001)};
+
+		assert_int_equal(
+			connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	}
+	memset(chunk, 'x', sizeof(chunk));
+	chunk[sizeof(chunk) - 1] = '\n';
+	start = h_now_ms();
+	while (h_count_in_file(s.log, "disconnect reason=") == 0) {
+		if (h_now_ms() - start > 90000)
+			fail_msg("the non-reader was not disconnected");
+		if (send(fd, chunk, sizeof(chunk),
+			 MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+			(void)poll(NULL, 0, 200);
+	}
+	print_message("disconnected after %lld ms\n", h_now_ms() - start);
+	close(fd);
+	srv_stop(&s);
+	assert_int_equal(h_count_in_file(s.log, "reason=dead-peer"), 0);
+	assert_int_equal(h_count_in_file(s.log, "#1 disconnect "
+						"reason=send-timeout"),
+			 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +494,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_fd_enough_says_nothing,
 					  srv_teardown),
 		cmocka_unit_test_teardown(test_dead_peer_options_checked,
+					  srv_teardown),
+		cmocka_unit_test_teardown(test_nonreader_is_not_a_dead_peer,
 					  srv_teardown),
 	};
 
