@@ -180,12 +180,14 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(HARNESS_OBJS) $$(LIBS_$$*) $(BUILD)/libmt
 check-cmocka:
 	@sh dist/need-dev.sh cmocka
 
-# Real programs the suites start as peers, as CMD=DEBIAN-PACKAGE: `make
+# Real programs the suites start as peers, as CMD=DEBIAN-PACKAGE (CMD may
+# be a data file's absolute path: the Unicode data files): `make
 # test` installs the missing ones (root) or prints the command; suites
 # skip, naming the package, when a peer is still missing (h_which).
 TEST_PEERS = logger=bsdutils haproxy=haproxy python3=python3 rsyslogd=rsyslog jq=jq \
 	     systemd-socket-activate=systemd prometheus=prometheus \
-	     promtool=prometheus
+	     promtool=prometheus ss=iproute2 ip=iproute2 \
+	     /usr/share/unicode/DerivedCoreProperties.txt=unicode-data
 check-peers:
 	@sh tests/need-peers.sh $(TEST_PEERS)
 

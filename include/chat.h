@@ -6,7 +6,10 @@
  * names, and whether the server is stopping.  One mutex guards all of it,
  * and no socket call is ever made under it.  A member's worker speaks by
  * formatting its lines outside the lock ("NAME: TEXT\n", TEXT escaped as
- * in the log, logfmt.h; a received buffer's lines together) and then,
+ * in the log, logfmt.h, and its runs of blanks folded into one space so
+ * that padding cannot push words onto the next row of a screen, where
+ * they would pass for another member's line; the log keeps the bytes as
+ * received; a received buffer's lines together) and then,
  * under the lock, posting them into every other member's outbox
  * (outbox_post: a memcpy into a bounded inbox and, when that inbox was
  * empty, an eventfd write that cannot block).  Each member's own worker
@@ -44,10 +47,12 @@
  *   * NAME joined           * NAME left (REASON)      * OLD is now NEW
  *   * welcome, NAME ...     * error: ...              * server stopping
  * A name is 1..CHAT_NAME_MAX of [A-Za-z0-9_.-], so a message line never
- * starts with "* ".  The default name is "user" and the connection
- * number (the log's #N), and names of that form are kept for it; a UDP
- * sender (--chat-udp) speaks as "udp?:ADDRESS:PORT" (unverified: a
- * UDP source can be forged) and cannot listen.
+ * starts with "* ", and unique by its look: names whose ASCII confusable
+ * skeletons match (aIice, a1ice, ALICE and alice) are one name.  The default
+ * name is "user" and the connection number (the log's #N), and names of that
+ * form are kept for it; a UDP sender (--chat-udp) speaks as
+ * "udp?:ADDRESS:PORT" (unverified: a UDP source can be forged) and cannot
+ * listen.
  *
  * Memory: a room is chat_room_new's, freed by chat_room_free once no
  * thread uses it; a member is its owner's (embedded in its session),

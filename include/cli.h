@@ -43,6 +43,23 @@
 /* Replies making no progress for a minute: the client is not reading
  * (nginx's send_timeout is the same minute). */
 #define CLI_DEFAULT_SEND_TIMEOUT 60
+/*
+ * Dead peers (a link gone without FIN or RST): TCP keepalive probes after
+ * a minute of silence, every 10 s, 3 unanswered drop the peer; and data
+ * unacknowledged for TCP_USER_TIMEOUT drops it.  On Linux the user
+ * timeout also ends a connection whose peer keeps its window shut that
+ * long (a live client that does not read) and replaces the keepalive
+ * count, so by default it follows --send-timeout, 30 s above it: a
+ * client that does not read stays the send timeout's (reason
+ * send-timeout), and a dead one goes within about 90 s, quiet or spoken
+ * to.  -1: that default.
+ */
+#define CLI_DEFAULT_KEEPALIVE_IDLE     60
+#define CLI_DEFAULT_KEEPALIVE_INTERVAL 10
+#define CLI_DEFAULT_KEEPALIVE_COUNT    3
+#define CLI_DEFAULT_TCP_USER_TIMEOUT   (-1)
+#define CLI_USER_TIMEOUT_MARGIN	       30
+#define CLI_MAX_KEEPALIVE	       32767 /* the kernel's limit, s */
 /* Connections per source address (README, "What a hostile client can
  * and cannot do"): far above a classroom behind one NAT address, far
  * below the thousands of slots one address could otherwise take.
@@ -86,7 +103,12 @@ struct config {
 	long max_memory;      /* session buffers, bytes; 0: none; -1: default */
 	long idle_timeout;    /* seconds; 0: never (--chat's default) */
 	long send_timeout;    /* seconds replies may stall; 0: never */
-	long max_line;	      /* bytes */
+	/* --keepalive IDLE,INTERVAL,COUNT (seconds; idle 0: off) and
+	 * --tcp-user-timeout (seconds; 0: the kernel's; from the send
+	 * timeout when not given, see above): every session. */
+	long keepalive_idle, keepalive_interval, keepalive_count;
+	long tcp_user_timeout;
+	long max_line;	       /* bytes */
 	long drain_timeout_ms; /* --drain-timeout, in milliseconds */
 	int backlog;
 	/* --proxy-protocol: every TCP connection starts with a PROXY

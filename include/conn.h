@@ -54,6 +54,7 @@
 #include "chat.h"
 #include "cli.h"
 #include "membudget.h"
+#include "net.h"
 #include "log.h"
 #include "logline.h"
 #include "seats.h"
@@ -71,6 +72,9 @@ struct conn_env {
 	/* CLOCK_MONOTONIC ms by which a stopping session must have
 	 * drained (set before stop_fd becomes readable). */
 	const atomic_llong *drain_deadline_ms;
+	/* Every session's socket: send buffer, keepalive, user timeout
+	 * (net_tune_session), from the config. */
+	struct net_tuning tuning;
 };
 
 struct conn {

@@ -8,13 +8,15 @@
  * '\\' becomes "\\\\"; newline, tab and carriage return become "\\n",
  * "\\t", "\\r"; other control bytes, DEL, and bytes that are not part of
  * a well-formed UTF-8 sequence for a printable character (U+00A0 and up,
- * not a surrogate, not a format character) become "\\xNN".  So Chinese
- * text stays readable while C1 controls (U+0080..U+009F), malformed
- * sequences and Unicode's format characters (General Category Cf: the
- * bidirectional overrides and isolates U+202A..U+202E and U+2066..U+2069,
- * zero-width characters U+200B..U+200F and U+2060..U+2064, the BOM
- * U+FEFF, U+061C, U+180E, tags...) and the line and paragraph separators
- * U+2028/U+2029 are escaped, byte by byte: no client can reorder or hide
+ * not a surrogate, not an ignorable or format character) become "\\xNN".
+ * So Chinese text stays readable while C1 controls (U+0080..U+009F),
+ * malformed sequences, every Default_Ignorable_Code_Point (U+3164 HANGUL
+ * FILLER, U+034F COMBINING GRAPHEME JOINER, the zero-width characters,
+ * variation selectors...), Unicode's format characters (General Category
+ * Cf: the bidirectional overrides and isolates U+202A..U+202E and
+ * U+2066..U+2069, the BOM, tags...) and the line and paragraph separators
+ * U+2028/U+2029 are escaped, byte by byte - the table generated from the
+ * Unicode data files (uignorable.h): no client can reorder or hide
  * what the operator reads ("Trojan Source").
  *
  * No state, no allocation, no printf (a few hundred bytes of stack at

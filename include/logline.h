@@ -172,7 +172,9 @@ struct logline_start {
 	const char *transports; /* "tcp, udp" */
 	long max_clients;
 	unsigned long nofile;
-	long idle_timeout; /* seconds */
+	unsigned long nofile_needed; /* what max_clients needs, when more
+					than nofile; else 0 */
+	long idle_timeout;	     /* seconds */
 	long max_line;
 	long drain_timeout_ms;
 	bool chat, echo, quiet;

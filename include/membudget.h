@@ -5,7 +5,8 @@
  * operator allowed, whatever each of them sends.
  *
  * A session charges the capacity of its buffers (framing, log batch,
- * echo outbox: what it could fill) before allocating them, and releases
+ * echo outbox, and the kernel send buffer its socket may fill,
+ * NET_SNDBUF_CHARGE: what it could fill) before allocating them, and releases
  * the charge after freeing them.  A charge that would pass the limit is
  * refused: the session then turns its client away ("server busy"), and
  * the accepting thread refuses new clients while not even one more

@@ -83,6 +83,38 @@ int net_set_nonblock(int fd, bool on);
  * 0, or -1 with errno. */
 int net_send_all(int fd, const void *buf, size_t len);
 
+/*
+ * A session's kernel send buffer: SO_SNDBUF is set to this, which turns
+ * the kernel's autotuning off for the socket (it would grow to tcp_wmem's
+ * 4 MiB for a client that reads slowly: memory --max-memory cannot see,
+ * and minutes of old lines for a dropped member).  128 KiB is ample for
+ * loopback and a LAN (1 Gbit/s x 1 ms is 125 KB); the kernel doubles it
+ * for its own bookkeeping (socket(7)), so NET_SNDBUF_CHARGE is what a
+ * session may hold in the kernel, and what --max-memory charges for it.
+ */
+#define NET_SNDBUF_BYTES  (128 * 1024)
+#define NET_SNDBUF_CHARGE (2 * (size_t)NET_SNDBUF_BYTES)
+
+/* How every session's socket is set up (net_tune_session). */
+struct net_tuning {
+	int sndbuf;		  /* SO_SNDBUF bytes; 0: the kernel's */
+	int keepalive_idle;	  /* s of silence before probing; 0: off */
+	int keepalive_interval;	  /* s between probes */
+	int keepalive_count;	  /* unanswered probes that drop the peer */
+	unsigned user_timeout_ms; /* TCP_USER_TIMEOUT; 0: the kernel's */
+};
+
+/* Sets t on an accepted TCP socket: SO_SNDBUF, SO_KEEPALIVE with
+ * TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, TCP_USER_TIMEOUT.  A dead peer then
+ * ends the socket with ETIMEDOUT.  Tries every option; 0, or -1 with
+ * errno of the first that failed. */
+int net_tune_session(int fd, const struct net_tuning *t);
+
+/* Ends fd with a reset (SO_LINGER {1, 0}, then close): the kernel frees
+ * its buffers at once instead of trickling what it holds to a peer that
+ * does not read.  Closes fd in any case. */
+void net_close_reset(int fd);
+
 /* Raises RLIMIT_NOFILE's soft limit to the hard limit; stores the new
  * soft limit.  0 or -1. */
 int net_raise_nofile(unsigned long *limit);

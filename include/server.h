@@ -56,6 +56,10 @@
 
 struct server {
 	struct config cfg;
+	/* Descriptors --max-clients needs, when RLIMIT_NOFILE (raised to
+	 * its hard limit at start) is less; else 0: said on stderr and in
+	 * the start line. */
+	unsigned long nofile_needed;
 	struct conn_env env;
 	struct stats stats;
 	struct seats seats;	 /* the clients being served */

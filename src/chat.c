@@ -9,12 +9,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "logfmt.h"
 #include "logline.h"
 #include "monotime.h"
+#include "uignorable.h"
 
 /* A notice or a command's reply: the server's words and at most a few
  * names, never a client's raw bytes (and a log line, LOGLINE_EVENT_MAX).  /who
@@ -191,8 +191,75 @@ static bool voice_room(struct chat_voice *v)
 	return v->cap - v->len >= line_max(v->max_text);
 }
 
-/* Appends "NAME: TEXT\n" to v's buffer, TEXT escaped; voice_room said
- * it fits. */
+/* Length of the blank character (uignorable.h's ublank_ranges: a space,
+ * a no-break or ideographic space, U+2800...) at s[0..n) of escaped
+ * text, or 0.  Escaped text holds only well-formed sequences. */
+static size_t blank_at(const unsigned char *s, size_t n)
+{
+	unsigned cp;
+	size_t len;
+
+	if (s[0] == ' ')
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf && n >= 2) {
+		cp = (s[0] & 0x1fu) << 6 | (s[1] & 0x3fu);
+		len = 2;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef && n >= 3) {
+		cp = (s[0] & 0x0fu) << 12 | (s[1] & 0x3fu) << 6 |
+		     (s[2] & 0x3fu);
+		len = 3;
+	} else {
+		return 0;
+	}
+	for (size_t i = 0; i < ublank_ranges_count; i++)
+		if (cp >= ublank_ranges[i].first && cp <= ublank_ranges[i].last)
+			return len;
+	return 0;
+}
+
+/*
+ * Folds every run of two or more blanks in the escaped text s[0..n) into
+ * one space, in place; returns the new length.  Padding is how a line
+ * forges another on a screen: "sure", 71 spaces and "alice: ..." show
+ * "alice: ..." at the start of the next row of an 80-column terminal.
+ * Folded, the padding is gone and the text stays on its sender's row.
+ * A blank alone stays as it was.  Only what the room relays is folded:
+ * the log keeps what was received (chat.h).
+ */
+static size_t fold_blanks(char *text, size_t n)
+{
+	unsigned char *s = (unsigned char *)text;
+	size_t i = 0, o;
+
+	/* Most lines: ASCII with single spaces, nothing to move. */
+	while (i < n && s[i] < 0x80 &&
+	       !(s[i] == ' ' && i + 1 < n &&
+		 (s[i + 1] == ' ' || s[i + 1] >= 0x80)))
+		i++;
+	o = i;
+	while (i < n) {
+		size_t b = blank_at(s + i, n - i), j, more, count = 1;
+
+		if (b == 0) {
+			s[o++] = s[i++];
+			continue;
+		}
+		for (j = i + b; j < n && (more = blank_at(s + j, n - j)) > 0;
+		     j += more)
+			count++;
+		if (count == 1) {
+			memmove(s + o, s + i, b);
+			o += b;
+		} else {
+			s[o++] = ' ';
+		}
+		i = j;
+	}
+	return o;
+}
+
+/* Appends "NAME: TEXT\n" to v's buffer, TEXT escaped and its runs of
+ * blanks folded; voice_room said it fits. */
 static void voice_add(struct chat_voice *v, const char *name, size_t name_len,
 		      const char *msg, size_t len)
 {
@@ -206,7 +273,7 @@ static void voice_add(struct chat_voice *v, const char *name, size_t name_len,
 	d += name_len;
 	*d++ = ':';
 	*d++ = ' ';
-	d += logfmt_escape(d, msg, len);
+	d += fold_blanks(d, logfmt_escape(d, msg, len));
 	*d++ = '\n';
 	v->len = (size_t)(d - v->buf);
 }
@@ -591,6 +658,7 @@ static const char *leave_text(const char *reason)
 		{"quit", "quit"},
 		{"client-closed", "closed"},
 		{"reset", "reset"},
+		{"dead-peer", "link lost"},
 		{"idle-timeout", "idle"},
 		{"line-timeout", "idle"},
 		{"slow-reader", "too slow"},
@@ -723,14 +791,52 @@ static bool name_char(char c)
 	       (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
 
-/* "user" and digits: the default names, kept for the connections they
- * name. */
+/*
+ * A name's skeleton: what it looks like, for uniqueness.  Names are ASCII
+ * (name_char), so the fold is ASCII's own confusables, those that common
+ * fonts draw alike or nearly: capital I, digit 1, '|' and l (and so i
+ * and L, since letter case is folded too: the fold must be one
+ * equivalence); digit 0 and o; "rn" and m; "vv" and w.  Two names with the
+ * same skeleton cannot be in the room at once ("aIice" while "alice" is
+ * there).  out needs len bytes; returns the skeleton's length.
+ */
+static size_t name_skeleton(char *out, const char *name, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (c == 'I' || c == 'i' || c == 'L' || c == '1' || c == '|')
+			c = 'l';
+		else if (c == '0')
+			c = 'o';
+		else if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (n > 0 && ((out[n - 1] == 'r' && c == 'n') ||
+			      (out[n - 1] == 'v' && c == 'v')))
+			out[n - 1] = c == 'n' ? 'm' : 'w';
+		else
+			out[n++] = c;
+	}
+	return n;
+}
+
+/* "user" and digits, or what looks like it ("userI2", "usero"): the
+ * default names, kept for the connections they name. */
 static bool reserved_name(const char *name, size_t len)
 {
-	if (len <= 4 || strncasecmp(name, "user", 4) != 0)
+	char skel[CHAT_NAME_MAX];
+	size_t n;
+
+	if (len <= 4 || len > CHAT_NAME_MAX)
 		return false;
-	for (size_t i = 4; i < len; i++)
-		if (name[i] < '0' || name[i] > '9')
+	n = name_skeleton(skel, name, len);
+	if (n <= 4 || memcmp(skel, "user", 4) != 0)
+		return false;
+	for (size_t i = 4; i < n; i++)
+		if ((skel[i] < '2' || skel[i] > '9') && skel[i] != 'l' &&
+		    skel[i] != 'o')
 			return false;
 	return true;
 }
@@ -751,17 +857,21 @@ static const char *name_error(const char *name, size_t len)
 	return NULL;
 }
 
-/* Taken by another member, letter case aside.  Room lock held. */
+/* Taken by another member: the same skeleton (name_skeleton), letter
+ * case and look-alikes aside.  Room lock held. */
 static bool name_taken_locked(struct chat_room *room,
 			      const struct chat_member *self, const char *name,
 			      size_t len)
 {
+	char want[CHAT_NAME_MAX], skel[CHAT_NAME_MAX];
+	size_t want_len = name_skeleton(want, name, len);
 	const struct chat_member *m;
 
 	for (m = TAILQ_FIRST(&room->members); m != NULL;
 	     m = TAILQ_NEXT(m, link))
-		if (m != self && m->name_len == len &&
-		    strncasecmp(m->name, name, len) == 0)
+		if (m != self &&
+		    name_skeleton(skel, m->name, m->name_len) == want_len &&
+		    memcmp(skel, want, want_len) == 0)
 			return true;
 	return false;
 }

@@ -36,6 +36,8 @@ enum {
 	OPT_LOG_FORMAT,
 	OPT_PID_FILE,
 	OPT_METRICS,
+	OPT_KEEPALIVE,
+	OPT_TCP_USER_TIMEOUT,
 };
 
 /* The options both servers take; stserver, serving one TCP client at a
@@ -57,6 +59,8 @@ enum {
 	{"proxy-protocol", no_argument, NULL, OPT_PROXY_PROTOCOL},      \
 	{"proxy-from", required_argument, NULL, OPT_PROXY_FROM},        \
 	{"framing", required_argument, NULL, OPT_FRAMING},              \
+	{"keepalive", required_argument, NULL, OPT_KEEPALIVE},          \
+	{"tcp-user-timeout", required_argument, NULL, OPT_TCP_USER_TIMEOUT}, \
 	{"help", no_argument, NULL, 'h'},                               \
 	{"version", no_argument, NULL, 'V'},
 
@@ -147,6 +151,10 @@ static void set_defaults(struct config *cfg, enum cli_kind kind)
 	cfg->udp = kind == CLI_MTSERVER;
 	cfg->idle_timeout = CLI_DEFAULT_IDLE;
 	cfg->send_timeout = CLI_DEFAULT_SEND_TIMEOUT;
+	cfg->keepalive_idle = CLI_DEFAULT_KEEPALIVE_IDLE;
+	cfg->keepalive_interval = CLI_DEFAULT_KEEPALIVE_INTERVAL;
+	cfg->keepalive_count = CLI_DEFAULT_KEEPALIVE_COUNT;
+	cfg->tcp_user_timeout = CLI_DEFAULT_TCP_USER_TIMEOUT;
 	cfg->max_per_ip = -1;
 	cfg->udp_echo_rate = -1;
 	cfg->max_memory = -1;
@@ -165,6 +173,37 @@ static enum cli_result number_option(const char *name, const char *text,
 		return CLI_RUN;
 	return OPT_FAIL(err, errlen, "invalid %s '%s' (expected %ld-%ld)", name,
 			text, min, max);
+}
+
+/* --keepalive IDLE[,INTERVAL[,COUNT]]: seconds, seconds, probes; "0"
+ * turns keepalive off.  What is not given keeps its default. */
+static enum cli_result keepalive_option(struct config *cfg, const char *text,
+					char *err, size_t errlen)
+{
+	long *fields[] = {&cfg->keepalive_idle, &cfg->keepalive_interval,
+			  &cfg->keepalive_count};
+	char part[16];
+	const char *p = text;
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+
+		if (n == 0 || n >= sizeof(part))
+			break;
+		memcpy(part, p, n);
+		part[n] = '\0';
+		if (parse_number(part, i == 0 ? 0 : 1, CLI_MAX_KEEPALIVE,
+				 fields[i]) == -1)
+			break;
+		if (comma == NULL)
+			return CLI_RUN;
+		p = comma + 1;
+	}
+	return OPT_FAIL(
+		err, errlen,
+		"invalid --keepalive '%s' (expected IDLE[,INTERVAL[,COUNT]], each 1-%d; 0 = off)",
+		text, CLI_MAX_KEEPALIVE);
 }
 
 /* A size: decimal bytes, or with a suffix K, M or G (binary units). */
@@ -329,6 +368,12 @@ static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
 			return CLI_ERROR;
 		cfg->metrics = optarg;
 		return CLI_RUN;
+	case OPT_KEEPALIVE:
+		return keepalive_option(cfg, optarg, err, errlen);
+	case OPT_TCP_USER_TIMEOUT:
+		return number_option("--tcp-user-timeout", optarg, 0,
+				     CLI_MAX_IDLE, &cfg->tcp_user_timeout, err,
+				     errlen);
 	case 'h':
 		return CLI_HELP;
 	case 'V':
@@ -390,6 +435,12 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 	/* A chat member may listen for hours without a word. */
 	if (cfg->chat && !idle_given)
 		cfg->idle_timeout = 0;
+	/* Above the send timeout: a non-reader is its (cli.h). */
+	if (cfg->tcp_user_timeout < 0)
+		cfg->tcp_user_timeout =
+			(cfg->send_timeout > 0 ? cfg->send_timeout
+					       : CLI_DEFAULT_SEND_TIMEOUT) +
+			CLI_USER_TIMEOUT_MARGIN;
 	if (cfg->bind_addr != NULL &&
 	    net_parse_addr(&addr, cfg->bind_addr, cfg->port, why,
 			   sizeof(why)) == -1)
@@ -600,6 +651,15 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		"make "
 		"no progress for\n"
 		"                        S seconds (default %d; 0 = never)\n"
+		"      --keepalive I,N,C TCP keepalive: probe after I idle "
+		"seconds, every N,\n"
+		"                        drop after C unanswered (default "
+		"60,10,3; 0 = off)\n"
+		"      --tcp-user-timeout S\n"
+		"                        drop a peer that acknowledges nothing "
+		"for S seconds\n"
+		"                        (default: --send-timeout + 30, so 90; "
+		"0 = the kernel's)\n"
 		"      --max-line BYTES  longer messages are logged truncated "
 		"(default %d)\n"
 		"      --framing F       TCP framing: auto (default: octet "

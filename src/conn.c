@@ -135,8 +135,10 @@ static size_t buffers_cost(const struct config *cfg)
 {
 	size_t max_line = (size_t)cfg->max_line;
 
+	/* An echo session's replies also fill its kernel send buffer. */
 	return frame_buffer_size(max_line) + LOG_BATCH_SIZE +
-	       logline_msg_max(max_line) + (cfg->echo ? echo_capacity(cfg) : 0);
+	       logline_msg_max(max_line) +
+	       (cfg->echo ? echo_capacity(cfg) + NET_SNDBUF_CHARGE : 0);
 }
 
 /*
@@ -160,8 +162,11 @@ static void on_frame_fault(void *ctx, const struct frame_fault *fault)
 
 size_t conn_session_cost(const struct config *cfg)
 {
+	/* A member's kernel send buffer fills as the room posts to it. */
 	return buffers_cost(cfg) +
-	       (cfg->chat ? chat_member_cost((size_t)cfg->max_line) : 0);
+	       (cfg->chat ? chat_member_cost((size_t)cfg->max_line) +
+				    NET_SNDBUF_CHARGE
+			  : 0);
 }
 
 /* Allocates the session's buffers, charged to the server's budget
@@ -214,13 +219,18 @@ void conn_refuse(const struct conn_env *env, int fd, const char *who,
 	stats_refused(env->stats, reason);
 }
 
-/* Turns away a client the session cannot take after all (no memory for
- * its buffers): it is told "server busy", as at accept, and the
- * refusal is logged before the disconnect line. */
+/* Turns away a client the session cannot take after all: no memory for
+ * its buffers ("server busy"), or no descriptor for its wake-up ("server
+ * full"), as at accept; the refusal is logged before the disconnect
+ * line. */
 __attribute__((noinline)) static void refuse(struct session *s)
 {
-	conn_refuse(s->c->env, s->c->fd, s->c->who, s->c->who_len,
-		    PROTO_BUSY_LINE, s->refusal);
+	const char *say = strcmp(s->refusal, "no-descriptors") == 0
+				  ? PROTO_FULL_LINE
+				  : PROTO_BUSY_LINE;
+
+	conn_refuse(s->c->env, s->c->fd, s->c->who, s->c->who_len, say,
+		    s->refusal);
 	s->reason = s->refusal;
 }
 
@@ -319,9 +329,23 @@ static int recv_failed(struct session *s)
 		return 1;
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
 		return -1;
-	s->reason = errno == ECONNRESET ? "reset" : "error";
+	s->reason = errno == ECONNRESET	 ? "reset"
+		    : errno == ETIMEDOUT ? "dead-peer"
+					 : "error";
 	s->err = errno;
 	return 0;
+}
+
+/* The replies could not be sent: when the peer is gone without a word
+ * (keepalive or TCP_USER_TIMEOUT gave up: ETIMEDOUT), the session ends
+ * as dead-peer (true).  Other failures show on the next receive. */
+static bool send_dead(struct session *s, long flushed)
+{
+	if (flushed != -1 || errno != ETIMEDOUT)
+		return false;
+	s->reason = "dead-peer";
+	s->err = errno;
+	return true;
 }
 
 /* Before the session's buffers exist: allocates them once there is a
@@ -466,8 +490,8 @@ static bool chat_woken(struct session *s)
 
 	if (outbox_pending(&t->out) > 0)
 		outbox_consume_wake(&t->out);
-	else
-		(void)outbox_flush(&t->out);
+	else if (send_dead(s, outbox_flush(&t->out)))
+		return true;
 	s->reason = chat_dropped(s->c->env->chat, &t->member);
 	return s->reason != NULL;
 }
@@ -662,8 +686,9 @@ static void serve_loop(struct session *s)
 			s->err = errno;
 			return;
 		}
-		if (blocked) /* POLLOUT, an error, or (chat) a nudge */
-			(void)outbox_flush(&s->talk->out);
+		/* POLLOUT, an error, or (chat) a nudge */
+		if (blocked && send_dead(s, outbox_flush(&s->talk->out)))
+			return;
 		if (pfd[SLOT_CLIENT].revents != 0 && !deaf && !held &&
 		    (pfd[SLOT_CLIENT].revents != POLLOUT || !blocked)) {
 			if (receive(s, 0) == 0) /* data before stop */
@@ -780,8 +805,11 @@ static int session_start(struct session *s)
 	(void)setsockopt(s->c->fd, IPPROTO_TCP, TCP_NODELAY, &(int){1},
 			 sizeof(int));
 	if (outbox_enable_posts(&t->out) == -1) {
-		if (errno == ENOMEM) {
-			s->refusal = "no-memory"; /* as for its buffers */
+		if (errno == ENOMEM || errno == EMFILE || errno == ENFILE) {
+			/* No memory for its buffers, or no descriptor for its
+			 * wake-up: as at accept. */
+			s->refusal = errno == ENOMEM ? "no-memory"
+						     : "no-descriptors";
 			refuse(s);
 			return -1;
 		}
@@ -868,6 +896,28 @@ __attribute__((noinline)) static void linger_close(const struct session *s)
 		    errno != EWOULDBLOCK)
 			return;
 	}
+}
+
+/* Whether the session ends by cutting its client off: it was dropped for
+ * not taking what it was sent (slow-reader, send-timeout).  A plain
+ * close would leave the kernel trickling the send buffer's old lines to
+ * it from an orphaned socket for minutes; a reset frees them at once. */
+static bool cut_off(const struct session *s)
+{
+	return strcmp(s->reason, "slow-reader") == 0 ||
+	       strcmp(s->reason, "send-timeout") == 0;
+}
+
+/* Cuts the client off (cut_off): a last notice for a chat member, best
+ * effort (its send buffer is likely full), then a reset. */
+static void cut_close(const struct session *s)
+{
+	static const char notice[] = "* you are dropped (too slow)\n";
+
+	if (s->c->env->chat != NULL)
+		(void)send(s->c->fd, notice, sizeof(notice) - 1,
+			   MSG_DONTWAIT | MSG_NOSIGNAL);
+	net_close_reset(s->c->fd);
 }
 
 /* ---- --proxy-protocol: the header before the session ---- */
@@ -1013,6 +1063,8 @@ void conn_serve(struct conn *c)
 	struct session s;
 	size_t discarded = 0;
 
+	/* Before anything is read: a dead peer is found from the start. */
+	(void)net_tune_session(c->fd, &c->env->tuning);
 	if (c->env->cfg->proxy_protocol && !proxy_admit(c))
 		return;
 	memset(&s, 0, sizeof(s));
@@ -1039,9 +1091,13 @@ void conn_serve(struct conn *c)
 		membudget_release(c->env->budget, s.charged);
 	stats_ended(c->env->stats, s.reason);
 	log_disconnect(&s, discarded);
-	if (strcmp(s.reason, "quit") == 0)
-		linger_close(&s);
-	close(c->fd);
+	if (cut_off(&s)) {
+		cut_close(&s);
+	} else {
+		if (strcmp(s.reason, "quit") == 0)
+			linger_close(&s);
+		close(c->fd);
+	}
 	c->fd = -1;
 	seats_give(c->env->seats, &c->seat);
 }

@@ -7,41 +7,32 @@
 #include <string.h>
 
 #include "swar.h"
+#include "uignorable.h"
 
 static const char hex[] = "0123456789abcdef";
 
 /*
- * Unicode's format characters (General Category Cf, Unicode 15) and the
- * line and paragraph separators (Zl, Zp): invisible, or reordering what
- * follows (U+202E shows "txt.exe" as "exe.txt"; the "Trojan Source"
- * attack), or a line break on some screens.  Sorted, for a binary
- * search; every one is escaped like a control byte.
+ * What Unicode says a screen may show as nothing (Default_Ignorable_Code_Point:
+ * U+3164 HANGUL FILLER, U+034F COMBINING GRAPHEME JOINER, variation
+ * selectors...), its format characters (Cf: U+202E shows "txt.exe" as
+ * "exe.txt", the "Trojan Source" attack) and the line and paragraph
+ * separators (Zl, Zp): every one is escaped like a control byte.  The
+ * table is generated from the Unicode data files (uignorable.h).
  */
-static const struct {
-	unsigned first, last;
-} format_chars[] = {
-	{0x00ad, 0x00ad},   {0x0600, 0x0605},	{0x061c, 0x061c},
-	{0x06dd, 0x06dd},   {0x070f, 0x070f},	{0x0890, 0x0891},
-	{0x08e2, 0x08e2},   {0x180e, 0x180e},	{0x200b, 0x200f},
-	{0x2028, 0x202e},   {0x2060, 0x2064},	{0x2066, 0x206f},
-	{0xfeff, 0xfeff},   {0xfff9, 0xfffb},	{0x110bd, 0x110bd},
-	{0x110cd, 0x110cd}, {0x13430, 0x1343f}, {0x1bca0, 0x1bca3},
-	{0x1d173, 0x1d17a}, {0xe0001, 0xe0001}, {0xe0020, 0xe007f},
-};
-
 static int is_format_char(unsigned cp)
 {
-	size_t lo = 0, hi = sizeof(format_chars) / sizeof(format_chars[0]);
+	size_t lo = 0, hi = uignorable_ranges_count;
 
-	/* CJK (U+3000..U+FEFE) and most scripts answer at once. */
-	if (cp < 0x00ad || (cp > 0x206f && cp < 0xfeff))
+	/* Most scripts and CJK answer at once. */
+	if (cp < uignorable_ranges[0].first ||
+	    (cp >= UIGNORABLE_GAP_FIRST && cp < UIGNORABLE_GAP_END))
 		return 0;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (cp < format_chars[mid].first)
+		if (cp < uignorable_ranges[mid].first)
 			hi = mid;
-		else if (cp > format_chars[mid].last)
+		else if (cp > uignorable_ranges[mid].last)
 			lo = mid + 1;
 		else
 			return 1;

@@ -10,6 +10,7 @@
 #include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -302,6 +303,45 @@ int net_send_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* setsockopt of an int; remembers the first failure's errno in *err. */
+static void set_int(int fd, int level, int name, int value, int *err)
+{
+	if (setsockopt(fd, level, name, &value, sizeof(value)) == -1 &&
+	    *err == 0)
+		*err = errno;
+}
+
+int net_tune_session(int fd, const struct net_tuning *t)
+{
+	int err = 0;
+
+	if (t->sndbuf > 0)
+		set_int(fd, SOL_SOCKET, SO_SNDBUF, t->sndbuf, &err);
+	if (t->keepalive_idle > 0) {
+		set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, t->keepalive_idle, &err);
+		set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, t->keepalive_interval,
+			&err);
+		set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, t->keepalive_count, &err);
+		set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1, &err);
+	}
+	if (t->user_timeout_ms > 0)
+		set_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT,
+			(int)t->user_timeout_ms, &err);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+void net_close_reset(int fd)
+{
+	struct linger now = {.l_onoff = 1, .l_linger = 0};
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &now, sizeof(now));
+	close(fd);
 }
 
 int net_raise_nofile(unsigned long *limit)

@@ -187,13 +187,32 @@ static int open_listeners(struct server *srv, char *err, size_t errlen)
 
 /* A client costs a descriptor, a chat member two (its socket, and its
  * outbox's wake-up). */
+static long fds_per_client(bool chat)
+{
+	return chat ? 2 : 1;
+}
+
 static long default_max_clients(unsigned long nofile, bool chat)
 {
 	long n = nofile > 2UL * SERVER_FD_RESERVE
 			 ? (long)(nofile - SERVER_FD_RESERVE)
 			 : (long)(nofile / 2);
 
-	return chat ? n / 2 : n;
+	return n / fds_per_client(chat);
+}
+
+/* The descriptors --max-clients needs (its clients', and the reserve),
+ * when RLIMIT_NOFILE, raised to its hard limit, is less; else 0.  The
+ * server runs all the same: newcomers past the limit are told "server
+ * full" (server_accept, and conn.c for a member's wake-up). */
+static unsigned long nofile_short(const struct server *srv)
+{
+	unsigned long need =
+		(unsigned long)srv->seats.max *
+			(unsigned long)fds_per_client(srv->cfg.chat) +
+		SERVER_FD_RESERVE;
+
+	return need > srv->nofile ? need : 0;
 }
 
 /* --max-clients, by default from RLIMIT_NOFILE; --max-per-ip: an
@@ -233,6 +252,7 @@ static void log_start(struct server *srv)
 		.transports = transports(&srv->cfg),
 		.max_clients = srv->seats.max,
 		.nofile = srv->nofile,
+		.nofile_needed = srv->nofile_needed,
 		.idle_timeout = srv->cfg.idle_timeout,
 		.max_line = srv->cfg.max_line,
 		.chat = srv->cfg.chat,
@@ -289,6 +309,19 @@ static void fill_metrics(void *ctx, struct metrics_snapshot *m)
 	m->threads = metrics_threads();
 }
 
+/* Every session's socket: a bounded send buffer, and dead peers found
+ * (cli.h: the defaults and why). */
+static struct net_tuning session_tuning(const struct config *cfg)
+{
+	return (struct net_tuning){
+		.sndbuf = NET_SNDBUF_BYTES,
+		.keepalive_idle = (int)cfg->keepalive_idle,
+		.keepalive_interval = (int)cfg->keepalive_interval,
+		.keepalive_count = (int)cfg->keepalive_count,
+		.user_timeout_ms = (unsigned)cfg->tcp_user_timeout * 1000u,
+	};
+}
+
 int server_open(struct server *srv, const struct config *cfg, char *err,
 		size_t errlen)
 {
@@ -320,6 +353,7 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 				 strerror(errno));
 	if (open_seats(srv, err, errlen) == -1)
 		return -1;
+	srv->nofile_needed = nofile_short(srv);
 	membudget_init(&srv->budget, cfg->max_memory >= 0
 					     ? (size_t)cfg->max_memory
 					     : membudget_default());
@@ -381,7 +415,8 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 				  .seats = &srv->seats,
 				  .chat = srv->chat,
 				  .budget = &srv->budget,
-				  .drain_deadline_ms = &srv->drain_deadline_ms};
+				  .drain_deadline_ms = &srv->drain_deadline_ms,
+				  .tuning = session_tuning(&srv->cfg)};
 	log_start(srv);
 	return 0;
 error:

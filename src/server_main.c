@@ -38,6 +38,12 @@ int server_main(int argc, char *argv[], const struct server_model *model)
 		fprintf(stderr, "%s: %s\n", cfg.prog, err);
 		return 1;
 	}
+	if (srv.nofile_needed > 0)
+		fprintf(stderr,
+			"%s: --max-clients %ld needs %lu descriptors, "
+			"RLIMIT_NOFILE allows %lu (its hard limit): newcomers "
+			"past that are told \"server full\"\n",
+			cfg.prog, srv.seats.max, srv.nofile_needed, srv.nofile);
 	if (server_catch_signals(&srv) == -1 || server_start_udp(&srv) == -1 ||
 	    server_start_metrics(&srv) == -1) {
 		fprintf(stderr, "%s: cannot start threads: %s\n", cfg.prog,

@@ -13,22 +13,16 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Unicode 15's format characters (Cf), and U+2028/2029 (Zl, Zp). */
-static const uint32_t format_ranges[][2] = {
-	{0x00ad, 0x00ad},   {0x0600, 0x0605},	{0x061c, 0x061c},
-	{0x06dd, 0x06dd},   {0x070f, 0x070f},	{0x0890, 0x0891},
-	{0x08e2, 0x08e2},   {0x180e, 0x180e},	{0x200b, 0x200f},
-	{0x2028, 0x202e},   {0x2060, 0x2064},	{0x2066, 0x206f},
-	{0xfeff, 0xfeff},   {0xfff9, 0xfffb},	{0x110bd, 0x110bd},
-	{0x110cd, 0x110cd}, {0x13430, 0x1343f}, {0x1bca0, 0x1bca3},
-	{0x1d173, 0x1d17a}, {0xe0001, 0xe0001}, {0xe0020, 0xe007f},
-};
+#include "uignorable.h"
 
+/* Default ignorables, Cf, Zl and Zp: the generated table (uignorable.h,
+ * checked against the Unicode data files by tests/test_uignorable.sh),
+ * searched one range at a time. */
 static inline int ref_is_format(uint32_t cp)
 {
-	for (size_t i = 0; i < sizeof(format_ranges) / sizeof(*format_ranges);
-	     i++)
-		if (cp >= format_ranges[i][0] && cp <= format_ranges[i][1])
+	for (size_t i = 0; i < uignorable_ranges_count; i++)
+		if (cp >= uignorable_ranges[i].first &&
+		    cp <= uignorable_ranges[i].last)
 			return 1;
 	return 0;
 }

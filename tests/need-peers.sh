@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 # tests/need-peers.sh CMD=PKG... - the real programs some suites start as
-# peers (haproxy, rsyslogd, logger...).  Each CMD missing from PATH has its
+# peers (haproxy, rsyslogd, logger...), and data files they read (CMD an
+# absolute path: the Unicode data files).  Each CMD missing from PATH has its
 # PKG installed with apt-get when running as root; otherwise the one
 # command to run is printed and the suites that need it skip, saying so.
 # Never fails: a missing peer is a skip, not a broken build.  `make test`
@@ -11,7 +12,8 @@ missing=
 for pair in "$@"; do
 	cmd=${pair%%=*}
 	pkg=${pair#*=}
-	command -v "$cmd" >/dev/null 2>&1 || missing="$missing $pkg"
+	# CMD is a program on PATH, or a file's absolute path (data).
+	{ command -v "$cmd" >/dev/null 2>&1 || [ -e "$cmd" ]; } || missing="$missing $pkg"
 done
 [ -n "$missing" ] || exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -82,6 +82,18 @@ static void test_trojan_source_characters(void **state)
 	expect_escape("\xf3\xa0\x80\x81", "\\xf3\\xa0\\x80\\x81");
 	/* Soft hyphen: invisible, so escaped. */
 	expect_escape("\xc2\xad", "\\xc2\\xad");
+	/* Default ignorables that are not Cf (issue 21): U+3164 HANGUL
+	 * FILLER, U+034F COMBINING GRAPHEME JOINER, U+FFA0, a variation
+	 * selector, U+115F, U+E0100. */
+	expect_escape("a\xe3\x85\xa4"
+		      "b",
+		      "a\\xe3\\x85\\xa4b");
+	expect_escape("\xcd\x8f", "\\xcd\\x8f");
+	expect_escape("\xef\xbe\xa0", "\\xef\\xbe\\xa0");
+	expect_escape("\xe2\x9d\xa4\xef\xb8\x8f",
+		      "\xe2\x9d\xa4\\xef\\xb8\\x8f");
+	expect_escape("\xe1\x85\x9f", "\\xe1\\x85\\x9f");
+	expect_escape("\xf3\xa0\x84\x80", "\\xf3\\xa0\\x84\\x80");
 }
 
 static void test_printable_text_stays(void **state)
