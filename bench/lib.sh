@@ -392,7 +392,8 @@ ns_delete() {
 
 # need_cmd CMD PKG [install|skip]: succeed if CMD is on PATH.  Otherwise,
 # with "install" (the default) and root, apt-get install PKG (bounded) and
-# check again; else print the command to run and fail.
+# check again; else print the command to run and fail.  MT_NO_INSTALL=1
+# (debian/rules sets it: a package build installs nothing) only checks.
 _APT_UPDATED=''
 need_cmd() {
 	local cmd=$1 pkg=$2 mode=${3:-install}
@@ -401,7 +402,7 @@ need_cmd() {
 		say "$cmd not found (package $pkg): skipping what needs it"
 		return 1
 	fi
-	if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+	if [[ ${MT_NO_INSTALL:-0} == 1 ]] || [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
 		say "$cmd not found; run: sudo apt-get install -y $pkg (skipping what needs it)"
 		return 1
 	fi
