@@ -98,10 +98,27 @@ test_need_peers_no_install() {
 	grep -q 'run: sudo apt-get install -y mt-fake-pkg' <<<"$out" || t_fail "said: $out"
 }
 
-# The package's tests run with the switch on.
+# make's own checks: zlib (building flood) and cmocka (make test).
+test_need_zlib_and_cmocka_no_install() {
+	local out rc=0
+	fake_root
+	printf '#!/bin/sh\nexit 1\n' >"$T_TMP/fake/pkg-config"
+	chmod 755 "$T_TMP/fake/pkg-config"
+	export MT_NO_INSTALL=1
+	out=$(CC=false sh "$T_ROOT/bench/src/need-zlib.sh" 2>&1) || rc=$?
+	((rc == 1)) || t_fail "need-zlib.sh: exit $rc, not 1: $out"
+	grep -q 'run: sudo apt-get install -y zlib1g-dev' <<<"$out" || t_fail "need-zlib.sh said: $out"
+	rc=0
+	out=$(sh "$T_ROOT/tests/need-cmocka.sh" 2>&1) || rc=$?
+	((rc == 1)) || t_fail "need-cmocka.sh: exit $rc, not 1: $out"
+	grep -q 'run: sudo apt-get install -y libcmocka-dev' <<<"$out" || t_fail "need-cmocka.sh said: $out"
+	(($(apt_calls) == 0)) || t_fail "apt-get ran under MT_NO_INSTALL=1: $(cat "$CALLS")"
+}
+
+# The whole package build runs with the switch on.
 test_package_build_sets_no_install() {
-	grep -qE '^[[:space:]]+MT_NO_INSTALL=1 .*\$\(MAKE\) .*run-tests' "$T_ROOT/debian/rules" ||
-		t_fail "debian/rules does not run run-tests with MT_NO_INSTALL=1"
+	grep -qx 'export MT_NO_INSTALL = 1' "$T_ROOT/debian/rules" ||
+		t_fail "debian/rules does not export MT_NO_INSTALL = 1"
 }
 
 # Only tests/need-*.sh fetch: no suite runs npm or apt-get itself.
@@ -119,6 +136,7 @@ t_case test_need_tools_no_install
 t_case test_need_tools_installs_as_root
 t_case test_need_tools_present_is_silent
 t_case test_need_peers_no_install
+t_case test_need_zlib_and_cmocka_no_install
 t_case test_package_build_sets_no_install
 t_case test_suites_never_fetch
 t_done

@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Makes sure zlib's header is there for flood's HdrHistogram logs
 # (hdrlog.c): installs zlib1g-dev with apt-get when running as root,
-# otherwise prints the one command to run and fails.
+# otherwise (or under MT_NO_INSTALL=1: a package build) prints the one
+# command to run and fails.
 zlib_found() {
 	echo '#include <zlib.h>' | ${CC:-cc} -E -x c - >/dev/null 2>&1
 }
 zlib_found && exit 0
 pkg=zlib1g-dev
-if [ "$(id -u)" -ne 0 ]; then
+if [ "${MT_NO_INSTALL:-0}" = 1 ] || [ "$(id -u)" -ne 0 ]; then
 	echo "make: zlib is missing; run: sudo apt-get install -y $pkg" >&2
 	exit 1
 fi
