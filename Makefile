@@ -188,6 +188,12 @@ TEST_PEERS = logger=bsdutils haproxy=haproxy python3=python3 rsyslogd=rsyslog jq
 	     systemd-socket-activate=systemd prometheus=prometheus \
 	     promtool=prometheus ss=iproute2 ip=iproute2 \
 	     /usr/share/unicode/DerivedCoreProperties.txt=unicode-data
+# The tools the shell suites and test_ops run, installed before any suite
+# starts (a package build's run-tests installs nothing).  systemd-analyze
+# verify wants what the unit runs: /bin/kill (ExecReload) and man.
+TEST_PEERS += logrotate=logrotate mandoc=mandoc man=man-db ip=iproute2 \
+	      systemd-analyze=systemd /bin/kill=procps \
+	      dpkg-parsechangelog=dpkg-dev
 check-peers:
 	@sh tests/need-peers.sh $(TEST_PEERS)
 
@@ -312,10 +318,15 @@ FUZZ_NAMES    = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS     = $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 FUZZ_OBJS     = $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRCS) $(FLOOD_SRCS) $(WIRE_SRCS))
 
-build/fuzz/obj/%.o: %.c
+# clang and its libFuzzer runtime: installed as root, else named.
+.PHONY: check-fuzz
+check-fuzz:
+	@FUZZ_CC=$(FUZZ_CC) sh tests/need-tools.sh "make fuzz" $(FUZZ_CC)=clang libfuzzer=auto
+
+build/fuzz/obj/%.o: %.c | check-fuzz check-zlib
 	@mkdir -p $(@D)
 	$(call say,FUZZCC,$<)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -c -o $@ $<
-build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h tests/escape_ref.h $(FUZZ_OBJS)
+build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h tests/escape_ref.h $(FUZZ_OBJS) | check-fuzz
 	$(call say,FUZZLD,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) \
 	    $(MT_LDLIBS) $(FLOOD_LDLIBS)
@@ -345,12 +356,21 @@ LINT_SRCS = $(wildcard src/*.c bench/src/*.c lessons/wire/*.c tests/*.c)
 FORTIFY_FLAGS = -O2 -D_FORTIFY_SOURCE=2 -Wformat -Werror=format-security
 FORMAT_SRCS = $(wildcard include/*.h src/*.c bench/src/*.c bench/src/*.h lessons/wire/*.c \
 	      lessons/wire/*.h tests/*.c tests/*.h)
-lint:
+# The linters, and what the sources include (cmocka, zlib): installed as
+# root, else named.  clang-tidy's "N warnings generated" chatter on stderr
+# is dropped; anything else there is shown when it fails.
+LINT_TOOLS = cppcheck=cppcheck clang-tidy=clang-tidy clang-format=clang-format
+.PHONY: check-lint
+check-lint:
+	@sh tests/need-tools.sh "make lint" $(LINT_TOOLS)
+lint: check-lint check-cmocka check-zlib
 	$(call say,LINT,cppcheck)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	    --inline-suppr --std=c11 $(LINT_INCLUDES) -D_POSIX_C_SOURCE=200809L \
 	    src bench lessons tests
+	@mkdir -p $(BUILD)
 	$(call say,LINT,clang-tidy)clang-tidy --quiet --warnings-as-errors='*' $(LINT_SRCS) -- -std=c11 \
-	    $(LINT_INCLUDES) -D_POSIX_C_SOURCE=200809L $(CFLAGS_tests) 2>/dev/null
+	    $(LINT_INCLUDES) -D_POSIX_C_SOURCE=200809L $(CFLAGS_tests) 2>$(BUILD)/clang-tidy.err || \
+	    { grep -v 'warnings\? generated\.$$' $(BUILD)/clang-tidy.err >&2; exit 1; }
 	$(call say,LINT,clang-format)clang-format --dry-run --Werror $(FORMAT_SRCS)
 	$(call say,LINT,fortify)printf '%s\n' $(LINT_SRCS) | xargs -P 2 -I{} \
 	    $(CC) $(LINT_INCLUDES) -D_POSIX_C_SOURCE=200809L $(MT_CFLAGS) \

@@ -344,6 +344,8 @@ ns_delete() {
 # needs (gnuplot for a picture included) it asks for in the default mode,
 # QUICK or not; "skip" is for bench/run.sh's optional comparison peers in
 # a QUICK run.
+# MT_NO_INSTALL=1 (debian/rules sets it: a package build installs nothing)
+# only checks.
 _APT_UPDATED=''
 need_cmd() {
 	local cmd=$1 pkg=$2 mode=${3:-install}
@@ -352,7 +354,7 @@ need_cmd() {
 		say "$cmd not found (package $pkg): skipping what needs it"
 		return 1
 	fi
-	if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+	if [[ ${MT_NO_INSTALL:-0} == 1 ]] || [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
 		say "$cmd not found; run: sudo apt-get install -y $pkg (skipping what needs it)"
 		return 1
 	fi

@@ -22,10 +22,12 @@ command -v dpkg >/dev/null || skip "not a Debian system (no dpkg)"
 if dpkg-query -W -f '${Status}' mtserver 2>/dev/null | grep -q installed; then
 	skip "a mtserver package is installed already: not touching it"
 fi
+need_cmd git git || die "git is needed (it lists the tree's files)"
 need_cmd dpkg-buildpackage dpkg-dev || die "dpkg-buildpackage is needed"
 need_cmd dh debhelper || die "debhelper is needed"
 need_cmd fakeroot fakeroot || die "fakeroot is needed"
 need_cmd lintian lintian || die "lintian is needed"
+need_cmd blhc blhc || die "blhc is needed (it checks the build log's flags)"
 
 bench_begin
 # shellcheck disable=SC2317 # called by bench/lib.sh's exit trap
@@ -44,18 +46,42 @@ copy_tree() {
 		tar --null -T - -cf - | tar -xf - -C "$1"
 }
 
+# build_deps DIR: debian/control's Build-Depends (without the test ones:
+# the nocheck profile) installed with apt-get when missing.
+build_deps() {
+	(cd "$1" && dpkg-checkbuilddeps -P nocheck) >/dev/null 2>&1 && return 0
+	say "installing the build dependencies (apt-get build-dep)"
+	(cd "$1" && DEBIAN_FRONTEND=noninteractive timeout 900 \
+		apt-get build-dep -y -qq --no-install-recommends -P nocheck ./) >"$T/build-dep.log" 2>&1 || {
+		cat "$T/build-dep.log" >&2
+		die "apt-get build-dep failed"
+	}
+}
+
 build() {
 	say "building the package in $T"
 	copy_tree "$T/mtserver-1.0"
+	build_deps "$T/mtserver-1.0"
 	# The suites ran in CI already (make test): nocheck.
 	(cd "$T/mtserver-1.0" &&
-		DEB_BUILD_OPTIONS="nocheck parallel=2" timeout "$BUILD_TIMEOUT" \
-			dpkg-buildpackage -us -uc -b >"$T/build.log" 2>&1) || {
+		DEB_BUILD_OPTIONS="nocheck parallel=2" DEB_BUILD_PROFILES=nocheck \
+			timeout "$BUILD_TIMEOUT" dpkg-buildpackage -us -uc -b >"$T/build.log" 2>&1) || {
 		tail -n 30 "$T/build.log" >&2
 		die "dpkg-buildpackage failed (log above)"
 	}
 	DEB=$(ls "$T"/mtserver_*.deb)
 	say "built $(basename "$DEB")"
+}
+
+# The build log shows every compile and link (debian/rules: V=1), and
+# blhc finds Debian's hardening flags on each.
+check_build_log() {
+	local out
+	out=$(blhc --bindnow "$T/build.log" 2>&1) || {
+		printf '%s\n' "$out" >&2
+		die "blhc: the build log lacks hardening flags (or does not show them)"
+	}
+	say "blhc: every compile and link has the hardening flags"
 }
 
 check_lintian() {
@@ -120,6 +146,7 @@ remove_it() {
 }
 
 build
+check_build_log
 check_lintian
 install_it
 run_installed

@@ -3,8 +3,9 @@
 # dist/need-dev.sh zlib|cmocka - makes sure a library a build needs is
 # there: zlib's header for flood's HdrHistogram logs (bench/src/hdrlog.c,
 # `make`), cmocka for the tests (`make test`).  Installs its Debian
-# packages with apt-get when running as root, otherwise prints the one
-# command to run and fails.
+# packages with apt-get when running as root, otherwise (or under
+# MT_NO_INSTALL=1: a package build) prints the one command to run and
+# fails.
 zlib_found() {
 	echo '#include <zlib.h>' | ${CC:-cc} -E -x c - >/dev/null 2>&1
 }
@@ -22,7 +23,7 @@ cmocka)
 	exit 2 ;;
 esac
 "$1_found" && exit 0
-if [ "$(id -u)" -ne 0 ]; then
+if [ "${MT_NO_INSTALL:-0}" = 1 ] || [ "$(id -u)" -ne 0 ]; then
 	echo "$who: $1 is missing; run: sudo apt-get install -y $pkgs" >&2
 	exit 1
 fi

@@ -190,6 +190,68 @@ char *h_bin_in(char *buf, size_t size, const char *name)
 	return buf;
 }
 
+/* Copies the file at from to a new file to, mode 0755; 0 or -1. */
+static int copy_program(const char *from, const char *to)
+{
+	char buf[64 * 1024]; /* a few reads for a program of a few MB */
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	int rc = in == -1 || out == -1 ? -1 : 0;
+	ssize_t n = 0;
+
+	while (rc == 0 && (n = read(in, buf, sizeof(buf))) != 0) {
+		if (n == -1) {
+			rc = errno == EINTR ? 0 : -1;
+			continue;
+		}
+		rc = h_write_all(out, buf, (size_t)n);
+	}
+	if (out != -1 && (fchmod(out, 0755) == -1 || close(out) == -1))
+		rc = -1;
+	if (in != -1)
+		close(in);
+	return rc;
+}
+
+static char any_uid_dir[H_PATH_MAX];
+static pid_t any_uid_owner;
+
+static void any_uid_cleanup(int status, void *arg)
+{
+	(void)status;
+	(void)arg;
+	if (getpid() == any_uid_owner) /* not a forked child exiting */
+		remove_tree(AT_FDCWD, any_uid_dir);
+}
+
+char *h_bin_any_uid(char *buf, size_t size, const char *name)
+{
+	if (any_uid_dir[0] == '\0') {
+		snprintf(any_uid_dir, sizeof(any_uid_dir), "/tmp/mtbin.XXXXXX");
+		if (mkdtemp(any_uid_dir) == NULL ||
+		    chmod(any_uid_dir, 0755) == -1) {
+			print_message("cannot make a directory every uid can "
+				      "reach under /tmp: %s\n",
+				      strerror(errno));
+			any_uid_dir[0] = '\0';
+			return NULL;
+		}
+		any_uid_owner = getpid();
+		on_exit(any_uid_cleanup, NULL);
+	}
+	if (snprintf(buf, size, "%s/%s", any_uid_dir, name) >= (int)size)
+		abort(); /* a name too long is a bug in the test */
+	if (access(buf, X_OK) == 0)
+		return buf; /* copied for an earlier test */
+	if (copy_program(h_bin(name), buf) == -1) {
+		print_message("cannot copy %s to %s: %s\n", h_bin(name), buf,
+			      strerror(errno));
+		(void)unlink(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 static int spawn(struct h_proc *p, const char *prog, const char *const argv[],
 		 const char *stdin_path, int *stdin_fd)
 {

@@ -43,6 +43,18 @@ char *h_path_in(char *buf, size_t size, const char *name);
  * "flood" -> $MT_FLOOD, others -> $MT_BIN_DIR/name. */
 char *h_bin_in(char *buf, size_t size, const char *name);
 
+/*
+ * A copy of program name (as h_bin finds it) that any uid can run, for
+ * a test that drops privileges: the checkout and h_tmpdir() may sit
+ * under a directory of mode 0700 (root's home, a mktemp -d build
+ * directory) that another uid cannot pass through.  The copy goes in a
+ * directory of mode 0755 made under /tmp for the suite (not $TMPDIR,
+ * which may be private too) and removed when the suite exits.  Its
+ * absolute path is written into buf[0..size) and returned; NULL, with
+ * the reason printed, when it cannot be made.
+ */
+char *h_bin_any_uid(char *buf, size_t size, const char *name);
+
 /* The same, each call into a buffer of its own that lives as long as
  * the block the call is in (a compound literal): no call overwrites
  * another's result, however many a test makes. */
