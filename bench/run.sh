@@ -25,14 +25,22 @@
 #   memory    VmRSS with 10,000 idle clients; how many of 19,000 are held
 #   chat      mtserver --chat vs ncat --chat at 50 and 200 members (when
 #             flood has --chat)
+#   framing   (issue 24) ingest octet-counted (flood --octet-count) vs LF,
+#             and through haproxy: send-proxy-v2 to --proxy-protocol vs
+#             plain TCP mode; alternating rounds, every log verified
+#   metrics   (issue 25) ingest and ping-pong with --metrics scraped once
+#             a second vs without; alternating rounds
+#   room      (issue 21) the chat room under a UDP flooder at 10x its
+#             rate, a TCP flooder (with vs without), and churn while
+#             newcomers join
 #
 # Every server binds a free 127.0.0.1 port and is stopped by its pid; a
 # missing peer is installed with apt-get (full run, root) or skipped.
 # Every wait and loop is bounded; past a time budget the remaining
 # measurements are skipped.  Environment: QUICK, PUBLISH, KEEP_TMP (see
 # bench/lib.sh), MTSERVER, FLOOD, SECTIONS (some of the sections' names,
-# e.g. SECTIONS="framing room": only those; for trying one out).  Exit status: 0 when every run worked, 1
-# when one failed.  Targets are reported as met or missed, never enforced.
+# e.g. SECTIONS="framing room": only those, for trying one out).  Exit
+# status: 0 when every run worked, 1 when one failed.  Targets are reported as met or missed, never enforced.
 
 set -euo pipefail
 
@@ -445,8 +453,9 @@ ingest_run() {
 	say "ingest ${id#in_}: $bytes bytes written"
 }
 
-# verify_log ID LOG [N M]: flood --verify-log (N x M: the ingest's) into $T/ID.verify.json; its command
-# and verdict become the run's facts.
+# verify_log ID LOG [N M]: flood --verify-log for N x M messages (the
+# ingest's when not given) into $T/ID.verify.json; its command and
+# verdict become the run's facts.
 verify_log() {
 	local id=$1 rc=0 n=${3:-$IN_CLIENTS} m=${4:-$IN_MESSAGES}
 	local cmd=("$FLOOD" --verify-log "$2" -n "$n" -m "$m" --json)
@@ -669,7 +678,7 @@ ex_ingest() {
 	rm -f "$log"
 	add_run "$id" "$sec" "$tool" "$EX_CLIENTS" messages "$EX_MESSAGES" t0_ns "$t0" settled_ns "$SETTLED_NS" \
 		bytes "$bytes" round "$round"
-	say "$sec $tool, round $round: $(bget --num "$T/$id.verify.json" found) lines verified"
+	say "${sec//_/ } $tool, round $round: $(bget --num "$T/$id.verify.json" found) lines verified"
 }
 
 # framing_run FRAMING ROUND: mtserver --framing FRAMING; flood sends the

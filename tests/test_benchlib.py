@@ -298,6 +298,18 @@ class Assemble(unittest.TestCase):
         self.assertEqual((t["measured"], t["met"]), ("3.00x deliveries/s; p99 100 us vs 200 us", "yes"))
         self.assertEqual(doc["runs"]["chat_ncat_5"]["p99_us"], 200)
 
+    def test_chat_target_wants_one_and_a_half(self):
+        """Issue 21: ahead of ncat by >= 1.5x, p99 lower too."""
+        for tool, rate, p99 in (("mtserver", 140, 100), ("ncat", 100, 200)):
+            self.run.flood_run("chat_%s_5" % tool, "chat", tool, 5,
+                               flood_report(deliveries_per_s=rate, delivery_us={"p50": 1, "p99": p99}), 0,
+                               "messages", "10")
+        self.run.fact("section:chat", "busy_pct_before", "0", "sizes[]", "", "sizes[]", "5", "end", "1")
+        _, doc = self.results()
+        t = self.target(doc, "chat_5")
+        self.assertEqual((t["measured"], t["wanted"], t["met"]),
+                         ("1.40x deliveries/s; p99 100 us vs 200 us", ">= 1.5x and p99 lower", "no"))
+
     def pair(self, section, fmt, tools, rates, key="messages_per_s", extra=()):
         """Rounds of a pair: rates {(tool, round): figure}; ingest-like runs
         get their lines/s from a verify report and times."""
