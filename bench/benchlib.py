@@ -20,6 +20,9 @@ The lessons' reports (lessons/lessonlib.py) use the same helpers.
 import json
 import os
 import re
+import selectors
+import signal
+import socket
 import sys
 import time
 
@@ -307,6 +310,36 @@ class Bench:
         if "verify_command" in f:
             run.update(verify_command=f["verify_command"], verify_ok=f["verify_ok"] == "true")
 
+    def figures_framing(self, rid, f, doc, run):
+        """An ingest run of a pair compared in alternating rounds."""
+        self.figures_ingest(rid, f, doc, run)
+        run["round"] = typed(f["round"])
+
+    figures_front = figures_framing
+
+    def figures_metrics_ingest(self, rid, f, doc, run):
+        self.figures_framing(rid, f, doc, run)
+        run["scrapes"] = typed(f.get("scrapes", ""))
+
+    def figures_metrics_pingpong(self, rid, f, doc, run):
+        self.figures_pingpong(rid, f, doc, run)
+
+    def figures_room(self, rid, f, doc, run):
+        """The room under attack: a room with a UDP flooder (udp), with and
+        without a TCP flooder (flood_on, flood_off), newcomers during churn
+        (churn)."""
+        if f["tool"] == "churn":
+            run.update(welcomed=typed(get(doc, "messages_answered")), refused=typed(churn_refused(doc)),
+                       welcome_p50_us=typed(get(doc, "first_reply_us.p50")),
+                       welcome_p99_us=typed(get(doc, "first_reply_us.p99")),
+                       churn_connections=typed(f.get("churn_connections", "")))
+            return
+        run.update(messages=typed(f["messages"]), deliveries_per_s=typed(get(doc, "deliveries_per_s")),
+                   p50_us=typed(get(doc, "delivery_us.p50")), p99_us=typed(get(doc, "delivery_us.p99")))
+        for k in ("round", "flooder_lines", "udp_rate", "udp_sent", "udp_not_relayed", "slow_reader_drops"):
+            if k in f:
+                run[k] = typed(f[k])
+
     def add_dd(self, rid, f, run):
         """dd of the same bytes, twice: the faster counts."""
         secs = [s for s in f.get("seconds", []) if is_num(s)]
@@ -369,11 +402,58 @@ class Bench:
                                                                                        "delivery_us.p99")
             met = "n/a"
             if r and is_num(p_m) and is_num(p_n):
-                met = "yes" if met_if(r, "gt", 1) == "yes" and met_if(p_m, "le", p_n) == "yes" else "no"
+                met = "yes" if met_if(r, "ge", 1.5) == "yes" and met_if(p_m, "le", p_n) == "yes" else "no"
             self.target("chat_" + n, "chat, %s members: mtserver --chat vs ncat --chat, deliveries/s and p99 "
                         "delivery latency" % n, "%s deliveries/s; p99 %s us vs %s us" % (x_txt(r), p_m or "-",
                                                                                         p_n or "-"),
-                        "> 1x and p99 lower", met)
+                        ">= 1.5x and p99 lower", met)  # issue 21
+
+    def rounds_ratio(self, a_fmt, b_fmt, key, rounds):
+        """The median over rounds 1..rounds of run a_fmt % round's key over
+        run b_fmt % round's."""
+        return median_ratio((self.run_get(a_fmt % i, key), self.run_get(b_fmt % i, key))
+                            for i in range(1, int(rounds) + 1))
+
+    def targets_framing(self, s):
+        r = self.rounds_ratio("fr_octet_r%d", "fr_lf_r%d", "lines_per_s", s["rounds"])
+        self.target("fr_octet_vs_lf", "ingest %s x %s messages, logged and verified: octet-counted framing "
+                    "(flood --octet-count, --framing octet) vs LF framing, lines/s%s"
+                    % (s["clients"], fmt_num(s["messages"]), rounds_txt(s["rounds"])), x_txt(r), ">= 0.9x",
+                    met_if(r, "ge", 0.9))
+
+    def targets_front(self, s):
+        r = self.rounds_ratio("px_pp_r%d", "px_tcp_r%d", "lines_per_s", s["rounds"])
+        self.target("px_pp_vs_tcp", "ingest through haproxy: send-proxy-v2 to mtserver --proxy-protocol vs "
+                    "plain TCP mode to plain mtserver, lines/s%s" % rounds_txt(s["rounds"]), x_txt(r), ">= 0.8x",
+                    met_if(r, "ge", 0.8))
+
+    def targets_metrics(self, s):
+        r = self.rounds_ratio("mx_in_on_r%d", "mx_in_off_r%d", "lines_per_s", s["rounds"])
+        self.target("mx_ingest", "ingest with --metrics (scraped once a second) vs without, lines/s%s"
+                    % rounds_txt(s["rounds"]), x_txt(r), ">= 0.98x", met_if(r, "ge", 0.98))
+        r = self.rounds_ratio("mx_pp_on_r%d", "mx_pp_off_r%d", "messages_per_s", s["rounds"])
+        self.target("mx_pingpong", "ping-pong, %s clients, with --metrics (scraped once a second) vs without, "
+                    "msgs/s%s" % (s["pp_clients"], rounds_txt(s["rounds"])), x_txt(r), ">= 0.98x",
+                    met_if(r, "ge", 0.98))
+
+    def targets_room(self, s):
+        u = self.runs.get("room_udp", {})
+        drops, skipped = self.run_get("room_udp", "slow_reader_drops"), self.run_get("room_udp", "udp_not_relayed")
+        self.target("room_udp", "room of %s + one UDP flooder at %s lines/s (10x the room's rate): members dropped "
+                    "(reason=slow-reader); UDP lines not relayed, counted" % (s["members_udp"], s["udp_rate"]),
+                    "%s dropped; %s of %s not relayed" % (drops or "-", skipped or "-",
+                                                         self.run_get("room_udp", "udp_sent") or "-"),
+                    "0 dropped, the rest counted", room_udp_met(u.get("ok"), drops, skipped))
+        r = self.rounds_ratio("room_fl_on_r%d", "room_fl_off_r%d", "p99_us", s["rounds"])
+        self.target("room_flooder", "room of %s, one TCP flooder: honest senders' p99 delivery vs the same room "
+                    "without it%s" % (s["members_flooder"], rounds_txt(s["rounds"])), x_txt(r), "<= 2x",
+                    met_if(r, "le", 2))
+        c = self.runs.get("room_churn", {})
+        refused, p99 = self.run_get("room_churn", "refused"), self.run_get("room_churn", "welcome_p99_us")
+        self.target("room_churn", "%s newcomers while 4 threads connect and close: refused; welcome p99 (connect to "
+                    "the welcome line)" % s["newcomers"],
+                    "%s refused; p99 %s ms" % (refused or "-", rnd(ratio(p99, "1000", 3), 1) or "-"),
+                    "0 refused, p99 < 100 ms", room_churn_met(c.get("ok"), refused, p99))
 
     # -- the whole -----------------------------------------------------------
 
@@ -442,6 +522,41 @@ class Bench:
 def pp_id(tool, clients, rnd_no=1):
     """A ping-pong run's id: round 1, the table's, has no suffix."""
     return "pp_%s_%s" % (tool, clients) + ("" if int(rnd_no) == 1 else "_r%s" % rnd_no)
+
+
+def median_ratio(pairs):
+    """The median of a / b over the pairs (4 decimals) that have both;
+    "" if none."""
+    return median([ratio(a, b, 4) for a, b in pairs])
+
+
+def rounds_txt(rounds):
+    return " (median of %s alternating rounds)" % rounds if is_num(rounds) and int(rounds) > 1 else ""
+
+
+def churn_refused(doc):
+    """Newcomers turned away: refused by the server or failed to connect."""
+    n = [get(doc, "refused_by_server"), get(doc, "connections_failed"), get(doc, "errors.refused_by_server")]
+    if not any(is_num(x) for x in n):
+        return ""
+    return str(max(int(get(doc, "refused_by_server") or 0), int(get(doc, "errors.refused_by_server") or 0))
+               + int(get(doc, "connections_failed") or 0))
+
+
+def room_udp_met(ok, drops, not_relayed):
+    """Issue 21: the room ran (ok), no member dropped, and the UDP lines
+    over the rate were counted (some were: the flooder sends 10x)."""
+    if ok is None or not is_num(drops) or not is_num(not_relayed):
+        return "n/a"
+    return "yes" if ok and int(drops) == 0 and int(not_relayed) > 0 else "no"
+
+
+def room_churn_met(ok, refused, p99_us):
+    """Issue 21: every newcomer welcomed (ok, none refused), welcome p99
+    under 100 ms."""
+    if ok is None or not is_num(refused) or not is_num(p99_us):
+        return "n/a"
+    return "yes" if ok and int(refused) == 0 and float(p99_us) < 100000 else "no"
 
 
 def ms_to_us(ms):
@@ -546,7 +661,7 @@ every measurement, peers included. $TMP is the run's mktemp directory; ports are
                      "%s / %s" % (j("machine.loadavg_start"), j("machine.loadavg_end"))))
         self.w("\n## Versions\n\n| tool | version |\n|---|---|\n")
         for k in ("mtserver", "flood", "git", "cc", "bash", "redis-server", "redis-benchmark", "rsyslogd", "go",
-                  "ncat", "dd"):
+                  "ncat", "haproxy", "dd"):
             if j("versions." + k):
                 self.w(row(k, md_cell(j("versions." + k))))
         self.w("\n")
@@ -734,6 +849,107 @@ ncat is Debian's `ncat --chat`, which keeps no log; so mtserver runs with `-q` (
         self.w("\n")
         self.servers_list("chat", "mtserver", "ncat")
 
+    def pair_rounds(self, sec, fmt_a, fmt_b, names, key, digits=0):
+        """A pair's alternating rounds: each run's command, its figure
+        (key) and the ratio; the median is the target's."""
+        rounds = self.jv("sections.%s.rounds" % sec)
+        self.w("| round | %s | %s | %s ÷ %s |\n|---:|---:|---:|---:|\n" % (names[0], names[1], names[0], names[1]))
+        for i in range(1, int(rounds) + 1 if is_num(rounds) else 1):
+            a, b = self.r(fmt_a % i, key), self.r(fmt_b % i, key)
+            if a or b:
+                self.w(row(i, fmt_num(a, digits) + ("" if self.r(fmt_a % i, "ok") == "true" else " (FAILED)"),
+                           fmt_num(b, digits) + ("" if self.r(fmt_b % i, "ok") == "true" else " (FAILED)"),
+                           ratio_txt(a, b)))
+        self.w("\n")
+        for fmt in (fmt_a, fmt_b):
+            if self.r(fmt % 1, "command"):
+                self.w("- `%s`\n" % md_cell(self.r(fmt % 1, "command")))
+        self.w("\n")
+
+    def framing(self):
+        j = self.jv
+        if not isinstance(self.doc.get("sections", {}).get("framing"), dict):
+            return  # a report from before the section
+        self.w("## 6. Framing: octet counting vs LF, and PROXY v2 through haproxy\n\n")
+        if j("sections.framing.skipped") or not self.r("fr_lf_r1", "tool"):
+            self.w("Skipped.\n\n")
+            return
+        self.w("""%s clients x %s messages of %s bytes, a fresh mtserver per run, every log checked with
+`flood --verify-log`; the two of a pair run one right after the other, round after round. *octet*: flood
+`--octet-count` sends each message as `LEN SP MSG` (RFC 6587) to `mtserver --framing octet`; *lf*: the same
+messages as lines to `mtserver --framing lf`. %s\n\n""" % (j("sections.framing.clients"),
+                                                     fmt_num(j("sections.framing.messages")),
+                                                     j("sections.framing.message_size"), self.busy_txt("framing")))
+        self.pair_rounds("framing", "fr_octet_r%d", "fr_lf_r%d", ("octet lines/s", "lf lines/s"), "lines_per_s")
+        self.w("Target: octet >= 0.9x lf: %s.\n\n" % self.met_of("fr_octet_vs_lf"))
+        if j("sections.front.skipped"):
+            self.w("PROXY v2: skipped (%s).\n\n" % j("sections.front.skipped"))
+            return
+        if not self.r("px_tcp_r1", "tool"):
+            return
+        self.w("""Through haproxy (its own configuration in the run's directory, docs/proxy-protocol.md's):
+*pp* is `send-proxy-v2` to `mtserver --proxy-protocol`, *tcp* plain TCP mode to plain mtserver; flood sends to
+haproxy. haproxy's configuration (pp): `%s`\n\n""" % md_cell(j("sections.front.haproxy_cfg_pp")))
+        self.pair_rounds("front", "px_pp_r%d", "px_tcp_r%d", ("pp lines/s", "tcp lines/s"), "lines_per_s")
+        self.w("Target: pp >= 0.8x tcp: %s.\n\n" % self.met_of("px_pp_vs_tcp"))
+
+    def metrics(self):
+        j = self.jv
+        if not isinstance(self.doc.get("sections", {}).get("metrics"), dict):
+            return  # a report from before the section
+        self.w("## 7. --metrics: scraped once a second vs off\n\n")
+        if j("sections.metrics.skipped") or not self.r("mx_in_off_r1", "tool"):
+            self.w("Skipped%s.\n\n" % (": " + j("sections.metrics.skipped") if j("sections.metrics.skipped") else ""))
+            return
+        self.w("""*on*: `mtserver --metrics 127.0.0.1:0` with `curl --max-time 1` fetching /metrics once a second
+through the run; *off*: without. Ingest: %s clients x %s messages, a fresh server per run, logs verified.
+Ping-pong: %s clients, `%s`, both servers side by side. Rounds alternate. %s\n\n"""
+               % (j("sections.metrics.clients"), fmt_num(j("sections.metrics.messages")),
+                  j("sections.metrics.pp_clients"), j("sections.metrics.load"), self.busy_txt("metrics")))
+        self.pair_rounds("metrics", "mx_in_on_r%d", "mx_in_off_r%d", ("on lines/s", "off lines/s"), "lines_per_s")
+        self.pair_rounds("metrics", "mx_pp_on_r%d", "mx_pp_off_r%d", ("on msgs/s", "off msgs/s"), "messages_per_s")
+        self.w("Targets: ingest on >= 0.98x off: %s; ping-pong on >= 0.98x off: %s.\n\n"
+               % (self.met_of("mx_ingest"), self.met_of("mx_pingpong")))
+
+    def room(self):
+        j = self.jv
+        if not isinstance(self.doc.get("sections", {}).get("room"), dict):
+            return  # a report from before the section
+        self.w("## 8. The room under attack (mtserver --chat)\n\n")
+        if j("sections.room.skipped"):
+            self.w("Skipped: %s.\n\n" % j("sections.room.skipped"))
+            return
+        self.w("""*UDP flooder*: `flood --chat -n %s -m %s` against `mtserver --chat --chat-udp` while `flood --udp
+--rate %s` sends from one address (10x the room's per-address rate); members dropped are the log's
+`reason=slow-reader` lines, UDP lines not relayed the server's stop summary. *TCP flooder*: `flood --chat -n %s
+-m %s` with and without one member (`benchlib.py flooder`) sending as fast as the room takes, rounds
+alternating; p99 is the honest members' delivery latency. *Churn*: `flood --churn -t 4 -n 4 -d %s` while %s
+newcomers join over a second (`flood --echo --reply-any-line -m 1`: the first line a newcomer reads is its
+welcome; the time from its connect to it). %s\n\n""" % tuple(
+            [j("sections.room." + k) for k in ("members_udp", "messages_udp", "udp_rate", "members_flooder",
+                                               "messages_flooder", "churn_secs", "newcomers")]
+            + [self.busy_txt("room")]))
+        if self.r("room_udp", "tool"):
+            self.w("UDP flooder: %s; %s members dropped, %s of %s UDP lines not relayed, %s deliveries/s, p99 %s "
+                   "µs. Target: %s.\n\n`%s`\n\n" % (
+                       self.run_label("room_udp"), self.r("room_udp", "slow_reader_drops") or "-",
+                       self.r("room_udp", "udp_not_relayed") or "-", self.r("room_udp", "udp_sent") or "-",
+                       fmt_num(self.r("room_udp", "deliveries_per_s")), fmt_num(self.r("room_udp", "p99_us")),
+                       self.met_of("room_udp"), md_cell(self.r("room_udp", "command"))))
+        if self.r("room_fl_off_r1", "tool"):
+            self.pair_rounds("room", "room_fl_on_r%d", "room_fl_off_r%d", ("p99 µs with the flooder",
+                                                                           "p99 µs without"), "p99_us")
+            self.w("Target: with <= 2x without: %s.\n\n" % self.met_of("room_flooder"))
+        if self.r("room_churn", "tool"):
+            self.w("Churn: %s; %s of %s newcomers welcomed, %s refused, welcome p50 %s µs, p99 %s µs; %s churn "
+                   "connections. Target: %s.\n\n`%s`\n\n" % (
+                       self.run_label("room_churn"), self.r("room_churn", "welcomed") or "-",
+                       j("sections.room.newcomers"), self.r("room_churn", "refused") or "-",
+                       fmt_num(self.r("room_churn", "welcome_p50_us")), fmt_num(self.r("room_churn", "welcome_p99_us")),
+                       fmt_num(self.r("room_churn", "churn_connections")), self.met_of("room_churn"),
+                       md_cell(self.r("room_churn", "command"))))
+        self.servers_list("room", "udp", "flooder", "churn")
+
     def bullets(self, title, key):
         n = self.count(key)
         if n:
@@ -741,7 +957,7 @@ ncat is Debian's `ncat --chat`, which keeps no log; so mtserver runs with `-q` (
 
     def render(self):
         for part in (self.header, self.machine, self.targets, self.pingpong, self.loadgen, self.ingest, self.memory,
-                     self.chat):
+                     self.chat, self.framing, self.metrics, self.room):
             part()
         self.bullets("Failures", "failures")
         self.bullets("Notes", "notes")
@@ -797,7 +1013,42 @@ def main(argv, commands):
     return commands[argv[1]](argv[2:])
 
 
-COMMANDS = {"get": cmd_get, "results": cmd_results, "render": cmd_render}
+def cmd_flooder(args):
+    """flooder PORT SECS: one chat member on 127.0.0.1:PORT that sends
+    lines as fast as the room takes them and reads (and drops) all it is
+    sent, for SECS seconds at most or until SIGTERM; prints the lines
+    sent.  make bench's TCP flooder in the room (issue 21)."""
+    port, secs = int(args[0]), float(args[1])
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    line = b"flooder: as fast as the room takes it\n"
+    batch, pending, sent = line * 64, b"", 0
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.setblocking(False)
+    sel = selectors.DefaultSelector()
+    sel.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
+    end = time.monotonic() + secs
+    try:
+        while not stop and time.monotonic() < end:
+            for _, events in sel.select(timeout=0.1):
+                try:
+                    if events & selectors.EVENT_READ and sock.recv(65536) == b"":
+                        raise ConnectionError("the server closed the connection")
+                    if events & selectors.EVENT_WRITE:
+                        pending = pending or batch
+                        n = sock.send(pending)
+                        pending, sent = pending[n:], sent + n
+                except (BlockingIOError, InterruptedError):
+                    pass
+    except OSError as e:
+        say("flooder: %s" % e)
+    finally:
+        sock.close()
+    print(sent // len(line))
+    return 0
+
+
+COMMANDS = {"get": cmd_get, "results": cmd_results, "render": cmd_render, "flooder": cmd_flooder}
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv, COMMANDS))

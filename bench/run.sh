@@ -25,13 +25,22 @@
 #   memory    VmRSS with 10,000 idle clients; how many of 19,000 are held
 #   chat      mtserver --chat vs ncat --chat at 50 and 200 members (when
 #             flood has --chat)
+#   framing   (issue 24) ingest octet-counted (flood --octet-count) vs LF,
+#             and through haproxy: send-proxy-v2 to --proxy-protocol vs
+#             plain TCP mode; alternating rounds, every log verified
+#   metrics   (issue 25) ingest and ping-pong with --metrics scraped once
+#             a second vs without; alternating rounds
+#   room      (issue 21) the chat room under a UDP flooder at 10x its
+#             rate, a TCP flooder (with vs without), and churn while
+#             newcomers join
 #
 # Every server binds a free 127.0.0.1 port and is stopped by its pid; a
 # missing peer is installed with apt-get (full run, root) or skipped.
 # Every wait and loop is bounded; past a time budget the remaining
 # measurements are skipped.  Environment: QUICK, PUBLISH, KEEP_TMP (see
-# bench/lib.sh), MTSERVER, FLOOD.  Exit status: 0 when every run worked, 1
-# when one failed.  Targets are reported as met or missed, never enforced.
+# bench/lib.sh), MTSERVER, FLOOD, SECTIONS (some of the sections' names,
+# e.g. SECTIONS="framing room": only those, for trying one out).  Exit
+# status: 0 when every run worked, 1 when one failed.  Targets are reported as met or missed, never enforced.
 
 set -euo pipefail
 
@@ -53,18 +62,27 @@ if ((QUICK)); then
 	IN_CLIENTS=20 IN_MESSAGES=2000
 	HOLD_CLIENTS=200 HOLD_SECS=2 HOLD_BIG=''
 	CHAT_SIZES=(5) CHAT_MESSAGES=(10)
-	INSTALL=skip BUDGET=150
+	EX_CLIENTS=20 EX_MESSAGES=2000 EX_ROUNDS=1
+	MX_ROUNDS=1
+	RU_MEMBERS=5 RU_MESSAGES=20 RF_MEMBERS=10 RF_MESSAGES=10 RF_ROUNDS=1
+	CH_NEW=10 CH_SECS=2
+	INSTALL=skip BUDGET=210
 else
 	PP_CLIENTS=(1 200 1000) PP_LOAD=(-d 5) PP_MID=200 PP_BIG=1000 PP_ROUNDS=3
 	RB_CLIENTS=200 RB_REQUESTS=500000 RB_LOAD=(-d 5)
 	IN_CLIENTS=200 IN_MESSAGES=25000
 	HOLD_CLIENTS=10000 HOLD_SECS=10 HOLD_BIG=19000
-	CHAT_SIZES=(50 200) CHAT_MESSAGES=(100 25)
-	INSTALL=install BUDGET=420
+	CHAT_SIZES=(50 200) CHAT_MESSAGES=(100 100)
+	EX_CLIENTS=200 EX_MESSAGES=25000 EX_ROUNDS=3
+	MX_ROUNDS=3
+	RU_MEMBERS=50 RU_MESSAGES=1000 RF_MEMBERS=200 RF_MESSAGES=25 RF_ROUNDS=3
+	CH_NEW=200 CH_SECS=5
+	INSTALL=install BUDGET=780
 fi
 MSG_SIZE=32          # flood's default message size, '\n' included
 ECHO_TIMEOUT_MS=5000 # flood --timeout for echo replies
 RSS_TARGET_MB=80
+ROOM_UDP_RATE=10 # mtserver --chat-udp: lines a second per address
 
 # ---------------------------------------------------------------------------
 # What the run found: facts, made into latest.json by bench/benchlib.py.
@@ -248,6 +266,7 @@ collect_versions() {
 	[[ -n ${HAVE[rsyslog]:-} ]] && fact versions rsyslogd "$(first_line rsyslogd -v | sed -E 's/ +compiled with:.*//; s/  +/ /g')"
 	[[ -n ${HAVE[go]:-} ]] && fact versions go "$(first_line go version)"
 	[[ -n ${HAVE[ncat]:-} ]] && fact versions ncat "$(first_line ncat --version)"
+	[[ -n ${HAVE[haproxy]:-} ]] && fact versions haproxy "$(first_line haproxy -v)"
 	return 0
 }
 
@@ -261,6 +280,8 @@ find_peers() {
 	fi
 	if need_cmd rsyslogd rsyslog "$INSTALL"; then HAVE[rsyslog]=1; else note "rsyslogd unavailable: skipping the rsyslog comparison"; fi
 	if need_cmd ncat ncat "$INSTALL"; then HAVE[ncat]=1; else note "ncat unavailable: skipping the ncat --chat comparison"; fi
+	if need_cmd haproxy haproxy "$INSTALL"; then HAVE[haproxy]=1; else note "haproxy unavailable: skipping the PROXY protocol comparison"; fi
+	if need_cmd curl curl "$INSTALL"; then HAVE[curl]=1; else note "curl unavailable: skipping the --metrics comparisons (nothing to scrape with)"; fi
 	if [[ -x $TPC_ECHO ]]; then HAVE[tpc]=1; else note "$TPC_ECHO not built (make bench builds it): skipping the minimal loop"; fi
 	if need_cmd go golang-go "$INSTALL"; then
 		build_go_peer
@@ -432,10 +453,11 @@ ingest_run() {
 	say "ingest ${id#in_}: $bytes bytes written"
 }
 
-# verify_log ID LOG: flood --verify-log into $T/ID.verify.json; its command
-# and verdict become the run's facts.
+# verify_log ID LOG [N M]: flood --verify-log for N x M messages (the
+# ingest's when not given) into $T/ID.verify.json; its command and
+# verdict become the run's facts.
 verify_log() {
-	local id=$1 rc=0 n=$IN_CLIENTS m=$IN_MESSAGES
+	local id=$1 rc=0 n=${3:-$IN_CLIENTS} m=${4:-$IN_MESSAGES}
 	local cmd=("$FLOOD" --verify-log "$2" -n "$n" -m "$m" --json)
 	timeout -k 5 120 "${cmd[@]}" >"$T/$id.verify.json" 2>"$T/verify.err" || rc=$?
 	fact "run:$id" verify "$T/$id.verify.json" verify_command "$(cmd_str "${cmd[@]}")" \
@@ -633,6 +655,342 @@ section_chat() {
 }
 
 # ---------------------------------------------------------------------------
+# 6. Framing and the front (issue 24): the same ingest, alternating rounds
+#
+# Each run is a fresh mtserver logging to a fresh file, flood -n EX_CLIENTS
+# -m EX_MESSAGES, the log checked with flood --verify-log; rounds
+# alternate between the pair, the target is the median of the rounds'
+# ratios of lines/s (benchlib.py).
+
+# ex_ingest ID SECTION TOOL ROUND SRV LOG PORT [FLOOD ARGS...]: one ingest
+# run against the mtserver SRV (started by the caller, logging to LOG),
+# flood sending to PORT (the server's, or a proxy's in front of it);
+# stops SRV, checks LOG, records the run.
+ex_ingest() {
+	local id=$1 sec=$2 tool=$3 round=$4 name=$5 log=$6 port=$7 t0 bytes
+	shift 7
+	t0=$(date +%s%N)
+	run_flood "$id" 120 -n "$EX_CLIENTS" -m "$EX_MESSAGES" -p "$port" "$@"
+	wait_settled "$log" "" 1 60
+	stop_server "$name" strict
+	verify_log "$id" "$log" "$EX_CLIENTS" "$EX_MESSAGES"
+	bytes=$(stat -c %s "$log" 2>/dev/null || echo 0)
+	rm -f "$log"
+	add_run "$id" "$sec" "$tool" "$EX_CLIENTS" messages "$EX_MESSAGES" t0_ns "$t0" settled_ns "$SETTLED_NS" \
+		bytes "$bytes" round "$round"
+	say "${sec//_/ } $tool, round $round: $(bget --num "$T/$id.verify.json" found) lines verified"
+}
+
+# framing_run FRAMING ROUND: mtserver --framing FRAMING; flood sends the
+# same messages, octet-counted for "octet".
+framing_run() {
+	local f=$1 id="fr_$1_r$2" log="$T/fr.log" extra=()
+	[[ $f == octet ]] && extra=(--octet-count)
+	start_mtserver "srv_$id" --no-udp --framing "$f" -l "$log" || return 0
+	EX_SRV[$f]=$SRV_CMD
+	ex_ingest "$id" framing "$f" "$2" "srv_$id" "$log" "$SRV_PORT" "${extra[@]}"
+}
+
+# exec_haproxy PORT CONF_IN CONF: (in bg_start's subshell) the
+# configuration for PORT, then haproxy in the foreground in its place.
+exec_haproxy() {
+	sed "s|@PORT@|$1|g" "$2" >"$3" && exec haproxy -f "$3" -db
+}
+
+# front_run MODE ROUND: haproxy in front of mtserver; MODE "pp": with
+# send-proxy-v2 to mtserver --proxy-protocol, "tcp": plain TCP mode to
+# plain mtserver (docs/proxy-protocol.md's configuration).
+front_run() {
+	local mode=$1 id="px_$1_r$2" log="$T/px.log" dir="$T/haproxy.d" send='' pp=()
+	[[ $mode == pp ]] && send=send-proxy-v2 pp=(--proxy-protocol --proxy-from 127.0.0.1/32)
+	start_mtserver "srv_$id" --no-udp "${pp[@]}" -l "$log" || return 0
+	EX_SRV[$mode]=$SRV_CMD
+	mkdir -p "$dir"
+	printf '%s\n' global "  maxconn $((EX_CLIENTS * 2 + 100))" defaults '  mode tcp' '  timeout connect 5s' \
+		'  timeout client 5m' '  timeout server 5m' 'listen mtserver' '  bind 127.0.0.1:@PORT@' \
+		"  server a 127.0.0.1:$SRV_PORT $send" >"$dir/haproxy.cfg.in"
+	if ! start_on_free_port "hap_$id" -- exec_haproxy @PORT@ "$dir/haproxy.cfg.in" "$dir/haproxy.cfg"; then
+		stop_server "srv_$id" strict
+		return 0
+	fi
+	EX_SRV[haproxy_$mode]=$(cmd_str haproxy -f "$dir/haproxy.cfg" -db)
+	EX_CONF[$mode]="$(tr '\n' ';' <"$dir/haproxy.cfg.in")"
+	local hport=$SRV_PORT
+	ex_ingest_front "$id" "$mode" "$2" "srv_$id" "hap_$id" "$log" "$hport"
+}
+
+# ex_ingest_front ID MODE ROUND SRV HAP LOG PORT: ex_ingest through the
+# haproxy HAP, stopped once the log has settled (before the server).
+ex_ingest_front() {
+	local id=$1 t0 bytes
+	t0=$(date +%s%N)
+	run_flood "$id" 120 -n "$EX_CLIENTS" -m "$EX_MESSAGES" -p "$7"
+	wait_settled "$6" "" 1 60
+	stop_server "$5"
+	stop_server "$4" strict
+	verify_log "$id" "$6" "$EX_CLIENTS" "$EX_MESSAGES"
+	bytes=$(stat -c %s "$6" 2>/dev/null || echo 0)
+	rm -f "$6"
+	add_run "$id" front "$2" "$EX_CLIENTS" messages "$EX_MESSAGES" t0_ns "$t0" settled_ns "$SETTLED_NS" \
+		bytes "$bytes" round "$3"
+	say "front $2, round $3: $(bget --num "$T/$id.verify.json" found) lines verified"
+}
+declare -A EX_SRV=() EX_CONF=()
+
+section_framing() {
+	local r
+	say "6. framing and the front: $EX_CLIENTS clients x $EX_MESSAGES messages, $EX_ROUNDS rounds"
+	for ((r = 1; r <= EX_ROUNDS; r++)); do
+		in_budget 40 || break
+		framing_run lf "$r"
+		framing_run octet "$r"
+	done
+	if [[ -n ${HAVE[haproxy]:-} ]]; then
+		for ((r = 1; r <= EX_ROUNDS; r++)); do
+			in_budget 40 || break
+			front_run tcp "$r"
+			front_run pp "$r"
+		done
+	fi
+	section framing clients "$EX_CLIENTS" messages "$EX_MESSAGES" rounds "$EX_ROUNDS" message_size "$MSG_SIZE" \
+		servers.lf "${EX_SRV[lf]:-}" servers.octet "${EX_SRV[octet]:-}"
+	if [[ -z ${HAVE[haproxy]:-} ]]; then
+		section front skipped "haproxy not installed"
+		return 0
+	fi
+	section front clients "$EX_CLIENTS" messages "$EX_MESSAGES" rounds "$EX_ROUNDS" \
+		servers.tcp "${EX_SRV[tcp]:-}" servers.pp "${EX_SRV[pp]:-}" servers.haproxy_tcp "${EX_SRV[haproxy_tcp]:-}" \
+		servers.haproxy_pp "${EX_SRV[haproxy_pp]:-}" haproxy_cfg_tcp "${EX_CONF[tcp]:-}" \
+		haproxy_cfg_pp "${EX_CONF[pp]:-}"
+}
+
+# ---------------------------------------------------------------------------
+# 7. --metrics (issue 25): ingest and ping-pong with the metrics endpoint
+# scraped once a second vs without, alternating rounds
+
+# scrape_loop URL SECS COUNTFILE: GET URL once a second, SECS times at
+# most, each bounded by curl --max-time; the number that worked goes to
+# COUNTFILE after each.  Run with bg_start, stopped by its pid.
+scrape_loop() {
+	local i ok=0
+	for ((i = 0; i < $2; i++)); do
+		curl -fsS --max-time 1 -o /dev/null "$1" && ok=$((ok + 1))
+		printf '%s\n' "$ok" >"$3"
+		sleep 1
+	done
+}
+
+# metrics_url NAME: the URL the server NAME said it serves metrics at.
+metrics_url() {
+	local i url=''
+	for ((i = 0; i < 50; i++)); do
+		url=$(grep -m1 -oE 'http://[^ ]*/metrics' "$T/$1.err" 2>/dev/null || true)
+		[[ -n $url ]] && break
+		sleep 0.1
+	done
+	printf '%s' "$url"
+}
+
+# scrape_start NAME ID: scrape the server NAME's metrics in the background
+# (pid file scrape_ID); scrape_stop ID: stop it, record the count as ID's.
+scrape_start() {
+	local url
+	url=$(metrics_url "$1")
+	[[ -n $url ]] || {
+		fail "$1 did not say where its metrics are"
+		return 0
+	}
+	printf '0\n' >"$T/scrape_$2.count"
+	bg_start "scrape_$2" -- scrape_loop "$url" 600 "$T/scrape_$2.count"
+}
+scrape_stop() {
+	bg_stop "scrape_$1" 5 || true
+	fact "run:$1" scrapes "$(cat "$T/scrape_$1.count" 2>/dev/null || echo 0)"
+}
+
+# mx_ingest_run WITH ROUND: an ingest run with (on) or without (off)
+# --metrics.
+mx_ingest_run() {
+	local id="mx_in_$1_r$2" log="$T/mx.log" mx=() t0
+	[[ $1 == on ]] && mx=(--metrics 127.0.0.1:0)
+	start_mtserver "srv_$id" --no-udp "${mx[@]}" -l "$log" || return 0
+	MX_SRV[in_$1]=$SRV_CMD
+	[[ $1 == on ]] && scrape_start "srv_$id" "$id"
+	local port=$SRV_PORT
+	if [[ $1 == on ]]; then
+		# The scraper stops before the server, so that its count is
+		# what was served.
+		t0=$(date +%s%N)
+		run_flood "$id" 120 -n "$EX_CLIENTS" -m "$EX_MESSAGES" -p "$port"
+		wait_settled "$log" "" 1 60
+		scrape_stop "$id"
+		mx_ingest_end "$id" "$1" "$2" "$log" "$t0"
+	else
+		ex_ingest "$id" metrics_ingest "$1" "$2" "srv_$id" "$log" "$port"
+	fi
+}
+# mx_ingest_end ID WITH ROUND LOG T0: the rest of ex_ingest.
+mx_ingest_end() {
+	local bytes
+	stop_server "srv_$1" strict
+	verify_log "$1" "$4" "$EX_CLIENTS" "$EX_MESSAGES"
+	bytes=$(stat -c %s "$4" 2>/dev/null || echo 0)
+	rm -f "$4"
+	add_run "$1" metrics_ingest "$2" "$EX_CLIENTS" messages "$EX_MESSAGES" t0_ns "$5" settled_ns "$SETTLED_NS" \
+		bytes "$bytes" round "$3"
+	say "metrics ingest $2, round $3: $(bget --num "$T/$1.verify.json" found) lines verified"
+}
+
+# mx_pp_run WITH ROUND PORT: one ping-pong run at PP_MID clients.
+mx_pp_run() {
+	local id="mx_pp_$1_r$2"
+	run_flood "$id" 60 -n "$PP_MID" -p "$3" --echo --payload PING --timeout "$ECHO_TIMEOUT_MS" "${PP_LOAD[@]}"
+	add_run "$id" metrics_pingpong "$1" "$PP_MID" round "$2"
+	say "metrics ping-pong $1, round $2: $(bget --num "$T/$id.json" messages_per_s) msgs/s"
+}
+declare -A MX_SRV=()
+
+section_metrics() {
+	local r off_port on_port
+	if [[ -z ${HAVE[curl]:-} ]]; then
+		section metrics skipped "curl not installed"
+		return 0
+	fi
+	say "7. --metrics: ingest and ping-pong, with and without, $MX_ROUNDS rounds"
+	for ((r = 1; r <= MX_ROUNDS; r++)); do
+		in_budget 40 || break
+		mx_ingest_run off "$r"
+		mx_ingest_run on "$r"
+	done
+	if in_budget 30 && start_mtserver mx_pp_off --echo -q --no-udp; then
+		MX_SRV[pp_off]=$SRV_CMD off_port=$SRV_PORT
+		if start_mtserver mx_pp_on --echo -q --no-udp --metrics 127.0.0.1:0; then
+			MX_SRV[pp_on]=$SRV_CMD on_port=$SRV_PORT
+			scrape_start mx_pp_on mx_pp
+			for ((r = 1; r <= MX_ROUNDS; r++)); do
+				in_budget 15 || break
+				mx_pp_run off "$r" "$off_port"
+				mx_pp_run on "$r" "$on_port"
+			done
+			scrape_stop mx_pp
+			stop_server mx_pp_on strict
+		fi
+		stop_server mx_pp_off strict
+	fi
+	section metrics clients "$EX_CLIENTS" messages "$EX_MESSAGES" rounds "$MX_ROUNDS" pp_clients "$PP_MID" \
+		load "${PP_LOAD[*]}" servers.in_off "${MX_SRV[in_off]:-}" servers.in_on "${MX_SRV[in_on]:-}" \
+		servers.pp_off "${MX_SRV[pp_off]:-}" servers.pp_on "${MX_SRV[pp_on]:-}"
+}
+
+# ---------------------------------------------------------------------------
+# 8. The room under attack (issue 21)
+
+# room_udp: RU_MEMBERS members (flood --chat) while one UDP sender floods
+# mtserver --chat --chat-udp at 10x the room's per-address rate: no member
+# may be dropped (reason=slow-reader in the log); the lines not relayed
+# are the server's stop summary's.
+room_udp() {
+	local id=room_udp log="$T/room_udp.log" rate=$((ROOM_UDP_RATE * 10)) drops=0 skipped=0
+	in_budget 60 && start_mtserver room_udp_srv --chat --chat-udp -l "$log" || return 0
+	ROOM_SRV[udp]=$SRV_CMD
+	bg_start room_udp_flooder --stdout "$T/room_udp_flooder.json" -- \
+		timeout -k 5 100 "$FLOOD" --udp -n 1 --rate "$rate" -d 90 -p "$SRV_PORT" --max-time 95 --json
+	sleep 1 # the flooder is at its rate before the room starts
+	run_flood "$id" 60 --chat -n "$RU_MEMBERS" -m "$RU_MESSAGES" -p "$SRV_PORT" --timeout "$ECHO_TIMEOUT_MS"
+	bg_stop room_udp_flooder 5 INT || true
+	stop_server room_udp_srv strict
+	drops=$(grep -c 'reason=slow-reader' "$log" || true)
+	skipped=$(sed -n 's/.*chat: udp lines not relayed: \([0-9]*\).*/\1/p' "$T/room_udp_srv.err" | head -n 1)
+	add_run "$id" room udp "$RU_MEMBERS" messages "$RU_MESSAGES" udp_rate "$rate" \
+		udp_sent "$(bget "$T/room_udp_flooder.json" messages_sent)" udp_not_relayed "${skipped:-0}" \
+		slow_reader_drops "${drops:-0}"
+	rm -f "$log"
+	say "room + UDP flooder: ${drops:-0} members dropped, ${skipped:-0} UDP lines not relayed"
+}
+
+# flooder PORT SECS: one member that sends lines as fast as the room takes
+# them and reads everything (benchlib.py flooder); bounded by SECS.
+room_flood_run() {
+	local with=$1 r=$2 port=$3 id="room_fl_$1_r$2"
+	if [[ $with == on ]]; then
+		bg_start "flooder_$id" -- python3 bench/benchlib.py flooder "$port" 60
+		sleep 0.5 # it is in the room and sending
+	fi
+	run_flood "$id" 60 --chat -n "$RF_MEMBERS" -m "$RF_MESSAGES" -p "$port" --timeout "$ECHO_TIMEOUT_MS"
+	if [[ $with == on ]]; then
+		bg_stop "flooder_$id" 5 || true
+		fact "run:$id" flooder_lines "$(tail -n 1 "$T/flooder_$id.out" 2>/dev/null)"
+	fi
+	add_run "$id" room "flood_$with" "$RF_MEMBERS" messages "$RF_MESSAGES" round "$r"
+	say "room of $RF_MEMBERS, flooder $with, round $r: p99 $(bget --num "$T/$id.json" delivery_us.p99) us"
+}
+
+room_flooder() {
+	local r
+	in_budget 60 && start_mtserver room_fl_srv --chat -q --no-udp || return 0
+	ROOM_SRV[flooder]=$SRV_CMD
+	for ((r = 1; r <= RF_ROUNDS; r++)); do
+		in_budget 30 || break
+		room_flood_run off "$r" "$SRV_PORT"
+		room_flood_run on "$r" "$SRV_PORT"
+	done
+	stop_server room_fl_srv strict
+}
+
+# room_churn: 4 threads connecting and closing (flood --churn) while
+# CH_NEW newcomers join over a second (flood --echo --reply-any-line -m 1:
+# the first line a newcomer reads is its welcome, first_reply_us the time
+# from its connect to it).
+room_churn() {
+	local id=room_churn
+	in_budget 60 && start_mtserver room_ch_srv --chat -q --no-udp || return 0
+	ROOM_SRV[churn]=$SRV_CMD
+	bg_start room_churner --stdout "$T/room_churner.json" -- \
+		timeout -k 5 $((CH_SECS + 30)) "$FLOOD" --churn -t 4 -n 4 -d "$CH_SECS" -p "$SRV_PORT" \
+		--max-time $((CH_SECS + 25)) --json
+	sleep 0.5
+	run_flood "$id" 60 --echo --reply-any-line -n "$CH_NEW" -m 1 --ramp 1 -p "$SRV_PORT" \
+		--timeout "$ECHO_TIMEOUT_MS"
+	churn_verdict "$id"
+	wait_until $((CH_SECS + 30)) churner_done || true
+	bg_stop room_churner 5 || true
+	stop_server room_ch_srv strict
+	add_run "$id" room churn "$CH_NEW" churn_threads 4 churn_secs "$CH_SECS" \
+		churn_connections "$(bget "$T/room_churner.json" connections_opened)"
+	say "churn: $(bget "$T/$id.json" messages_answered) of $CH_NEW newcomers welcomed, p99 $(bget --num "$T/$id.json" first_reply_us.p99) us"
+}
+# churn_verdict ID: every newcomer read a line (its welcome) and none was
+# refused; the room's lines after the welcome are flood's "bad replies"
+# here, not a failure.
+churn_verdict() {
+	local v answered refused failed
+	mapfile -t v < <(bget "$T/$1.json" messages_answered refused_by_server connections_failed)
+	answered=${v[0]:-} refused=${v[1]:-} failed=${v[2]:-}
+	if [[ $answered == "$CH_NEW" && $refused == 0 && $failed == 0 ]]; then
+		fact "run:$1" ok true note ''
+	else
+		fact "run:$1" ok false note "$answered of $CH_NEW newcomers welcomed, $refused refused, $failed failed to connect"
+	fi
+}
+declare -A ROOM_SRV=()
+churner_done() { ! bg_alive room_churner; }
+
+section_room() {
+	if ! grep -q -- '--chat' <<<"$("$FLOOD" --help 2>&1)"; then
+		section room skipped "bench/flood has no --chat"
+		return 0
+	fi
+	say "8. the room under attack: UDP flooder, TCP flooder, churn"
+	room_udp
+	room_flooder
+	room_churn
+	section room members_udp "$RU_MEMBERS" messages_udp "$RU_MESSAGES" udp_rate "$((ROOM_UDP_RATE * 10))" \
+		members_flooder "$RF_MEMBERS" messages_flooder "$RF_MESSAGES" rounds "$RF_ROUNDS" newcomers "$CH_NEW" \
+		churn_secs "$CH_SECS" servers.udp "${ROOM_SRV[udp]:-}" servers.flooder "${ROOM_SRV[flooder]:-}" \
+		servers.churn "${ROOM_SRV[churn]:-}"
+}
+
+# ---------------------------------------------------------------------------
 # Results: latest.json from the facts, then Markdown from it (benchlib.py)
 
 # write_results [--aborted RC]: exit status 1 unless the run was ok.
@@ -668,7 +1026,7 @@ main() {
 	collect_versions
 	wait_quiet
 	local s rc=0
-	for s in pingpong loadgen ingest memory chat; do
+	for s in ${SECTIONS:-pingpong loadgen ingest memory chat framing metrics room}; do
 		busy_before
 		"section_$s"
 	done

@@ -85,6 +85,26 @@ class Numbers(unittest.TestCase):
         self.assertEqual(B.met_if("", "ge", 1), "n/a")
         self.assertEqual(B.met_if("3", "le", ""), "n/a")
 
+    def test_median_ratio(self):
+        self.assertEqual(B.median_ratio([("90", "100"), ("120", "100"), ("99", "100")]), "0.9900")
+        self.assertEqual(B.median_ratio([("90", "100"), ("", "100"), ("1", "0")]), "0.9000")
+        self.assertEqual(B.median_ratio([]), "")
+
+    def test_room_verdicts(self):
+        self.assertEqual(B.room_udp_met(True, "0", "88"), "yes")
+        self.assertEqual(B.room_udp_met(True, "1", "88"), "no")  # a member dropped
+        self.assertEqual(B.room_udp_met(True, "0", "0"), "no")  # nothing counted at 10x the rate
+        self.assertEqual(B.room_udp_met(False, "0", "88"), "no")  # the room itself failed
+        self.assertEqual(B.room_udp_met(None, "0", "88"), "n/a")  # no run
+        self.assertEqual(B.room_churn_met(True, "0", "99999"), "yes")
+        self.assertEqual(B.room_churn_met(True, "0", "100000"), "no")
+        self.assertEqual(B.room_churn_met(True, "1", "10"), "no")
+        self.assertEqual(B.room_churn_met(True, "0", ""), "n/a")
+        doc = {"refused_by_server": B.Num("2"), "errors": {"refused_by_server": B.Num("2")},
+               "connections_failed": B.Num("1")}
+        self.assertEqual(B.churn_refused(doc), "3")
+        self.assertEqual(B.churn_refused({}), "")
+
     def test_median(self):
         self.assertEqual(B.median(["0.9", "", "1.1", "0.85"]), "0.9")  # the middle one as it is
         self.assertEqual(B.median(["1.0000", "0.9000"]), "0.9500")
@@ -278,6 +298,113 @@ class Assemble(unittest.TestCase):
         self.assertEqual((t["measured"], t["met"]), ("3.00x deliveries/s; p99 100 us vs 200 us", "yes"))
         self.assertEqual(doc["runs"]["chat_ncat_5"]["p99_us"], 200)
 
+    def test_chat_target_wants_one_and_a_half(self):
+        """Issue 21: ahead of ncat by >= 1.5x, p99 lower too."""
+        for tool, rate, p99 in (("mtserver", 140, 100), ("ncat", 100, 200)):
+            self.run.flood_run("chat_%s_5" % tool, "chat", tool, 5,
+                               flood_report(deliveries_per_s=rate, delivery_us={"p50": 1, "p99": p99}), 0,
+                               "messages", "10")
+        self.run.fact("section:chat", "busy_pct_before", "0", "sizes[]", "", "sizes[]", "5", "end", "1")
+        _, doc = self.results()
+        t = self.target(doc, "chat_5")
+        self.assertEqual((t["measured"], t["wanted"], t["met"]),
+                         ("1.40x deliveries/s; p99 100 us vs 200 us", ">= 1.5x and p99 lower", "no"))
+
+    def pair(self, section, fmt, tools, rates, key="messages_per_s", extra=()):
+        """Rounds of a pair: rates {(tool, round): figure}; ingest-like runs
+        get their lines/s from a verify report and times."""
+        for (tool, r), rate in rates.items():
+            rid = fmt % (tool, r)
+            if key == "lines_per_s":
+                self.run.report(rid + ".verify.json", {"found": rate})
+                self.run.flood_run(rid, section, tool, 1, flood_report(), 0, "messages", str(rate), "t0_ns", "0",
+                                   "settled_ns", "1000000000", "bytes", str(rate * 30), "round", r,
+                                   "verify", os.path.join(self.run.dir, rid + ".verify.json"),
+                                   "verify_command", "flood --verify-log", "verify_ok", "true", *extra)
+            else:
+                self.run.flood_run(rid, section, tool, 20, flood_report(rate), 0, "round", r, *extra)
+
+    def test_framing_and_front_medians(self):
+        self.pair("framing", "fr_%s_r%d", ("lf", "octet"), {("lf", 1): 100, ("octet", 1): 80, ("lf", 2): 100,
+                                                             ("octet", 2): 95, ("lf", 3): 100, ("octet", 3): 99},
+                  "lines_per_s")
+        self.run.fact("section:framing", "busy_pct_before", "0", "clients", "1", "messages", "100", "rounds", "3",
+                      "end", "1")
+        self.pair("front", "px_%s_r%d", ("tcp", "pp"), {("tcp", 1): 100, ("pp", 1): 70}, "lines_per_s")
+        self.run.fact("section:front", "busy_pct_before", "0", "rounds", "1", "end", "1")
+        status, doc = self.results()
+        self.assertEqual(status, "ok")
+        t = self.target(doc, "fr_octet_vs_lf")
+        self.assertEqual((t["measured"], t["wanted"], t["met"]), ("0.95x", ">= 0.9x", "yes"))  # 0.8, 0.95, 0.99
+        self.assertIn("(median of 3 alternating rounds)", t["description"])
+        t = self.target(doc, "px_pp_vs_tcp")
+        self.assertEqual((t["measured"], t["met"]), ("0.70x", "no"))
+        self.assertNotIn("median", t["description"])
+        run = doc["runs"]["fr_octet_r2"]
+        self.assertEqual((run["lines_per_s"], run["round"], run["verify_ok"]), (95.0, 2, True))
+
+    def test_metrics_targets(self):
+        self.pair("metrics_ingest", "mx_in_%s_r%d", ("off", "on"), {("off", 1): 100, ("on", 1): 98},
+                  "lines_per_s", ("scrapes", "3"))
+        self.pair("metrics_pingpong", "mx_pp_%s_r%d", ("off", "on"), {("off", 1): 1000, ("on", 1): 970})
+        self.run.fact("section:metrics", "busy_pct_before", "0", "rounds", "1", "pp_clients", "20", "end", "1")
+        _, doc = self.results()
+        t = self.target(doc, "mx_ingest")
+        self.assertEqual((t["measured"], t["wanted"], t["met"]), ("0.98x", ">= 0.98x", "yes"))
+        t = self.target(doc, "mx_pingpong")
+        self.assertEqual((t["measured"], t["met"]), ("0.97x", "no"))
+        self.assertEqual(doc["runs"]["mx_in_on_r1"]["scrapes"], 3)
+
+    def test_metrics_skipped_has_no_targets(self):
+        self.run.fact("section:metrics", "busy_pct_before", "0", "skipped", "curl not installed", "end", "1")
+        _, doc = self.results()
+        self.assertFalse([t for t in doc["targets"] if t["id"].startswith("mx_")])
+        self.assertEqual(doc["sections"]["metrics"]["skipped"], "curl not installed")
+
+    def room(self, drops="0", not_relayed="88", refused=0, welcome_p99=2500, answered=10):
+        chat = flood_report(deliveries_per_s=1000, delivery_us={"p50": 1, "p99": 500})
+        self.run.flood_run("room_udp", "room", "udp", 5, chat, 0, "messages", "20", "udp_rate", "100",
+                           "udp_sent", "108", "udp_not_relayed", not_relayed, "slow_reader_drops", drops)
+        for r, (off, on) in enumerate(((500, 900), (500, 1100), (400, 2000)), 1):
+            for tool, p99 in (("off", off), ("on", on)):
+                self.run.flood_run("room_fl_%s_r%d" % (tool, r), "room", "flood_" + tool, 10,
+                                   flood_report(delivery_us={"p50": 1, "p99": p99}), 0, "messages", "10", "round", r)
+        self.run.flood_run("room_churn", "room", "churn", 10,
+                           flood_report(ok=False, messages_answered=answered, refused_by_server=refused,
+                                        first_reply_us={"p50": 500, "p99": welcome_p99}), 1,
+                           "churn_connections", "11920")
+        ok = answered == 10 and refused == 0
+        self.run.fact("run:room_churn", "ok", "true" if ok else "false", "note", "" if ok else "refused")
+        self.run.fact("section:room", "busy_pct_before", "0", "members_udp", "5", "udp_rate", "100",
+                      "members_flooder", "10", "rounds", "3", "newcomers", "10", "end", "1")
+
+    def test_room_targets(self):
+        self.room()
+        status, doc = self.results()
+        self.assertEqual(status, "ok")
+        t = self.target(doc, "room_udp")
+        self.assertEqual((t["measured"], t["met"]), ("0 dropped; 88 of 108 not relayed", "yes"))
+        t = self.target(doc, "room_flooder")  # 1.8, 2.2, 5.0
+        self.assertEqual((t["measured"], t["wanted"], t["met"]), ("2.20x", "<= 2x", "no"))
+        t = self.target(doc, "room_churn")
+        self.assertEqual((t["measured"], t["met"]), ("0 refused; p99 2.5 ms", "yes"))
+        run = doc["runs"]["room_churn"]
+        self.assertEqual((run["ok"], run["welcomed"], run["refused"], run["welcome_p99_us"]), (True, 10, 0, 2500))
+        text = B.BenchReport(B.load(os.path.join(self.run.dir, "latest.json"))).render()
+        self.assertIn("## 8. The room under attack", text)
+        self.assertIn("0 members dropped, 88 of 108 UDP lines not relayed", text)
+        self.assertIn("10 of 10 newcomers welcomed, 0 refused", text)
+        self.assertNotIn("## 7. --metrics", text)  # not in this report
+        self.assertIn("| 3 | 2,000 | 400 | 5.00x |", text)
+
+    def test_room_targets_missed(self):
+        self.room(drops="1", refused=2, welcome_p99=150000, answered=8)
+        status, doc = self.results()
+        self.assertEqual(status, "failed")  # newcomers refused: the churn run failed
+        self.assertEqual(self.target(doc, "room_udp")["met"], "no")
+        t = self.target(doc, "room_churn")
+        self.assertEqual((t["measured"], t["met"]), ("2 refused; p99 150.0 ms", "no"))
+
     def test_aborted(self):
         status, doc = self.results(aborted="130")
         self.assertEqual(status, "aborted")
@@ -378,6 +505,38 @@ class Lessons(unittest.TestCase):
         self.assertIn("| obvious (naive_chat.c) | 1 | 4,500 | 90,000 | 5.12 | 878 | 0.0 | stalled: no delivery "
                       "for 5 s |", md)
         self.assertIn("| mtserver --chat | 0 | - | - |  | - | 0.0 | stalled", md)
+
+
+class Flooder(unittest.TestCase):
+    def test_sends_and_reads_until_its_time_is_up(self):
+        """benchlib.py flooder against a listener that sends it a line and
+        reads what it gets: lines were sent, and it stops by itself."""
+        import socket
+        import threading
+        lsock = socket.create_server(("127.0.0.1", 0))
+        self.addCleanup(lsock.close)
+        got = []
+
+        def serve():
+            conn, _ = lsock.accept()
+            with conn:
+                conn.sendall(b"welcome\n")
+                conn.settimeout(5)
+                while True:
+                    data = conn.recv(65536)
+                    if not data:
+                        break
+                    got.append(len(data))
+
+        t = threading.Thread(target=serve)
+        t.start()
+        out = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "benchlib.py"), "flooder",
+                              str(lsock.getsockname()[1]), "0.3"], capture_output=True, text=True, timeout=30)
+        t.join(10)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = int(out.stdout.strip())
+        self.assertGreater(lines, 0)
+        self.assertGreaterEqual(sum(got), lines * len("flooder: as fast as the room takes it\n"))
 
 
 class CommandLine(unittest.TestCase):

@@ -265,6 +265,13 @@ static void test_conflicts(void **state)
 {
 	(void)state;
 	refused("--hold and --churn", "--churn", "--hold", "1", END);
+	refused("--octet-count is for one-way TCP", "--octet-count", "--echo",
+		END);
+	refused("--octet-count is for one-way TCP", "--octet-count", "--udp",
+		END);
+	refused("--octet-count is for one-way TCP", "--octet-count", "--churn",
+		END);
+	refused("--chat takes only", "--chat", "-n", "2", "--octet-count", END);
 	refused("--hold sends nothing", "--hold", "1", "--echo", END);
 	refused("--hold sends nothing", "--hold", "1", "-m", "5", END);
 	refused("--hold sends nothing", "--hold", "1", "--udp", END);

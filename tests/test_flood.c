@@ -478,6 +478,21 @@ static void test_oneway_bytes(void **state)
 	run_free(&r);
 }
 
+/* --octet-count: each message as "31 " and its 31 bytes without the
+ * '\n', so 34 bytes a message. */
+static void test_oneway_octet_count(void **state)
+{
+	struct srv s;
+	struct run r;
+
+	(void)state;
+	flood_srv(&r, &s, SRV_SINK, 0, "-n", "10", "-m", "500", "-s", "32",
+		  "--octet-count", END);
+	assert_int_equal(s.bytes, 10 * 500 * 34);
+	expect_in(r.out, "5000 sent");
+	run_free(&r);
+}
+
 static void test_oneway_large_messages(void **state)
 {
 	struct srv s;
@@ -1463,6 +1478,27 @@ static void test_mtserver_oneway(void **state)
 	verify_log(1, log, "50", "199");
 }
 
+/* mtserver --framing octet logs the messages flood --octet-count
+ * framed: the log is checked as for LF lines. */
+static void test_mtserver_octet_count(void **state)
+{
+	const char *log = h_path("octet.log");
+	const char *args[] = {"--framing", "octet", "-l", log, "0", NULL};
+	struct h_proc p;
+	struct run r;
+
+	(void)state;
+	if (!have_mtserver())
+		skip();
+	assert_int_equal(h_start_server(&p, "mtserver", args), 0);
+	flood(&r, p.port, "-n", "20", "-m", "300", "--octet-count", END);
+	stop_mtserver(&p);
+	expect_status(&r, 0);
+	run_free(&r);
+	verify_log(0, log, "20", "300");
+	verify_log(1, log, "20", "299");
+}
+
 static void test_mtserver_echo(void **state)
 {
 	const char *log = h_path("echo.log");
@@ -1617,6 +1653,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_oneway_bytes),
+		cmocka_unit_test(test_oneway_octet_count),
 		cmocka_unit_test(test_oneway_large_messages),
 		cmocka_unit_test(test_echo),
 		cmocka_unit_test(test_echo_duration_rate_think),
@@ -1647,6 +1684,7 @@ int main(void)
 		cmocka_unit_test(test_verify_log_torn_last_line),
 		cmocka_unit_test(test_verify_log_not_a_file),
 		cmocka_unit_test(test_mtserver_oneway),
+		cmocka_unit_test(test_mtserver_octet_count),
 		cmocka_unit_test(test_mtserver_echo),
 		cmocka_unit_test(test_mtserver_udp),
 		cmocka_unit_test(test_mtserver_first_logged),

@@ -53,6 +53,29 @@ static void test_format_too_small(void **state)
 	assert_int_equal(fmsg_format(buf, 10, 17, 423), 0);
 }
 
+/* --octet-count: "LEN SP" and the message without its '\n', exactly
+ * fmsg_octet_size() bytes. */
+static void test_format_octet(void **state)
+{
+	char buf[128];
+
+	(void)state;
+	assert_int_equal(fmsg_octet_size(32), 34);
+	assert_int_equal(fmsg_octet_size(7), 8);
+	assert_int_equal(fmsg_octet_size(11), 13);
+	memset(buf, '?', sizeof(buf));
+	assert_int_equal(fmsg_format_octet(buf, 32, 17, 423), 0);
+	assert_memory_equal(buf, "31 c17 m423 xxxxxxxxxxxxxxxxxxxxxx", 34);
+	assert_int_equal(buf[34], '?');
+	memset(buf, '?', sizeof(buf));
+	assert_int_equal(fmsg_format_octet(buf, 7, 0, 0), 0);
+	assert_memory_equal(buf, "6 c0 m0 ", 8);
+	assert_int_equal(buf[8], '?');
+	errno = 0;
+	assert_int_equal(fmsg_format_octet(buf, 9, 17, 423), -1);
+	assert_int_equal(errno, EINVAL);
+}
+
 static void test_sizes(void **state)
 {
 	(void)state;
@@ -441,6 +464,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_exact),
 		cmocka_unit_test(test_format_too_small),
+		cmocka_unit_test(test_format_octet),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_verify_perfect),

@@ -361,12 +361,24 @@ static int64_t send_time(const struct worker *w, const struct client *c,
 	return t;
 }
 
-/* Fills buf with message seq of client c: generated or --payload. */
+/* A message's size on the wire: -s, or with --octet-count its count
+ * prefix plus the message without its '\n'. */
+static size_t wire_size(const struct fcli_opts *o)
+{
+	return o->octet_count ? fmsg_octet_size(o->size) : o->size;
+}
+
+/* Fills buf with message seq of client c as sent: generated (and
+ * octet-counted with --octet-count) or --payload. */
 static void make_message(const struct worker *w, const struct client *c,
 			 uint64_t seq, char *buf)
 {
 	const struct fcli_opts *o = w->o;
 
+	if (o->octet_count) {
+		(void)fmsg_format_octet(buf, o->size, c->id, seq);
+		return;
+	}
 	if (o->payload != NULL) {
 		memcpy(buf, o->payload, o->size - 1);
 		buf[o->size - 1] = '\n';
@@ -479,7 +491,7 @@ static uint64_t oneway_credit(const struct worker *w, const struct client *c,
 static size_t oneway_fill(struct worker *w, const struct client *c,
 			  uint64_t credit)
 {
-	size_t size = w->o->size, len = 0;
+	size_t size = wire_size(w->o), len = 0;
 	uint64_t seq = c->seq, end = c->seq + credit;
 
 	if (c->out_off > 0) {
@@ -489,7 +501,7 @@ static size_t oneway_fill(struct worker *w, const struct client *c,
 		memcpy(w->txbuf, w->expbuf + c->out_off, len);
 		seq++;
 	}
-	if (w->o->payload != NULL) {
+	if (w->o->payload != NULL || w->o->octet_count) {
 		for (; seq < end && IOBUF_SIZE - len >= size;
 		     seq++, len += size)
 			make_message(w, c, seq, w->txbuf + len);
@@ -503,10 +515,11 @@ static size_t oneway_fill(struct worker *w, const struct client *c,
 static void oneway_sent(struct worker *w, struct client *c, size_t n,
 			int64_t now)
 {
-	uint64_t total = c->out_off + (uint64_t)n, whole = total / w->o->size;
+	size_t size = wire_size(w->o);
+	uint64_t total = c->out_off + (uint64_t)n, whole = total / size;
 
 	c->seq += whole;
-	c->out_off = (uint32_t)(total % w->o->size);
+	c->out_off = (uint32_t)(total % size);
 	c->conn_bytes += n;
 	w->res.bytes_sent += n;
 	w->res.msgs_sent += whole;
@@ -1740,7 +1753,7 @@ static int init_worker(struct worker *w, struct shared *sh, unsigned index)
 	w->clients = calloc(w->nclients, sizeof(*w->clients));
 	w->txbuf = malloc(IOBUF_SIZE);
 	w->rxbuf = malloc(IOBUF_SIZE);
-	w->expbuf = malloc(o->size);
+	w->expbuf = malloc(wire_size(o));
 	if (w->clients == NULL || w->txbuf == NULL || w->rxbuf == NULL ||
 	    w->expbuf == NULL)
 		return -1;

@@ -28,6 +28,7 @@ enum {
 	OPT_REPLY_ANY,
 	OPT_PAYLOAD,
 	OPT_CHURN,
+	OPT_OCTET_COUNT,
 	OPT_UDP,
 	OPT_TIMEOUT,
 	OPT_HOLD,
@@ -60,6 +61,7 @@ static const struct option long_options[] = {
 	{"reply-any-line", no_argument, NULL, OPT_REPLY_ANY},
 	{"payload", required_argument, NULL, OPT_PAYLOAD},
 	{"churn", no_argument, NULL, OPT_CHURN},
+	{"octet-count", no_argument, NULL, OPT_OCTET_COUNT},
 	{"udp", no_argument, NULL, OPT_UDP},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"hold", required_argument, NULL, OPT_HOLD},
@@ -126,6 +128,8 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "                      not from its slot in the schedule\n"
 	      "      --payload TEXT  send TEXT (plus '\\n') as every message\n"
 	      "      --churn         connect, send one message, close, repeat\n"
+	      "      --octet-count   frame each message as RFC 6587's 'LEN SP MSG'\n"
+	      "                      (MSG without its '\\n'; mtserver --framing octet)\n"
 	      "      --udp           one datagram per message\n"
 	      "      --chat          a chat room (mtserver --chat, ncat "
 	      "--chat): "
@@ -407,6 +411,9 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 	case OPT_REPLY_ANY:
 		o->reply_any_line = 1;
 		break;
+	case OPT_OCTET_COUNT:
+		o->octet_count = 1;
+		break;
 	case OPT_CHURN:
 		o->churn = 1;
 		break;
@@ -444,7 +451,7 @@ static int check_verify(struct fcli_opts *o, const struct seen *seen, char *err,
 	if (!seen->clients || !seen->messages)
 		return OPT_FAIL(err, errlen, "--verify-log needs -n and -m");
 	if (seen->duration || seen->hold || o->churn || o->echo || o->udp ||
-	    o->payload != NULL)
+	    o->payload != NULL || o->octet_count)
 		return OPT_FAIL(err, errlen,
 				"--verify-log takes only -n, -m and -s");
 	return 0;
@@ -530,7 +537,8 @@ static int check_chat(const struct fcli_opts *o, const struct seen *seen,
 			       : 0;
 	if (o->echo || o->udp || o->churn || o->hold > 0 || seen->duration ||
 	    seen->rate || seen->think || seen->ramp || seen->pipeline ||
-	    o->payload != NULL || o->hdr_log != NULL || o->csv)
+	    o->payload != NULL || o->hdr_log != NULL || o->csv ||
+	    o->octet_count)
 		return OPT_FAIL(err, errlen,
 				"--chat takes only -n, -m, -s, -t, -H, -p, "
 				"--timeout, --max-time, --json and --deaf");
@@ -566,6 +574,12 @@ static int check_combination(struct fcli_opts *o, const struct seen *seen,
 				"--churn needs TCP: it excludes --udp");
 	if (o->reply_any_line && !o->echo)
 		return OPT_FAIL(err, errlen, "--reply-any-line needs --echo");
+	if (o->octet_count && (o->echo || o->udp || o->churn || o->hold > 0 ||
+			       o->payload != NULL))
+		return OPT_FAIL(err, errlen,
+				"--octet-count is for one-way TCP: it "
+				"excludes --echo, --udp, --churn, --hold "
+				"and --payload");
 	if (check_modes(o, seen, err, errlen) != 0)
 		return CLI_ERROR;
 	if (o->duration + o->ramp >= o->max_time)

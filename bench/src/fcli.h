@@ -62,6 +62,7 @@ struct fcli_opts {
 	int echo;		  /* --echo */
 	int reply_any_line;	  /* --reply-any-line */
 	int churn;		  /* --churn */
+	int octet_count;	  /* --octet-count: "LEN SP MSG" (RFC 6587) */
 	int udp;		  /* --udp */
 	int json;		  /* --json */
 	const char *payload;	  /* --payload TEXT (without '\n'), or NULL */

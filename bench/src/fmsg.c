@@ -56,23 +56,47 @@ size_t fmsg_min_size(uint32_t nclients, uint64_t nseq)
 	return fmsg_header_len(nclients - 1, nseq - 1) + 1;
 }
 
-int fmsg_format(char *buf, size_t size, uint32_t client, uint64_t seq)
+/* The message's text, without its '\n': len bytes at p. */
+static void put_text(char *p, size_t len, uint32_t client, uint64_t seq)
 {
 	size_t hlen = fmsg_header_len(client, seq);
-	char *p = buf;
 
-	if (size < hlen + 1) {
-		errno = EINVAL;
-		return -1;
-	}
 	*p++ = 'c';
 	p = put_decimal(p, client);
 	*p++ = ' ';
 	*p++ = 'm';
 	p = put_decimal(p, seq);
 	*p++ = ' ';
-	memset(p, 'x', size - hlen - 1);
+	memset(p, 'x', len - hlen);
+}
+
+int fmsg_format(char *buf, size_t size, uint32_t client, uint64_t seq)
+{
+	if (size < fmsg_header_len(client, seq) + 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	put_text(buf, size - 1, client, seq);
 	buf[size - 1] = '\n';
+	return 0;
+}
+
+size_t fmsg_octet_size(size_t size)
+{
+	return digits(size - 1) + 1 + size - 1;
+}
+
+int fmsg_format_octet(char *buf, size_t size, uint32_t client, uint64_t seq)
+{
+	char *p;
+
+	if (size < fmsg_header_len(client, seq) + 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	p = put_decimal(buf, size - 1);
+	*p++ = ' ';
+	put_text(p, size - 1, client, seq);
 	return 0;
 }
 

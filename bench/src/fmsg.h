@@ -49,6 +49,18 @@ size_t fmsg_min_size(uint32_t nclients, uint64_t nseq);
  * small for the header plus '\n'. */
 int fmsg_format(char *buf, size_t size, uint32_t client, uint64_t seq);
 
+/* RFC 6587 octet counting (flood --octet-count): message (client, seq)
+ * of size bytes goes out as "LEN SP" and the message without its '\n'
+ * (LEN = size - 1), which a server framing by the count logs as the same
+ * text.  Every message of a run has the same size, so the same wire
+ * size: fmsg_octet_size(size) bytes. */
+size_t fmsg_octet_size(size_t size);
+
+/* Writes message (client, seq) of size bytes, octet-counted, to buf,
+ * which must hold fmsg_octet_size(size) bytes.  0, or -1 with errno
+ * EINVAL as fmsg_format(). */
+int fmsg_format_octet(char *buf, size_t size, uint32_t client, uint64_t seq);
+
 /* Parses message text WITHOUT its '\n' (len bytes).  0 and *client,
  * *seq set when it is a well-formed flood message (exact header, only
  * 'x' after it); -1 otherwise.  The caller checks the length. */
