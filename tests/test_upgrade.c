@@ -25,7 +25,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -33,6 +35,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -264,7 +267,114 @@ static void udp_logged(const struct srv *s, int n)
 	assert_int_equal(h_wait_for(s->log, needle, 1, START_MS), 0);
 }
 
+/* ---- a NOTIFY_SOCKET of the test's own ---- */
+
+/* A datagram socket at path that learns each sender's pid (SO_PASSCRED),
+ * as systemd's is.  The descriptor; fails the test otherwise. */
+static int notify_listen(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), on = 1;
+
+	assert_true(fd >= 0);
+	assert_true(strlen(path) < sizeof(a.sun_path));
+	strcpy(a.sun_path, path);
+	(void)unlink(path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(
+		setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)), 0);
+	return fd;
+}
+
+/* The next notification into buf (NUL-terminated) and its sender's
+ * pid, or -1 when none comes within timeout_ms. */
+static pid_t notify_next(int fd, char *buf, size_t size, int timeout_ms)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = {.iov_base = buf, .iov_len = size - 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = control.buf,
+			     .msg_controllen = sizeof(control.buf)};
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	struct ucred cred = {0};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (poll(&p, 1, timeout_ms) != 1 || (n = recvmsg(fd, &msg, 0)) < 0)
+		return -1;
+	buf[n] = '\0';
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_CREDENTIALS)
+			memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+	return cred.pid;
+}
+
 /* ---- tests ---- */
+
+/* systemd's side: the old main process announces MAINPID= of the new
+ * one, and says nothing after it (no STOPPING=1: the service goes on);
+ * the new one says READY=1. */
+static void test_upgrade_tells_systemd_the_new_main_pid(void **state)
+{
+	const char *const opts[] = {NULL};
+	char pid_file[H_PATH_MAX], sock[H_PATH_MAX], buf[512], want[64];
+	bool old_ready = false, mainpid = false, new_ready = false;
+	long new_pid = -1;
+	pid_t old_pid;
+	int fd;
+	struct srv s;
+
+	(void)state;
+	h_path_in(pid_file, sizeof(pid_file), "notify.pid");
+	h_path_in(sock, sizeof(sock), "notify.sock");
+	fd = notify_listen(sock);
+	setenv("NOTIFY_SOCKET", sock, 1);
+	start_copy(&s, pid_file, opts);
+	unsetenv("NOTIFY_SOCKET");
+	while (!old_ready) {
+		pid_t from = notify_next(fd, buf, sizeof(buf), START_MS);
+
+		if (from != s.p.pid)
+			fail_msg("from %d (server %d): %s", (int)from,
+				 (int)s.p.pid, buf);
+		old_ready = strstr(buf, "READY=1") != NULL;
+	}
+	old_pid = s.p.pid; /* h_wait_exit clears it */
+	assert_int_equal(kill(old_pid, SIGUSR2), 0);
+	new_pid = wait_new_pid(pid_file, (long)old_pid, START_MS + 15000);
+	assert_true(new_pid > 0);
+	orphan = (pid_t)new_pid;
+	assert_int_equal(h_wait_exit(&s.p, STOP_MS), 0);
+	snprintf(want, sizeof(want), "MAINPID=%ld\n", new_pid);
+	/* Everything sent so far is queued: read until it stops coming. */
+	for (;;) {
+		pid_t from = notify_next(fd, buf, sizeof(buf), 1000);
+
+		if (from == -1)
+			break;
+		if (from == old_pid) {
+			assert_null(strstr(buf, "STOPPING=1"));
+			if (strncmp(buf, want, strlen(want)) == 0)
+				mainpid = true;
+			else
+				assert_false(mainpid); /* nothing after it */
+		} else {
+			assert_int_equal(from, (pid_t)new_pid);
+			new_ready |= strstr(buf, "READY=1") != NULL;
+		}
+	}
+	assert_true(mainpid);
+	assert_true(new_ready);
+	assert_int_equal(kill((pid_t)new_pid, SIGTERM), 0);
+	assert_int_equal(wait_orphan((pid_t)new_pid, STOP_MS), 0);
+	orphan = 0;
+	close(fd);
+}
 
 static void test_upgrade_under_load(void **state)
 {
@@ -445,6 +555,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_failed_upgrade_keeps_serving,
 					  kill_orphan),
+		cmocka_unit_test_teardown(
+			test_upgrade_tells_systemd_the_new_main_pid,
+			kill_orphan),
 		cmocka_unit_test_teardown(test_upgrade_under_load, kill_orphan),
 	};
 
