@@ -278,7 +278,7 @@ static int notify_listen(const char *path)
 
 	assert_true(fd >= 0);
 	assert_true(strlen(path) < sizeof(a.sun_path));
-	strcpy(a.sun_path, path);
+	memcpy(a.sun_path, path, strlen(path) + 1);
 	(void)unlink(path);
 	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(
