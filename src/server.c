@@ -772,6 +772,9 @@ void server_ready(struct server *srv)
 		fprintf(stderr,
 			"%s: upgrade: the old process no longer waits (%s); stopping\n",
 			srv->cfg.prog, strerror(errno));
+		/* The pid file stays the old process's: closed, not
+		 * removed. */
+		close_if_open(&srv->pid_fd);
 		server_stop(srv);
 		return;
 	}

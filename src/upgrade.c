@@ -292,6 +292,10 @@ pid_t upgrade_start(const struct upgrade_fds *fds, pid_t *child_pid, char *err,
 	long got;
 
 	*child_pid = 0;
+	/* A new process an earlier upgrade gave up on has stopped by now,
+	 * or will: reaped here, not left a zombie for the server's life. */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
 	if (exe_path[0] == '\0') {
 		errno = ENOENT;
 		return net_error(err, errlen,

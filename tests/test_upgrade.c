@@ -550,6 +550,82 @@ static void test_failed_upgrade_keeps_serving(void **state)
 	assert_int_equal(h_count_in_file(s.log, " start "), 2);
 }
 
+/* The state letter of /proc/PID/stat ('Z': a zombie), or 0 when the
+ * process is gone. */
+static char proc_state(long pid)
+{
+	char path[64], *text, *paren, state = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	text = h_slurp(path, NULL);
+	if (text != NULL && (paren = strrchr(text, ')')) != NULL &&
+	    paren[1] == ' ')
+		state = paren[2];
+	free(text);
+	return state;
+}
+
+/* A new binary that takes longer than UPGRADE_READY_MS (15 s) to
+ * listen: the old gives up and serves on; the new one, once it listens,
+ * finds the old no longer waiting and stops by itself: never two. */
+static void test_late_new_process_stops_itself(void **state)
+{
+	const char *const opts[] = {NULL};
+	char pid_file[H_PATH_MAX], script[H_PATH_MAX * 2];
+	const char *at;
+	long late;
+	struct srv s;
+	int fd;
+
+	(void)state;
+	h_path_in(pid_file, sizeof(pid_file), "late.pid");
+	start_copy(&s, pid_file, opts);
+	/* The real program under another name, started 18 s late. */
+	snprintf(script, sizeof(script), "%s/mtserver.real", bin_dir);
+	assert_int_equal(copy_file(h_bin("mtserver"), script), 0);
+	snprintf(script, sizeof(script),
+		 "#!/bin/sh\nsleep 18\nexec %s/mtserver.real \"$@\"\n",
+		 bin_dir);
+	install_program(script);
+	assert_int_equal(kill(s.p.pid, SIGUSR2), 0);
+	assert_int_equal(h_wait_for(s.log, "upgrade-failed pid=", 1, 30000), 0);
+	assert_int_equal(h_count_in_file(s.log, "error=\"not listening after "
+						"15000 ms\""),
+			 1);
+	{
+		char *log = h_slurp(s.log, NULL);
+
+		assert_non_null(log);
+		at = strstr(log, "upgrade-failed pid=");
+		late = strtol(at + strlen("upgrade-failed pid="), NULL, 10);
+		free(log);
+	}
+	assert_true(late > 0);
+	fd = srv_connect(&s);
+	srv_send(fd, "old serves on\n");
+	close(fd);
+	srv_wait_log(&s, " old serves on\n", 1);
+	/* The late one starts (a second start line), finds the pipe
+	 * closed and stops: its stop line, and it is gone (a zombie until
+	 * its parent, the old server, reaps it at its next upgrade). */
+	assert_int_equal(h_wait_for(s.log, " start ", 2, 30000), 0);
+	assert_int_equal(h_wait_for(s.log, " stop ", 1, STOP_MS), 0);
+	for (int waited = 0; proc_state(late) != 0 && proc_state(late) != 'Z';
+	     waited += 20) {
+		assert_true(waited < STOP_MS);
+		usleep(20000);
+	}
+	assert_int_equal(
+		h_wait_for(s.p.err_path, "no longer waits", 1, START_MS), 0);
+	assert_int_equal(pid_in(pid_file), (long)s.p.pid);
+	fd = srv_connect(&s);
+	srv_send(fd, "still the old\n");
+	close(fd);
+	srv_wait_log(&s, " still the old\n", 1);
+	srv_stop(&s);
+	assert_int_equal(access(pid_file, F_OK), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,6 +635,7 @@ int main(void)
 			test_upgrade_tells_systemd_the_new_main_pid,
 			kill_orphan),
 		cmocka_unit_test_teardown(test_upgrade_under_load, kill_orphan),
+		cmocka_unit_test(test_late_new_process_stops_itself),
 	};
 
 	/* The new process outlives the old one, its parent: this process
