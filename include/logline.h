@@ -196,6 +196,11 @@ size_t logline_stop(char *buf, size_t size, const char *ts,
 size_t logline_signal(char *buf, size_t size, const char *ts,
 		      const char *signal, const char *action);
 
+/* "upgraded pid=N": the new process N listens and this one stops; or
+ * "upgrade-failed pid=N error="E"": it did not, this one serves on. */
+size_t logline_upgrade(char *buf, size_t size, const char *ts, uint64_t pid,
+		       const char *error);
+
 /* A log path is cut to this in a line. */
 #define LOGLINE_PATH_MAX 256
 

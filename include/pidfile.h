@@ -22,6 +22,10 @@
  * The descriptor (close-on-exec), or -1 with err. */
 int pidfile_open(const char *path, char *err, size_t errlen);
 
+/* Writes pid into the locked file fd in place of what it held (an
+ * upgrade: the new process's).  0 or -1 with errno. */
+int pidfile_write(int fd, long pid);
+
 /* Removes path and closes fd (the lock goes with it); fd -1: nothing. */
 void pidfile_close(int fd, const char *path);
 

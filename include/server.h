@@ -76,7 +76,11 @@ struct server {
 	struct net_addr addr;	/* the bound address, parsed once */
 	bool any_addr;		/* no --bind: cfg.bind_addr is net_any_addr() */
 	bool passed;		/* listeners from systemd (activation.h) */
-	unsigned long nofile;	/* RLIMIT_NOFILE after raising it */
+	/* Started by an upgrade (upgrade.h): the old process's pipe, until
+	 * server_ready tells it this one listens; else -1. */
+	int upgrade_ready_fd;
+	bool upgraded;	      /* the listeners came from an upgrade */
+	unsigned long nofile; /* RLIMIT_NOFILE after raising it */
 	struct signals signals;
 	struct notifier notify; /* readiness for systemd (notify.h) */
 	/* The --metrics endpoint, or NULL. */
@@ -127,7 +131,9 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
  * systemd), the same again within a second counts once, a later one or
  * QUIT forces the exit after one bounded write of what the log holds
  * (exit 128+signal), HUP reopens the log file (RELOADING=1, then
- * READY=1).  One server per process.  0 or -1 with errno. */
+ * READY=1), USR2 starts the new binary with the listeners (upgrade.h)
+ * and, once it listens, tells systemd MAINPID= and stops as TERM does.  One
+ * server per process.  0 or -1 with errno. */
 int server_catch_signals(struct server *srv);
 
 /* Starts the UDP thread when UDP is on.  0, or -1 with errno. */
@@ -147,7 +153,8 @@ void server_ready(struct server *srv);
 /* Prints "PROG: listening on ADDR:PORT (tcp, udp; STACKS)", STACKS saying
  * "IPv6 and IPv4" on "::", "IPv4 only: no IPv6 here" when the default
  * address fell back to 0.0.0.0 (and nothing otherwise), followed by
- * "; sockets passed by systemd" for passed listeners. */
+ * "; sockets passed by systemd" for passed listeners ("; sockets
+ * handed over by an upgrade" for an upgrade's). */
 void server_announce(const struct server *srv, FILE *out);
 
 /* Waits for the next client within the limits and returns its session,

@@ -20,6 +20,8 @@
  *   QUIT        ops->force at once: stop now, no drain (the classic
  *               "quit" key, Ctrl-\).
  *   HUP         ops->reopen (logrotate's postrotate, systemd's reload).
+ *   USR2        ops->upgrade: a new binary takes over (upgrade.h); the
+ *               signal nginx and HAProxy's master use for the same.
  *   PIPE        ignored: a client that went away is an error return.
  *
  * Threads: signals_block and signals_start from main before any other
@@ -47,6 +49,7 @@ struct signals_ops {
 	/* sig 0: the stop overran its bound.  Does not return. */
 	void (*force)(void *ctx, int sig);
 	void (*reopen)(void *ctx, int sig);
+	void (*upgrade)(void *ctx, int sig);
 };
 
 struct signals {
@@ -55,7 +58,7 @@ struct signals {
 	int running;
 };
 
-/* Blocks TERM, INT, HUP, QUIT (and the thread's own wake-up signal) in
+/* Blocks TERM, INT, HUP, QUIT, USR2 (and the thread's own wake-up signal) in
  * the calling thread and ignores SIGPIPE.  0 or -1 with errno. */
 int signals_block(void);
 

@@ -138,6 +138,12 @@ static const struct field f_reopen[] = {
 	{LIT("path"), K_OUTSIDE, LIT(" path="), LIT("")},
 	{LIT("error"), K_WORD, LIT(" error=\""), LIT("\"")},
 };
+static const struct field f_upgraded[] = {
+	{LIT("pid"), K_U64, LIT(" pid="), LIT("")}};
+static const struct field f_upgrade_failed[] = {
+	{LIT("pid"), K_U64, LIT(" pid="), LIT("")},
+	{LIT("error"), K_WORD, LIT(" error=\""), LIT("\"")},
+};
 static const struct field f_gap[] = {
 	{LIT("lines"), K_U64, LIT(" lines="), LIT("")},
 	{LIT("bytes"), K_U64, LIT(" bytes="), LIT("")},
@@ -729,6 +735,19 @@ size_t logline_log_reopened(char *buf, size_t size, const char *ts,
 			  error == NULL ? EVENT("log-reopened")
 					: EVENT("log-reopen-failed"),
 			  FIELDS(f_reopen), v);
+}
+
+size_t logline_upgrade(char *buf, size_t size, const char *ts, uint64_t pid,
+		       const char *error)
+{
+	const struct value v[] = {u64_value(pid),
+				  str_value(error, ERROR_TEXT_MAX)};
+
+	if (error == NULL)
+		return event_line(buf, size, ts, SERVER, EVENT("upgraded"),
+				  FIELDS(f_upgraded), v);
+	return event_line(buf, size, ts, SERVER, EVENT("upgrade-failed"),
+			  FIELDS(f_upgrade_failed), v);
 }
 
 size_t logline_log_gap(char *buf, size_t size, const char *ts, uint64_t lines,

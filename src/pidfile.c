@@ -27,11 +27,20 @@ static long holder(int fd)
 	return n > 0 ? strtol(text, NULL, 10) : 0;
 }
 
-int pidfile_open(const char *path, char *err, size_t errlen)
+int pidfile_write(int fd, long pid)
 {
 	char text[PID_TEXT_MAX];
+	int len = snprintf(text, sizeof(text), "%ld\n", pid);
+
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, text, (size_t)len, 0) != len)
+		return -1;
+	return 0;
+}
+
+int pidfile_open(const char *path, char *err, size_t errlen)
+{
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	int len, saved;
+	int saved;
 
 	if (fd == -1)
 		return net_error(err, errlen, "cannot open pid file '%s': %s",
@@ -52,8 +61,7 @@ int pidfile_open(const char *path, char *err, size_t errlen)
 		errno = saved;
 		return -1;
 	}
-	len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) == -1 || pwrite(fd, text, (size_t)len, 0) != len) {
+	if (pidfile_write(fd, (long)getpid()) == -1) {
 		saved = errno;
 		net_error(err, errlen, "cannot write pid file '%s': %s", path,
 			  strerror(saved));

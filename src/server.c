@@ -20,6 +20,7 @@
 #include "monotime.h"
 #include "net.h"
 #include "pidfile.h"
+#include "upgrade.h"
 #include "proto.h"
 #include "signals.h"
 #include "udp.h"
@@ -322,6 +323,21 @@ static struct net_tuning session_tuning(const struct config *cfg)
 	};
 }
 
+/* What an upgrading old process handed over (upgrade.h): its ready
+ * pipe, and its locked pid file, which is ours with --pid-file. */
+static void take_handoff(struct server *srv)
+{
+	struct upgrade_handoff h;
+
+	upgrade_take(&h);
+	srv->upgrade_ready_fd = h.ready_fd;
+	srv->upgraded = h.ready_fd >= 0;
+	if (h.pid_fd >= 0 && srv->cfg.pid_file != NULL)
+		srv->pid_fd = h.pid_fd;
+	else if (h.pid_fd >= 0)
+		close(h.pid_fd);
+}
+
 int server_open(struct server *srv, const struct config *cfg, char *err,
 		size_t errlen)
 {
@@ -338,6 +354,7 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 	srv->log_fd = -1;
 	srv->notify.fd = -1;
 	srv->pid_fd = -1;
+	srv->upgrade_ready_fd = -1;
 	stats_init(&srv->stats);
 	rc = pthread_mutex_init(&srv->log_guard, NULL);
 	if (rc != 0)
@@ -361,9 +378,10 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 	 * the environment (NOTIFY_SOCKET, LISTEN_FDS...). */
 	if (notify_open(&srv->notify, srv->cfg.prog, err, errlen) == -1)
 		goto error;
+	take_handoff(srv);
 	/* Before the port: a second server given the same file stops
 	 * here, without taking anything from the first. */
-	if (cfg->pid_file != NULL &&
+	if (cfg->pid_file != NULL && srv->pid_fd < 0 &&
 	    (srv->pid_fd = pidfile_open(cfg->pid_file, err, errlen)) == -1)
 		goto error;
 	if (open_log(srv, err, errlen) == -1 ||
@@ -420,6 +438,10 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 	log_start(srv);
 	return 0;
 error:
+	/* An upgrade's pid file is still the old process's: not removed. */
+	if (srv->upgrade_ready_fd >= 0)
+		close_if_open(&srv->pid_fd);
+	close_if_open(&srv->upgrade_ready_fd); /* the old sees it failed */
 	pidfile_close(srv->pid_fd, cfg->pid_file);
 	notify_close(&srv->notify);
 	metrics_close(srv->metrics);
@@ -517,6 +539,78 @@ static void on_reopen(void *ctx, int sig)
 	notify_ready(&srv->notify, NULL);
 }
 
+/* Logs the upgrade's outcome; the caller holds log_guard. */
+static void log_upgrade(struct server *srv, pid_t pid, const char *error)
+{
+	char ts[LOGFMT_TS_LEN], line[LOGLINE_EVENT_MAX];
+
+	if (srv->log == NULL)
+		return;
+	logline_now(ts);
+	(void)log_append(srv->log, line,
+			 logline_upgrade(line, sizeof(line), ts,
+					 (uint64_t)(pid > 0 ? pid : 0), error));
+}
+
+/* The new process listens: it is the service from now on.  systemd
+ * follows MAINPID= (sent by the main process, before it exits) and
+ * hears nothing more from this one (no STOPPING=1: the service goes
+ * on); the pid file names the new process, which holds its lock
+ * already and removes it at its stop. */
+static void hand_over(struct server *srv, pid_t pid)
+{
+	char state[NOTIFY_STATUS_MAX];
+
+	snprintf(state, sizeof(state),
+		 "MAINPID=%ld\nSTATUS=upgraded to pid %ld", (long)pid,
+		 (long)pid);
+	notify_send(&srv->notify, state);
+	notify_close(&srv->notify);
+	if (srv->pid_fd >= 0) {
+		if (pidfile_write(srv->pid_fd, (long)pid) == -1)
+			fprintf(stderr,
+				"%s: upgrade: cannot write pid file '%s': %s\n",
+				srv->cfg.prog, srv->cfg.pid_file,
+				strerror(errno));
+		close_if_open(&srv->pid_fd);
+	}
+}
+
+static void on_upgrade(void *ctx, int sig)
+{
+	struct server *srv = ctx;
+	const struct upgrade_fds fds = {srv->tcp_fd, srv->udp_fd, srv->pid_fd};
+	char err[NET_ERR_MAX];
+	pid_t pid, child;
+
+	pthread_mutex_lock(&srv->log_guard);
+	if (atomic_load(&srv->drain_deadline_ms) != 0) {
+		log_signal(srv, sig, "ignored"); /* stopping already */
+		pthread_mutex_unlock(&srv->log_guard);
+		return;
+	}
+	log_signal(srv, sig, "upgrade");
+	pthread_mutex_unlock(&srv->log_guard);
+	/* Not under log_guard: the wait is up to UPGRADE_READY_MS. */
+	pid = upgrade_start(&fds, &child, err, sizeof(err));
+	if (pid > 0)
+		hand_over(srv, pid);
+	pthread_mutex_lock(&srv->log_guard);
+	log_upgrade(srv, pid > 0 ? pid : child, pid > 0 ? NULL : err);
+	if (pid > 0) {
+		server_stop(srv);
+		log_give_up(srv);
+	}
+	pthread_mutex_unlock(&srv->log_guard);
+	if (pid > 0)
+		fprintf(stderr, "%s: upgrade: pid %ld listens; stopping\n",
+			srv->cfg.prog, (long)pid);
+	else
+		fprintf(stderr,
+			"%s: upgrade failed: new process %ld: %s; serving on\n",
+			srv->cfg.prog, (long)child, err);
+}
+
 /* Takes log_guard by deadline (monotonic ms): 0, or -1. */
 static int guard_by(struct server *srv, long long deadline)
 {
@@ -571,8 +665,8 @@ static void on_force(void *ctx, int sig)
 
 int server_catch_signals(struct server *srv)
 {
-	const struct signals_ops ops = {srv, on_stop, on_repeat, on_force,
-					on_reopen};
+	const struct signals_ops ops = {srv,	  on_stop,   on_repeat,
+					on_force, on_reopen, on_upgrade};
 
 	return signals_start(&srv->signals, &ops);
 }
@@ -672,6 +766,18 @@ void server_ready(struct server *srv)
 				   sizeof(addr)));
 		fflush(stderr);
 	}
+	if (upgrade_announce(&srv->upgrade_ready_fd) == -1) {
+		/* The old process gave up waiting and serves on: two
+		 * servers would share the port; this one goes. */
+		fprintf(stderr,
+			"%s: upgrade: the old process no longer waits (%s); stopping\n",
+			srv->cfg.prog, strerror(errno));
+		/* The pid file stays the old process's: closed, not
+		 * removed. */
+		close_if_open(&srv->pid_fd);
+		server_stop(srv);
+		return;
+	}
 	if (!notify_enabled(&srv->notify))
 		return;
 	snprintf(status, sizeof(status), "listening on %s (%s)",
@@ -694,7 +800,9 @@ void server_announce(const struct server *srv, FILE *out)
 		net_format((const struct sockaddr *)&srv->addr.ss, addr,
 			   sizeof(addr)),
 		transports(&srv->cfg), stacks(srv, &srv->addr),
-		srv->passed ? "; sockets passed by systemd" : "");
+		!srv->passed	? ""
+		: srv->upgraded ? "; sockets handed over by an upgrade"
+				: "; sockets passed by systemd");
 	if (srv->passed && srv->cfg.port != 0 && srv->cfg.port != srv->port)
 		fprintf(out,
 			"%s: PORT %u is not used: the socket unit says the port\n",

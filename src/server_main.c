@@ -12,6 +12,7 @@
 #include "lean.h"
 #include "net.h"
 #include "server.h"
+#include "upgrade.h"
 
 int server_main(int argc, char *argv[], const struct server_model *model)
 {
@@ -34,6 +35,9 @@ int server_main(int argc, char *argv[], const struct server_model *model)
 	case CLI_RUN:
 		break;
 	}
+	/* Before server_open unsets NOTIFY_SOCKET; without the path a
+	 * SIGUSR2 only logs that it cannot upgrade. */
+	(void)upgrade_init(argv);
 	if (server_open(&srv, &cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s: %s\n", cfg.prog, err);
 		return 1;

@@ -21,6 +21,7 @@ static void handled_set(sigset_t *set)
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGQUIT);
+	sigaddset(set, SIGUSR2);
 	sigaddset(set, SIG_WAKE);
 }
 
@@ -55,6 +56,8 @@ const char *signals_name(int sig)
 		return "SIGHUP";
 	case SIGQUIT:
 		return "SIGQUIT";
+	case SIGUSR2:
+		return "SIGUSR2";
 	default:
 		return "signal";
 	}
@@ -98,6 +101,8 @@ static void *signal_main(void *arg)
 			return NULL;
 		if (sig == SIGHUP) {
 			ops->reopen(ops->ctx, sig);
+		} else if (sig == SIGUSR2) {
+			ops->upgrade(ops->ctx, sig);
 		} else if (sig != SIGQUIT && first_stop < 0) {
 			first_stop = monotime_ms();
 			end_by = ops->stop(ops->ctx, sig);
