@@ -91,22 +91,6 @@ size_t chat_member_cost(size_t max_text)
 
 static void *notice_main(void *arg);
 
-/* A condition variable timed on the monotonic clock.  0 or an error
- * number. */
-static int cond_init_monotonic(pthread_cond_t *cond)
-{
-	pthread_condattr_t attr;
-	int err = pthread_condattr_init(&attr);
-
-	if (err != 0)
-		return err;
-	err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	if (err == 0)
-		err = pthread_cond_init(cond, &attr);
-	pthread_condattr_destroy(&attr);
-	return err;
-}
-
 struct chat_room *chat_room_new(bool echo)
 {
 	struct chat_room *room = calloc(1, sizeof(*room));
@@ -122,7 +106,7 @@ struct chat_room *chat_room_new(bool echo)
 	err = pthread_mutex_init(&room->lock, NULL);
 	if (err != 0)
 		goto no_lock;
-	err = cond_init_monotonic(&room->notice_cond);
+	err = monotime_cond_init(&room->notice_cond);
 	if (err != 0)
 		goto no_cond;
 	err = pthread_create(&room->notice_thread, NULL, notice_main, room);

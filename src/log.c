@@ -570,21 +570,6 @@ static void *flusher_main(void *arg)
 	return NULL;
 }
 
-/* A condition variable whose timed waits use CLOCK_MONOTONIC. */
-static int monotonic_cond_init(pthread_cond_t *cond)
-{
-	pthread_condattr_t attr;
-	int err = pthread_condattr_init(&attr);
-
-	if (err != 0)
-		return err;
-	err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	if (err == 0)
-		err = pthread_cond_init(cond, &attr);
-	pthread_condattr_destroy(&attr);
-	return err;
-}
-
 int log_open_path(const char *path, int *created)
 {
 	const int flags =
@@ -648,10 +633,10 @@ struct logger *log_open(int fd, size_t max_append)
 	err = pthread_cond_init(&lg->room, NULL);
 	if (err != 0)
 		goto error_lock;
-	err = monotonic_cond_init(&lg->wake);
+	err = monotime_cond_init(&lg->wake);
 	if (err != 0)
 		goto error_room;
-	err = monotonic_cond_init(&lg->idle);
+	err = monotime_cond_init(&lg->idle);
 	if (err != 0)
 		goto error_wake;
 	err = pthread_create(&lg->flusher, NULL, flusher_main, lg);

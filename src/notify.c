@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
 #include "net.h"
 
 /* Room for one datagram: the longest is READY=1 with a status line. */
@@ -155,7 +156,6 @@ static void *status_main(void *arg)
 
 int notify_status_start(struct notifier *n, notify_status_fn fn, void *ctx)
 {
-	pthread_condattr_t attr;
 	int err;
 
 	if (n->fd < 0 || n->running)
@@ -163,13 +163,7 @@ int notify_status_start(struct notifier *n, notify_status_fn fn, void *ctx)
 	n->status = fn;
 	n->status_ctx = ctx;
 	n->quit = false;
-	err = pthread_condattr_init(&attr);
-	if (err == 0) {
-		err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-		if (err == 0)
-			err = pthread_cond_init(&n->wake, &attr);
-		pthread_condattr_destroy(&attr);
-	}
+	err = monotime_cond_init(&n->wake);
 	if (err != 0) {
 		errno = err;
 		return -1;
