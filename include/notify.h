@@ -56,11 +56,15 @@ struct notifier {
 	const char *prog;     /* for the one error message */
 	atomic_bool failed;   /* a send failed (reported once) */
 	atomic_bool stopping; /* STOPPING=1 was sent */
+	atomic_bool silent;   /* handed over (notify_hand_over): no more */
 	/* The status thread: */
 	notify_status_fn status;
 	void *status_ctx;
 	pthread_t thread;
-	bool running;
+	/* Set by the main thread once the thread runs; read by whichever
+	 * thread closes n (the signal thread's upgrade, or the main
+	 * thread's stop): atomic, so that what it publishes is seen. */
+	atomic_bool running;
 	pthread_mutex_t lock; /* guards quit */
 	pthread_cond_t wake;  /* signalled when quit is set */
 	bool quit;
@@ -88,6 +92,12 @@ void notify_stopping(struct notifier *n);
 /* Starts the thread that sends STATUS= from fn every NOTIFY_STATUS_MS
  * when it changed (nothing when n is off).  0, or -1 with errno. */
 int notify_status_start(struct notifier *n, notify_status_fn fn, void *ctx);
+
+/* An upgrade: sends state (MAINPID=...), then nothing more from this
+ * process, and stops the status thread.  Any thread; the descriptor
+ * stays open until notify_close, on the thread that closes the server,
+ * so that no send races its close. */
+void notify_hand_over(struct notifier *n, const char *state);
 
 /* Stops the status thread, closes the socket. */
 void notify_close(struct notifier *n);

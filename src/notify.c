@@ -70,7 +70,7 @@ void notify_send(struct notifier *n, const char *state)
 	ssize_t sent;
 	int saved = errno;
 
-	if (n->fd < 0)
+	if (n->fd < 0 || atomic_load(&n->silent))
 		return;
 	do
 		sent = sendto(n->fd, state, strlen(state),
@@ -158,7 +158,7 @@ int notify_status_start(struct notifier *n, notify_status_fn fn, void *ctx)
 {
 	int err;
 
-	if (n->fd < 0 || n->running)
+	if (n->fd < 0 || atomic_load(&n->running))
 		return 0;
 	n->status = fn;
 	n->status_ctx = ctx;
@@ -179,22 +179,35 @@ int notify_status_start(struct notifier *n, notify_status_fn fn, void *ctx)
 		errno = err;
 		return -1;
 	}
-	n->running = true;
+	atomic_store(&n->running, true);
 	return 0;
+}
+
+/* Stops the status thread, if it runs. */
+static void stop_status(struct notifier *n)
+{
+	if (!atomic_load(&n->running))
+		return;
+	pthread_mutex_lock(&n->lock);
+	n->quit = true;
+	pthread_cond_signal(&n->wake);
+	pthread_mutex_unlock(&n->lock);
+	pthread_join(n->thread, NULL);
+	pthread_cond_destroy(&n->wake);
+	pthread_mutex_destroy(&n->lock);
+	atomic_store(&n->running, false);
+}
+
+void notify_hand_over(struct notifier *n, const char *state)
+{
+	notify_send(n, state);
+	atomic_store(&n->silent, true);
+	stop_status(n);
 }
 
 void notify_close(struct notifier *n)
 {
-	if (n->running) {
-		pthread_mutex_lock(&n->lock);
-		n->quit = true;
-		pthread_cond_signal(&n->wake);
-		pthread_mutex_unlock(&n->lock);
-		pthread_join(n->thread, NULL);
-		pthread_cond_destroy(&n->wake);
-		pthread_mutex_destroy(&n->lock);
-		n->running = false;
-	}
+	stop_status(n);
 	if (n->fd >= 0)
 		close(n->fd);
 	n->fd = -1;

@@ -564,8 +564,7 @@ static void hand_over(struct server *srv, pid_t pid)
 	snprintf(state, sizeof(state),
 		 "MAINPID=%ld\nSTATUS=upgraded to pid %ld", (long)pid,
 		 (long)pid);
-	notify_send(&srv->notify, state);
-	notify_close(&srv->notify);
+	notify_hand_over(&srv->notify, state);
 	if (srv->pid_fd >= 0) {
 		if (pidfile_write(srv->pid_fd, (long)pid) == -1)
 			fprintf(stderr,
