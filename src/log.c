@@ -44,8 +44,8 @@ struct file_end {
 };
 
 struct logger {
-	int fd;	    /* the caller's; log_reopen dup2()s a new file onto it */
-	int tty;    /* line-buffered: flush after every append */
+	int fd;	 /* the caller's; log_reopen dup2()s a new file onto it */
+	int tty; /* line-buffered: flush after every append */
 	/* What log_append may fill of each of the two buffers; each has
 	 * LOG_RESERVE more for log_try_append only. */
 	size_t cap;

@@ -2,8 +2,8 @@
 /*
  * harness.c - see harness.h.  Test-only code: plain, blocking, bounded.
  */
-#define _GNU_SOURCE /* on_exit: the exit status decides the cleanup;
-		      close_range */
+/* on_exit: the exit status decides the cleanup; close_range. */
+#define _GNU_SOURCE
 #include "harness.h"
 
 #include <arpa/inet.h>
