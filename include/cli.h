@@ -33,7 +33,13 @@
 #define CLI_DEFAULT_BACKLOG_MT 4096 /* the kernel's usual somaxconn */
 #define CLI_MAX_IDLE	       (7L * 24 * 3600) /* a week: beyond is a typo */
 #define CLI_MAX_CLIENTS	       1000000L
-#define CLI_MAX_UDP_ECHO_RATE  (1L << 30) /* 1 GiB/s: beyond is no limit */
+/* ptserver's pool: the clients it serves at once (the others wait for a
+ * thread).  Enough blocked sessions to keep 16 cores busy, a fixed
+ * number so that figures compare across machines; at most as many as
+ * a thread-per-connection server would start. */
+#define CLI_DEFAULT_THREADS   64
+#define CLI_MAX_THREADS	      100000L
+#define CLI_MAX_UDP_ECHO_RATE (1L << 30) /* 1 GiB/s: beyond is no limit */
 /* Stop: sessions drain for at most this long in all.  Well inside
  * systemd's 90 s stop timeout and what an operator waits for; ample for
  * loopback and LAN clients to finish sending what they had in flight. */
@@ -75,7 +81,9 @@
 /* --max-memory: beyond a tebibyte is a typo. */
 #define CLI_MAX_MEMORY (1L << 40)
 
-enum cli_kind { CLI_MTSERVER, CLI_STSERVER };
+/* The programs, each a concurrency model: thread per connection, one
+ * client at a time, a prethreaded pool. */
+enum cli_kind { CLI_MTSERVER, CLI_STSERVER, CLI_PTSERVER };
 
 enum cli_result {
 	CLI_RUN,     /* config filled: start the server */
@@ -86,7 +94,7 @@ enum cli_result {
 
 struct config {
 	enum cli_kind kind;
-	const char *prog;      /* "mtserver" or "stserver" */
+	const char *prog;      /* "mtserver", "stserver" or "ptserver" */
 	const char *bind_addr; /* numeric IPv4/IPv6 address; NULL: every
 				  address, IPv6 and IPv4 (net_any_addr) */
 	unsigned port;	       /* 0: the kernel picks one */
@@ -111,6 +119,7 @@ struct config {
 	long max_line;	       /* bytes */
 	long drain_timeout_ms; /* --drain-timeout, in milliseconds */
 	int backlog;
+	long threads; /* --threads: ptserver's pool */
 	/* --proxy-protocol: every TCP connection starts with a PROXY
 	 * header (proxyproto.h), from one of proxy_from when any. */
 	bool proxy_protocol;

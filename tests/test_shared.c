@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test_shared.c - what mtserver and stserver must do alike, tested once
- * for both programs over real loopback sockets: framing on the wire,
+ * test_shared.c - what every concurrency model must do alike (mtserver,
+ * stserver, ptserver), tested once for each program over real loopback
+ * sockets: framing on the wire,
  * echo, quit, idle timeout, oversized and binary input, resets,
  * half-closes, shutdown, the log on standard output, IPv6, and every bad
  * command line through the real binaries.
@@ -550,29 +551,31 @@ static void test_privileged_port_refused(void **state)
 	assert_int_equal(h_count_in_file(err_path, "Permission denied"), 1);
 }
 
-#define BOTH(f)                                                                \
+/* Every model: each test runs once against each program. */
+#define EACH(f)                                                                \
 	cmocka_unit_test_prestate(f, (void *)"mtserver"),                      \
-		cmocka_unit_test_prestate(f, (void *)"stserver")
+		cmocka_unit_test_prestate(f, (void *)"stserver"),              \
+		cmocka_unit_test_prestate(f, (void *)"ptserver")
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		BOTH(test_one_client),
-		BOTH(test_silent_client),
-		BOTH(test_framing_on_the_wire),
-		BOTH(test_echo_round_trips),
-		BOTH(test_quit_ends_session),
-		BOTH(test_idle_timeout),
-		BOTH(test_oversize_binary_and_controls),
-		BOTH(test_reset_mid_message),
-		BOTH(test_sigterm_flushes_everything),
-		BOTH(test_log_on_stdout_is_flushed),
-		BOTH(test_second_signal_exits_at_once),
-		BOTH(test_ipv6_dual_stack),
-		BOTH(test_bad_command_lines),
-		BOTH(test_privileged_port_refused),
+		EACH(test_one_client),
+		EACH(test_silent_client),
+		EACH(test_framing_on_the_wire),
+		EACH(test_echo_round_trips),
+		EACH(test_quit_ends_session),
+		EACH(test_idle_timeout),
+		EACH(test_oversize_binary_and_controls),
+		EACH(test_reset_mid_message),
+		EACH(test_sigterm_flushes_everything),
+		EACH(test_log_on_stdout_is_flushed),
+		EACH(test_second_signal_exits_at_once),
+		EACH(test_ipv6_dual_stack),
+		EACH(test_bad_command_lines),
+		EACH(test_privileged_port_refused),
 	};
 
-	return cmocka_run_group_tests_name("mtserver and stserver", tests, NULL,
+	return cmocka_run_group_tests_name("every model", tests, NULL,
 					   srv_teardown);
 }
