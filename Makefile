@@ -7,7 +7,7 @@
 #   make test VARIANT=asan|tsan   the same suites under a sanitizer
 #   make run             builds everything, then ./mtserver 8888
 #   make bench [QUICK=1] [PUBLISH=1]   the benchmark (bench/)
-#   make compare|lesson-udp|lesson-handshake|lesson-chat [QUICK=1] [PUBLISH=1]
+#   make compare|lesson-udp|lesson-handshake|lesson-chat|lesson-models [QUICK=1] [PUBLISH=1]
 #                           the lessons (lessons/)
 #   make test-repeat N=20   make test N times; make test-stress N=5 the
 #                           same while stress-ng keeps both CPUs busy
@@ -112,7 +112,8 @@ WRAP_test_ops_clock = -Wl,--wrap=pthread_cond_init \
 WRAP_test_log = -Wl,--wrap=write
 WRAP_test_hostile_outbox = -Wl,--wrap=malloc
 
-.PHONY: fuzz fuzz-build all test check run-tests bench compare lesson-udp lesson-handshake lesson-chat run \
+.PHONY: fuzz fuzz-build all test check run-tests bench compare lesson-udp lesson-handshake lesson-chat \
+	lesson-models run \
 	install uninstall clean check-cmocka check-peers check-zlib lint format test-repeat test-stress
 all: $(PROGRAMS)
 
@@ -235,6 +236,9 @@ lesson-handshake: all
 	bash lessons/lesson-handshake.sh
 lesson-chat: all lessons/peers/naive_chat
 	bash lessons/lesson-chat.sh
+# Every concurrency model built here, side by side (lessons/README.md).
+lesson-models: all
+	bash lessons/lesson-models.sh
 
 # The ping-pong peer: the minimal thread-per-connection echo loop.
 bench/peers/tpc_echo: bench/peers/tpc_echo.c
