@@ -303,7 +303,7 @@ def run_note(f, flood, check):
     notes = []
     if f.get("src", "0") != "0":
         notes.append("server exit status " + f["src"])
-    if f.get("frc", "0") != "0" and f.get("capped") != "true":
+    if f.get("frc", "0") not in ("0", "-") and f.get("capped") != "true":
         notes.append("flood status %s%s" % (f["frc"], "" if get(flood, "elapsed_s") else " (no report)"))
     if f.get("vrc", "-") not in ("0", "-"):
         notes.append("log check failed: %s of %s lines found" % (get(check, "found") or "?",
@@ -390,21 +390,21 @@ def us_txt(us):
 
 
 def held_most(doc, model):
-    """The largest hold step every client of which the model held, as
-    text: "19,800", ">= 10,000" style when a larger step failed is still
-    the step itself; "-" when none."""
-    best, failed = "", ""
+    """The most idle clients the model held at once over the hold steps:
+    "19,800 (all tried)" when it held every client of every step, else
+    "18,231 (of 19,800)", the step where it fell short; "-" when none."""
+    most, short = 0, ""
     for n in doc.get("hold_steps", []):
         r = find_run(doc, "hold", model, n)
         if r is None:
             continue
-        if str(get(doc, r + "held")) == str(n) and not get(doc, r + "note"):
-            best = n
-        else:
-            failed = failed or n
-    if not best:
+        held = get(doc, r + "held")
+        most = max(most, int(held) if held.isdigit() else 0)
+        if held != str(n) or get(doc, r + "note"):
+            short = short or n
+    if most == 0:
         return "-"
-    return fmt_num(best) + ("" if failed else " (all tried)")
+    return fmt_num(str(most)) + (" (of %s)" % fmt_num(short) if short else " (all tried)")
 
 
 def models_cell(doc, model, section, field, clients="", kind="", fmt=str):

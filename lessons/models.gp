@@ -38,6 +38,8 @@ set boxwidth 0.9
 set grid ytics lt 1 lc rgb "#dddddd"
 set xtics nomirror font "Sans,16"
 set key top left font "Sans,14" opaque box
+# Room above the tallest bar for the key.
+set offsets 0, 0, graph 0.3, 0
 set yrange [0:*]
 
 # Column names as the key shows them.

@@ -539,6 +539,7 @@ class Models(unittest.TestCase):
                          "server exit status 143; flood status 1 (no report); log check failed: 9 of 10 "
                          "lines found")
         self.assertEqual(L.run_note(dict(ok, vrc="-"), {}, {}), "")  # redis-server: no log to check
+        self.assertEqual(L.run_note(dict(ok, frc="-"), {}, {}), "")  # a hold: flood's status says nothing
 
     def run_dir(self):
         run = Run(self)
@@ -593,7 +594,7 @@ class Models(unittest.TestCase):
         self.assertIn("| ping-pong msgs/s, 200 clients | 300 (capped at 30 s) | 81,234 | 130,000 |", md)
         self.assertIn("| ... p99 round trip | 900.0 ms (capped at 30 s) | 4.5 ms | 2.5 ms |", md)
         self.assertIn("| RSS per idle client at 10,000 clients | - | 4.6 KiB |  |", md)
-        self.assertIn("| most idle clients held (tried 10,000, 19,800) | - | 10,000 |  |", md)
+        self.assertIn("| most idle clients held (tried 10,000, 19,800) | - | 15,000 (of 19,800) |  |", md)
         self.assertIn("| ... with one client trickling a line | 2.10 s **failed** | - |  |", md)
         self.assertIn("| lines logged = lines sent (`flood --verify-log`) | **2 of 3 runs** | all 2 runs |  |", md)
         self.assertIn("Not measured: `epserver`", md)
@@ -613,6 +614,8 @@ class Models(unittest.TestCase):
             "hold_m_200": {"section": "hold", "model": "m", "clients": "200", "held": "200", "note": ""}}}
         self.assertEqual(L.held_most(doc, "m"), "200 (all tried)")
         self.assertEqual(L.held_most(doc, "x"), "-")
+        doc["runs"]["hold_m_200"]["held"] = "150"
+        self.assertEqual(L.held_most(doc, "m"), "150 (of 200)")
 
 
 class Flooder(unittest.TestCase):
