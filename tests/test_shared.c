@@ -360,17 +360,29 @@ static pid_t start_with_stuck_log(const char *prog, int *pipe_rd, int *port)
 
 /* Waits until the pipe read by fd is full, so that its writer blocks:
  * it has no room for another of the logger's writes, at most PIPE_BUF
- * bytes of whole lines each (log.h), which a pipe keeps a page apiece.
- * 0, or -1 after timeout_ms. */
+ * bytes of whole lines each (log.h).  How much a full pipe holds
+ * depends on those writes' sizes: a pipe is a ring of page-sized slots,
+ * and a write that does not fit in the last slot's room takes a slot of
+ * its own, so a blocked writer may leave most of a page free in several
+ * slots.  Full is therefore: more than half of the pipe queued, and no
+ * more arriving for FULL_STILL_MS while the writer has far more to
+ * write.  0, or -1 after timeout_ms. */
+#define FULL_STILL_MS 300
 static int wait_pipe_full(int fd, int timeout_ms)
 {
-	long long until = h_now_ms() + timeout_ms;
-	int size = fcntl(fd, F_GETPIPE_SZ), queued = 0;
+	long long until = h_now_ms() + timeout_ms, still_since = h_now_ms();
+	int size = fcntl(fd, F_GETPIPE_SZ), queued = 0, last = -1;
 
 	while (size > 0 && h_now_ms() < until) {
-		if (ioctl(fd, FIONREAD, &queued) == 0 &&
-		    queued > size - PIPE_BUF)
+		if (ioctl(fd, FIONREAD, &queued) != 0)
+			return -1;
+		if (queued != last) {
+			last = queued;
+			still_since = h_now_ms();
+		} else if (queued > size / 2 &&
+			   h_now_ms() - still_since >= FULL_STILL_MS) {
 			return 0;
+		}
 		h_sleep_ms(10);
 	}
 	return -1;
