@@ -33,13 +33,7 @@
 #define CLI_DEFAULT_BACKLOG_MT 4096 /* the kernel's usual somaxconn */
 #define CLI_MAX_IDLE	       (7L * 24 * 3600) /* a week: beyond is a typo */
 #define CLI_MAX_CLIENTS	       1000000L
-/* ptserver's pool: the clients it serves at once (the others wait for a
- * thread).  Enough blocked sessions to keep 16 cores busy, a fixed
- * number so that figures compare across machines; at most as many as
- * a thread-per-connection server would start. */
-#define CLI_DEFAULT_THREADS   64
-#define CLI_MAX_THREADS	      100000L
-#define CLI_MAX_UDP_ECHO_RATE (1L << 30) /* 1 GiB/s: beyond is no limit */
+#define CLI_MAX_UDP_ECHO_RATE  (1L << 30) /* 1 GiB/s: beyond is no limit */
 /* Stop: sessions drain for at most this long in all.  Well inside
  * systemd's 90 s stop timeout and what an operator waits for; ample for
  * loopback and LAN clients to finish sending what they had in flight. */
@@ -80,6 +74,13 @@
 #define CLI_PROXY_FROM_MAX 16
 /* --max-memory: beyond a tebibyte is a typo. */
 #define CLI_MAX_MEMORY (1L << 40)
+
+/* ptserver's pool: the clients it serves at once (the others wait for a
+ * thread).  Enough blocked sessions to keep 16 cores busy, a fixed
+ * number so that figures compare across machines; at most as many as
+ * a thread-per-connection server would start. */
+#define CLI_DEFAULT_THREADS 64
+#define CLI_MAX_THREADS	    100000L
 
 /* The programs, each a concurrency model: thread per connection, one
  * client at a time, a prethreaded pool. */
