@@ -75,7 +75,16 @@
 /* --max-memory: beyond a tebibyte is a typo. */
 #define CLI_MAX_MEMORY (1L << 40)
 
-enum cli_kind { CLI_MTSERVER, CLI_STSERVER };
+/* ptserver's pool: the clients it serves at once (the others wait for a
+ * thread).  Enough blocked sessions to keep 16 cores busy, a fixed
+ * number so that figures compare across machines; at most as many as
+ * a thread-per-connection server would start. */
+#define CLI_DEFAULT_THREADS 64
+#define CLI_MAX_THREADS	    100000L
+
+/* The programs, each a concurrency model: thread per connection, one
+ * client at a time, a prethreaded pool. */
+enum cli_kind { CLI_MTSERVER, CLI_STSERVER, CLI_PTSERVER };
 
 enum cli_result {
 	CLI_RUN,     /* config filled: start the server */
@@ -86,7 +95,7 @@ enum cli_result {
 
 struct config {
 	enum cli_kind kind;
-	const char *prog;      /* "mtserver" or "stserver" */
+	const char *prog;      /* "mtserver", "stserver" or "ptserver" */
 	const char *bind_addr; /* numeric IPv4/IPv6 address; NULL: every
 				  address, IPv6 and IPv4 (net_any_addr) */
 	unsigned port;	       /* 0: the kernel picks one */
@@ -111,6 +120,7 @@ struct config {
 	long max_line;	       /* bytes */
 	long drain_timeout_ms; /* --drain-timeout, in milliseconds */
 	int backlog;
+	long threads; /* --threads: ptserver's pool */
 	/* --proxy-protocol: every TCP connection starts with a PROXY
 	 * header (proxyproto.h), from one of proxy_from when any. */
 	bool proxy_protocol;

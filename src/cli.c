@@ -38,6 +38,7 @@ enum {
 	OPT_METRICS,
 	OPT_KEEPALIVE,
 	OPT_TCP_USER_TIMEOUT,
+	OPT_THREADS,
 };
 
 /* The options both servers take; stserver, serving one TCP client at a
@@ -69,18 +70,30 @@ static const struct option st_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-/* mtserver's own: transports, the chat room, client limits, metrics. */
+/* mtserver's own, which ptserver takes too: transports, the chat room,
+ * client limits, metrics. */
+#define MT_OPTIONS                                                      \
+	{"chat", no_argument, NULL, OPT_CHAT},                          \
+	{"chat-udp", no_argument, NULL, OPT_CHAT_UDP},                  \
+	{"no-udp", no_argument, NULL, OPT_NO_UDP},                      \
+	{"no-tcp", no_argument, NULL, OPT_NO_TCP},                      \
+	{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},      \
+	{"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},        \
+	{"udp-echo-rate", required_argument, NULL, OPT_UDP_ECHO_RATE},  \
+	{"pid-file", required_argument, NULL, OPT_PID_FILE},            \
+	{"metrics", required_argument, NULL, OPT_METRICS},
+
 static const struct option mt_options[] = {
 	BOTH_OPTIONS
-	{"chat", no_argument, NULL, OPT_CHAT},
-	{"chat-udp", no_argument, NULL, OPT_CHAT_UDP},
-	{"no-udp", no_argument, NULL, OPT_NO_UDP},
-	{"no-tcp", no_argument, NULL, OPT_NO_TCP},
-	{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
-	{"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
-	{"udp-echo-rate", required_argument, NULL, OPT_UDP_ECHO_RATE},
-	{"pid-file", required_argument, NULL, OPT_PID_FILE},
-	{"metrics", required_argument, NULL, OPT_METRICS},
+	MT_OPTIONS
+	{NULL, 0, NULL, 0},
+};
+
+/* ptserver's: mtserver's and the pool's size. */
+static const struct option pt_options[] = {
+	BOTH_OPTIONS
+	MT_OPTIONS
+	{"threads", required_argument, NULL, OPT_THREADS},
 	{NULL, 0, NULL, 0},
 };
 /* clang-format on */
@@ -143,12 +156,18 @@ static int parse_seconds_ms(const char *text, long max_ms, long *out)
 
 static void set_defaults(struct config *cfg, enum cli_kind kind)
 {
+	static const char *const names[] = {
+		[CLI_MTSERVER] = "mtserver",
+		[CLI_STSERVER] = "stserver",
+		[CLI_PTSERVER] = "ptserver",
+	};
+
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->kind = kind;
-	cfg->prog = kind == CLI_MTSERVER ? "mtserver" : "stserver";
+	cfg->prog = names[kind];
 	cfg->bind_addr = NULL;
 	cfg->tcp = true;
-	cfg->udp = kind == CLI_MTSERVER;
+	cfg->udp = kind != CLI_STSERVER;
 	cfg->idle_timeout = CLI_DEFAULT_IDLE;
 	cfg->send_timeout = CLI_DEFAULT_SEND_TIMEOUT;
 	cfg->keepalive_idle = CLI_DEFAULT_KEEPALIVE_IDLE;
@@ -161,8 +180,9 @@ static void set_defaults(struct config *cfg, enum cli_kind kind)
 	cfg->max_line = CLI_DEFAULT_MAX_LINE;
 	cfg->framing = FRAME_AUTO;
 	cfg->drain_timeout_ms = CLI_DEFAULT_DRAIN_MS;
-	cfg->backlog = kind == CLI_MTSERVER ? CLI_DEFAULT_BACKLOG_MT
+	cfg->backlog = kind != CLI_STSERVER ? CLI_DEFAULT_BACKLOG_MT
 					    : CLI_DEFAULT_BACKLOG_ST;
+	cfg->threads = CLI_DEFAULT_THREADS;
 }
 
 static enum cli_result number_option(const char *name, const char *text,
@@ -347,6 +367,9 @@ static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
 			return CLI_ERROR;
 		cfg->backlog = (int)v;
 		return CLI_RUN;
+	case OPT_THREADS:
+		return number_option("--threads", optarg, 1, CLI_MAX_THREADS,
+				     &cfg->threads, err, errlen);
 	case OPT_DRAIN:
 		if (parse_seconds_ms(optarg, CLI_MAX_DRAIN_MS,
 				     &cfg->drain_timeout_ms) == -1)
@@ -386,8 +409,9 @@ static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
 enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 			  char *argv[], char *err, size_t errlen)
 {
-	const struct option *options =
-		kind == CLI_MTSERVER ? mt_options : st_options;
+	const struct option *options = kind == CLI_STSERVER   ? st_options
+				       : kind == CLI_PTSERVER ? pt_options
+							      : mt_options;
 	struct net_addr addr;
 	char why[NET_ERR_MAX];
 	bool idle_given = false;
@@ -568,7 +592,14 @@ void cli_version(FILE *out, const char *prog)
 
 void cli_usage(FILE *out, enum cli_kind kind)
 {
-	if (kind == CLI_MTSERVER)
+	if (kind == CLI_PTSERVER)
+		fputs("Usage: ptserver [OPTIONS] PORT\n"
+		      "Log every line clients send over TCP and UDP on PORT; a "
+		      "pool of --threads\nthreads started at once serves TCP "
+		      "clients, each one client at a time:\nthe others wait "
+		      "their turn.  For comparison with mtserver.\n\n",
+		      out);
+	else if (kind == CLI_MTSERVER)
 		fputs("Usage: mtserver [OPTIONS] PORT\n"
 		      "Log every line clients send over TCP and UDP on PORT; "
 		      "one thread per TCP\nconnection, one thread for UDP, one "
@@ -588,13 +619,13 @@ void cli_usage(FILE *out, enum cli_kind kind)
 	      "                        IPv4; 0.0.0.0 where there is no "
 	      "IPv6)\n",
 	      out);
-	fputs(kind == CLI_MTSERVER
+	fputs(kind != CLI_STSERVER
 		      ? "      --echo            send every message back (TCP: "
 			"the line; UDP: a datagram)\n"
 		      : "      --echo            send every message back, as "
 			"a line\n",
 	      out);
-	if (kind == CLI_MTSERVER)
+	if (kind != CLI_STSERVER)
 		fputs("      --chat            a chat room: each TCP message "
 		      "goes to every other\n"
 		      "                        client as 'NAME: TEXT'; /nick "
@@ -622,7 +653,13 @@ void cli_usage(FILE *out, enum cli_kind kind)
 	      "      --log-format F    text (default) or json: one JSON "
 	      "object per line\n",
 	      out);
-	if (kind == CLI_MTSERVER)
+	if (kind == CLI_PTSERVER)
+		fprintf(out,
+			"      --threads N       the pool's threads: clients "
+			"served at once (default\n"
+			"                        %d)\n",
+			CLI_DEFAULT_THREADS);
+	if (kind != CLI_STSERVER)
 		fputs("      --max-clients N   concurrent TCP clients "
 		      "(default: "
 		      "from RLIMIT_NOFILE);\n"
@@ -697,7 +734,7 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		"error.\n\n" CLI_REPORT_BUGS "\n",
 		CLI_DEFAULT_IDLE, CLI_DEFAULT_SEND_TIMEOUT,
 		CLI_DEFAULT_MAX_LINE,
-		kind == CLI_MTSERVER ? CLI_DEFAULT_BACKLOG_MT
+		kind != CLI_STSERVER ? CLI_DEFAULT_BACKLOG_MT
 				     : CLI_DEFAULT_BACKLOG_ST,
 		CLI_DEFAULT_DRAIN_MS / 1000);
 }

@@ -227,7 +227,7 @@ static int open_seats(struct server *srv, char *err, size_t errlen)
 	long per_ip =
 		cfg->max_per_ip >= 0 ? cfg->max_per_ip : CLI_DEFAULT_MAX_PER_IP;
 
-	if (cfg->kind != CLI_MTSERVER)
+	if (cfg->kind == CLI_STSERVER)
 		per_ip = 0; /* one client at a time */
 	if (seats_init(&srv->seats, max, per_ip, cfg->max_per_ip < 0) == -1)
 		return net_error(err, errlen,
