@@ -38,8 +38,7 @@ struct member {
 	int client;
 };
 
-static void member_join(struct chat_room *room, struct member *mb,
-			uint64_t id)
+static void member_join(struct chat_room *room, struct member *mb, uint64_t id)
 {
 	int sv[2];
 
