@@ -75,7 +75,9 @@ else
 	CHAT_SIZES=(50 200) CHAT_MESSAGES=(100 100)
 	EX_CLIENTS=200 EX_MESSAGES=25000 EX_ROUNDS=3
 	MX_ROUNDS=7 # ingest runs last ~0.5 s: a 2% target needs the median of more
-	RU_MEMBERS=50 RU_MESSAGES=1000 RF_MEMBERS=200 RF_MESSAGES=25 RF_ROUNDS=3
+	# A flooder round's p99 ratio swings from 0.5x to 6x on a shared machine:
+	# the target needs the median of more than 3.
+	RU_MEMBERS=50 RU_MESSAGES=1000 RF_MEMBERS=200 RF_MESSAGES=25 RF_ROUNDS=5
 	CH_NEW=200 CH_SECS=5
 	INSTALL=install BUDGET=780
 fi
