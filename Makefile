@@ -2,7 +2,8 @@
 # mtserver: thread-per-connection TCP/UDP line server, its iterative twin,
 # a client and a load generator.  See README.md.
 #
-#   make                 ./mtserver ./stserver ./mtclient bench/flood
+#   make                 ./mtserver ./stserver ./epserver ./rpserver
+#                        ./mtclient bench/flood
 #   make test (= check)  every test suite (installs libcmocka-dev if root)
 #   make test VARIANT=asan|tsan   the same suites under a sanitizer
 #   make run             builds everything, then ./mtserver 8888
@@ -89,7 +90,8 @@ endif
 # also uses the server library's socket helpers, net.h).  lessons/wire/wire,
 # the handshake lesson's capture reader, is wire_main.c over wire.c and the
 # server library.
-SERVER_MAINS = src/mtserver.c src/stserver.c src/mtclient.c
+SERVER_MAINS = src/mtserver.c src/stserver.c src/epserver.c src/rpserver.c \
+	       src/mtclient.c
 LIB_SRCS     = $(filter-out $(SERVER_MAINS),$(wildcard src/*.c))
 FLOOD_SRCS   = $(filter-out bench/src/flood.c,$(wildcard bench/src/*.c))
 WIRE_SRCS    = lessons/wire/wire.c
@@ -101,7 +103,8 @@ FLOOD_OBJS   = $(FLOOD_SRCS:%.c=$(BUILD)/%.o)
 WIRE_OBJS    = $(WIRE_SRCS:%.c=$(BUILD)/%.o)
 HARNESS_OBJS = $(HARNESS_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS    = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
-PROGRAMS     = $(OUT)/mtserver $(OUT)/stserver $(OUT)/mtclient $(FLOOD) $(WIRE)
+PROGRAMS     = $(OUT)/mtserver $(OUT)/stserver $(OUT)/epserver \
+	       $(OUT)/rpserver $(OUT)/mtclient $(FLOOD) $(WIRE)
 
 # Tests that replace a libc call to reach an error path nothing else can
 # cause: WRAP_<test> = -Wl,--wrap=symbol.
@@ -380,7 +383,7 @@ format:
 	clang-format -i $(FORMAT_SRCS)
 
 clean:
-	rm -rf build mtserver stserver mtclient bench/flood lessons/wire/wire \
+	rm -rf build mtserver stserver epserver rpserver mtclient bench/flood lessons/wire/wire \
 	    bench/peers/tpc_echo lessons/peers/naive_chat
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -13,7 +13,8 @@ struct srv {
 };
 
 /* Starts prog with "-l LOG", the given options and port 0 (the list ends
- * with NULL).  Fails the test when it does not start. */
+ * with NULL).  Fails the test when it does not start.  With MT_MODEL set
+ * (epserver, rpserver), that program stands in for "mtserver". */
 void srv_start(struct srv *s, const char *prog, ...);
 
 /* SIGTERM and wait: fails the test unless the server exits 0. */

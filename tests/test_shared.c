@@ -550,9 +550,13 @@ static void test_privileged_port_refused(void **state)
 	assert_int_equal(h_count_in_file(err_path, "Permission denied"), 1);
 }
 
+/* Every concurrency model: thread per connection, iterative, one epoll
+ * loop, SO_REUSEPORT loops. */
 #define BOTH(f)                                                                \
 	cmocka_unit_test_prestate(f, (void *)"mtserver"),                      \
-		cmocka_unit_test_prestate(f, (void *)"stserver")
+		cmocka_unit_test_prestate(f, (void *)"stserver"),              \
+		cmocka_unit_test_prestate(f, (void *)"epserver"),              \
+		cmocka_unit_test_prestate(f, (void *)"rpserver")
 
 int main(void)
 {
@@ -573,6 +577,6 @@ int main(void)
 		BOTH(test_privileged_port_refused),
 	};
 
-	return cmocka_run_group_tests_name("mtserver and stserver", tests, NULL,
+	return cmocka_run_group_tests_name("every model", tests, NULL,
 					   srv_teardown);
 }
