@@ -15,6 +15,9 @@
  * (many sessions per thread on epoll(7)).
  *
  * A session's phases, in order (each may be skipped):
+ *   PROXY_HEADER, PROXY_LOCAL  --proxy-protocol: the header is taken
+ *             (pp_feed) within PP_HEADER_TIMEOUT_MS, and the proxy's
+ *             own connection told from a client (conn.h);
  *   SERVING   reading, handling, sending;
  *   DRAINING  the server stops: read on until the client is quiet for
  *             CONN_DRAIN_QUIET_MS, not past the drain deadline;
@@ -67,6 +70,8 @@ enum session_end {
 extern const char *const session_end_names[SESSION_ENDS];
 
 enum session_phase {
+	SESSION_PROXY_HEADER, /* --proxy-protocol: taking the header */
+	SESSION_PROXY_LOCAL,  /* ... the proxy's own: a health check? */
 	SESSION_SERVING,
 	SESSION_DRAINING,
 	SESSION_FLUSHING,
@@ -94,6 +99,7 @@ struct session_wait {
 
 struct session_mode;
 struct talk;
+struct proxy_wait;
 
 /* A running session.  The driver reads phase and ready; the rest is the
  * core's. */
@@ -109,6 +115,7 @@ struct session {
 	struct frame frame;
 	struct log_batch batch;
 	struct talk *talk; /* --echo or --chat, else NULL */
+	struct proxy_wait *proxy; /* the PROXY phases' state */
 	uint64_t msgs, bytes, truncated;
 	/* Of the current buffer's messages (buf_msgs), those truncated. */
 	uint64_t buf_truncated;
@@ -124,8 +131,9 @@ struct session {
 	struct timespec started;
 };
 
-/* Begins serving c (admitted: a PROXY header, if any, taken): logs the
- * connect line and starts the mode.  Then session_step. */
+/* Begins c's session: with --proxy-protocol, its header phases (no line
+ * logged yet); else the connect line, and the mode starts.  Then
+ * session_step. */
 void session_begin(struct session *s, struct conn *c);
 
 /* Feeds the session what happened (SESSION_EV_* bits; 0: a deadline

@@ -18,7 +18,6 @@
 #include "monotime.h"
 #include "net.h"
 #include "proto.h"
-#include "proxyproto.h"
 #include "session.h"
 
 /* The session's poll(2) slots: its client, the server's stop, and its
@@ -52,144 +51,6 @@ void conn_free(struct conn *c)
 		close(c->fd);
 	seats_give(c->env->seats, &c->seat);
 	free(c);
-}
-
-/* ---- --proxy-protocol: the header before the session ---- */
-
-/* Ends a connection before its session: tells the client why (line, or
- * NULL: nothing), logs the refusal, closes, gives the seat back. */
-static void proxy_refuse(struct conn *c, const char *line, const char *reason)
-{
-	conn_refuse(c->env, c->fd, c->who, c->who_len, line, reason);
-	close(c->fd);
-	c->fd = -1;
-	seats_give(c->env->seats, &c->seat);
-}
-
-/* The refusal reason for a header pp_read could not take. */
-static const char *header_fault(const struct pp_header *h)
-{
-	if (h->no_signature)
-		return "proxy-no-header";
-	if (strcmp(h->error, "timeout") == 0)
-		return "proxy-timeout";
-	return "proxy-bad-header";
-}
-
-static unsigned port_of(const struct sockaddr_storage *a)
-{
-	if (a->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)a)->sin_port);
-	if (a->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
-	return 0;
-}
-
-/* Whether a and b are the same address and port (IPv4-mapped or not). */
-static bool same_endpoint(const struct sockaddr_storage *a,
-			  const struct sockaddr_storage *b)
-{
-	struct iplimit_key ka, kb;
-
-	(void)iplimit_address_key((const struct sockaddr *)a, &ka);
-	(void)iplimit_address_key((const struct sockaddr *)b, &kb);
-	return memcmp(&ka, &kb, sizeof(ka)) == 0 && port_of(a) == port_of(b);
-}
-
-/* A version 1 header naming the connection's own source is the proxy's
- * own connection: HAProxy's health checks send exactly that (the spec:
- * "a getsockname()/getpeername() pair"), and may reset the connection
- * right after, so the peer is the one accept(2) gave. */
-static bool own_source(const struct conn *c, const struct pp_header *h)
-{
-	return h->command == PP_PROXY && same_endpoint(&h->src, &c->peer);
-}
-
-/* The proxy's own connection: a health check closes without a byte
- * (before the deadline, or by the server's stop); one that sends, or
- * stays, is served as a client after all. */
-static bool check_ended(const struct conn *c, long long deadline)
-{
-	struct pollfd pfd[2] = {{.fd = c->fd, .events = POLLIN},
-				{.fd = c->env->stop_fd, .events = POLLIN}};
-	char byte;
-	ssize_t n;
-
-	for (;;) {
-		long long left = deadline - monotime_ms();
-		int r;
-
-		if (left <= 0)
-			return false;
-		r = poll(pfd, 2, (int)left);
-		if (r == -1 && errno != EINTR)
-			return false;
-		if (r > 0)
-			break;
-	}
-	n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-	return n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
-			  errno != EINTR);
-}
-
-/* Ends a health check: counted, not logged.  Returns false. */
-static bool proxy_check(struct conn *c)
-{
-	stats_add(&c->env->stats->proxy_checks, 1);
-	close(c->fd);
-	c->fd = -1;
-	seats_give(c->env->seats, &c->seat);
-	return false;
-}
-
-/*
- * Takes the PROXY header off the socket (within PP_HEADER_TIMEOUT_MS,
- * or the drain deadline once the server stops) and makes the session the
- * real client's: its address in the log lines and against --max-per-ip.
- * false when the connection ends here: refused (logged), or a health
- * check (counted in stats proxy_checks, not logged): the proxy's own
- * connection closing without a byte after its header, or any connection
- * closing before its first byte (a connect-only check carries no
- * client to log).
- */
-__attribute__((noinline)) static bool proxy_admit(struct conn *c)
-{
-	const struct conn_env *env = c->env;
-	long long deadline = monotime_ms() + PP_HEADER_TIMEOUT_MS;
-	const struct sockaddr_storage *client = &c->peer;
-	struct pp_header h;
-	char addr[NET_ADDR_MAX];
-
-	if (pp_read(c->fd, env->stop_fd, deadline, env->drain_deadline_ms,
-		    &h) != PP_DONE) {
-		if (h.empty) /* connect-only: a check, no client */
-			return proxy_check(c);
-		proxy_refuse(c, NULL, header_fault(&h));
-		return false;
-	}
-	if (own_source(c, &h))
-		h.command = PP_LOCAL;
-	if (h.command == PP_LOCAL && check_ended(c, deadline))
-		return proxy_check(c);
-	if (h.command == PP_PROXY) {
-		client = &h.src;
-		c->who_len =
-			logline_who(c->who, sizeof(c->who), "tcp",
-				    net_format((const struct sockaddr *)client,
-					       addr, sizeof(addr)),
-				    c->id);
-	}
-	switch (seats_take_address(env->seats, (const struct sockaddr *)client,
-				   &c->seat)) {
-	case SEATS_TAKEN:
-		return true;
-	case SEATS_IP_FULL:
-		proxy_refuse(c, PROTO_PER_IP_LINE, "per-ip-limit");
-		return false;
-	default:
-		proxy_refuse(c, PROTO_BUSY_LINE, "no-memory");
-		return false;
-	}
 }
 
 /*
@@ -306,8 +167,6 @@ void conn_serve(struct conn *c)
 
 	/* Before anything is read: a dead peer is found from the start. */
 	(void)net_tune_session(c->fd, &c->env->tuning);
-	if (c->env->cfg->proxy_protocol && !proxy_admit(c))
-		return;
 	session_begin(&s, c);
 	drive(&s);
 }

@@ -386,6 +386,75 @@ enum pp_status pp_read(int fd, int stop_fd, long long deadline_ms,
 	return PP_DONE;
 }
 
+void pp_reader_init(struct pp_reader *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+/* pp_feed's dropping of a version 2 header's TLVs. */
+static enum pp_status feed_skip(struct pp_reader *r, int fd)
+{
+	unsigned char scrap[256]; /* TLVs land here, unread */
+
+	while (r->skip > 0) {
+		size_t want = r->skip < sizeof(scrap) ? r->skip : sizeof(scrap);
+		ssize_t n = recv(fd, scrap, want, MSG_DONTWAIT);
+
+		if (n == 0)
+			return fail(&r->h, "closed in the header");
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return errno == EAGAIN || errno == EWOULDBLOCK
+				       ? PP_NEED_MORE
+				       : fail(&r->h, "receive failed");
+		r->skip -= (size_t)n;
+	}
+	return PP_DONE;
+}
+
+enum pp_status pp_feed(struct pp_reader *r, int fd)
+{
+	struct pp_header scratch; /* pp_parse's answer stays in r->h */
+	enum pp_status st;
+	size_t upto;
+	ssize_t n;
+
+	while (!r->done) {
+		if (r->have == sizeof(r->buf)) /* cannot be: see pp_read */
+			return fail(&r->h, "header too long");
+		/* Peeked, not read: what follows the header stays queued. */
+		n = recv(fd, r->buf + r->have, sizeof(r->buf) - r->have,
+			 MSG_PEEK | MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return PP_NEED_MORE;
+		if (n <= 0) {
+			r->h.empty = r->have == 0;
+			return fail(&r->h, r->have == 0 ? "closed before a header"
+					   : n == 0	 ? "closed in the header"
+							 : "receive failed");
+		}
+		st = pp_parse(r->buf, r->have + (size_t)n, &r->h);
+		if (st == PP_ERROR)
+			return PP_ERROR;
+		/* As pp_read: what is header is read for good; no more. */
+		upto = r->have + (size_t)n;
+		if (st == PP_DONE && r->h.length < upto)
+			upto = r->h.length;
+		if (take(fd, -1, &(long long){0}, NULL, r->buf + r->have,
+			 upto - r->have, &scratch) == -1)
+			return fail(&r->h, scratch.error);
+		r->have = upto;
+		if (st == PP_DONE) {
+			r->done = true;
+			r->skip = r->h.length - r->have;
+		}
+	}
+	return feed_skip(r, fd);
+}
+
 /* ---- trusted networks ---- */
 
 int pp_net_parse(const char *text, struct pp_net *net)

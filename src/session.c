@@ -20,6 +20,7 @@
 #include "net.h"
 #include "outbox.h"
 #include "proto.h"
+#include "proxyproto.h"
 
 const char *const session_end_names[SESSION_ENDS] = {
 	[SESSION_CLIENT_CLOSED] = "client-closed",
@@ -59,6 +60,13 @@ const char *const session_end_names[SESSION_ENDS] = {
 struct talk {
 	struct outbox out;	   /* what the client has not taken yet */
 	struct chat_member member; /* --chat: this client in the room */
+};
+
+/* The header phases' state, on the heap for as long as they last. */
+struct proxy_wait {
+	struct pp_reader reader;
+	long long deadline; /* CLOCK_MONOTONIC ms */
+	bool stop_seen;
 };
 
 /*
@@ -501,6 +509,20 @@ static const struct session_mode log_mode = {log_message, log_start, false};
 static const struct session_mode echo_mode = {echo_message, echo_start, false};
 static const struct session_mode chat_mode = {chat_message, chat_start, true};
 
+/* The session proper, once the client is known: the connect line, the
+ * mode's start. */
+static void serve_begin(struct session *s)
+{
+	const struct conn_env *env = s->c->env;
+
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
+	stats_add(&env->stats->tcp_conns, 1);
+	log_connect(s->c);
+	s->phase = SESSION_SERVING;
+	s->last_msg = monotime_ms();
+	(void)s->mode->start(s);
+}
+
 void session_begin(struct session *s, struct conn *c)
 {
 	const struct conn_env *env = c->env;
@@ -510,12 +532,23 @@ void session_begin(struct session *s, struct conn *c)
 	s->mode = env->chat != NULL ? &chat_mode
 		  : env->cfg->echo  ? &echo_mode
 				    : &log_mode;
-	clock_gettime(CLOCK_MONOTONIC, &s->started);
-	stats_add(&env->stats->tcp_conns, 1);
-	log_connect(c);
-	s->phase = SESSION_SERVING;
-	s->last_msg = monotime_ms();
-	(void)s->mode->start(s);
+	if (!env->cfg->proxy_protocol) {
+		serve_begin(s);
+		return;
+	}
+	/* --proxy-protocol: the header first (session_step), within
+	 * PP_HEADER_TIMEOUT_MS. */
+	s->phase = SESSION_PROXY_HEADER;
+	s->proxy = malloc(sizeof(*s->proxy));
+	if (s->proxy == NULL) {
+		conn_refuse(env, c->fd, c->who, c->who_len, PROTO_BUSY_LINE,
+			    "no-memory");
+		s->phase = SESSION_DONE;
+		return;
+	}
+	pp_reader_init(&s->proxy->reader);
+	s->proxy->deadline = monotime_ms() + PP_HEADER_TIMEOUT_MS;
+	s->proxy->stop_seen = false;
 }
 
 /* ---- SERVING ---- */
@@ -668,8 +701,12 @@ static void serving(struct session *s, unsigned events)
 	/* POLLOUT, an error, or (chat) a nudge */
 	if (blocked && send_dead(s, outbox_flush(&s->talk->out)))
 		return;
-	if ((events & SESSION_EV_READ) && !deaf && !held) {
-		if (session_read(s, MSG_DONTWAIT) == 0) /* data before stop */
+	/* Data before stop; and, in a chat, messages read before the room
+	 * held this sender back go on now, before anything new is read. */
+	if (((events & SESSION_EV_READ) ||
+	     (s->ready && frame_paused(&s->frame))) &&
+	    !deaf && !held) {
+		if (session_read(s, MSG_DONTWAIT) == 0)
 			return;
 	}
 	if ((events & SESSION_EV_STOP) || stop_set(s)) {
@@ -718,6 +755,171 @@ static void serve_plan(struct session *s, struct session_wait *w)
 	if (blocked && s->mode->room &&
 	    (w->until == -1 || w->until > now + CHAT_NUDGE_MS))
 		w->until = now + CHAT_NUDGE_MS;
+}
+
+/* ---- --proxy-protocol: the header before the session ---- */
+
+/* Ends a connection before its session: tells the client why (line, or
+ * NULL: nothing), logs the refusal. */
+static void proxy_refuse(struct session *s, const char *line,
+			 const char *reason)
+{
+	struct conn *c = s->c;
+
+	conn_refuse(c->env, c->fd, c->who, c->who_len, line, reason);
+}
+
+/* The refusal reason for a header pp_feed could not take. */
+static const char *header_fault(const struct pp_header *h)
+{
+	if (h->no_signature)
+		return "proxy-no-header";
+	if (strcmp(h->error, "timeout") == 0)
+		return "proxy-timeout";
+	return "proxy-bad-header";
+}
+
+static unsigned port_of(const struct sockaddr_storage *a)
+{
+	if (a->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)a)->sin_port);
+	if (a->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
+	return 0;
+}
+
+/* Whether a and b are the same address and port (IPv4-mapped or not). */
+static bool same_endpoint(const struct sockaddr_storage *a,
+			  const struct sockaddr_storage *b)
+{
+	struct iplimit_key ka, kb;
+
+	(void)iplimit_address_key((const struct sockaddr *)a, &ka);
+	(void)iplimit_address_key((const struct sockaddr *)b, &kb);
+	return memcmp(&ka, &kb, sizeof(ka)) == 0 && port_of(a) == port_of(b);
+}
+
+/* A version 1 header naming the connection's own source is the proxy's
+ * own connection: HAProxy's health checks send exactly that (the spec:
+ * "a getsockname()/getpeername() pair"), and may reset the connection
+ * right after, so the peer is the one accept(2) gave. */
+static bool own_source(const struct conn *c, const struct pp_header *h)
+{
+	return h->command == PP_PROXY && same_endpoint(&h->src, &c->peer);
+}
+
+/* Ends a health check: counted, not logged. */
+static void proxy_check(struct session *s)
+{
+	stats_add(&s->c->env->stats->proxy_checks, 1);
+}
+
+/* Makes the session the real client's: its address in the log lines and
+ * against --max-per-ip.  false when refused (logged). */
+static bool proxy_seat(struct session *s, const struct pp_header *h)
+{
+	struct conn *c = s->c;
+	const struct sockaddr_storage *client = &c->peer;
+	char addr[NET_ADDR_MAX];
+
+	if (h->command == PP_PROXY) {
+		client = &h->src;
+		c->who_len =
+			logline_who(c->who, sizeof(c->who), "tcp",
+				    net_format((const struct sockaddr *)client,
+					       addr, sizeof(addr)),
+				    c->id);
+	}
+	switch (seats_take_address(c->env->seats,
+				   (const struct sockaddr *)client, &c->seat)) {
+	case SEATS_TAKEN:
+		return true;
+	case SEATS_IP_FULL:
+		proxy_refuse(s, PROTO_PER_IP_LINE, "per-ip-limit");
+		return false;
+	default:
+		proxy_refuse(s, PROTO_BUSY_LINE, "no-memory");
+		return false;
+	}
+}
+
+/* The header's deadline: PP_HEADER_TIMEOUT_MS from the accept, or the
+ * drain deadline once the server stops, when that is sooner. */
+static long long proxy_deadline(struct session *s, unsigned events)
+{
+	struct proxy_wait *p = s->proxy;
+
+	if (!p->stop_seen && ((events & SESSION_EV_STOP) || stop_set(s))) {
+		long long at = drain_deadline(s->c->env);
+
+		p->stop_seen = true;
+		if (at < p->deadline)
+			p->deadline = at;
+	}
+	return p->deadline;
+}
+
+static int proxy_local(struct session *s, unsigned events,
+		       struct session_wait *w);
+
+/* PROXY_HEADER: 1 admitted (serve), 0 waiting (w set), -1 gone. */
+static int proxy_header(struct session *s, unsigned events,
+			struct session_wait *w)
+{
+	struct proxy_wait *p = s->proxy;
+	struct pp_header *h = &p->reader.h;
+	long long deadline = proxy_deadline(s, events);
+	enum pp_status st = pp_feed(&p->reader, s->c->fd);
+
+	if (st == PP_NEED_MORE && monotime_ms() >= deadline) {
+		h->error = "timeout";
+		st = PP_ERROR;
+	}
+	if (st == PP_ERROR) {
+		if (h->empty) /* connect-only: a check, no client */
+			proxy_check(s);
+		else
+			proxy_refuse(s, NULL, header_fault(h));
+		return -1;
+	}
+	if (st == PP_NEED_MORE) {
+		w->read = true;
+		w->stop = !p->stop_seen;
+		w->until = deadline;
+		return 0;
+	}
+	if (own_source(s->c, h))
+		h->command = PP_LOCAL;
+	if (h->command == PP_LOCAL) {
+		s->phase = SESSION_PROXY_LOCAL;
+		return proxy_local(s, 0, w);
+	}
+	return proxy_seat(s, h) ? 1 : -1;
+}
+
+/* PROXY_LOCAL, the proxy's own connection: a health check closes without
+ * a byte (before the deadline, or by the server's stop); one that sends,
+ * or stays, is served as a client after all.  As proxy_header. */
+static int proxy_local(struct session *s, unsigned events,
+		       struct session_wait *w)
+{
+	struct proxy_wait *p = s->proxy;
+	long long deadline = proxy_deadline(s, events);
+	char byte;
+	ssize_t n = recv(s->c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		       errno != EINTR)) {
+		proxy_check(s);
+		return -1;
+	}
+	if (n == -1 && !p->stop_seen && monotime_ms() < deadline) {
+		w->read = true;
+		w->stop = true;
+		w->until = deadline;
+		return 0;
+	}
+	return proxy_seat(s, &p->reader.h) ? 1 : -1;
 }
 
 /* ---- ending ---- */
@@ -936,9 +1138,27 @@ int session_wake_fd(const struct session *s)
 
 bool session_step(struct session *s, unsigned events, struct session_wait *w)
 {
+	int r;
+
 	for (;;) {
 		*w = (struct session_wait){.until = -1};
 		switch (s->phase) {
+		case SESSION_PROXY_HEADER:
+		case SESSION_PROXY_LOCAL:
+			r = s->phase == SESSION_PROXY_HEADER
+				    ? proxy_header(s, events, w)
+				    : proxy_local(s, events, w);
+			if (r == 0)
+				return true;
+			free(s->proxy);
+			s->proxy = NULL;
+			if (r == -1) {
+				done(s);
+				return false;
+			}
+			*w = (struct session_wait){.until = -1};
+			serve_begin(s);
+			break;
 		case SESSION_SERVING:
 			if (!s->ended)
 				serving(s, events);
@@ -978,7 +1198,8 @@ bool session_step(struct session *s, unsigned events, struct session_wait *w)
 		/* A phase ended (or began): the next one starts from here,
 		 * the events taken. */
 		events = 0;
-		if (s->ended && s->phase <= SESSION_DRAINING) {
+		if (s->ended && (s->phase == SESSION_SERVING ||
+				 s->phase == SESSION_DRAINING)) {
 			*w = (struct session_wait){.until = -1};
 			ending(s);
 		}
