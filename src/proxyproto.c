@@ -334,58 +334,6 @@ static int take(int fd, int stop_fd, long long *deadline,
 	return 0;
 }
 
-enum pp_status pp_read(int fd, int stop_fd, long long deadline_ms,
-		       const atomic_llong *stop_deadline_ms,
-		       struct pp_header *h)
-{
-	unsigned char buf[PP_PARSE_MAX];
-	struct pp_header scratch; /* pp_parse's answer stays in *h */
-	size_t have = 0, upto;
-	enum pp_status st = PP_NEED_MORE;
-	ssize_t n;
-
-	memset(h, 0, sizeof(*h));
-	while (st == PP_NEED_MORE) {
-		if (have == sizeof(buf)) /* cannot be: the parser decides */
-			return fail(h, "header too long");
-		if (wait_readable(fd, stop_fd, &deadline_ms, stop_deadline_ms,
-				  h) == -1)
-			return PP_ERROR;
-		/* Peeked, not read: what follows the header stays queued. */
-		n = recv(fd, buf + have, sizeof(buf) - have,
-			 MSG_PEEK | MSG_DONTWAIT);
-		if (n == -1 &&
-		    (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-			continue;
-		if (n <= 0) {
-			/* Closed, or reset, before the first byte. */
-			h->empty = have == 0;
-			return fail(h, have == 0 ? "closed before a header"
-				       : n == 0	 ? "closed in the header"
-						 : "receive failed");
-		}
-		st = pp_parse(buf, have + (size_t)n, h);
-		if (st == PP_ERROR)
-			return PP_ERROR;
-		/* Need more: all of it is header, so it is read for good
-		 * (and the next poll waits for new bytes).  Done: the
-		 * header's bytes that came are read, no more. */
-		upto = have + (size_t)n;
-		if (st == PP_DONE && h->length < upto)
-			upto = h->length;
-		if (take(fd, -1, &deadline_ms, NULL, buf + have, upto - have,
-			 &scratch) == -1)
-			return fail(h, scratch.error);
-		have = upto;
-	}
-	/* A version 2 header's TLVs: skipped, never parsed. */
-	if (h->length > have &&
-	    take(fd, stop_fd, &deadline_ms, stop_deadline_ms, NULL,
-		 h->length - have, h) == -1)
-		return PP_ERROR;
-	return PP_DONE;
-}
-
 void pp_reader_init(struct pp_reader *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -432,9 +380,10 @@ enum pp_status pp_feed(struct pp_reader *r, int fd)
 			return PP_NEED_MORE;
 		if (n <= 0) {
 			r->h.empty = r->have == 0;
-			return fail(&r->h, r->have == 0 ? "closed before a header"
-					   : n == 0	 ? "closed in the header"
-							 : "receive failed");
+			return fail(&r->h, r->have == 0
+						   ? "closed before a header"
+					   : n == 0 ? "closed in the header"
+						    : "receive failed");
 		}
 		st = pp_parse(r->buf, r->have + (size_t)n, &r->h);
 		if (st == PP_ERROR)
@@ -453,6 +402,24 @@ enum pp_status pp_feed(struct pp_reader *r, int fd)
 		}
 	}
 	return feed_skip(r, fd);
+}
+
+enum pp_status pp_read(int fd, int stop_fd, long long deadline_ms,
+		       const atomic_llong *stop_deadline_ms,
+		       struct pp_header *h)
+{
+	struct pp_reader r;
+	enum pp_status st;
+
+	pp_reader_init(&r);
+	while ((st = pp_feed(&r, fd)) == PP_NEED_MORE)
+		if (wait_readable(fd, stop_fd, &deadline_ms, stop_deadline_ms,
+				  &r.h) == -1) {
+			st = PP_ERROR;
+			break;
+		}
+	*h = r.h;
+	return st;
 }
 
 /* ---- trusted networks ---- */
