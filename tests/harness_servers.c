@@ -16,18 +16,25 @@
 
 #include "servers.h"
 
+const char *srv_model(void)
+{
+	const char *model = getenv("MT_MODEL");
+
+	return model != NULL && *model != '\0' ? model : "mtserver";
+}
+
 void srv_start(struct srv *s, const char *prog, ...)
 {
 	static unsigned seq;
 	const char *argv[32];
-	const char *a, *model = getenv("MT_MODEL");
+	const char *a;
 	va_list ap;
 	int n = 0;
 
 	/* MT_MODEL=epserver (or rpserver...): the suites written for
 	 * mtserver run against another model taking its options. */
-	if (strcmp(prog, "mtserver") == 0 && model != NULL && *model != '\0')
-		prog = model;
+	if (strcmp(prog, "mtserver") == 0)
+		prog = srv_model();
 	snprintf(s->log, sizeof(s->log), "%s", h_path(""));
 	snprintf(s->log + strlen(s->log), sizeof(s->log) - strlen(s->log),
 		 "%s.%u.log", prog, seq++);

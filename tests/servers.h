@@ -17,6 +17,9 @@ struct srv {
  * (epserver, rpserver), that program stands in for "mtserver". */
 void srv_start(struct srv *s, const char *prog, ...);
 
+/* The program that stands in for "mtserver": $MT_MODEL, or mtserver. */
+const char *srv_model(void);
+
 /* SIGTERM and wait: fails the test unless the server exits 0. */
 void srv_stop(struct srv *s);
 
