@@ -265,18 +265,20 @@ test-stress: check-cmocka
 # LOGROTATEDIR, /etc/logrotate.d, where logrotate reads it) and the
 # documents; uninstall removes exactly those files (the options file only
 # when unchanged), and the one directory that is only ours.
-MANPAGES = man/mtserver.1 man/stserver.1 man/mtclient.1 man/mtflood.1
-INSTALLED_BINS = mtserver stserver mtclient mtflood
+MANPAGES = man/mtserver.1 man/stserver.1 man/epserver.1 man/mtclient.1 \
+	   man/mtflood.1
+INSTALLED_BINS = mtserver stserver epserver rpserver mtclient mtflood
 DOCS = README.md LICENSE
 DEFAULT_FILE = $(DESTDIR)$(SYSCONFDIR)/default/mtserver
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LOGROTATEDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(DOCDIR)
-	install -m 755 $(OUT)/mtserver $(OUT)/stserver $(OUT)/mtclient \
-	    $(DESTDIR)$(BINDIR)/
+	install -m 755 $(OUT)/mtserver $(OUT)/stserver $(OUT)/epserver \
+	    $(OUT)/rpserver $(OUT)/mtclient $(DESTDIR)$(BINDIR)/
 	install -m 755 $(FLOOD) $(DESTDIR)$(BINDIR)/mtflood
 	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
+	ln -sf epserver.1 $(DESTDIR)$(MANDIR)/man1/rpserver.1
 	sed -e 's|/usr/bin/mtserver|$(BINDIR)/mtserver|g' \
 	    -e 's|/etc/default/mtserver|$(SYSCONFDIR)/default/mtserver|g' \
 	    dist/mtserver.service >$(DESTDIR)$(UNITDIR)/mtserver.service
@@ -295,6 +297,7 @@ install: all
 uninstall:
 	rm -f $(INSTALLED_BINS:%=$(DESTDIR)$(BINDIR)/%) \
 	    $(MANPAGES:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
+	    $(DESTDIR)$(MANDIR)/man1/rpserver.1 \
 	    $(DESTDIR)$(UNITDIR)/mtserver.service \
 	    $(DESTDIR)$(UNITDIR)/mtserver.socket \
 	    $(DESTDIR)$(LOGROTATEDIR)/mtserver \
