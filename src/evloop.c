@@ -38,9 +38,9 @@ struct evloop {
 	int ep;
 	int listen_fd;
 	bool stopping;
-	LIST_HEAD(, evconn) all;
-	LIST_HEAD(, evconn) dead;
-	STAILQ_HEAD(, evconn) ready; /* sessions to step without waiting */
+	LIST_HEAD(evconn_all, evconn) all;
+	LIST_HEAD(evconn_dead, evconn) dead;
+	STAILQ_HEAD(evconn_ready, evconn) ready; /* to step without waiting */
 	size_t count;
 	/* The deadlines: a binary min-heap on timer_at.  A session's key
 	 * is only ever lowered in place; a later deadline leaves it to
@@ -119,7 +119,8 @@ static int heap_file(struct evloop *l, struct evconn *e, long long at)
 	}
 	if (l->heap_len == l->heap_cap) {
 		size_t cap = l->heap_cap > 0 ? 2 * l->heap_cap : 64;
-		struct evconn **h = realloc(l->heap, cap * sizeof(*h));
+		struct evconn **h =
+			realloc(l->heap, cap * sizeof(struct evconn *));
 
 		if (h == NULL)
 			return -1;
@@ -311,7 +312,7 @@ static void dispatch(struct evloop *l, const struct epoll_event *ev)
 static void run_due(struct evloop *l)
 {
 	long long now = monotime_ms();
-	STAILQ_HEAD(, evconn) batch = STAILQ_HEAD_INITIALIZER(batch);
+	struct evconn_ready batch = STAILQ_HEAD_INITIALIZER(batch);
 	struct evconn *e;
 
 	while (l->heap_len > 0 && l->heap[0]->timer_at <= now) {

@@ -364,6 +364,7 @@ static enum pp_status feed_skip(struct pp_reader *r, int fd)
 enum pp_status pp_feed(struct pp_reader *r, int fd)
 {
 	struct pp_header scratch; /* pp_parse's answer stays in r->h */
+	long long no_wait = 0;	  /* the bytes were peeked: they are there */
 	enum pp_status st;
 	size_t upto;
 	ssize_t n;
@@ -392,7 +393,7 @@ enum pp_status pp_feed(struct pp_reader *r, int fd)
 		upto = r->have + (size_t)n;
 		if (st == PP_DONE && r->h.length < upto)
 			upto = r->h.length;
-		if (take(fd, -1, &(long long){0}, NULL, r->buf + r->have,
+		if (take(fd, -1, &no_wait, NULL, r->buf + r->have,
 			 upto - r->have, &scratch) == -1)
 			return fail(&r->h, scratch.error);
 		r->have = upto;
