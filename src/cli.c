@@ -70,33 +70,29 @@ static const struct option st_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-/* mtserver's own: transports, the chat room, client limits, metrics. */
+/* mtserver's own (and every concurrent model's): transports, the chat
+ * room, client limits, metrics. */
+#define MANY_OPTIONS                                                    \
+	{"chat", no_argument, NULL, OPT_CHAT},                          \
+	{"chat-udp", no_argument, NULL, OPT_CHAT_UDP},                  \
+	{"no-udp", no_argument, NULL, OPT_NO_UDP},                      \
+	{"no-tcp", no_argument, NULL, OPT_NO_TCP},                      \
+	{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},      \
+	{"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},        \
+	{"udp-echo-rate", required_argument, NULL, OPT_UDP_ECHO_RATE},  \
+	{"pid-file", required_argument, NULL, OPT_PID_FILE},            \
+	{"metrics", required_argument, NULL, OPT_METRICS},
+
 static const struct option mt_options[] = {
 	BOTH_OPTIONS
-	{"chat", no_argument, NULL, OPT_CHAT},
-	{"chat-udp", no_argument, NULL, OPT_CHAT_UDP},
-	{"no-udp", no_argument, NULL, OPT_NO_UDP},
-	{"no-tcp", no_argument, NULL, OPT_NO_TCP},
-	{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
-	{"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
-	{"udp-echo-rate", required_argument, NULL, OPT_UDP_ECHO_RATE},
-	{"pid-file", required_argument, NULL, OPT_PID_FILE},
-	{"metrics", required_argument, NULL, OPT_METRICS},
+	MANY_OPTIONS
 	{NULL, 0, NULL, 0},
 };
 
 /* rpserver's: mtserver's, and how many event loops. */
 static const struct option rp_options[] = {
 	BOTH_OPTIONS
-	{"chat", no_argument, NULL, OPT_CHAT},
-	{"chat-udp", no_argument, NULL, OPT_CHAT_UDP},
-	{"no-udp", no_argument, NULL, OPT_NO_UDP},
-	{"no-tcp", no_argument, NULL, OPT_NO_TCP},
-	{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
-	{"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
-	{"udp-echo-rate", required_argument, NULL, OPT_UDP_ECHO_RATE},
-	{"pid-file", required_argument, NULL, OPT_PID_FILE},
-	{"metrics", required_argument, NULL, OPT_METRICS},
+	MANY_OPTIONS
 	{"loops", required_argument, NULL, OPT_LOOPS},
 	{NULL, 0, NULL, 0},
 };
