@@ -129,13 +129,19 @@ static void drive(struct session *s)
 {
 	const struct conn_env *env = s->c->env;
 	struct session_wait w;
-	bool hot = false, hot_ready = false;
+	bool hot = false, hot_ready = false, read_came = false;
 	long long stop_checked = 0;
 	unsigned ev = 0;
 
 	while (session_step(s, ev, &w)) {
 		long long now;
 
+		/* A client that just sent (its bytes read by the step):
+		 * the hot path, from now on. */
+		if (read_came && env->chat == NULL && s->ready &&
+		    s->phase == SESSION_SERVING)
+			hot = hot_begin(s->c->fd, &hot_ready);
+		read_came = false;
 		ev = 0;
 		if (w.now)
 			continue;
@@ -155,9 +161,7 @@ static void drive(struct session *s)
 			continue;
 		}
 		ev = wait_for(s, &w);
-		if ((ev & SESSION_EV_READ) && w.read && env->chat == NULL &&
-		    s->phase == SESSION_SERVING)
-			hot = hot_begin(s->c->fd, &hot_ready);
+		read_came = (ev & SESSION_EV_READ) && w.read;
 	}
 }
 
