@@ -2,9 +2,11 @@
 /*
  * conn.h - one TCP client's session: receive, frame, log, echo.
  *
- * conn_serve() is the receive loop both servers run for a client:
- * mtserver on a thread of the client's own, stserver on its only thread.
- * Data flows one way: socket -> framing (frame.h) -> handler (count,
+ * A session is a state machine (session.h) that any driver steps;
+ * conn_serve() is the blocking driver, run to the session's end on one
+ * thread: mtserver's thread of the client's own, stserver's only thread
+ * (epserver and rpserver step sessions from an event loop, evloop.h).
+ * What follows holds in every driver.  Data flows one way: socket -> framing (frame.h) -> handler (count,
  * log, echo, "quit") -> logger (log.h).  The loop waits in poll(2) on the
  * client and on the server's stop descriptor, so a shutdown wakes every
  * session at once; it then drains: reads on until the client closes or
