@@ -114,7 +114,7 @@ struct session {
 	enum session_end end;
 	struct frame frame;
 	struct log_batch batch;
-	struct talk *talk; /* --echo or --chat, else NULL */
+	struct talk *talk;	  /* --echo or --chat, else NULL */
 	struct proxy_wait *proxy; /* the PROXY phases' state */
 	uint64_t msgs, bytes, truncated;
 	/* Of the current buffer's messages (buf_msgs), those truncated. */
