@@ -82,9 +82,19 @@
 #define CLI_DEFAULT_THREADS 64
 #define CLI_MAX_THREADS	    100000L
 
-/* The programs, each a concurrency model: thread per connection, one
- * client at a time, a prethreaded pool. */
-enum cli_kind { CLI_MTSERVER, CLI_STSERVER, CLI_PTSERVER };
+/* The concurrency models (server.h): thread per connection, iterative,
+ * a prethreaded pool, one epoll loop, N SO_REUSEPORT loops.  All but
+ * stserver take mtserver's options. */
+enum cli_kind {
+	CLI_MTSERVER,
+	CLI_STSERVER,
+	CLI_PTSERVER,
+	CLI_EPSERVER,
+	CLI_RPSERVER
+};
+
+/* --loops: one per CPU is the point; far beyond that is a typo. */
+#define CLI_MAX_LOOPS 256
 
 enum cli_result {
 	CLI_RUN,     /* config filled: start the server */
@@ -95,7 +105,7 @@ enum cli_result {
 
 struct config {
 	enum cli_kind kind;
-	const char *prog;      /* "mtserver", "stserver" or "ptserver" */
+	const char *prog;      /* "mtserver", "stserver", "epserver"... */
 	const char *bind_addr; /* numeric IPv4/IPv6 address; NULL: every
 				  address, IPv6 and IPv4 (net_any_addr) */
 	unsigned port;	       /* 0: the kernel picks one */
@@ -131,6 +141,7 @@ struct config {
 	/* --metrics ADDR:PORT as given (NULL: off), and parsed. */
 	const char *metrics;
 	struct net_addr metrics_addr;
+	long loops; /* rpserver --loops; 0: the online CPUs */
 };
 
 enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,

@@ -39,6 +39,7 @@ enum {
 	OPT_KEEPALIVE,
 	OPT_TCP_USER_TIMEOUT,
 	OPT_THREADS,
+	OPT_LOOPS,
 };
 
 /* The options both servers take; stserver, serving one TCP client at a
@@ -70,9 +71,9 @@ static const struct option st_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-/* mtserver's own, which ptserver takes too: transports, the chat room,
- * client limits, metrics. */
-#define MT_OPTIONS                                                      \
+/* mtserver's own (and every concurrent model's): transports, the chat
+ * room, client limits, metrics. */
+#define MANY_OPTIONS                                                    \
 	{"chat", no_argument, NULL, OPT_CHAT},                          \
 	{"chat-udp", no_argument, NULL, OPT_CHAT_UDP},                  \
 	{"no-udp", no_argument, NULL, OPT_NO_UDP},                      \
@@ -85,18 +86,39 @@ static const struct option st_options[] = {
 
 static const struct option mt_options[] = {
 	BOTH_OPTIONS
-	MT_OPTIONS
+	MANY_OPTIONS
+	{NULL, 0, NULL, 0},
+};
+
+/* rpserver's: mtserver's, and how many event loops. */
+static const struct option rp_options[] = {
+	BOTH_OPTIONS
+	MANY_OPTIONS
+	{"loops", required_argument, NULL, OPT_LOOPS},
 	{NULL, 0, NULL, 0},
 };
 
 /* ptserver's: mtserver's and the pool's size. */
 static const struct option pt_options[] = {
 	BOTH_OPTIONS
-	MT_OPTIONS
+	MANY_OPTIONS
 	{"threads", required_argument, NULL, OPT_THREADS},
 	{NULL, 0, NULL, 0},
 };
 /* clang-format on */
+
+/* Every model but the iterative one serves many clients at once, and
+ * takes mtserver's options. */
+static bool many(enum cli_kind kind)
+{
+	return kind != CLI_STSERVER;
+}
+
+static const char *const prog_names[] = {
+	[CLI_MTSERVER] = "mtserver", [CLI_STSERVER] = "stserver",
+	[CLI_PTSERVER] = "ptserver", [CLI_EPSERVER] = "epserver",
+	[CLI_RPSERVER] = "rpserver",
+};
 
 int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -156,18 +178,12 @@ static int parse_seconds_ms(const char *text, long max_ms, long *out)
 
 static void set_defaults(struct config *cfg, enum cli_kind kind)
 {
-	static const char *const names[] = {
-		[CLI_MTSERVER] = "mtserver",
-		[CLI_STSERVER] = "stserver",
-		[CLI_PTSERVER] = "ptserver",
-	};
-
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->kind = kind;
-	cfg->prog = names[kind];
+	cfg->prog = prog_names[kind];
 	cfg->bind_addr = NULL;
 	cfg->tcp = true;
-	cfg->udp = kind != CLI_STSERVER;
+	cfg->udp = many(kind);
 	cfg->idle_timeout = CLI_DEFAULT_IDLE;
 	cfg->send_timeout = CLI_DEFAULT_SEND_TIMEOUT;
 	cfg->keepalive_idle = CLI_DEFAULT_KEEPALIVE_IDLE;
@@ -180,8 +196,8 @@ static void set_defaults(struct config *cfg, enum cli_kind kind)
 	cfg->max_line = CLI_DEFAULT_MAX_LINE;
 	cfg->framing = FRAME_AUTO;
 	cfg->drain_timeout_ms = CLI_DEFAULT_DRAIN_MS;
-	cfg->backlog = kind != CLI_STSERVER ? CLI_DEFAULT_BACKLOG_MT
-					    : CLI_DEFAULT_BACKLOG_ST;
+	cfg->backlog =
+		many(kind) ? CLI_DEFAULT_BACKLOG_MT : CLI_DEFAULT_BACKLOG_ST;
 	cfg->threads = CLI_DEFAULT_THREADS;
 }
 
@@ -393,6 +409,9 @@ static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
 		return CLI_RUN;
 	case OPT_KEEPALIVE:
 		return keepalive_option(cfg, optarg, err, errlen);
+	case OPT_LOOPS:
+		return number_option("--loops", optarg, 1, CLI_MAX_LOOPS,
+				     &cfg->loops, err, errlen);
 	case OPT_TCP_USER_TIMEOUT:
 		return number_option("--tcp-user-timeout", optarg, 0,
 				     CLI_MAX_IDLE, &cfg->tcp_user_timeout, err,
@@ -409,9 +428,10 @@ static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
 enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 			  char *argv[], char *err, size_t errlen)
 {
-	const struct option *options = kind == CLI_STSERVER   ? st_options
+	const struct option *options = kind == CLI_RPSERVER   ? rp_options
 				       : kind == CLI_PTSERVER ? pt_options
-							      : mt_options;
+				       : many(kind)	      ? mt_options
+							      : st_options;
 	struct net_addr addr;
 	char why[NET_ERR_MAX];
 	bool idle_given = false;
@@ -599,6 +619,19 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		      "clients, each one client at a time:\nthe others wait "
 		      "their turn.  For comparison with mtserver.\n\n",
 		      out);
+	else if (kind == CLI_EPSERVER)
+		fputs("Usage: epserver [OPTIONS] PORT\n"
+		      "Log every line clients send over TCP and UDP on PORT; "
+		      "one epoll event loop\nserves every TCP connection, one "
+		      "thread UDP, one shared logger.\n\n",
+		      out);
+	else if (kind == CLI_RPSERVER)
+		fputs("Usage: rpserver [OPTIONS] PORT\n"
+		      "Log every line clients send over TCP and UDP on PORT; "
+		      "N epoll event loops,\neach on a thread with a "
+		      "SO_REUSEPORT listener of its own, one thread UDP,\none "
+		      "shared logger.\n\n",
+		      out);
 	else if (kind == CLI_MTSERVER)
 		fputs("Usage: mtserver [OPTIONS] PORT\n"
 		      "Log every line clients send over TCP and UDP on PORT; "
@@ -619,13 +652,13 @@ void cli_usage(FILE *out, enum cli_kind kind)
 	      "                        IPv4; 0.0.0.0 where there is no "
 	      "IPv6)\n",
 	      out);
-	fputs(kind != CLI_STSERVER
+	fputs(many(kind)
 		      ? "      --echo            send every message back (TCP: "
 			"the line; UDP: a datagram)\n"
 		      : "      --echo            send every message back, as "
 			"a line\n",
 	      out);
-	if (kind != CLI_STSERVER)
+	if (many(kind))
 		fputs("      --chat            a chat room: each TCP message "
 		      "goes to every other\n"
 		      "                        client as 'NAME: TEXT'; /nick "
@@ -659,7 +692,13 @@ void cli_usage(FILE *out, enum cli_kind kind)
 			"served at once (default\n"
 			"                        %d)\n",
 			CLI_DEFAULT_THREADS);
-	if (kind != CLI_STSERVER)
+	if (kind == CLI_RPSERVER)
+		fputs("      --loops N         event loops, each with a "
+		      "listener of its own\n"
+		      "                        (SO_REUSEPORT; default: the "
+		      "online CPUs)\n",
+		      out);
+	if (many(kind))
 		fputs("      --max-clients N   concurrent TCP clients "
 		      "(default: "
 		      "from RLIMIT_NOFILE);\n"
@@ -734,7 +773,6 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		"error.\n\n" CLI_REPORT_BUGS "\n",
 		CLI_DEFAULT_IDLE, CLI_DEFAULT_SEND_TIMEOUT,
 		CLI_DEFAULT_MAX_LINE,
-		kind != CLI_STSERVER ? CLI_DEFAULT_BACKLOG_MT
-				     : CLI_DEFAULT_BACKLOG_ST,
+		many(kind) ? CLI_DEFAULT_BACKLOG_MT : CLI_DEFAULT_BACKLOG_ST,
 		CLI_DEFAULT_DRAIN_MS / 1000);
 }

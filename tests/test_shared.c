@@ -563,11 +563,15 @@ static void test_privileged_port_refused(void **state)
 	assert_int_equal(h_count_in_file(err_path, "Permission denied"), 1);
 }
 
-/* Every model: each test runs once against each program. */
+/* Every concurrency model: each test runs once against each program -
+ * thread per connection, iterative, a prethreaded pool, one epoll loop,
+ * SO_REUSEPORT loops. */
 #define EACH(f)                                                                \
 	cmocka_unit_test_prestate(f, (void *)"mtserver"),                      \
 		cmocka_unit_test_prestate(f, (void *)"stserver"),              \
-		cmocka_unit_test_prestate(f, (void *)"ptserver")
+		cmocka_unit_test_prestate(f, (void *)"ptserver"),              \
+		cmocka_unit_test_prestate(f, (void *)"epserver"),              \
+		cmocka_unit_test_prestate(f, (void *)"rpserver")
 
 int main(void)
 {
