@@ -243,6 +243,22 @@ static void test_every_option(void **state)
 		  "1795528195000000", END);
 	accepted(p);
 	assert_true(p->o.run_start_us == 1795528195000000LL);
+	/* A fleet's logs: files after --verify-log, options around them;
+	 * the option repeated is the same list. */
+	p = parse("-n", "3", "--verify-log", "a.log", "b.log", "c.log", "-m",
+		  "4", "d.log", END);
+	accepted(p);
+	assert_int_equal(p->o.nverify, 4);
+	assert_string_equal(p->o.verify_log, "a.log");
+	assert_string_equal(p->o.verify_logs[1], "b.log");
+	assert_string_equal(p->o.verify_logs[2], "c.log");
+	assert_string_equal(p->o.verify_logs[3], "d.log");
+	assert_int_equal(p->o.messages, 4);
+	p = parse("--verify-log", "a.log", "--verify-log", "b.log", "-n", "3",
+		  "-m", "4", END);
+	accepted(p);
+	assert_int_equal(p->o.nverify, 2);
+	assert_string_equal(p->o.verify_logs[1], "b.log");
 
 	/* A name is resolved when the run starts, not here. */
 	p = parse("-H", "localhost", "--echo", "-P", "16", "--csv",
@@ -310,6 +326,13 @@ static void test_bad_numbers(void **state)
 	refused("-P", "-P", "1025", "--echo", END);
 	refused("--payload", "--payload", "", END);
 	refused("--verify-log", "--verify-log", "", END);
+	refused("--verify-log (a file name)", "--verify-log", "a.log", "", "-n",
+		"1", "-m", "1", END);
+	refused("at most 16 files", "-n", "1", "-m", "1", "--verify-log", "1",
+		"2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13",
+		"14", "15", "16", "17", END);
+	refused("unexpected argument 'x.log'", "-n", "1", "x.log", END);
+	refused("takes only files", "a.log", "--merge", "b.hlog", END);
 }
 
 static void test_syntax_errors(void **state)

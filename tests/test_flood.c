@@ -1495,6 +1495,82 @@ static int verify_run(char **out, char **err, ...)
 	return status;
 }
 
+/* Appends to path the 32-byte messages of clients [c0, c1), sequence
+ * numbers [m0, m1): one node's share of a fleet's run. */
+static void append_log(const char *path, int c0, int c1, int m0, int m1)
+{
+	char text[64]; /* a header, 31 'x' and a NUL */
+	FILE *fp = fopen(path, "a");
+
+	assert_non_null(fp);
+	for (int m = m0; m < m1; m++)
+		for (int c = c0; c < c1; c++) {
+			snprintf(text, sizeof(text), "c%d m%d %s", c, m,
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+			text[31] = '\0';
+			fprintf(fp,
+				"2026-11-24T13:49:55.1Z tcp 127.0.0.1:9 #%d "
+				"msg %s\n",
+				c, text);
+		}
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* --verify-log over a fleet's logs, given as operands: every message in
+ * exactly one of them.  A client that moved to another node midway is
+ * whole; a message in two logs is a duplicate (counted in the second,
+ * named with its file and line there); a message in none is missing. */
+static void test_verify_log_fleet(void **state)
+{
+	const char *a = h_path("node-a.log"), *b = h_path("node-b.log"),
+		   *c = h_path("node-c.log");
+	char *out, *err;
+
+	(void)state;
+	unlink(a);
+	unlink(b);
+	unlink(c);
+	append_log(a, 0, 2, 0, 10); /* c0, c1 on a */
+	append_log(b, 2, 3, 0, 4);  /* c2 on b, then moved to c */
+	append_log(c, 2, 3, 4, 10);
+	assert_int_equal(verify_run(&out, &err, "-n", "3", "-m", "10",
+				    "--verify-log", a, b, c, "--json", END),
+			 0);
+	expect_in(out, "\"ok\":true");
+	assert_int_equal(json_int(out, "found"), 30);
+	expect_in(out, "\"files\":[{\"path\":");
+	expect_in(out, "node-a.log\",\"lines\":20,\"found\":20,"
+		       "\"duplicated\":0,\"corrupted\":0}");
+	expect_in(out, "node-c.log\",\"lines\":6,\"found\":6,"
+		       "\"duplicated\":0,\"corrupted\":0}");
+	expect_in(err, "3 files: ");
+	expect_in(err, "node-b.log: 4 lines, 4 messages, 0 duplicated");
+	free(out);
+	free(err);
+
+	/* c2 m3 also on c: the same message in two logs. */
+	append_log(c, 2, 3, 3, 4);
+	assert_int_equal(verify_run(&out, &err, "--verify-log", a, b, c, "-n",
+				    "3", "-m", "10", END),
+			 1);
+	expect_in(out, "duplicated      1");
+	expect_in(out, "node-c.log: 7 lines, 6 messages, 1 duplicated");
+	expect_in(out, "duplicated: c2 m3 (");
+	expect_in(out, "node-c.log line 7)");
+	expect_in(out, "FAILED");
+	free(out);
+	free(err);
+
+	/* Without c's log, c2 m4..m9 are missing, and only they. */
+	assert_int_equal(verify_run(&out, &err, "--verify-log", a, b, "-n", "3",
+				    "-m", "10", "--json", END),
+			 1);
+	assert_int_equal(json_int(out, "missing"), 6);
+	assert_int_equal(json_int(out, "duplicated"), 0);
+	free(out);
+	free(err);
+}
+
 /* A log whose last line lacks its '\n' was torn (the writer died or is
  * still writing): the line may be a whole message's text, it is still
  * not a whole log line, and the check fails saying so. */
@@ -1851,6 +1927,7 @@ int main(void)
 		cmocka_unit_test(test_usage_error),
 		cmocka_unit_test(test_oneway_stall),
 		cmocka_unit_test(test_verify_log_torn_last_line),
+		cmocka_unit_test(test_verify_log_fleet),
 		cmocka_unit_test(test_verify_log_not_a_file),
 		cmocka_unit_test(test_mtserver_oneway),
 		cmocka_unit_test(test_mtserver_chat_hosts),

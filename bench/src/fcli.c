@@ -101,7 +101,7 @@ void fcli_usage(FILE *fp, const char *prog)
 	fprintf(fp,
 		"Usage: %s [OPTIONS]            load generator for line "
 		"servers\n"
-		"  or:  %s --verify-log FILE -n N -m M [-s S] "
+		"  or:  %s --verify-log FILE... -n N -m M [-s S] "
 		"[--allow-missing-tail]\n"
 		"  or:  %s --merge FILE.hlog... [--percentiles]\n\n",
 		prog, prog, prog);
@@ -172,12 +172,13 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "                      interval log (one histogram a second)\n"
 	      "      --merge FILE... print the combined percentiles of "
 	      "HdrHistogram logs\n"
-	      "      --verify-log FILE  check an mtserver log for the messages "
-	      "of\n"
+	      "      --verify-log FILE...  check an mtserver log for the "
+	      "messages of\n"
 	      "                      -n clients x -m messages (no network); "
-	      "repeat it\n"
-	      "                      for a rotated log: each message in "
-	      "exactly one file\n"
+	      "several files\n"
+	      "                      (a rotated log, a fleet's logs): each "
+	      "message in\n"
+	      "                      exactly one of them\n"
 	      "      --allow-missing-tail  with --verify-log: each client's "
 	      "messages\n"
 	      "                      need only be a prefix m0..mK-1\n"
@@ -237,7 +238,11 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "duplicated\n"
 	      "corrupted torn holes tail_missing first_logged_us.{count,min,"
 	      "mean,p50,p90,\n"
-	      "p99,p99_9,max}.  torn: files whose last line lacks its '\\n' "
+	      "p99,p99_9,max} files[].{path,lines,found,duplicated,corrupted}."
+	      "\n"
+	      "files: per file, in order; a message in two files is "
+	      "duplicated in the\n"
+	      "second.  torn: files whose last line lacks its '\\n' "
 	      "(a writer died\n"
 	      "or is still writing; that line is not read, and the check "
 	      "fails).\n"
@@ -352,6 +357,24 @@ static void set_defaults(struct fcli_opts *o)
 
 #define BAD(what) OPT_FAIL(err, errlen, "bad %s '%s'", what, optarg)
 
+/* One --verify-log file: the option's value, or an operand after it
+ * ("--verify-log a.log b.log c.log"); 0, or CLI_ERROR with err set. */
+static int add_verify_file(struct fcli_opts *o, const char *path, char *err,
+			   size_t errlen)
+{
+	if (path[0] == '\0')
+		return OPT_FAIL(err, errlen,
+				"bad --verify-log (a file name) "
+				"''");
+	if (o->nverify == FCLI_VERIFY_MAX)
+		return OPT_FAIL(err, errlen,
+				"bad --verify-log (at most %d files) '%s'",
+				FCLI_VERIFY_MAX, path);
+	o->verify_logs[o->nverify++] = path;
+	o->verify_log = o->verify_logs[0];
+	return 0;
+}
+
 /* Converts one option; 0, or CLI_ERROR with err set. */
 static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 			char *err, size_t errlen)
@@ -445,13 +468,7 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 		o->payload = optarg;
 		break;
 	case OPT_VERIFY:
-		if (optarg[0] == '\0')
-			return BAD("--verify-log (a file name)");
-		if (o->nverify == FCLI_VERIFY_MAX)
-			return BAD("--verify-log (at most 16 files)");
-		o->verify_logs[o->nverify++] = optarg;
-		o->verify_log = o->verify_logs[0];
-		break;
+		return add_verify_file(o, optarg, err, errlen);
 	case 'P':
 		if (cli_parse_u64(optarg, 1, FCLI_PIPELINE_MAX, &u) == -1)
 			return BAD("-P (1..1024)");
@@ -688,7 +705,7 @@ static int check_merge(struct fcli_opts *o, const struct seen *seen, int argc,
 {
 	if (optind >= argc)
 		return OPT_FAIL(err, errlen, "--merge needs at least one file");
-	if (seen->run_options)
+	if (seen->run_options || o->nverify > 0)
 		return OPT_FAIL(err, errlen,
 				"--merge takes only files and --percentiles");
 	/* "--merge A B --percentiles": getopt stopped at A. */
@@ -707,15 +724,26 @@ enum cli_result fcli_parse(struct fcli_opts *o, int argc, char *argv[],
 			   char *err, size_t errlen)
 {
 	struct seen seen;
-	int c;
+	int c, operands = 0;
 
 	set_defaults(o);
 	memset(&seen, 0, sizeof(seen));
 	err[0] = '\0';
 	optind = 0; /* glibc: 0 re-initialises getopt completely */
 	opterr = 0; /* we print our own messages */
-	while ((c = getopt_long(argc, argv, short_options, long_options,
-				NULL)) != -1) {
+	for (;;) {
+		c = getopt_long(argc, argv, short_options, long_options, NULL);
+		if (c == -1) {
+			/* An operand: one more --verify-log file (checked
+			 * below), unless --merge takes the rest. */
+			if (optind >= argc || o->merge != NULL)
+				break;
+			if (add_verify_file(o, argv[optind++], err, errlen) !=
+			    0)
+				return CLI_ERROR;
+			operands++;
+			continue;
+		}
 		if (c == 'h')
 			return CLI_HELP;
 		if (c == 'V')
@@ -731,9 +759,9 @@ enum cli_result fcli_parse(struct fcli_opts *o, int argc, char *argv[],
 	}
 	if (o->merge != NULL)
 		return check_merge(o, &seen, argc, argv, err, errlen);
-	if (optind < argc)
+	if (operands > 0 && o->nverify == (unsigned)operands)
 		return OPT_FAIL(err, errlen, "unexpected argument '%s'",
-				argv[optind]);
+				o->verify_logs[0]);
 	if (o->threads > o->clients)
 		o->threads = o->clients; /* an idle thread helps nobody */
 	return check_combination(o, &seen, err, errlen);
