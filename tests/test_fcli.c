@@ -172,6 +172,20 @@ static void test_hosts(void **state)
 		"a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8,a:9,a:10,a:11,a:12,a:13,"
 		"a:14,a:15,a:16,a:17",
 		END);
+	p = parse("--hosts", "lb:8888", "--reconnect", "5", "--rate", "100",
+		  END);
+	accepted(p);
+	assert_int_equal(p->o.reconnect, 5);
+	refused("--reconnect (1..1000)", "--reconnect", "0", END);
+	refused("--reconnect (1..1000)", "--reconnect", "1001", END);
+	refused("--reconnect is for one-way TCP", "--reconnect", "1", "--echo",
+		END);
+	refused("--reconnect is for one-way TCP", "--reconnect", "1", "--udp",
+		END);
+	refused("--reconnect is for one-way TCP", "--reconnect", "1", "--churn",
+		END);
+	refused("--chat takes only", "--chat", "-n", "2", "--reconnect", "1",
+		END);
 	refused("exclude each other", "--hosts", "a:1", "-H", "b", END);
 	refused("exclude each other", "-p", "2", "--hosts", "a:1", END);
 	refused("takes only -n, -m and -s", "--verify-log", "x.log", "-n", "1",

@@ -45,6 +45,7 @@ enum {
 	OPT_CHAT,
 	OPT_DEAF,
 	OPT_HOSTS,
+	OPT_RECONNECT,
 };
 
 static const struct option long_options[] = {
@@ -52,6 +53,7 @@ static const struct option long_options[] = {
 	{"host", required_argument, NULL, 'H'},
 	{"port", required_argument, NULL, 'p'},
 	{"hosts", required_argument, NULL, OPT_HOSTS},
+	{"reconnect", required_argument, NULL, OPT_RECONNECT},
 	{"messages", required_argument, NULL, 'm'},
 	{"duration", required_argument, NULL, 'd'},
 	{"size", required_argument, NULL, 's'},
@@ -151,6 +153,14 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "ok\n"
 	      "      --deaf N        with --chat: N more members that never "
 	      "read\n"
+	      "      --reconnect N   one-way TCP: a connection the server ends "
+	      "while messages\n"
+	      "                      are left is replaced, N times at most "
+	      "per client; it\n"
+	      "                      goes on after the last whole message "
+	      "written (those\n"
+	      "                      written on the ended one are in doubt: "
+	      "logged or lost)\n"
 	      "      --timeout MS    a client making no progress for MS fails: "
 	      "an echo reply;\n"
 	      "                      a connect, a send the server does not "
@@ -209,6 +219,7 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "bytes_sent\n"
 	      "  bytes_received messages_per_s mb_per_s udp_replies_lost "
 	      "udp_replies_late\n"
+	      "  reconnects messages_in_doubt\n"
 	      "  errors.{bad_reply,timeout,early_close,refused_by_server,"
 	      "io_error}\n"
 	      "  errors.{udp_lost,max_time,interrupted}\n"
@@ -394,6 +405,11 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 			return BAD("-H (a host name or address)");
 		seen->host = 1;
 		break;
+	case OPT_RECONNECT:
+		if (cli_parse_u64(optarg, 1, FCLI_RECONNECT_MAX, &u) == -1)
+			return BAD("--reconnect (1..1000)");
+		o->reconnect = (uint32_t)u;
+		break;
 	case OPT_HOSTS:
 		if (parse_hosts(o, optarg) == -1)
 			return BAD("--hosts (HOST:PORT,... at most 16; "
@@ -538,7 +554,8 @@ static int check_verify(struct fcli_opts *o, const struct seen *seen, char *err,
 	if (!seen->clients || !seen->messages)
 		return OPT_FAIL(err, errlen, "--verify-log needs -n and -m");
 	if (seen->duration || seen->hold || o->churn || o->echo || o->udp ||
-	    o->payload != NULL || o->octet_count || seen->hosts)
+	    o->payload != NULL || o->octet_count || seen->hosts ||
+	    o->reconnect > 0)
 		return OPT_FAIL(err, errlen,
 				"--verify-log takes only -n, -m and -s");
 	return 0;
@@ -625,7 +642,7 @@ static int check_chat(const struct fcli_opts *o, const struct seen *seen,
 	if (o->echo || o->udp || o->churn || o->hold > 0 || seen->duration ||
 	    seen->rate || seen->think || seen->ramp || seen->pipeline ||
 	    o->payload != NULL || o->hdr_log != NULL || o->csv ||
-	    o->octet_count)
+	    o->octet_count || o->reconnect > 0)
 		return OPT_FAIL(err, errlen,
 				"--chat takes only -n, -m, -s, -t, -H, -p, "
 				"--hosts, --timeout, --max-time, --json and "
@@ -683,6 +700,10 @@ static int check_combination(struct fcli_opts *o, const struct seen *seen,
 				"--churn needs TCP: it excludes --udp");
 	if (o->reply_any_line && !o->echo)
 		return OPT_FAIL(err, errlen, "--reply-any-line needs --echo");
+	if (o->reconnect > 0 && (o->echo || o->udp || o->churn || o->hold > 0))
+		return OPT_FAIL(err, errlen,
+				"--reconnect is for one-way TCP: it excludes "
+				"--echo, --udp, --churn and --hold");
 	if (o->octet_count && (o->echo || o->udp || o->churn || o->hold > 0 ||
 			       o->payload != NULL))
 		return OPT_FAIL(err, errlen,

@@ -161,6 +161,12 @@ void report_human(FILE *fp, const struct fcli_opts *o,
 	if (o->hold > 0)
 		fprintf(fp, ", %" PRIu64 " held", r->conn_held);
 	fputc('\n', fp);
+	if (o->reconnect > 0)
+		fprintf(fp,
+			"  %-16s %" PRIu64 "; %" PRIu64
+			" messages in doubt (written on connections the server "
+			"ended: logged or lost; --verify-log tells)\n",
+			"reconnects", r->reconnects, r->msgs_in_doubt);
 	human_failures(fp, r);
 	fprintf(fp, "  %-16s %" PRIu64 " sent, %" PRIu64 " answered\n",
 		"messages", r->msgs_sent, r->msgs_answered);
