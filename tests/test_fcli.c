@@ -186,6 +186,23 @@ static void test_hosts(void **state)
 		END);
 	refused("--chat takes only", "--chat", "-n", "2", "--reconnect", "1",
 		END);
+	p = parse("--first-client", "500", "-n", "500", END);
+	accepted(p);
+	assert_int_equal(p->o.first_client, 500);
+	refused("--first-client (0..1000000000)", "--first-client",
+		"1000000001", END);
+	refused("--first-client (0..1000000000)", "--first-client", "-1", END);
+	refused("excludes --payload", "--first-client", "1", "--payload", "x",
+		END);
+	refused("--chat takes only", "--chat", "-n", "2", "--first-client", "2",
+		END);
+	refused("takes only -n, -m and -s", "--verify-log", "f", "-n", "1",
+		"-m", "1", "--first-client", "1", END);
+	/* The header must hold the largest client number: c999999 m9. */
+	refused("too small for the message header", "--first-client", "999998",
+		"-n", "2", "-m", "10", "-s", "10", END);
+	accepted(parse("--first-client", "999998", "-n", "2", "-m", "10", "-s",
+		       "12", END));
 	refused("exclude each other", "--hosts", "a:1", "-H", "b", END);
 	refused("exclude each other", "-p", "2", "--hosts", "a:1", END);
 	refused("takes only -n, -m and -s", "--verify-log", "x.log", "-n", "1",

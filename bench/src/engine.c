@@ -1789,7 +1789,7 @@ static void init_client(struct client *c, const struct shared *sh, uint32_t id)
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
-	c->id = id;
+	c->id = o->first_client + id; /* its messages' c<id> */
 	c->server = &sh->addrs[id % sh->naddrs];
 	c->state = S_WAIT;
 	c->limit = o->duration > 0 ? FCLI_DURATION_SEQ_MAX + 1 : o->messages;

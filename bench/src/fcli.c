@@ -46,6 +46,7 @@ enum {
 	OPT_DEAF,
 	OPT_HOSTS,
 	OPT_RECONNECT,
+	OPT_FIRST_CLIENT,
 };
 
 static const struct option long_options[] = {
@@ -54,6 +55,7 @@ static const struct option long_options[] = {
 	{"port", required_argument, NULL, 'p'},
 	{"hosts", required_argument, NULL, OPT_HOSTS},
 	{"reconnect", required_argument, NULL, OPT_RECONNECT},
+	{"first-client", required_argument, NULL, OPT_FIRST_CLIENT},
 	{"messages", required_argument, NULL, 'm'},
 	{"duration", required_argument, NULL, 'd'},
 	{"size", required_argument, NULL, 's'},
@@ -161,6 +163,10 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "written (those\n"
 	      "                      written on the ended one are in doubt: "
 	      "logged or lost)\n"
+	      "      --first-client K  number the clients K..K+n-1 in the "
+	      "messages (0):\n"
+	      "                      several floods against one fleet, one "
+	      "--verify-log\n"
 	      "      --timeout MS    a client making no progress for MS fails: "
 	      "an echo reply;\n"
 	      "                      a connect, a send the server does not "
@@ -410,6 +416,11 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 			return BAD("--reconnect (1..1000)");
 		o->reconnect = (uint32_t)u;
 		break;
+	case OPT_FIRST_CLIENT:
+		if (cli_parse_u64(optarg, 0, FCLI_FIRST_CLIENT_MAX, &u) == -1)
+			return BAD("--first-client (0..1000000000)");
+		o->first_client = (uint32_t)u;
+		break;
 	case OPT_HOSTS:
 		if (parse_hosts(o, optarg) == -1)
 			return BAD("--hosts (HOST:PORT,... at most 16; "
@@ -555,7 +566,7 @@ static int check_verify(struct fcli_opts *o, const struct seen *seen, char *err,
 		return OPT_FAIL(err, errlen, "--verify-log needs -n and -m");
 	if (seen->duration || seen->hold || o->churn || o->echo || o->udp ||
 	    o->payload != NULL || o->octet_count || seen->hosts ||
-	    o->reconnect > 0)
+	    o->reconnect > 0 || o->first_client > 0)
 		return OPT_FAIL(err, errlen,
 				"--verify-log takes only -n, -m and -s");
 	return 0;
@@ -596,7 +607,7 @@ static int check_size(struct fcli_opts *o, const struct seen *seen, char *err,
 		return 0;
 	}
 	last_seq = o->duration > 0 ? FCLI_DURATION_SEQ_MAX : o->messages - 1;
-	need = fmsg_header_len(o->clients - 1, last_seq) + 1;
+	need = fmsg_header_len(o->first_client + o->clients - 1, last_seq) + 1;
 	if (o->size < need)
 		return OPT_FAIL(err, errlen,
 				"-s %zu is too small for the message "
@@ -642,7 +653,7 @@ static int check_chat(const struct fcli_opts *o, const struct seen *seen,
 	if (o->echo || o->udp || o->churn || o->hold > 0 || seen->duration ||
 	    seen->rate || seen->think || seen->ramp || seen->pipeline ||
 	    o->payload != NULL || o->hdr_log != NULL || o->csv ||
-	    o->octet_count || o->reconnect > 0)
+	    o->octet_count || o->reconnect > 0 || o->first_client > 0)
 		return OPT_FAIL(err, errlen,
 				"--chat takes only -n, -m, -s, -t, -H, -p, "
 				"--hosts, --timeout, --max-time, --json and "
@@ -704,6 +715,10 @@ static int check_combination(struct fcli_opts *o, const struct seen *seen,
 		return OPT_FAIL(err, errlen,
 				"--reconnect is for one-way TCP: it excludes "
 				"--echo, --udp, --churn and --hold");
+	if (o->first_client > 0 && o->payload != NULL)
+		return OPT_FAIL(err, errlen,
+				"--first-client numbers flood's messages: it "
+				"excludes --payload");
 	if (o->octet_count && (o->echo || o->udp || o->churn || o->hold > 0 ||
 			       o->payload != NULL))
 		return OPT_FAIL(err, errlen,

@@ -50,6 +50,10 @@
  * failing, not moving. */
 #define FCLI_RECONNECT_MAX 1000
 
+/* --first-client at most: with -n up to FCLI_CLIENTS_MAX, a client
+ * number still fits 32 bits. */
+#define FCLI_FIRST_CLIENT_MAX 1000000000u
+
 /* One server of the run: a name or an IPv4/IPv6 literal (no brackets)
  * and a port. */
 struct fcli_host {
@@ -107,6 +111,10 @@ struct fcli_opts {
 	 * the client has messages left is replaced, N times at most per
 	 * client (engine.h); 0: it fails the client. */
 	uint32_t reconnect;
+	/* --first-client K: this process's clients are c<K>..c<K+n-1> in
+	 * the messages, so that several flood processes against one fleet
+	 * send distinct messages, checked by one --verify-log -n TOTAL. */
+	uint32_t first_client;
 };
 
 enum cli_result fcli_parse(struct fcli_opts *o, int argc, char *argv[],
