@@ -238,17 +238,14 @@ static void view_node(struct node_view *v, const char *log)
  */
 static void test_stop_one_node_under_load(void **state)
 {
-	struct node_view *v = calloc(NODES_MAX, sizeof(*v));
+	struct node_view *v;
 	char clients[16], messages[16];
 	long long reconnects, in_doubt, missing, connects = 0;
 	struct h_proc fl, ver;
 
 	(void)state;
-	assert_non_null(v);
-	if (fleet_start(&fleet, 3, NULL) == -1) {
-		free(v);
+	if (fleet_start(&fleet, 3, NULL) == -1)
 		skip();
-	}
 	snprintf(clients, sizeof(clients), "%d", CLIENTS);
 	snprintf(messages, sizeof(messages), "%d", MESSAGES);
 	flood_start(&fl, &fleet, "-n", clients, "-m", messages, "--rate",
@@ -293,6 +290,8 @@ static void test_stop_one_node_under_load(void **state)
 		fail_msg("%lld messages missing, only %lld in doubt; see %s",
 			 missing, in_doubt, ver.out_path);
 
+	v = calloc(NODES_MAX, sizeof(*v));
+	assert_non_null(v);
 	for (int i = 0; i < 3; i++) {
 		view_node(&v[i], fleet.node[i].log);
 		connects += v[i].connects;
@@ -361,7 +360,7 @@ static void test_merge_equals_all_samples(void **state)
 	struct hdrlog_writer w[2];
 	const double pct[4] = {50, 90, 99, 99.9};
 	uint64_t x = 12345;
-	long long got[6];
+	long long got[6] = {0};
 	char err[256];
 
 	(void)state;
@@ -416,7 +415,7 @@ static void test_two_floods_merged(void **state)
 {
 	const char *a = h_path("fleet-a.hlog"), *b = h_path("fleet-b.hlog");
 	struct h_proc fa, fb;
-	long long got[6], ca, cb, pa, pb;
+	long long got[6] = {0}, ca, cb, pa, pb;
 
 	(void)state;
 	if (fleet_start(&fleet, 2, "--echo") == -1)

@@ -1402,10 +1402,10 @@ static void test_reconnect(void **state)
 	assert_true(json_int(r.out, "reconnects") >= 1);
 	assert_int_equal(json_int(r.out, "reconnects") + 3, s.accepted);
 	in_doubt = json_int(r.out, "messages_in_doubt");
-	assert_true(s.lines <= 3 * 400);
-	if ((long long)(3 * 400 - s.lines) > in_doubt)
+	assert_true(s.lines <= 3ull * 400);
+	if ((long long)(3ull * 400 - s.lines) > in_doubt)
 		fail_msg("%llu messages not read, only %lld in doubt",
-			 (unsigned long long)(3 * 400 - s.lines), in_doubt);
+			 (unsigned long long)(3ull * 400 - s.lines), in_doubt);
 	run_free(&r);
 
 	/* Too few reconnects for the run (64,000 bytes in 500 ms, cut

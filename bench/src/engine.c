@@ -1744,6 +1744,11 @@ static int resolve_one(struct net_addr *out, const struct fcli_opts *o,
 static int resolve(struct shared *sh, const struct fcli_opts *o, char *err,
 		   size_t errlen)
 {
+	if (o->nhosts == 0) { /* fcli_parse always sets one */
+		snprintf(err, errlen, "no server");
+		errno = EINVAL;
+		return -1;
+	}
 	for (sh->naddrs = 0; sh->naddrs < o->nhosts; sh->naddrs++)
 		if (resolve_one(&sh->addrs[sh->naddrs], o,
 				&o->hosts[sh->naddrs], err, errlen) == -1)
