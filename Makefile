@@ -151,7 +151,8 @@ check-zlib:
 
 # The load generator's suites also link its library: LIBS_<test>; the
 # capture reader's, its parser.
-FLOOD_TESTS = test_hist test_fmsg test_fcli test_flood test_chat test_hdrlog
+FLOOD_TESTS = test_hist test_fmsg test_fcli test_flood test_chat test_hdrlog \
+	test_fleet
 $(foreach t,$(FLOOD_TESTS),$(eval LIBS_$(t) = $(BUILD)/libflood.a))
 LIBS_test_wire = $(WIRE_OBJS)
 

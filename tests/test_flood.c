@@ -54,7 +54,12 @@ enum srv_mode {
 	SRV_STALL,     /* TCP echo, one client, that stops reading for
 			  STALL_MS, STALL_AT_MS after the first message */
 	SRV_DEAF,      /* accept, and never read a byte */
+	SRV_CUT,       /* a sink that closes each connection once it has
+			  read CUT_BYTES from it, unread bytes and all */
 };
+
+/* About 60 of flood's 32-byte messages a connection, cut mid-message. */
+#define CUT_BYTES 2000
 
 /* A delay much longer than loopback's round trip (tens of us) and than
  * a scheduling hiccup is likely to hide; short enough for 50 replies. */
@@ -65,6 +70,8 @@ enum srv_mode {
 
 /* 64 connections: more than any test here opens at once. */
 #define SRV_CONNS 64
+/* Descriptors SRV_CUT counts bytes for: far above what a test opens. */
+#define SRV_FDS 1024
 /* Read size: any will do; 16 KiB keeps the loop short. */
 #define SRV_BUF 16384
 
@@ -78,7 +85,9 @@ struct srv {
 	uint64_t bytes;
 	uint64_t datagrams;
 	uint64_t accepted;
-	atomic_ullong served; /* bytes read, for a test waiting on it */
+	uint64_t lines;		      /* '\n' bytes read: whole messages */
+	uint32_t conn_bytes[SRV_FDS]; /* SRV_CUT: read per descriptor */
+	atomic_ullong served;	      /* bytes read, for a test waiting on it */
 };
 
 static int srv_socket(int type, int *port)
@@ -121,7 +130,10 @@ static void write_all(int fd, const char *p, size_t len)
 static int srv_serve(struct srv *s, int fd)
 {
 	char buf[SRV_BUF];
-	ssize_t n = recv(fd, buf, sizeof(buf), 0), i;
+	/* SRV_CUT reads at most a connection's share at a time. */
+	ssize_t n = recv(fd, buf, s->mode == SRV_CUT ? CUT_BYTES : sizeof(buf),
+			 0),
+		i;
 
 	if (n == -1 && errno == EINTR)
 		return 1;
@@ -129,6 +141,15 @@ static int srv_serve(struct srv *s, int fd)
 		return 0;
 	s->bytes += (uint64_t)n;
 	atomic_fetch_add(&s->served, (unsigned long long)n);
+	for (i = 0; i < n; i++)
+		s->lines += buf[i] == '\n';
+	if (s->mode == SRV_CUT && fd < SRV_FDS) {
+		s->conn_bytes[fd] += (uint32_t)n;
+		if (s->conn_bytes[fd] >= CUT_BYTES) {
+			s->conn_bytes[fd] = 0;
+			return 0; /* closed with what is still unread */
+		}
+	}
 	if (s->mode == SRV_WRONG)
 		for (i = 0; i < n; i++)
 			buf[i] = buf[i] == 'x' ? 'y' : buf[i];
@@ -1270,6 +1291,161 @@ static void test_hostname_next_address(void **state)
 	assert_int_equal(s.accepted, 3); /* the probe and the two clients */
 }
 
+/* "127.0.0.1:P1,127.0.0.1:P2,..." for the servers s[0..n). */
+static const char *hosts_of(char *buf, size_t size, const struct srv *s, int n)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s127.0.0.1:%d",
+					i > 0 ? "," : "", s[i].port);
+	assert_true(len < size);
+	return buf;
+}
+
+/* --hosts: client i goes to server i mod N, whatever the thread; each
+ * server gets exactly its clients' connections and bytes. */
+static void test_hosts_round_robin(void **state)
+{
+	struct srv s[3];
+	char hosts[128];
+	struct run r;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		srv_start(&s[i], SRV_SINK);
+	flood(&r, 0, "--hosts", hosts_of(hosts, sizeof(hosts), s, 3), "-n", "7",
+	      "-m", "100", "-t", "2", "--json", END);
+	for (i = 0; i < 3; i++)
+		srv_stop(&s[i]);
+	expect_status(&r, 0);
+	/* clients 0, 3, 6 | 1, 4 | 2, 5 */
+	assert_int_equal(s[0].accepted, 3);
+	assert_int_equal(s[1].accepted, 2);
+	assert_int_equal(s[2].accepted, 2);
+	assert_int_equal(s[0].bytes, 3 * 100 * 32);
+	assert_int_equal(s[1].bytes, 2 * 100 * 32);
+	assert_int_equal(s[2].bytes, 2 * 100 * 32);
+	expect_in(r.out, "\"hosts\":[\"127.0.0.1:");
+	assert_int_equal(json_int(r.out, "messages_sent"), 700);
+	run_free(&r);
+}
+
+/* --hosts in the modes that wait for answers: --echo over TCP and UDP,
+ * and --churn (every new connection of client i to the same server). */
+static void test_hosts_echo_udp_churn(void **state)
+{
+	struct srv s[2];
+	char hosts[128];
+	struct run r;
+
+	(void)state;
+	srv_start(&s[0], SRV_ECHO);
+	srv_start(&s[1], SRV_ECHO);
+	flood(&r, 0, "--hosts", hosts_of(hosts, sizeof(hosts), s, 2), "-n", "4",
+	      "-m", "50", "--echo", "-P", "4", END);
+	srv_stop(&s[0]);
+	srv_stop(&s[1]);
+	expect_status(&r, 0);
+	expect_in(r.out, "200 sent, 200 answered");
+	expect_in(r.out, "to 2 servers (127.0.0.1:");
+	assert_int_equal(s[0].accepted, 2);
+	assert_int_equal(s[1].accepted, 2);
+	assert_int_equal(s[0].bytes, 2 * 50 * 32);
+	run_free(&r);
+
+	srv_start(&s[0], SRV_UDP_ECHO);
+	srv_start(&s[1], SRV_UDP_ECHO);
+	flood(&r, 0, "--hosts", hosts_of(hosts, sizeof(hosts), s, 2), "-n", "3",
+	      "-m", "20", "--udp", "--echo", "--timeout", "5000", END);
+	srv_stop(&s[0]);
+	srv_stop(&s[1]);
+	expect_status(&r, 0);
+	assert_int_equal(s[0].datagrams, 2 * 20);
+	assert_int_equal(s[1].datagrams, 1 * 20);
+	run_free(&r);
+
+	srv_start(&s[0], SRV_SINK);
+	srv_start(&s[1], SRV_SINK);
+	flood(&r, 0, "--hosts", hosts_of(hosts, sizeof(hosts), s, 2), "-n", "2",
+	      "-m", "10", "--churn", END);
+	srv_stop(&s[0]);
+	srv_stop(&s[1]);
+	expect_status(&r, 0);
+	assert_int_equal(s[0].accepted, 10);
+	assert_int_equal(s[1].accepted, 10);
+	run_free(&r);
+}
+
+/* --reconnect: a server that cuts every connection after CUT_BYTES
+ * (unread bytes and all, so a reset).  Each client goes on over a new
+ * connection from its message in progress; every whole message is
+ * written once, so what the server did not read is at most the
+ * messages in doubt.  Without --reconnect, or with too few, the run
+ * fails with the early closes. */
+static void test_reconnect(void **state)
+{
+	struct run r;
+	struct srv s;
+	long long in_doubt;
+
+	(void)state;
+	/* --rate: the messages go out over many connections (a client's
+	 * 12,800 bytes in 200 ms, a connection's 2,000 in about 30), not
+	 * into the first one's socket buffers at once. */
+	flood_srv(&r, &s, SRV_CUT, 0, "-n", "3", "-m", "400", "--rate", "6000",
+		  "--reconnect", "200", "--json", END);
+	assert_int_equal(json_int(r.out, "messages_sent"), 3 * 400);
+	assert_int_equal(json_int(r.out, "clients_done"), 3);
+	assert_true(json_int(r.out, "reconnects") >= 1);
+	assert_int_equal(json_int(r.out, "reconnects") + 3, s.accepted);
+	in_doubt = json_int(r.out, "messages_in_doubt");
+	assert_true(s.lines <= 3ull * 400);
+	if ((long long)(3ull * 400 - s.lines) > in_doubt)
+		fail_msg("%llu messages not read, only %lld in doubt",
+			 (unsigned long long)(3ull * 400 - s.lines), in_doubt);
+	run_free(&r);
+
+	/* Too few reconnects for the run (64,000 bytes in 500 ms, cut
+	 * after 2,000): the client fails as without. */
+	flood_srv(&r, &s, SRV_CUT, 1, "-n", "1", "-m", "2000", "--rate", "4000",
+		  "--reconnect", "1", "--json", END);
+	assert_int_equal(json_int(r.out, "reconnects"), 1);
+	assert_int_equal(json_int(r.out, "clients_done"), 0);
+	assert_int_equal(s.accepted, 2);
+	run_free(&r);
+	flood_srv(&r, &s, SRV_CUT, 1, "-n", "1", "-m", "2000", "--rate", "4000",
+		  "--json", END);
+	assert_int_equal(json_int(r.out, "reconnects"), 0);
+	assert_int_equal(s.accepted, 1);
+	run_free(&r);
+}
+
+/* One server of the list is down: its clients fail (the run fails,
+ * saying how), the others' work is done. */
+static void test_hosts_one_down(void **state)
+{
+	struct srv s;
+	char hosts[128];
+	struct run r;
+
+	(void)state;
+	srv_start(&s, SRV_SINK);
+	snprintf(hosts, sizeof(hosts), "127.0.0.1:%d,127.0.0.1:%d", s.port,
+		 dead_port());
+	flood(&r, 0, "--hosts", hosts, "-n", "4", "-m", "10", "--json", END);
+	srv_stop(&s);
+	expect_status(&r, 1);
+	assert_int_equal(s.accepted, 2);
+	assert_int_equal(s.bytes, 2 * 10 * 32);
+	assert_int_equal(json_int(r.out, "connections_failed"), 2);
+	assert_int_equal(json_int(r.out, "ECONNREFUSED"), 2);
+	assert_int_equal(json_int(r.out, "clients_done"), 2);
+	run_free(&r);
+}
+
 /* ---- (b) flood against mtserver ---- */
 
 static int have_mtserver(void)
@@ -1384,6 +1560,82 @@ static int verify_run(char **out, char **err, ...)
 	return status;
 }
 
+/* Appends to path the 32-byte messages of clients [c0, c1), sequence
+ * numbers [m0, m1): one node's share of a fleet's run. */
+static void append_log(const char *path, int c0, int c1, int m0, int m1)
+{
+	char text[64]; /* a header, 31 'x' and a NUL */
+	FILE *fp = fopen(path, "a");
+
+	assert_non_null(fp);
+	for (int m = m0; m < m1; m++)
+		for (int c = c0; c < c1; c++) {
+			snprintf(text, sizeof(text), "c%d m%d %s", c, m,
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+			text[31] = '\0';
+			fprintf(fp,
+				"2026-11-24T13:49:55.1Z tcp 127.0.0.1:9 #%d "
+				"msg %s\n",
+				c, text);
+		}
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* --verify-log over a fleet's logs, given as operands: every message in
+ * exactly one of them.  A client that moved to another node midway is
+ * whole; a message in two logs is a duplicate (counted in the second,
+ * named with its file and line there); a message in none is missing. */
+static void test_verify_log_fleet(void **state)
+{
+	const char *a = h_path("node-a.log"), *b = h_path("node-b.log"),
+		   *c = h_path("node-c.log");
+	char *out, *err;
+
+	(void)state;
+	unlink(a);
+	unlink(b);
+	unlink(c);
+	append_log(a, 0, 2, 0, 10); /* c0, c1 on a */
+	append_log(b, 2, 3, 0, 4);  /* c2 on b, then moved to c */
+	append_log(c, 2, 3, 4, 10);
+	assert_int_equal(verify_run(&out, &err, "-n", "3", "-m", "10",
+				    "--verify-log", a, b, c, "--json", END),
+			 0);
+	expect_in(out, "\"ok\":true");
+	assert_int_equal(json_int(out, "found"), 30);
+	expect_in(out, "\"files\":[{\"path\":");
+	expect_in(out, "node-a.log\",\"lines\":20,\"found\":20,"
+		       "\"duplicated\":0,\"corrupted\":0}");
+	expect_in(out, "node-c.log\",\"lines\":6,\"found\":6,"
+		       "\"duplicated\":0,\"corrupted\":0}");
+	expect_in(err, "3 files: ");
+	expect_in(err, "node-b.log: 4 lines, 4 messages, 0 duplicated");
+	free(out);
+	free(err);
+
+	/* c2 m3 also on c: the same message in two logs. */
+	append_log(c, 2, 3, 3, 4);
+	assert_int_equal(verify_run(&out, &err, "--verify-log", a, b, c, "-n",
+				    "3", "-m", "10", END),
+			 1);
+	expect_in(out, "duplicated      1");
+	expect_in(out, "node-c.log: 7 lines, 6 messages, 1 duplicated");
+	expect_in(out, "duplicated: c2 m3 (");
+	expect_in(out, "node-c.log line 7)");
+	expect_in(out, "FAILED");
+	free(out);
+	free(err);
+
+	/* Without c's log, c2 m4..m9 are missing, and only they. */
+	assert_int_equal(verify_run(&out, &err, "--verify-log", a, b, "-n", "3",
+				    "-m", "10", "--json", END),
+			 1);
+	assert_int_equal(json_int(out, "missing"), 6);
+	assert_int_equal(json_int(out, "duplicated"), 0);
+	free(out);
+	free(err);
+}
+
 /* A log whose last line lacks its '\n' was torn (the writer died or is
  * still writing): the line may be a whole message's text, it is still
  * not a whole log line, and the check fails saying so. */
@@ -1463,6 +1715,61 @@ static void flood_mtserver(struct run *r, const char *log, int echo, ...)
 	va_end(ap);
 	stop_mtserver(&p);
 	expect_status(r, 0);
+}
+
+/* The log's connect lines whose peer starts with peer (" tcp [::1]:"). */
+static size_t connects_from(const char *log, const char *peer)
+{
+	char *text = h_slurp(log, NULL), *line, *save = NULL;
+	size_t n = 0, len;
+
+	assert_non_null(text);
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		len = strlen(line);
+		if (strstr(line, peer) != NULL && len > 8 &&
+		    strcmp(line + len - 8, " connect") == 0)
+			n++;
+	}
+	free(text);
+	return n;
+}
+
+/* --chat --hosts: members spread over the servers, here one mtserver
+ * reached as 127.0.0.1 and as ::1 (its log tells them apart), so the
+ * room is one and every delivery is checked as without --hosts. */
+static void test_mtserver_chat_hosts(void **state)
+{
+	const char *log = h_path("chat-hosts.log");
+	const char *argv[] = {"--chat", "-q", "-l", log, "0", NULL};
+	char hosts[128];
+	struct h_proc p;
+	struct run r;
+	int fd;
+
+	(void)state;
+	if (!have_mtserver())
+		skip();
+	assert_int_equal(h_start_server(&p, "mtserver", argv), 0);
+	fd = h_connect("::1", p.port);
+	if (fd == -1) {
+		stop_mtserver(&p);
+		print_message("no IPv6 loopback: skipped\n");
+		skip();
+	}
+	close(fd);
+	snprintf(hosts, sizeof(hosts), "127.0.0.1:%d,[::1]:%d", p.port, p.port);
+	flood(&r, 0, "--chat", "--hosts", hosts, "-n", "6", "-m", "50",
+	      "--json", "--timeout", "20000", END);
+	stop_mtserver(&p);
+	expect_status(&r, 0);
+	assert_int_equal(json_int(r.out, "deliveries"), 6 * 5 * 50);
+	expect_in(r.out, "\"hosts\":[\"127.0.0.1:");
+	/* Members 0, 2, 4 over IPv4, 1, 3, 5 over IPv6 (and the probe
+	 * check above, which connected and left without a word). */
+	assert_int_equal(connects_from(log, " tcp 127.0.0.1:"), 3);
+	assert_int_equal(connects_from(log, " tcp [::1]:"), 3 + 1);
+	run_free(&r);
 }
 
 static void test_mtserver_oneway(void **state)
@@ -1675,6 +1982,10 @@ int main(void)
 		cmocka_unit_test(test_hdr_log),
 		cmocka_unit_test(test_hdr_log_other_reader),
 		cmocka_unit_test(test_hostname_next_address),
+		cmocka_unit_test(test_hosts_round_robin),
+		cmocka_unit_test(test_hosts_echo_udp_churn),
+		cmocka_unit_test(test_hosts_one_down),
+		cmocka_unit_test(test_reconnect),
 		cmocka_unit_test(test_udp_lost),
 		cmocka_unit_test(test_duration_whole_messages),
 		cmocka_unit_test(test_max_time),
@@ -1682,8 +1993,10 @@ int main(void)
 		cmocka_unit_test(test_usage_error),
 		cmocka_unit_test(test_oneway_stall),
 		cmocka_unit_test(test_verify_log_torn_last_line),
+		cmocka_unit_test(test_verify_log_fleet),
 		cmocka_unit_test(test_verify_log_not_a_file),
 		cmocka_unit_test(test_mtserver_oneway),
+		cmocka_unit_test(test_mtserver_chat_hosts),
 		cmocka_unit_test(test_mtserver_octet_count),
 		cmocka_unit_test(test_mtserver_echo),
 		cmocka_unit_test(test_mtserver_udp),

@@ -133,22 +133,27 @@ struct client {
 	uint64_t conn_acked;	/* one-way TCP: of them, acknowledged */
 	int64_t t_timer;	/* when on_timer() must run, or NEVER */
 	char head[REFUSAL_MAX]; /* first bytes from the server */
+	/* Its server, sh->addrs[id % naddrs]: --hosts round robin. */
+	const struct net_addr *server;
+	uint64_t conn_first_seq; /* the first message of this connection */
+	uint32_t reconnects;	 /* --reconnect: made so far */
 };
 
 /* Run-wide, read-only once the workers start, except the atomics. */
 struct shared {
 	const struct fcli_opts *o;
-	struct net_addr addr; /* the server */
-	int64_t t0;	      /* start */
-	int64_t t_end;	      /* -d end, or NEVER */
-	int64_t t_deadline;   /* --max-time */
-	int64_t interval_ns;  /* per client, for --rate; 0: none */
+	int64_t t0;	     /* start */
+	int64_t t_end;	     /* -d end, or NEVER */
+	int64_t t_deadline;  /* --max-time */
+	int64_t interval_ns; /* per client, for --rate; 0: none */
 	int64_t think_ns;
 	int64_t timeout_ns; /* --timeout */
 	int64_t slow_ns;    /* connect and close wait */
 	atomic_int stop;    /* copy of stop_requested for the workers */
 	atomic_uint pending_connects; /* --hold: clients not yet connected */
 	atomic_llong hold_until;      /* --hold: NEVER until all connected */
+	struct net_addr addrs[FCLI_HOSTS_MAX]; /* the servers (--hosts) */
+	unsigned naddrs;
 };
 
 struct worker;
@@ -306,10 +311,78 @@ static void hold_connect_settled(struct worker *w, int64_t now)
 			     now + (int64_t)(w->o->hold * NS_PER_SEC));
 }
 
+static void start_client(struct worker *w, struct client *c, int64_t now);
+
+/* The wait before reconnect number n (1, 2, ...): 10 ms doubling up to
+ * a second - soon enough to move to another server, slow enough not to
+ * spin against a balancer that has no server left. */
+static int64_t reconnect_delay(uint32_t n)
+{
+	int64_t d = 10 * NS_PER_MS;
+
+	while (--n > 0 && d < NS_PER_SEC)
+		d *= 2;
+	return d < NS_PER_SEC ? d : NS_PER_SEC;
+}
+
+/* The server ended the connection: closed it or reset it. */
+static int server_ended(enum failure f, int err)
+{
+	return f == F_EARLY_CLOSE ||
+	       (f == F_ERRNO &&
+		(err == ECONNRESET || err == EPIPE || err == ENOTCONN));
+}
+
+/*
+ * --reconnect: a one-way TCP connection the server ended (closed, reset)
+ * while the client still had messages to send is replaced by a new one
+ * to the same address (a balancer's: another server behind it), at most
+ * --reconnect times per client.  The new connection goes on from the
+ * message that was being written: a message whose bytes were only
+ * partly sent is sent again whole (the server discards an unfinished
+ * line it was cut from), the whole ones are not sent again - one-way
+ * mode has no acknowledgement, so resending any could log a message
+ * twice.  The whole messages written on the ended connection are "in
+ * doubt": the server logged them, or they were lost in flight (in the
+ * balancer, in the kernels); only the logs can tell (--verify-log over
+ * every node's log: missing <= in doubt).  A connection reset after its
+ * client wrote everything (waiting for the server's close) needs no
+ * new one: its messages are in doubt, the client is done.  1 when the
+ * failure was taken so, 0 when it stands.
+ */
+static int try_reconnect(struct worker *w, struct client *c, enum failure f,
+			 int err)
+{
+	if (w->o->reconnect == 0 ||
+	    (c->state != S_SENDING && c->state != S_DRAIN) ||
+	    !server_ended(f, err))
+		return 0;
+	if (c->seq >= c->limit && c->out_off == 0) {
+		w->res.msgs_in_doubt += c->seq - c->conn_first_seq;
+		client_done(w, c, 1);
+		return 1;
+	}
+	if (c->reconnects >= w->o->reconnect || w->ended ||
+	    atomic_load_explicit(&w->sh->stop, memory_order_relaxed))
+		return 0;
+	w->res.reconnects++;
+	w->res.msgs_in_doubt += c->seq - c->conn_first_seq;
+	c->reconnects++;
+	c->out_off = 0;
+	c->blocked = 0;
+	close_socket(w, c);
+	c->state = S_WAIT;
+	set_timer(w, c, now_ns() + reconnect_delay(c->reconnects));
+	return 1;
+}
+
 static void client_fail(struct worker *w, struct client *c, enum failure f,
 			int err)
 {
 	struct eng_result *r = &w->res;
+
+	if (try_reconnect(w, c, f, err))
+		return;
 
 	switch (f) {
 	case F_ERRNO:
@@ -427,7 +500,6 @@ static int would_block(int err)
 	return err == EAGAIN || err == EWOULDBLOCK;
 }
 
-static void start_client(struct worker *w, struct client *c, int64_t now);
 static void tcp_send_failed(struct worker *w, struct client *c, int err);
 
 /* ---- TCP connection end ---- */
@@ -1350,6 +1422,7 @@ static void connected(struct worker *w, struct client *c, int64_t now)
 	c->t_progress = now;
 	c->conn_bytes = 0;
 	c->conn_acked = 0;
+	c->conn_first_seq = c->seq;
 	c->t_timer = NEVER;
 	begin_work(w, c, now);
 }
@@ -1372,7 +1445,7 @@ static int open_socket(struct worker *w, struct client *c, int type)
 {
 	struct epoll_event ev;
 
-	c->fd = socket(w->sh->addr.ss.ss_family,
+	c->fd = socket(c->server->ss.ss_family,
 		       type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd == -1)
 		return -1;
@@ -1400,8 +1473,8 @@ static void start_client(struct worker *w, struct client *c, int64_t now)
 	}
 	/* EINTR on a non-blocking connect: it goes on in the background,
 	 * exactly as EINPROGRESS. */
-	r = connect(c->fd, (const struct sockaddr *)&w->sh->addr.ss,
-		    w->sh->addr.len);
+	r = connect(c->fd, (const struct sockaddr *)&c->server->ss,
+		    c->server->len);
 	if (r == -1 && errno != EINPROGRESS && errno != EINTR) {
 		client_fail(w, c, F_ERRNO, errno);
 		return;
@@ -1643,17 +1716,17 @@ static int probe(const struct net_addr *a, int ms)
 	return rc;
 }
 
-/* The server's address.  A name with several addresses (localhost: ::1
+/* A server's address.  A name with several addresses (localhost: ::1
  * and 127.0.0.1) is tried in turn with one TCP connect each, and the
  * first that answers is used for the whole run; when none does, or for
  * UDP (where nothing answers a connect), the first. */
-static int resolve(struct shared *sh, const struct fcli_opts *o, char *err,
-		   size_t errlen)
+static int resolve_one(struct net_addr *out, const struct fcli_opts *o,
+		       const struct fcli_host *h, char *err, size_t errlen)
 {
 	struct net_addr addrs[ENG_ADDRS_MAX];
 	int n, i, pick = 0;
 
-	n = net_resolve_all(addrs, ENG_ADDRS_MAX, o->host, o->port,
+	n = net_resolve_all(addrs, ENG_ADDRS_MAX, h->host, h->port,
 			    o->udp ? SOCK_DGRAM : SOCK_STREAM, err, errlen);
 	if (n == -1)
 		return -1;
@@ -1663,7 +1736,23 @@ static int resolve(struct shared *sh, const struct fcli_opts *o, char *err,
 			break;
 		}
 	}
-	sh->addr = addrs[pick];
+	*out = addrs[pick];
+	return 0;
+}
+
+/* Every server of --hosts (or the one of -H and -p), in order. */
+static int resolve(struct shared *sh, const struct fcli_opts *o, char *err,
+		   size_t errlen)
+{
+	if (o->nhosts == 0) { /* fcli_parse always sets one */
+		snprintf(err, errlen, "no server");
+		errno = EINVAL;
+		return -1;
+	}
+	for (sh->naddrs = 0; sh->naddrs < o->nhosts; sh->naddrs++)
+		if (resolve_one(&sh->addrs[sh->naddrs], o,
+				&o->hosts[sh->naddrs], err, errlen) == -1)
+			return -1;
 	return 0;
 }
 
@@ -1705,7 +1794,8 @@ static void init_client(struct client *c, const struct shared *sh, uint32_t id)
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
-	c->id = id;
+	c->id = o->first_client + id; /* its messages' c<id> */
+	c->server = &sh->addrs[id % sh->naddrs];
 	c->state = S_WAIT;
 	c->limit = o->duration > 0 ? FCLI_DURATION_SEQ_MAX + 1 : o->messages;
 	c->t_first =
@@ -1936,7 +2026,7 @@ int eng_run(const struct fcli_opts *o, struct eng_result *r,
 	memset(&sh, 0, sizeof(sh));
 	if (resolve(&sh, o, err, errlen) == -1)
 		return -1;
-	net_format((const struct sockaddr *)&sh.addr.ss, r->address,
+	net_format((const struct sockaddr *)&sh.addrs[0].ss, r->address,
 		   sizeof(r->address));
 	init_shared(&sh, o);
 	r->started_unix_us = wall_clock_us();

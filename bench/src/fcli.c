@@ -44,12 +44,18 @@ enum {
 	OPT_RUN_START,
 	OPT_CHAT,
 	OPT_DEAF,
+	OPT_HOSTS,
+	OPT_RECONNECT,
+	OPT_FIRST_CLIENT,
 };
 
 static const struct option long_options[] = {
 	{"clients", required_argument, NULL, 'n'},
 	{"host", required_argument, NULL, 'H'},
 	{"port", required_argument, NULL, 'p'},
+	{"hosts", required_argument, NULL, OPT_HOSTS},
+	{"reconnect", required_argument, NULL, OPT_RECONNECT},
+	{"first-client", required_argument, NULL, OPT_FIRST_CLIENT},
 	{"messages", required_argument, NULL, 'm'},
 	{"duration", required_argument, NULL, 'd'},
 	{"size", required_argument, NULL, 's'},
@@ -90,7 +96,7 @@ static const char short_options[] = "+:n:H:p:m:d:s:t:P:hV";
 /* Which options were given, for the combination checks. */
 struct seen {
 	int clients, messages, duration, size, rate, think, ramp, hold,
-		pipeline;
+		pipeline, host, port, hosts;
 	int run_options; /* options other than --merge and --percentiles */
 };
 
@@ -99,7 +105,7 @@ void fcli_usage(FILE *fp, const char *prog)
 	fprintf(fp,
 		"Usage: %s [OPTIONS]            load generator for line "
 		"servers\n"
-		"  or:  %s --verify-log FILE -n N -m M [-s S] "
+		"  or:  %s --verify-log FILE... -n N -m M [-s S] "
 		"[--allow-missing-tail]\n"
 		"  or:  %s --merge FILE.hlog... [--percentiles]\n\n",
 		prog, prog, prog);
@@ -109,6 +115,11 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "name's\n"
 	      "                      addresses are tried in turn\n"
 	      "  -p, --port PORT     server port (8888)\n"
+	      "      --hosts HOST:PORT,...  several servers (at most 16; "
+	      "[IPv6]:PORT):\n"
+	      "                      client or member i talks to the (i mod "
+	      "N)th\n"
+	      "                      (round robin); instead of -H and -p\n"
 	      "  -m, --messages M    messages per client (1000)\n"
 	      "  -d, --duration S    run for S seconds instead of -m "
 	      "(fractions ok)\n"
@@ -136,13 +147,26 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "-n members each\n"
 	      "                      send -m messages; every member must get "
 	      "every other's\n"
-	      "                      exactly once, in order; JSON: members, "
-	      "deliveries,\n"
-	      "                      deliveries_per_s, delivery_us, missing, "
-	      "duplicated,\n"
-	      "                      out_of_order, unexpected, ok\n"
+	      "                      exactly once, in order; JSON: hosts, "
+	      "members,\n"
+	      "                      deliveries, deliveries_per_s, "
+	      "delivery_us, missing,\n"
+	      "                      duplicated, out_of_order, unexpected, "
+	      "ok\n"
 	      "      --deaf N        with --chat: N more members that never "
 	      "read\n"
+	      "      --reconnect N   one-way TCP: a connection the server ends "
+	      "while messages\n"
+	      "                      are left is replaced, N times at most "
+	      "per client; it\n"
+	      "                      goes on after the last whole message "
+	      "written (those\n"
+	      "                      written on the ended one are in doubt: "
+	      "logged or lost)\n"
+	      "      --first-client K  number the clients K..K+n-1 in the "
+	      "messages (0):\n"
+	      "                      several floods against one fleet, one "
+	      "--verify-log\n"
 	      "      --timeout MS    a client making no progress for MS fails: "
 	      "an echo reply;\n"
 	      "                      a connect, a send the server does not "
@@ -164,12 +188,13 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "                      interval log (one histogram a second)\n"
 	      "      --merge FILE... print the combined percentiles of "
 	      "HdrHistogram logs\n"
-	      "      --verify-log FILE  check an mtserver log for the messages "
-	      "of\n"
+	      "      --verify-log FILE...  check an mtserver log for the "
+	      "messages of\n"
 	      "                      -n clients x -m messages (no network); "
-	      "repeat it\n"
-	      "                      for a rotated log: each message in "
-	      "exactly one file\n"
+	      "several files\n"
+	      "                      (a rotated log, a fleet's logs): each "
+	      "message in\n"
+	      "                      exactly one of them\n"
 	      "      --allow-missing-tail  with --verify-log: each client's "
 	      "messages\n"
 	      "                      need only be a prefix m0..mK-1\n"
@@ -190,9 +215,9 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "lost, 2 usage error, 128+N stopped by signal N (130: Ctrl-C).\n"
 	      "\n"
 	      "JSON keys (--json; a.b is key b inside object a):\n"
-	      "  ok interrupted mode transport host address port clients "
-	      "threads\n"
-	      "  message_size pipeline corrected started_unix_us elapsed_s\n"
+	      "  ok interrupted mode transport host address port hosts "
+	      "clients\n"
+	      "  threads message_size pipeline corrected started_unix_us elapsed_s\n"
 	      "  connections_opened\n"
 	      "  connections_failed connections_held clients_done "
 	      "refused_by_server\n"
@@ -200,6 +225,7 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "bytes_sent\n"
 	      "  bytes_received messages_per_s mb_per_s udp_replies_lost "
 	      "udp_replies_late\n"
+	      "  reconnects messages_in_doubt\n"
 	      "  errors.{bad_reply,timeout,early_close,refused_by_server,"
 	      "io_error}\n"
 	      "  errors.{udp_lost,max_time,interrupted}\n"
@@ -208,12 +234,14 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "  service_us.{count,min,mean,p50,p90,p99,p99_9,max}\n"
 	      "  first_reply_us.{count,min,mean,p50,p90,p99,p99_9,max}\n"
 	      "\n"
-	      "address: the address used (HOST resolved).  failed_by_errno: "
-	      "one key per\n"
-	      "errno name (ECONNREFUSED, ...).  rtt_us: per answered --echo "
-	      "message; with\n"
-	      "--rate, from its slot in the schedule when the server held it "
-	      "back\n"
+	      "hosts: the servers, HOST:PORT each (one without --hosts).\n"
+	      "address: the address used (HOST resolved; with --hosts, the "
+	      "first's).\n"
+	      "failed_by_errno: one key per errno name (ECONNREFUSED, "
+	      "...).\n"
+	      "rtt_us: per answered --echo message; with --rate, from its "
+	      "slot in the\n"
+	      "schedule when the server held it back\n"
 	      "(corrected: true), else from its send.  service_us: from its "
 	      "send, always.\n"
 	      "first_reply_us: per --echo connection, from the start of its "
@@ -227,7 +255,11 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "duplicated\n"
 	      "corrupted torn holes tail_missing first_logged_us.{count,min,"
 	      "mean,p50,p90,\n"
-	      "p99,p99_9,max}.  torn: files whose last line lacks its '\\n' "
+	      "p99,p99_9,max} files[].{path,lines,found,duplicated,corrupted}."
+	      "\n"
+	      "files: per file, in order; a message in two files is "
+	      "duplicated in the\n"
+	      "second.  torn: files whose last line lacks its '\\n' "
 	      "(a writer died\n"
 	      "or is still writing; that line is not read, and the check "
 	      "fails).\n"
@@ -255,18 +287,69 @@ static int parse_double(const char *s, double min, double max, double *out)
 
 /* Any name: it is resolved (and rejected, if need be) when the run
  * starts; here only what no name or address can be is refused: empty,
- * too long, blanks or control characters. */
-static int parse_host(struct fcli_opts *o, const char *s)
+ * too long, blanks or control characters.  s[0..len) into dst[0..size). */
+static int parse_host(char *dst, size_t size, const char *s, size_t len)
 {
-	size_t len = strlen(s);
-
-	if (len == 0 || len >= sizeof(o->host))
+	if (len == 0 || len >= size)
 		return -1;
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
 			return -1;
-	memcpy(o->host, s, len + 1); /* length checked above */
+	memcpy(dst, s, len); /* length checked above */
+	dst[len] = '\0';
 	return 0;
+}
+
+/* One "HOST:PORT" or "[IPv6]:PORT" of --hosts, s[0..len).  A host with
+ * a ':' needs its brackets, so that the port is never a guess. */
+static int parse_host_port(struct fcli_host *h, const char *s, size_t len)
+{
+	const char *colon = NULL, *host = s, *end;
+	char port[8];
+	uint64_t u;
+
+	for (end = s + len; end > s; end--)
+		if (end[-1] == ':') {
+			colon = end - 1;
+			break;
+		}
+	if (colon == NULL || (size_t)(s + len - colon - 1) >= sizeof(port))
+		return -1;
+	end = colon;
+	if (s[0] == '[') {
+		if (end - s < 2 || end[-1] != ']')
+			return -1;
+		host = s + 1;
+		end--;
+	}
+	if ((s[0] != '[' && memchr(host, ':', (size_t)(end - host)) != NULL) ||
+	    memchr(host, '[', (size_t)(end - host)) != NULL ||
+	    memchr(host, ']', (size_t)(end - host)) != NULL)
+		return -1;
+	memcpy(port, colon + 1, (size_t)(s + len - colon - 1));
+	port[s + len - colon - 1] = '\0';
+	if (cli_parse_u64(port, 1, 65535, &u) == -1)
+		return -1;
+	h->port = (uint16_t)u;
+	return parse_host(h->host, sizeof(h->host), host, (size_t)(end - host));
+}
+
+/* --hosts HOST:PORT,...: 1..FCLI_HOSTS_MAX entries, none empty. */
+static int parse_hosts(struct fcli_opts *o, const char *s)
+{
+	o->nhosts = 0;
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma != NULL ? (size_t)(comma - s) : strlen(s);
+
+		if (o->nhosts == FCLI_HOSTS_MAX ||
+		    parse_host_port(&o->hosts[o->nhosts], s, len) == -1)
+			return -1;
+		o->nhosts++;
+		if (comma == NULL)
+			return 0;
+		s = comma + 1;
+	}
 }
 
 static void set_defaults(struct fcli_opts *o)
@@ -291,6 +374,24 @@ static void set_defaults(struct fcli_opts *o)
 
 #define BAD(what) OPT_FAIL(err, errlen, "bad %s '%s'", what, optarg)
 
+/* One --verify-log file: the option's value, or an operand after it
+ * ("--verify-log a.log b.log c.log"); 0, or CLI_ERROR with err set. */
+static int add_verify_file(struct fcli_opts *o, const char *path, char *err,
+			   size_t errlen)
+{
+	if (path[0] == '\0')
+		return OPT_FAIL(err, errlen,
+				"bad --verify-log (a file name) "
+				"''");
+	if (o->nverify == FCLI_VERIFY_MAX)
+		return OPT_FAIL(err, errlen,
+				"bad --verify-log (at most %d files) '%s'",
+				FCLI_VERIFY_MAX, path);
+	o->verify_logs[o->nverify++] = path;
+	o->verify_log = o->verify_logs[0];
+	return 0;
+}
+
 /* Converts one option; 0, or CLI_ERROR with err set. */
 static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 			char *err, size_t errlen)
@@ -305,13 +406,32 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 		seen->clients = 1;
 		break;
 	case 'H':
-		if (parse_host(o, optarg) == -1)
+		if (parse_host(o->host, sizeof(o->host), optarg,
+			       strlen(optarg)) == -1)
 			return BAD("-H (a host name or address)");
+		seen->host = 1;
+		break;
+	case OPT_RECONNECT:
+		if (cli_parse_u64(optarg, 1, FCLI_RECONNECT_MAX, &u) == -1)
+			return BAD("--reconnect (1..1000)");
+		o->reconnect = (uint32_t)u;
+		break;
+	case OPT_FIRST_CLIENT:
+		if (cli_parse_u64(optarg, 0, FCLI_FIRST_CLIENT_MAX, &u) == -1)
+			return BAD("--first-client (0..1000000000)");
+		o->first_client = (uint32_t)u;
+		break;
+	case OPT_HOSTS:
+		if (parse_hosts(o, optarg) == -1)
+			return BAD("--hosts (HOST:PORT,... at most 16; "
+				   "[IPv6]:PORT)");
+		seen->hosts = 1;
 		break;
 	case 'p':
 		if (cli_parse_u64(optarg, 1, 65535, &u) == -1)
 			return BAD("-p (1..65535)");
 		o->port = (uint16_t)u;
+		seen->port = 1;
 		break;
 	case 'm':
 		if (cli_parse_u64(optarg, 1, FMSG_BITMAP_MAX, &u) == -1)
@@ -375,13 +495,7 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 		o->payload = optarg;
 		break;
 	case OPT_VERIFY:
-		if (optarg[0] == '\0')
-			return BAD("--verify-log (a file name)");
-		if (o->nverify == FCLI_VERIFY_MAX)
-			return BAD("--verify-log (at most 16 files)");
-		o->verify_logs[o->nverify++] = optarg;
-		o->verify_log = o->verify_logs[0];
-		break;
+		return add_verify_file(o, optarg, err, errlen);
 	case 'P':
 		if (cli_parse_u64(optarg, 1, FCLI_PIPELINE_MAX, &u) == -1)
 			return BAD("-P (1..1024)");
@@ -451,7 +565,8 @@ static int check_verify(struct fcli_opts *o, const struct seen *seen, char *err,
 	if (!seen->clients || !seen->messages)
 		return OPT_FAIL(err, errlen, "--verify-log needs -n and -m");
 	if (seen->duration || seen->hold || o->churn || o->echo || o->udp ||
-	    o->payload != NULL || o->octet_count)
+	    o->payload != NULL || o->octet_count || seen->hosts ||
+	    o->reconnect > 0 || o->first_client > 0)
 		return OPT_FAIL(err, errlen,
 				"--verify-log takes only -n, -m and -s");
 	return 0;
@@ -492,7 +607,7 @@ static int check_size(struct fcli_opts *o, const struct seen *seen, char *err,
 		return 0;
 	}
 	last_seq = o->duration > 0 ? FCLI_DURATION_SEQ_MAX : o->messages - 1;
-	need = fmsg_header_len(o->clients - 1, last_seq) + 1;
+	need = fmsg_header_len(o->first_client + o->clients - 1, last_seq) + 1;
 	if (o->size < need)
 		return OPT_FAIL(err, errlen,
 				"-s %zu is too small for the message "
@@ -527,7 +642,7 @@ static int check_modes(const struct fcli_opts *o, const struct seen *seen,
 }
 
 /* --chat: a room of -n members each sending -m messages; only -s, -t,
- * -H, -p, --timeout, --max-time, --json and --deaf go with it. */
+ * -H, -p, --hosts, --timeout, --max-time, --json and --deaf go with it. */
 static int check_chat(const struct fcli_opts *o, const struct seen *seen,
 		      char *err, size_t errlen)
 {
@@ -538,19 +653,41 @@ static int check_chat(const struct fcli_opts *o, const struct seen *seen,
 	if (o->echo || o->udp || o->churn || o->hold > 0 || seen->duration ||
 	    seen->rate || seen->think || seen->ramp || seen->pipeline ||
 	    o->payload != NULL || o->hdr_log != NULL || o->csv ||
-	    o->octet_count)
+	    o->octet_count || o->reconnect > 0 || o->first_client > 0)
 		return OPT_FAIL(err, errlen,
 				"--chat takes only -n, -m, -s, -t, -H, -p, "
-				"--timeout, --max-time, --json and --deaf");
+				"--hosts, --timeout, --max-time, --json and "
+				"--deaf");
 	if (o->clients < 2 || o->clients > FCLI_CHAT_MEMBERS_MAX)
 		return OPT_FAIL(err, errlen, "--chat needs -n 2..%d",
 				FCLI_CHAT_MEMBERS_MAX);
 	return 0;
 }
 
+/* The servers: --hosts, or the one of -H and -p; host and port are
+ * always hosts[0]'s, for the reports. */
+static int check_hosts(struct fcli_opts *o, const struct seen *seen, char *err,
+		       size_t errlen)
+{
+	if (!seen->hosts) {
+		memcpy(o->hosts[0].host, o->host, sizeof(o->host));
+		o->hosts[0].port = o->port;
+		o->nhosts = 1;
+		return 0;
+	}
+	if (seen->host || seen->port)
+		return OPT_FAIL(err, errlen,
+				"--hosts and -H or -p exclude each other");
+	memcpy(o->host, o->hosts[0].host, sizeof(o->host));
+	o->port = o->hosts[0].port;
+	return 0;
+}
+
 static int check_combination(struct fcli_opts *o, const struct seen *seen,
 			     char *err, size_t errlen)
 {
+	if (check_hosts(o, seen, err, errlen) != 0)
+		return CLI_ERROR;
 	if (check_chat(o, seen, err, errlen) != 0)
 		return CLI_ERROR;
 	if (o->allow_missing_tail && o->verify_log == NULL)
@@ -574,6 +711,14 @@ static int check_combination(struct fcli_opts *o, const struct seen *seen,
 				"--churn needs TCP: it excludes --udp");
 	if (o->reply_any_line && !o->echo)
 		return OPT_FAIL(err, errlen, "--reply-any-line needs --echo");
+	if (o->reconnect > 0 && (o->echo || o->udp || o->churn || o->hold > 0))
+		return OPT_FAIL(err, errlen,
+				"--reconnect is for one-way TCP: it excludes "
+				"--echo, --udp, --churn and --hold");
+	if (o->first_client > 0 && o->payload != NULL)
+		return OPT_FAIL(err, errlen,
+				"--first-client numbers flood's messages: it "
+				"excludes --payload");
 	if (o->octet_count && (o->echo || o->udp || o->churn || o->hold > 0 ||
 			       o->payload != NULL))
 		return OPT_FAIL(err, errlen,
@@ -596,7 +741,7 @@ static int check_merge(struct fcli_opts *o, const struct seen *seen, int argc,
 {
 	if (optind >= argc)
 		return OPT_FAIL(err, errlen, "--merge needs at least one file");
-	if (seen->run_options)
+	if (seen->run_options || o->nverify > 0)
 		return OPT_FAIL(err, errlen,
 				"--merge takes only files and --percentiles");
 	/* "--merge A B --percentiles": getopt stopped at A. */
@@ -615,15 +760,26 @@ enum cli_result fcli_parse(struct fcli_opts *o, int argc, char *argv[],
 			   char *err, size_t errlen)
 {
 	struct seen seen;
-	int c;
+	int c, operands = 0;
 
 	set_defaults(o);
 	memset(&seen, 0, sizeof(seen));
 	err[0] = '\0';
 	optind = 0; /* glibc: 0 re-initialises getopt completely */
 	opterr = 0; /* we print our own messages */
-	while ((c = getopt_long(argc, argv, short_options, long_options,
-				NULL)) != -1) {
+	for (;;) {
+		c = getopt_long(argc, argv, short_options, long_options, NULL);
+		if (c == -1) {
+			/* An operand: one more --verify-log file (checked
+			 * below), unless --merge takes the rest. */
+			if (optind >= argc || o->merge != NULL)
+				break;
+			if (add_verify_file(o, argv[optind++], err, errlen) !=
+			    0)
+				return CLI_ERROR;
+			operands++;
+			continue;
+		}
 		if (c == 'h')
 			return CLI_HELP;
 		if (c == 'V')
@@ -639,9 +795,9 @@ enum cli_result fcli_parse(struct fcli_opts *o, int argc, char *argv[],
 	}
 	if (o->merge != NULL)
 		return check_merge(o, &seen, argc, argv, err, errlen);
-	if (optind < argc)
+	if (operands > 0 && o->nverify == (unsigned)operands)
 		return OPT_FAIL(err, errlen, "unexpected argument '%s'",
-				argv[optind]);
+				o->verify_logs[0]);
 	if (o->threads > o->clients)
 		o->threads = o->clients; /* an idle thread helps nobody */
 	return check_combination(o, &seen, err, errlen);

@@ -42,6 +42,25 @@
  * messages/s to reach it; one that does stops there). */
 #define FCLI_DURATION_SEQ_MAX 9999999999ull
 
+/* --hosts servers at most: a fleet behind one load machine; a larger
+ * one is loaded by several flood processes (bench/README.md). */
+#define FCLI_HOSTS_MAX 16
+
+/* --reconnect at most: a client that lost this many connections is
+ * failing, not moving. */
+#define FCLI_RECONNECT_MAX 1000
+
+/* --first-client at most: with -n up to FCLI_CLIENTS_MAX, a client
+ * number still fits 32 bits. */
+#define FCLI_FIRST_CLIENT_MAX 1000000000u
+
+/* One server of the run: a name or an IPv4/IPv6 literal (no brackets)
+ * and a port. */
+struct fcli_host {
+	char host[FCLI_HOST_LEN];
+	uint16_t port;
+};
+
 /* --verify-log files at most: a log and its rotations, .1 to .15. */
 #define FCLI_VERIFY_MAX 16
 
@@ -83,6 +102,19 @@ struct fcli_opts {
 	char *const *merge;	/* --merge FILE...: the files, or NULL */
 	int nmerge;
 	int64_t run_start_us; /* --run-start: first_logged_us's origin */
+	/* The servers: --hosts HOST:PORT,... in order, else the one -H/-p
+	 * names; host and port above are hosts[0]'s.  Client (or chat
+	 * member) i talks to hosts[i % nhosts]: round robin. */
+	struct fcli_host hosts[FCLI_HOSTS_MAX];
+	unsigned nhosts; /* 1..FCLI_HOSTS_MAX */
+	/* --reconnect N, one-way TCP: a connection the server ends while
+	 * the client has messages left is replaced, N times at most per
+	 * client (engine.h); 0: it fails the client. */
+	uint32_t reconnect;
+	/* --first-client K: this process's clients are c<K>..c<K+n-1> in
+	 * the messages, so that several flood processes against one fleet
+	 * send distinct messages, checked by one --verify-log -n TOTAL. */
+	uint32_t first_client;
 };
 
 enum cli_result fcli_parse(struct fcli_opts *o, int argc, char *argv[],
