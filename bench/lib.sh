@@ -86,7 +86,7 @@ _bench_exit() {
 	trap - EXIT INT TERM
 	set +e
 	if declare -F bench_on_exit >/dev/null; then bench_on_exit "$rc"; fi
-	bg_stop_all "$T" 5
+	bg_stop_all 5
 	if [[ ${KEEP_TMP:-0} == 1 ]]; then
 		say "kept $T"
 	else

@@ -185,6 +185,11 @@ test_logrotate_several_servers() {
 	bg_start stale -- sleep 60
 	printf '%s\n' "$BG_PID" >"$run/d.pid"
 	printf 'line\n' >"$logs/d.log"
+	# notifempty: a log still empty (its first line waits up to 100 ms
+	# in the server's buffer) would rightly not be rotated.
+	for name in a b; do
+		wait_until 10 test -s "$logs/$name.log" || t_fail "$name.log stays empty"
+	done
 	out=$(logrotate -f -s "$T_TMP/several.state" "$conf" 2>&1) || t_fail "logrotate failed: $out"
 	for name in a b; do
 		[[ -s $logs/$name.log.1 ]] || t_fail "$name.log was not rotated"
