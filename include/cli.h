@@ -83,8 +83,8 @@
 #define CLI_MAX_THREADS	    100000L
 
 /* The programs, each a concurrency model: thread per connection, one
- * client at a time, a prethreaded pool. */
-enum cli_kind { CLI_MTSERVER, CLI_STSERVER, CLI_PTSERVER };
+ * client at a time, a prethreaded pool, a process per connection. */
+enum cli_kind { CLI_MTSERVER, CLI_STSERVER, CLI_PTSERVER, CLI_FKSERVER };
 
 enum cli_result {
 	CLI_RUN,     /* config filled: start the server */
@@ -95,7 +95,7 @@ enum cli_result {
 
 struct config {
 	enum cli_kind kind;
-	const char *prog;      /* "mtserver", "stserver" or "ptserver" */
+	const char *prog;      /* "mtserver", "stserver", "ptserver"... */
 	const char *bind_addr; /* numeric IPv4/IPv6 address; NULL: every
 				  address, IPv6 and IPv4 (net_any_addr) */
 	unsigned port;	       /* 0: the kernel picks one */

@@ -96,6 +96,13 @@ static const struct option pt_options[] = {
 	{"threads", required_argument, NULL, OPT_THREADS},
 	{NULL, 0, NULL, 0},
 };
+
+/* fkserver's: mtserver's (--chat is refused after parsing, saying why). */
+static const struct option fk_options[] = {
+	BOTH_OPTIONS
+	MT_OPTIONS
+	{NULL, 0, NULL, 0},
+};
 /* clang-format on */
 
 int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
@@ -160,6 +167,7 @@ static void set_defaults(struct config *cfg, enum cli_kind kind)
 		[CLI_MTSERVER] = "mtserver",
 		[CLI_STSERVER] = "stserver",
 		[CLI_PTSERVER] = "ptserver",
+		[CLI_FKSERVER] = "fkserver",
 	};
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -411,6 +419,7 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 {
 	const struct option *options = kind == CLI_STSERVER   ? st_options
 				       : kind == CLI_PTSERVER ? pt_options
+				       : kind == CLI_FKSERVER ? fk_options
 							      : mt_options;
 	struct net_addr addr;
 	char why[NET_ERR_MAX];
@@ -445,6 +454,11 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 	if (!cfg->tcp && !cfg->udp)
 		return OPT_FAIL(err, errlen,
 				"--no-tcp and --no-udp leave nothing to serve");
+	if (cfg->chat && kind == CLI_FKSERVER)
+		return OPT_FAIL(err, errlen,
+				"--chat: a room cannot span processes (each "
+				"client has its own; it would need shared "
+				"memory or IPC): use mtserver");
 	if (cfg->chat && !cfg->tcp)
 		return OPT_FAIL(err, errlen,
 				"--chat needs TCP: UDP senders cannot listen");
@@ -592,7 +606,14 @@ void cli_version(FILE *out, const char *prog)
 
 void cli_usage(FILE *out, enum cli_kind kind)
 {
-	if (kind == CLI_PTSERVER)
+	if (kind == CLI_FKSERVER)
+		fputs("Usage: fkserver [OPTIONS] PORT\n"
+		      "Log every line clients send over TCP and UDP on PORT; "
+		      "a process of its own\n(fork) serves each TCP client, "
+		      "all appending to one log.  For comparison\nwith "
+		      "mtserver; no --chat (a room cannot span processes).\n\n",
+		      out);
+	else if (kind == CLI_PTSERVER)
 		fputs("Usage: ptserver [OPTIONS] PORT\n"
 		      "Log every line clients send over TCP and UDP on PORT; a "
 		      "pool of --threads\nthreads started at once serves TCP "

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_shared.c - what every concurrency model must do alike (mtserver,
- * stserver, ptserver), tested once for each program over real loopback
- * sockets: framing on the wire,
- * echo, quit, idle timeout, oversized and binary input, resets,
- * half-closes, shutdown, the log on standard output, IPv6, and every bad
- * command line through the real binaries.
+ * stserver, ptserver, fkserver), tested once for each program over real
+ * loopback sockets: framing on the wire, echo, quit, idle timeout,
+ * oversized and binary input, resets, half-closes, shutdown, the log
+ * on standard output, IPv6, and every bad command line through the real
+ * binaries.
  */
 #define _GNU_SOURCE /* F_GETPIPE_SZ: how much a pipe holds */
 #include <setjmp.h>
@@ -567,7 +567,8 @@ static void test_privileged_port_refused(void **state)
 #define EACH(f)                                                                \
 	cmocka_unit_test_prestate(f, (void *)"mtserver"),                      \
 		cmocka_unit_test_prestate(f, (void *)"stserver"),              \
-		cmocka_unit_test_prestate(f, (void *)"ptserver")
+		cmocka_unit_test_prestate(f, (void *)"ptserver"),              \
+		cmocka_unit_test_prestate(f, (void *)"fkserver")
 
 int main(void)
 {
