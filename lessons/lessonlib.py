@@ -392,19 +392,25 @@ def us_txt(us):
 def held_most(doc, model):
     """The most idle clients the model held at once over the hold steps:
     "19,800 (all tried)" when it held every client of every step, else
-    "18,231 (of 19,800)", the step where it fell short; "-" when none."""
-    most, short = 0, ""
+    "18,231 (of 19,800)", the step where it fell short, or "10,000 (only
+    10,000 tried)" when the later steps were not run; "-" when none."""
+    most, short, tried = 0, "", []
     for n in doc.get("hold_steps", []):
         r = find_run(doc, "hold", model, n)
         if r is None:
             continue
+        tried.append(n)
         held = get(doc, r + "held")
         most = max(most, int(held) if held.isdigit() else 0)
         if held != str(n) or get(doc, r + "note"):
             short = short or n
     if most == 0:
         return "-"
-    return fmt_num(str(most)) + (" (of %s)" % fmt_num(short) if short else " (all tried)")
+    if short:
+        return fmt_num(str(most)) + " (of %s)" % fmt_num(short)
+    if len(tried) < len(doc.get("hold_steps", [])):
+        return fmt_num(str(most)) + " (only %s tried)" % fmt_num(str(tried[-1]))
+    return fmt_num(str(most)) + " (all tried)"
 
 
 def models_cell(doc, model, section, field, clients="", kind="", fmt=str):

@@ -616,6 +616,10 @@ class Models(unittest.TestCase):
         self.assertEqual(L.held_most(doc, "x"), "-")
         doc["runs"]["hold_m_200"]["held"] = "150"
         self.assertEqual(L.held_most(doc, "m"), "150 (of 200)")
+        # A model tried at the first step only (fkserver) does not claim
+        # the others.
+        del doc["runs"]["hold_m_200"]
+        self.assertEqual(L.held_most(doc, "m"), "100 (only 100 tried)")
 
 
 class Flooder(unittest.TestCase):
