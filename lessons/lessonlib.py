@@ -289,8 +289,10 @@ def stat_ticks(text):
 
 def per_client_kb(rss0, rss, held):
     """The server's resident memory per held client, KiB (1 decimal): its
-    growth from before the clients came, over how many it held."""
-    if not (is_num(rss0) and is_num(rss) and is_num(held)) or int(held) <= 0:
+    growth from before the clients came, over how many it held; none when
+    the peak was not measured (0: lesson-models.sh reads fkserver's only
+    once every client is in)."""
+    if not (is_num(rss0) and is_num(rss) and is_num(held)) or int(held) <= 0 or float(rss) <= 0:
         return ""
     return "%.1f" % ((float(rss) - float(rss0)) / int(held))
 

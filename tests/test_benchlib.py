@@ -524,6 +524,7 @@ class Models(unittest.TestCase):
     def test_per_client_kb(self):
         self.assertEqual(L.per_client_kb("2000", "48000", "10000"), "4.6")
         self.assertEqual(L.per_client_kb("2000", "48000", "0"), "")
+        self.assertEqual(L.per_client_kb("354", "0", "6660"), "")  # not measured
         self.assertEqual(L.per_client_kb("", "48000", "10"), "")
 
     def test_run_note(self):
