@@ -10,7 +10,6 @@
  * cut by another process's lines once the pipe fills - measured here.
  * (What every model shares is in test_shared.c.)
  */
-#define _GNU_SOURCE /* F_GETPIPE_SZ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -204,45 +202,14 @@ static void test_hup_reaches_every_child(void **state)
 }
 
 /* Starts fkserver with standard output the write end of a pipe, the read
- * end returned in *rd, extra options before the port; its pid. */
-static pid_t start_piped(int *rd, int *port, const char *opt1, const char *opt2)
+ * end returned in *rd, extra options before the port. */
+static void start_piped(struct h_proc *p, int *rd, const char *opt1,
+			const char *opt2)
 {
-	char err[H_PATH_MAX];
-	int fds[2];
-	pid_t pid;
+	const char *argv[] = {opt1, opt2, "0", NULL};
 
-	snprintf(err, sizeof(err), "%s.piped.err", h_path("fkserver"));
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		h_die_with_parent();
-		dup2(fds[1], 1);
-		dup2(e, 2);
-		close(fds[0]);
-		close(fds[1]);
-		execl(h_bin("fkserver"), "fkserver", opt1, opt2, "0",
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	*rd = fds[0];
-	*port = 0;
-	for (int i = 0; i < 1000 && *port <= 0; i++) {
-		char *text = h_slurp(err, NULL);
-
-		if (text != NULL && strstr(text, "listening on ") != NULL)
-			*port = atoi(
-				strrchr(strstr(text, "listening on "), ':') +
-				1);
-		free(text);
-		if (*port <= 0)
-			h_sleep_ms(10);
-	}
-	assert_true(*port > 0);
-	return pid;
+	assert_int_equal(h_spawn_stdout_piped(p, "fkserver", argv, rd), 0);
+	assert_int_equal(h_wait_listening(p, 10000), 0);
 }
 
 /* Reads what fd holds now into buf (growing *len), waiting up to
@@ -308,42 +275,22 @@ static pid_t drain_pipe(int fd, const char *path)
 static void test_pipe_short_lines_stay_whole(void **state)
 {
 	const char *out = h_path("fk.pipe.log");
-	int rd, port, status;
-	pid_t srv, reader;
+	struct h_proc srv;
+	int rd, status;
+	pid_t reader;
 
 	(void)state;
-	srv = start_piped(&rd, &port, "--idle-timeout", "60");
+	start_piped(&srv, &rd, "--idle-timeout", "60");
 	reader = drain_pipe(rd, out);
 	close(rd);
 	assert_int_equal(
-		flood(port, "-n", "50", "-m", "2000", (const char *)NULL), 0);
-	assert_int_equal(kill(srv, SIGTERM), 0);
-	assert_int_equal(waitpid(srv, &status, 0), srv);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		flood(srv.port, "-n", "50", "-m", "2000", (const char *)NULL),
+		0);
+	assert_int_equal(h_stop(&srv, SIGTERM, 20000), 0);
 	assert_int_equal(waitpid(reader, &status, 0), reader);
 	assert_int_equal(flood(0, "--verify-log", out, "-n", "50", "-m", "2000",
 			       (const char *)NULL),
 			 0);
-}
-
-/* Waits until the pipe read by fd holds more than half its size and
- * nothing more arrives for 300 ms: its writer waits for room. */
-static void wait_pipe_full(int fd)
-{
-	long long until = h_now_ms() + 10000, still = h_now_ms();
-	int size = fcntl(fd, F_GETPIPE_SZ), queued = 0, last = -1;
-
-	for (;;) {
-		assert_true(h_now_ms() < until);
-		assert_int_equal(ioctl(fd, FIONREAD, &queued), 0);
-		if (queued != last) {
-			last = queued;
-			still = h_now_ms();
-		} else if (queued > size / 2 && h_now_ms() - still >= 300) {
-			return;
-		}
-		h_sleep_ms(10);
-	}
 }
 
 /* Client A's message is longer than the pipe holds: its child writes
@@ -360,8 +307,9 @@ static void test_pipe_long_line_is_cut_by_another_process(void **state)
 	/* buf starts empty, a string: read_pipe grows it. */
 	char *msg = malloc(long_len + 1), *buf = calloc(1, 1), *line, *save;
 	size_t len = 0, cap = 0, glued = 0, orphan = 0, whole_b = 0;
-	int rd, port, status, a, b;
-	pid_t srv, kids[MAX_KIDS] = {0};
+	struct h_proc srv;
+	int rd, a, b;
+	pid_t kids[MAX_KIDS] = {0};
 
 	(void)state;
 	assert_non_null(msg);
@@ -369,16 +317,16 @@ static void test_pipe_long_line_is_cut_by_another_process(void **state)
 	memset(msg, 'a', long_len - 1);
 	msg[long_len - 1] = '\n';
 	msg[long_len] = '\0';
-	srv = start_piped(&rd, &port, "--max-line", "200000");
-	a = h_connect("127.0.0.1", port);
+	start_piped(&srv, &rd, "--max-line", "200000");
+	a = h_connect("127.0.0.1", srv.port);
 	assert_true(a >= 0);
 	assert_int_equal(h_send_all(a, msg, long_len), 0);
-	wait_pipe_full(rd);
-	assert_int_equal(children_of(srv, kids, MAX_KIDS), 1);
+	assert_int_equal(h_wait_pipe_full(rd, 10000), 0);
+	assert_int_equal(children_of(srv.pid, kids, MAX_KIDS), 1);
 	assert_int_equal(kill(kids[0], SIGSTOP), 0);
 	(void)read_pipe(rd, &buf, &len, &cap, 100);
 	assert_true(len > 0 && buf[len - 1] != '\n'); /* A is mid-line */
-	b = h_connect("127.0.0.1", port);
+	b = h_connect("127.0.0.1", srv.port);
 	assert_true(b >= 0);
 	assert_int_equal(h_send_all(b, "b1\n", 3), 0);
 	while (strstr(buf, " msg b1\n") == NULL)
@@ -387,10 +335,10 @@ static void test_pipe_long_line_is_cut_by_another_process(void **state)
 	close(a);
 	close(b);
 	h_sleep_ms(200);
-	assert_int_equal(kill(srv, SIGTERM), 0);
+	assert_int_equal(kill(srv.pid, SIGTERM), 0);
 	while (!read_pipe(rd, &buf, &len, &cap, 20000))
 		;
-	assert_int_equal(waitpid(srv, &status, 0), srv);
+	assert_int_equal(h_wait_exit(&srv, 20000), 0);
 	close(rd);
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save)) {
