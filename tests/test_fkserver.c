@@ -63,6 +63,27 @@ static size_t children_of(pid_t pid, pid_t *kids, size_t max)
 	return n;
 }
 
+/* Waits until pid is stopped (state T in /proc/PID/stat): kill(2)
+ * returns before a SIGSTOP has taken effect. */
+static void wait_stopped(pid_t pid)
+{
+	long long until = h_now_ms() + 10000;
+	char path[64], buf[512], *paren;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (;;) {
+		assert_true(h_now_ms() < until);
+		f = fopen(path, "r");
+		assert_non_null(f);
+		paren = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		if (paren != NULL && paren[1] == ' ' && paren[2] == 'T')
+			return;
+		h_sleep_ms(5);
+	}
+}
+
 /* Waits until pid has no children at all (none live, none a zombie):
  * 0, or -1 after timeout_ms. */
 static int wait_no_children(pid_t pid, int timeout_ms)
@@ -324,6 +345,7 @@ static void test_pipe_long_line_is_cut_by_another_process(void **state)
 	assert_int_equal(h_wait_pipe_full(rd, 10000), 0);
 	assert_int_equal(children_of(srv.pid, kids, MAX_KIDS), 1);
 	assert_int_equal(kill(kids[0], SIGSTOP), 0);
+	wait_stopped(kids[0]);
 	(void)read_pipe(rd, &buf, &len, &cap, 100);
 	assert_true(len > 0 && buf[len - 1] != '\n'); /* A is mid-line */
 	b = h_connect("127.0.0.1", srv.port);
