@@ -90,8 +90,8 @@ endif
 # also uses the server library's socket helpers, net.h).  lessons/wire/wire,
 # the handshake lesson's capture reader, is wire_main.c over wire.c and the
 # server library.
-SERVER_MAINS = src/mtserver.c src/stserver.c src/ptserver.c src/epserver.c \
-	       src/rpserver.c src/mtclient.c
+SERVER_MAINS = src/mtserver.c src/stserver.c src/ptserver.c src/fkserver.c \
+	       src/epserver.c src/rpserver.c src/mtclient.c
 LIB_SRCS     = $(filter-out $(SERVER_MAINS),$(wildcard src/*.c))
 FLOOD_SRCS   = $(filter-out bench/src/flood.c,$(wildcard bench/src/*.c))
 WIRE_SRCS    = lessons/wire/wire.c
@@ -104,7 +104,8 @@ WIRE_OBJS    = $(WIRE_SRCS:%.c=$(BUILD)/%.o)
 HARNESS_OBJS = $(HARNESS_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS    = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 PROGRAMS     = $(OUT)/mtserver $(OUT)/stserver $(OUT)/ptserver \
-	       $(OUT)/epserver $(OUT)/rpserver $(OUT)/mtclient $(FLOOD) $(WIRE)
+	       $(OUT)/fkserver $(OUT)/epserver $(OUT)/rpserver $(OUT)/mtclient \
+	       $(FLOOD) $(WIRE)
 
 # Tests that replace a libc call to reach an error path nothing else can
 # cause: WRAP_<test> = -Wl,--wrap=symbol.
@@ -270,9 +271,10 @@ test-stress: check-cmocka
 # LOGROTATEDIR, /etc/logrotate.d, where logrotate reads it) and the
 # documents; uninstall removes exactly those files (the options file only
 # when unchanged), and the one directory that is only ours.
-MANPAGES = man/mtserver.1 man/stserver.1 man/ptserver.1 man/epserver.1 \
-	   man/mtclient.1 man/mtflood.1
-INSTALLED_BINS = mtserver stserver ptserver epserver rpserver mtclient mtflood
+MANPAGES = man/mtserver.1 man/stserver.1 man/ptserver.1 man/fkserver.1 \
+	   man/epserver.1 man/mtclient.1 man/mtflood.1
+INSTALLED_BINS = mtserver stserver ptserver fkserver epserver rpserver \
+		 mtclient mtflood
 DOCS = README.md LICENSE
 DEFAULT_FILE = $(DESTDIR)$(SYSCONFDIR)/default/mtserver
 install: all
@@ -280,7 +282,8 @@ install: all
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LOGROTATEDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(DOCDIR)
 	install -m 755 $(OUT)/mtserver $(OUT)/stserver $(OUT)/ptserver \
-	    $(OUT)/epserver $(OUT)/rpserver $(OUT)/mtclient $(DESTDIR)$(BINDIR)/
+	    $(OUT)/fkserver $(OUT)/epserver $(OUT)/rpserver $(OUT)/mtclient \
+	    $(DESTDIR)$(BINDIR)/
 	install -m 755 $(FLOOD) $(DESTDIR)$(BINDIR)/mtflood
 	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
 	ln -sf epserver.1 $(DESTDIR)$(MANDIR)/man1/rpserver.1
@@ -391,7 +394,7 @@ format:
 	clang-format -i $(FORMAT_SRCS)
 
 clean:
-	rm -rf build mtserver stserver ptserver epserver rpserver mtclient bench/flood lessons/wire/wire \
+	rm -rf build mtserver stserver ptserver fkserver epserver rpserver mtclient bench/flood lessons/wire/wire \
 	    bench/peers/tpc_echo lessons/peers/naive_chat
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -83,12 +83,13 @@
 #define CLI_MAX_THREADS	    100000L
 
 /* The concurrency models (server.h): thread per connection, iterative,
- * a prethreaded pool, one epoll loop, N SO_REUSEPORT loops.  All but
- * stserver take mtserver's options. */
+ * a prethreaded pool, a process per connection, one epoll loop, N
+ * SO_REUSEPORT loops.  All but stserver take mtserver's options. */
 enum cli_kind {
 	CLI_MTSERVER,
 	CLI_STSERVER,
 	CLI_PTSERVER,
+	CLI_FKSERVER,
 	CLI_EPSERVER,
 	CLI_RPSERVER
 };

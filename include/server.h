@@ -102,6 +102,7 @@ struct server {
 	long stop_accepts;
 	pthread_t udp_thread;
 	bool udp_running;
+	const struct server_model *model; /* set before any signal */
 };
 
 /* A concurrency model: how a server program serves its TCP clients. */
@@ -114,6 +115,10 @@ struct server_model {
 	 * server_accept until it returns NULL.  0, or -1 with errno when
 	 * it cannot start (server_main then exits 1). */
 	int (*serve)(struct server *srv);
+	/* The model's part of a HUP, after the log's reopen, on the
+	 * signal thread; NULL: none (fkserver passes it on to each child,
+	 * whose logger is its own). */
+	void (*reopen)(struct server *srv);
 };
 
 /* The whole program around model: parses argv, opens the server,

@@ -116,10 +116,17 @@ void stats_ended(struct stats *st, const char *reason);
 void stats_tcp_add(struct stats *st, uint64_t id, uint64_t msgs, uint64_t bytes,
 		   uint64_t truncated);
 struct stats_tcp stats_tcp_sum(const struct stats *st);
+/* Adds the sessions' counts of from (sessions, refusals, ends, TCP
+ * messages, reply bytes dropped, drains, health checks) to to: a
+ * fork-per-connection server's children count in a shared copy of their
+ * own, which the parent adds to its summary once they are done.  The
+ * UDP counts and the gauges are the parent's alone. */
+void stats_merge(struct stats *to, const struct stats *from);
 
-/* Prints the multi-line summary (with the process's CPU times, as the
- * servers of Stevens' UNP chapter 30 do) prefixed by prog; peak is the
- * most clients served at once (seats.h). */
+/* Prints the multi-line summary (with the CPU times of the process and
+ * of its children waited for, as the servers of Stevens' UNP chapter 30
+ * do) prefixed by prog; peak is the most clients served at once
+ * (seats.h). */
 void stats_print(const struct stats *st, long peak, const char *prog,
 		 FILE *out);
 

@@ -170,6 +170,31 @@ pingpong() {
 	say "pingpong $m N=$n: $(bget "$T/$id.json" messages_per_s) msgs/s; flood $FRC, server $src, verify-log $vrc"
 }
 
+# A process per client (fkserver): the clients' sockets are its children's,
+# and so is their memory, shared copy-on-write with the parent.  There the
+# clients held are its children, and memory is counted over the parent and
+# its children as their proportional set size (Pss: a page N processes
+# share counts 1/N in each), so that the parent's pages are not counted
+# again in every child; the kernel's own cost of a process (its task, its
+# threads' kernel stacks, its page tables) is in neither figure.
+forks() { [[ $1 == fkserver ]]; }
+kids_of() { cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | grep . || true; }
+pss_kb() { awk '/^Pss:/ { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null || true; }
+pss_tree_kb() {
+	local p sum=0 k
+	for p in "$1" $(kids_of "$1"); do
+		k=$(pss_kb "$p")
+		sum=$((sum + ${k:-0}))
+	done
+	printf '%s\n' "$sum"
+}
+# held_now MODEL PID BASE: the clients held (sockets past BASE; children).
+held_now() {
+	if forks "$1"; then kids_of "$2" | grep -c . || true; else echo $(($(sockets_of "$2") - $3)); fi
+}
+# mem_now MODEL PID: KiB, VmRSS (or Pss over the children, above).
+mem_now() { if forks "$1"; then pss_tree_kb "$2"; else rss_kb "$2"; fi; }
+
 # hold MODEL N: N idle clients for HOLD_SECS; the server's RSS before and
 # at the peak of sockets; returns 1 when not all were held (the search
 # stops there).
@@ -180,21 +205,25 @@ hold() {
 		fact "run:$id" started 0
 		return 1
 	}
-	pid=$SRV_PID base=$(sockets_of "$SRV_PID") rss0=$(rss_kb "$SRV_PID")
+	pid=$SRV_PID base=$(sockets_of "$SRV_PID") rss0=$(mem_now "$m" "$SRV_PID")
 	timeout -k 5 $((CAP + HOLD_SECS + 30)) "$FLOOD" -H 127.0.0.1 -p "$SRV_PORT" -n "$n" --hold "$HOLD_SECS" \
 		--timeout 20000 --max-time $((CAP + HOLD_SECS)) --json >"$T/$id.json" 2>"$T/$id.flood" &
 	fpid=$!
 	# Sample until every client is in or flood is done (10 per second).
 	for ((i = 0; i < (CAP + HOLD_SECS) * 10; i++)); do
-		s=$(($(sockets_of "$pid") - base))
-		if ((s > held)); then held=$s rss=$(rss_kb "$pid"); fi
+		s=$(held_now "$m" "$pid" "$base")
+		# (Pss over thousands of children is read once, at the end.)
+		if ((s > held)); then
+			held=$s
+			forks "$m" || rss=$(rss_kb "$pid")
+		fi
 		((held >= n)) && break
 		kill -0 "$fpid" 2>/dev/null || break
 		sleep 0.1
 	done
 	# The peak's RSS once every socket is in (threads' stacks touched).
 	sleep 0.3
-	((held >= n)) && rss=$(rss_kb "$pid")
+	((held >= n)) && rss=$(mem_now "$m" "$pid")
 	# The server closes first, so that the TIME_WAIT state falls on its
 	# side (its port is new each run), not on flood's ephemeral ports: the
 	# next step needs them.  flood then sees its clients closed early, so
@@ -291,7 +320,12 @@ main() {
 	# of 5, unheld: nothing to measure.
 	for m in "${MODELS[@]}"; do
 		[[ $m == stserver ]] && continue
-		for n in "${HOLD_STEPS[@]}"; do hold "$m" "$n" || break; done
+		# A process per client: the first step only (pid_max, not
+		# RLIMIT_NOFILE, bounds it, and every helper shares it).
+		for n in "${HOLD_STEPS[@]}"; do
+			hold "$m" "$n" || break
+			! forks "$m" || break
+		done
 	done
 	for kind in "${HOSTILE_KINDS[@]}"; do
 		for m in "${MODELS[@]}"; do hostile "$m" "$kind"; done

@@ -289,8 +289,10 @@ def stat_ticks(text):
 
 def per_client_kb(rss0, rss, held):
     """The server's resident memory per held client, KiB (1 decimal): its
-    growth from before the clients came, over how many it held."""
-    if not (is_num(rss0) and is_num(rss) and is_num(held)) or int(held) <= 0:
+    growth from before the clients came, over how many it held; none when
+    the peak was not measured (0: lesson-models.sh reads fkserver's only
+    once every client is in)."""
+    if not (is_num(rss0) and is_num(rss) and is_num(held)) or int(held) <= 0 or float(rss) <= 0:
         return ""
     return "%.1f" % ((float(rss) - float(rss0)) / int(held))
 
@@ -392,19 +394,25 @@ def us_txt(us):
 def held_most(doc, model):
     """The most idle clients the model held at once over the hold steps:
     "19,800 (all tried)" when it held every client of every step, else
-    "18,231 (of 19,800)", the step where it fell short; "-" when none."""
-    most, short = 0, ""
+    "18,231 (of 19,800)", the step where it fell short, or "10,000 (only
+    10,000 tried)" when the later steps were not run; "-" when none."""
+    most, short, tried = 0, "", []
     for n in doc.get("hold_steps", []):
         r = find_run(doc, "hold", model, n)
         if r is None:
             continue
+        tried.append(n)
         held = get(doc, r + "held")
         most = max(most, int(held) if held.isdigit() else 0)
         if held != str(n) or get(doc, r + "note"):
             short = short or n
     if most == 0:
         return "-"
-    return fmt_num(str(most)) + (" (of %s)" % fmt_num(short) if short else " (all tried)")
+    if short:
+        return fmt_num(str(most)) + " (of %s)" % fmt_num(short)
+    if len(tried) < len(doc.get("hold_steps", [])):
+        return fmt_num(str(most)) + " (only %s tried)" % fmt_num(str(tried[-1]))
+    return fmt_num(str(most)) + " (all tried)"
 
 
 def models_cell(doc, model, section, field, clients="", kind="", fmt=str):

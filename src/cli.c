@@ -105,6 +105,7 @@ static const struct option pt_options[] = {
 	{"threads", required_argument, NULL, OPT_THREADS},
 	{NULL, 0, NULL, 0},
 };
+
 /* clang-format on */
 
 /* Every model but the iterative one serves many clients at once, and
@@ -116,8 +117,8 @@ static bool many(enum cli_kind kind)
 
 static const char *const prog_names[] = {
 	[CLI_MTSERVER] = "mtserver", [CLI_STSERVER] = "stserver",
-	[CLI_PTSERVER] = "ptserver", [CLI_EPSERVER] = "epserver",
-	[CLI_RPSERVER] = "rpserver",
+	[CLI_PTSERVER] = "ptserver", [CLI_FKSERVER] = "fkserver",
+	[CLI_EPSERVER] = "epserver", [CLI_RPSERVER] = "rpserver",
 };
 
 int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
@@ -465,6 +466,11 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 	if (!cfg->tcp && !cfg->udp)
 		return OPT_FAIL(err, errlen,
 				"--no-tcp and --no-udp leave nothing to serve");
+	if (cfg->chat && kind == CLI_FKSERVER)
+		return OPT_FAIL(err, errlen,
+				"--chat: a room cannot span processes (each "
+				"client has its own; it would need shared "
+				"memory or IPC): use mtserver");
 	if (cfg->chat && !cfg->tcp)
 		return OPT_FAIL(err, errlen,
 				"--chat needs TCP: UDP senders cannot listen");
@@ -612,7 +618,14 @@ void cli_version(FILE *out, const char *prog)
 
 void cli_usage(FILE *out, enum cli_kind kind)
 {
-	if (kind == CLI_PTSERVER)
+	if (kind == CLI_FKSERVER)
+		fputs("Usage: fkserver [OPTIONS] PORT\n"
+		      "Log every line clients send over TCP and UDP on PORT; "
+		      "a process of its own\n(fork) serves each TCP client, "
+		      "all appending to one log.  For comparison\nwith "
+		      "mtserver; no --chat (a room cannot span processes).\n\n",
+		      out);
+	else if (kind == CLI_PTSERVER)
 		fputs("Usage: ptserver [OPTIONS] PORT\n"
 		      "Log every line clients send over TCP and UDP on PORT; a "
 		      "pool of --threads\nthreads started at once serves TCP "

@@ -30,7 +30,7 @@ int main(int argc, char *argv[])
 {
 	/* One thread for every client: nothing to save on stacks. */
 	static const struct server_model model = {CLI_EPSERVER, false,
-						  serve_clients};
+						  serve_clients, NULL};
 
 	return server_main(argc, argv, &model);
 }

@@ -34,7 +34,7 @@ int main(int argc, char *argv[])
 {
 	/* Thousands of threads: lean stacks (lean.h). */
 	static const struct server_model model = {CLI_MTSERVER, true,
-						  serve_clients};
+						  serve_clients, NULL};
 
 	return server_main(argc, argv, &model);
 }

@@ -40,7 +40,7 @@ int main(int argc, char *argv[])
 {
 	/* N threads made once, on the pool's own small stacks. */
 	static const struct server_model model = {CLI_PTSERVER, false,
-						  serve_clients};
+						  serve_clients, NULL};
 
 	return server_main(argc, argv, &model);
 }

@@ -104,7 +104,7 @@ int main(int argc, char *argv[])
 {
 	/* A few threads: nothing to save on stacks. */
 	static const struct server_model model = {CLI_RPSERVER, false,
-						  serve_clients};
+						  serve_clients, NULL};
 
 	return server_main(argc, argv, &model);
 }

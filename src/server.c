@@ -556,6 +556,8 @@ static void on_reopen(void *ctx, int sig)
 	if (srv->log != NULL && srv->cfg.log_path != NULL)
 		log_reopen(srv->log, srv->cfg.log_path);
 	pthread_mutex_unlock(&srv->log_guard);
+	if (srv->model != NULL && srv->model->reopen != NULL)
+		srv->model->reopen(srv);
 	/* Lines appended from here on go to the new file (log.h). */
 	notify_ready(&srv->notify, NULL);
 }

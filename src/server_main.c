@@ -42,6 +42,7 @@ int server_main(int argc, char *argv[], const struct server_model *model)
 		fprintf(stderr, "%s: %s\n", cfg.prog, err);
 		return 1;
 	}
+	srv.model = model;
 	if (srv.nofile_needed > 0)
 		fprintf(stderr,
 			"%s: --max-clients %ld needs %lu descriptors, "

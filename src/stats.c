@@ -104,6 +104,28 @@ struct stats_tcp stats_tcp_sum(const struct stats *st)
 	return sum;
 }
 
+void stats_merge(struct stats *to, const struct stats *from)
+{
+	size_t i;
+
+	stats_add(&to->tcp_conns, stats_get(&from->tcp_conns));
+	stats_add(&to->tcp_refused, stats_get(&from->tcp_refused));
+	for (i = 0; i < STATS_REFUSALS; i++)
+		stats_add(&to->refused[i], stats_get(&from->refused[i]));
+	for (i = 0; i < STATS_ENDS; i++)
+		stats_add(&to->ended[i], stats_get(&from->ended[i]));
+	for (i = 0; i < STATS_SHARDS; i++) {
+		stats_add(&to->tcp[i].msgs, stats_get(&from->tcp[i].msgs));
+		stats_add(&to->tcp[i].bytes, stats_get(&from->tcp[i].bytes));
+		stats_add(&to->tcp[i].truncated,
+			  stats_get(&from->tcp[i].truncated));
+	}
+	stats_add(&to->unsent, stats_get(&from->unsent));
+	stats_add(&to->drained, stats_get(&from->drained));
+	stats_add(&to->drain_cut, stats_get(&from->drain_cut));
+	stats_add(&to->proxy_checks, stats_get(&from->proxy_checks));
+}
+
 static unsigned long long get(const atomic_uint_fast64_t *c)
 {
 	return (unsigned long long)stats_get(c);
@@ -118,7 +140,7 @@ void stats_print(const struct stats *st, long peak, const char *prog, FILE *out)
 {
 	struct stats_tcp tcp = stats_tcp_sum(st);
 	struct timespec now;
-	struct rusage ru;
+	struct rusage ru, kids;
 	double up;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -145,10 +167,14 @@ void stats_print(const struct stats *st, long peak, const char *prog, FILE *out)
 			prog,
 			get(&st->chat_udp_limited) + get(&st->chat_udp_dropped),
 			get(&st->chat_udp_limited), get(&st->chat_udp_dropped));
-	if (getrusage(RUSAGE_SELF, &ru) == -1)
+	/* With the children waited for (fkserver's), as Stevens'
+	 * pr_cpu_time adds them. */
+	if (getrusage(RUSAGE_SELF, &ru) == -1 ||
+	    getrusage(RUSAGE_CHILDREN, &kids) == -1)
 		fprintf(out, "%s: summary: cpu times unknown: %s\n", prog,
 			strerror(errno));
 	else
 		fprintf(out, "%s: summary: cpu user %.3fs, system %.3fs\n",
-			prog, seconds(&ru.ru_utime), seconds(&ru.ru_stime));
+			prog, seconds(&ru.ru_utime) + seconds(&kids.ru_utime),
+			seconds(&ru.ru_stime) + seconds(&kids.ru_stime));
 }

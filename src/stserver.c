@@ -28,7 +28,7 @@ int main(int argc, char *argv[])
 {
 	/* One thread: nothing to save on stacks. */
 	static const struct server_model model = {CLI_STSERVER, false,
-						  serve_clients};
+						  serve_clients, NULL};
 
 	return server_main(argc, argv, &model);
 }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -253,12 +254,14 @@ char *h_bin_any_uid(char *buf, size_t size, const char *name)
 	return buf;
 }
 
+/* stdin_fd: stdin a pipe, its write end returned; stdout_fd: stdout a
+ * pipe, its read end returned; else files. */
 static int spawn(struct h_proc *p, const char *prog, const char *const argv[],
-		 const char *stdin_path, int *stdin_fd)
+		 const char *stdin_path, int *stdin_fd, int *stdout_fd)
 {
 	static unsigned seq;
 	const char *args[64];
-	int pipefd[2] = {-1, -1};
+	int pipefd[2] = {-1, -1}, outfd[2] = {-1, -1};
 	size_t n;
 
 	memset(p, 0, sizeof(*p));
@@ -276,6 +279,8 @@ static int spawn(struct h_proc *p, const char *prog, const char *const argv[],
 	args[n + 1] = NULL;
 	if (stdin_fd != NULL && pipe(pipefd) == -1)
 		return -1;
+	if (stdout_fd != NULL && pipe(outfd) == -1)
+		return -1;
 	fflush(NULL);
 	p->pid = fork();
 	if (p->pid == -1)
@@ -290,7 +295,10 @@ static int spawn(struct h_proc *p, const char *prog, const char *const argv[],
 			in = open(stdin_path ? stdin_path : "/dev/null",
 				  O_RDONLY);
 		}
-		out = open(p->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		out = stdout_fd != NULL
+			      ? outfd[1]
+			      : open(p->out_path, O_WRONLY | O_CREAT | O_TRUNC,
+				     0644);
 		err = open(p->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (in < 0 || out < 0 || err < 0)
 			_exit(126);
@@ -319,19 +327,49 @@ static int spawn(struct h_proc *p, const char *prog, const char *const argv[],
 		close(pipefd[0]);
 		*stdin_fd = pipefd[1];
 	}
+	if (stdout_fd != NULL) {
+		close(outfd[1]);
+		*stdout_fd = outfd[0];
+	}
 	return 0;
 }
 
 int h_spawn(struct h_proc *p, const char *prog, const char *const argv[],
 	    const char *stdin_path)
 {
-	return spawn(p, prog, argv, stdin_path, NULL);
+	return spawn(p, prog, argv, stdin_path, NULL, NULL);
 }
 
 int h_spawn_piped(struct h_proc *p, const char *prog, const char *const argv[],
 		  int *stdin_fd)
 {
-	return spawn(p, prog, argv, NULL, stdin_fd);
+	return spawn(p, prog, argv, NULL, stdin_fd, NULL);
+}
+
+int h_spawn_stdout_piped(struct h_proc *p, const char *prog,
+			 const char *const argv[], int *stdout_fd)
+{
+	return spawn(p, prog, argv, NULL, NULL, stdout_fd);
+}
+
+int h_wait_pipe_full(int fd, int timeout_ms)
+{
+	long long until = h_now_ms() + timeout_ms, still_since = h_now_ms();
+	int size = fcntl(fd, F_GETPIPE_SZ), queued = 0, last = -1;
+
+	while (size > 0 && h_now_ms() < until) {
+		if (ioctl(fd, FIONREAD, &queued) != 0)
+			return -1;
+		if (queued != last) {
+			last = queued;
+			still_since = h_now_ms();
+		} else if (queued > size / 2 &&
+			   h_now_ms() - still_since >= H_PIPE_STILL_MS) {
+			return 0;
+		}
+		h_sleep_ms(10);
+	}
+	return -1;
 }
 
 static int parse_port(const char *text)

@@ -71,6 +71,23 @@ extern long h_child_nofile;
 int h_spawn(struct h_proc *p, const char *prog, const char *const argv[],
 	    const char *stdin_path);
 
+/* Like h_spawn, but stdout is a pipe whose read end is returned in
+ * *stdout_fd (the caller reads and closes it). */
+int h_spawn_stdout_piped(struct h_proc *p, const char *prog,
+			 const char *const argv[], int *stdout_fd);
+
+/* Waits until the pipe read by fd is full, so that its writer blocks:
+ * it has no room for another of the logger's writes, at most PIPE_BUF
+ * bytes of whole lines each (log.h).  How much a full pipe holds
+ * depends on those writes' sizes: a pipe is a ring of page-sized slots,
+ * and a write that does not fit in the last slot's room takes a slot of
+ * its own, so a blocked writer may leave most of a page free in several
+ * slots.  Full is therefore: more than half of the pipe queued, and no
+ * more arriving for H_PIPE_STILL_MS while the writer has far more to
+ * write.  0, or -1 after timeout_ms. */
+#define H_PIPE_STILL_MS 300
+int h_wait_pipe_full(int fd, int timeout_ms);
+
 /* Like h_spawn, but stdin is a pipe whose write end is returned in
  * *stdin_fd (the caller closes it). */
 int h_spawn_piped(struct h_proc *p, const char *prog, const char *const argv[],

@@ -524,6 +524,7 @@ class Models(unittest.TestCase):
     def test_per_client_kb(self):
         self.assertEqual(L.per_client_kb("2000", "48000", "10000"), "4.6")
         self.assertEqual(L.per_client_kb("2000", "48000", "0"), "")
+        self.assertEqual(L.per_client_kb("354", "0", "6660"), "")  # not measured
         self.assertEqual(L.per_client_kb("", "48000", "10"), "")
 
     def test_run_note(self):
@@ -616,6 +617,10 @@ class Models(unittest.TestCase):
         self.assertEqual(L.held_most(doc, "x"), "-")
         doc["runs"]["hold_m_200"]["held"] = "150"
         self.assertEqual(L.held_most(doc, "m"), "150 (of 200)")
+        # A model tried at the first step only (fkserver) does not claim
+        # the others.
+        del doc["runs"]["hold_m_200"]
+        self.assertEqual(L.held_most(doc, "m"), "100 (only 100 tried)")
 
 
 class Flooder(unittest.TestCase):

@@ -48,6 +48,9 @@ static enum cli_result parse(struct config *cfg, enum cli_kind kind, char *err,
 #define PT(...)                                                                \
 	parse(&cfg, CLI_PTSERVER, err, sizeof(err), __VA_ARGS__,               \
 	      (const char *)NULL)
+#define FK(...)                                                                \
+	parse(&cfg, CLI_FKSERVER, err, sizeof(err), __VA_ARGS__,               \
+	      (const char *)NULL)
 
 /* ptserver takes mtserver's options and its pool's size, 1 to
  * CLI_MAX_THREADS; the others have no pool. */
@@ -74,6 +77,28 @@ static void test_threads_option(void **state)
 	assert_int_equal(PT("--threads", "x", "0"), CLI_ERROR);
 	assert_int_equal(MT("--threads", "3", "0"), CLI_ERROR);
 	assert_int_equal(ST("--threads", "3", "0"), CLI_ERROR);
+	assert_int_equal(FK("--threads", "3", "0"), CLI_ERROR);
+}
+
+/* fkserver takes mtserver's options but --chat, refused saying why: a
+ * room cannot span its processes. */
+static void test_fkserver_options(void **state)
+{
+	struct config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(FK("--max-per-ip", "2", "--echo", "0"), CLI_RUN);
+	assert_string_equal(cfg.prog, "fkserver");
+	assert_true(cfg.udp);
+	assert_true(cfg.echo);
+	assert_int_equal(cfg.max_per_ip, 2);
+	assert_int_equal(cfg.backlog, CLI_DEFAULT_BACKLOG_MT);
+	assert_int_equal(FK("--chat", "0"), CLI_ERROR);
+	assert_non_null(strstr(err, "--chat: a room cannot span processes"));
+	assert_null(strchr(err, '\n'));
+	assert_int_equal(FK("--chat", "--chat-udp", "0"), CLI_ERROR);
+	assert_int_equal(MT("--chat", "0"), CLI_RUN);
 }
 
 /* The one number parser of every command line: the whole string, a
@@ -320,7 +345,7 @@ static void test_usage_mentions_every_option(void **state)
 static void test_usage_says_where_to_report_bugs(void **state)
 {
 	static const enum cli_kind kinds[] = {CLI_MTSERVER, CLI_STSERVER,
-					      CLI_PTSERVER};
+					      CLI_PTSERVER, CLI_FKSERVER};
 	char buf[8192];
 
 	(void)state;
@@ -423,6 +448,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_threads_option),
+		cmocka_unit_test(test_fkserver_options),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_every_option),
 		cmocka_unit_test(test_help_and_version),

@@ -10,7 +10,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Each program and its page (flood is installed as mtflood).
-PROGRAMS=(mtserver stserver ptserver mtclient flood)
+PROGRAMS=(mtserver stserver ptserver fkserver mtclient flood)
 page_of() { [[ $1 == flood ]] && echo "$T_ROOT/man/mtflood.1" || echo "$T_ROOT/man/$1.1"; }
 
 # help_options PROG: the options --help lists, one per line, sorted: the
@@ -81,6 +81,7 @@ check_options() {
 test_mtserver_page_matches_help() { check_options mtserver; }
 test_stserver_page_matches_help() { check_options stserver; }
 test_ptserver_page_matches_help() { check_options ptserver; }
+test_fkserver_page_matches_help() { check_options fkserver; }
 test_mtclient_page_matches_help() { check_options mtclient; }
 test_mtflood_page_matches_help() { check_options flood; }
 
@@ -101,6 +102,7 @@ t_case test_pages_name_their_program
 t_case test_mtserver_page_matches_help
 t_case test_stserver_page_matches_help
 t_case test_ptserver_page_matches_help
+t_case test_fkserver_page_matches_help
 t_case test_mtclient_page_matches_help
 t_case test_mtflood_page_matches_help
 t_case test_version_in_gnu_form
