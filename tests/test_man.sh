@@ -9,9 +9,16 @@ set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# Each program and its page (flood is installed as mtflood).
-PROGRAMS=(mtserver stserver ptserver fkserver mtclient flood)
-page_of() { [[ $1 == flood ]] && echo "$T_ROOT/man/mtflood.1" || echo "$T_ROOT/man/$1.1"; }
+# Each program and its page.
+PROGRAMS=(mtserver stserver ptserver fkserver epserver rpserver mtclient flood)
+# (flood is installed as mtflood, and rpserver is in epserver's page.)
+page_of() {
+	case $1 in
+	flood) echo "$T_ROOT/man/mtflood.1" ;;
+	rpserver) echo "$T_ROOT/man/epserver.1" ;;
+	*) echo "$T_ROOT/man/$1.1" ;;
+	esac
+}
 
 # help_options PROG: the options --help lists, one per line, sorted: the
 # lines that start (indented) with an option, e.g. "  -b, --bind ADDR".
@@ -59,21 +66,28 @@ test_pages_name_their_program() {
 		name=$(basename "$page" .1)
 		grep -qx ".Dt ${name^^} 1" "$page" || t_fail "$page: .Dt is not ${name^^} 1"
 		out=$(mandoc -T utf8 "$page" | sed 's/.\x08//g') # no overstrike
-		grep -q "^ *$name – " <<<"$out" || t_fail "$page: NAME does not render as '$name – ...'"
+		grep -qE "^ *$name(, [a-z]+)* – " <<<"$out" || t_fail "$page: NAME does not render as '$name – ...'"
 	done
 }
 
 # Every option of --help is in the page's option list, and every option
-# the page names is one --help lists.
+# the page names is one --help lists.  check_options PROG [BASE]: PROG's
+# page takes BASE's options by reference (epserver's: "mtserver's
+# options"), so BASE's page describes those.
 check_options() {
-	local prog=$1 page help listed named missing extra
+	local prog=$1 base=${2:-} page help listed named missing extra shared other
 	page=$(page_of "$prog")
 	help=$(help_options "$prog")
 	[[ $(wc -l <<<"$help") -ge 3 ]] || t_fail "$prog --help: found no options in: $help"
 	listed=$(page_options "$page")
+	[[ -z $base ]] || listed=$(sort -u <(echo "$listed") <(page_options "$(page_of "$base")"))
 	named=$(page_options "$page" all)
 	missing=$(comm -23 <(echo "$help") <(echo "$listed"))
-	extra=$(comm -13 <(echo "$help") <(echo "$named"))
+	# A page two programs share may name the options of either.
+	shared=$(for other in "${PROGRAMS[@]}"; do
+		[[ $(page_of "$other") != "$page" ]] || help_options "$other"
+	done | sort -u)
+	extra=$(comm -13 <(echo "$shared") <(echo "$named"))
 	[[ -z $missing ]] || t_fail "$page does not describe: $(tr '\n' ' ' <<<"$missing") (from $prog --help)"
 	[[ -z $extra ]] || t_fail "$page names options $prog --help does not list: $(tr '\n' ' ' <<<"$extra")"
 	return 0
@@ -82,6 +96,8 @@ test_mtserver_page_matches_help() { check_options mtserver; }
 test_stserver_page_matches_help() { check_options stserver; }
 test_ptserver_page_matches_help() { check_options ptserver; }
 test_fkserver_page_matches_help() { check_options fkserver; }
+test_epserver_page_matches_help() { check_options epserver mtserver; }
+test_rpserver_page_matches_help() { check_options rpserver mtserver; }
 test_mtclient_page_matches_help() { check_options mtclient; }
 test_mtflood_page_matches_help() { check_options flood; }
 
@@ -103,6 +119,8 @@ t_case test_mtserver_page_matches_help
 t_case test_stserver_page_matches_help
 t_case test_ptserver_page_matches_help
 t_case test_fkserver_page_matches_help
+t_case test_epserver_page_matches_help
+t_case test_rpserver_page_matches_help
 t_case test_mtclient_page_matches_help
 t_case test_mtflood_page_matches_help
 t_case test_version_in_gnu_form
