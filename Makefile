@@ -72,7 +72,9 @@ MT_CFLAGS   = -std=c11 -pthread $(SANFLAGS) $(MT_WARNINGS)
 # dynamic linker, kilobytes of stack, on whichever small worker stack
 # first calls a function (workers.h); full RELRO comes with it.
 MT_LDFLAGS  = -pthread $(SANFLAGS) -Wl,-z,relro,-z,now
-MT_LDLIBS   = -lm
+# hiredis: mtserver --broker's Redis client (libhiredis-dev, checked
+# by check-hiredis before the one file that includes it).
+MT_LDLIBS   = -lm -lhiredis
 COMPILE     = $(CC) $(MT_CPPFLAGS) $(CPPFLAGS) $(MT_CFLAGS) $(CFLAGS)
 LINK        = $(CC) $(MT_LDFLAGS) $(LDFLAGS)
 
