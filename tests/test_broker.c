@@ -370,6 +370,48 @@ static void say_numbered(struct member *m, long from, long to, size_t pad)
 	free(line);
 }
 
+/* Sends buf[0..len) on m while reading the readers (a NULL-ended list):
+ * a sender blocked in send while its room waits for a reader the test
+ * does not read would have that reader dropped as too slow. */
+static void send_draining(struct member *m, const char *buf, size_t len,
+			  struct member *const *readers)
+{
+	long long deadline = h_now_ms() + WAIT_MS;
+
+	while (len > 0) {
+		struct pollfd pfd = {.fd = m->fd, .events = POLLOUT};
+		ssize_t n;
+
+		settle(readers, 0);
+		if (poll(&pfd, 1, 5) <= 0)
+			continue;
+		n = send(m->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			fail_msg("send: %s", strerror(errno));
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+		}
+		if (h_now_ms() > deadline)
+			fail_msg("the room took nothing more for %d ms", WAIT_MS);
+	}
+}
+
+/* Line k of m, as say_numbered, sent while reading the readers. */
+static void say_one_draining(struct member *m, long k, size_t pad,
+			     struct member *const *readers)
+{
+	char *line = malloc(pad + 32);
+	int n;
+
+	assert_non_null(line);
+	n = snprintf(line, 32, "%ld ", k);
+	memset(line + n, 'x', pad);
+	line[(size_t)n + pad] = '\n';
+	send_draining(m, line, (size_t)n + pad + 1, readers);
+	free(line);
+}
+
 static void member_close(struct member *m)
 {
 	close(m->fd);
@@ -685,11 +727,8 @@ static void test_nonreader_on_one_node(void **state)
 	while (h_count_in_file(B.log, "reason=slow-reader") == 0) {
 		if (h_now_ms() > deadline)
 			fail_msg("mute not dropped after %ld lines", sent);
-		for (int i = 0; i < 20; i++) {
-			sent++;
-			say_numbered(&a1, sent, sent, 3000);
-			settle(all, 0);
-		}
+		for (int i = 0; i < 20; i++)
+			say_one_draining(&a1, ++sent, 3000, all);
 		settle(all, 20);
 	}
 	say_numbered(&a1, sent + 1, sent + 10, 10);
@@ -743,10 +782,8 @@ static void test_queue_full(void **state)
 	member_listen(&a2, talkers);
 	member_listen(&b2, talkers);
 	assert_int_equal(kill(redis_pid, SIGSTOP), 0);
-	for (long k = 1; k <= 2000; k++) {
-		say_numbered(&a1, k, k, 3000);
-		settle(locals, 0);
-	}
+	for (long k = 1; k <= 2000; k++)
+		say_one_draining(&a1, k, 3000, locals);
 	hear_all(locals, local);
 	assert_int_equal(kill(redis_pid, SIGCONT), 0);
 	srv_wait_log(&A, "broker-lost role=publish", 1);
