@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
@@ -149,6 +150,51 @@ static long stream_lines(void)
 	freeReplyObject(r);
 	redisFree(c);
 	return n;
+}
+
+/* Whether every thread of pid is stopped (SIGSTOP taken: state T). */
+static bool all_stopped(pid_t pid)
+{
+	char path[64], stat[512];
+	DIR *d;
+	struct dirent *e;
+	bool stopped = true;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
+	d = opendir(path);
+	if (d == NULL)
+		return false;
+	while (stopped && (e = readdir(d)) != NULL) {
+		const char *state;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/task/%.16s/stat",
+			 (long)pid, e->d_name);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue; /* a thread that just ended */
+		if (fgets(stat, sizeof(stat), f) != NULL &&
+		    (state = strrchr(stat, ')')) != NULL)
+			stopped = state[2] == 'T' || state[2] == 't';
+		fclose(f);
+	}
+	closedir(d);
+	return stopped;
+}
+
+/* SIGSTOP, and waits until every thread has stopped: none of them runs
+ * a single instruction more. */
+static void stop_process(pid_t pid)
+{
+	long long deadline = h_now_ms() + WAIT_MS;
+
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	while (!all_stopped(pid)) {
+		assert_true(h_now_ms() < deadline);
+		h_sleep_ms(5);
+	}
 }
 
 static int teardown(void **state)
@@ -589,7 +635,7 @@ static void test_broker_restarted(void **state)
 		member_listen(all[i], talkers);
 	say_numbered(&a1, 1, 20, 10);
 	hear_all(all, first);
-	assert_int_equal(kill(B.p.pid, SIGSTOP), 0);
+	stop_process(B.p.pid);
 	say_numbered(&a1, 21, 21, 10);
 	deadline = h_now_ms() + WAIT_MS;
 	while (stream_lines() < 21) {
@@ -668,7 +714,7 @@ static void test_broker_paused(void **state)
 	member_join(&b2, &B, "b2", 0);
 	for (int i = 0; all[i] != NULL; i++)
 		member_listen(all[i], talkers);
-	assert_int_equal(kill(redis_pid, SIGSTOP), 0);
+	stop_process(redis_pid);
 	say_numbered(&a1, 1, 100, 10);
 	say_numbered(&b1, 1, 100, 10);
 	hear_all(locals, local); /* the rooms did not wait */
@@ -781,7 +827,7 @@ static void test_queue_full(void **state)
 	member_join(&b2, &B, "b2", 0);
 	member_listen(&a2, talkers);
 	member_listen(&b2, talkers);
-	assert_int_equal(kill(redis_pid, SIGSTOP), 0);
+	stop_process(redis_pid);
 	for (long k = 1; k <= 2000; k++)
 		say_one_draining(&a1, k, 3000, locals);
 	hear_all(locals, local);
