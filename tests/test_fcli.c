@@ -112,6 +112,73 @@ static void test_defaults(void **state)
 	assert_null(p->o.verify_log);
 }
 
+/* --hosts: a list of HOST:PORT, [IPv6]:PORT; round robin is the
+ * engine's (test_flood.c), the list is kept here in order. */
+static void test_hosts(void **state)
+{
+	struct parsed *p;
+
+	(void)state;
+	p = parse("-H", "localhost", "-p", "9", END);
+	accepted(p);
+	assert_int_equal(p->o.nhosts, 1); /* -H/-p is a list of one */
+	assert_string_equal(p->o.hosts[0].host, "localhost");
+	assert_int_equal(p->o.hosts[0].port, 9);
+
+	p = parse("--hosts", "10.0.0.1:8888,[::1]:1,node-c.example:65535",
+		  "--echo", END);
+	accepted(p);
+	assert_int_equal(p->o.nhosts, 3);
+	assert_string_equal(p->o.hosts[0].host, "10.0.0.1");
+	assert_int_equal(p->o.hosts[0].port, 8888);
+	assert_string_equal(p->o.hosts[1].host, "::1");
+	assert_int_equal(p->o.hosts[1].port, 1);
+	assert_string_equal(p->o.hosts[2].host, "node-c.example");
+	assert_int_equal(p->o.hosts[2].port, 65535);
+	/* The reports' host and port are the first server's. */
+	assert_string_equal(p->o.host, "10.0.0.1");
+	assert_int_equal(p->o.port, 8888);
+
+	p = parse("--hosts", "a:1", END);
+	accepted(p);
+	assert_int_equal(p->o.nhosts, 1);
+	p = parse("--chat", "-n", "4", "--hosts", "a:1,b:2", END);
+	accepted(p);
+	assert_int_equal(p->o.nhosts, 2);
+	p = parse("--hosts",
+		  "a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8,a:9,a:10,a:11,"
+		  "a:12,a:13,a:14,a:15,a:16",
+		  END);
+	accepted(p);
+	assert_int_equal(p->o.nhosts, 16);
+
+	refused("--hosts (HOST:PORT", "--hosts", "", END);
+	refused("--hosts (HOST:PORT", "--hosts", "a", END);
+	refused("--hosts (HOST:PORT", "--hosts", "a:", END);
+	refused("--hosts (HOST:PORT", "--hosts", ":1", END);
+	refused("--hosts (HOST:PORT", "--hosts", "a:0", END);
+	refused("--hosts (HOST:PORT", "--hosts", "a:65536", END);
+	refused("--hosts (HOST:PORT", "--hosts", "a:1x", END);
+	refused("--hosts (HOST:PORT", "--hosts", "a:1,", END);
+	refused("--hosts (HOST:PORT", "--hosts", "a:1,,b:2", END);
+	refused("--hosts (HOST:PORT", "--hosts", ",a:1", END);
+	refused("--hosts (HOST:PORT", "--hosts", "::1:80", END);
+	refused("--hosts (HOST:PORT", "--hosts", "[::1]80", END);
+	refused("--hosts (HOST:PORT", "--hosts", "[]:80", END);
+	refused("--hosts (HOST:PORT", "--hosts", "[::1:80", END);
+	refused("--hosts (HOST:PORT", "--hosts", "a b:80", END);
+	refused("--hosts (HOST:PORT", "--hosts", "a:1234567", END);
+	refused("--hosts (HOST:PORT", "--hosts",
+		"a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8,a:9,a:10,a:11,a:12,a:13,"
+		"a:14,a:15,a:16,a:17",
+		END);
+	refused("exclude each other", "--hosts", "a:1", "-H", "b", END);
+	refused("exclude each other", "-p", "2", "--hosts", "a:1", END);
+	refused("takes only -n, -m and -s", "--verify-log", "x.log", "-n", "1",
+		"-m", "1", "--hosts", "a:1", END);
+	refused("takes only files", "--merge", "--hosts", "a:1", "x.hlog", END);
+}
+
 static void test_help_version(void **state)
 {
 	(void)state;
@@ -337,6 +404,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_help_version),
+		cmocka_unit_test(test_hosts),
 		cmocka_unit_test(test_every_option),
 		cmocka_unit_test(test_bad_numbers),
 		cmocka_unit_test(test_syntax_errors),

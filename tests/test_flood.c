@@ -1270,6 +1270,117 @@ static void test_hostname_next_address(void **state)
 	assert_int_equal(s.accepted, 3); /* the probe and the two clients */
 }
 
+/* "127.0.0.1:P1,127.0.0.1:P2,..." for the servers s[0..n). */
+static const char *hosts_of(char *buf, size_t size, const struct srv *s, int n)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s127.0.0.1:%d",
+					i > 0 ? "," : "", s[i].port);
+	assert_true(len < size);
+	return buf;
+}
+
+/* --hosts: client i goes to server i mod N, whatever the thread; each
+ * server gets exactly its clients' connections and bytes. */
+static void test_hosts_round_robin(void **state)
+{
+	struct srv s[3];
+	char hosts[128];
+	struct run r;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		srv_start(&s[i], SRV_SINK);
+	flood(&r, 0, "--hosts", hosts_of(hosts, sizeof(hosts), s, 3), "-n", "7",
+	      "-m", "100", "-t", "2", "--json", END);
+	for (i = 0; i < 3; i++)
+		srv_stop(&s[i]);
+	expect_status(&r, 0);
+	/* clients 0, 3, 6 | 1, 4 | 2, 5 */
+	assert_int_equal(s[0].accepted, 3);
+	assert_int_equal(s[1].accepted, 2);
+	assert_int_equal(s[2].accepted, 2);
+	assert_int_equal(s[0].bytes, 3 * 100 * 32);
+	assert_int_equal(s[1].bytes, 2 * 100 * 32);
+	assert_int_equal(s[2].bytes, 2 * 100 * 32);
+	expect_in(r.out, "\"hosts\":[\"127.0.0.1:");
+	assert_int_equal(json_int(r.out, "messages_sent"), 700);
+	run_free(&r);
+}
+
+/* --hosts in the modes that wait for answers: --echo over TCP and UDP,
+ * and --churn (every new connection of client i to the same server). */
+static void test_hosts_echo_udp_churn(void **state)
+{
+	struct srv s[2];
+	char hosts[128];
+	struct run r;
+
+	(void)state;
+	srv_start(&s[0], SRV_ECHO);
+	srv_start(&s[1], SRV_ECHO);
+	flood(&r, 0, "--hosts", hosts_of(hosts, sizeof(hosts), s, 2), "-n", "4",
+	      "-m", "50", "--echo", "-P", "4", END);
+	srv_stop(&s[0]);
+	srv_stop(&s[1]);
+	expect_status(&r, 0);
+	expect_in(r.out, "200 sent, 200 answered");
+	expect_in(r.out, "to 2 servers (127.0.0.1:");
+	assert_int_equal(s[0].accepted, 2);
+	assert_int_equal(s[1].accepted, 2);
+	assert_int_equal(s[0].bytes, 2 * 50 * 32);
+	run_free(&r);
+
+	srv_start(&s[0], SRV_UDP_ECHO);
+	srv_start(&s[1], SRV_UDP_ECHO);
+	flood(&r, 0, "--hosts", hosts_of(hosts, sizeof(hosts), s, 2), "-n", "3",
+	      "-m", "20", "--udp", "--echo", "--timeout", "5000", END);
+	srv_stop(&s[0]);
+	srv_stop(&s[1]);
+	expect_status(&r, 0);
+	assert_int_equal(s[0].datagrams, 2 * 20);
+	assert_int_equal(s[1].datagrams, 1 * 20);
+	run_free(&r);
+
+	srv_start(&s[0], SRV_SINK);
+	srv_start(&s[1], SRV_SINK);
+	flood(&r, 0, "--hosts", hosts_of(hosts, sizeof(hosts), s, 2), "-n", "2",
+	      "-m", "10", "--churn", END);
+	srv_stop(&s[0]);
+	srv_stop(&s[1]);
+	expect_status(&r, 0);
+	assert_int_equal(s[0].accepted, 10);
+	assert_int_equal(s[1].accepted, 10);
+	run_free(&r);
+}
+
+/* One server of the list is down: its clients fail (the run fails,
+ * saying how), the others' work is done. */
+static void test_hosts_one_down(void **state)
+{
+	struct srv s;
+	char hosts[128];
+	struct run r;
+
+	(void)state;
+	srv_start(&s, SRV_SINK);
+	snprintf(hosts, sizeof(hosts), "127.0.0.1:%d,127.0.0.1:%d", s.port,
+		 dead_port());
+	flood(&r, 0, "--hosts", hosts, "-n", "4", "-m", "10", "--json", END);
+	srv_stop(&s);
+	expect_status(&r, 1);
+	assert_int_equal(s.accepted, 2);
+	assert_int_equal(s.bytes, 2 * 10 * 32);
+	assert_int_equal(json_int(r.out, "connections_failed"), 2);
+	assert_int_equal(json_int(r.out, "ECONNREFUSED"), 2);
+	assert_int_equal(json_int(r.out, "clients_done"), 2);
+	run_free(&r);
+}
+
 /* ---- (b) flood against mtserver ---- */
 
 static int have_mtserver(void)
@@ -1463,6 +1574,61 @@ static void flood_mtserver(struct run *r, const char *log, int echo, ...)
 	va_end(ap);
 	stop_mtserver(&p);
 	expect_status(r, 0);
+}
+
+/* The log's connect lines whose peer starts with peer (" tcp [::1]:"). */
+static size_t connects_from(const char *log, const char *peer)
+{
+	char *text = h_slurp(log, NULL), *line, *save = NULL;
+	size_t n = 0, len;
+
+	assert_non_null(text);
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		len = strlen(line);
+		if (strstr(line, peer) != NULL && len > 8 &&
+		    strcmp(line + len - 8, " connect") == 0)
+			n++;
+	}
+	free(text);
+	return n;
+}
+
+/* --chat --hosts: members spread over the servers, here one mtserver
+ * reached as 127.0.0.1 and as ::1 (its log tells them apart), so the
+ * room is one and every delivery is checked as without --hosts. */
+static void test_mtserver_chat_hosts(void **state)
+{
+	const char *log = h_path("chat-hosts.log");
+	const char *argv[] = {"--chat", "-q", "-l", log, "0", NULL};
+	char hosts[128];
+	struct h_proc p;
+	struct run r;
+	int fd;
+
+	(void)state;
+	if (!have_mtserver())
+		skip();
+	assert_int_equal(h_start_server(&p, "mtserver", argv), 0);
+	fd = h_connect("::1", p.port);
+	if (fd == -1) {
+		stop_mtserver(&p);
+		print_message("no IPv6 loopback: skipped\n");
+		skip();
+	}
+	close(fd);
+	snprintf(hosts, sizeof(hosts), "127.0.0.1:%d,[::1]:%d", p.port, p.port);
+	flood(&r, 0, "--chat", "--hosts", hosts, "-n", "6", "-m", "50",
+	      "--json", "--timeout", "20000", END);
+	stop_mtserver(&p);
+	expect_status(&r, 0);
+	assert_int_equal(json_int(r.out, "deliveries"), 6 * 5 * 50);
+	expect_in(r.out, "\"hosts\":[\"127.0.0.1:");
+	/* Members 0, 2, 4 over IPv4, 1, 3, 5 over IPv6 (and the probe
+	 * check above, which connected and left without a word). */
+	assert_int_equal(connects_from(log, " tcp 127.0.0.1:"), 3);
+	assert_int_equal(connects_from(log, " tcp [::1]:"), 3 + 1);
+	run_free(&r);
 }
 
 static void test_mtserver_oneway(void **state)
@@ -1675,6 +1841,9 @@ int main(void)
 		cmocka_unit_test(test_hdr_log),
 		cmocka_unit_test(test_hdr_log_other_reader),
 		cmocka_unit_test(test_hostname_next_address),
+		cmocka_unit_test(test_hosts_round_robin),
+		cmocka_unit_test(test_hosts_echo_udp_churn),
+		cmocka_unit_test(test_hosts_one_down),
 		cmocka_unit_test(test_udp_lost),
 		cmocka_unit_test(test_duration_whole_messages),
 		cmocka_unit_test(test_max_time),
@@ -1684,6 +1853,7 @@ int main(void)
 		cmocka_unit_test(test_verify_log_torn_last_line),
 		cmocka_unit_test(test_verify_log_not_a_file),
 		cmocka_unit_test(test_mtserver_oneway),
+		cmocka_unit_test(test_mtserver_chat_hosts),
 		cmocka_unit_test(test_mtserver_octet_count),
 		cmocka_unit_test(test_mtserver_echo),
 		cmocka_unit_test(test_mtserver_udp),

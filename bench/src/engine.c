@@ -133,22 +133,25 @@ struct client {
 	uint64_t conn_acked;	/* one-way TCP: of them, acknowledged */
 	int64_t t_timer;	/* when on_timer() must run, or NEVER */
 	char head[REFUSAL_MAX]; /* first bytes from the server */
+	/* Its server, sh->addrs[id % naddrs]: --hosts round robin. */
+	const struct net_addr *server;
 };
 
 /* Run-wide, read-only once the workers start, except the atomics. */
 struct shared {
 	const struct fcli_opts *o;
-	struct net_addr addr; /* the server */
-	int64_t t0;	      /* start */
-	int64_t t_end;	      /* -d end, or NEVER */
-	int64_t t_deadline;   /* --max-time */
-	int64_t interval_ns;  /* per client, for --rate; 0: none */
+	int64_t t0;	     /* start */
+	int64_t t_end;	     /* -d end, or NEVER */
+	int64_t t_deadline;  /* --max-time */
+	int64_t interval_ns; /* per client, for --rate; 0: none */
 	int64_t think_ns;
 	int64_t timeout_ns; /* --timeout */
 	int64_t slow_ns;    /* connect and close wait */
 	atomic_int stop;    /* copy of stop_requested for the workers */
 	atomic_uint pending_connects; /* --hold: clients not yet connected */
 	atomic_llong hold_until;      /* --hold: NEVER until all connected */
+	struct net_addr addrs[FCLI_HOSTS_MAX]; /* the servers (--hosts) */
+	unsigned naddrs;
 };
 
 struct worker;
@@ -1372,7 +1375,7 @@ static int open_socket(struct worker *w, struct client *c, int type)
 {
 	struct epoll_event ev;
 
-	c->fd = socket(w->sh->addr.ss.ss_family,
+	c->fd = socket(c->server->ss.ss_family,
 		       type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd == -1)
 		return -1;
@@ -1400,8 +1403,8 @@ static void start_client(struct worker *w, struct client *c, int64_t now)
 	}
 	/* EINTR on a non-blocking connect: it goes on in the background,
 	 * exactly as EINPROGRESS. */
-	r = connect(c->fd, (const struct sockaddr *)&w->sh->addr.ss,
-		    w->sh->addr.len);
+	r = connect(c->fd, (const struct sockaddr *)&c->server->ss,
+		    c->server->len);
 	if (r == -1 && errno != EINPROGRESS && errno != EINTR) {
 		client_fail(w, c, F_ERRNO, errno);
 		return;
@@ -1643,17 +1646,17 @@ static int probe(const struct net_addr *a, int ms)
 	return rc;
 }
 
-/* The server's address.  A name with several addresses (localhost: ::1
+/* A server's address.  A name with several addresses (localhost: ::1
  * and 127.0.0.1) is tried in turn with one TCP connect each, and the
  * first that answers is used for the whole run; when none does, or for
  * UDP (where nothing answers a connect), the first. */
-static int resolve(struct shared *sh, const struct fcli_opts *o, char *err,
-		   size_t errlen)
+static int resolve_one(struct net_addr *out, const struct fcli_opts *o,
+		       const struct fcli_host *h, char *err, size_t errlen)
 {
 	struct net_addr addrs[ENG_ADDRS_MAX];
 	int n, i, pick = 0;
 
-	n = net_resolve_all(addrs, ENG_ADDRS_MAX, o->host, o->port,
+	n = net_resolve_all(addrs, ENG_ADDRS_MAX, h->host, h->port,
 			    o->udp ? SOCK_DGRAM : SOCK_STREAM, err, errlen);
 	if (n == -1)
 		return -1;
@@ -1663,7 +1666,18 @@ static int resolve(struct shared *sh, const struct fcli_opts *o, char *err,
 			break;
 		}
 	}
-	sh->addr = addrs[pick];
+	*out = addrs[pick];
+	return 0;
+}
+
+/* Every server of --hosts (or the one of -H and -p), in order. */
+static int resolve(struct shared *sh, const struct fcli_opts *o, char *err,
+		   size_t errlen)
+{
+	for (sh->naddrs = 0; sh->naddrs < o->nhosts; sh->naddrs++)
+		if (resolve_one(&sh->addrs[sh->naddrs], o,
+				&o->hosts[sh->naddrs], err, errlen) == -1)
+			return -1;
 	return 0;
 }
 
@@ -1706,6 +1720,7 @@ static void init_client(struct client *c, const struct shared *sh, uint32_t id)
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	c->id = id;
+	c->server = &sh->addrs[id % sh->naddrs];
 	c->state = S_WAIT;
 	c->limit = o->duration > 0 ? FCLI_DURATION_SEQ_MAX + 1 : o->messages;
 	c->t_first =
@@ -1936,7 +1951,7 @@ int eng_run(const struct fcli_opts *o, struct eng_result *r,
 	memset(&sh, 0, sizeof(sh));
 	if (resolve(&sh, o, err, errlen) == -1)
 		return -1;
-	net_format((const struct sockaddr *)&sh.addr.ss, r->address,
+	net_format((const struct sockaddr *)&sh.addrs[0].ss, r->address,
 		   sizeof(r->address));
 	init_shared(&sh, o);
 	r->started_unix_us = wall_clock_us();

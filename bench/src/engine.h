@@ -28,9 +28,11 @@
  * and a connection never answered gives no sample, so first_reply_us's
  * count tells how many were.  One-way and --hold runs have none.
  *
- * The server: -H is resolved with getaddrinfo(); when a name has
- * several addresses, one TCP connect to each in turn finds the first
- * that answers, and the whole run uses it (eng_result.address).
+ * The servers: -H (or each of --hosts) is resolved with getaddrinfo();
+ * when a name has several addresses, one TCP connect to each in turn
+ * finds the first that answers, and the whole run uses it
+ * (eng_result.address: the first server's).  Client i talks to server
+ * i mod nhosts, every connection of it (--churn) to the same one.
  *
  * Every wait is bounded: echo replies by --timeout; connects, sends
  * into a socket buffer the server does not empty (one-way: it accepted
@@ -126,7 +128,7 @@ struct eng_result {
 	double elapsed;		    /* seconds, start to last client done */
 	int stopped;		    /* eng_request_stop() ended the run */
 	int64_t started_unix_us;    /* the start, wall clock */
-	char address[ENG_ADDR_MAX]; /* the server address used */
+	char address[ENG_ADDR_MAX]; /* the (first) server's address */
 #define ENG_FIELD(field, ...) uint64_t field;
 	ENG_COUNTS(ENG_FIELD)
 	ENG_ERRORS(ENG_FIELD)

@@ -21,6 +21,7 @@
 
 #include "engine.h"
 #include "net.h"
+#include "report.h"
 
 /* Member 0 sends a probe this often until everyone has read one. */
 #define PROBE_MS 50
@@ -414,14 +415,16 @@ static void room_free(struct room *rm)
 static int room_open(struct room *rm, const struct fcli_opts *o, char *err,
 		     size_t errlen)
 {
-	struct net_addr a;
+	struct net_addr a[FCLI_HOSTS_MAX];
 
 	memset(rm, 0, sizeof(*rm));
 	rm->o = o;
 	rm->members = o->clients;
 	rm->total = o->clients + o->deaf;
-	if (net_resolve(&a, o->host, o->port, SOCK_STREAM, err, errlen) == -1)
-		return -1;
+	for (unsigned h = 0; h < o->nhosts; h++)
+		if (net_resolve(&a[h], o->hosts[h].host, o->hosts[h].port,
+				SOCK_STREAM, err, errlen) == -1)
+			return -1;
 	rm->m = calloc(rm->total, sizeof(*rm->m));
 	if (rm->m == NULL)
 		return fail(err, errlen, "out of memory");
@@ -437,7 +440,8 @@ static int room_open(struct room *rm, const struct fcli_opts *o, char *err,
 				 (m->out = malloc(OUT_BYTES)) == NULL ||
 				 (m->line = malloc(LINE_MAX_BYTES)) == NULL))
 			return fail(err, errlen, "out of memory");
-		m->fd = connect_member(&a, m->deaf);
+		/* --hosts: member i joins through server i mod N. */
+		m->fd = connect_member(&a[i % o->nhosts], m->deaf);
 		if (m->fd == -1) {
 			char what[64];
 
@@ -616,8 +620,10 @@ void fchat_report_json(FILE *fp, const struct fcli_opts *o,
 {
 	const struct hist *h = &r->delivery_us;
 
+	fprintf(fp, "{\"mode\":\"chat\",");
+	report_json_hosts(fp, o);
 	fprintf(fp,
-		"{\"mode\":\"chat\",\"members\":%" PRIu32 ",\"deaf\":%" PRIu32
+		",\"members\":%" PRIu32 ",\"deaf\":%" PRIu32
 		",\"messages\":%" PRIu64 ",\"threads\":%u,\"ready_s\":%.3f,"
 		"\"elapsed_s\":%.6f,\"expected\":%" PRIu64
 		",\"deliveries\":%" PRIu64 ",\"deliveries_per_s\":%.1f,"
@@ -647,9 +653,10 @@ void fchat_report_human(FILE *fp, const struct fcli_opts *o,
 
 	fprintf(fp,
 		"flood --chat: %" PRIu32 " members (+%" PRIu32
-		" deaf) x %" PRIu64 " messages, %s port %u: %s\n",
-		o->clients, o->deaf, o->messages, o->host, o->port,
-		ok ? "every delivery once, in order" : "FAILED");
+		" deaf) x %" PRIu64 " messages, ",
+		o->clients, o->deaf, o->messages);
+	report_servers(fp, o, NULL);
+	fprintf(fp, ": %s\n", ok ? "every delivery once, in order" : "FAILED");
 	fprintf(fp,
 		"  room ready in %.3f s; %" PRIu64 " of %" PRIu64
 		" deliveries in %.3f s: %.0f deliveries/s\n",

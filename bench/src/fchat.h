@@ -11,7 +11,10 @@
  * exactly once and in the order sent; a line without '@' (the server's
  * notices) is ignored.  Each receipt is a delivery; its latency is from
  * the send to that receipt.  --deaf N adds N members that never read:
- * what a room does with a member that stops reading.
+ * what a room does with a member that stops reading.  With --hosts,
+ * member i (deaf ones too) connects to server i mod N: one room spread
+ * over servers that relay to each other (a broker), checked the same
+ * way, each sender's order kept.
  *
  * The room is ready when every member has read a probe line ("@P"),
  * which member 0 sends every PROBE_MS until then: a member that reads

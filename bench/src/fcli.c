@@ -44,12 +44,14 @@ enum {
 	OPT_RUN_START,
 	OPT_CHAT,
 	OPT_DEAF,
+	OPT_HOSTS,
 };
 
 static const struct option long_options[] = {
 	{"clients", required_argument, NULL, 'n'},
 	{"host", required_argument, NULL, 'H'},
 	{"port", required_argument, NULL, 'p'},
+	{"hosts", required_argument, NULL, OPT_HOSTS},
 	{"messages", required_argument, NULL, 'm'},
 	{"duration", required_argument, NULL, 'd'},
 	{"size", required_argument, NULL, 's'},
@@ -90,7 +92,7 @@ static const char short_options[] = "+:n:H:p:m:d:s:t:P:hV";
 /* Which options were given, for the combination checks. */
 struct seen {
 	int clients, messages, duration, size, rate, think, ramp, hold,
-		pipeline;
+		pipeline, host, port, hosts;
 	int run_options; /* options other than --merge and --percentiles */
 };
 
@@ -109,6 +111,11 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "name's\n"
 	      "                      addresses are tried in turn\n"
 	      "  -p, --port PORT     server port (8888)\n"
+	      "      --hosts HOST:PORT,...  several servers (at most 16; "
+	      "[IPv6]:PORT):\n"
+	      "                      client or member i talks to the (i mod "
+	      "N)th\n"
+	      "                      (round robin); instead of -H and -p\n"
 	      "  -m, --messages M    messages per client (1000)\n"
 	      "  -d, --duration S    run for S seconds instead of -m "
 	      "(fractions ok)\n"
@@ -136,11 +143,12 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "-n members each\n"
 	      "                      send -m messages; every member must get "
 	      "every other's\n"
-	      "                      exactly once, in order; JSON: members, "
-	      "deliveries,\n"
-	      "                      deliveries_per_s, delivery_us, missing, "
-	      "duplicated,\n"
-	      "                      out_of_order, unexpected, ok\n"
+	      "                      exactly once, in order; JSON: hosts, "
+	      "members,\n"
+	      "                      deliveries, deliveries_per_s, "
+	      "delivery_us, missing,\n"
+	      "                      duplicated, out_of_order, unexpected, "
+	      "ok\n"
 	      "      --deaf N        with --chat: N more members that never "
 	      "read\n"
 	      "      --timeout MS    a client making no progress for MS fails: "
@@ -190,9 +198,9 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "lost, 2 usage error, 128+N stopped by signal N (130: Ctrl-C).\n"
 	      "\n"
 	      "JSON keys (--json; a.b is key b inside object a):\n"
-	      "  ok interrupted mode transport host address port clients "
-	      "threads\n"
-	      "  message_size pipeline corrected started_unix_us elapsed_s\n"
+	      "  ok interrupted mode transport host address port hosts "
+	      "clients\n"
+	      "  threads message_size pipeline corrected started_unix_us elapsed_s\n"
 	      "  connections_opened\n"
 	      "  connections_failed connections_held clients_done "
 	      "refused_by_server\n"
@@ -208,12 +216,14 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "  service_us.{count,min,mean,p50,p90,p99,p99_9,max}\n"
 	      "  first_reply_us.{count,min,mean,p50,p90,p99,p99_9,max}\n"
 	      "\n"
-	      "address: the address used (HOST resolved).  failed_by_errno: "
-	      "one key per\n"
-	      "errno name (ECONNREFUSED, ...).  rtt_us: per answered --echo "
-	      "message; with\n"
-	      "--rate, from its slot in the schedule when the server held it "
-	      "back\n"
+	      "hosts: the servers, HOST:PORT each (one without --hosts).\n"
+	      "address: the address used (HOST resolved; with --hosts, the "
+	      "first's).\n"
+	      "failed_by_errno: one key per errno name (ECONNREFUSED, "
+	      "...).\n"
+	      "rtt_us: per answered --echo message; with --rate, from its "
+	      "slot in the\n"
+	      "schedule when the server held it back\n"
 	      "(corrected: true), else from its send.  service_us: from its "
 	      "send, always.\n"
 	      "first_reply_us: per --echo connection, from the start of its "
@@ -255,18 +265,69 @@ static int parse_double(const char *s, double min, double max, double *out)
 
 /* Any name: it is resolved (and rejected, if need be) when the run
  * starts; here only what no name or address can be is refused: empty,
- * too long, blanks or control characters. */
-static int parse_host(struct fcli_opts *o, const char *s)
+ * too long, blanks or control characters.  s[0..len) into dst[0..size). */
+static int parse_host(char *dst, size_t size, const char *s, size_t len)
 {
-	size_t len = strlen(s);
-
-	if (len == 0 || len >= sizeof(o->host))
+	if (len == 0 || len >= size)
 		return -1;
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
 			return -1;
-	memcpy(o->host, s, len + 1); /* length checked above */
+	memcpy(dst, s, len); /* length checked above */
+	dst[len] = '\0';
 	return 0;
+}
+
+/* One "HOST:PORT" or "[IPv6]:PORT" of --hosts, s[0..len).  A host with
+ * a ':' needs its brackets, so that the port is never a guess. */
+static int parse_host_port(struct fcli_host *h, const char *s, size_t len)
+{
+	const char *colon = NULL, *host = s, *end;
+	char port[8];
+	uint64_t u;
+
+	for (end = s + len; end > s; end--)
+		if (end[-1] == ':') {
+			colon = end - 1;
+			break;
+		}
+	if (colon == NULL || (size_t)(s + len - colon - 1) >= sizeof(port))
+		return -1;
+	end = colon;
+	if (s[0] == '[') {
+		if (end - s < 2 || end[-1] != ']')
+			return -1;
+		host = s + 1;
+		end--;
+	}
+	if ((s[0] != '[' && memchr(host, ':', (size_t)(end - host)) != NULL) ||
+	    memchr(host, '[', (size_t)(end - host)) != NULL ||
+	    memchr(host, ']', (size_t)(end - host)) != NULL)
+		return -1;
+	memcpy(port, colon + 1, (size_t)(s + len - colon - 1));
+	port[s + len - colon - 1] = '\0';
+	if (cli_parse_u64(port, 1, 65535, &u) == -1)
+		return -1;
+	h->port = (uint16_t)u;
+	return parse_host(h->host, sizeof(h->host), host, (size_t)(end - host));
+}
+
+/* --hosts HOST:PORT,...: 1..FCLI_HOSTS_MAX entries, none empty. */
+static int parse_hosts(struct fcli_opts *o, const char *s)
+{
+	o->nhosts = 0;
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma != NULL ? (size_t)(comma - s) : strlen(s);
+
+		if (o->nhosts == FCLI_HOSTS_MAX ||
+		    parse_host_port(&o->hosts[o->nhosts], s, len) == -1)
+			return -1;
+		o->nhosts++;
+		if (comma == NULL)
+			return 0;
+		s = comma + 1;
+	}
 }
 
 static void set_defaults(struct fcli_opts *o)
@@ -305,13 +366,22 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 		seen->clients = 1;
 		break;
 	case 'H':
-		if (parse_host(o, optarg) == -1)
+		if (parse_host(o->host, sizeof(o->host), optarg,
+			       strlen(optarg)) == -1)
 			return BAD("-H (a host name or address)");
+		seen->host = 1;
+		break;
+	case OPT_HOSTS:
+		if (parse_hosts(o, optarg) == -1)
+			return BAD("--hosts (HOST:PORT,... at most 16; "
+				   "[IPv6]:PORT)");
+		seen->hosts = 1;
 		break;
 	case 'p':
 		if (cli_parse_u64(optarg, 1, 65535, &u) == -1)
 			return BAD("-p (1..65535)");
 		o->port = (uint16_t)u;
+		seen->port = 1;
 		break;
 	case 'm':
 		if (cli_parse_u64(optarg, 1, FMSG_BITMAP_MAX, &u) == -1)
@@ -451,7 +521,7 @@ static int check_verify(struct fcli_opts *o, const struct seen *seen, char *err,
 	if (!seen->clients || !seen->messages)
 		return OPT_FAIL(err, errlen, "--verify-log needs -n and -m");
 	if (seen->duration || seen->hold || o->churn || o->echo || o->udp ||
-	    o->payload != NULL || o->octet_count)
+	    o->payload != NULL || o->octet_count || seen->hosts)
 		return OPT_FAIL(err, errlen,
 				"--verify-log takes only -n, -m and -s");
 	return 0;
@@ -527,7 +597,7 @@ static int check_modes(const struct fcli_opts *o, const struct seen *seen,
 }
 
 /* --chat: a room of -n members each sending -m messages; only -s, -t,
- * -H, -p, --timeout, --max-time, --json and --deaf go with it. */
+ * -H, -p, --hosts, --timeout, --max-time, --json and --deaf go with it. */
 static int check_chat(const struct fcli_opts *o, const struct seen *seen,
 		      char *err, size_t errlen)
 {
@@ -541,16 +611,38 @@ static int check_chat(const struct fcli_opts *o, const struct seen *seen,
 	    o->octet_count)
 		return OPT_FAIL(err, errlen,
 				"--chat takes only -n, -m, -s, -t, -H, -p, "
-				"--timeout, --max-time, --json and --deaf");
+				"--hosts, --timeout, --max-time, --json and "
+				"--deaf");
 	if (o->clients < 2 || o->clients > FCLI_CHAT_MEMBERS_MAX)
 		return OPT_FAIL(err, errlen, "--chat needs -n 2..%d",
 				FCLI_CHAT_MEMBERS_MAX);
 	return 0;
 }
 
+/* The servers: --hosts, or the one of -H and -p; host and port are
+ * always hosts[0]'s, for the reports. */
+static int check_hosts(struct fcli_opts *o, const struct seen *seen, char *err,
+		       size_t errlen)
+{
+	if (!seen->hosts) {
+		memcpy(o->hosts[0].host, o->host, sizeof(o->host));
+		o->hosts[0].port = o->port;
+		o->nhosts = 1;
+		return 0;
+	}
+	if (seen->host || seen->port)
+		return OPT_FAIL(err, errlen,
+				"--hosts and -H or -p exclude each other");
+	memcpy(o->host, o->hosts[0].host, sizeof(o->host));
+	o->port = o->hosts[0].port;
+	return 0;
+}
+
 static int check_combination(struct fcli_opts *o, const struct seen *seen,
 			     char *err, size_t errlen)
 {
+	if (check_hosts(o, seen, err, errlen) != 0)
+		return CLI_ERROR;
 	if (check_chat(o, seen, err, errlen) != 0)
 		return CLI_ERROR;
 	if (o->allow_missing_tail && o->verify_log == NULL)

@@ -42,6 +42,17 @@
  * messages/s to reach it; one that does stops there). */
 #define FCLI_DURATION_SEQ_MAX 9999999999ull
 
+/* --hosts servers at most: a fleet behind one load machine; a larger
+ * one is loaded by several flood processes (bench/README.md). */
+#define FCLI_HOSTS_MAX 16
+
+/* One server of the run: a name or an IPv4/IPv6 literal (no brackets)
+ * and a port. */
+struct fcli_host {
+	char host[FCLI_HOST_LEN];
+	uint16_t port;
+};
+
 /* --verify-log files at most: a log and its rotations, .1 to .15. */
 #define FCLI_VERIFY_MAX 16
 
@@ -83,6 +94,11 @@ struct fcli_opts {
 	char *const *merge;	/* --merge FILE...: the files, or NULL */
 	int nmerge;
 	int64_t run_start_us; /* --run-start: first_logged_us's origin */
+	/* The servers: --hosts HOST:PORT,... in order, else the one -H/-p
+	 * names; host and port above are hosts[0]'s.  Client (or chat
+	 * member) i talks to hosts[i % nhosts]: round robin. */
+	struct fcli_host hosts[FCLI_HOSTS_MAX];
+	unsigned nhosts; /* 1..FCLI_HOSTS_MAX */
 };
 
 enum cli_result fcli_parse(struct fcli_opts *o, int argc, char *argv[],

@@ -148,10 +148,9 @@ static int corrected(const struct fcli_opts *o)
 void report_human(FILE *fp, const struct fcli_opts *o,
 		  const struct eng_result *r, int ok)
 {
-	fprintf(fp,
-		"flood: %s %s to %s (%s), %" PRIu32
-		" clients, %u threads, %zu-byte messages",
-		o->udp ? "udp" : "tcp", mode_name(o), o->host, r->address,
+	fprintf(fp, "flood: %s %s to ", o->udp ? "udp" : "tcp", mode_name(o));
+	report_servers(fp, o, r->address);
+	fprintf(fp, ", %" PRIu32 " clients, %u threads, %zu-byte messages",
 		o->clients, o->threads, o->size);
 	if (o->pipeline > 1)
 		fprintf(fp, ", %u in flight", o->pipeline);
@@ -208,6 +207,48 @@ static void json_string(FILE *fp, const char *s)
 	fputc('"', fp);
 }
 
+void report_servers(FILE *fp, const struct fcli_opts *o, const char *address)
+{
+	if (o->nhosts > 1) {
+		fprintf(fp, "%u servers (", o->nhosts);
+		report_host_list(fp, o);
+		fputc(')', fp);
+	} else if (address != NULL) {
+		fprintf(fp, "%s (%s)", o->host, address);
+	} else {
+		fprintf(fp, "%s port %u", o->host, o->port);
+	}
+}
+
+void report_host_list(FILE *fp, const struct fcli_opts *o)
+{
+	for (unsigned i = 0; i < o->nhosts; i++) {
+		const struct fcli_host *h = &o->hosts[i];
+
+		fprintf(fp,
+			strchr(h->host, ':') != NULL ? "%s[%s]:%u" : "%s%s:%u",
+			i > 0 ? "," : "", h->host, h->port);
+	}
+}
+
+void report_json_hosts(FILE *fp, const struct fcli_opts *o)
+{
+	char buf[FCLI_HOST_LEN + 16];
+
+	fputs("\"hosts\":[", fp);
+	for (unsigned i = 0; i < o->nhosts; i++) {
+		const struct fcli_host *h = &o->hosts[i];
+
+		snprintf(buf, sizeof(buf),
+			 strchr(h->host, ':') != NULL ? "[%s]:%u" : "%s:%u",
+			 h->host, h->port);
+		if (i > 0)
+			fputc(',', fp);
+		json_string(fp, buf);
+	}
+	fputc(']', fp);
+}
+
 static void json_latency(FILE *fp, const char *key, const struct hist *h)
 {
 	fprintf(fp,
@@ -251,14 +292,16 @@ void report_json(FILE *fp, const struct fcli_opts *o,
 		ok ? "true" : "false", r->stopped ? "true" : "false",
 		mode_name(o), o->udp ? "udp" : "tcp");
 	json_string(fp, o->host);
+	fprintf(fp, ",\"address\":\"%s\",\"port\":%u,", r->address, o->port);
+	report_json_hosts(fp, o);
 	fprintf(fp,
-		",\"address\":\"%s\",\"port\":%u,\"clients\":%" PRIu32
+		",\"clients\":%" PRIu32
 		",\"threads\":%u,\"message_size\":%zu,\"pipeline\":%u,"
 		"\"corrected\":%s,\"started_unix_us\":%" PRId64
 		",\"elapsed_s\":%.6f,",
-		r->address, o->port, o->clients, o->threads, o->size,
-		o->pipeline, corrected(o) ? "true" : "false",
-		r->started_unix_us, r->elapsed);
+		o->clients, o->threads, o->size, o->pipeline,
+		corrected(o) ? "true" : "false", r->started_unix_us,
+		r->elapsed);
 #define COUNT(field, key) fprintf(fp, "\"%s\":%" PRIu64 ",", key, r->field);
 	ENG_COUNTS(COUNT)
 #undef COUNT

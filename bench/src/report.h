@@ -22,6 +22,19 @@
  * Returns a static string or buf. */
 const char *report_errno_name(int err, char *buf, size_t len);
 
+/* The servers as "HOST:PORT,..." ("[IPv6]:PORT"), as --hosts takes
+ * them. */
+void report_host_list(FILE *fp, const struct fcli_opts *o);
+
+/* Who the run talked to, for the first line of a report: "HOST
+ * (ADDRESS)", "HOST port PORT" when address is NULL, or "N servers
+ * (HOST:PORT,...)" with --hosts. */
+void report_servers(FILE *fp, const struct fcli_opts *o, const char *address);
+
+/* The same as a JSON member: "hosts":["HOST:PORT",...], the names
+ * escaped (they are the user's). */
+void report_json_hosts(FILE *fp, const struct fcli_opts *o);
+
 /* The report for people.  ok is eng_ok()'s verdict. */
 void report_human(FILE *fp, const struct fcli_opts *o,
 		  const struct eng_result *r, int ok);
