@@ -439,7 +439,8 @@ static void send_draining(struct member *m, const char *buf, size_t len,
 			len -= (size_t)n;
 		}
 		if (h_now_ms() > deadline)
-			fail_msg("the room took nothing more for %d ms", WAIT_MS);
+			fail_msg("the room took nothing more for %d ms",
+				 WAIT_MS);
 	}
 }
 
@@ -865,6 +866,54 @@ static void test_queue_full(void **state)
 	redis_stop(SIGTERM);
 }
 
+/*
+ * flood --chat with its members spread over three nodes (--hosts: member
+ * i on node i mod 3), 60 members x 50 messages: every one of the 177,000
+ * deliveries once and in each sender's order, across the broker; no node
+ * logs a line lost.
+ */
+static void test_flood_over_three_nodes(void **state)
+{
+	struct srv n[3];
+	char hosts[96], json[4096];
+	const char *argv[] = {"--chat",	   "--hosts", hosts, "-n",
+			      "60",	   "-m",      "50",  "--json",
+			      "--timeout", "20000",   NULL};
+	struct h_proc f;
+	char *out;
+	int rc;
+
+	(void)state;
+	memset(n, 0, sizeof(n));
+	if (!redis_start()) {
+		skip();
+		return;
+	}
+	for (int i = 0; i < 3; i++)
+		node_start(&n[i], NULL);
+	snprintf(hosts, sizeof(hosts), "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d",
+		 n[0].p.port, n[1].p.port, n[2].p.port);
+	assert_int_equal(h_spawn(&f, "flood", argv, NULL), 0);
+	rc = h_wait_exit(&f, 120000);
+	out = h_slurp(f.out_path, NULL);
+	assert_non_null(out);
+	snprintf(json, sizeof(json), "%s", out);
+	free(out);
+	if (rc != 0)
+		fail_msg("flood exit %d: %s (see %s)", rc, json, f.err_path);
+	assert_non_null(strstr(json, "\"expected\":177000,"));
+	assert_non_null(strstr(json, "\"deliveries\":177000,"));
+	assert_non_null(strstr(json, "\"missing\":0,\"duplicated\":0,"
+				     "\"out_of_order\":0,\"unexpected\":0"));
+	for (int i = 0; i < 3; i++) {
+		srv_wait_log(&n[i], "disconnect reason=", 20);
+		srv_stop(&n[i]);
+		assert_int_equal(h_count_in_file(n[i].log, "broker-lost"), 0);
+		assert_int_equal(h_count_in_file(n[i].log, "connect\n"), 20);
+	}
+	redis_stop(SIGTERM);
+}
+
 /* Bad --broker URLs: one line, exit 2; --broker without --chat too. */
 static void test_bad_urls(void **state)
 {
@@ -954,6 +1003,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_nonreader_on_one_node, teardown),
 		cmocka_unit_test_teardown(test_queue_full, teardown),
 		cmocka_unit_test_teardown(test_broker_late, teardown),
+		cmocka_unit_test_teardown(test_flood_over_three_nodes,
+					  teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
