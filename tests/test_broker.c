@@ -220,6 +220,27 @@ static void node_start(struct srv *s, const char *more)
 	srv_wait_log(s, "broker-up role=publish", 1);
 }
 
+/* The broker and the nodes (a NULL-ended list); false, said, when
+ * redis-server is not installed (the caller skips). */
+static bool nodes_up(struct srv *const *nodes)
+{
+	if (!redis_start())
+		return false;
+	for (int i = 0; nodes[i] != NULL; i++)
+		node_start(nodes[i], NULL);
+	return true;
+}
+
+/* Logs lost by any of the nodes (a NULL-ended list). */
+static size_t lost_logged(struct srv *const *nodes)
+{
+	size_t n = 0;
+
+	for (int i = 0; nodes[i] != NULL; i++)
+		n += h_count_in_file(nodes[i]->log, "broker-lost");
+	return n;
+}
+
 /* ---- members ---- */
 
 #define SENDERS 8
@@ -477,6 +498,17 @@ static size_t only(const struct member *m, int lo, int hi, char *out)
 	return n;
 }
 
+/* Closes the members, stops the nodes (each must exit 0), then the
+ * broker (NULL-ended lists). */
+static void nodes_down(struct srv *const *nodes, struct member *const *members)
+{
+	for (int i = 0; members[i] != NULL; i++)
+		member_close(members[i]);
+	for (int i = 0; nodes[i] != NULL; i++)
+		srv_stop(nodes[i]);
+	redis_stop(SIGTERM);
+}
+
 /* ---- the tests ---- */
 
 /*
@@ -491,6 +523,7 @@ static void test_order_two_nodes(void **state)
 {
 	static const char *const talkers[] = {"a1", "a3", "b1", NULL};
 	struct srv A = {0}, B = {0};
+	struct srv *const nodes[] = {&A, &B, NULL};
 	struct member a1, a2, a3, b1, b2;
 	struct member *all[] = {&a1, &a2, &a3, &b1, &b2, NULL};
 	const long want[] = {600, 900, 600, 600, 900};
@@ -498,12 +531,10 @@ static void test_order_two_nodes(void **state)
 	size_t na, nb;
 
 	(void)state;
-	if (!redis_start()) {
+	if (!nodes_up(nodes)) {
 		skip();
 		return;
 	}
-	node_start(&A, NULL);
-	node_start(&B, NULL);
 	member_join(&a1, &A, "a1", 0);
 	member_join(&a2, &A, "a2", 0);
 	member_join(&a3, &A, "a3", 0);
@@ -538,13 +569,8 @@ static void test_order_two_nodes(void **state)
 	assert_memory_equal(oa, ob, 600);
 	free(oa);
 	free(ob);
-	for (int i = 0; all[i] != NULL; i++)
-		member_close(all[i]);
-	srv_stop(&A);
-	srv_stop(&B);
-	assert_int_equal(h_count_in_file(A.log, "broker-lost"), 0);
-	assert_int_equal(h_count_in_file(B.log, "broker-lost"), 0);
-	redis_stop(SIGTERM);
+	nodes_down(nodes, all);
+	assert_int_equal(lost_logged(nodes), 0);
 }
 
 /*
@@ -557,6 +583,7 @@ static void test_node_killed(void **state)
 {
 	static const char *const talkers[] = {"a1", "b1", "c1", NULL};
 	struct srv A = {0}, B = {0}, C = {0};
+	struct srv *const nodes[] = {&A, &B, &C, NULL};
 	struct member a1, a2, b1, b2, c1, c2;
 	struct member *ac[] = {&a1, &a2, &c1, &c2, NULL};
 	struct member *all[] = {&a1, &a2, &b1, &b2, &c1, &c2, NULL};
@@ -564,13 +591,10 @@ static void test_node_killed(void **state)
 	const long want[] = {150, 250, 150, 250};
 
 	(void)state;
-	if (!redis_start()) {
+	if (!nodes_up(nodes)) {
 		skip();
 		return;
 	}
-	node_start(&A, NULL);
-	node_start(&B, NULL);
-	node_start(&C, NULL);
 	member_join(&a1, &A, "a1", 0);
 	member_join(&a2, &A, "a2", 0);
 	member_join(&b1, &B, "b1", 0);
@@ -593,13 +617,11 @@ static void test_node_killed(void **state)
 		assert_int_equal(ac[i]->lost_notices, 0);
 		assert_int_equal(total_heard(ac[i]), want[i]);
 		assert_int_equal(ac[i]->heard[1], 50);
-		member_close(ac[i]);
 	}
 	free(b1.order);
 	free(b2.order);
-	srv_stop(&A);
-	srv_stop(&C);
-	redis_stop(SIGTERM);
+	nodes_down((struct srv *const[]){&A, &C, NULL}, ac);
+	assert_int_equal(lost_logged((struct srv *const[]){&A, &C, NULL}), 0);
 }
 
 /*
@@ -617,18 +639,17 @@ static void test_broker_restarted(void **state)
 {
 	static const char *const talkers[] = {"a1", NULL};
 	struct srv A = {0}, B = {0};
+	struct srv *const nodes[] = {&A, &B, NULL};
 	struct member a1, a2, b2;
 	struct member *all[] = {&a2, &b2, NULL};
 	const long first[] = {20, 20}, second[] = {50, 20}, last[] = {60, 30};
 	long long deadline;
 
 	(void)state;
-	if (!redis_start()) {
+	if (!nodes_up(nodes)) {
 		skip();
 		return;
 	}
-	node_start(&A, NULL);
-	node_start(&B, NULL);
 	member_join(&a1, &A, "a1", 0);
 	member_join(&a2, &A, "a2", 0);
 	member_join(&b2, &B, "b2", 0);
@@ -678,12 +699,7 @@ static void test_broker_restarted(void **state)
 	assert_true(h_count_in_file(A.log, "broker-down role=publish") >= 1);
 	assert_true(h_count_in_file(A.log, "broker-up role=publish") >= 2);
 	assert_true(h_count_in_file(B.log, "broker-down role=subscribe") >= 1);
-	member_close(&a1);
-	member_close(&a2);
-	member_close(&b2);
-	srv_stop(&A);
-	srv_stop(&B);
-	redis_stop(SIGTERM);
+	nodes_down(nodes, (struct member *const[]){&a1, &a2, &b2, NULL});
 }
 
 /*
@@ -696,6 +712,7 @@ static void test_broker_paused(void **state)
 {
 	static const char *const talkers[] = {"a1", "b1", NULL};
 	struct srv A = {0}, B = {0};
+	struct srv *const nodes[] = {&A, &B, NULL};
 	struct member a1, a2, b1, b2;
 	struct member *all[] = {&a1, &a2, &b1, &b2, NULL};
 	struct member *locals[] = {&a2, &b2, NULL};
@@ -703,12 +720,10 @@ static void test_broker_paused(void **state)
 	const long want[] = {100, 200, 100, 200};
 
 	(void)state;
-	if (!redis_start()) {
+	if (!nodes_up(nodes)) {
 		skip();
 		return;
 	}
-	node_start(&A, NULL);
-	node_start(&B, NULL);
 	member_join(&a1, &A, "a1", 0);
 	member_join(&a2, &A, "a2", 0);
 	member_join(&b1, &B, "b1", 0);
@@ -728,16 +743,12 @@ static void test_broker_paused(void **state)
 		assert_int_equal(all[i]->wrong, 0);
 		assert_int_equal(all[i]->lost_notices, 0);
 		assert_int_equal(total_heard(all[i]), want[i]);
-		member_close(all[i]);
 	}
-	srv_stop(&A);
-	srv_stop(&B);
-	assert_int_equal(h_count_in_file(A.log, "broker-lost"), 0);
-	assert_int_equal(h_count_in_file(B.log, "broker-lost"), 0);
+	nodes_down(nodes, all);
+	assert_int_equal(lost_logged(nodes), 0);
 	/* The pause outlasted a command's bound: sent again, had once. */
 	assert_true(h_count_in_file(A.log, "broker-down role=publish") >= 1);
 	assert_true(h_count_in_file(A.log, "broker-up role=publish") >= 2);
-	redis_stop(SIGTERM);
 }
 
 /*
@@ -751,6 +762,7 @@ static void test_nonreader_on_one_node(void **state)
 {
 	static const char *const talkers[] = {"a1", NULL};
 	struct srv A = {0}, B = {0};
+	struct srv *const nodes[] = {&A, &B, NULL};
 	struct member a1, a2, b2, mute;
 	struct member *all[] = {&a2, &b2, NULL};
 	long sent = 0;
@@ -758,12 +770,10 @@ static void test_nonreader_on_one_node(void **state)
 	long want[2];
 
 	(void)state;
-	if (!redis_start()) {
+	if (!nodes_up(nodes)) {
 		skip();
 		return;
 	}
-	node_start(&A, NULL);
-	node_start(&B, NULL);
 	member_join(&a1, &A, "a1", 0);
 	member_join(&a2, &A, "a2", 0);
 	member_join(&b2, &B, "b2", 0);
@@ -791,13 +801,8 @@ static void test_nonreader_on_one_node(void **state)
 	}
 	assert_int_equal(h_count_in_file(B.log, "reason=slow-reader"), 1);
 	assert_int_equal(h_count_in_file(B.log, "broker-lost"), 0);
-	member_close(&a1);
-	member_close(&a2);
-	member_close(&b2);
 	close(mute.fd);
-	srv_stop(&A);
-	srv_stop(&B);
-	redis_stop(SIGTERM);
+	nodes_down(nodes, (struct member *const[]){&a1, &a2, &b2, NULL});
 }
 
 /*
@@ -811,18 +816,17 @@ static void test_queue_full(void **state)
 {
 	static const char *const talkers[] = {"a1", NULL};
 	struct srv A = {0}, B = {0};
+	struct srv *const nodes[] = {&A, &B, NULL};
 	struct member a1, a2, b2;
 	struct member *locals[] = {&a2, NULL};
 	const long local[] = {2000};
 	long long dropped, deadline;
 
 	(void)state;
-	if (!redis_start()) {
+	if (!nodes_up(nodes)) {
 		skip();
 		return;
 	}
-	node_start(&A, NULL);
-	node_start(&B, NULL);
 	member_join(&a1, &A, "a1", 0);
 	member_join(&a2, &A, "a2", 0);
 	member_join(&b2, &B, "b2", 0);
@@ -858,12 +862,7 @@ static void test_queue_full(void **state)
 	assert_int_equal(sum_after(B.log, "broker-lost role=subscribe lines="),
 			 dropped);
 	assert_int_equal(h_count_in_file(B.log, "reason=sender-queue-full"), 1);
-	member_close(&a1);
-	member_close(&a2);
-	member_close(&b2);
-	srv_stop(&A);
-	srv_stop(&B);
-	redis_stop(SIGTERM);
+	nodes_down(nodes, (struct member *const[]){&a1, &a2, &b2, NULL});
 }
 
 /*
@@ -953,6 +952,7 @@ static void test_broker_late(void **state)
 {
 	static const char *const talkers[] = {"a1", NULL};
 	struct srv A = {0}, B = {0};
+	struct srv *const nodes[] = {&A, &B, NULL};
 	struct member a1, a2, b2;
 	struct member *all[] = {&a2, &b2, NULL};
 	const long want[] = {10, 10};
@@ -984,12 +984,7 @@ static void test_broker_late(void **state)
 	say_numbered(&a1, 1, 10, 10);
 	hear_all(all, want);
 	assert_int_equal(b2.wrong, 0);
-	member_close(&a1);
-	member_close(&a2);
-	member_close(&b2);
-	srv_stop(&A);
-	srv_stop(&B);
-	redis_stop(SIGTERM);
+	nodes_down(nodes, (struct member *const[]){&a1, &a2, &b2, NULL});
 }
 
 int main(void)
