@@ -37,9 +37,10 @@
  * BROKER_TIMEOUT_MS.
  *
  * Threads: broker_start and broker_stop on the main thread; the two
- * threads are the module's own.  Memory: the queue and the feed are
- * charged to the server's budget (--max-memory) at start, released at
- * stop.  Nothing exits; errors are -1/NULL with a message in err.
+ * threads are the module's own.  Memory: the queue, the feed and the
+ * largest XREAD reply are charged to the server's budget (--max-memory)
+ * at start, released at stop.  Nothing exits; errors are -1/NULL with a
+ * message in err.
  */
 #ifndef BROKER_H
 #define BROKER_H

@@ -46,6 +46,7 @@
  *                           unless the room echoes: --chat --echo)
  *   * NAME joined           * NAME left (REASON)      * OLD is now NEW
  *   * welcome, NAME ...     * error: ...              * server stopping
+ *   * lines from other servers were lost: N   (--broker: chat_notice_all)
  * A name is 1..CHAT_NAME_MAX of [A-Za-z0-9_.-], so a message line never
  * starts with "* ", and unique by its look: names whose ASCII confusable
  * skeletons match (aIice, a1ice, ALICE and alice) are one name.  The default

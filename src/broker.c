@@ -693,13 +693,15 @@ struct broker *broker_start(const char *url, struct chat_room *room,
 	b->log = log;
 	b->budget = budget;
 	b->half_cap = BROKER_QUEUE_BYTES / 2;
-	/* The queue, and the feed's voice (at most a member's cost). */
-	b->charged = BROKER_QUEUE_BYTES + chat_member_cost(max_text);
+	/* The queue, the feed's voice (at most a member's cost) and the
+	 * largest XREAD reply (hiredis holds one at a time). */
+	b->charged = BROKER_QUEUE_BYTES + chat_member_cost(max_text) +
+		     BROKER_READ_COUNT * BROKER_ENTRY_MAX;
 	if (membudget_charge(budget, b->charged) == -1) {
-		free(b);
 		net_error(err, errlen,
 			  "--max-memory is too small for --broker (%zu bytes)",
-			  BROKER_QUEUE_BYTES + chat_member_cost(max_text));
+			  b->charged);
+		free(b);
 		return NULL;
 	}
 	b->halves[0].buf = malloc(b->half_cap);
