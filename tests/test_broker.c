@@ -258,6 +258,7 @@ struct member {
 	long wrong;	     /* out of order or twice */
 	long lost_notices, lost_lines;
 	long other_messages; /* from nobody in names[] (an echo) */
+	long who_notes;	     /* /who's line on the other servers */
 	char *order;	     /* sender indexes, in the order heard */
 	size_t order_len, order_cap;
 };
@@ -308,6 +309,10 @@ static void heard(struct member *m, const char *line)
 		m->lost_lines += atol(line + sizeof(lost) - 1);
 		return;
 	}
+	if (strncmp(line, "* this server is ", 17) == 0 &&
+	    strstr(line, "; members on other servers (--broker) are not "
+			 "listed: this server cannot know them") != NULL)
+		m->who_notes++;
 	if (line[0] == '*' || colon == NULL)
 		return;
 	for (int i = 0; i < SENDERS && m->names[i] != NULL; i++) {
@@ -941,6 +946,22 @@ static void test_bad_urls(void **state)
 			h_count_in_file(p.err_path, "--broker needs --chat"),
 			1);
 	}
+	{ /* the queue and the feed do not fit the budget */
+		const char *argv[] = {"--chat",
+				      "--broker",
+				      "redis://127.0.0.1:6379",
+				      "--max-memory",
+				      "1M",
+				      "0",
+				      NULL};
+
+		assert_int_equal(h_spawn(&p, "mtserver", argv, NULL), 0);
+		assert_int_equal(h_wait_exit(&p, 10000), 1);
+		assert_int_equal(h_count_in_file(p.err_path,
+						 "--max-memory is too small "
+						 "for --broker"),
+				 1);
+	}
 }
 
 /*
@@ -984,6 +1005,15 @@ static void test_broker_late(void **state)
 	say_numbered(&a1, 1, 10, 10);
 	hear_all(all, want);
 	assert_int_equal(b2.wrong, 0);
+	/* /who lists this server and says what it cannot. */
+	srv_send(b2.fd, "/who\n");
+	{
+		long long deadline = h_now_ms() + WAIT_MS;
+
+		while (b2.who_notes == 0 && h_now_ms() < deadline)
+			(void)member_read(&b2, 10);
+	}
+	assert_int_equal(b2.who_notes, 1);
 	nodes_down(nodes, (struct member *const[]){&a1, &a2, &b2, NULL});
 }
 
