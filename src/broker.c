@@ -255,6 +255,7 @@ static void link_down(struct broker *b, struct link *l, const char *error)
 static int link_up(struct broker *b, struct link *l)
 {
 	char error[128];
+	redisReply *r;
 
 	if (l->ctx != NULL)
 		return 0;
@@ -268,6 +269,17 @@ static int link_up(struct broker *b, struct link *l)
 		link_down(b, l, error);
 		return -1;
 	}
+	/* Up once it answers: a stopped broker's kernel still accepts. */
+	r = redisCommand(l->ctx, "PING");
+	if (r == NULL || r->type != REDIS_REPLY_STATUS) {
+		snprintf(error, sizeof(error), "%s",
+			 r != NULL && r->str != NULL ? r->str : l->ctx->errstr);
+		if (r != NULL)
+			freeReplyObject(r);
+		link_down(b, l, error);
+		return -1;
+	}
+	freeReplyObject(r);
 	log_event(b, &(struct logline_broker){.event = LOGLINE_BROKER_UP,
 					      .role = l->role});
 	l->backoff_ms = BROKER_BACKOFF_MIN_MS;
