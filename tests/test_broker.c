@@ -918,6 +918,61 @@ static void test_flood_over_three_nodes(void **state)
 	redis_stop(SIGTERM);
 }
 
+/*
+ * Whoever can write to the broker can write to the stream: an entry that
+ * is not whole printable lines (a terminal escape, a line without its
+ * newline, a missing field) reaches no member and is logged
+ * reason=malformed, one line each; a good entry after them is heard.
+ */
+static void test_malformed_entries(void **state)
+{
+	static const char *const talkers[] = {"eve", NULL};
+	static const char *const bad[][2] = {
+		{"seq", "eve: \x1b[2Jcleared\n"}, /* an escape */
+		{"seq", "eve: no newline"},
+		{"nothing", "eve: 1\n"}, /* no seq */
+	};
+	struct srv A = {0};
+	struct srv *const nodes[] = {&A, NULL};
+	struct member a2;
+	struct member *all[] = {&a2, NULL};
+	const long want[] = {1};
+	struct timeval tv = {.tv_sec = 2};
+	redisContext *c;
+
+	(void)state;
+	if (!nodes_up(nodes)) {
+		skip();
+		return;
+	}
+	member_join(&a2, &A, "a2", 0);
+	member_listen(&a2, talkers);
+	c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
+	assert_true(c != NULL && c->err == 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		redisReply *r = redisCommand(c,
+					     "XADD %s * node x:1 run 1 %s 1 "
+					     "dropped 0 lines %s",
+					     KEY, bad[i][0], bad[i][1]);
+
+		assert_true(r != NULL && r->type == REDIS_REPLY_STRING);
+		freeReplyObject(r);
+	}
+	freeReplyObject(redisCommand(c,
+				     "XADD %s * node x:1 run 1 seq 1 dropped 0 "
+				     "lines %s",
+				     KEY, "eve: 1\n"));
+	redisFree(c);
+	hear_all(all, want);
+	settle(all, 300);
+	assert_int_equal(total_heard(&a2), 1);
+	assert_int_equal(a2.other_messages, 0);
+	assert_int_equal(a2.lost_notices, 0);
+	srv_wait_log(&A, "broker-lost role=subscribe lines=1 reason=malformed",
+		     3);
+	nodes_down(nodes, all);
+}
+
 /* Bad --broker URLs: one line, exit 2; --broker without --chat too. */
 static void test_bad_urls(void **state)
 {
@@ -1030,6 +1085,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_broker_late, teardown),
 		cmocka_unit_test_teardown(test_flood_over_three_nodes,
 					  teardown),
+		cmocka_unit_test_teardown(test_malformed_entries, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
