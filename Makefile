@@ -2,12 +2,13 @@
 # mtserver: thread-per-connection TCP/UDP line server, its iterative twin,
 # a client and a load generator.  See README.md.
 #
-#   make                 ./mtserver ./stserver ./mtclient bench/flood
+#   make                 ./mtserver ./stserver ./epserver ./rpserver
+#                        ./mtclient bench/flood
 #   make test (= check)  every test suite (installs libcmocka-dev if root)
 #   make test VARIANT=asan|tsan   the same suites under a sanitizer
 #   make run             builds everything, then ./mtserver 8888
 #   make bench [QUICK=1] [PUBLISH=1]   the benchmark (bench/)
-#   make compare|lesson-udp|lesson-handshake|lesson-chat [QUICK=1] [PUBLISH=1]
+#   make compare|lesson-udp|lesson-handshake|lesson-chat|lesson-models [QUICK=1] [PUBLISH=1]
 #                           the lessons (lessons/)
 #   make test-repeat N=20   make test N times; make test-stress N=5 the
 #                           same while stress-ng keeps both CPUs busy
@@ -91,7 +92,8 @@ endif
 # also uses the server library's socket helpers, net.h).  lessons/wire/wire,
 # the handshake lesson's capture reader, is wire_main.c over wire.c and the
 # server library.
-SERVER_MAINS = src/mtserver.c src/stserver.c src/mtclient.c
+SERVER_MAINS = src/mtserver.c src/stserver.c src/ptserver.c src/epserver.c \
+	       src/rpserver.c src/mtclient.c
 LIB_SRCS     = $(filter-out $(SERVER_MAINS),$(wildcard src/*.c))
 FLOOD_SRCS   = $(filter-out bench/src/flood.c,$(wildcard bench/src/*.c))
 WIRE_SRCS    = lessons/wire/wire.c
@@ -103,7 +105,8 @@ FLOOD_OBJS   = $(FLOOD_SRCS:%.c=$(BUILD)/%.o)
 WIRE_OBJS    = $(WIRE_SRCS:%.c=$(BUILD)/%.o)
 HARNESS_OBJS = $(HARNESS_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS    = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
-PROGRAMS     = $(OUT)/mtserver $(OUT)/stserver $(OUT)/mtclient $(FLOOD) $(WIRE)
+PROGRAMS     = $(OUT)/mtserver $(OUT)/stserver $(OUT)/ptserver \
+	       $(OUT)/epserver $(OUT)/rpserver $(OUT)/mtclient $(FLOOD) $(WIRE)
 
 # Tests that replace a libc call to reach an error path nothing else can
 # cause: WRAP_<test> = -Wl,--wrap=symbol.
@@ -114,7 +117,8 @@ WRAP_test_ops_clock = -Wl,--wrap=pthread_cond_init \
 WRAP_test_log = -Wl,--wrap=write
 WRAP_test_hostile_outbox = -Wl,--wrap=malloc
 
-.PHONY: fuzz fuzz-build all test check run-tests bench compare lesson-udp lesson-handshake lesson-chat run \
+.PHONY: fuzz fuzz-build all test check run-tests bench compare lesson-udp lesson-handshake lesson-chat \
+	lesson-models run \
 	install uninstall clean check-cmocka check-peers check-zlib check-hiredis lint format test-repeat test-stress
 all: $(PROGRAMS)
 
@@ -152,7 +156,8 @@ check-hiredis:
 
 # The load generator's suites also link its library: LIBS_<test>; the
 # capture reader's, its parser.
-FLOOD_TESTS = test_hist test_fmsg test_fcli test_flood test_chat test_hdrlog
+FLOOD_TESTS = test_hist test_fmsg test_fcli test_flood test_chat test_hdrlog \
+	test_fleet
 $(foreach t,$(FLOOD_TESTS),$(eval LIBS_$(t) = $(BUILD)/libflood.a))
 LIBS_test_wire = $(WIRE_OBJS)
 
@@ -241,6 +246,9 @@ lesson-handshake: all
 	bash lessons/lesson-handshake.sh
 lesson-chat: all lessons/peers/naive_chat
 	bash lessons/lesson-chat.sh
+# Every concurrency model built here, side by side (lessons/README.md).
+lesson-models: all
+	bash lessons/lesson-models.sh
 
 # The ping-pong peer: the minimal thread-per-connection echo loop.
 bench/peers/tpc_echo: bench/peers/tpc_echo.c
@@ -268,18 +276,20 @@ test-stress: check-cmocka
 # LOGROTATEDIR, /etc/logrotate.d, where logrotate reads it) and the
 # documents; uninstall removes exactly those files (the options file only
 # when unchanged), and the one directory that is only ours.
-MANPAGES = man/mtserver.1 man/stserver.1 man/mtclient.1 man/mtflood.1
-INSTALLED_BINS = mtserver stserver mtclient mtflood
+MANPAGES = man/mtserver.1 man/stserver.1 man/ptserver.1 man/epserver.1 \
+	   man/mtclient.1 man/mtflood.1
+INSTALLED_BINS = mtserver stserver ptserver epserver rpserver mtclient mtflood
 DOCS = README.md LICENSE
 DEFAULT_FILE = $(DESTDIR)$(SYSCONFDIR)/default/mtserver
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LOGROTATEDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(DOCDIR)
-	install -m 755 $(OUT)/mtserver $(OUT)/stserver $(OUT)/mtclient \
-	    $(DESTDIR)$(BINDIR)/
+	install -m 755 $(OUT)/mtserver $(OUT)/stserver $(OUT)/ptserver \
+	    $(OUT)/epserver $(OUT)/rpserver $(OUT)/mtclient $(DESTDIR)$(BINDIR)/
 	install -m 755 $(FLOOD) $(DESTDIR)$(BINDIR)/mtflood
 	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
+	ln -sf epserver.1 $(DESTDIR)$(MANDIR)/man1/rpserver.1
 	sed -e 's|/usr/bin/mtserver|$(BINDIR)/mtserver|g' \
 	    -e 's|/etc/default/mtserver|$(SYSCONFDIR)/default/mtserver|g' \
 	    dist/mtserver.service >$(DESTDIR)$(UNITDIR)/mtserver.service
@@ -298,6 +308,7 @@ install: all
 uninstall:
 	rm -f $(INSTALLED_BINS:%=$(DESTDIR)$(BINDIR)/%) \
 	    $(MANPAGES:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
+	    $(DESTDIR)$(MANDIR)/man1/rpserver.1 \
 	    $(DESTDIR)$(UNITDIR)/mtserver.service \
 	    $(DESTDIR)$(UNITDIR)/mtserver.socket \
 	    $(DESTDIR)$(LOGROTATEDIR)/mtserver \
@@ -386,7 +397,7 @@ format:
 	clang-format -i $(FORMAT_SRCS)
 
 clean:
-	rm -rf build mtserver stserver mtclient bench/flood lessons/wire/wire \
+	rm -rf build mtserver stserver ptserver epserver rpserver mtclient bench/flood lessons/wire/wire \
 	    bench/peers/tpc_echo lessons/peers/naive_chat
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -367,6 +367,15 @@ class Bench:
                         "thread-per-connection loop%s" % (c, " (median of %d alternating rounds)" % rounds
                                                           if rounds > 1 else ""),
                         x_txt(r), ">= 0.95x", met_if(r, "ge", 0.95))
+        # The event-loop models against redis-server (issue 23).
+        for c in [s["_mid"]] + ([s["_big"]] if s.get("_big") else []):
+            redis = self.run_get(pp_id("redis", c), "messages_per_s")
+            for tool, want in (("epserver", 1.0), ("rpserver", 1.3)):
+                r = ratio(self.run_get(pp_id(tool, c), "messages_per_s"), redis, 4)
+                if r == "" and not self.run_get(pp_id(tool, c), "messages_per_s"):
+                    continue
+                self.target("pp_%s_%s_vs_redis" % (tool, c), "ping-pong, %s clients: %s --echo -q msgs/s vs "
+                            "redis-server" % (c, tool), x_txt(r), ">= %sx" % want, met_if(r, "ge", want))
         m, p = self.flood("pp_mtserver_1", "rtt_us.p50"), self.flood("pp_redis_1", "rtt_us.p50")
         self.target("pp_1_p50", "ping-pong, 1 client: mtserver p50 round trip vs redis-server",
                     "%s us vs %s us" % (m or "-", p or "-"), "<= redis", met_if(m, "le", p))
@@ -396,6 +405,15 @@ class Bench:
         self.target("mem_rss", "%s idle clients: mtserver VmRSS while held" % fmt_num(n), "%s MB" % (rss or "-"),
                     "<= %s MB" % s["_rss_target_mb"],
                     met_if(rss, "le", s["_rss_target_mb"]) if held == n else "n/a")
+        for tool in ("epserver", "rpserver"):
+            rid = "hold_%s_%s" % (tool, n)
+            peak, rss, base = (self.run_get(rid, k) for k in ("server_sockets_peak", "vmrss_kb", "vmrss_before_kb"))
+            if not peak:
+                continue
+            per = ratio("%d" % (float(rss or 0) - float(base or 0)), peak, 2) if is_num(rss) and is_num(base) else ""
+            self.target("mem_%s_per_client" % tool, "%s idle clients: %s VmRSS per client" % (fmt_num(n), tool),
+                        "%s KB" % (per or "-"), "<= 1.5 KB",
+                        met_if(per, "le", 1.5) if self.flood(rid, "connections_held") == n else "n/a")
         if big:
             held = self.flood("hold_mtserver_" + big, "connections_held")
             self.target("mem_big", "%s idle clients: how many mtserver holds" % fmt_num(big),
@@ -617,7 +635,8 @@ def kb_mb(kb):
     return "%.1f" % (float(kb) / 1024) if is_num(kb) else "-"
 
 
-TOOL_NAMES = {"tpc": "minimal loop", "redis": "redis-server", "go": "Go echo"}
+TOOL_NAMES = {"tpc": "minimal loop", "redis": "redis-server", "go": "Go echo", "epserver": "epserver (1 loop)",
+              "rpserver": "rpserver (2 loops)"}
 
 
 class BenchReport:
@@ -728,7 +747,7 @@ peer in this run. %s\n\n""" % (j("sections.pingpong.load"), j("sections.pingpong
         for i in range(self.count("sections.pingpong.clients")):
             c = j("sections.pingpong.clients.%d" % i)
             m = self.r("pp_mtserver_" + c, "messages_per_s")
-            for tool in ("mtserver", "tpc", "redis", "go"):
+            for tool in ("mtserver", "tpc", "redis", "go", "epserver", "rpserver"):
                 rid = "pp_%s_%s" % (tool, c)
                 if not self.r(rid, "tool"):
                     continue
@@ -739,7 +758,7 @@ peer in this run. %s\n\n""" % (j("sections.pingpong.load"), j("sections.pingpong
                            self.pp_target(c) if mt else " | "))
         self.w("\n")
         self.pp_rounds_table()
-        self.servers_list("pingpong", "mtserver", "tpc", "redis", "go")
+        self.servers_list("pingpong", "mtserver", "tpc", "redis", "go", "epserver", "rpserver")
 
     def pp_rounds_table(self):
         rounds = self.jv("sections.pingpong.rounds")
@@ -830,7 +849,8 @@ VmRSS once the clients have left. KB/conn = (VmRSS − VmRSS before) ÷ sockets.
         self.w("| tool | command | held (flood) | server sockets | VmRSS MB | VmHWM MB | after MB | KB/conn | threads |\n")
         self.w("|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
         n, big = j("sections.memory.clients"), j("sections.memory.big")
-        for rid in ("hold_mtserver_" + n, "hold_go_" + n, "hold_mtserver_" + big):
+        for rid in ("hold_mtserver_" + n, "hold_go_" + n, "hold_epserver_" + n, "hold_rpserver_" + n,
+                    "hold_mtserver_" + big):
             if not self.r(rid, "tool"):
                 continue
             rss, base, peak = self.r(rid, "vmrss_kb"), self.r(rid, "vmrss_before_kb"), self.r(rid, "server_sockets_peak")

@@ -34,7 +34,8 @@
 #   dependencies  need_cmd
 #   /proc         rss_kb, hwm_kb, threads_of, sockets_of, cpu_busy_pct
 #   results       fact, fact_list (what a run saw, for benchlib.py),
-#                 py (a Python helper), bget (a value of a JSON file)
+#                 py (a Python helper), bget (a value of a JSON file),
+#                 plot_png (a gnuplot picture)
 
 export BENCH_NAME=${BENCH_NAME:-bench} # benchlib.py's messages say it too
 BENCH_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
@@ -432,6 +433,20 @@ fact_list() {
 py() {
 	need_cmd python3 python3 || die "python3 is needed for $1"
 	python3 "$@"
+}
+# plot_png SCRIPT PNG SETTINGS: draw PNG with the gnuplot SCRIPT, given
+# SETTINGS (gnuplot -e); gnuplot-nox is installed by need_cmd when missing.
+# 0 when drawn, or when there is no gnuplot (said: no picture); 1, with
+# gnuplot's words, when it fails.
+plot_png() {
+	if ! need_cmd gnuplot gnuplot-nox; then
+		say "no picture"
+	elif gnuplot -e "$3" "$1" 2>"$T/gnuplot.err" && [[ -s $2 ]]; then
+		say "wrote $2"
+	else
+		cat "$T/gnuplot.err" >&2
+		return 1
+	fi
 }
 # bget [--num] FILE KEY...: each KEY's value in the JSON file FILE, one a
 # line ("" when absent; --num: with thousands separators).

@@ -105,7 +105,8 @@ install_it() {
 	say "installed; the package holds:"
 	dpkg -L mtserver | sort >&2
 	local f
-	for f in /usr/bin/mtserver /usr/bin/stserver /usr/bin/mtclient /usr/bin/mtflood \
+	for f in /usr/bin/mtserver /usr/bin/stserver /usr/bin/ptserver /usr/bin/epserver /usr/bin/rpserver \
+		/usr/bin/mtclient /usr/bin/mtflood /usr/share/man/man1/epserver.1.gz \
 		/usr/share/man/man1/mtserver.1.gz /usr/share/man/man1/mtflood.1.gz \
 		/lib/systemd/system/mtserver.service /lib/systemd/system/mtserver.socket \
 		/etc/default/mtserver /etc/logrotate.d/mtserver \

@@ -5,7 +5,9 @@
  *
  * Input: arguments separated by NUL bytes (at most 32).  Oracles: the
  * result is one of the four, an error comes with a message, and options
- * to run with are within fcli.h's limits.
+ * to run with are within fcli.h's limits; a run has 1..16 servers, each
+ * a name without blanks or control bytes and a port, the first of them
+ * the reports' host and port.
  */
 #include <string.h>
 
@@ -53,5 +55,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(memchr(o.host, '\0', sizeof(o.host)) != NULL);
 	for (const char *h = o.host; *h != '\0'; h++) /* no blank, no control */
 		FUZZ_CHECK((unsigned char)*h > ' ' && *h != 0x7f);
+	FUZZ_CHECK(o.nverify <= FCLI_VERIFY_MAX);
+	FUZZ_CHECK(o.reconnect <= FCLI_RECONNECT_MAX);
+	FUZZ_CHECK(o.first_client <= FCLI_FIRST_CLIENT_MAX);
+	if (o.merge != NULL || o.verify_log != NULL)
+		return 0; /* no server */
+	/* The servers: one at least, --hosts' each a name and a port. */
+	FUZZ_CHECK(o.nhosts >= 1 && o.nhosts <= FCLI_HOSTS_MAX);
+	for (unsigned i = 0; i < o.nhosts; i++) {
+		const char *h = o.hosts[i].host;
+
+		FUZZ_CHECK(o.hosts[i].port >= 1);
+		FUZZ_CHECK(memchr(h, '\0', sizeof(o.hosts[i].host)) != NULL &&
+			   h[0] != '\0');
+		for (; *h != '\0'; h++)
+			FUZZ_CHECK((unsigned char)*h > ' ' && *h != 0x7f);
+	}
+	FUZZ_CHECK(strcmp(o.host, o.hosts[0].host) == 0 &&
+		   o.port == o.hosts[0].port);
 	return 0;
 }

@@ -23,7 +23,9 @@
  * wait in its voice, the frame it was reading waits paused (chat_ready,
  * FRAME_PAUSE), and it reads nothing more from its client (TCP pushes back on
  * it).  Senders that wait take turns, first come first served (a FIFO of
- * voices), so a flooder gets no more turns than anyone else.  A member is
+ * voices), so a flooder gets no more turns than anyone else; a turn costs
+ * one wake-up (the first in line is woken once nobody is behind, and each
+ * sender that posts wakes the next), not a timer.  A member is
  * dropped (its worker leaves with reason=slow-reader, the others read "* NAME
  * left (too slow)") only when it is behind and its socket took fewer than
  * CHAT_PROGRESS_BYTES in CHAT_SLOW_MS: no progress, whatever anyone
@@ -117,8 +119,11 @@
 /* How often a member whose socket's send buffer is full tries to send
  * more (the room counts its progress in what the socket takes). */
 #define CHAT_NUDGE_MS 50
-/* How often a held-back sender looks again. */
-#define CHAT_RETRY_MS 10
+/* How often a held-back sender looks again at the room, to drop the
+ * members that make no progress: its turn itself wakes it (the room
+ * wakes the first sender in line as soon as nobody is behind), so this
+ * is not how soon it goes. */
+#define CHAT_RETRY_MS 100
 
 struct chat_room;
 
@@ -228,8 +233,10 @@ bool chat_say_as(struct chat_room *room, struct chat_voice *v, const char *name,
  * m's voice holds lines not yet posted (they are posted here in m's
  * turn, once every member can take them).  Also drops the members that
  * are behind and made no progress (CHAT_PROGRESS_BYTES in CHAT_SLOW_MS).
- * A sender told false looks again within CHAT_RETRY_MS.  No lock taken
- * while nobody is behind and m has nothing waiting. */
+ * A sender told false is woken (outbox_wake on its outbox) when its
+ * turn may have come, and looks again within CHAT_RETRY_MS anyway.  No
+ * lock taken while nobody is behind and m has nothing waiting; a member
+ * with nothing waiting looks only at itself. */
 bool chat_may_read(struct chat_room *room, struct chat_member *m);
 
 /* Why the room gave up on m ("slow-reader"), or NULL. */

@@ -75,7 +75,26 @@
 /* --max-memory: beyond a tebibyte is a typo. */
 #define CLI_MAX_MEMORY (1L << 40)
 
-enum cli_kind { CLI_MTSERVER, CLI_STSERVER };
+/* ptserver's pool: the clients it serves at once (the others wait for a
+ * thread).  Enough blocked sessions to keep 16 cores busy, a fixed
+ * number so that figures compare across machines; at most as many as
+ * a thread-per-connection server would start. */
+#define CLI_DEFAULT_THREADS 64
+#define CLI_MAX_THREADS	    100000L
+
+/* The concurrency models (server.h): thread per connection, iterative,
+ * a prethreaded pool, one epoll loop, N SO_REUSEPORT loops.  All but
+ * stserver take mtserver's options. */
+enum cli_kind {
+	CLI_MTSERVER,
+	CLI_STSERVER,
+	CLI_PTSERVER,
+	CLI_EPSERVER,
+	CLI_RPSERVER
+};
+
+/* --loops: one per CPU is the point; far beyond that is a typo. */
+#define CLI_MAX_LOOPS 256
 
 enum cli_result {
 	CLI_RUN,     /* config filled: start the server */
@@ -86,7 +105,7 @@ enum cli_result {
 
 struct config {
 	enum cli_kind kind;
-	const char *prog;      /* "mtserver" or "stserver" */
+	const char *prog;      /* "mtserver", "stserver", "epserver"... */
 	const char *bind_addr; /* numeric IPv4/IPv6 address; NULL: every
 				  address, IPv6 and IPv4 (net_any_addr) */
 	unsigned port;	       /* 0: the kernel picks one */
@@ -112,6 +131,7 @@ struct config {
 	long max_line;	       /* bytes */
 	long drain_timeout_ms; /* --drain-timeout, in milliseconds */
 	int backlog;
+	long threads; /* --threads: ptserver's pool */
 	/* --proxy-protocol: every TCP connection starts with a PROXY
 	 * header (proxyproto.h), from one of proxy_from when any. */
 	bool proxy_protocol;
@@ -122,6 +142,7 @@ struct config {
 	/* --metrics ADDR:PORT as given (NULL: off), and parsed. */
 	const char *metrics;
 	struct net_addr metrics_addr;
+	long loops; /* rpserver --loops; 0: the online CPUs */
 };
 
 enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,

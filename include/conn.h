@@ -2,18 +2,21 @@
 /*
  * conn.h - one TCP client's session: receive, frame, log, echo.
  *
- * conn_serve() is the receive loop both servers run for a client:
- * mtserver on a thread of the client's own, stserver on its only thread.
- * Data flows one way: socket -> framing (frame.h) -> handler (count,
- * log, echo, "quit") -> logger (log.h).  The loop waits in poll(2) on the
- * client and on the server's stop descriptor, so a shutdown wakes every
- * session at once; it then drains: reads on until the client closes or
- * stays quiet for CONN_DRAIN_QUIET_MS, but not past the server's one
- * drain deadline (reason "drain-timeout", counted in stats drain_cut).
- * Echo replies go out through the
- * session's outbox (outbox.h), never with a blocking send: while replies
- * wait for the client to read them, the session waits for POLLOUT
- * instead of reading, so TCP pushes back on a client that does not read.
+ * A session is a state machine (session.h) that any driver steps;
+ * conn_serve() is the blocking driver, run to the session's end on one
+ * thread: mtserver's thread of the client's own, stserver's only thread
+ * (epserver and rpserver step sessions from an event loop, evloop.h).
+ * What follows holds in every driver.  Data flows one way: socket ->
+ * framing (frame.h) -> handler (count, log, echo, "quit") -> logger
+ * (log.h).  The session waits (in poll(2), or its loop's epoll_wait) on
+ * the client and on the server's stop, so a shutdown wakes every session
+ * at once; it then drains: reads on until the client closes or stays
+ * quiet for CONN_DRAIN_QUIET_MS, but not past the server's one drain
+ * deadline (reason "drain-timeout", counted in stats drain_cut).  Echo
+ * replies go out through the session's outbox (outbox.h), never with a
+ * blocking send: while replies wait for the client to read them, the
+ * session waits for POLLOUT instead of reading, so TCP pushes back on a
+ * client that does not read.
  *
  * A session ends when the client closes (its last unterminated message
  * is still delivered), sends "quit", completes no message for the idle

@@ -60,6 +60,10 @@
 /* Each of the logger's two buffers: big enough that 200 busy clients
  * rarely wait for the disk, small enough not to matter in RSS. */
 #define LOG_BUFFER_SIZE (4 * (size_t)1024 * 1024)
+/* Beyond what log_append may fill, room that only log_try_append takes:
+ * the signal thread's event lines (64 bytes and less; 64 of them) are
+ * not lost because clients filled the buffers. */
+#define LOG_RESERVE ((size_t)4096)
 /* How long a line may wait in memory when not on a terminal.  (The
  * tests build one copy of log.c with a minute here, to tell a terminal's
  * write-at-once from this timer.) */
@@ -98,7 +102,9 @@ int log_open_path(const char *path, int *created);
  * logger's buffers are full.  Returns 0, or -1 with EMSGSIZE. */
 int log_append(struct logger *lg, const char *data, size_t len);
 
-/* log_append that never waits: when the buffers have no room the lines
+/* log_append that never waits, with LOG_RESERVE more room than
+ * log_append has (so clients filling the buffers do not cost the signal
+ * thread its lines): when even that is full the lines
  * are dropped and counted as lost (log_close reports them), and -1 with
  * EAGAIN (or EMSGSIZE) is returned, else 0.  For a thread that must
  * stay free whatever the log does (the signal thread). */

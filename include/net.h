@@ -67,6 +67,12 @@ char *net_format(const struct sockaddr *sa, char *buf, size_t len);
 int net_tcp_listen(const struct net_addr *a, int backlog, char *err,
 		   size_t errlen);
 
+/* net_tcp_listen with SO_REUSEPORT: more listeners may bind the same
+ * address and port (each with it), and the kernel spreads connections
+ * over them. */
+int net_tcp_listen_shared(const struct net_addr *a, int backlog, char *err,
+			  size_t errlen);
+
 /* A bound UDP socket.  -1 on error with err filled. */
 int net_udp_bind(const struct net_addr *a, char *err, size_t errlen);
 

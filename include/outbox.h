@@ -151,6 +151,11 @@ size_t outbox_posted(struct outbox *ob);
  * at once, even while that worker waits for POLLOUT. */
 void outbox_shutdown_posts(struct outbox *ob);
 
+/* Any thread, while posts are enabled: makes outbox_wake_fd() readable,
+ * as a post would, so that the owner looks again at whatever it waits
+ * for (a chat room: its sender's turn came).  Never blocks. */
+void outbox_wake(struct outbox *ob);
+
 /* Owner, while its own queue holds bytes: takes the wake-up without
  * taking the inbox, so that it can keep outbox_wake_fd() in its poll(2)
  * (to hear outbox_shutdown_posts) without the descriptor staying

@@ -105,6 +105,28 @@ enum pp_status pp_read(int fd, int stop_fd, long long deadline_ms,
 		       const atomic_llong *stop_deadline_ms,
 		       struct pp_header *h);
 
+/* pp_feed's state: the header's bytes taken so far. */
+struct pp_reader {
+	unsigned char buf[PP_PARSE_MAX];
+	size_t have;	    /* bytes of buf taken off the socket */
+	size_t skip;	    /* a version 2 header's TLV bytes still to drop */
+	bool done;	    /* parsed: only skip is left */
+	struct pp_header h; /* the answer */
+};
+
+/* Starts a reader (no allocation). */
+void pp_reader_init(struct pp_reader *r);
+
+/*
+ * pp_read without waiting, for an event loop: takes what has come of
+ * the header off the non-blocking-read socket fd (MSG_DONTWAIT), as
+ * pp_read does.  PP_NEED_MORE: call again once fd is readable (the
+ * caller keeps the deadline); PP_DONE: r->h is the header, and nothing
+ * past it was read; PP_ERROR: r->h.error says why (h.empty, as pp_read
+ * sets it).
+ */
+enum pp_status pp_feed(struct pp_reader *r, int fd);
+
 /* A trusted network: --proxy-from 10.0.0.0/8, 2001:db8::/32, or one
  * address (a /32 or /128). */
 struct pp_net {

@@ -11,8 +11,8 @@
  * summary.
  *
  * Memory: the per-address table (iplimit.h); seats_free frees it.
- * Threads: seats_take from the accepting thread only; seats_give,
- * seats_take_address and seats_peak from any thread.
+ * Threads: every function from any thread (an event-loop model accepts
+ * on several).
  * Failure: seats_init returns -1 with errno (ENOMEM).
  */
 #ifndef SEATS_H

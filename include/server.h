@@ -92,10 +92,14 @@ struct server {
 	/* CLOCK_MONOTONIC ms by which every session must have drained;
 	 * 0 until the first server_stop sets it. */
 	atomic_llong drain_deadline_ms;
+	/* Any accepting thread (an event-loop model has several): */
+	atomic_uint_fast64_t next_id; /* connection numbers, from 1 */
+	atomic_bool fd_shortage;      /* in an EMFILE burst (logged once) */
+	/* Guards reserve_fd while accepting threads shed clients.  Taken
+	 * alone. */
+	pthread_mutex_t shed_lock;
 	/* Main thread only: */
-	uint64_t next_id; /* connection numbers, from 1 */
-	bool fd_shortage; /* in an EMFILE burst (logged once) */
-	bool stopping;	  /* accepting what the queue holds at stop */
+	bool stopping; /* accepting what the queue holds at stop */
 	long stop_accepts;
 	pthread_t udp_thread;
 	bool udp_running;
@@ -164,6 +168,26 @@ void server_announce(const struct server *srv, FILE *out);
  * clients already in the accept queue (without waiting, at most a full
  * backlog, before the drain deadline), then NULL. */
 struct conn *server_accept(struct server *srv);
+
+/* server_accept_one's answers. */
+enum server_take {
+	SERVER_TOOK,  /* *out is a new session, counted as active */
+	SERVER_NEXT,  /* a client was refused (or accept failed): again */
+	SERVER_EMPTY, /* nothing queued */
+};
+
+/* Takes one client from listen_fd (non-blocking) without waiting, within
+ * the limits, as server_accept does: for an event loop, which knows the
+ * listener is readable and the server's state.  Any thread. */
+enum server_take server_accept_one(struct server *srv, int listen_fd,
+				   struct conn **out);
+
+/* Another listener on the server's address and port, non-blocking,
+ * beside the first (rpserver: both have SO_REUSEPORT, and the kernel
+ * spreads new connections over them).  The fd, or -1 with err (a
+ * listener passed by systemd or an upgrade without SO_REUSEPORT:
+ * EADDRINUSE). */
+int server_listen_again(struct server *srv, char *err, size_t errlen);
 
 /* Sends a refused client line (proto.h), logs reason, frees c (which
  * gives back its seat, if it had one). */

@@ -100,15 +100,8 @@ write_results() {
 	py lessons/lessonlib.py results compare "$T" "$out.json" || rc=1
 	py lessons/lessonlib.py render compare "$out.json" >"$out.md"
 	py lessons/lessonlib.py render compare-dat "$out.json" >"$out.dat"
-	if ! need_cmd gnuplot gnuplot-nox; then
-		say "no picture"
-	elif gnuplot -e "datafile='$out.dat'; outfile='$out.png'; cap=$CAP; msgs=$MESSAGES; think=$THINK_MS" \
-		lessons/compare.gp 2>"$T/gnuplot.err" && [[ -s $out.png ]]; then
-		say "wrote $out.png"
-	else
-		cat "$T/gnuplot.err" >&2
-		rc=1
-	fi
+	plot_png lessons/compare.gp "$out.png" \
+		"datafile='$out.dat'; outfile='$out.png'; cap=$CAP; msgs=$MESSAGES; think=$THINK_MS" || rc=1
 	say "wrote $out.json, $out.md and $out.dat (${SECONDS} s)"
 	return "$rc"
 }

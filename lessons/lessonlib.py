@@ -4,12 +4,15 @@
 of bench/benchlib.py; the lessons' bash scripts only run programs and
 record facts (fact ID KEY VALUE in DIR/facts, see bench/run.sh).
 
-    lessonlib.py results compare|lossy|chat DIR OUT.json
+    lessonlib.py results compare|lossy|chat|models DIR OUT.json
                       the lesson's results from DIR (its facts, flood's JSON
                       reports); exit 1 when a run failed
-    lessonlib.py render compare|compare-dat|lossy|chat FILE.json
+    lessonlib.py render compare|compare-dat|lossy|chat|models|models-dat FILE.json
     lessonlib.py gaps CAPTURE.txt  the seconds between a tcpdump capture's
                                    packets (lessons/lesson-handshake.sh)
+    lessonlib.py ticks PID         the CPU ticks (user + system, the
+                                   process's and its reaped children's) of
+                                   a process, from /proc/PID/stat
 """
 import os
 import sys
@@ -260,6 +263,253 @@ def cmd_gaps(args):
 
 
 # ---------------------------------------------------------------------------
+# make lesson-models (lessons/lesson-models.sh): every concurrency model
+
+# The models in the order of the table (Stevens' chapter 30, then the event
+# loops), and what each one is, for the table's header.
+MODELS = ("stserver", "mtserver", "ptserver", "fkserver", "epserver", "rpserver", "urserver", "redis-server")
+MODEL_NAMES = {"stserver": "iterative", "mtserver": "thread per connection", "ptserver": "prethreaded pool",
+               "fkserver": "fork per connection", "epserver": "epoll loop", "rpserver": "SO_REUSEPORT loops",
+               "urserver": "io_uring", "redis-server": "reference"}
+# Where the experiment of Stevens' Figure 30.1 is described (section 30.4
+# names the client's command line, 5,000 connections of 4,000 bytes).
+STEVENS_SOURCE = "https://litux.nl/mirror/unixnetworkprogramming/0131411551_ch30lev1sec4.html"
+
+
+def stat_ticks(text):
+    """User + system CPU ticks of a process and of its waited-for children,
+    from the text of /proc/PID/stat (the command name, in parentheses, may
+    hold spaces); None when the text is not such a line."""
+    _, paren, rest = text.rpartition(")")
+    fields = rest.split()
+    if not paren or len(fields) < 15 or not all(f.isdigit() for f in fields[11:15]):
+        return None
+    return sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+
+
+def per_client_kb(rss0, rss, held):
+    """The server's resident memory per held client, KiB (1 decimal): its
+    growth from before the clients came, over how many it held."""
+    if not (is_num(rss0) and is_num(rss) and is_num(held)) or int(held) <= 0:
+        return ""
+    return "%.1f" % ((float(rss) - float(rss0)) / int(held))
+
+
+def run_note(f, flood, check):
+    """What failed in one run (a server that did not start or stop cleanly,
+    flood failing other than by the time budget, the log check), or ""."""
+    if f.get("started") != "1":
+        return "server did not start"
+    notes = []
+    if f.get("src", "0") != "0":
+        notes.append("server exit status " + f["src"])
+    if f.get("frc", "0") not in ("0", "-") and f.get("capped") != "true":
+        notes.append("flood status %s%s" % (f["frc"], "" if get(flood, "elapsed_s") else " (no report)"))
+    if f.get("vrc", "-") not in ("0", "-"):
+        notes.append("log check failed: %s of %s lines found" % (get(check, "found") or "?",
+                                                                 get(check, "expected") or "?"))
+    return "; ".join(notes)
+
+
+def models_run(tdir, rid, f, hz):
+    """One run of lesson-models: its figures and what failed (note)."""
+    flood = load(os.path.join(tdir, rid + ".json")) or {}
+    check = load(os.path.join(tdir, rid + ".verify.json")) or {}
+    j = lambda path: typed(get(flood, path))  # noqa: E731
+    rec = {"section": f["section"], "model": f["model"], "clients": typed(f.get("clients", "")),
+           "kind": f.get("kind", ""), "capped": f.get("capped") == "true", "note": run_note(f, flood, check),
+           "verified": None if f.get("vrc", "-") == "-" else f.get("vrc") == "0",
+           "lines_expected": typed(get(check, "expected")), "lines_found": typed(get(check, "found"))}
+    if f["section"] == "stevens":
+        ticks = f.get("cpu_ticks", "")
+        rec["cpu_s"] = typed("%.2f" % (int(ticks) / int(hz)) if ticks.isdigit() and hz.isdigit() else "")
+        rec["elapsed_s"] = j("elapsed_s")
+    elif f["section"] == "pingpong":
+        rec.update(msgs_per_s=j("messages_per_s"), rtt_p99_us=j("rtt_us.p99"), answered=j("messages_answered"))
+    elif f["section"] == "hold":
+        held = f.get("held", "")
+        rec.update(held=typed(held), rss0_kb=typed(f.get("rss0_kb", "")), rss_kb=typed(f.get("rss_kb", "")),
+                   kb_per_client=typed(per_client_kb(f.get("rss0_kb"), f.get("rss_kb"), held)))
+    elif f["section"] == "hostile":
+        rec.update(first_reply_p99_us=j("first_reply_us.p99"), first_reply_max_us=j("first_reply_us.max"),
+                   rtt_p99_us=j("rtt_us.p99"), answered=j("messages_answered"))
+    return rec
+
+
+def minus_baseline(runs):
+    """Stevens' figure: each model's CPU time minus the iterative server's,
+    into each stevens run as minus_iterative_s."""
+    base = next((r.get("cpu_s") for r in runs.values() if r["section"] == "stevens"
+                 and r["model"] == "stserver"), None)
+    for r in runs.values():
+        if r["section"] == "stevens":
+            cpu = r.get("cpu_s")
+            r["minus_iterative_s"] = Num("%.2f" % (float(cpu) - float(base))) if cpu and base else None
+
+
+def results_models(tdir, out):
+    by_id = facts_by_id(read_facts(os.path.join(tdir, "facts")))
+    top = by_id["models"]
+    runs = {fid[4:]: models_run(tdir, fid[4:], f, top["hz"]) for fid, f in by_id.items() if fid.startswith("run:")}
+    minus_baseline(runs)
+    keys = ("cap_s", "stevens_clients", "stevens_per_client", "stevens_size", "hold_secs", "hostile_clients",
+            "hostile_messages", "idle_timeout_s", "nofile")
+    text = ('{\n"schema": "mtserver-models/1",\n"quick": %s,\n"started": %s,\n"duration_s": %s,\n"host": %s,\n'
+            '"models": %s,\n"absent": %s,\n"pp_clients": %s,\n"pp_messages": %s,\n"hold_steps": %s,\n'
+            '"hostile_kinds": %s,\n%s,\n"runs": %s\n}\n') % (
+        enc(top["quick"] == "1"), enc(top["started"]), top["duration_s"], enc(host_of(top)), enc(top["models"]),
+        enc(top["absent"]), enc([typed(c) for c in top["pp_clients"]]),
+        enc([typed(c) for c in top["pp_messages"]]), enc([typed(c) for c in top["hold_steps"]]),
+        enc(top["hostile_kinds"]), ",\n".join("%s: %s" % (enc(k), enc(typed(top[k]))) for k in keys),
+        members(runs))
+    write(out, text)
+    return 1 if any(r["note"] for r in runs.values()) else 0
+
+
+def models_of(doc):
+    """The models measured, in the table's order, and redis-server last
+    when it ran (ping-pong only)."""
+    seen = {get(doc, "runs.%s.model" % k) for k in doc.get("runs", {})}
+    return [m for m in MODELS if m in seen]
+
+
+def find_run(doc, section, model, clients="", kind=""):
+    for rid, r in doc.get("runs", {}).items():
+        if (r.get("section") == section and r.get("model") == model and (clients == "" or
+                                                                         str(r.get("clients")) == str(clients))
+                and (kind == "" or r.get("kind") == kind)):
+            return "runs.%s." % rid
+    return None
+
+
+def us_txt(us):
+    """Microseconds as the table shows them: 87 us, 1.2 ms, 3.40 s."""
+    if not is_num(us):
+        return "-"
+    return fmt_s("%.6f" % (float(us) / 1e6)) if float(us) >= 1000 else "%d us" % round(float(us))
+
+
+def held_most(doc, model):
+    """The most idle clients the model held at once over the hold steps:
+    "19,800 (all tried)" when it held every client of every step, else
+    "18,231 (of 19,800)", the step where it fell short; "-" when none."""
+    most, short = 0, ""
+    for n in doc.get("hold_steps", []):
+        r = find_run(doc, "hold", model, n)
+        if r is None:
+            continue
+        held = get(doc, r + "held")
+        most = max(most, int(held) if held.isdigit() else 0)
+        if held != str(n) or get(doc, r + "note"):
+            short = short or n
+    if most == 0:
+        return "-"
+    return fmt_num(str(most)) + (" (of %s)" % fmt_num(short) if short else " (all tried)")
+
+
+def models_cell(doc, model, section, field, clients="", kind="", fmt=str):
+    r = find_run(doc, section, model, clients, kind)
+    if r is None:
+        return "-"
+    v = get(doc, r + field)
+    cell = fmt(v) if v != "" else "-"
+    if get(doc, r + "capped") == "true":
+        cell += " (capped at %s s)" % get(doc, "cap_s")
+    if get(doc, r + "note"):
+        cell += " **failed**"
+    return cell
+
+
+def log_check_cell(doc, model):
+    """How many of the model's runs had every line sent in its log."""
+    ok = total = 0
+    for r in doc.get("runs", {}).values():
+        if r.get("model") == model and r.get("verified") is not None:
+            total += 1
+            ok += 1 if r.get("verified") else 0
+    return "-" if total == 0 else ("all %d runs" % total if ok == total else "**%d of %d runs**" % (ok, total))
+
+
+def render_models(doc):
+    j = lambda path: get(doc, path)  # noqa: E731
+    models = models_of(doc)
+    ours = [m for m in models if m != "redis-server"]
+    conns = int(j("stevens_clients") or 0) * int(j("stevens_per_client") or 0)
+    out = ["# Every concurrency model, side by side\n\n"]
+    out.append("One codebase, one session (framing, echo, logging) and one load tool (`bench/flood`); each "
+               "column is a program whose `main` differs only in how it hands clients to sessions.  "
+               "`lessons/README.md` explains each row.\n\n")
+    out.append(row("", *("**%s**<br>%s" % (m, MODEL_NAMES.get(m, "")) for m in models)))
+    out.append("|:--|" + "--:|" * len(models) + "\n")
+
+    def line(label, cells):
+        out.append(row(label, *cells))
+
+    cpu = lambda v: "%s s" % v  # noqa: E731
+    line("Stevens: server CPU, %s connections x %s bytes" % (fmt_num(str(conns)), fmt_num(j("stevens_size"))),
+         [models_cell(doc, m, "stevens", "cpu_s", fmt=cpu) if m in ours else "" for m in models])
+    line("... minus the iterative server's", [models_cell(doc, m, "stevens", "minus_iterative_s", fmt=cpu)
+                                              if m in ours else "" for m in models])
+    for n in doc.get("pp_clients", []):
+        line("ping-pong msgs/s, %s client%s" % (fmt_num(n), "" if str(n) == "1" else "s"),
+             [models_cell(doc, m, "pingpong", "msgs_per_s", n, fmt=fmt_num) for m in models])
+        line("... p99 round trip", [models_cell(doc, m, "pingpong", "rtt_p99_us", n, fmt=us_txt) for m in models])
+    steps = doc.get("hold_steps", [])
+    if steps:
+        line("RSS per idle client at %s clients" % fmt_num(steps[0]),
+             [models_cell(doc, m, "hold", "kb_per_client", steps[0], fmt=lambda v: v + " KiB") if m in ours
+              else "" for m in models])
+        line("most idle clients held (tried %s)" % ", ".join(fmt_num(n) for n in steps),
+             [held_most(doc, m) if m in ours else "" for m in models])
+    for kind in doc.get("hostile_kinds", []):
+        label = {"none": "others' first reply p99, no hostile client",
+                 "trickle": "... with one client trickling a line",
+                 "deaf": "... with one client never reading"}.get(kind, kind)
+        line(label, [models_cell(doc, m, "hostile", "first_reply_p99_us", j("hostile_clients"), kind, fmt=us_txt)
+                     if m in ours else "" for m in models])
+    line("lines logged = lines sent (`flood --verify-log`)", [log_check_cell(doc, m) if m in ours else ""
+                                                               for m in models])
+    out.append("\n")
+    if doc.get("absent"):
+        out.append("Not measured: %s (not built here; they come with the event-loop models of issue 23).\n\n"
+                   % ", ".join("`%s`" % m for m in doc["absent"]))
+    out.append("Stevens' own figures (UNP vol. 1, Figure 30.1) are not beside ours: we found no citable copy of "
+               "the figure's numbers, and quote none from memory.  The experiment is described in section 30.4 "
+               "(%s).\n\n" % STEVENS_SOURCE)
+    failed = [(rid, r["note"]) for rid, r in sorted(doc.get("runs", {}).items()) if r.get("note")]
+    for rid, note in failed:
+        out.append("- run `%s` failed: %s\n" % (rid, md_cell(note)))
+    out.append("%sHost: %s, %s CPUs; %s; whole run %s s (`make lesson-models`%s).\n" % (
+        "\n" if failed else "", j("host.kernel"), j("host.nproc"), j("started"), j("duration_s"),
+        " QUICK=1: figures meaningless" if j("quick") == "true" else ""))
+    return "".join(out)
+
+
+def render_models_dat(doc):
+    """One line per model for lessons/models.gp; '-' where not measured.
+    Columns: model, ping-pong msgs/s at each client count, their p99 (ms),
+    KiB per idle client, the hostile runs' first reply p99 (s)."""
+    pp, kinds = doc.get("pp_clients", []), doc.get("hostile_kinds", [])
+    steps = doc.get("hold_steps", [])
+    head = (["model"] + ["%s_clients" % n for n in pp] + ["p99_ms_%s" % n for n in pp] + ["kib_per_idle_client"]
+            + ["first_reply_s_%s" % k for k in kinds])
+    out = ["# lesson-models data: " + " ".join(head) + "\n", " ".join(head) + "\n"]
+
+    def val(section, field, clients="", kind="", scale=1.0):
+        r = find_run(doc, section, m, clients, kind)
+        v = get(doc, r + field) if r else ""
+        return "%g" % (float(v) * scale) if is_num(v) and not get(doc, r + "note") else "-"
+
+    for m in models_of(doc):
+        cells = [m] + [val("pingpong", "msgs_per_s", n) for n in pp]
+        cells += [val("pingpong", "rtt_p99_us", n, scale=1e-3) for n in pp]
+        cells.append(val("hold", "kb_per_client", steps[0]) if steps else "-")
+        cells += [val("hostile", "first_reply_p99_us", get(doc, "hostile_clients"), k, scale=1e-6) for k in kinds]
+        out.append(" ".join(cells) + "\n")
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------
 
 
 def write(path, text):
@@ -268,8 +518,9 @@ def write(path, text):
     os.replace(path + ".tmp", path)
 
 
-RESULTS = {"compare": results_compare, "lossy": results_lossy, "chat": results_chat}
-RENDER = {"compare": render_compare, "compare-dat": render_compare_dat, "lossy": render_lossy, "chat": render_chat}
+RESULTS = {"compare": results_compare, "lossy": results_lossy, "chat": results_chat, "models": results_models}
+RENDER = {"compare": render_compare, "compare-dat": render_compare_dat, "lossy": render_lossy, "chat": render_chat,
+          "models": render_models, "models-dat": render_models_dat}
 
 
 def cmd_results(args):
@@ -284,5 +535,17 @@ def cmd_render(args):
     return 0
 
 
+def cmd_ticks(args):
+    try:
+        with open("/proc/%s/stat" % args[0], encoding="utf-8", errors="replace") as f:
+            ticks = stat_ticks(f.read())
+    except OSError:
+        ticks = None
+    if ticks is None:
+        raise SystemExit("lessonlib: no CPU times for process %s" % args[0])
+    print(ticks)
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv, {"results": cmd_results, "render": cmd_render, "gaps": cmd_gaps}))
+    sys.exit(main(sys.argv, {"results": cmd_results, "render": cmd_render, "gaps": cmd_gaps, "ticks": cmd_ticks}))

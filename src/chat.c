@@ -266,13 +266,40 @@ static void voice_add(struct chat_voice *v, const char *name, size_t name_len,
 	v->len = (size_t)(d - v->buf);
 }
 
-/* m's lines no longer wait for a turn.  Room lock held. */
-static void leave_turns_locked(struct chat_room *room, struct chat_member *m)
+/* The sender first in line, if any, looks again now (its worker's
+ * poll(2) watches its outbox's wake descriptor): nobody is behind, so
+ * its turn may have come.  So a sender that waits is let go as soon as
+ * the room can take its lines, not at its next look (CHAT_RETRY_MS), and
+ * the others in line stay asleep.  Room lock held. */
+static void wake_first_locked(struct chat_room *room)
+{
+	struct chat_member *first = TAILQ_FIRST(&room->turns);
+
+	if (first != NULL &&
+	    atomic_load_explicit(&room->behind, memory_order_relaxed) == 0)
+		outbox_wake(first->out);
+}
+
+/* m's lines no longer wait for a turn: they are being posted (the
+ * next in line is woken after the post, voice_post_locked).  Room lock
+ * held. */
+static void take_turn_locked(struct chat_room *room, struct chat_member *m)
 {
 	if (!m->waiting)
 		return;
 	TAILQ_REMOVE(&room->turns, m, turn);
 	m->waiting = false;
+}
+
+/* m leaves the line without posting (dropped, or leaving the room): if
+ * it was first, the next is woken.  Room lock held. */
+static void leave_turns_locked(struct chat_room *room, struct chat_member *m)
+{
+	bool was_first = TAILQ_FIRST(&room->turns) == m;
+
+	take_turn_locked(room, m);
+	if (was_first)
+		wake_first_locked(room);
 }
 
 /* m's inbox is over half full (or no longer): it is behind, and the room
@@ -287,6 +314,8 @@ static void set_behind_locked(struct chat_room *room, struct chat_member *m,
 	m->progress_mark = outbox_sent(m->out);
 	atomic_fetch_add_explicit(&room->behind, behind ? 1 : -1,
 				  memory_order_relaxed);
+	if (!behind)
+		wake_first_locked(room);
 }
 
 /* The room gives up on m: no more posts, and its worker wakes up to
@@ -408,7 +437,7 @@ static bool my_turn_locked(struct chat_room *room, struct chat_member *m,
 	if ((m->waiting ? TAILQ_FIRST(&room->turns) == m
 			: TAILQ_EMPTY(&room->turns)) &&
 	    all_take_locked(room, except, len)) {
-		leave_turns_locked(room, m);
+		take_turn_locked(room, m);
 		return true;
 	}
 	if (!m->waiting) {
@@ -427,13 +456,15 @@ static bool voice_post_locked(struct chat_room *room, struct chat_member *m)
 	struct chat_voice *v = &m->voice;
 
 	if (m->leaving || room->stopping)
-		leave_turns_locked(room, m);
+		take_turn_locked(room, m);
 	else if (!my_turn_locked(room, m, v->len))
 		return false;
 	post_all_locked(room, room->echo ? NULL : m, v->buf, v->len);
 	if (room->tap != NULL && m->in_room) /* a feed is never in_room */
 		room->tap(room->tap_arg, v->buf, v->len);
 	v->len = 0;
+	/* The next in line goes too, if this post left nobody behind. */
+	wake_first_locked(room);
 	return true;
 }
 
@@ -462,8 +493,19 @@ bool chat_may_read(struct chat_room *room, struct chat_member *self)
 	if (atomic_load_explicit(&room->behind, memory_order_relaxed) == 0 &&
 	    self->voice.len == 0)
 		return true;
-	now = monotime_ms();
 	pthread_mutex_lock(&room->lock);
+	/* A member with nothing to say has only itself to look at: it may
+	 * have caught up (its worker has just sent).  The senders held back
+	 * look at everyone (below), so that each member's worker does not
+	 * walk the whole room every time it sends while one is behind. */
+	if (self->voice.len == 0) {
+		if (self->behind_since != 0 &&
+		    outbox_posted(self->out) <= self->out->cap / 2)
+			set_behind_locked(room, self, false);
+		pthread_mutex_unlock(&room->lock);
+		return true;
+	}
+	now = monotime_ms();
 	for (m = TAILQ_FIRST(&room->members); m != NULL;
 	     m = TAILQ_NEXT(m, link)) {
 		if (m->behind_since == 0)

@@ -40,6 +40,8 @@ enum {
 	OPT_METRICS,
 	OPT_KEEPALIVE,
 	OPT_TCP_USER_TIMEOUT,
+	OPT_THREADS,
+	OPT_LOOPS,
 };
 
 /* The options both servers take; stserver, serving one TCP client at a
@@ -71,22 +73,55 @@ static const struct option st_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-/* mtserver's own: transports, the chat room, client limits, metrics. */
+/* mtserver's own (and every concurrent model's): transports, the chat
+ * room, client limits, metrics. */
+#define MANY_OPTIONS                                                    \
+	{"chat", no_argument, NULL, OPT_CHAT},                          \
+	{"chat-udp", no_argument, NULL, OPT_CHAT_UDP},                  \
+	{"no-udp", no_argument, NULL, OPT_NO_UDP},                      \
+	{"no-tcp", no_argument, NULL, OPT_NO_TCP},                      \
+	{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},      \
+	{"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},        \
+	{"udp-echo-rate", required_argument, NULL, OPT_UDP_ECHO_RATE},  \
+	{"pid-file", required_argument, NULL, OPT_PID_FILE},            \
+	{"metrics", required_argument, NULL, OPT_METRICS},              \
+	{"broker", required_argument, NULL, OPT_BROKER},
+
 static const struct option mt_options[] = {
 	BOTH_OPTIONS
-	{"chat", no_argument, NULL, OPT_CHAT},
-	{"chat-udp", no_argument, NULL, OPT_CHAT_UDP},
-	{"broker", required_argument, NULL, OPT_BROKER},
-	{"no-udp", no_argument, NULL, OPT_NO_UDP},
-	{"no-tcp", no_argument, NULL, OPT_NO_TCP},
-	{"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
-	{"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
-	{"udp-echo-rate", required_argument, NULL, OPT_UDP_ECHO_RATE},
-	{"pid-file", required_argument, NULL, OPT_PID_FILE},
-	{"metrics", required_argument, NULL, OPT_METRICS},
+	MANY_OPTIONS
+	{NULL, 0, NULL, 0},
+};
+
+/* rpserver's: mtserver's, and how many event loops. */
+static const struct option rp_options[] = {
+	BOTH_OPTIONS
+	MANY_OPTIONS
+	{"loops", required_argument, NULL, OPT_LOOPS},
+	{NULL, 0, NULL, 0},
+};
+
+/* ptserver's: mtserver's and the pool's size. */
+static const struct option pt_options[] = {
+	BOTH_OPTIONS
+	MANY_OPTIONS
+	{"threads", required_argument, NULL, OPT_THREADS},
 	{NULL, 0, NULL, 0},
 };
 /* clang-format on */
+
+/* Every model but the iterative one serves many clients at once, and
+ * takes mtserver's options. */
+static bool many(enum cli_kind kind)
+{
+	return kind != CLI_STSERVER;
+}
+
+static const char *const prog_names[] = {
+	[CLI_MTSERVER] = "mtserver", [CLI_STSERVER] = "stserver",
+	[CLI_PTSERVER] = "ptserver", [CLI_EPSERVER] = "epserver",
+	[CLI_RPSERVER] = "rpserver",
+};
 
 int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -148,10 +183,10 @@ static void set_defaults(struct config *cfg, enum cli_kind kind)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->kind = kind;
-	cfg->prog = kind == CLI_MTSERVER ? "mtserver" : "stserver";
+	cfg->prog = prog_names[kind];
 	cfg->bind_addr = NULL;
 	cfg->tcp = true;
-	cfg->udp = kind == CLI_MTSERVER;
+	cfg->udp = many(kind);
 	cfg->idle_timeout = CLI_DEFAULT_IDLE;
 	cfg->send_timeout = CLI_DEFAULT_SEND_TIMEOUT;
 	cfg->keepalive_idle = CLI_DEFAULT_KEEPALIVE_IDLE;
@@ -164,8 +199,9 @@ static void set_defaults(struct config *cfg, enum cli_kind kind)
 	cfg->max_line = CLI_DEFAULT_MAX_LINE;
 	cfg->framing = FRAME_AUTO;
 	cfg->drain_timeout_ms = CLI_DEFAULT_DRAIN_MS;
-	cfg->backlog = kind == CLI_MTSERVER ? CLI_DEFAULT_BACKLOG_MT
-					    : CLI_DEFAULT_BACKLOG_ST;
+	cfg->backlog =
+		many(kind) ? CLI_DEFAULT_BACKLOG_MT : CLI_DEFAULT_BACKLOG_ST;
+	cfg->threads = CLI_DEFAULT_THREADS;
 }
 
 static enum cli_result number_option(const char *name, const char *text,
@@ -355,6 +391,9 @@ static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
 			return CLI_ERROR;
 		cfg->backlog = (int)v;
 		return CLI_RUN;
+	case OPT_THREADS:
+		return number_option("--threads", optarg, 1, CLI_MAX_THREADS,
+				     &cfg->threads, err, errlen);
 	case OPT_DRAIN:
 		if (parse_seconds_ms(optarg, CLI_MAX_DRAIN_MS,
 				     &cfg->drain_timeout_ms) == -1)
@@ -378,6 +417,9 @@ static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
 		return CLI_RUN;
 	case OPT_KEEPALIVE:
 		return keepalive_option(cfg, optarg, err, errlen);
+	case OPT_LOOPS:
+		return number_option("--loops", optarg, 1, CLI_MAX_LOOPS,
+				     &cfg->loops, err, errlen);
 	case OPT_TCP_USER_TIMEOUT:
 		return number_option("--tcp-user-timeout", optarg, 0,
 				     CLI_MAX_IDLE, &cfg->tcp_user_timeout, err,
@@ -394,8 +436,10 @@ static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
 enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 			  char *argv[], char *err, size_t errlen)
 {
-	const struct option *options =
-		kind == CLI_MTSERVER ? mt_options : st_options;
+	const struct option *options = kind == CLI_RPSERVER   ? rp_options
+				       : kind == CLI_PTSERVER ? pt_options
+				       : many(kind)	      ? mt_options
+							      : st_options;
 	struct net_addr addr;
 	char why[NET_ERR_MAX];
 	bool idle_given = false;
@@ -578,7 +622,27 @@ void cli_version(FILE *out, const char *prog)
 
 void cli_usage(FILE *out, enum cli_kind kind)
 {
-	if (kind == CLI_MTSERVER)
+	if (kind == CLI_PTSERVER)
+		fputs("Usage: ptserver [OPTIONS] PORT\n"
+		      "Log every line clients send over TCP and UDP on PORT; a "
+		      "pool of --threads\nthreads started at once serves TCP "
+		      "clients, each one client at a time:\nthe others wait "
+		      "their turn.  For comparison with mtserver.\n\n",
+		      out);
+	else if (kind == CLI_EPSERVER)
+		fputs("Usage: epserver [OPTIONS] PORT\n"
+		      "Log every line clients send over TCP and UDP on PORT; "
+		      "one epoll event loop\nserves every TCP connection, one "
+		      "thread UDP, one shared logger.\n\n",
+		      out);
+	else if (kind == CLI_RPSERVER)
+		fputs("Usage: rpserver [OPTIONS] PORT\n"
+		      "Log every line clients send over TCP and UDP on PORT; "
+		      "N epoll event loops,\neach on a thread with a "
+		      "SO_REUSEPORT listener of its own, one thread UDP,\none "
+		      "shared logger.\n\n",
+		      out);
+	else if (kind == CLI_MTSERVER)
 		fputs("Usage: mtserver [OPTIONS] PORT\n"
 		      "Log every line clients send over TCP and UDP on PORT; "
 		      "one thread per TCP\nconnection, one thread for UDP, one "
@@ -598,13 +662,13 @@ void cli_usage(FILE *out, enum cli_kind kind)
 	      "                        IPv4; 0.0.0.0 where there is no "
 	      "IPv6)\n",
 	      out);
-	fputs(kind == CLI_MTSERVER
+	fputs(many(kind)
 		      ? "      --echo            send every message back (TCP: "
 			"the line; UDP: a datagram)\n"
 		      : "      --echo            send every message back, as "
 			"a line\n",
 	      out);
-	if (kind == CLI_MTSERVER)
+	if (many(kind))
 		fputs("      --chat            a chat room: each TCP message "
 		      "goes to every other\n"
 		      "                        client as 'NAME: TEXT'; /nick "
@@ -638,7 +702,19 @@ void cli_usage(FILE *out, enum cli_kind kind)
 	      "      --log-format F    text (default) or json: one JSON "
 	      "object per line\n",
 	      out);
-	if (kind == CLI_MTSERVER)
+	if (kind == CLI_PTSERVER)
+		fprintf(out,
+			"      --threads N       the pool's threads: clients "
+			"served at once (default\n"
+			"                        %d)\n",
+			CLI_DEFAULT_THREADS);
+	if (kind == CLI_RPSERVER)
+		fputs("      --loops N         event loops, each with a "
+		      "listener of its own\n"
+		      "                        (SO_REUSEPORT; default: the "
+		      "online CPUs)\n",
+		      out);
+	if (many(kind))
 		fputs("      --max-clients N   concurrent TCP clients "
 		      "(default: "
 		      "from RLIMIT_NOFILE);\n"
@@ -713,7 +789,6 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		"error.\n\n" CLI_REPORT_BUGS "\n",
 		CLI_DEFAULT_IDLE, CLI_DEFAULT_SEND_TIMEOUT,
 		CLI_DEFAULT_MAX_LINE,
-		kind == CLI_MTSERVER ? CLI_DEFAULT_BACKLOG_MT
-				     : CLI_DEFAULT_BACKLOG_ST,
+		many(kind) ? CLI_DEFAULT_BACKLOG_MT : CLI_DEFAULT_BACKLOG_ST,
 		CLI_DEFAULT_DRAIN_MS / 1000);
 }

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -43,9 +44,11 @@ struct file_end {
 };
 
 struct logger {
-	int fd;	    /* the caller's; log_reopen dup2()s a new file onto it */
-	int tty;    /* line-buffered: flush after every append */
-	size_t cap; /* size of each of the two buffers */
+	int fd;	 /* the caller's; log_reopen dup2()s a new file onto it */
+	int tty; /* line-buffered: flush after every append */
+	/* What log_append may fill of each of the two buffers; each has
+	 * LOG_RESERVE more for log_try_append only. */
+	size_t cap;
 	pthread_t flusher;
 	/* Wakes a writer waiting in poll(2) for fd to take more: written
 	 * by log_give_up_at and log_force, read (and emptied) by whoever
@@ -618,8 +621,8 @@ struct logger *log_open(int fd, size_t max_append)
 	lg->cap = LOG_BUFFER_SIZE;
 	if (lg->cap < 2 * max_append)
 		lg->cap = 2 * max_append;
-	lg->active = malloc(lg->cap);
-	lg->spare = malloc(lg->cap);
+	lg->active = malloc(lg->cap + LOG_RESERVE);
+	lg->spare = malloc(lg->cap + LOG_RESERVE);
 	if (lg->active == NULL || lg->spare == NULL) {
 		err = ENOMEM;
 		goto error;
@@ -663,23 +666,36 @@ error:
 	return NULL;
 }
 
-static void append_locked(struct logger *lg, const char *data, size_t len,
-			  size_t lines)
+/* Whether len more bytes fit in the active buffer filled up to limit
+ * (lg->cap for log_append, lg->cap + LOG_RESERVE for log_try_append). */
+static bool fits_locked(const struct logger *lg, size_t len, size_t limit)
+{
+	return lg->active_len <= limit && limit - lg->active_len >= len;
+}
+
+static void copy_locked(struct logger *lg, const char *data, size_t len,
+			size_t lines)
 {
 	int was_empty;
 
-	/* The spare buffer is being written: wait for the swap.  Still
-	 * appending is allowed while closing, so nothing is lost. */
-	while (lg->cap - lg->active_len < len) {
-		pthread_cond_signal(&lg->wake);
-		pthread_cond_wait(&lg->room, &lg->lock);
-	}
 	was_empty = lg->active_len == 0;
 	memcpy(lg->active + lg->active_len, data, len);
 	lg->active_len += len;
 	lg->active_lines += lines;
 	if (was_empty || urgent_locked(lg))
 		pthread_cond_signal(&lg->wake);
+}
+
+static void append_locked(struct logger *lg, const char *data, size_t len,
+			  size_t lines)
+{
+	/* The spare buffer is being written: wait for the swap.  Still
+	 * appending is allowed while closing, so nothing is lost. */
+	while (!fits_locked(lg, len, lg->cap)) {
+		pthread_cond_signal(&lg->wake);
+		pthread_cond_wait(&lg->room, &lg->lock);
+	}
+	copy_locked(lg, data, len, lines);
 }
 
 /* log_append of data[0..len), which holds lines lines. */
@@ -712,8 +728,8 @@ int log_try_append(struct logger *lg, const char *data, size_t len)
 		return -1;
 	}
 	pthread_mutex_lock(&lg->lock);
-	if (lg->cap - lg->active_len >= len) {
-		append_locked(lg, data, len, count_lines(data, len));
+	if (fits_locked(lg, len, lg->cap + LOG_RESERVE)) {
+		copy_locked(lg, data, len, count_lines(data, len));
 	} else {
 		lose_locked(lg, data, len, EAGAIN);
 		pthread_cond_signal(&lg->wake);

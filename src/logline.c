@@ -1016,6 +1016,40 @@ static int hex_value(char c)
 	return -1;
 }
 
+/* One of logfmt_escape's escapes, e[0..avail) just after its backslash:
+ * '\\', 'n', 't', 'r' or 'xHH'.  Stores the byte it stands for in *out
+ * and returns how many characters it took (1 or 3), or -1.  The text and
+ * the JSON readers both undo escapes through it. */
+static int escape_value(const char *e, size_t avail, char *out)
+{
+	int hi, lo;
+
+	if (avail < 1)
+		return -1;
+	switch (e[0]) {
+	case '\\':
+		*out = '\\';
+		return 1;
+	case 'n':
+		*out = '\n';
+		return 1;
+	case 't':
+		*out = '\t';
+		return 1;
+	case 'r':
+		*out = '\r';
+		return 1;
+	case 'x':
+		if (avail < 3 || (hi = hex_value(e[1])) < 0 ||
+		    (lo = hex_value(e[2])) < 0)
+			return -1;
+		*out = (char)(hi << 4 | lo);
+		return 3;
+	default:
+		return -1;
+	}
+}
+
 int logline_unescape(char *dst, const char *src, size_t len, size_t *out_len)
 {
 	const unsigned char *s = (const unsigned char *)src;
@@ -1023,7 +1057,7 @@ int logline_unescape(char *dst, const char *src, size_t len, size_t *out_len)
 
 	while (i < len) {
 		unsigned char ch = s[i];
-		int hi, lo;
+		int took;
 
 		if (len - i >= 8 && !swar_special(swar_load(s + i))) {
 			memcpy(dst + n, s + i, 8);
@@ -1038,32 +1072,11 @@ int logline_unescape(char *dst, const char *src, size_t len, size_t *out_len)
 			i++;
 			continue;
 		}
-		if (len - i < 2)
+		took = escape_value(src + i + 1, len - i - 1, &dst[n]);
+		if (took < 0)
 			goto bad;
-		switch (s[i + 1]) {
-		case '\\':
-			dst[n++] = '\\';
-			break;
-		case 'n':
-			dst[n++] = '\n';
-			break;
-		case 't':
-			dst[n++] = '\t';
-			break;
-		case 'r':
-			dst[n++] = '\r';
-			break;
-		case 'x':
-			if (len - i < 4 || (hi = hex_value(src[i + 2])) < 0 ||
-			    (lo = hex_value(src[i + 3])) < 0)
-				goto bad;
-			dst[n++] = (char)(hi << 4 | lo);
-			i += 2;
-			break;
-		default:
-			goto bad;
-		}
-		i += 2;
+		n++;
+		i += 1 + (size_t)took;
 	}
 	*out_len = n;
 	return 0;
@@ -1381,7 +1394,7 @@ static int json_unescape(char *dst, const char *src, size_t len,
 			 size_t *out_len)
 {
 	size_t i = 0, n = 0;
-	int hi, lo;
+	int took;
 
 	while (i < len) {
 		if (src[i] != '\\') {
@@ -1396,33 +1409,20 @@ static int json_unescape(char *dst, const char *src, size_t len,
 		}
 		if (len - i < 3 || src[i + 1] != '\\')
 			goto bad;
-		switch (src[i + 2]) {
-		case '\\':
+		/* The text escape for a backslash, two of them, is four
+		 * in JSON: its second backslash is JSON-escaped too. */
+		if (src[i + 2] == '\\') {
 			if (len - i < 4 || src[i + 3] != '\\')
 				goto bad;
 			dst[n++] = '\\';
 			i += 4;
 			continue;
-		case 'n':
-			dst[n++] = '\n';
-			break;
-		case 't':
-			dst[n++] = '\t';
-			break;
-		case 'r':
-			dst[n++] = '\r';
-			break;
-		case 'x':
-			if (len - i < 5 || (hi = hex_value(src[i + 3])) < 0 ||
-			    (lo = hex_value(src[i + 4])) < 0)
-				goto bad;
-			dst[n++] = (char)(hi << 4 | lo);
-			i += 2;
-			break;
-		default:
-			goto bad;
 		}
-		i += 3;
+		took = escape_value(src + i + 2, len - i - 2, &dst[n]);
+		if (took < 0)
+			goto bad;
+		n++;
+		i += 2 + (size_t)took;
 	}
 	*out_len = n;
 	return 0;

@@ -2,6 +2,7 @@
 /*
  * net.c - socket helpers; the contract is in net.h.
  */
+#define _DEFAULT_SOURCE /* SO_REUSEPORT (Linux) */
 #include "net.h"
 
 #include <arpa/inet.h>
@@ -224,8 +225,8 @@ static int bind_or_fail(int fd, const struct net_addr *a, const char *what,
 		strerror(saved));
 }
 
-int net_tcp_listen(const struct net_addr *a, int backlog, char *err,
-		   size_t errlen)
+static int tcp_listen(const struct net_addr *a, int backlog, bool shared,
+		      char *err, size_t errlen)
 {
 	int on = 1;
 	int fd = open_socket(a, SOCK_STREAM, "tcp", err, errlen);
@@ -241,6 +242,15 @@ int net_tcp_listen(const struct net_addr *a, int backlog, char *err,
 		return net_error(err, errlen, "cannot set SO_REUSEADDR: %s",
 				 strerror(saved));
 	}
+	if (shared &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return net_error(err, errlen, "cannot set SO_REUSEPORT: %s",
+				 strerror(saved));
+	}
 	if (bind_or_fail(fd, a, "tcp", err, errlen) == -1)
 		return -1;
 	if (listen(fd, backlog) == -1) {
@@ -252,6 +262,18 @@ int net_tcp_listen(const struct net_addr *a, int backlog, char *err,
 				 strerror(saved));
 	}
 	return fd;
+}
+
+int net_tcp_listen(const struct net_addr *a, int backlog, char *err,
+		   size_t errlen)
+{
+	return tcp_listen(a, backlog, false, err, errlen);
+}
+
+int net_tcp_listen_shared(const struct net_addr *a, int backlog, char *err,
+			  size_t errlen)
+{
+	return tcp_listen(a, backlog, true, err, errlen);
 }
 
 int net_udp_bind(const struct net_addr *a, char *err, size_t errlen)

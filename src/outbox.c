@@ -300,18 +300,23 @@ size_t outbox_posted(struct outbox *ob)
 	return n;
 }
 
-void outbox_shutdown_posts(struct outbox *ob)
+void outbox_wake(struct outbox *ob)
 {
 	static const uint64_t one = 1;
 	ssize_t n;
 
-	pthread_mutex_lock(&ob->lock);
-	ob->posts_closed = true;
-	pthread_mutex_unlock(&ob->lock);
 	/* An eventfd: the write cannot block, and a failure would only
 	 * mean the owner is already awake. */
 	n = write(ob->wake_fd, &one, sizeof(one));
 	(void)n;
+}
+
+void outbox_shutdown_posts(struct outbox *ob)
+{
+	pthread_mutex_lock(&ob->lock);
+	ob->posts_closed = true;
+	pthread_mutex_unlock(&ob->lock);
+	outbox_wake(ob);
 }
 
 void outbox_consume_wake(struct outbox *ob)

@@ -334,56 +334,93 @@ static int take(int fd, int stop_fd, long long *deadline,
 	return 0;
 }
 
+void pp_reader_init(struct pp_reader *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+/* pp_feed's dropping of a version 2 header's TLVs. */
+static enum pp_status feed_skip(struct pp_reader *r, int fd)
+{
+	unsigned char scrap[256]; /* TLVs land here, unread */
+
+	while (r->skip > 0) {
+		size_t want = r->skip < sizeof(scrap) ? r->skip : sizeof(scrap);
+		ssize_t n = recv(fd, scrap, want, MSG_DONTWAIT);
+
+		if (n == 0)
+			return fail(&r->h, "closed in the header");
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return errno == EAGAIN || errno == EWOULDBLOCK
+				       ? PP_NEED_MORE
+				       : fail(&r->h, "receive failed");
+		r->skip -= (size_t)n;
+	}
+	return PP_DONE;
+}
+
+enum pp_status pp_feed(struct pp_reader *r, int fd)
+{
+	struct pp_header scratch; /* pp_parse's answer stays in r->h */
+	long long no_wait = 0;	  /* the bytes were peeked: they are there */
+	enum pp_status st;
+	size_t upto;
+	ssize_t n;
+
+	while (!r->done) {
+		if (r->have == sizeof(r->buf)) /* cannot be: see pp_read */
+			return fail(&r->h, "header too long");
+		/* Peeked, not read: what follows the header stays queued. */
+		n = recv(fd, r->buf + r->have, sizeof(r->buf) - r->have,
+			 MSG_PEEK | MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return PP_NEED_MORE;
+		if (n <= 0) {
+			r->h.empty = r->have == 0;
+			return fail(&r->h, r->have == 0
+						   ? "closed before a header"
+					   : n == 0 ? "closed in the header"
+						    : "receive failed");
+		}
+		st = pp_parse(r->buf, r->have + (size_t)n, &r->h);
+		if (st == PP_ERROR)
+			return PP_ERROR;
+		/* As pp_read: what is header is read for good; no more. */
+		upto = r->have + (size_t)n;
+		if (st == PP_DONE && r->h.length < upto)
+			upto = r->h.length;
+		if (take(fd, -1, &no_wait, NULL, r->buf + r->have,
+			 upto - r->have, &scratch) == -1)
+			return fail(&r->h, scratch.error);
+		r->have = upto;
+		if (st == PP_DONE) {
+			r->done = true;
+			r->skip = r->h.length - r->have;
+		}
+	}
+	return feed_skip(r, fd);
+}
+
 enum pp_status pp_read(int fd, int stop_fd, long long deadline_ms,
 		       const atomic_llong *stop_deadline_ms,
 		       struct pp_header *h)
 {
-	unsigned char buf[PP_PARSE_MAX];
-	struct pp_header scratch; /* pp_parse's answer stays in *h */
-	size_t have = 0, upto;
-	enum pp_status st = PP_NEED_MORE;
-	ssize_t n;
+	struct pp_reader r;
+	enum pp_status st;
 
-	memset(h, 0, sizeof(*h));
-	while (st == PP_NEED_MORE) {
-		if (have == sizeof(buf)) /* cannot be: the parser decides */
-			return fail(h, "header too long");
+	pp_reader_init(&r);
+	while ((st = pp_feed(&r, fd)) == PP_NEED_MORE)
 		if (wait_readable(fd, stop_fd, &deadline_ms, stop_deadline_ms,
-				  h) == -1)
-			return PP_ERROR;
-		/* Peeked, not read: what follows the header stays queued. */
-		n = recv(fd, buf + have, sizeof(buf) - have,
-			 MSG_PEEK | MSG_DONTWAIT);
-		if (n == -1 &&
-		    (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-			continue;
-		if (n <= 0) {
-			/* Closed, or reset, before the first byte. */
-			h->empty = have == 0;
-			return fail(h, have == 0 ? "closed before a header"
-				       : n == 0	 ? "closed in the header"
-						 : "receive failed");
+				  &r.h) == -1) {
+			st = PP_ERROR;
+			break;
 		}
-		st = pp_parse(buf, have + (size_t)n, h);
-		if (st == PP_ERROR)
-			return PP_ERROR;
-		/* Need more: all of it is header, so it is read for good
-		 * (and the next poll waits for new bytes).  Done: the
-		 * header's bytes that came are read, no more. */
-		upto = have + (size_t)n;
-		if (st == PP_DONE && h->length < upto)
-			upto = h->length;
-		if (take(fd, -1, &deadline_ms, NULL, buf + have, upto - have,
-			 &scratch) == -1)
-			return fail(h, scratch.error);
-		have = upto;
-	}
-	/* A version 2 header's TLVs: skipped, never parsed. */
-	if (h->length > have &&
-	    take(fd, stop_fd, &deadline_ms, stop_deadline_ms, NULL,
-		 h->length - have, h) == -1)
-		return PP_ERROR;
-	return PP_DONE;
+	*h = r.h;
+	return st;
 }
 
 /* ---- trusted networks ---- */

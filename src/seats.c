@@ -21,18 +21,25 @@ enum seats_verdict seats_take(struct seats *s, const struct sockaddr *peer,
 	long now, peak;
 
 	memset(seat, 0, sizeof(*seat));
-	/* Only the accepting thread adds: the check and the add cannot
-	 * race past max. */
-	if (atomic_load_explicit(&s->active, memory_order_relaxed) >= s->max)
-		return SEATS_FULL;
+	/* Reserved by compare-and-swap: several accepting threads (the
+	 * event loops of rpserver) cannot race past max. */
+	now = atomic_load_explicit(&s->active, memory_order_relaxed);
+	do {
+		if (now >= s->max)
+			return SEATS_FULL;
+	} while (!atomic_compare_exchange_weak_explicit(
+		&s->active, &now, now + 1, memory_order_relaxed,
+		memory_order_relaxed));
+	now++;
 	if (peer != NULL) {
 		verdict = seats_take_address(s, peer, seat);
-		if (verdict != SEATS_TAKEN)
+		if (verdict != SEATS_TAKEN) {
+			atomic_fetch_sub_explicit(&s->active, 1,
+						  memory_order_relaxed);
 			return verdict;
+		}
 	}
 	seat->taken = true;
-	now = atomic_fetch_add_explicit(&s->active, 1, memory_order_relaxed) +
-	      1;
 	peak = atomic_load_explicit(&s->peak, memory_order_relaxed);
 	while (now > peak && !atomic_compare_exchange_weak_explicit(
 				     &s->peak, &peak, now, memory_order_relaxed,

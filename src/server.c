@@ -165,7 +165,12 @@ static int open_listeners(struct server *srv, char *err, size_t errlen)
 		net_set_port(addr, cfg->port);
 		if (cfg->tcp) {
 			srv->tcp_fd =
-				net_tcp_listen(addr, cfg->backlog, err, errlen);
+				cfg->kind == CLI_RPSERVER
+					? net_tcp_listen_shared(addr,
+								cfg->backlog,
+								err, errlen)
+					: net_tcp_listen(addr, cfg->backlog,
+							 err, errlen);
 			if (srv->tcp_fd == -1)
 				return -1;
 			srv->port = (unsigned)net_local_port(srv->tcp_fd);
@@ -228,7 +233,7 @@ static int open_seats(struct server *srv, char *err, size_t errlen)
 	long per_ip =
 		cfg->max_per_ip >= 0 ? cfg->max_per_ip : CLI_DEFAULT_MAX_PER_IP;
 
-	if (cfg->kind != CLI_MTSERVER)
+	if (cfg->kind == CLI_STSERVER)
 		per_ip = 0; /* one client at a time */
 	if (seats_init(&srv->seats, max, per_ip, cfg->max_per_ip < 0) == -1)
 		return net_error(err, errlen,
@@ -357,7 +362,9 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 	srv->pid_fd = -1;
 	srv->upgrade_ready_fd = -1;
 	stats_init(&srv->stats);
-	rc = pthread_mutex_init(&srv->log_guard, NULL);
+	rc = pthread_mutex_init(&srv->shed_lock, NULL);
+	if (rc == 0)
+		rc = pthread_mutex_init(&srv->log_guard, NULL);
 	if (rc != 0)
 		return net_error(err, errlen, "cannot create the log guard: %s",
 				 strerror(rc));
@@ -468,6 +475,20 @@ error:
 	if (srv->log_fd != STDOUT_FILENO)
 		close_if_open(&srv->log_fd);
 	return -1;
+}
+
+int server_listen_again(struct server *srv, char *err, size_t errlen)
+{
+	int fd = net_tcp_listen_shared(&srv->addr, srv->cfg.backlog, err,
+				       errlen);
+
+	if (fd >= 0 && net_set_nonblock(fd, true) == -1) {
+		net_error(err, errlen, "cannot make listener non-blocking: %s",
+			  strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* Wakes whoever polls the stop pipe; async-signal-safe.  A full pipe
@@ -818,6 +839,14 @@ void server_announce(const struct server *srv, FILE *out)
 	fflush(out);
 }
 
+/* The next connection number, from 1; any accepting thread. */
+static uint64_t next_id(struct server *srv)
+{
+	return atomic_fetch_add_explicit(&srv->next_id, 1,
+					 memory_order_relaxed) +
+	       1;
+}
+
 /* Closes a refused client: its FIN follows the refusal line at once. */
 static void close_refused(int fd)
 {
@@ -856,15 +885,15 @@ void server_refuse(struct server *srv, struct conn *c, const char *line,
  * descriptor, accept the client, refuse it, take the reserve back; when
  * even that fails, wait a little.  Logged once per shortage.
  */
-static void shed_client(struct server *srv, int err)
+static void shed_client(struct server *srv, int listen_fd, int err)
 {
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);
 	char ts[LOGFMT_TS_LEN], line[LOGLINE_EVENT_MAX];
-	int fd;
+	int fd = -1;
 
-	if (!srv->fd_shortage) {
-		srv->fd_shortage = true;
+	pthread_mutex_lock(&srv->shed_lock);
+	if (!atomic_exchange(&srv->fd_shortage, true)) {
 		logline_now(ts);
 		(void)log_append(srv->log, line,
 				 logline_accept_failed(line, sizeof(line), ts,
@@ -872,15 +901,27 @@ static void shed_client(struct server *srv, int err)
 	}
 	if (srv->reserve_fd >= 0) {
 		close(srv->reserve_fd);
-		fd = accept(srv->tcp_fd, (struct sockaddr *)&peer, &len);
+		fd = accept(listen_fd, (struct sockaddr *)&peer, &len);
 		if (fd >= 0)
-			refuse_fd(srv, fd, &peer, ++srv->next_id,
-				  PROTO_FULL_LINE, "no-descriptors");
+			refuse_fd(srv, fd, &peer, next_id(srv), PROTO_FULL_LINE,
+				  "no-descriptors");
 		srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (fd >= 0)
-			return;
 	}
-	(void)poll(NULL, 0, SHORTAGE_BACKOFF_MS);
+	pthread_mutex_unlock(&srv->shed_lock);
+	if (fd < 0)
+		(void)poll(NULL, 0, SHORTAGE_BACKOFF_MS);
+}
+
+/* The shortage is over: its reserve descriptor is taken back. */
+static void shortage_over(struct server *srv)
+{
+	if (!atomic_load_explicit(&srv->fd_shortage, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&srv->shed_lock);
+	atomic_store(&srv->fd_shortage, false);
+	if (srv->reserve_fd < 0)
+		srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	pthread_mutex_unlock(&srv->shed_lock);
 }
 
 /* --proxy-protocol --proxy-from: whether peer may send a PROXY header. */
@@ -934,69 +975,80 @@ static int next_client(struct server *srv)
 	       monotime_ms() < atomic_load(&srv->drain_deadline_ms);
 }
 
-struct conn *server_accept(struct server *srv)
+enum server_take server_accept_one(struct server *srv, int listen_fd,
+				   struct conn **out)
 {
 	struct sockaddr_storage peer;
-	socklen_t len;
+	socklen_t len = sizeof(peer);
 	struct conn *c;
+	uint64_t id;
 	int fd;
 
+	fd = accept(listen_fd, (struct sockaddr *)&peer, &len);
+	if (fd == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return SERVER_EMPTY;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			shed_client(srv, listen_fd, errno);
+		/* ECONNABORTED, EINTR...: the next one. */
+		return SERVER_NEXT;
+	}
+	shortage_over(srv);
+	id = next_id(srv);
+	if (!proxy_trusted(&srv->cfg, &peer)) {
+		/* A PROXY header from anyone else would let them log as
+		 * whoever they like: not read at all. */
+		refuse_fd(srv, fd, &peer, id, NULL, "proxy-untrusted");
+		return SERVER_NEXT;
+	}
+	c = conn_new(&srv->env, fd, id, (struct sockaddr *)&peer);
+	if (c == NULL) {
+		refuse_fd(srv, fd, &peer, id, PROTO_BUSY_LINE, "no-memory");
+		return SERVER_NEXT;
+	}
+	/* With PROXY headers the address is counted once the session has
+	 * read its header (conn.h). */
+	switch (seats_take(&srv->seats,
+			   srv->cfg.proxy_protocol ? NULL
+						   : (struct sockaddr *)&peer,
+			   &c->seat)) {
+	case SEATS_TAKEN:
+		/* Not even one more session's buffers fit: a crowd holds
+		 * them (and each of its clients times out in the end). */
+		if (membudget_fits(&srv->budget,
+				   conn_session_cost(&srv->cfg))) {
+			*out = c;
+			return SERVER_TOOK;
+		}
+		server_refuse(srv, c, PROTO_BUSY_LINE, "memory-budget");
+		break;
+	case SEATS_FULL:
+		server_refuse(srv, c, PROTO_FULL_LINE, "server-full");
+		break;
+	case SEATS_IP_FULL:
+		server_refuse(srv, c, PROTO_PER_IP_LINE, "per-ip-limit");
+		break;
+	case SEATS_NO_MEMORY:
+		server_refuse(srv, c, PROTO_BUSY_LINE, "no-memory");
+		break;
+	}
+	return SERVER_NEXT;
+}
+
+struct conn *server_accept(struct server *srv)
+{
+	struct conn *c;
+
 	while (next_client(srv)) {
-		len = sizeof(peer);
-		fd = accept(srv->tcp_fd, (struct sockaddr *)&peer, &len);
-		if (fd == -1 && srv->stopping &&
-		    (errno == EAGAIN || errno == EWOULDBLOCK))
-			return NULL; /* the queue is empty */
-		if (fd == -1) {
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM)
-				shed_client(srv, errno);
-			/* EAGAIN, ECONNABORTED, EINTR...: the next one. */
-			continue;
-		}
-		srv->fd_shortage = false;
-		if (srv->reserve_fd < 0)
-			srv->reserve_fd =
-				open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (!proxy_trusted(&srv->cfg, &peer)) {
-			/* A PROXY header from anyone else would let them
-			 * log as whoever they like: not read at all. */
-			refuse_fd(srv, fd, &peer, ++srv->next_id, NULL,
-				  "proxy-untrusted");
-			continue;
-		}
-		c = conn_new(&srv->env, fd, ++srv->next_id,
-			     (struct sockaddr *)&peer);
-		if (c == NULL) {
-			refuse_fd(srv, fd, &peer, srv->next_id, PROTO_BUSY_LINE,
-				  "no-memory");
-			continue;
-		}
-		/* With PROXY headers the address is counted once the
-		 * session has read its header (conn.h). */
-		switch (seats_take(&srv->seats,
-				   srv->cfg.proxy_protocol
-					   ? NULL
-					   : (struct sockaddr *)&peer,
-				   &c->seat)) {
-		case SEATS_TAKEN:
-			/* Not even one more session's buffers fit: a crowd
-			 * holds them (and each of its clients times out in
-			 * the end). */
-			if (membudget_fits(&srv->budget,
-					   conn_session_cost(&srv->cfg)))
-				return c;
-			server_refuse(srv, c, PROTO_BUSY_LINE, "memory-budget");
+		switch (server_accept_one(srv, srv->tcp_fd, &c)) {
+		case SERVER_TOOK:
+			return c;
+		case SERVER_EMPTY:
+			if (srv->stopping)
+				return NULL; /* the queue is empty */
 			break;
-		case SEATS_FULL:
-			server_refuse(srv, c, PROTO_FULL_LINE, "server-full");
-			break;
-		case SEATS_IP_FULL:
-			server_refuse(srv, c, PROTO_PER_IP_LINE,
-				      "per-ip-limit");
-			break;
-		case SEATS_NO_MEMORY:
-			server_refuse(srv, c, PROTO_BUSY_LINE, "no-memory");
+		case SERVER_NEXT:
 			break;
 		}
 	}

@@ -2,7 +2,8 @@
 /*
  * harness.c - see harness.h.  Test-only code: plain, blocking, bounded.
  */
-#define _DEFAULT_SOURCE /* on_exit: the exit status decides the cleanup */
+/* on_exit: the exit status decides the cleanup; close_range. */
+#define _GNU_SOURCE
 #include "harness.h"
 
 #include <arpa/inet.h>
@@ -297,6 +298,10 @@ static int spawn(struct h_proc *p, const char *prog, const char *const argv[],
 		dup2(out, 1);
 		dup2(err, 2);
 		signal(SIGPIPE, SIG_DFL);
+		/* Only 0-2: a test that failed with sockets open must not
+		 * leave them to the next test's server (nor count against
+		 * an h_child_nofile limit). */
+		close_range(3, ~0U, 0);
 		/* Die with the test, even if it crashes. */
 		h_die_with_parent();
 		if (h_child_nofile > 0) {

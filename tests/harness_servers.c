@@ -16,6 +16,13 @@
 
 #include "servers.h"
 
+const char *srv_model(void)
+{
+	const char *model = getenv("MT_MODEL");
+
+	return model != NULL && *model != '\0' ? model : "mtserver";
+}
+
 void srv_start(struct srv *s, const char *prog, ...)
 {
 	static unsigned seq;
@@ -24,6 +31,10 @@ void srv_start(struct srv *s, const char *prog, ...)
 	va_list ap;
 	int n = 0;
 
+	/* MT_MODEL=epserver (or rpserver...): the suites written for
+	 * mtserver run against another model taking its options. */
+	if (strcmp(prog, "mtserver") == 0)
+		prog = srv_model();
 	snprintf(s->log, sizeof(s->log), "%s", h_path(""));
 	snprintf(s->log + strlen(s->log), sizeof(s->log) - strlen(s->log),
 		 "%s.%u.log", prog, seq++);

@@ -13,8 +13,12 @@ struct srv {
 };
 
 /* Starts prog with "-l LOG", the given options and port 0 (the list ends
- * with NULL).  Fails the test when it does not start. */
+ * with NULL).  Fails the test when it does not start.  With MT_MODEL set
+ * (epserver, rpserver), that program stands in for "mtserver". */
 void srv_start(struct srv *s, const char *prog, ...);
+
+/* The program that stands in for "mtserver": $MT_MODEL, or mtserver. */
+const char *srv_model(void);
 
 /* SIGTERM and wait: fails the test unless the server exits 0. */
 void srv_stop(struct srv *s);

@@ -527,6 +527,117 @@ class Lessons(unittest.TestCase):
         self.assertIn("| mtserver --chat | 0 | - | - |  | - | 0.0 | stalled", md)
 
 
+class Models(unittest.TestCase):
+    """lessons/lesson-models.sh's results: every model side by side."""
+
+    STAT = ("4242 (pt server) S 1 4242 4242 0 -1 4194560 300 0 0 0 "
+            "17 25 3 5 20 0 9 0 100 1000000 500 18446744073709551615")
+
+    def test_stat_ticks(self):
+        # utime + stime + cutime + cstime; the name may hold ") ".
+        self.assertEqual(L.stat_ticks(self.STAT), 17 + 25 + 3 + 5)
+        self.assertEqual(L.stat_ticks(self.STAT.replace("(pt server)", "(a) b)")), 50)
+        self.assertIsNone(L.stat_ticks("4242 (x) S 1 2"))
+        self.assertIsNone(L.stat_ticks("no parenthesis at all"))
+        self.assertIsNone(L.stat_ticks(""))
+
+    def test_per_client_kb(self):
+        self.assertEqual(L.per_client_kb("2000", "48000", "10000"), "4.6")
+        self.assertEqual(L.per_client_kb("2000", "48000", "0"), "")
+        self.assertEqual(L.per_client_kb("", "48000", "10"), "")
+
+    def test_run_note(self):
+        ok = {"started": "1", "frc": "0", "src": "0", "vrc": "0", "capped": "false"}
+        self.assertEqual(L.run_note(ok, {}, {}), "")
+        self.assertEqual(L.run_note({"started": "0"}, {}, {}), "server did not start")
+        # Out of its time budget is a finding (the iterative server's), not
+        # a failure; a lost line always is.
+        self.assertEqual(L.run_note(dict(ok, frc="1", capped="true"), {"ok": False}, {}), "")
+        self.assertEqual(L.run_note(dict(ok, frc="1"), {"elapsed_s": B.Num("1.5")}, {}), "flood status 1")
+        check = {"found": B.Num("9"), "expected": B.Num("10")}
+        self.assertEqual(L.run_note(dict(ok, frc="1", src="143", vrc="1"), {}, check),
+                         "server exit status 143; flood status 1 (no report); log check failed: 9 of 10 "
+                         "lines found")
+        self.assertEqual(L.run_note(dict(ok, vrc="-"), {}, {}), "")  # redis-server: no log to check
+        self.assertEqual(L.run_note(dict(ok, frc="-"), {}, {}), "")  # a hold: flood's status says nothing
+
+    def run_dir(self):
+        run = Run(self)
+        run.fact("models", "hz", "100", "quick", "0", "started", "2026-12-07T23:00Z", "duration_s", "90",
+                 "kernel", "Linux 6", "nproc", "2", "cap_s", "30", "stevens_clients", "5",
+                 "stevens_per_client", "1000", "stevens_size", "4000", "hold_secs", "3", "hostile_clients", "20",
+                 "hostile_messages", "20", "idle_timeout_s", "2", "nofile", "20000")
+        for key, values in (("models", ["stserver", "mtserver"]), ("absent", ["epserver"]),
+                            ("pp_clients", ["1", "200"]), ("pp_messages", ["100", "10"]),
+                            ("hold_steps", ["10000", "19800"]), ("hostile_kinds", ["none", "trickle"])):
+            run.fact("models", key + "[]", "")
+            for v in values:
+                run.fact("models", key + "[]", v)
+        ok = ("started", "1", "frc", "0", "src", "0", "vrc", "0", "capped", "false")
+        for m, ticks in (("stserver", "150"), ("mtserver", "210")):
+            run.fact("run:stevens_" + m, "section", "stevens", "model", m, "clients", "5", *ok, "cpu_ticks", ticks)
+            run.report("stevens_%s.verify.json" % m, {"ok": True, "expected": 5000, "found": 5000})
+        run.report("pp_mtserver_200.json", {"messages_per_s": 81234.5, "rtt_us": {"p99": 4500}})
+        run.fact("run:pp_mtserver_200", "section", "pingpong", "model", "mtserver", "clients", "200", *ok)
+        run.report("pp_stserver_200.json", {"messages_per_s": 300.0, "rtt_us": {"p99": 900000}})
+        run.fact("run:pp_stserver_200", "section", "pingpong", "model", "stserver", "clients", "200", *ok[:2],
+                 "frc", "1", "src", "0", "vrc", "0", "capped", "true")
+        run.report("pp_redis-server_200.json", {"messages_per_s": 130000.0, "rtt_us": {"p99": 2500}})
+        run.fact("run:pp_redis-server_200", "section", "pingpong", "model", "redis-server", "clients", "200",
+                 *ok[:6], "vrc", "-")
+        run.fact("run:hold_mtserver_10000", "section", "hold", "model", "mtserver", "clients", "10000", *ok[:6],
+                 "held", "10000", "rss0_kb", "2000", "rss_kb", "48000")
+        run.fact("run:hold_mtserver_19800", "section", "hold", "model", "mtserver", "clients", "19800", *ok[:6],
+                 "held", "15000", "rss0_kb", "2000", "rss_kb", "70000")
+        run.report("hostile_stserver_trickle.json", {"first_reply_us": {"p99": 2100000, "max": 2200000}})
+        run.fact("run:hostile_stserver_trickle", "section", "hostile", "model", "stserver", "kind", "trickle",
+                 "clients", "20", *ok[:6], "vrc", "1")
+        run.report("hostile_stserver_trickle.verify.json", {"expected": 400, "found": 399})
+        return run
+
+    def test_results_and_table(self):
+        run = self.run_dir()
+        out = os.path.join(run.dir, "models.json")
+        self.assertEqual(L.results_models(run.dir, out), 1)  # a lost line fails the run
+        doc = B.load(out)
+        self.assertEqual(B.get(doc, "runs.stevens_mtserver.cpu_s"), "2.10")
+        self.assertEqual(B.get(doc, "runs.stevens_mtserver.minus_iterative_s"), "0.60")
+        self.assertEqual(B.get(doc, "runs.stevens_stserver.minus_iterative_s"), "0.00")
+        self.assertEqual(B.get(doc, "runs.hold_mtserver_10000.kb_per_client"), "4.6")
+        self.assertEqual(B.get(doc, "runs.pp_redis-server_200.verified"), "")
+        self.assertEqual(L.models_of(doc), ["stserver", "mtserver", "redis-server"])
+        md = L.render_models(doc)
+        self.assertIn("| **stserver**<br>iterative | **mtserver**<br>thread per connection | "
+                      "**redis-server**<br>reference |", md)
+        self.assertIn("| Stevens: server CPU, 5,000 connections x 4,000 bytes | 1.50 s | 2.10 s |  |", md)
+        self.assertIn("| ... minus the iterative server's | 0.00 s | 0.60 s |  |", md)
+        self.assertIn("| ping-pong msgs/s, 200 clients | 300 (capped at 30 s) | 81,234 | 130,000 |", md)
+        self.assertIn("| ... p99 round trip | 900.0 ms (capped at 30 s) | 4.5 ms | 2.5 ms |", md)
+        self.assertIn("| RSS per idle client at 10,000 clients | - | 4.6 KiB |  |", md)
+        self.assertIn("| most idle clients held (tried 10,000, 19,800) | - | 15,000 (of 19,800) |  |", md)
+        self.assertIn("| ... with one client trickling a line | 2.10 s **failed** | - |  |", md)
+        self.assertIn("| lines logged = lines sent (`flood --verify-log`) | **2 of 3 runs** | all 2 runs |  |", md)
+        self.assertIn("Not measured: `epserver`", md)
+        self.assertIn("- run `hostile_stserver_trickle` failed: log check failed: 399 of 400 lines found", md)
+        self.assertIn("no citable copy", md)
+        dat = L.render_models_dat(doc).splitlines()
+        self.assertEqual(dat[1], "model 1_clients 200_clients p99_ms_1 p99_ms_200 kib_per_idle_client "
+                                 "first_reply_s_none first_reply_s_trickle")
+        # A failed run draws nothing; redis-server only where it ran.
+        self.assertEqual(dat[2:], ["stserver - 300 - 900 - - -", "mtserver - 81234.5 - 4.5 4.6 - -",
+                                   "redis-server - 130000 - 2.5 - - -"])
+
+    def test_us_and_held(self):
+        self.assertEqual([L.us_txt(v) for v in ("", "87", "1200", "3400000")], ["-", "87 us", "1.2 ms", "3.40 s"])
+        doc = {"hold_steps": ["100", "200"], "runs": {
+            "hold_m_100": {"section": "hold", "model": "m", "clients": "100", "held": "100", "note": ""},
+            "hold_m_200": {"section": "hold", "model": "m", "clients": "200", "held": "200", "note": ""}}}
+        self.assertEqual(L.held_most(doc, "m"), "200 (all tried)")
+        self.assertEqual(L.held_most(doc, "x"), "-")
+        doc["runs"]["hold_m_200"]["held"] = "150"
+        self.assertEqual(L.held_most(doc, "m"), "150 (of 200)")
+
+
 class Flooder(unittest.TestCase):
     def test_sends_and_reads_until_its_time_is_up(self):
         """benchlib.py flooder against a listener that sends it a line and

@@ -892,9 +892,9 @@ static void test_sigterm_full_room(void **state)
 	close(quiet);
 	assert_int_equal(h_count_in_file(s.log, "disconnect reason=shutdown"),
 			 FULL_ROOM + 1);
-	assert_int_equal(h_count_in_file(s.log, " stop mtserver: 41 tcp "
-						"connections, 40 tcp messages"),
-			 1);
+	snprintf(line, sizeof(line),
+		 " stop %s: 41 tcp connections, 40 tcp messages", srv_model());
+	assert_int_equal(h_count_in_file(s.log, line), 1);
 }
 
 /* --- the tutorial's clients and mtclient in a room --- */

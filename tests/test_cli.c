@@ -45,6 +45,36 @@ static enum cli_result parse(struct config *cfg, enum cli_kind kind, char *err,
 #define ST(...)                                                                \
 	parse(&cfg, CLI_STSERVER, err, sizeof(err), __VA_ARGS__,               \
 	      (const char *)NULL)
+#define PT(...)                                                                \
+	parse(&cfg, CLI_PTSERVER, err, sizeof(err), __VA_ARGS__,               \
+	      (const char *)NULL)
+
+/* ptserver takes mtserver's options and its pool's size, 1 to
+ * CLI_MAX_THREADS; the others have no pool. */
+static void test_threads_option(void **state)
+{
+	struct config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(PT("0"), CLI_RUN);
+	assert_string_equal(cfg.prog, "ptserver");
+	assert_int_equal(cfg.threads, CLI_DEFAULT_THREADS);
+	assert_true(cfg.udp);
+	assert_int_equal(cfg.backlog, CLI_DEFAULT_BACKLOG_MT);
+	assert_int_equal(PT("--threads", "3", "--max-per-ip", "2", "0"),
+			 CLI_RUN);
+	assert_int_equal(cfg.threads, 3);
+	assert_int_equal(cfg.max_per_ip, 2);
+	assert_int_equal(PT("--threads", "100000", "0"), CLI_RUN);
+	assert_int_equal(cfg.threads, 100000);
+	assert_int_equal(PT("--threads", "0", "0"), CLI_ERROR);
+	assert_string_equal(err, "invalid --threads '0' (expected 1-100000)");
+	assert_int_equal(PT("--threads", "100001", "0"), CLI_ERROR);
+	assert_int_equal(PT("--threads", "x", "0"), CLI_ERROR);
+	assert_int_equal(MT("--threads", "3", "0"), CLI_ERROR);
+	assert_int_equal(ST("--threads", "3", "0"), CLI_ERROR);
+}
 
 /* The one number parser of every command line: the whole string, a
  * digit first, in range, no overflow; *out untouched when refused. */
@@ -289,7 +319,8 @@ static void test_usage_mentions_every_option(void **state)
 /* Every program's --help ends with where to report bugs (GNU). */
 static void test_usage_says_where_to_report_bugs(void **state)
 {
-	static const enum cli_kind kinds[] = {CLI_MTSERVER, CLI_STSERVER};
+	static const enum cli_kind kinds[] = {CLI_MTSERVER, CLI_STSERVER,
+					      CLI_PTSERVER};
 	char buf[8192];
 
 	(void)state;
@@ -302,6 +333,51 @@ static void test_usage_says_where_to_report_bugs(void **state)
 		assert_non_null(strstr(buf, "\n" CLI_REPORT_BUGS "\n"));
 	}
 	assert_non_null(strstr(CLI_REPORT_BUGS, "Report bugs"));
+}
+
+/* The event-loop models take mtserver's options, named as themselves;
+ * rpserver alone takes --loops, 1 to CLI_MAX_LOOPS (0: the CPUs). */
+static void test_event_loop_models(void **state)
+{
+	static const enum cli_kind kinds[] = {CLI_EPSERVER, CLI_RPSERVER};
+	static const char *const names[] = {"epserver", "rpserver"};
+	struct config cfg;
+	char err[256], buf[8192];
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+		assert_int_equal(parse(&cfg, kinds[i], err, sizeof(err),
+				       "--chat", "--max-per-ip", "3", "80",
+				       (const char *)NULL),
+				 CLI_RUN);
+		assert_string_equal(cfg.prog, names[i]);
+		assert_true(cfg.udp && cfg.chat);
+		assert_int_equal(cfg.max_per_ip, 3);
+		assert_int_equal(cfg.loops, 0);
+		assert_non_null(f);
+		cli_usage(f, kinds[i]);
+		assert_int_equal(fclose(f), 0);
+		assert_non_null(strstr(buf, names[i]));
+		assert_non_null(strstr(buf, "\n" CLI_REPORT_BUGS "\n"));
+		assert_true((strstr(buf, "--loops") != NULL) ==
+			    (kinds[i] == CLI_RPSERVER));
+	}
+	assert_int_equal(parse(&cfg, CLI_RPSERVER, err, sizeof(err), "--loops",
+			       "3", "80", (const char *)NULL),
+			 CLI_RUN);
+	assert_int_equal(cfg.loops, 3);
+	expect_error(parse(&cfg, CLI_RPSERVER, err, sizeof(err), "--loops", "0",
+			   "80", (const char *)NULL),
+		     err, "invalid --loops '0' (expected 1-256)");
+	expect_error(parse(&cfg, CLI_RPSERVER, err, sizeof(err), "--loops",
+			   "257", "80", (const char *)NULL),
+		     err, "invalid --loops '257'");
+	expect_error(MT("--loops", "2", "80"), err, "unknown option '--loops'");
+	expect_error(parse(&cfg, CLI_EPSERVER, err, sizeof(err), "--loops", "2",
+			   "80", (const char *)NULL),
+		     err, "unknown option '--loops'");
 }
 
 /* The program's name from argv[0]: its last path component. */
@@ -346,6 +422,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_u64),
+		cmocka_unit_test(test_threads_option),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_every_option),
 		cmocka_unit_test(test_help_and_version),
@@ -353,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_bad_ports),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_bad_addresses),
+		cmocka_unit_test(test_event_loop_models),
 		cmocka_unit_test(test_usage_mentions_every_option),
 		cmocka_unit_test(test_usage_says_where_to_report_bugs),
 		cmocka_unit_test(test_program_name),

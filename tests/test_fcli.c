@@ -172,6 +172,37 @@ static void test_hosts(void **state)
 		"a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8,a:9,a:10,a:11,a:12,a:13,"
 		"a:14,a:15,a:16,a:17",
 		END);
+	p = parse("--hosts", "lb:8888", "--reconnect", "5", "--rate", "100",
+		  END);
+	accepted(p);
+	assert_int_equal(p->o.reconnect, 5);
+	refused("--reconnect (1..1000)", "--reconnect", "0", END);
+	refused("--reconnect (1..1000)", "--reconnect", "1001", END);
+	refused("--reconnect is for one-way TCP", "--reconnect", "1", "--echo",
+		END);
+	refused("--reconnect is for one-way TCP", "--reconnect", "1", "--udp",
+		END);
+	refused("--reconnect is for one-way TCP", "--reconnect", "1", "--churn",
+		END);
+	refused("--chat takes only", "--chat", "-n", "2", "--reconnect", "1",
+		END);
+	p = parse("--first-client", "500", "-n", "500", END);
+	accepted(p);
+	assert_int_equal(p->o.first_client, 500);
+	refused("--first-client (0..1000000000)", "--first-client",
+		"1000000001", END);
+	refused("--first-client (0..1000000000)", "--first-client", "-1", END);
+	refused("excludes --payload", "--first-client", "1", "--payload", "x",
+		END);
+	refused("--chat takes only", "--chat", "-n", "2", "--first-client", "2",
+		END);
+	refused("takes only -n, -m and -s", "--verify-log", "f", "-n", "1",
+		"-m", "1", "--first-client", "1", END);
+	/* The header must hold the largest client number: c999999 m9. */
+	refused("too small for the message header", "--first-client", "999998",
+		"-n", "2", "-m", "10", "-s", "10", END);
+	accepted(parse("--first-client", "999998", "-n", "2", "-m", "10", "-s",
+		       "12", END));
 	refused("exclude each other", "--hosts", "a:1", "-H", "b", END);
 	refused("exclude each other", "-p", "2", "--hosts", "a:1", END);
 	refused("takes only -n, -m and -s", "--verify-log", "x.log", "-n", "1",
@@ -243,6 +274,22 @@ static void test_every_option(void **state)
 		  "1795528195000000", END);
 	accepted(p);
 	assert_true(p->o.run_start_us == 1795528195000000LL);
+	/* A fleet's logs: files after --verify-log, options around them;
+	 * the option repeated is the same list. */
+	p = parse("-n", "3", "--verify-log", "a.log", "b.log", "c.log", "-m",
+		  "4", "d.log", END);
+	accepted(p);
+	assert_int_equal(p->o.nverify, 4);
+	assert_string_equal(p->o.verify_log, "a.log");
+	assert_string_equal(p->o.verify_logs[1], "b.log");
+	assert_string_equal(p->o.verify_logs[2], "c.log");
+	assert_string_equal(p->o.verify_logs[3], "d.log");
+	assert_int_equal(p->o.messages, 4);
+	p = parse("--verify-log", "a.log", "--verify-log", "b.log", "-n", "3",
+		  "-m", "4", END);
+	accepted(p);
+	assert_int_equal(p->o.nverify, 2);
+	assert_string_equal(p->o.verify_logs[1], "b.log");
 
 	/* A name is resolved when the run starts, not here. */
 	p = parse("-H", "localhost", "--echo", "-P", "16", "--csv",
@@ -310,6 +357,13 @@ static void test_bad_numbers(void **state)
 	refused("-P", "-P", "1025", "--echo", END);
 	refused("--payload", "--payload", "", END);
 	refused("--verify-log", "--verify-log", "", END);
+	refused("--verify-log (a file name)", "--verify-log", "a.log", "", "-n",
+		"1", "-m", "1", END);
+	refused("at most 16 files", "-n", "1", "-m", "1", "--verify-log", "1",
+		"2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13",
+		"14", "15", "16", "17", END);
+	refused("unexpected argument 'x.log'", "-n", "1", "x.log", END);
+	refused("takes only files", "a.log", "--merge", "b.hlog", END);
 }
 
 static void test_syntax_errors(void **state)

@@ -54,7 +54,12 @@ enum srv_mode {
 	SRV_STALL,     /* TCP echo, one client, that stops reading for
 			  STALL_MS, STALL_AT_MS after the first message */
 	SRV_DEAF,      /* accept, and never read a byte */
+	SRV_CUT,       /* a sink that closes each connection once it has
+			  read CUT_BYTES from it, unread bytes and all */
 };
+
+/* About 60 of flood's 32-byte messages a connection, cut mid-message. */
+#define CUT_BYTES 2000
 
 /* A delay much longer than loopback's round trip (tens of us) and than
  * a scheduling hiccup is likely to hide; short enough for 50 replies. */
@@ -65,6 +70,8 @@ enum srv_mode {
 
 /* 64 connections: more than any test here opens at once. */
 #define SRV_CONNS 64
+/* Descriptors SRV_CUT counts bytes for: far above what a test opens. */
+#define SRV_FDS 1024
 /* Read size: any will do; 16 KiB keeps the loop short. */
 #define SRV_BUF 16384
 
@@ -78,7 +85,9 @@ struct srv {
 	uint64_t bytes;
 	uint64_t datagrams;
 	uint64_t accepted;
-	atomic_ullong served; /* bytes read, for a test waiting on it */
+	uint64_t lines;		      /* '\n' bytes read: whole messages */
+	uint32_t conn_bytes[SRV_FDS]; /* SRV_CUT: read per descriptor */
+	atomic_ullong served;	      /* bytes read, for a test waiting on it */
 };
 
 static int srv_socket(int type, int *port)
@@ -121,7 +130,10 @@ static void write_all(int fd, const char *p, size_t len)
 static int srv_serve(struct srv *s, int fd)
 {
 	char buf[SRV_BUF];
-	ssize_t n = recv(fd, buf, sizeof(buf), 0), i;
+	/* SRV_CUT reads at most a connection's share at a time. */
+	ssize_t n = recv(fd, buf, s->mode == SRV_CUT ? CUT_BYTES : sizeof(buf),
+			 0),
+		i;
 
 	if (n == -1 && errno == EINTR)
 		return 1;
@@ -129,6 +141,15 @@ static int srv_serve(struct srv *s, int fd)
 		return 0;
 	s->bytes += (uint64_t)n;
 	atomic_fetch_add(&s->served, (unsigned long long)n);
+	for (i = 0; i < n; i++)
+		s->lines += buf[i] == '\n';
+	if (s->mode == SRV_CUT && fd < SRV_FDS) {
+		s->conn_bytes[fd] += (uint32_t)n;
+		if (s->conn_bytes[fd] >= CUT_BYTES) {
+			s->conn_bytes[fd] = 0;
+			return 0; /* closed with what is still unread */
+		}
+	}
 	if (s->mode == SRV_WRONG)
 		for (i = 0; i < n; i++)
 			buf[i] = buf[i] == 'x' ? 'y' : buf[i];
@@ -1358,6 +1379,50 @@ static void test_hosts_echo_udp_churn(void **state)
 	run_free(&r);
 }
 
+/* --reconnect: a server that cuts every connection after CUT_BYTES
+ * (unread bytes and all, so a reset).  Each client goes on over a new
+ * connection from its message in progress; every whole message is
+ * written once, so what the server did not read is at most the
+ * messages in doubt.  Without --reconnect, or with too few, the run
+ * fails with the early closes. */
+static void test_reconnect(void **state)
+{
+	struct run r;
+	struct srv s;
+	long long in_doubt;
+
+	(void)state;
+	/* --rate: the messages go out over many connections (a client's
+	 * 12,800 bytes in 200 ms, a connection's 2,000 in about 30), not
+	 * into the first one's socket buffers at once. */
+	flood_srv(&r, &s, SRV_CUT, 0, "-n", "3", "-m", "400", "--rate", "6000",
+		  "--reconnect", "200", "--json", END);
+	assert_int_equal(json_int(r.out, "messages_sent"), 3 * 400);
+	assert_int_equal(json_int(r.out, "clients_done"), 3);
+	assert_true(json_int(r.out, "reconnects") >= 1);
+	assert_int_equal(json_int(r.out, "reconnects") + 3, s.accepted);
+	in_doubt = json_int(r.out, "messages_in_doubt");
+	assert_true(s.lines <= 3ull * 400);
+	if ((long long)(3ull * 400 - s.lines) > in_doubt)
+		fail_msg("%llu messages not read, only %lld in doubt",
+			 (unsigned long long)(3ull * 400 - s.lines), in_doubt);
+	run_free(&r);
+
+	/* Too few reconnects for the run (64,000 bytes in 500 ms, cut
+	 * after 2,000): the client fails as without. */
+	flood_srv(&r, &s, SRV_CUT, 1, "-n", "1", "-m", "2000", "--rate", "4000",
+		  "--reconnect", "1", "--json", END);
+	assert_int_equal(json_int(r.out, "reconnects"), 1);
+	assert_int_equal(json_int(r.out, "clients_done"), 0);
+	assert_int_equal(s.accepted, 2);
+	run_free(&r);
+	flood_srv(&r, &s, SRV_CUT, 1, "-n", "1", "-m", "2000", "--rate", "4000",
+		  "--json", END);
+	assert_int_equal(json_int(r.out, "reconnects"), 0);
+	assert_int_equal(s.accepted, 1);
+	run_free(&r);
+}
+
 /* One server of the list is down: its clients fail (the run fails,
  * saying how), the others' work is done. */
 static void test_hosts_one_down(void **state)
@@ -1493,6 +1558,82 @@ static int verify_run(char **out, char **err, ...)
 	assert_non_null(*out);
 	assert_non_null(*err);
 	return status;
+}
+
+/* Appends to path the 32-byte messages of clients [c0, c1), sequence
+ * numbers [m0, m1): one node's share of a fleet's run. */
+static void append_log(const char *path, int c0, int c1, int m0, int m1)
+{
+	char text[64]; /* a header, 31 'x' and a NUL */
+	FILE *fp = fopen(path, "a");
+
+	assert_non_null(fp);
+	for (int m = m0; m < m1; m++)
+		for (int c = c0; c < c1; c++) {
+			snprintf(text, sizeof(text), "c%d m%d %s", c, m,
+				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+			text[31] = '\0';
+			fprintf(fp,
+				"2026-11-24T13:49:55.1Z tcp 127.0.0.1:9 #%d "
+				"msg %s\n",
+				c, text);
+		}
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* --verify-log over a fleet's logs, given as operands: every message in
+ * exactly one of them.  A client that moved to another node midway is
+ * whole; a message in two logs is a duplicate (counted in the second,
+ * named with its file and line there); a message in none is missing. */
+static void test_verify_log_fleet(void **state)
+{
+	const char *a = h_path("node-a.log"), *b = h_path("node-b.log"),
+		   *c = h_path("node-c.log");
+	char *out, *err;
+
+	(void)state;
+	unlink(a);
+	unlink(b);
+	unlink(c);
+	append_log(a, 0, 2, 0, 10); /* c0, c1 on a */
+	append_log(b, 2, 3, 0, 4);  /* c2 on b, then moved to c */
+	append_log(c, 2, 3, 4, 10);
+	assert_int_equal(verify_run(&out, &err, "-n", "3", "-m", "10",
+				    "--verify-log", a, b, c, "--json", END),
+			 0);
+	expect_in(out, "\"ok\":true");
+	assert_int_equal(json_int(out, "found"), 30);
+	expect_in(out, "\"files\":[{\"path\":");
+	expect_in(out, "node-a.log\",\"lines\":20,\"found\":20,"
+		       "\"duplicated\":0,\"corrupted\":0}");
+	expect_in(out, "node-c.log\",\"lines\":6,\"found\":6,"
+		       "\"duplicated\":0,\"corrupted\":0}");
+	expect_in(err, "3 files: ");
+	expect_in(err, "node-b.log: 4 lines, 4 messages, 0 duplicated");
+	free(out);
+	free(err);
+
+	/* c2 m3 also on c: the same message in two logs. */
+	append_log(c, 2, 3, 3, 4);
+	assert_int_equal(verify_run(&out, &err, "--verify-log", a, b, c, "-n",
+				    "3", "-m", "10", END),
+			 1);
+	expect_in(out, "duplicated      1");
+	expect_in(out, "node-c.log: 7 lines, 6 messages, 1 duplicated");
+	expect_in(out, "duplicated: c2 m3 (");
+	expect_in(out, "node-c.log line 7)");
+	expect_in(out, "FAILED");
+	free(out);
+	free(err);
+
+	/* Without c's log, c2 m4..m9 are missing, and only they. */
+	assert_int_equal(verify_run(&out, &err, "--verify-log", a, b, "-n", "3",
+				    "-m", "10", "--json", END),
+			 1);
+	assert_int_equal(json_int(out, "missing"), 6);
+	assert_int_equal(json_int(out, "duplicated"), 0);
+	free(out);
+	free(err);
 }
 
 /* A log whose last line lacks its '\n' was torn (the writer died or is
@@ -1844,6 +1985,7 @@ int main(void)
 		cmocka_unit_test(test_hosts_round_robin),
 		cmocka_unit_test(test_hosts_echo_udp_churn),
 		cmocka_unit_test(test_hosts_one_down),
+		cmocka_unit_test(test_reconnect),
 		cmocka_unit_test(test_udp_lost),
 		cmocka_unit_test(test_duration_whole_messages),
 		cmocka_unit_test(test_max_time),
@@ -1851,6 +1993,7 @@ int main(void)
 		cmocka_unit_test(test_usage_error),
 		cmocka_unit_test(test_oneway_stall),
 		cmocka_unit_test(test_verify_log_torn_last_line),
+		cmocka_unit_test(test_verify_log_fleet),
 		cmocka_unit_test(test_verify_log_not_a_file),
 		cmocka_unit_test(test_mtserver_oneway),
 		cmocka_unit_test(test_mtserver_chat_hosts),

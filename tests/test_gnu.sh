@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
-# test_gnu.sh - the four programs keep the GNU command-line conventions
+# test_gnu.sh - every program keeps the GNU command-line conventions
 # (GNU Coding Standards, "Command-Line Interfaces"), checked on the
 # programs as built: --help and --version fail when their output cannot
 # be written; a program names itself as it was invoked (flood is
@@ -12,7 +12,7 @@ set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PROGRAMS=(mtserver stserver mtclient flood)
+PROGRAMS=(mtserver stserver ptserver mtclient flood)
 
 # run_to_full PROG OPTION: runs PROG OPTION with stdout on /dev/full;
 # sets rc and err (its stderr).

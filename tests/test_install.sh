@@ -45,7 +45,7 @@ test_check_is_test() {
 test_run_builds_everything() {
 	local out
 	out=$(t_make -n -B run)
-	for prog in mtserver stserver mtclient bench/flood; do
+	for prog in mtserver stserver ptserver mtclient bench/flood; do
 		grep -qE " -o (\./)?$prog " <<<"$out" || t_fail "make run does not build $prog: $out"
 	done
 	[[ $(tail -n 1 <<<"$out") == "./mtserver 8888" ]] || t_fail "make run does not end running ./mtserver 8888: $out"
@@ -65,6 +65,8 @@ check_install() {
 	expected=$(printf '%s\n' \
 		"${prefix#/}/bin/mtclient" "${prefix#/}/bin/mtflood" \
 		"${prefix#/}/bin/mtserver" "${prefix#/}/bin/stserver" \
+		"${prefix#/}/bin/ptserver" \
+		"${prefix#/}/bin/epserver" "${prefix#/}/bin/rpserver" \
 		"${prefix#/}/lib/systemd/system/mtserver.service" \
 		"${prefix#/}/lib/systemd/system/mtserver.socket" \
 		"etc/logrotate.d/mtserver" \
@@ -74,12 +76,15 @@ check_install() {
 		"${prefix#/}/share/man/man1/mtclient.1" \
 		"${prefix#/}/share/man/man1/mtflood.1" \
 		"${prefix#/}/share/man/man1/mtserver.1" \
-		"${prefix#/}/share/man/man1/stserver.1" | sort)
+		"${prefix#/}/share/man/man1/stserver.1" \
+		"${prefix#/}/share/man/man1/ptserver.1" \
+		"${prefix#/}/share/man/man1/epserver.1" \
+		"${prefix#/}/share/man/man1/rpserver.1" | sort)
 	got=$(install_files "$dest")
 	[[ $got == "$expected" ]] || t_fail "installed files differ:
 $(diff <(echo "$expected") <(echo "$got"))"
 	# The programs installed are the ones built (this variant's), as is.
-	for f in mtserver stserver mtclient; do
+	for f in mtserver stserver ptserver epserver rpserver mtclient; do
 		cmp -s "$(t_bin "$f")" "$dest$prefix/bin/$f" || t_fail "$prefix/bin/$f is not $(t_bin "$f")"
 		[[ $(stat -c %a "$dest$prefix/bin/$f") == 755 ]] || t_fail "$f is not mode 755"
 	done

@@ -568,6 +568,44 @@ static void test_try_append_never_waits(void **state)
 	close(pfd[1]);
 }
 
+/* The signal thread's lines are not lost to clients' load: with the
+ * buffers full for log_append (nobody reads the pipe), log_try_append
+ * still takes event-sized lines from LOG_RESERVE, and only past it are
+ * they counted lost. */
+static void test_try_append_has_a_reserve(void **state)
+{
+	static char big[LOG_BUFFER_SIZE / 2];
+	static const char event[] =
+		"2026-12-07T22:51:26.123Z signal SIGTERM action=stop\n";
+	struct log_loss lost = {0};
+	struct logger *lg;
+	int pfd[2], rc = 0;
+	size_t taken = 0, bigs = 0;
+
+	(void)state;
+	memset(big, 'y', sizeof(big));
+	big[sizeof(big) - 1] = '\n';
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(fcntl(pfd[1], F_SETFL, O_NONBLOCK), 0);
+	lg = log_open(pfd[1], sizeof(big));
+	assert_non_null(lg);
+	while (rc == 0 && bigs < 8) {
+		rc = log_try_append(lg, big, sizeof(big));
+		bigs += rc == 0;
+	}
+	assert_int_equal(rc, -1); /* full for clients' lines */
+	while (log_try_append(lg, event, sizeof(event) - 1) == 0 &&
+	       taken < LOG_RESERVE)
+		taken++;
+	print_message("%zu event lines after the buffers filled\n", taken);
+	assert_true(taken >= 16);
+	assert_true(taken < LOG_RESERVE / (sizeof(event) - 1) + 1);
+	log_give_up_at(lg, monotime_ms());
+	assert_int_equal(log_close(lg, &lost), -1);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -587,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_cut_met_by_a_write_is_recorded),
 		cmocka_unit_test(test_give_up_on_a_stalled_pipe),
 		cmocka_unit_test(test_try_append_never_waits),
+		cmocka_unit_test(test_try_append_has_a_reserve),
 	};
 
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);

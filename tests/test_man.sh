@@ -3,14 +3,14 @@
 # test_man.sh - the manual pages (man/*.1, mdoc(7)) against the programs:
 # clean under `mandoc -T lint`, every option --help prints is described
 # in the page, every option the page names exists; and --version in the
-# GNU form for all four programs.
+# GNU form for every program.
 # shellcheck disable=SC2317 # the tests are called through t_case
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Each program and its page (flood is installed as mtflood).
-PROGRAMS=(mtserver stserver mtclient flood)
+PROGRAMS=(mtserver stserver ptserver mtclient flood)
 page_of() { [[ $1 == flood ]] && echo "$T_ROOT/man/mtflood.1" || echo "$T_ROOT/man/$1.1"; }
 
 # help_options PROG: the options --help lists, one per line, sorted: the
@@ -80,6 +80,7 @@ check_options() {
 }
 test_mtserver_page_matches_help() { check_options mtserver; }
 test_stserver_page_matches_help() { check_options stserver; }
+test_ptserver_page_matches_help() { check_options ptserver; }
 test_mtclient_page_matches_help() { check_options mtclient; }
 test_mtflood_page_matches_help() { check_options flood; }
 
@@ -99,6 +100,7 @@ t_case test_pages_lint_clean
 t_case test_pages_name_their_program
 t_case test_mtserver_page_matches_help
 t_case test_stserver_page_matches_help
+t_case test_ptserver_page_matches_help
 t_case test_mtclient_page_matches_help
 t_case test_mtflood_page_matches_help
 t_case test_version_in_gnu_form

@@ -50,6 +50,16 @@
 /* ---- log checks ---- */
 
 /* 1 when line[0..len) starts with "YYYY-MM-DDTHH:MM:SS.uuuuuuZ ". */
+
+/* The stop line of the server under test (MT_MODEL, or mtserver). */
+static size_t count_stop_line(const char *log)
+{
+	char needle[64];
+
+	snprintf(needle, sizeof(needle), " stop %s", srv_model());
+	return h_count_in_file(log, needle);
+}
+
 static int has_timestamp(const char *line, size_t len)
 {
 	return len > 28 && line[4] == '-' && line[7] == '-' &&
@@ -487,7 +497,7 @@ static void test_hup_reopens_log(void **state)
 	assert_int_equal(h_count_in_file(old, "reopened"), 0);
 	assert_whole_lines(old);
 	assert_whole_lines(s.log);
-	assert_int_equal(h_count_in_file(s.log, " stop mtserver"), 1);
+	assert_int_equal(count_stop_line(s.log), 1);
 }
 
 /* Logging to standard output there is nothing to reopen: HUP is logged
@@ -560,7 +570,7 @@ static void test_two_terms_at_once_count_once(void **state)
 	for (int c = 0; c < 4; c++)
 		close(fds[c]);
 	assert_each_once((const char *const[]){s.log, NULL}, 4, 1000);
-	assert_int_equal(h_count_in_file(s.log, " stop mtserver"), 1);
+	assert_int_equal(count_stop_line(s.log), 1);
 	assert_whole_lines(s.log);
 }
 

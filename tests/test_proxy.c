@@ -28,6 +28,7 @@
 
 #include "monotime.h"
 #include "proxyproto.h"
+#include "haproxy.h"
 #include "servers.h"
 
 /* ---- helpers ---- */
@@ -690,77 +691,9 @@ static void test_options_checked(void **state)
 
 static pid_t haproxy_pid;
 
-/* A port free now on 127.0.0.1 (HAProxy cannot bind port 0 and say). */
-static int free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-/* Whether something listens on 127.0.0.1:port (/proc/net/tcp: state
- * 0A), found without connecting (a connection would be a client). */
-static bool listening(int port)
-{
-	char want[32], row[256];
-	FILE *f = fopen("/proc/net/tcp", "r");
-	bool found = false;
-
-	if (f == NULL)
-		return false;
-	snprintf(want, sizeof(want), ":%04X 00000000:0000 0A", port);
-	while (!found && fgets(row, sizeof(row), f) != NULL)
-		found = strstr(row, want) != NULL;
-	fclose(f);
-	return found;
-}
-
-/* Starts haproxy -f conf -db, its output to err; waits until it listens
- * on port.  0, or -1 when it exits first (a port taken meanwhile). */
-static int haproxy_start(const char *bin, const char *conf, const char *err,
-			 int port)
-{
-	long long deadline = h_now_ms() + 10000;
-	int status;
-
-	haproxy_pid = fork();
-	assert_true(haproxy_pid >= 0);
-	if (haproxy_pid == 0) {
-		int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		h_die_with_parent();
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(bin, "haproxy", "-f", conf, "-db", (char *)NULL);
-		_exit(127);
-	}
-	while (h_now_ms() < deadline) {
-		if (waitpid(haproxy_pid, &status, WNOHANG) == haproxy_pid) {
-			haproxy_pid = 0;
-			return -1;
-		}
-		if (listening(port))
-			return 0;
-		h_sleep_ms(20);
-	}
-	fail_msg("haproxy did not listen on %d; see %s", port, err);
-	return -1;
-}
-
 static void haproxy_stop(void)
 {
-	if (haproxy_pid <= 0)
-		return;
-	kill(haproxy_pid, SIGTERM);
-	waitpid(haproxy_pid, NULL, 0);
-	haproxy_pid = 0;
+	hap_stop(&haproxy_pid);
 }
 
 static int teardown(void **state)
@@ -822,9 +755,7 @@ static void through_haproxy(const char *send_proxy)
 	int port = 0, probe;
 	long long checks;
 
-	if (h_which(bin, sizeof(bin), "haproxy") == NULL) {
-		print_message("haproxy not found: install the Debian package "
-			      "haproxy\n");
+	if (hap_which(bin, sizeof(bin)) == NULL) {
 		skip();
 		return;
 	}
@@ -833,7 +764,7 @@ static void through_haproxy(const char *send_proxy)
 	srv_start(&s2, "mtserver", "--proxy-protocol", "--proxy-from",
 		  "127.0.0.2/32", "--no-udp", (const char *)NULL);
 	for (int tries = 0; tries < 5; tries++) {
-		port = free_port();
+		port = hap_free_port();
 		snprintf(conf, sizeof(conf),
 			 "global\n"
 			 "  maxconn 2000\n"
@@ -851,8 +782,10 @@ static void through_haproxy(const char *send_proxy)
 			 "inter 100ms\n",
 			 port, s1.p.port, send_proxy, s2.p.port, send_proxy);
 		assert_int_equal(h_write_file(conf_path, conf), 0);
-		if (haproxy_start(bin, conf_path, err_path, port) == 0)
+		haproxy_pid = hap_start(bin, conf_path, err_path, port);
+		if (haproxy_pid > 0)
 			break;
+		haproxy_pid = 0;
 		port = 0;
 	}
 	if (port == 0)

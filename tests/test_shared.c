@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test_shared.c - what mtserver and stserver must do alike, tested once
- * for both programs over real loopback sockets: framing on the wire,
+ * test_shared.c - what every concurrency model must do alike (mtserver,
+ * stserver, ptserver), tested once for each program over real loopback
+ * sockets: framing on the wire,
  * echo, quit, idle timeout, oversized and binary input, resets,
  * half-closes, shutdown, the log on standard output, IPv6, and every bad
  * command line through the real binaries.
@@ -359,17 +360,29 @@ static pid_t start_with_stuck_log(const char *prog, int *pipe_rd, int *port)
 
 /* Waits until the pipe read by fd is full, so that its writer blocks:
  * it has no room for another of the logger's writes, at most PIPE_BUF
- * bytes of whole lines each (log.h), which a pipe keeps a page apiece.
- * 0, or -1 after timeout_ms. */
+ * bytes of whole lines each (log.h).  How much a full pipe holds
+ * depends on those writes' sizes: a pipe is a ring of page-sized slots,
+ * and a write that does not fit in the last slot's room takes a slot of
+ * its own, so a blocked writer may leave most of a page free in several
+ * slots.  Full is therefore: more than half of the pipe queued, and no
+ * more arriving for FULL_STILL_MS while the writer has far more to
+ * write.  0, or -1 after timeout_ms. */
+#define FULL_STILL_MS 300
 static int wait_pipe_full(int fd, int timeout_ms)
 {
-	long long until = h_now_ms() + timeout_ms;
-	int size = fcntl(fd, F_GETPIPE_SZ), queued = 0;
+	long long until = h_now_ms() + timeout_ms, still_since = h_now_ms();
+	int size = fcntl(fd, F_GETPIPE_SZ), queued = 0, last = -1;
 
 	while (size > 0 && h_now_ms() < until) {
-		if (ioctl(fd, FIONREAD, &queued) == 0 &&
-		    queued > size - PIPE_BUF)
+		if (ioctl(fd, FIONREAD, &queued) != 0)
+			return -1;
+		if (queued != last) {
+			last = queued;
+			still_since = h_now_ms();
+		} else if (queued > size / 2 &&
+			   h_now_ms() - still_since >= FULL_STILL_MS) {
 			return 0;
+		}
 		h_sleep_ms(10);
 	}
 	return -1;
@@ -550,29 +563,35 @@ static void test_privileged_port_refused(void **state)
 	assert_int_equal(h_count_in_file(err_path, "Permission denied"), 1);
 }
 
-#define BOTH(f)                                                                \
+/* Every concurrency model: each test runs once against each program -
+ * thread per connection, iterative, a prethreaded pool, one epoll loop,
+ * SO_REUSEPORT loops. */
+#define EACH(f)                                                                \
 	cmocka_unit_test_prestate(f, (void *)"mtserver"),                      \
-		cmocka_unit_test_prestate(f, (void *)"stserver")
+		cmocka_unit_test_prestate(f, (void *)"stserver"),              \
+		cmocka_unit_test_prestate(f, (void *)"ptserver"),              \
+		cmocka_unit_test_prestate(f, (void *)"epserver"),              \
+		cmocka_unit_test_prestate(f, (void *)"rpserver")
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		BOTH(test_one_client),
-		BOTH(test_silent_client),
-		BOTH(test_framing_on_the_wire),
-		BOTH(test_echo_round_trips),
-		BOTH(test_quit_ends_session),
-		BOTH(test_idle_timeout),
-		BOTH(test_oversize_binary_and_controls),
-		BOTH(test_reset_mid_message),
-		BOTH(test_sigterm_flushes_everything),
-		BOTH(test_log_on_stdout_is_flushed),
-		BOTH(test_second_signal_exits_at_once),
-		BOTH(test_ipv6_dual_stack),
-		BOTH(test_bad_command_lines),
-		BOTH(test_privileged_port_refused),
+		EACH(test_one_client),
+		EACH(test_silent_client),
+		EACH(test_framing_on_the_wire),
+		EACH(test_echo_round_trips),
+		EACH(test_quit_ends_session),
+		EACH(test_idle_timeout),
+		EACH(test_oversize_binary_and_controls),
+		EACH(test_reset_mid_message),
+		EACH(test_sigterm_flushes_everything),
+		EACH(test_log_on_stdout_is_flushed),
+		EACH(test_second_signal_exits_at_once),
+		EACH(test_ipv6_dual_stack),
+		EACH(test_bad_command_lines),
+		EACH(test_privileged_port_refused),
 	};
 
-	return cmocka_run_group_tests_name("mtserver and stserver", tests, NULL,
+	return cmocka_run_group_tests_name("every model", tests, NULL,
 					   srv_teardown);
 }

@@ -135,6 +135,8 @@ struct client {
 	char head[REFUSAL_MAX]; /* first bytes from the server */
 	/* Its server, sh->addrs[id % naddrs]: --hosts round robin. */
 	const struct net_addr *server;
+	uint64_t conn_first_seq; /* the first message of this connection */
+	uint32_t reconnects;	 /* --reconnect: made so far */
 };
 
 /* Run-wide, read-only once the workers start, except the atomics. */
@@ -309,10 +311,78 @@ static void hold_connect_settled(struct worker *w, int64_t now)
 			     now + (int64_t)(w->o->hold * NS_PER_SEC));
 }
 
+static void start_client(struct worker *w, struct client *c, int64_t now);
+
+/* The wait before reconnect number n (1, 2, ...): 10 ms doubling up to
+ * a second - soon enough to move to another server, slow enough not to
+ * spin against a balancer that has no server left. */
+static int64_t reconnect_delay(uint32_t n)
+{
+	int64_t d = 10 * NS_PER_MS;
+
+	while (--n > 0 && d < NS_PER_SEC)
+		d *= 2;
+	return d < NS_PER_SEC ? d : NS_PER_SEC;
+}
+
+/* The server ended the connection: closed it or reset it. */
+static int server_ended(enum failure f, int err)
+{
+	return f == F_EARLY_CLOSE ||
+	       (f == F_ERRNO &&
+		(err == ECONNRESET || err == EPIPE || err == ENOTCONN));
+}
+
+/*
+ * --reconnect: a one-way TCP connection the server ended (closed, reset)
+ * while the client still had messages to send is replaced by a new one
+ * to the same address (a balancer's: another server behind it), at most
+ * --reconnect times per client.  The new connection goes on from the
+ * message that was being written: a message whose bytes were only
+ * partly sent is sent again whole (the server discards an unfinished
+ * line it was cut from), the whole ones are not sent again - one-way
+ * mode has no acknowledgement, so resending any could log a message
+ * twice.  The whole messages written on the ended connection are "in
+ * doubt": the server logged them, or they were lost in flight (in the
+ * balancer, in the kernels); only the logs can tell (--verify-log over
+ * every node's log: missing <= in doubt).  A connection reset after its
+ * client wrote everything (waiting for the server's close) needs no
+ * new one: its messages are in doubt, the client is done.  1 when the
+ * failure was taken so, 0 when it stands.
+ */
+static int try_reconnect(struct worker *w, struct client *c, enum failure f,
+			 int err)
+{
+	if (w->o->reconnect == 0 ||
+	    (c->state != S_SENDING && c->state != S_DRAIN) ||
+	    !server_ended(f, err))
+		return 0;
+	if (c->seq >= c->limit && c->out_off == 0) {
+		w->res.msgs_in_doubt += c->seq - c->conn_first_seq;
+		client_done(w, c, 1);
+		return 1;
+	}
+	if (c->reconnects >= w->o->reconnect || w->ended ||
+	    atomic_load_explicit(&w->sh->stop, memory_order_relaxed))
+		return 0;
+	w->res.reconnects++;
+	w->res.msgs_in_doubt += c->seq - c->conn_first_seq;
+	c->reconnects++;
+	c->out_off = 0;
+	c->blocked = 0;
+	close_socket(w, c);
+	c->state = S_WAIT;
+	set_timer(w, c, now_ns() + reconnect_delay(c->reconnects));
+	return 1;
+}
+
 static void client_fail(struct worker *w, struct client *c, enum failure f,
 			int err)
 {
 	struct eng_result *r = &w->res;
+
+	if (try_reconnect(w, c, f, err))
+		return;
 
 	switch (f) {
 	case F_ERRNO:
@@ -430,7 +500,6 @@ static int would_block(int err)
 	return err == EAGAIN || err == EWOULDBLOCK;
 }
 
-static void start_client(struct worker *w, struct client *c, int64_t now);
 static void tcp_send_failed(struct worker *w, struct client *c, int err);
 
 /* ---- TCP connection end ---- */
@@ -1353,6 +1422,7 @@ static void connected(struct worker *w, struct client *c, int64_t now)
 	c->t_progress = now;
 	c->conn_bytes = 0;
 	c->conn_acked = 0;
+	c->conn_first_seq = c->seq;
 	c->t_timer = NEVER;
 	begin_work(w, c, now);
 }
@@ -1674,6 +1744,11 @@ static int resolve_one(struct net_addr *out, const struct fcli_opts *o,
 static int resolve(struct shared *sh, const struct fcli_opts *o, char *err,
 		   size_t errlen)
 {
+	if (o->nhosts == 0) { /* fcli_parse always sets one */
+		snprintf(err, errlen, "no server");
+		errno = EINVAL;
+		return -1;
+	}
 	for (sh->naddrs = 0; sh->naddrs < o->nhosts; sh->naddrs++)
 		if (resolve_one(&sh->addrs[sh->naddrs], o,
 				&o->hosts[sh->naddrs], err, errlen) == -1)
@@ -1719,7 +1794,7 @@ static void init_client(struct client *c, const struct shared *sh, uint32_t id)
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
-	c->id = id;
+	c->id = o->first_client + id; /* its messages' c<id> */
 	c->server = &sh->addrs[id % sh->naddrs];
 	c->state = S_WAIT;
 	c->limit = o->duration > 0 ? FCLI_DURATION_SEQ_MAX + 1 : o->messages;

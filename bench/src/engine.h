@@ -79,6 +79,10 @@
  *   msgs_sent       whole messages handed to the kernel
  *   msgs_answered   --echo: correct replies
  *   udp_late        --udp --echo: replies that came after their timeout
+ *   reconnects      --reconnect: connections the server ended, replaced
+ *   msgs_in_doubt   --reconnect: whole messages written on them, which
+ *                   the server logged or lost in flight (no
+ *                   acknowledgement in one-way mode: the logs tell)
  */
 #define ENG_COUNTS(X)                                                          \
 	X(conn_opened, "connections_opened")                                   \
@@ -89,7 +93,9 @@
 	X(msgs_answered, "messages_answered")                                  \
 	X(bytes_sent, "bytes_sent")                                            \
 	X(bytes_received, "bytes_received")                                    \
-	X(udp_late, "udp_replies_late")
+	X(udp_late, "udp_replies_late")                                        \
+	X(reconnects, "reconnects")                                            \
+	X(msgs_in_doubt, "messages_in_doubt")
 
 /*
  * Failures, any of which fails the run (eng_ok()), X(field, json_key

@@ -421,8 +421,10 @@ static int room_open(struct room *rm, const struct fcli_opts *o, char *err,
 	rm->o = o;
 	rm->members = o->clients;
 	rm->total = o->clients + o->deaf;
-	if (o->nhosts == 0) /* fcli_parse sets one at least */
-		return fail(err, errlen, "no server to join");
+	if (o->nhosts == 0) { /* fcli_parse always sets one */
+		snprintf(err, errlen, "no server");
+		return -1;
+	}
 	for (unsigned h = 0; h < o->nhosts; h++)
 		if (net_resolve(&a[h], o->hosts[h].host, o->hosts[h].port,
 				SOCK_STREAM, err, errlen) == -1)

@@ -45,6 +45,8 @@ enum {
 	OPT_CHAT,
 	OPT_DEAF,
 	OPT_HOSTS,
+	OPT_RECONNECT,
+	OPT_FIRST_CLIENT,
 };
 
 static const struct option long_options[] = {
@@ -52,6 +54,8 @@ static const struct option long_options[] = {
 	{"host", required_argument, NULL, 'H'},
 	{"port", required_argument, NULL, 'p'},
 	{"hosts", required_argument, NULL, OPT_HOSTS},
+	{"reconnect", required_argument, NULL, OPT_RECONNECT},
+	{"first-client", required_argument, NULL, OPT_FIRST_CLIENT},
 	{"messages", required_argument, NULL, 'm'},
 	{"duration", required_argument, NULL, 'd'},
 	{"size", required_argument, NULL, 's'},
@@ -101,7 +105,7 @@ void fcli_usage(FILE *fp, const char *prog)
 	fprintf(fp,
 		"Usage: %s [OPTIONS]            load generator for line "
 		"servers\n"
-		"  or:  %s --verify-log FILE -n N -m M [-s S] "
+		"  or:  %s --verify-log FILE... -n N -m M [-s S] "
 		"[--allow-missing-tail]\n"
 		"  or:  %s --merge FILE.hlog... [--percentiles]\n\n",
 		prog, prog, prog);
@@ -151,6 +155,18 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "ok\n"
 	      "      --deaf N        with --chat: N more members that never "
 	      "read\n"
+	      "      --reconnect N   one-way TCP: a connection the server ends "
+	      "while messages\n"
+	      "                      are left is replaced, N times at most "
+	      "per client; it\n"
+	      "                      goes on after the last whole message "
+	      "written (those\n"
+	      "                      written on the ended one are in doubt: "
+	      "logged or lost)\n"
+	      "      --first-client K  number the clients K..K+n-1 in the "
+	      "messages (0):\n"
+	      "                      several floods against one fleet, one "
+	      "--verify-log\n"
 	      "      --timeout MS    a client making no progress for MS fails: "
 	      "an echo reply;\n"
 	      "                      a connect, a send the server does not "
@@ -172,12 +188,13 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "                      interval log (one histogram a second)\n"
 	      "      --merge FILE... print the combined percentiles of "
 	      "HdrHistogram logs\n"
-	      "      --verify-log FILE  check an mtserver log for the messages "
-	      "of\n"
+	      "      --verify-log FILE...  check an mtserver log for the "
+	      "messages of\n"
 	      "                      -n clients x -m messages (no network); "
-	      "repeat it\n"
-	      "                      for a rotated log: each message in "
-	      "exactly one file\n"
+	      "several files\n"
+	      "                      (a rotated log, a fleet's logs): each "
+	      "message in\n"
+	      "                      exactly one of them\n"
 	      "      --allow-missing-tail  with --verify-log: each client's "
 	      "messages\n"
 	      "                      need only be a prefix m0..mK-1\n"
@@ -208,6 +225,7 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "bytes_sent\n"
 	      "  bytes_received messages_per_s mb_per_s udp_replies_lost "
 	      "udp_replies_late\n"
+	      "  reconnects messages_in_doubt\n"
 	      "  errors.{bad_reply,timeout,early_close,refused_by_server,"
 	      "io_error}\n"
 	      "  errors.{udp_lost,max_time,interrupted}\n"
@@ -237,7 +255,11 @@ void fcli_usage(FILE *fp, const char *prog)
 	      "duplicated\n"
 	      "corrupted torn holes tail_missing first_logged_us.{count,min,"
 	      "mean,p50,p90,\n"
-	      "p99,p99_9,max}.  torn: files whose last line lacks its '\\n' "
+	      "p99,p99_9,max} files[].{path,lines,found,duplicated,corrupted}."
+	      "\n"
+	      "files: per file, in order; a message in two files is "
+	      "duplicated in the\n"
+	      "second.  torn: files whose last line lacks its '\\n' "
 	      "(a writer died\n"
 	      "or is still writing; that line is not read, and the check "
 	      "fails).\n"
@@ -352,6 +374,24 @@ static void set_defaults(struct fcli_opts *o)
 
 #define BAD(what) OPT_FAIL(err, errlen, "bad %s '%s'", what, optarg)
 
+/* One --verify-log file: the option's value, or an operand after it
+ * ("--verify-log a.log b.log c.log"); 0, or CLI_ERROR with err set. */
+static int add_verify_file(struct fcli_opts *o, const char *path, char *err,
+			   size_t errlen)
+{
+	if (path[0] == '\0')
+		return OPT_FAIL(err, errlen,
+				"bad --verify-log (a file name) "
+				"''");
+	if (o->nverify == FCLI_VERIFY_MAX)
+		return OPT_FAIL(err, errlen,
+				"bad --verify-log (at most %d files) '%s'",
+				FCLI_VERIFY_MAX, path);
+	o->verify_logs[o->nverify++] = path;
+	o->verify_log = o->verify_logs[0];
+	return 0;
+}
+
 /* Converts one option; 0, or CLI_ERROR with err set. */
 static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 			char *err, size_t errlen)
@@ -370,6 +410,16 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 			       strlen(optarg)) == -1)
 			return BAD("-H (a host name or address)");
 		seen->host = 1;
+		break;
+	case OPT_RECONNECT:
+		if (cli_parse_u64(optarg, 1, FCLI_RECONNECT_MAX, &u) == -1)
+			return BAD("--reconnect (1..1000)");
+		o->reconnect = (uint32_t)u;
+		break;
+	case OPT_FIRST_CLIENT:
+		if (cli_parse_u64(optarg, 0, FCLI_FIRST_CLIENT_MAX, &u) == -1)
+			return BAD("--first-client (0..1000000000)");
+		o->first_client = (uint32_t)u;
 		break;
 	case OPT_HOSTS:
 		if (parse_hosts(o, optarg) == -1)
@@ -445,13 +495,7 @@ static int parse_option(struct fcli_opts *o, struct seen *seen, int c,
 		o->payload = optarg;
 		break;
 	case OPT_VERIFY:
-		if (optarg[0] == '\0')
-			return BAD("--verify-log (a file name)");
-		if (o->nverify == FCLI_VERIFY_MAX)
-			return BAD("--verify-log (at most 16 files)");
-		o->verify_logs[o->nverify++] = optarg;
-		o->verify_log = o->verify_logs[0];
-		break;
+		return add_verify_file(o, optarg, err, errlen);
 	case 'P':
 		if (cli_parse_u64(optarg, 1, FCLI_PIPELINE_MAX, &u) == -1)
 			return BAD("-P (1..1024)");
@@ -521,7 +565,8 @@ static int check_verify(struct fcli_opts *o, const struct seen *seen, char *err,
 	if (!seen->clients || !seen->messages)
 		return OPT_FAIL(err, errlen, "--verify-log needs -n and -m");
 	if (seen->duration || seen->hold || o->churn || o->echo || o->udp ||
-	    o->payload != NULL || o->octet_count || seen->hosts)
+	    o->payload != NULL || o->octet_count || seen->hosts ||
+	    o->reconnect > 0 || o->first_client > 0)
 		return OPT_FAIL(err, errlen,
 				"--verify-log takes only -n, -m and -s");
 	return 0;
@@ -562,7 +607,7 @@ static int check_size(struct fcli_opts *o, const struct seen *seen, char *err,
 		return 0;
 	}
 	last_seq = o->duration > 0 ? FCLI_DURATION_SEQ_MAX : o->messages - 1;
-	need = fmsg_header_len(o->clients - 1, last_seq) + 1;
+	need = fmsg_header_len(o->first_client + o->clients - 1, last_seq) + 1;
 	if (o->size < need)
 		return OPT_FAIL(err, errlen,
 				"-s %zu is too small for the message "
@@ -608,7 +653,7 @@ static int check_chat(const struct fcli_opts *o, const struct seen *seen,
 	if (o->echo || o->udp || o->churn || o->hold > 0 || seen->duration ||
 	    seen->rate || seen->think || seen->ramp || seen->pipeline ||
 	    o->payload != NULL || o->hdr_log != NULL || o->csv ||
-	    o->octet_count)
+	    o->octet_count || o->reconnect > 0 || o->first_client > 0)
 		return OPT_FAIL(err, errlen,
 				"--chat takes only -n, -m, -s, -t, -H, -p, "
 				"--hosts, --timeout, --max-time, --json and "
@@ -666,6 +711,14 @@ static int check_combination(struct fcli_opts *o, const struct seen *seen,
 				"--churn needs TCP: it excludes --udp");
 	if (o->reply_any_line && !o->echo)
 		return OPT_FAIL(err, errlen, "--reply-any-line needs --echo");
+	if (o->reconnect > 0 && (o->echo || o->udp || o->churn || o->hold > 0))
+		return OPT_FAIL(err, errlen,
+				"--reconnect is for one-way TCP: it excludes "
+				"--echo, --udp, --churn and --hold");
+	if (o->first_client > 0 && o->payload != NULL)
+		return OPT_FAIL(err, errlen,
+				"--first-client numbers flood's messages: it "
+				"excludes --payload");
 	if (o->octet_count && (o->echo || o->udp || o->churn || o->hold > 0 ||
 			       o->payload != NULL))
 		return OPT_FAIL(err, errlen,
@@ -688,7 +741,7 @@ static int check_merge(struct fcli_opts *o, const struct seen *seen, int argc,
 {
 	if (optind >= argc)
 		return OPT_FAIL(err, errlen, "--merge needs at least one file");
-	if (seen->run_options)
+	if (seen->run_options || o->nverify > 0)
 		return OPT_FAIL(err, errlen,
 				"--merge takes only files and --percentiles");
 	/* "--merge A B --percentiles": getopt stopped at A. */
@@ -707,15 +760,26 @@ enum cli_result fcli_parse(struct fcli_opts *o, int argc, char *argv[],
 			   char *err, size_t errlen)
 {
 	struct seen seen;
-	int c;
+	int c, operands = 0;
 
 	set_defaults(o);
 	memset(&seen, 0, sizeof(seen));
 	err[0] = '\0';
 	optind = 0; /* glibc: 0 re-initialises getopt completely */
 	opterr = 0; /* we print our own messages */
-	while ((c = getopt_long(argc, argv, short_options, long_options,
-				NULL)) != -1) {
+	for (;;) {
+		c = getopt_long(argc, argv, short_options, long_options, NULL);
+		if (c == -1) {
+			/* An operand: one more --verify-log file (checked
+			 * below), unless --merge takes the rest. */
+			if (optind >= argc || o->merge != NULL)
+				break;
+			if (add_verify_file(o, argv[optind++], err, errlen) !=
+			    0)
+				return CLI_ERROR;
+			operands++;
+			continue;
+		}
 		if (c == 'h')
 			return CLI_HELP;
 		if (c == 'V')
@@ -731,9 +795,9 @@ enum cli_result fcli_parse(struct fcli_opts *o, int argc, char *argv[],
 	}
 	if (o->merge != NULL)
 		return check_merge(o, &seen, argc, argv, err, errlen);
-	if (optind < argc)
+	if (operands > 0 && o->nverify == (unsigned)operands)
 		return OPT_FAIL(err, errlen, "unexpected argument '%s'",
-				argv[optind]);
+				o->verify_logs[0]);
 	if (o->threads > o->clients)
 		o->threads = o->clients; /* an idle thread helps nobody */
 	return check_combination(o, &seen, err, errlen);

@@ -46,6 +46,14 @@
  * one is loaded by several flood processes (bench/README.md). */
 #define FCLI_HOSTS_MAX 16
 
+/* --reconnect at most: a client that lost this many connections is
+ * failing, not moving. */
+#define FCLI_RECONNECT_MAX 1000
+
+/* --first-client at most: with -n up to FCLI_CLIENTS_MAX, a client
+ * number still fits 32 bits. */
+#define FCLI_FIRST_CLIENT_MAX 1000000000u
+
 /* One server of the run: a name or an IPv4/IPv6 literal (no brackets)
  * and a port. */
 struct fcli_host {
@@ -99,6 +107,14 @@ struct fcli_opts {
 	 * member) i talks to hosts[i % nhosts]: round robin. */
 	struct fcli_host hosts[FCLI_HOSTS_MAX];
 	unsigned nhosts; /* 1..FCLI_HOSTS_MAX */
+	/* --reconnect N, one-way TCP: a connection the server ends while
+	 * the client has messages left is replaced, N times at most per
+	 * client (engine.h); 0: it fails the client. */
+	uint32_t reconnect;
+	/* --first-client K: this process's clients are c<K>..c<K+n-1> in
+	 * the messages, so that several flood processes against one fleet
+	 * send distinct messages, checked by one --verify-log -n TOTAL. */
+	uint32_t first_client;
 };
 
 enum cli_result fcli_parse(struct fcli_opts *o, int argc, char *argv[],

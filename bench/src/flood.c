@@ -106,9 +106,9 @@ static int verify(const struct fcli_opts *o)
 	ok = fmsg_verify_ok(&v);
 	if (o->json) {
 		report_verify_json(stdout, &v);
-		fmsg_verify_print(stderr, o->verify_log, &v);
+		fmsg_verify_print(stderr, &v);
 	} else {
-		fmsg_verify_print(stdout, o->verify_log, &v);
+		fmsg_verify_print(stdout, &v);
 	}
 	fmsg_verify_free(&v);
 	return ok ? 0 : 1;

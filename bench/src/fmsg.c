@@ -271,21 +271,49 @@ static void example(struct fmsg_examples *ex, const char *fmt, ...)
 	ex->count++;
 }
 
+/* The file being fed, or NULL (lines fed without a file). */
+static struct fmsg_file *cur_file(struct fmsg_verify *v)
+{
+	return v->nfiles > 0 ? &v->files[v->nfiles - 1] : NULL;
+}
+
+/* Where the current line is, for an example: "line N", or with several
+ * files "PATH line N" (N counted in that file). */
+static const char *where(struct fmsg_verify *v, char *buf, size_t size)
+{
+	const struct fmsg_file *f = cur_file(v);
+
+	if (f == NULL || v->nfiles == 1)
+		snprintf(buf, size, "line %" PRIu64, v->lines);
+	else
+		snprintf(buf, size, "%s line %" PRIu64, f->path, f->lines);
+	return buf;
+}
+
+/* Room for where(): a path of the example's length and a number. */
+#define WHERE_LEN FMSG_EXAMPLE_LEN
+
 static void corrupted(struct fmsg_verify *v, const char *why, const char *line,
 		      size_t len)
 {
 	/* Show at most 80 bytes of the line: enough to recognise it. */
 	int shown = len > 80 ? 80 : (int)len;
+	struct fmsg_file *f = cur_file(v);
+	char at[WHERE_LEN];
 
 	v->corrupted++;
-	example(&v->ex_corrupted, "line %" PRIu64 ": %s: %.*s%s", v->lines, why,
-		shown, line, len > (size_t)shown ? "..." : "");
+	if (f != NULL)
+		f->corrupted++;
+	example(&v->ex_corrupted, "%s: %s: %.*s%s", where(v, at, sizeof(at)),
+		why, shown, line, len > (size_t)shown ? "..." : "");
 }
 
 static void check_text(struct fmsg_verify *v, const char *line, size_t llen,
 		       const char *text, size_t tlen, int truncated,
 		       int64_t ts_us)
 {
+	struct fmsg_file *f;
+	char at[WHERE_LEN];
 	uint32_t client;
 	uint64_t seq;
 
@@ -310,14 +338,18 @@ static void check_text(struct fmsg_verify *v, const char *line, size_t llen,
 		corrupted(v, "out of range", line, llen);
 		return;
 	}
+	f = cur_file(v);
 	if (bit_test_set(v->bitmap, (uint64_t)client * v->nseq + seq)) {
 		v->duplicated++;
-		example(&v->ex_duplicated,
-			"c%" PRIu32 " m%" PRIu64 " (line %" PRIu64 ")", client,
-			seq, v->lines);
+		if (f != NULL)
+			f->duplicated++;
+		example(&v->ex_duplicated, "c%" PRIu32 " m%" PRIu64 " (%s)",
+			client, seq, where(v, at, sizeof(at)));
 		return;
 	}
 	v->found++;
+	if (f != NULL)
+		f->found++;
 	if (seq == 0)
 		v->m0_us[client] = ts_us;
 }
@@ -355,6 +387,8 @@ void fmsg_verify_feed(struct fmsg_verify *v, const char *text, size_t len)
 		if (nl == NULL)
 			nl = end;
 		v->lines++;
+		if (cur_file(v) != NULL)
+			cur_file(v)->lines++;
 		check_line(v, p, (size_t)(nl - p));
 		p = nl + 1;
 	}
@@ -482,6 +516,12 @@ int fmsg_verify_add_file(struct fmsg_verify *v, const char *path, char *err,
 	void *map;
 	int fd, saved;
 
+	if (v->nfiles == FMSG_FILES_MAX) {
+		snprintf(err, errlen, "%s: more than %d files", path,
+			 FMSG_FILES_MAX);
+		errno = EINVAL;
+		return -1;
+	}
 	/* O_NONBLOCK: opening a FIFO without a writer returns at once
 	 * (and is refused below) instead of waiting for one. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -504,6 +544,8 @@ int fmsg_verify_add_file(struct fmsg_verify *v, const char *path, char *err,
 			 path);
 		goto fail;
 	}
+	memset(&v->files[v->nfiles], 0, sizeof(v->files[0]));
+	v->files[v->nfiles++].path = path;
 	if (st.st_size == 0) { /* mmap() refuses length 0 */
 		close(fd);
 		return 0;
@@ -535,12 +577,46 @@ static void print_examples(FILE *fp, const char *what,
 		fprintf(fp, "  %s: %s\n", what, ex->text[i]);
 }
 
-void fmsg_verify_print(FILE *fp, const char *path, const struct fmsg_verify *v)
+/* "a.log", "a.log and b.log", "3 files: a.log, b.log, c.log". */
+static void print_paths(FILE *fp, const struct fmsg_verify *v)
 {
+	if (v->nfiles == 0) {
+		fputs("(no file)", fp);
+		return;
+	}
+	if (v->nfiles > 2)
+		fprintf(fp, "%u files: ", v->nfiles);
+	for (unsigned i = 0; i < v->nfiles; i++)
+		fprintf(fp, "%s%s",
+			i == 0		 ? ""
+			: v->nfiles == 2 ? " and "
+					 : ", ",
+			v->files[i].path);
+}
+
+/* With several files, what each held: where the messages went. */
+static void print_files(FILE *fp, const struct fmsg_verify *v)
+{
+	for (unsigned i = 0; v->nfiles > 1 && i < v->nfiles; i++) {
+		const struct fmsg_file *f = &v->files[i];
+
+		fprintf(fp,
+			"  file %s: %" PRIu64 " lines, %" PRIu64
+			" messages, %" PRIu64 " duplicated, %" PRIu64
+			" corrupted\n",
+			f->path, f->lines, f->found, f->duplicated,
+			f->corrupted);
+	}
+}
+
+void fmsg_verify_print(FILE *fp, const struct fmsg_verify *v)
+{
+	fputs("verify-log ", fp);
+	print_paths(fp, v);
 	fprintf(fp,
-		"verify-log %s: %" PRIu32 " clients x %" PRIu64
-		" messages of %zu bytes\n",
-		path, v->nclients, v->nseq, v->size);
+		": %" PRIu32 " clients x %" PRIu64 " messages of %zu bytes\n",
+		v->nclients, v->nseq, v->size);
+	print_files(fp, v);
 	fprintf(fp, "  lines           %" PRIu64 "\n", v->lines);
 	fprintf(fp,
 		"  msg events      %" PRIu64 " (%" PRIu64

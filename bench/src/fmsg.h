@@ -76,6 +76,21 @@ struct fmsg_examples {
 	char text[FMSG_EXAMPLES][FMSG_EXAMPLE_LEN];
 };
 
+/* Files of one check at most: a log and its rotations, or the logs of
+ * a fleet's nodes (fcli.h's FCLI_VERIFY_MAX). */
+#define FMSG_FILES_MAX 16
+
+/* What one file of the check held (fmsg_verify_add_file). */
+struct fmsg_file {
+	const char *path; /* the caller's string */
+	uint64_t lines;	  /* its lines */
+	uint64_t found;	  /* messages seen here first */
+	/* messages seen before, in this file or an earlier one: a message
+	 * in two nodes' logs is a duplicate, counted in the second */
+	uint64_t duplicated;
+	uint64_t corrupted;
+};
+
 struct fmsg_verify {
 	/* what was expected: set by fmsg_verify_init() */
 	uint32_t nclients;
@@ -115,6 +130,11 @@ struct fmsg_verify {
 	int64_t *m0_us;		      /* per client, -1: not logged; owned */
 	struct hist *first_logged_us; /* valid after finish; owned */
 
+	/* Per file, in the order given (fmsg_verify_add_file); lines fed
+	 * directly (fmsg_verify_feed) count in the totals only. */
+	struct fmsg_file files[FMSG_FILES_MAX];
+	unsigned nfiles;
+
 	struct fmsg_examples ex_missing;
 	struct fmsg_examples ex_duplicated;
 	struct fmsg_examples ex_corrupted;
@@ -144,11 +164,13 @@ void fmsg_verify_finish(struct fmsg_verify *v);
 int fmsg_verify_ok(const struct fmsg_verify *v);
 
 /* Maps path and feeds it (no finish): call once per file of a rotated
- * log, then fmsg_verify_finish().  A last line without its '\n' is torn
- * (its writer died, or is still writing): not fed, counted in torn,
- * which fails the check.  Only a regular file is read: anything else (a
- * FIFO that may never see a writer, a device) is an error, at once.
- * 0, or -1 with errno and a message in err. */
+ * log or per node of a fleet (at most FMSG_FILES_MAX; its counts go to
+ * v->files too), then fmsg_verify_finish().  Every message must be in
+ * exactly one of the files: one in two of them is duplicated.  A last line
+ * without its '\n' is torn (its writer died, or is still writing): not fed,
+ * counted in torn, which fails the check.  Only a regular file is read:
+ * anything else (a FIFO that may never see a writer, a device) is an error, at
+ * once. 0, or -1 with errno and a message in err. */
 int fmsg_verify_add_file(struct fmsg_verify *v, const char *path, char *err,
 			 size_t errlen);
 
@@ -157,8 +179,9 @@ int fmsg_verify_add_file(struct fmsg_verify *v, const char *path, char *err,
 int fmsg_verify_file(struct fmsg_verify *v, const char *path, char *err,
 		     size_t errlen);
 
-/* Human-readable result. */
-void fmsg_verify_print(FILE *fp, const char *path, const struct fmsg_verify *v);
+/* Human-readable result: the files' names (what was read), the totals,
+ * and with several files a line per file. */
+void fmsg_verify_print(FILE *fp, const struct fmsg_verify *v);
 
 void fmsg_verify_free(struct fmsg_verify *v);
 

@@ -161,6 +161,12 @@ void report_human(FILE *fp, const struct fcli_opts *o,
 	if (o->hold > 0)
 		fprintf(fp, ", %" PRIu64 " held", r->conn_held);
 	fputc('\n', fp);
+	if (o->reconnect > 0)
+		fprintf(fp,
+			"  %-16s %" PRIu64 "; %" PRIu64
+			" messages in doubt (written on connections the server "
+			"ended: logged or lost; --verify-log tells)\n",
+			"reconnects", r->reconnects, r->msgs_in_doubt);
 	human_failures(fp, r);
 	fprintf(fp, "  %-16s %" PRIu64 " sent, %" PRIu64 " answered\n",
 		"messages", r->msgs_sent, r->msgs_answered);
@@ -441,7 +447,19 @@ void report_verify_json(FILE *fp, const struct fmsg_verify *v)
 		v->found, v->missing, v->duplicated, v->corrupted, v->torn,
 		v->holes, v->tail_missing);
 	json_latency(fp, "first_logged_us", v->first_logged_us);
-	fputs("}\n", fp);
+	fputs(",\"files\":[", fp);
+	for (unsigned i = 0; i < v->nfiles; i++) {
+		const struct fmsg_file *f = &v->files[i];
+
+		fputs(i > 0 ? ",{\"path\":" : "{\"path\":", fp);
+		json_string(fp, f->path);
+		fprintf(fp,
+			",\"lines\":%" PRIu64 ",\"found\":%" PRIu64
+			",\"duplicated\":%" PRIu64 ",\"corrupted\":%" PRIu64
+			"}",
+			f->lines, f->found, f->duplicated, f->corrupted);
+	}
+	fputs("]}\n", fp);
 }
 
 void report_progress(const struct eng_progress *p, void *arg)

@@ -57,7 +57,8 @@ void report_csv(FILE *fp, const struct fcli_opts *o,
 void report_percentiles(FILE *fp, const struct hist *h, double scale);
 
 /* --verify-log --json: expected, found, missing, duplicated, corrupted,
- * holes, tail_missing, lines, ok. */
+ * holes, tail_missing, lines, ok, and files (each file's path, lines,
+ * found, duplicated, corrupted). */
 void report_verify_json(FILE *fp, const struct fmsg_verify *v);
 
 /* State of the progress line; zero it before the run. */
