@@ -542,7 +542,14 @@ static bool feed_room(struct broker *b, const char *lines, size_t len)
 	size_t off = 0;
 
 	while (off < len || b->feed.voice.len > 0) {
-		off += chat_feed(&b->feed, lines + off, len - off);
+		size_t took = chat_feed(&b->feed, lines + off, len - off);
+
+		if (took == 0 && b->feed.voice.len == 0) { /* no buffer */
+			lost(b, count_lines(lines + off, len - off),
+			     "no-memory", NULL);
+			return true;
+		}
+		off += took;
 		while (!chat_may_read(b->room, &b->feed)) {
 			if (atomic_load(&b->reader_stop))
 				return false;

@@ -275,7 +275,9 @@ static void wake_first_locked(struct chat_room *room)
 {
 	struct chat_member *first = TAILQ_FIRST(&room->turns);
 
-	if (first != NULL &&
+	/* A feed (chat_feed) has no outbox: its thread looks again by
+	 * itself, every CHAT_RETRY_MS. */
+	if (first != NULL && first->out != NULL &&
 	    atomic_load_explicit(&room->behind, memory_order_relaxed) == 0)
 		outbox_wake(first->out);
 }
