@@ -73,7 +73,9 @@ MT_CFLAGS   = -std=c11 -pthread $(SANFLAGS) $(MT_WARNINGS)
 # dynamic linker, kilobytes of stack, on whichever small worker stack
 # first calls a function (workers.h); full RELRO comes with it.
 MT_LDFLAGS  = -pthread $(SANFLAGS) -Wl,-z,relro,-z,now
-MT_LDLIBS   = -lm
+# hiredis: mtserver --broker's Redis client (libhiredis-dev: checked,
+# and installed when root, before the files that include it).
+MT_LDLIBS   = -lm -lhiredis
 COMPILE     = $(CC) $(MT_CPPFLAGS) $(CPPFLAGS) $(MT_CFLAGS) $(CFLAGS)
 LINK        = $(CC) $(MT_LDFLAGS) $(LDFLAGS)
 
@@ -118,7 +120,7 @@ WRAP_test_hostile_outbox = -Wl,--wrap=malloc
 
 .PHONY: fuzz fuzz-build all test check run-tests bench compare lesson-udp lesson-handshake lesson-chat \
 	lesson-models run \
-	install uninstall clean check-cmocka check-peers check-zlib lint format test-repeat test-stress
+	install uninstall clean check-cmocka check-peers check-zlib check-hiredis lint format test-repeat test-stress
 all: $(PROGRAMS)
 
 # Keep objects make would call intermediate (test objects, harness).
@@ -149,6 +151,9 @@ FLOOD_LDLIBS = -lz
 $(BUILD)/bench/src/hdrlog.o: | check-zlib
 check-zlib:
 	@sh dist/need-dev.sh zlib
+$(BUILD)/src/broker.o $(BUILD)/tests/test_broker.o: | check-hiredis
+check-hiredis:
+	@sh dist/need-dev.sh hiredis
 
 # The load generator's suites also link its library: LIBS_<test>; the
 # capture reader's, its parser.
@@ -193,7 +198,8 @@ check-cmocka:
 TEST_PEERS = logger=bsdutils haproxy=haproxy python3=python3 rsyslogd=rsyslog jq=jq \
 	     systemd-socket-activate=systemd prometheus=prometheus \
 	     promtool=prometheus ss=iproute2 ip=iproute2 \
-	     /usr/share/unicode/DerivedCoreProperties.txt=unicode-data
+	     /usr/share/unicode/DerivedCoreProperties.txt=unicode-data \
+	     redis-server=redis-server
 # The tools the shell suites and test_ops run, installed before any suite
 # starts (a package build's run-tests installs nothing).  systemd-analyze
 # verify wants what the unit runs: /bin/kill (ExecReload) and man.
@@ -337,7 +343,7 @@ FUZZ_OBJS     = $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRCS) $(FLOOD_SRCS) $(WI
 check-fuzz:
 	@FUZZ_CC=$(FUZZ_CC) sh tests/need-tools.sh "make fuzz" $(FUZZ_CC)=clang libfuzzer=auto
 
-build/fuzz/obj/%.o: %.c | check-fuzz check-zlib
+build/fuzz/obj/%.o: %.c | check-fuzz check-zlib check-hiredis
 	@mkdir -p $(@D)
 	$(call say,FUZZCC,$<)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -c -o $@ $<
 build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h tests/escape_ref.h $(FUZZ_OBJS) | check-fuzz
@@ -370,14 +376,14 @@ LINT_SRCS = $(wildcard src/*.c bench/src/*.c lessons/wire/*.c tests/*.c)
 FORTIFY_FLAGS = -O2 -D_FORTIFY_SOURCE=2 -Wformat -Werror=format-security
 FORMAT_SRCS = $(wildcard include/*.h src/*.c bench/src/*.c bench/src/*.h lessons/wire/*.c \
 	      lessons/wire/*.h tests/*.c tests/*.h)
-# The linters, and what the sources include (cmocka, zlib): installed as
+# The linters, and what the sources include (cmocka, zlib, hiredis): installed as
 # root, else named.  clang-tidy's "N warnings generated" chatter on stderr
 # is dropped; anything else there is shown when it fails.
 LINT_TOOLS = cppcheck=cppcheck clang-tidy=clang-tidy clang-format=clang-format
 .PHONY: check-lint
 check-lint:
 	@sh tests/need-tools.sh "make lint" $(LINT_TOOLS)
-lint: check-lint check-cmocka check-zlib
+lint: check-lint check-cmocka check-zlib check-hiredis
 	$(call say,LINT,cppcheck)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	    --inline-suppr --std=c11 $(LINT_INCLUDES) -D_POSIX_C_SOURCE=200809L \
 	    src bench lessons tests

@@ -340,6 +340,13 @@ class Bench:
             if k in f:
                 run[k] = typed(f[k])
 
+    def figures_broker(self, rid, f, doc, run):
+        """One room on two nodes through a broker (two), on one node (one),
+        or ncat --chat (ncat)."""
+        self.figures_chat(rid, f, doc, run)
+        if "round" in f:
+            run["round"] = typed(f["round"])
+
     def add_dd(self, rid, f, run):
         """dd of the same bytes, twice: the faster counts."""
         secs = [s for s in f.get("seconds", []) if is_num(s)]
@@ -472,6 +479,24 @@ class Bench:
                     "the welcome line)" % s["newcomers"],
                     "%s refused; p99 %s ms" % (refused or "-", rnd(ratio(p99, "1000", 3), 1) or "-"),
                     "0 refused, p99 < 100 ms", room_churn_met(c.get("ok"), refused, p99))
+
+    def targets_broker(self, s):
+        rounds = s["rounds"]
+        rate = self.rounds_ratio("br_two_r%d", "br_one_r%d", "deliveries_per_s", rounds)
+        p99 = self.rounds_ratio("br_two_r%d", "br_one_r%d", "p99_us", rounds)
+        ncat = median_ratio((self.run_get("br_two_r%d" % i, "deliveries_per_s"), self.run_get("br_ncat",
+                                                                                              "deliveries_per_s"))
+                            for i in range(1, int(rounds) + 1))
+        what = "%s members x %s messages on two nodes through redis-server (--broker), every delivery verified" % (
+            s["members"], s["messages"])
+        self.target("broker_rate", what + ": deliveries/s vs the same room on one node" + rounds_txt(rounds),
+                    x_txt(rate), ">= 0.5x", met_if(rate, "ge", 0.5))
+        self.target("broker_p99", what + ": p99 delivery latency vs one node's" + rounds_txt(rounds), x_txt(p99),
+                    "<= 2x", "n/a" if p99 == "" else ("yes" if float(p99) <= 2 else "no"))
+        self.target("broker_vs_ncat", what + ": deliveries/s vs ncat --chat (one process, same members)",
+                    x_txt(ncat), "> 1x", met_if(ncat, "gt", 1))
+        self.target("broker_lost", "lines the nodes logged lost (broker-lost)", str(s.get("lost_lines", "")),
+                    "0", met_if(s.get("lost_lines", ""), "le", 0))
 
     # -- the whole -----------------------------------------------------------
 
@@ -970,6 +995,42 @@ welcome; the time from its connect to it). %s\n\n""" % tuple(
                        md_cell(self.r("room_churn", "command"))))
         self.servers_list("room", "udp", "flooder", "churn")
 
+    def broker(self):
+        j = self.jv
+        if not isinstance(self.doc.get("sections", {}).get("broker"), dict):
+            return
+        self.w("## 9. One room on two servers (mtserver --chat --broker)\n\n")
+        if j("sections.broker.skipped"):
+            self.w("Skipped: %s.\n\n" % j("sections.broker.skipped"))
+            return
+        self.w("""`flood --chat --hosts A,B -n %s -m %s`: the members joined the two nodes in turn (half each), both
+nodes joined to one room through one redis-server (`--broker`, a Redis Stream); flood checked every delivery,
+once and in each sender's order, across the two. Alternating with the same members on one node without a
+broker, %s round(s); then `ncat --chat` with the same members. Lines the nodes logged lost: %s. %s\n\n"""
+               % (j("sections.broker.members"), j("sections.broker.messages"), j("sections.broker.rounds"),
+                  j("sections.broker.lost_lines"), self.busy_txt("broker")))
+        self.w("| round | two nodes deliveries/s | one node | two ÷ one | two nodes p99 µs | one node p99 µs |\n"
+               "|---:|---:|---:|---:|---:|---:|\n")
+        rounds = j("sections.broker.rounds")
+        for i in range(1, int(rounds) + 1 if is_num(rounds) else 1):
+            a, b = "br_two_r%d" % i, "br_one_r%d" % i
+            if self.r(a, "tool") or self.r(b, "tool"):
+                self.w(row(i, fmt_num(self.r(a, "deliveries_per_s")) + ("" if self.r(a, "ok") == "true"
+                                                                         else " (FAILED)"),
+                           fmt_num(self.r(b, "deliveries_per_s")) + ("" if self.r(b, "ok") == "true"
+                                                                      else " (FAILED)"),
+                           ratio_txt(self.r(a, "deliveries_per_s"), self.r(b, "deliveries_per_s")),
+                           fmt_num(self.r(a, "p99_us")), fmt_num(self.r(b, "p99_us"))))
+        self.w("\n")
+        if self.r("br_ncat", "tool"):
+            self.w("ncat --chat: %s deliveries/s, p99 %s µs (%s).\n\n" % (
+                fmt_num(self.r("br_ncat", "deliveries_per_s")), fmt_num(self.r("br_ncat", "p99_us")),
+                self.run_label("br_ncat")))
+        self.w("Targets: two nodes >= 0.5x one node's deliveries/s: %s; p99 <= 2x: %s; ahead of ncat: %s; "
+               "nothing lost: %s.\n\n" % (self.met_of("broker_rate"), self.met_of("broker_p99"),
+                                           self.met_of("broker_vs_ncat"), self.met_of("broker_lost")))
+        self.servers_list("broker", "redis", "node_a", "node_b", "one", "ncat")
+
     def bullets(self, title, key):
         n = self.count(key)
         if n:
@@ -977,7 +1038,7 @@ welcome; the time from its connect to it). %s\n\n""" % tuple(
 
     def render(self):
         for part in (self.header, self.machine, self.targets, self.pingpong, self.loadgen, self.ingest, self.memory,
-                     self.chat, self.framing, self.metrics, self.room):
+                     self.chat, self.framing, self.metrics, self.room, self.broker):
             part()
         self.bullets("Failures", "failures")
         self.bullets("Notes", "notes")

@@ -33,6 +33,9 @@
 #   room      (issue 21) the chat room under a UDP flooder at 10x its
 #             rate, a TCP flooder (with vs without), and churn while
 #             newcomers join
+#   broker    (issue 26) one room on two servers through redis-server
+#             (--broker), members split by flood --hosts, vs the same room
+#             on one server and vs ncat --chat; alternating rounds
 #
 # Every server binds a free 127.0.0.1 port and is stopped by its pid; a
 # missing peer is installed with apt-get (full run, root) or skipped.
@@ -68,6 +71,7 @@ if ((QUICK)); then
 	MX_ROUNDS=1
 	RU_MEMBERS=5 RU_MESSAGES=20 RF_MEMBERS=10 RF_MESSAGES=10 RF_ROUNDS=1
 	CH_NEW=10 CH_SECS=2
+	BR_MEMBERS=10 BR_MESSAGES=10 BR_ROUNDS=1
 	INSTALL=skip BUDGET=210
 else
 	PP_CLIENTS=(1 200 1000) PP_LOAD=(-d 5) PP_MID=200 PP_BIG=1000 PP_ROUNDS=3
@@ -81,7 +85,8 @@ else
 	# the target needs the median of more than 3.
 	RU_MEMBERS=50 RU_MESSAGES=1000 RF_MEMBERS=200 RF_MESSAGES=25 RF_ROUNDS=5
 	CH_NEW=200 CH_SECS=5
-	INSTALL=install BUDGET=780
+	BR_MEMBERS=200 BR_MESSAGES=100 BR_ROUNDS=3
+	INSTALL=install BUDGET=840
 fi
 MSG_SIZE=32          # flood's default message size, '\n' included
 ECHO_TIMEOUT_MS=5000 # flood --timeout for echo replies
@@ -1013,6 +1018,86 @@ section_room() {
 }
 
 # ---------------------------------------------------------------------------
+# 9. One room on two servers through a broker (issue 26)
+#
+# Two mtserver --chat --broker nodes on one redis-server; flood --chat
+# --hosts puts BR_MEMBERS members on them in turn (half each), each says
+# BR_MESSAGES lines, and flood checks every delivery (once, in each
+# sender's order) across the two.  Alternating with the same room on one
+# node without a broker; then ncat --chat with the same members.  The
+# nodes' logs are kept for broker-lost lines (every one counted).
+
+# broker_run KIND ROUND: one flood --chat run on the two nodes (two) or
+# the one (one).
+broker_run() {
+	local kind=$1 r=$2 id="br_$1_r$2" to=(-p "$BR_ONE_PORT")
+	[[ $kind == two ]] && to=(--hosts "127.0.0.1:$BR_A_PORT,127.0.0.1:$BR_B_PORT")
+	run_flood "$id" 60 --chat -n "$BR_MEMBERS" -m "$BR_MESSAGES" "${to[@]}" --timeout "$ECHO_TIMEOUT_MS"
+	add_run "$id" broker "$kind" "$BR_MEMBERS" messages "$BR_MESSAGES" round "$r"
+	say "broker, $kind node(s), round $r: $(bget --num "$T/$id.json" deliveries_per_s) deliveries/s, p99 $(bget --num "$T/$id.json" delivery_us.p99) us"
+}
+
+# broker_ncat: ncat --chat with the same members (one process).
+broker_ncat() {
+	in_budget 60 && chat_start ncat br_ncat_srv "$BR_MEMBERS" || return 0
+	BR_SRV[ncat]=$SRV_CMD
+	run_flood br_ncat 60 --chat -n "$BR_MEMBERS" -m "$BR_MESSAGES" -p "$SRV_PORT" --timeout "$ECHO_TIMEOUT_MS"
+	stop_server br_ncat_srv
+	add_run br_ncat broker ncat "$BR_MEMBERS" messages "$BR_MESSAGES"
+}
+declare -A BR_SRV=()
+
+# broker_nodes REDIS_PORT: the two nodes and the one (sets BR_*_PORT).
+broker_nodes() {
+	local url="redis://127.0.0.1:$1/bench"
+	start_mtserver br_a --chat -q --no-udp --broker "$url" -l "$T/br_a.log" || return 1
+	BR_A_PORT=$SRV_PORT BR_SRV[node_a]=$SRV_CMD
+	start_mtserver br_b --chat -q --no-udp --broker "$url" -l "$T/br_b.log" || return 1
+	BR_B_PORT=$SRV_PORT BR_SRV[node_b]=$SRV_CMD
+	start_mtserver br_one --chat -q --no-udp || return 1
+	BR_ONE_PORT=$SRV_PORT BR_SRV[one]=$SRV_CMD
+	# Both links up on both nodes before the first member joins.
+	wait_until 10 broker_links_up || note "broker: the nodes' links were not all up after 10 s"
+}
+broker_links_up() {
+	[[ $(cat "$T/br_a.log" "$T/br_b.log" 2>/dev/null | grep -c 'broker-up') -ge 4 ]]
+}
+
+section_broker() {
+	local r lost
+	# Its whole --help read first: grep -q stopping early would fail the pipe.
+	if ! grep -q -- '--hosts' <<<"$("$FLOOD" --help 2>&1)"; then
+		note "broker section skipped: this bench/flood has no --hosts (flood --help does not list it)"
+		section broker skipped "bench/flood has no --hosts"
+		return 0
+	fi
+	if [[ -z ${HAVE[redis]:-} ]]; then
+		section broker skipped "redis-server unavailable"
+		return 0
+	fi
+	say "9. one room on two servers through redis-server: $BR_MEMBERS members"
+	in_budget 90 && start_redis br_redis || return 0
+	BR_SRV[redis]=$SRV_CMD
+	if broker_nodes "$SRV_PORT"; then
+		for ((r = 1; r <= BR_ROUNDS; r++)); do
+			in_budget 40 || break
+			broker_run two "$r"
+			broker_run one "$r"
+		done
+	fi
+	stop_server br_a strict
+	stop_server br_b strict
+	stop_server br_one strict
+	stop_server br_redis
+	lost=$(cat "$T/br_a.log" "$T/br_b.log" 2>/dev/null | sed -n 's/.*broker-lost.* lines=\([0-9]*\).*/\1/p' |
+		awk '{ n += $1 } END { print n + 0 }')
+	[[ -n ${HAVE[ncat]:-} ]] && broker_ncat
+	section broker members "$BR_MEMBERS" messages "$BR_MESSAGES" rounds "$BR_ROUNDS" lost_lines "$lost" \
+		servers.redis "${BR_SRV[redis]:-}" servers.node_a "${BR_SRV[node_a]:-}" \
+		servers.node_b "${BR_SRV[node_b]:-}" servers.one "${BR_SRV[one]:-}" servers.ncat "${BR_SRV[ncat]:-}"
+}
+
+# ---------------------------------------------------------------------------
 # Results: latest.json from the facts, then Markdown from it (benchlib.py)
 
 # write_results [--aborted RC]: exit status 1 unless the run was ok.
@@ -1048,7 +1133,7 @@ main() {
 	collect_versions
 	wait_quiet
 	local s rc=0
-	for s in ${SECTIONS:-pingpong loadgen ingest memory chat framing metrics room}; do
+	for s in ${SECTIONS:-pingpong loadgen ingest memory chat framing metrics room broker}; do
 		busy_before
 		"section_$s"
 	done

@@ -1,13 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# dist/need-dev.sh zlib|cmocka - makes sure a library a build needs is
-# there: zlib's header for flood's HdrHistogram logs (bench/src/hdrlog.c,
-# `make`), cmocka for the tests (`make test`).  Installs its Debian
+# dist/need-dev.sh zlib|hiredis|cmocka - makes sure a library a build
+# needs is there: zlib's header for flood's HdrHistogram logs
+# (bench/src/hdrlog.c, `make`), hiredis for mtserver --broker
+# (src/broker.c, `make`), cmocka for the tests (`make test`).  Installs its Debian
 # packages with apt-get when running as root, otherwise (or under
 # MT_NO_INSTALL=1: a package build) prints the one command to run and
 # fails.
 zlib_found() {
 	echo '#include <zlib.h>' | ${CC:-cc} -E -x c - >/dev/null 2>&1
+}
+hiredis_found() {
+	echo '#include <hiredis/hiredis.h>' | ${CC:-cc} -E -x c - >/dev/null 2>&1
 }
 cmocka_found() {
 	command -v pkg-config >/dev/null 2>&1 && pkg-config --exists cmocka
@@ -15,11 +19,14 @@ cmocka_found() {
 case $1 in
 zlib)
 	who=make pkgs=zlib1g-dev still='zlib.h is still not found' ;;
+hiredis)
+	who=make pkgs=libhiredis-dev
+	still='hiredis/hiredis.h is still not found' ;;
 cmocka)
 	who='make test' pkgs='libcmocka-dev pkg-config'
 	still='pkg-config still cannot find cmocka' ;;
 *)
-	echo "usage: $0 zlib|cmocka" >&2
+	echo "usage: $0 zlib|hiredis|cmocka" >&2
 	exit 2 ;;
 esac
 "$1_found" && exit 0

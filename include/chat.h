@@ -48,6 +48,7 @@
  *                           unless the room echoes: --chat --echo)
  *   * NAME joined           * NAME left (REASON)      * OLD is now NEW
  *   * welcome, NAME ...     * error: ...              * server stopping
+ *   * lines from other servers were lost: N   (--broker: chat_notice_all)
  * A name is 1..CHAT_NAME_MAX of [A-Za-z0-9_.-], so a message line never
  * starts with "* ", and unique by its look: names whose ASCII confusable
  * skeletons match (aIice, a1ice, ALICE and alice) are one name.  The default
@@ -255,5 +256,31 @@ void chat_stopping(struct chat_room *room, struct chat_member *m);
  * Frees m's buffers. */
 void chat_leave(struct chat_room *room, struct chat_member *m,
 		const char *reason);
+
+/* ---- joining the room to other servers' (--broker, broker.h) ---- */
+
+/* Called under the room's lock with each batch of lines said by a member
+ * of this room (or a --chat-udp sender), "NAME: TEXT\n"..., in the
+ * room's order: it may copy them and signal, nothing else (no wait, no
+ * allocation, no room call). */
+typedef void chat_tap_fn(void *arg, const char *lines, size_t len);
+
+/* Sets the tap and what /who adds about the members it cannot list
+ * (who_note, kept: "this server is ..."); main thread, before members
+ * join. */
+void chat_room_link(struct chat_room *room, chat_tap_fn *tap, void *arg,
+		    const char *who_note);
+
+/* A feed: lines said elsewhere, a voice that is not a member (prepared
+ * with chat_member_init(feed, NULL, 0, max_text), never joined): its
+ * lines go out in their turn like a member's, when chat_may_read(room,
+ * feed) says true, and are not tapped.  Appends the whole lines of
+ * lines[0..len) (each ending in '\n') that fit its voice now; returns the
+ * bytes taken: 0 when the voice is full (post it first) or cannot be
+ * had.  A line longer than a whole voice is cut. */
+size_t chat_feed(struct chat_member *feed, const char *lines, size_t len);
+
+/* "* TEXT" to every member now, as a notice that cannot wait. */
+void chat_notice_all(struct chat_room *room, const char *text);
 
 #endif

@@ -114,6 +114,7 @@ struct config {
 	bool echo;
 	bool chat;	      /* --chat: a room (chat.h); mtserver only */
 	bool chat_udp;	      /* --chat-udp: UDP senders speak in the room */
+	const char *broker;   /* --broker URL (broker.h), or NULL */
 	bool quiet;	      /* log connection events only */
 	const char *log_path; /* NULL: standard output */
 	const char *pid_file; /* --pid-file (pidfile.h), or NULL */

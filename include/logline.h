@@ -213,6 +213,32 @@ size_t logline_log_reopened(char *buf, size_t size, const char *ts,
 size_t logline_log_gap(char *buf, size_t size, const char *ts, uint64_t lines,
 		       uint64_t bytes, const char *reason);
 
+/* The --broker link's events (broker.h):
+ *   broker-up role=R                       connected (again)
+ *   broker-down role=R error="E" retry=Ss  lost or refused; next try in S
+ *   broker-lost lines=N reason=R [from=NODE] [role=R]
+ *                                          N lines that did not reach this
+ *                                          room (from NODE) or left it for
+ *                                          no other server
+ * role is publish or subscribe. */
+enum logline_broker_event {
+	LOGLINE_BROKER_UP,
+	LOGLINE_BROKER_DOWN,
+	LOGLINE_BROKER_LOST
+};
+struct logline_broker {
+	enum logline_broker_event event;
+	const char *role;   /* or NULL */
+	uint64_t lines;	    /* broker-lost */
+	const char *reason; /* broker-lost, or NULL */
+	const char *from;   /* broker-lost: the node, or NULL */
+	const char *error;  /* broker-down, or NULL */
+	uint64_t retry_ms;  /* broker-down */
+};
+
+size_t logline_broker(char *buf, size_t size, const char *ts,
+		      const struct logline_broker *b);
+
 /* "log-truncated from=N to=N". */
 size_t logline_log_truncated(char *buf, size_t size, const char *ts,
 			     uint64_t from, uint64_t to);

@@ -66,6 +66,7 @@ struct server {
 	struct membudget budget; /* --max-memory */
 	struct logger *log;
 	struct chat_room *chat; /* --chat, or NULL */
+	struct broker *broker;	/* --broker, or NULL */
 	int log_fd;		/* 1 when logging to standard output */
 	bool log_created;	/* server_open made the log file */
 	int tcp_fd, udp_fd;	/* -1 when that transport is off */

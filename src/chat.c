@@ -60,6 +60,10 @@ struct chat_room {
 	bool closing;	       /* chat_room_free: the thread ends */
 	pthread_cond_t notice_cond; /* counts to say, or closing */
 	pthread_t notice_thread;
+	/* --broker (chat_room_link): set before members join. */
+	chat_tap_fn *tap;
+	void *tap_arg;
+	const char *who_note;
 };
 
 /* The longest line a voice makes: "NAME: ", escaped text, '\n'. */
@@ -271,7 +275,9 @@ static void wake_first_locked(struct chat_room *room)
 {
 	struct chat_member *first = TAILQ_FIRST(&room->turns);
 
-	if (first != NULL &&
+	/* A feed (chat_feed) has no outbox: its thread looks again by
+	 * itself, every CHAT_RETRY_MS. */
+	if (first != NULL && first->out != NULL &&
 	    atomic_load_explicit(&room->behind, memory_order_relaxed) == 0)
 		outbox_wake(first->out);
 }
@@ -456,6 +462,8 @@ static bool voice_post_locked(struct chat_room *room, struct chat_member *m)
 	else if (!my_turn_locked(room, m, v->len))
 		return false;
 	post_all_locked(room, room->echo ? NULL : m, v->buf, v->len);
+	if (room->tap != NULL && m->in_room) /* a feed is never in_room */
+		room->tap(room->tap_arg, v->buf, v->len);
 	v->len = 0;
 	/* The next in line goes too, if this post left nobody behind. */
 	wake_first_locked(room);
@@ -760,6 +768,8 @@ bool chat_say_as(struct chat_room *room, struct chat_voice *v, const char *name,
 	said = all_take_locked(room, NULL, v->len);
 	if (said)
 		post_all_locked(room, NULL, v->buf, v->len);
+	if (said && room->tap != NULL)
+		room->tap(room->tap_arg, v->buf, v->len);
 	pthread_mutex_unlock(&room->lock);
 	v->len = 0;
 	return said;
@@ -932,6 +942,8 @@ static void nick(struct chat_room *room, struct chat_member *m, const char *arg,
 	n = notice(line, old, " is now ", name);
 	post_all_locked(room, m, line, n);
 	pthread_mutex_unlock(&room->lock);
+	/* Stamped here: with -q, the session stamps no message lines. */
+	log_batch_stamp(batch);
 	log_batch_line(batch, line,
 		       logline_nick(line, LOGLINE_EVENT_MAX, batch->ts, who,
 				    who_len, name));
@@ -976,6 +988,10 @@ static void who(struct chat_room *room, struct chat_member *self)
 	}
 	line[n++] = '\n';
 	post_locked(room, self, line, n);
+	if (room->who_note != NULL) {
+		n = notice(line, room->who_note);
+		post_locked(room, self, line, n);
+	}
 	pthread_mutex_unlock(&room->lock);
 }
 
@@ -1030,4 +1046,50 @@ void chat_input(struct chat_room *room, struct chat_member *m, const char *msg,
 	} else {
 		reply(room, m, "error: unknown command (try /help)");
 	}
+}
+
+void chat_room_link(struct chat_room *room, chat_tap_fn *tap, void *arg,
+		    const char *who_note)
+{
+	room->tap = tap;
+	room->tap_arg = arg;
+	room->who_note = who_note;
+}
+
+size_t chat_feed(struct chat_member *feed, const char *lines, size_t len)
+{
+	struct chat_voice *v = &feed->voice;
+	size_t taken = 0;
+
+	(void)voice_room(v); /* allocates on first use */
+	if (v->buf == NULL)
+		return 0;
+	while (taken < len) {
+		const char *nl = memchr(lines + taken, '\n', len - taken);
+		size_t n = nl != NULL ? (size_t)(nl - lines) + 1 - taken
+				      : len - taken;
+
+		if (n <= v->cap - v->len) {
+			memcpy(v->buf + v->len, lines + taken, n);
+			v->len += n;
+		} else if (v->len == 0) { /* longer than a voice: cut */
+			memcpy(v->buf, lines + taken, v->cap - 1);
+			v->buf[v->cap - 1] = '\n';
+			v->len = v->cap;
+		} else {
+			break;
+		}
+		taken += n;
+	}
+	return taken;
+}
+
+void chat_notice_all(struct chat_room *room, const char *text)
+{
+	char line[NOTICE_MAX];
+	size_t n = notice(line, text);
+
+	pthread_mutex_lock(&room->lock);
+	post_all_locked(room, NULL, line, n);
+	pthread_mutex_unlock(&room->lock);
 }

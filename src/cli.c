@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker.h"
 #include "frame.h"
 #include "metrics.h"
 #include "net.h"
@@ -19,6 +20,7 @@ enum {
 	OPT_ECHO = 256,
 	OPT_CHAT,
 	OPT_CHAT_UDP,
+	OPT_BROKER,
 	OPT_NO_UDP,
 	OPT_NO_TCP,
 	OPT_MAX_CLIENTS,
@@ -82,7 +84,8 @@ static const struct option st_options[] = {
 	{"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},        \
 	{"udp-echo-rate", required_argument, NULL, OPT_UDP_ECHO_RATE},  \
 	{"pid-file", required_argument, NULL, OPT_PID_FILE},            \
-	{"metrics", required_argument, NULL, OPT_METRICS},
+	{"metrics", required_argument, NULL, OPT_METRICS},              \
+	{"broker", required_argument, NULL, OPT_BROKER},
 
 static const struct option mt_options[] = {
 	BOTH_OPTIONS
@@ -327,6 +330,11 @@ static enum cli_result parse_option(struct config *cfg, int c, bool *idle_given,
 	case OPT_CHAT_UDP:
 		cfg->chat_udp = true;
 		return CLI_RUN;
+	case OPT_BROKER:
+		if (broker_check_url(optarg, err, errlen) == -1)
+			return CLI_ERROR;
+		cfg->broker = optarg;
+		return CLI_RUN;
 	case OPT_NO_UDP:
 		cfg->udp = false;
 		return CLI_RUN;
@@ -476,6 +484,8 @@ enum cli_result cli_parse(struct config *cfg, enum cli_kind kind, int argc,
 				"--chat needs TCP: UDP senders cannot listen");
 	if (cfg->chat_udp && (!cfg->chat || !cfg->udp))
 		return OPT_FAIL(err, errlen, "--chat-udp needs --chat and UDP");
+	if (cfg->broker != NULL && !cfg->chat)
+		return OPT_FAIL(err, errlen, "--broker needs --chat");
 	if (cfg->proxy_from_count > 0 && !cfg->proxy_protocol)
 		return OPT_FAIL(err, errlen,
 				"--proxy-from needs --proxy-protocol");
@@ -685,6 +695,12 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		      "10 lines/s per\n"
 		      "                        address; off by default: UDP "
 		      "sources can be forged\n"
+		      "      --broker redis://HOST:PORT[/ROOM]\n"
+		      "                        with --chat, one room with every "
+		      "server naming the\n"
+		      "                        same Redis and ROOM (default "
+		      "chat), through a\n"
+		      "                        Redis Stream (docs/broker.md)\n"
 		      "      --no-udp          serve TCP only\n"
 		      "      --no-tcp          serve UDP only\n"
 		      "      --pid-file FILE   write the process ID to FILE, "

@@ -149,6 +149,16 @@ static const struct field f_gap[] = {
 	{LIT("bytes"), K_U64, LIT(" bytes="), LIT("")},
 	{LIT("reason"), K_WORD, LIT(" reason=\""), LIT("\"")},
 };
+/* The --broker link (broker.h): up, down, and lines that did not reach
+ * this server's room or left it for nobody. */
+static const struct field f_broker[] = {
+	{LIT("role"), K_WORD, LIT(" role="), LIT("")},
+	{LIT("lines"), K_U64, LIT(" lines="), LIT("")},
+	{LIT("reason"), K_WORD, LIT(" reason="), LIT("")},
+	{LIT("from"), K_OUTSIDE, LIT(" from="), LIT("")},
+	{LIT("error"), K_WORD, LIT(" error=\""), LIT("\"")},
+	{LIT("retry"), K_SECONDS, LIT(" retry="), LIT("s")},
+};
 static const struct field f_truncated[] = {
 	{LIT("from"), K_U64, LIT(" from="), LIT("")},
 	{LIT("to"), K_U64, LIT(" to="), LIT("")},
@@ -758,6 +768,29 @@ size_t logline_log_gap(char *buf, size_t size, const char *ts, uint64_t lines,
 
 	return event_line(buf, size, ts, SERVER, EVENT("log-gap"),
 			  FIELDS(f_gap), v);
+}
+
+size_t logline_broker(char *buf, size_t size, const char *ts,
+		      const struct logline_broker *b)
+{
+	static const struct lit events[] = {
+		[LOGLINE_BROKER_UP] = LIT("broker-up"),
+		[LOGLINE_BROKER_DOWN] = LIT("broker-down"),
+		[LOGLINE_BROKER_LOST] = LIT("broker-lost"),
+	};
+	const struct value v[] = {
+		str_value(b->role, WORD_MAX),
+		b->event == LOGLINE_BROKER_LOST ? u64_value(b->lines)
+						: (struct value){.set = false},
+		str_value(b->reason, REASON_MAX),
+		str_value(b->from, WORD_MAX),
+		str_value(b->error, ERROR_TEXT_MAX),
+		b->event == LOGLINE_BROKER_DOWN ? u64_value(b->retry_ms)
+						: (struct value){.set = false},
+	};
+
+	return event_line(buf, size, ts, SERVER, events[b->event],
+			  FIELDS(f_broker), v);
 }
 
 size_t logline_log_truncated(char *buf, size_t size, const char *ts,

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "activation.h"
+#include "broker.h"
 #include "logline.h"
 #include "monotime.h"
 #include "net.h"
@@ -443,6 +444,12 @@ int server_open(struct server *srv, const struct config *cfg, char *err,
 				  .drain_deadline_ms = &srv->drain_deadline_ms,
 				  .tuning = session_tuning(&srv->cfg)};
 	log_start(srv);
+	/* After the start line: the link logs from its own threads. */
+	if (cfg->broker != NULL &&
+	    (srv->broker = broker_start(cfg->broker, srv->chat, srv->log,
+					&srv->budget, (size_t)cfg->max_line,
+					err, errlen)) == NULL)
+		goto error;
 	return 0;
 error:
 	/* An upgrade's pid file is still the old process's: not removed. */
@@ -453,6 +460,8 @@ error:
 	notify_close(&srv->notify);
 	metrics_close(srv->metrics);
 	srv->metrics = NULL;
+	broker_stop(srv->broker);
+	srv->broker = NULL;
 	chat_room_free(srv->chat);
 	srv->chat = NULL;
 	seats_free(&srv->seats);
@@ -1097,6 +1106,9 @@ int server_close(struct server *srv, FILE *out)
 	srv->metrics = NULL;
 	if (srv->udp_running)
 		pthread_join(srv->udp_thread, NULL);
+	/* Every member has left: what they said goes out, then the link. */
+	broker_stop(srv->broker);
+	srv->broker = NULL;
 	close_if_open(&srv->tcp_fd);
 	close_if_open(&srv->udp_fd);
 	report_drain(srv, out);

@@ -298,6 +298,26 @@ class Assemble(unittest.TestCase):
         self.assertEqual((t["measured"], t["met"]), ("3.00x deliveries/s; p99 100 us vs 200 us", "yes"))
         self.assertEqual(doc["runs"]["chat_ncat_5"]["p99_us"], 200)
 
+    def test_broker_targets(self):
+        """Issue 26: two nodes >= 0.5x one node (median of rounds), p99 <=
+        2x, ahead of ncat, nothing lost."""
+        for (tool, r), (rate, p99) in {("two", 1): (60, 300), ("one", 1): (100, 100), ("two", 2): (40, 100),
+                                       ("one", 2): (100, 100), ("two", 3): (50, 250), ("one", 3): (100, 100)}.items():
+            self.run.flood_run("br_%s_r%d" % (tool, r), "broker", tool, 10,
+                               flood_report(deliveries_per_s=rate, delivery_us={"p50": 1, "p99": p99}), 0,
+                               "messages", "10", "round", r)
+        self.run.flood_run("br_ncat", "broker", "ncat", 10,
+                           flood_report(deliveries_per_s=45, delivery_us={"p50": 1, "p99": 9}), 0, "messages", "10")
+        self.run.fact("section:broker", "busy_pct_before", "0", "members", "10", "messages", "10", "rounds", "3",
+                      "lost_lines", "2", "end", "1")
+        _, doc = self.results()
+        self.assertEqual([self.target(doc, t)["met"] for t in ("broker_rate", "broker_p99", "broker_vs_ncat",
+                                                                "broker_lost")], ["yes", "no", "yes", "no"])
+        self.assertEqual(self.target(doc, "broker_rate")["measured"], "0.50x")  # 0.6, 0.4, 0.5
+        self.assertEqual(self.target(doc, "broker_p99")["measured"], "2.50x")  # 3, 1, 2.5
+        self.assertEqual(self.target(doc, "broker_vs_ncat")["measured"], "1.11x")  # 60, 40, 50 over 45
+        self.assertIn("## 9. One room on two servers", B.BenchReport(doc).render())
+
     def test_chat_target_wants_one_and_a_half(self):
         """Issue 21: ahead of ncat by >= 1.5x, p99 lower too."""
         for tool, rate, p99 in (("mtserver", 140, 100), ("ncat", 100, 200)):

@@ -311,6 +311,57 @@ static void test_ops_events_round_trip(void **state)
 	assert_int_equal(u, 0);
 }
 
+/* The --broker link's lines (broker.h), in both formats. */
+static void test_broker_lines(void **state)
+{
+	const struct logline_broker lost = {.event = LOGLINE_BROKER_LOST,
+					    .role = "subscribe",
+					    .lines = 29,
+					    .reason = "reconnect-gap",
+					    .from = "host:12"};
+	const struct logline_broker down = {.event = LOGLINE_BROKER_DOWN,
+					    .role = "publish",
+					    .error = "Connection refused",
+					    .retry_ms = 50};
+	const struct logline_broker up = {.event = LOGLINE_BROKER_UP,
+					  .role = "publish"};
+	char line[LOGLINE_EVENT_MAX];
+	struct logline l;
+	const char *v;
+	size_t n, vlen;
+	uint64_t u;
+
+	(void)state;
+	n = logline_broker(line, sizeof(line), TS, &lost);
+	expect_bytes(line, n,
+		     TS " - - - broker-lost role=subscribe lines=29 "
+			"reason=reconnect-gap from=host:12\n");
+	assert_int_equal(logline_parse(line, n, &l, NULL, 0), 0);
+	expect_view(l.name, l.name_len, "broker-lost");
+	assert_int_equal(logline_field_u64(&l, "lines", &u), 0);
+	assert_int_equal(u, 29);
+	assert_int_equal(logline_field(&l, "from", &v, &vlen), 0);
+	expect_view(v, vlen, "host:12");
+	n = logline_broker(line, sizeof(line), TS, &down);
+	expect_bytes(line, n,
+		     TS " - - - broker-down role=publish "
+			"error=\"Connection refused\" retry=0.050s\n");
+	n = logline_broker(line, sizeof(line), TS, &up);
+	expect_bytes(line, n, TS " - - - broker-up role=publish\n");
+	logline_set_format(LOGLINE_FORMAT_JSON);
+	n = logline_broker(line, sizeof(line), TS, &lost);
+	expect_bytes(line, n,
+		     "{\"ts\":\"" TS "\",\"event\":\"broker-lost\",\"role\":"
+		     "\"subscribe\",\"lines\":29,\"reason\":\"reconnect-gap\","
+		     "\"from\":\"host:12\"}\n");
+	n = logline_broker(line, sizeof(line), TS, &down);
+	expect_bytes(line, n,
+		     "{\"ts\":\"" TS "\",\"event\":\"broker-down\",\"role\":"
+		     "\"publish\",\"error\":\"Connection refused\",\"retry\":"
+		     "0.050}\n");
+	logline_set_format(LOGLINE_FORMAT_TEXT);
+}
+
 /* A message written, read back, and compared byte for byte. */
 static void msg_round_trip(const char *text, size_t len, size_t full_len)
 {
@@ -1343,6 +1394,7 @@ int main(void)
 		cmocka_unit_test(test_disconnect_round_trip),
 		cmocka_unit_test(test_refused_round_trip),
 		cmocka_unit_test(test_server_events_round_trip),
+		cmocka_unit_test_teardown(test_broker_lines, restore_text),
 		cmocka_unit_test(test_ops_events_round_trip),
 		cmocka_unit_test(test_msg_every_byte),
 		cmocka_unit_test(test_msg_byte_classes),

@@ -98,7 +98,8 @@ test_need_peers_no_install() {
 	grep -q 'run: sudo apt-get install -y mt-fake-pkg' <<<"$out" || t_fail "said: $out"
 }
 
-# make's own checks: zlib (building flood) and cmocka (make test).
+# make's own checks: zlib (building flood), hiredis (building mtserver)
+# and cmocka (make test).
 test_need_zlib_and_cmocka_no_install() {
 	local out rc=0
 	fake_root
@@ -108,6 +109,10 @@ test_need_zlib_and_cmocka_no_install() {
 	out=$(CC=false sh "$T_ROOT/dist/need-dev.sh" zlib 2>&1) || rc=$?
 	((rc == 1)) || t_fail "need-dev.sh zlib: exit $rc, not 1: $out"
 	grep -q 'run: sudo apt-get install -y zlib1g-dev' <<<"$out" || t_fail "need-dev.sh zlib said: $out"
+	rc=0
+	out=$(CC=false sh "$T_ROOT/dist/need-dev.sh" hiredis 2>&1) || rc=$?
+	((rc == 1)) || t_fail "need-dev.sh hiredis: exit $rc, not 1: $out"
+	grep -q 'run: sudo apt-get install -y libhiredis-dev' <<<"$out" || t_fail "need-dev.sh hiredis said: $out"
 	rc=0
 	out=$(sh "$T_ROOT/dist/need-dev.sh" cmocka 2>&1) || rc=$?
 	((rc == 1)) || t_fail "need-dev.sh cmocka: exit $rc, not 1: $out"
