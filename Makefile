@@ -91,7 +91,7 @@ endif
 # the handshake lesson's capture reader, is wire_main.c over wire.c and the
 # server library.
 SERVER_MAINS = src/mtserver.c src/stserver.c src/ptserver.c src/epserver.c \
-	       src/rpserver.c src/mtclient.c
+	       src/rpserver.c src/urserver.c src/mtclient.c
 LIB_SRCS     = $(filter-out $(SERVER_MAINS),$(wildcard src/*.c))
 FLOOD_SRCS   = $(filter-out bench/src/flood.c,$(wildcard bench/src/*.c))
 WIRE_SRCS    = lessons/wire/wire.c
@@ -104,7 +104,8 @@ WIRE_OBJS    = $(WIRE_SRCS:%.c=$(BUILD)/%.o)
 HARNESS_OBJS = $(HARNESS_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS    = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 PROGRAMS     = $(OUT)/mtserver $(OUT)/stserver $(OUT)/ptserver \
-	       $(OUT)/epserver $(OUT)/rpserver $(OUT)/mtclient $(FLOOD) $(WIRE)
+	       $(OUT)/epserver $(OUT)/rpserver $(OUT)/urserver $(OUT)/mtclient \
+	       $(FLOOD) $(WIRE)
 
 # Tests that replace a libc call to reach an error path nothing else can
 # cause: WRAP_<test> = -Wl,--wrap=symbol.
@@ -117,7 +118,7 @@ WRAP_test_hostile_outbox = -Wl,--wrap=malloc
 
 .PHONY: fuzz fuzz-build all test check run-tests bench compare lesson-udp lesson-handshake lesson-chat \
 	lesson-models run \
-	install uninstall clean check-cmocka check-peers check-zlib lint format test-repeat test-stress
+	install uninstall clean check-cmocka check-peers check-zlib check-liburing lint format test-repeat test-stress
 all: $(PROGRAMS)
 
 # Keep objects make would call intermediate (test objects, harness).
@@ -141,6 +142,15 @@ $(FLOOD): $(BUILD)/bench/src/flood.o $(BUILD)/libflood.a $(BUILD)/libmt.a
 $(WIRE): $(BUILD)/lessons/wire/wire_main.o $(WIRE_OBJS) $(BUILD)/libmt.a
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(LINK) -o $@ $^ $(MT_LDLIBS) $(LDLIBS)
+
+# urserver's ring is liburing's (liburing-dev): checked, and installed
+# when root, before the one file that includes it; only urserver links it.
+$(OUT)/urserver: $(BUILD)/src/urserver.o $(BUILD)/libmt.a
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(LINK) -o $@ $^ $(MT_LDLIBS) $(LDLIBS) -luring
+$(BUILD)/src/uring.o: | check-liburing
+check-liburing:
+	@sh dist/need-dev.sh liburing
 
 # flood's HdrHistogram logs are deflated with zlib (zlib1g-dev): checked,
 # and installed when root, before the one file that includes it.

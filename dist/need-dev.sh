@@ -1,13 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# dist/need-dev.sh zlib|cmocka - makes sure a library a build needs is
+# dist/need-dev.sh zlib|liburing|cmocka - makes sure a library a build needs is
 # there: zlib's header for flood's HdrHistogram logs (bench/src/hdrlog.c,
-# `make`), cmocka for the tests (`make test`).  Installs its Debian
+# `make`), liburing's for urserver's ring (src/uring.c, `make`), cmocka
+# for the tests (`make test`).  Installs its Debian
 # packages with apt-get when running as root, otherwise (or under
 # MT_NO_INSTALL=1: a package build) prints the one command to run and
 # fails.
 zlib_found() {
 	echo '#include <zlib.h>' | ${CC:-cc} -E -x c - >/dev/null 2>&1
+}
+liburing_found() {
+	echo '#include <liburing.h>' | ${CC:-cc} -E -x c - >/dev/null 2>&1
 }
 cmocka_found() {
 	command -v pkg-config >/dev/null 2>&1 && pkg-config --exists cmocka
@@ -15,11 +19,13 @@ cmocka_found() {
 case $1 in
 zlib)
 	who=make pkgs=zlib1g-dev still='zlib.h is still not found' ;;
+liburing)
+	who=make pkgs=liburing-dev still='liburing.h is still not found' ;;
 cmocka)
 	who='make test' pkgs='libcmocka-dev pkg-config'
 	still='pkg-config still cannot find cmocka' ;;
 *)
-	echo "usage: $0 zlib|cmocka" >&2
+	echo "usage: $0 zlib|liburing|cmocka" >&2
 	exit 2 ;;
 esac
 "$1_found" && exit 0

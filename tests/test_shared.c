@@ -565,13 +565,14 @@ static void test_privileged_port_refused(void **state)
 
 /* Every concurrency model: each test runs once against each program -
  * thread per connection, iterative, a prethreaded pool, one epoll loop,
- * SO_REUSEPORT loops. */
+ * SO_REUSEPORT loops, one io_uring loop. */
 #define EACH(f)                                                                \
 	cmocka_unit_test_prestate(f, (void *)"mtserver"),                      \
 		cmocka_unit_test_prestate(f, (void *)"stserver"),              \
 		cmocka_unit_test_prestate(f, (void *)"ptserver"),              \
 		cmocka_unit_test_prestate(f, (void *)"epserver"),              \
-		cmocka_unit_test_prestate(f, (void *)"rpserver")
+		cmocka_unit_test_prestate(f, (void *)"rpserver"),              \
+		cmocka_unit_test_prestate(f, (void *)"urserver")
 
 int main(void)
 {
