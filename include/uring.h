@@ -53,11 +53,14 @@ void uring_free(struct uring *loop);
 
 /* Provided buffers: one receive completion carries at most a buffer,
  * which a session's framer always has room for (FRAME_READ_SIZE);
- * 16 KiB holds a ping-pong burst of hundreds of short lines, and 512
- * of them (8 MiB, touched as used) let that many clients' bytes wait
- * for the loop at once. */
-#define URING_BUF_SIZE (16 * 1024)
-#define URING_BUFS 512
+ * 4 KiB holds a ping-pong burst of a hundred short lines, and 1024 of
+ * them (4 MiB, touched as used) let that many clients' bytes wait for
+ * the loop at once.  The pool also bounds what a client the session
+ * stopped reading can have received before its cancel lands: a
+ * multishot receive on a socket that is never empty fills buffers
+ * until the pool runs dry. */
+#define URING_BUF_SIZE (4 * 1024)
+#define URING_BUFS 1024
 /* Submission queue entries: a round's re-armed receives and polls. */
 #define URING_ENTRIES 1024
 

@@ -1051,8 +1051,13 @@ enum server_take server_take_accepted(struct server *srv, int listen_fd,
 
 	if (fd < 0)
 		return accept_failed(srv, listen_fd, -fd);
-	/* A client that reset at once has no address: the next one. */
+	/* A client that reset before it was looked at has no address
+	 * left to log: numbered, as accept(2) would have, and gone; behind
+	 * a proxy, a health check's way (counted). */
 	if (getpeername(fd, (struct sockaddr *)&peer, &len) == -1) {
+		(void)next_id(srv);
+		if (srv->cfg.proxy_protocol)
+			stats_add(&srv->stats.proxy_checks, 1);
 		close(fd);
 		return SERVER_NEXT;
 	}

@@ -161,10 +161,14 @@ static void apply(struct uring *u, struct urconn *e,
 	} else {
 		if (!e->s.fed)
 			session_feed(&e->s, e->kept, e->kept_len, e->in_end);
-		if (w->read && !e->recv_on && e->in_end == 0)
+		/* Received only once what came is taken: a client the
+		 * session does not read (an echo outbox full, a chat sender
+		 * held back) costs at most what was in flight. */
+		if (w->read && !e->recv_on && e->in_end == 0 &&
+		    e->kept_len == 0)
 			recv_arm(u, e);
-		/* Not reading: no more bytes than are in flight. */
-		if (!w->read && e->recv_on && !e->recv_cancel) {
+		if ((!w->read || e->kept_len > 0) && e->recv_on &&
+		    !e->recv_cancel) {
 			cancel(u, e, TAG_RECV);
 			e->recv_cancel = true;
 		}
@@ -332,7 +336,8 @@ static void on_recv(struct uring *u, struct urconn *e,
 	}
 	/* Out of buffers, or cancelled while the session stopped
 	 * reading: armed again once it reads. */
-	if (last && !e->dead && e->want_read && e->in_end == 0 && !e->recv_on)
+	if (last && !e->dead && e->want_read && e->in_end == 0 &&
+	    e->kept_len == 0 && !e->recv_on)
 		recv_arm(u, e);
 }
 
