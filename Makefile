@@ -281,7 +281,8 @@ test-stress: check-cmocka
 # when unchanged), and the one directory that is only ours.
 MANPAGES = man/mtserver.1 man/stserver.1 man/ptserver.1 man/epserver.1 \
 	   man/mtclient.1 man/mtflood.1
-INSTALLED_BINS = mtserver stserver ptserver epserver rpserver mtclient mtflood
+INSTALLED_BINS = mtserver stserver ptserver epserver rpserver urserver mtclient \
+		 mtflood
 DOCS = README.md LICENSE
 DEFAULT_FILE = $(DESTDIR)$(SYSCONFDIR)/default/mtserver
 install: all
@@ -289,10 +290,12 @@ install: all
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LOGROTATEDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(DOCDIR)
 	install -m 755 $(OUT)/mtserver $(OUT)/stserver $(OUT)/ptserver \
-	    $(OUT)/epserver $(OUT)/rpserver $(OUT)/mtclient $(DESTDIR)$(BINDIR)/
+	    $(OUT)/epserver $(OUT)/rpserver $(OUT)/urserver $(OUT)/mtclient \
+	    $(DESTDIR)$(BINDIR)/
 	install -m 755 $(FLOOD) $(DESTDIR)$(BINDIR)/mtflood
 	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
 	ln -sf epserver.1 $(DESTDIR)$(MANDIR)/man1/rpserver.1
+	ln -sf epserver.1 $(DESTDIR)$(MANDIR)/man1/urserver.1
 	sed -e 's|/usr/bin/mtserver|$(BINDIR)/mtserver|g' \
 	    -e 's|/etc/default/mtserver|$(SYSCONFDIR)/default/mtserver|g' \
 	    dist/mtserver.service >$(DESTDIR)$(UNITDIR)/mtserver.service
@@ -312,6 +315,7 @@ uninstall:
 	rm -f $(INSTALLED_BINS:%=$(DESTDIR)$(BINDIR)/%) \
 	    $(MANPAGES:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
 	    $(DESTDIR)$(MANDIR)/man1/rpserver.1 \
+	    $(DESTDIR)$(MANDIR)/man1/urserver.1 \
 	    $(DESTDIR)$(UNITDIR)/mtserver.service \
 	    $(DESTDIR)$(UNITDIR)/mtserver.socket \
 	    $(DESTDIR)$(LOGROTATEDIR)/mtserver \
@@ -400,7 +404,7 @@ format:
 	clang-format -i $(FORMAT_SRCS)
 
 clean:
-	rm -rf build mtserver stserver ptserver epserver rpserver mtclient bench/flood lessons/wire/wire \
+	rm -rf build mtserver stserver ptserver epserver rpserver urserver mtclient bench/flood lessons/wire/wire \
 	    bench/peers/tpc_echo lessons/peers/naive_chat
 
 -include $(shell find build -name '*.d' 2>/dev/null)

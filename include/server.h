@@ -183,8 +183,8 @@ enum server_take server_accept_one(struct server *srv, int listen_fd,
 
 /* As server_accept_one, for a client someone else accepted from
  * listen_fd (io_uring's accept: fd, or -errno when it failed). */
-enum server_take server_take_accepted(struct server *srv, int listen_fd,
-				      int fd, struct conn **out);
+enum server_take server_take_accepted(struct server *srv, int listen_fd, int fd,
+				      struct conn **out);
 
 /* Another listener on the server's address and port, non-blocking,
  * beside the first (rpserver: both have SO_REUSEPORT, and the kernel

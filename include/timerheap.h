@@ -19,7 +19,7 @@
 #include <stddef.h>
 
 struct timerheap_node {
-	size_t at;    /* 1 + its index in the heap; 0: not filed */
+	size_t at;     /* 1 + its index in the heap; 0: not filed */
 	long long key; /* when it is due */
 };
 

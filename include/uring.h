@@ -59,8 +59,8 @@ void uring_free(struct uring *loop);
  * stopped reading can have received before its cancel lands: a
  * multishot receive on a socket that is never empty fills buffers
  * until the pool runs dry. */
-#define URING_BUF_SIZE (4 * 1024)
-#define URING_BUFS 1024
+#define URING_BUF_SIZE (4 * (size_t)1024)
+#define URING_BUFS     1024
 /* Submission queue entries: a round's re-armed receives and polls. */
 #define URING_ENTRIES 1024
 

@@ -25,13 +25,13 @@ enum { TAG_CLIENT, TAG_WAKE, TAG_LISTENER, TAG_STOP, TAG_MASK = 3 };
 /* One client of the loop. */
 struct evconn {
 	struct session s;
-	unsigned mask;	    /* epoll events registered for its socket */
-	int wake_fd;	    /* its outbox's wake-up, when registered; or -1 */
+	unsigned mask; /* epoll events registered for its socket */
+	int wake_fd;   /* its outbox's wake-up, when registered; or -1 */
 	struct timerheap_node timer; /* its deadline */
-	bool queued;	    /* in the ready list */
-	bool dead;	    /* done: freed at the end of the round */
-	LIST_ENTRY(evconn) link;   /* in all, or dead */
-	STAILQ_ENTRY(evconn) next; /* in ready */
+	bool queued;		     /* in the ready list */
+	bool dead;		     /* done: freed at the end of the round */
+	LIST_ENTRY(evconn) link;     /* in all, or dead */
+	STAILQ_ENTRY(evconn) next;   /* in ready */
 };
 
 struct evloop {
@@ -234,7 +234,8 @@ static void run_due(struct evloop *l)
 	struct timerheap_node *t;
 
 	while ((t = timerheap_first(&l->timers)) != NULL && t->key <= now) {
-		e = (struct evconn *)((char *)t - offsetof(struct evconn, timer));
+		e = (struct evconn *)((char *)t -
+				      offsetof(struct evconn, timer));
 		timerheap_remove(&l->timers, t);
 		step(l, e, 0);
 	}

@@ -1043,8 +1043,8 @@ enum server_take server_accept_one(struct server *srv, int listen_fd,
 	return take_client(srv, fd, &peer, out);
 }
 
-enum server_take server_take_accepted(struct server *srv, int listen_fd,
-				      int fd, struct conn **out)
+enum server_take server_take_accepted(struct server *srv, int listen_fd, int fd,
+				      struct conn **out)
 {
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);

@@ -376,8 +376,7 @@ static ssize_t fed_take(struct session *s, void *buf, size_t len, int flags)
 }
 
 /* Every read of the client's socket: recv(2), or what was fed. */
-static inline ssize_t take(struct session *s, void *buf, size_t len,
-			   int flags)
+static inline ssize_t take(struct session *s, void *buf, size_t len, int flags)
 {
 	if (!s->fed)
 		return recv(s->c->fd, buf, len, flags);
@@ -699,7 +698,8 @@ static bool input_waiting(const struct session *s)
 {
 	char byte;
 
-	return take((struct session *)s, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+	return take((struct session *)s, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >=
+	       0;
 }
 
 static void draining(struct session *s, unsigned events)

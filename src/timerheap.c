@@ -60,8 +60,7 @@ void timerheap_remove(struct timerheap *h, struct timerheap_node *n)
 	down(h, last->at - 1);
 }
 
-int timerheap_file(struct timerheap *h, struct timerheap_node *n,
-		   long long key)
+int timerheap_file(struct timerheap *h, struct timerheap_node *n, long long key)
 {
 	if (n->at != 0) {
 		if (key < n->key) {
@@ -72,8 +71,8 @@ int timerheap_file(struct timerheap *h, struct timerheap_node *n,
 	}
 	if (h->len == h->cap) {
 		size_t cap = h->cap > 0 ? 2 * h->cap : 64;
-		struct timerheap_node **a =
-			realloc(h->nodes, cap * sizeof(*a));
+		struct timerheap_node **a = realloc(
+			h->nodes, cap * sizeof(struct timerheap_node *));
 
 		if (a == NULL)
 			return -1;

@@ -88,8 +88,8 @@ static uint64_t tagged(const void *ptr, unsigned tag)
 }
 
 /* Arms a one-shot poll of fd for events; false when no entry was had. */
-static bool poll_arm(struct uring *u, int fd, unsigned events,
-		     const void *ptr, unsigned tag)
+static bool poll_arm(struct uring *u, int fd, unsigned events, const void *ptr,
+		     unsigned tag)
 {
 	struct io_uring_sqe *sqe = sqe_get(u);
 
@@ -138,7 +138,8 @@ static void recv_arm(struct uring *u, struct urconn *e)
 /* Gives provided buffer bid back to the kernel. */
 static void buf_recycle(struct uring *u, unsigned bid)
 {
-	io_uring_buf_ring_add(u->bufs, u->buf_mem + (size_t)bid * URING_BUF_SIZE,
+	io_uring_buf_ring_add(u->bufs,
+			      u->buf_mem + (size_t)bid * URING_BUF_SIZE,
 			      URING_BUF_SIZE, (unsigned short)bid,
 			      io_uring_buf_ring_mask(URING_BUFS), 0);
 	io_uring_buf_ring_advance(u->bufs, 1);
@@ -256,6 +257,8 @@ static void step(struct uring *u, struct urconn *e, unsigned events)
 /* Keeps bytes[0, len) after what is kept: 0, or -1 (ENOMEM). */
 static int keep(struct urconn *e, const char *bytes, size_t len)
 {
+	if (len == 0) /* the end of stream: nothing to keep */
+		return 0;
 	if (e->kept_len + len > e->kept_cap) {
 		size_t cap = e->kept_cap > 0 ? 2 * e->kept_cap : URING_BUF_SIZE;
 		char *p;
@@ -372,7 +375,8 @@ static void stop(struct uring *u)
 	if (u->accept_on)
 		cancel(u, NULL, TAG_ACCEPT);
 	while (left-- > 0 && monotime_ms() < deadline) {
-		enum server_take t = server_accept_one(u->srv, u->listen_fd, &c);
+		enum server_take t =
+			server_accept_one(u->srv, u->listen_fd, &c);
 
 		if (t == SERVER_EMPTY)
 			break;
@@ -388,8 +392,8 @@ static void stop(struct uring *u)
 static void dispatch(struct uring *u, const struct io_uring_cqe *cqe)
 {
 	unsigned tag = (unsigned)(cqe->user_data & TAG_MASK);
-	struct urconn *e =
-		(struct urconn *)(uintptr_t)(cqe->user_data & ~(uint64_t)TAG_MASK);
+	struct urconn *e = (struct urconn *)(uintptr_t)(cqe->user_data &
+							~(uint64_t)TAG_MASK);
 
 	switch (tag) {
 	case TAG_RECV:
@@ -416,7 +420,7 @@ static void dispatch(struct uring *u, const struct io_uring_cqe *cqe)
 	}
 	e->ops--;
 	step(u, e,
-	     tag == TAG_POLLIN	 ? SESSION_EV_READ
+	     tag == TAG_POLLIN ? SESSION_EV_READ
 	     : tag == TAG_WAKE ? SESSION_EV_WAKE
 			       : SESSION_EV_WRITE);
 }
@@ -430,7 +434,8 @@ static void run_due(struct uring *u)
 	struct urconn *e;
 
 	while ((t = timerheap_first(&u->timers)) != NULL && t->key <= now) {
-		e = (struct urconn *)((char *)t - offsetof(struct urconn, timer));
+		e = (struct urconn *)((char *)t -
+				      offsetof(struct urconn, timer));
 		timerheap_remove(&u->timers, t);
 		step(u, e, 0);
 	}
@@ -500,9 +505,9 @@ void uring_run(struct uring *u)
 
 static int ring_init(struct io_uring *ring, unsigned entries)
 {
-	struct io_uring_params p = {
-		.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN |
-			 IORING_SETUP_SINGLE_ISSUER};
+	struct io_uring_params p = {.flags = IORING_SETUP_SUBMIT_ALL |
+					     IORING_SETUP_COOP_TASKRUN |
+					     IORING_SETUP_SINGLE_ISSUER};
 	int rc = io_uring_queue_init_params(entries, ring, &p);
 
 	if (rc == -EINVAL) /* an older kernel: none of those hints */
@@ -533,8 +538,9 @@ int uring_check(char *why, size_t whylen)
 	probe = io_uring_get_probe_ring(&ring);
 	io_uring_queue_exit(&ring);
 	if (probe == NULL) {
-		snprintf(why, whylen, "the kernel cannot be probed "
-				      "(io_uring_get_probe, 5.6 or later)");
+		snprintf(why, whylen,
+			 "the kernel cannot be probed "
+			 "(io_uring_get_probe, 5.6 or later)");
 		errno = ENOSYS;
 		return -1;
 	}
@@ -574,11 +580,10 @@ static int bufs_init(struct uring *u)
 		return -1;
 	}
 	for (unsigned bid = 0; bid < URING_BUFS; bid++)
-		io_uring_buf_ring_add(u->bufs,
-				      u->buf_mem + (size_t)bid * URING_BUF_SIZE,
-				      URING_BUF_SIZE, (unsigned short)bid,
-				      io_uring_buf_ring_mask(URING_BUFS),
-				      (int)bid);
+		io_uring_buf_ring_add(
+			u->bufs, u->buf_mem + (size_t)bid * URING_BUF_SIZE,
+			URING_BUF_SIZE, (unsigned short)bid,
+			io_uring_buf_ring_mask(URING_BUFS), (int)bid);
 	io_uring_buf_ring_advance(u->bufs, URING_BUFS);
 	return 0;
 }
