@@ -9,10 +9,12 @@
  * came; the core does the work that allows - receive, framing (frame.h),
  * the handler, the log lines (log.h), the outbox (outbox.h) - and says
  * what it waits for next (struct session_wait): which of those, and
- * until when.  Two drivers use it: the blocking one of conn.c (a thread
- * per session, or stserver's one thread: poll(2) on the wait, plus a
- * hot path that waits in recv(2) itself) and the event loop of evloop.c
- * (many sessions per thread on epoll(7)).
+ * until when.  Three drivers use it: the blocking one of conn.c (a
+ * thread per session, or stserver's one thread: poll(2) on the wait,
+ * plus a hot path that waits in recv(2) itself), the event loop of
+ * evloop.c (many sessions per thread on epoll(7)), and the io_uring loop
+ * of uring.c, which receives for its sessions and feeds them the bytes
+ * (session_feed) instead of readiness.
  *
  * A session's phases, in order (each may be skipped):
  *   PROXY_HEADER, PROXY_LOCAL  --proxy-protocol: the header is taken
@@ -101,8 +103,8 @@ struct session_mode;
 struct talk;
 struct proxy_wait;
 
-/* A running session.  The driver reads phase and ready; the rest is the
- * core's. */
+/* A running session.  The driver reads phase and ready (and a feeding
+ * driver fed, in_len); the rest is the core's. */
 struct session {
 	struct conn *c;
 	const struct session_mode *mode;
