@@ -93,7 +93,7 @@ endif
 # the handshake lesson's capture reader, is wire_main.c over wire.c and the
 # server library.
 SERVER_MAINS = src/mtserver.c src/stserver.c src/ptserver.c src/fkserver.c \
-	       src/epserver.c src/rpserver.c src/mtclient.c
+	       src/epserver.c src/rpserver.c src/urserver.c src/mtclient.c
 LIB_SRCS     = $(filter-out $(SERVER_MAINS),$(wildcard src/*.c))
 FLOOD_SRCS   = $(filter-out bench/src/flood.c,$(wildcard bench/src/*.c))
 WIRE_SRCS    = lessons/wire/wire.c
@@ -106,7 +106,8 @@ WIRE_OBJS    = $(WIRE_SRCS:%.c=$(BUILD)/%.o)
 HARNESS_OBJS = $(HARNESS_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS    = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 PROGRAMS     = $(OUT)/mtserver $(OUT)/stserver $(OUT)/ptserver \
-	       $(OUT)/fkserver $(OUT)/epserver $(OUT)/rpserver $(OUT)/mtclient \
+	       $(OUT)/fkserver $(OUT)/epserver $(OUT)/rpserver $(OUT)/urserver \
+	       $(OUT)/mtclient \
 	       $(FLOOD) $(WIRE)
 
 # Tests that replace a libc call to reach an error path nothing else can
@@ -120,7 +121,7 @@ WRAP_test_hostile_outbox = -Wl,--wrap=malloc
 
 .PHONY: fuzz fuzz-build all test check run-tests bench compare lesson-udp lesson-handshake lesson-chat \
 	lesson-models run \
-	install uninstall clean check-cmocka check-peers check-zlib check-hiredis lint format test-repeat test-stress
+	install uninstall clean check-cmocka check-peers check-zlib check-hiredis check-liburing lint format test-repeat test-stress
 all: $(PROGRAMS)
 
 # Keep objects make would call intermediate (test objects, harness).
@@ -144,6 +145,15 @@ $(FLOOD): $(BUILD)/bench/src/flood.o $(BUILD)/libflood.a $(BUILD)/libmt.a
 $(WIRE): $(BUILD)/lessons/wire/wire_main.o $(WIRE_OBJS) $(BUILD)/libmt.a
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(LINK) -o $@ $^ $(MT_LDLIBS) $(LDLIBS)
+
+# urserver's ring is liburing's (liburing-dev): checked, and installed
+# when root, before the one file that includes it; only urserver links it.
+$(OUT)/urserver: $(BUILD)/src/urserver.o $(BUILD)/libmt.a
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(LINK) -o $@ $^ $(MT_LDLIBS) $(LDLIBS) -luring
+$(BUILD)/src/uring.o: | check-liburing
+check-liburing:
+	@sh dist/need-dev.sh liburing
 
 # flood's HdrHistogram logs are deflated with zlib (zlib1g-dev): checked,
 # and installed when root, before the one file that includes it.
@@ -280,7 +290,7 @@ test-stress: check-cmocka
 MANPAGES = man/mtserver.1 man/stserver.1 man/ptserver.1 man/fkserver.1 \
 	   man/epserver.1 man/mtclient.1 man/mtflood.1
 INSTALLED_BINS = mtserver stserver ptserver fkserver epserver rpserver \
-		 mtclient mtflood
+		 urserver mtclient mtflood
 DOCS = README.md LICENSE
 DEFAULT_FILE = $(DESTDIR)$(SYSCONFDIR)/default/mtserver
 install: all
@@ -288,11 +298,13 @@ install: all
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LOGROTATEDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(DOCDIR)
 	install -m 755 $(OUT)/mtserver $(OUT)/stserver $(OUT)/ptserver \
-	    $(OUT)/fkserver $(OUT)/epserver $(OUT)/rpserver $(OUT)/mtclient \
+	    $(OUT)/fkserver $(OUT)/epserver $(OUT)/rpserver $(OUT)/urserver \
+	    $(OUT)/mtclient \
 	    $(DESTDIR)$(BINDIR)/
 	install -m 755 $(FLOOD) $(DESTDIR)$(BINDIR)/mtflood
 	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
 	ln -sf epserver.1 $(DESTDIR)$(MANDIR)/man1/rpserver.1
+	ln -sf epserver.1 $(DESTDIR)$(MANDIR)/man1/urserver.1
 	sed -e 's|/usr/bin/mtserver|$(BINDIR)/mtserver|g' \
 	    -e 's|/etc/default/mtserver|$(SYSCONFDIR)/default/mtserver|g' \
 	    dist/mtserver.service >$(DESTDIR)$(UNITDIR)/mtserver.service
@@ -312,6 +324,7 @@ uninstall:
 	rm -f $(INSTALLED_BINS:%=$(DESTDIR)$(BINDIR)/%) \
 	    $(MANPAGES:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
 	    $(DESTDIR)$(MANDIR)/man1/rpserver.1 \
+	    $(DESTDIR)$(MANDIR)/man1/urserver.1 \
 	    $(DESTDIR)$(UNITDIR)/mtserver.service \
 	    $(DESTDIR)$(UNITDIR)/mtserver.socket \
 	    $(DESTDIR)$(LOGROTATEDIR)/mtserver \
@@ -336,7 +349,10 @@ FUZZ_CFLAGS   = -std=c11 -g -O1 -pthread -Wall -Wextra -Werror \
 		-D_POSIX_C_SOURCE=200809L -Iinclude -Ibench/src -Ilessons/wire -Ifuzz -Itests
 FUZZ_NAMES    = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS     = $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
-FUZZ_OBJS     = $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRCS) $(FLOOD_SRCS) $(WIRE_SRCS))
+# The fuzzers link every object but urserver's ring, the one needing
+# liburing (they parse; they run no ring).
+FUZZ_OBJS     = $(patsubst %.c,build/fuzz/obj/%.o,$(filter-out src/uring.c,$(LIB_SRCS)) \
+		$(FLOOD_SRCS) $(WIRE_SRCS))
 
 # clang and its libFuzzer runtime: installed as root, else named.
 .PHONY: check-fuzz
@@ -383,7 +399,7 @@ LINT_TOOLS = cppcheck=cppcheck clang-tidy=clang-tidy clang-format=clang-format
 .PHONY: check-lint
 check-lint:
 	@sh tests/need-tools.sh "make lint" $(LINT_TOOLS)
-lint: check-lint check-cmocka check-zlib check-hiredis
+lint: check-lint check-cmocka check-zlib check-hiredis check-liburing
 	$(call say,LINT,cppcheck)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	    --inline-suppr --std=c11 $(LINT_INCLUDES) -D_POSIX_C_SOURCE=200809L \
 	    src bench lessons tests
@@ -400,7 +416,7 @@ format:
 	clang-format -i $(FORMAT_SRCS)
 
 clean:
-	rm -rf build mtserver stserver ptserver fkserver epserver rpserver mtclient bench/flood lessons/wire/wire \
+	rm -rf build mtserver stserver ptserver fkserver epserver rpserver urserver mtclient bench/flood lessons/wire/wire \
 	    bench/peers/tpc_echo lessons/peers/naive_chat
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -376,6 +376,13 @@ class Bench:
                     continue
                 self.target("pp_%s_%s_vs_redis" % (tool, c), "ping-pong, %s clients: %s --echo -q msgs/s vs "
                             "redis-server" % (c, tool), x_txt(r), ">= %sx" % want, met_if(r, "ge", want))
+        # io_uring against the epoll loop, at the biggest count (issue 23).
+        big = s.get("_big") or s["_mid"]
+        r = ratio(self.run_get(pp_id("urserver", big), "messages_per_s"),
+                  self.run_get(pp_id("epserver", big), "messages_per_s"), 4)
+        if r != "":
+            self.target("pp_urserver_%s_vs_epserver" % big, "ping-pong, %s clients: urserver --echo -q msgs/s vs "
+                        "epserver (one run each, side by side)" % big, x_txt(r), ">= 1.0x", met_if(r, "ge", 1.0))
         m, p = self.flood("pp_mtserver_1", "rtt_us.p50"), self.flood("pp_redis_1", "rtt_us.p50")
         self.target("pp_1_p50", "ping-pong, 1 client: mtserver p50 round trip vs redis-server",
                     "%s us vs %s us" % (m or "-", p or "-"), "<= redis", met_if(m, "le", p))
@@ -405,7 +412,7 @@ class Bench:
         self.target("mem_rss", "%s idle clients: mtserver VmRSS while held" % fmt_num(n), "%s MB" % (rss or "-"),
                     "<= %s MB" % s["_rss_target_mb"],
                     met_if(rss, "le", s["_rss_target_mb"]) if held == n else "n/a")
-        for tool in ("epserver", "rpserver"):
+        for tool in ("epserver", "rpserver", "urserver"):
             rid = "hold_%s_%s" % (tool, n)
             peak, rss, base = (self.run_get(rid, k) for k in ("server_sockets_peak", "vmrss_kb", "vmrss_before_kb"))
             if not peak:
@@ -636,7 +643,7 @@ def kb_mb(kb):
 
 
 TOOL_NAMES = {"tpc": "minimal loop", "redis": "redis-server", "go": "Go echo", "epserver": "epserver (1 loop)",
-              "rpserver": "rpserver (2 loops)"}
+              "rpserver": "rpserver (2 loops)", "urserver": "urserver (io_uring)"}
 
 
 class BenchReport:
@@ -747,7 +754,7 @@ peer in this run. %s\n\n""" % (j("sections.pingpong.load"), j("sections.pingpong
         for i in range(self.count("sections.pingpong.clients")):
             c = j("sections.pingpong.clients.%d" % i)
             m = self.r("pp_mtserver_" + c, "messages_per_s")
-            for tool in ("mtserver", "tpc", "redis", "go", "epserver", "rpserver"):
+            for tool in ("mtserver", "tpc", "redis", "go", "epserver", "rpserver", "urserver"):
                 rid = "pp_%s_%s" % (tool, c)
                 if not self.r(rid, "tool"):
                     continue
@@ -758,7 +765,7 @@ peer in this run. %s\n\n""" % (j("sections.pingpong.load"), j("sections.pingpong
                            self.pp_target(c) if mt else " | "))
         self.w("\n")
         self.pp_rounds_table()
-        self.servers_list("pingpong", "mtserver", "tpc", "redis", "go", "epserver", "rpserver")
+        self.servers_list("pingpong", "mtserver", "tpc", "redis", "go", "epserver", "rpserver", "urserver")
 
     def pp_rounds_table(self):
         rounds = self.jv("sections.pingpong.rounds")
@@ -849,7 +856,7 @@ VmRSS once the clients have left. KB/conn = (VmRSS − VmRSS before) ÷ sockets.
         self.w("| tool | command | held (flood) | server sockets | VmRSS MB | VmHWM MB | after MB | KB/conn | threads |\n")
         self.w("|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
         n, big = j("sections.memory.clients"), j("sections.memory.big")
-        for rid in ("hold_mtserver_" + n, "hold_go_" + n, "hold_epserver_" + n, "hold_rpserver_" + n,
+        for rid in ("hold_mtserver_" + n, "hold_go_" + n, "hold_epserver_" + n, "hold_rpserver_" + n, "hold_urserver_" + n,
                     "hold_mtserver_" + big):
             if not self.r(rid, "tool"):
                 continue

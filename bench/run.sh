@@ -57,6 +57,7 @@ BENCH_NAME=bench
 MTSERVER=${MTSERVER:-./mtserver}
 EPSERVER=${EPSERVER:-./epserver}
 RPSERVER=${RPSERVER:-./rpserver}
+URSERVER=${URSERVER:-./urserver}
 FLOOD=${FLOOD:-bench/flood}
 TPC_ECHO=bench/peers/tpc_echo
 GO_CACHE_DIR=$BENCH_ROOT/build/bench/go-cache
@@ -144,7 +145,7 @@ start_mtserver() {
 }
 
 # start_model NAME PROGRAM ARGS...: another model of the server (epserver,
-# rpserver), as start_mtserver.
+# rpserver, urserver), as start_mtserver.
 start_model() {
 	local name=$1 prog=$2
 	shift 2
@@ -290,6 +291,14 @@ collect_versions() {
 # find_peers: detect (or, full run as root, install) the peers; build the
 # Go echo server.
 find_peers() {
+	# urserver exits 3, before reading its options, where io_uring is not
+	# to be had (a usage error, 2, otherwise).
+	"$URSERVER" --bench-probe >/dev/null 2>&1
+	if (($? != 3)) && [[ -x $URSERVER ]]; then
+		HAVE[urserver]=1
+	else
+		note "urserver: no io_uring here: skipping it"
+	fi
 	if need_cmd redis-server redis-server "$INSTALL" && need_cmd redis-benchmark redis-tools "$INSTALL"; then
 		HAVE[redis]=1
 	else
@@ -323,7 +332,7 @@ build_go_peer() {
 # ---------------------------------------------------------------------------
 # 1. Ping-pong
 
-PP_TOOLS=(mtserver tpc redis go epserver rpserver)
+PP_TOOLS=(mtserver tpc redis go epserver rpserver urserver)
 # rpserver's loops: the target is SO_REUSEPORT x 2 (the issue's).
 RP_LOOPS=2
 
@@ -333,6 +342,7 @@ pp_start() {
 	mtserver) start_mtserver pp_mtserver --echo -q --no-udp ;;
 	epserver) start_model pp_epserver "$EPSERVER" --echo -q --no-udp ;;
 	rpserver) start_model pp_rpserver "$RPSERVER" --loops "$RP_LOOPS" --echo -q --no-udp ;;
+	urserver) start_model pp_urserver "$URSERVER" --echo -q --no-udp ;;
 	tpc) start_server pp_tpc -- "$TPC_ECHO" 0 ;;
 	redis) start_redis pp_redis ;;
 	go) start_server pp_go -- "$T/echo" -addr 127.0.0.1:0 ;;
@@ -393,12 +403,13 @@ section_pingpong() {
 		fi
 	done
 	for tool in "${!port[@]}"; do
-		if [[ $tool == mtserver || $tool == ?pserver ]]; then stop_server "pp_$tool" strict; else stop_server "pp_$tool"; fi
+		if [[ $tool == mtserver || $tool == ?pserver || $tool == urserver ]]; then stop_server "pp_$tool" strict; else stop_server "pp_$tool"; fi
 	done
 	fact_list section:pingpong clients "${PP_CLIENTS[@]}"
 	section pingpong load "${PP_LOAD[*]}" rounds "$PP_ROUNDS" timeout_ms "$ECHO_TIMEOUT_MS" \
 		servers.mtserver "${srv[mtserver]:-}" servers.tpc "${srv[tpc]:-}" servers.redis "${srv[redis]:-}" \
 		servers.go "${srv[go]:-}" servers.epserver "${srv[epserver]:-}" servers.rpserver "${srv[rpserver]:-}" \
+		servers.urserver "${srv[urserver]:-}" \
 		_mid "$PP_MID" _big "$PP_BIG"
 }
 
@@ -608,11 +619,12 @@ hold() {
 	epserver) start_model "$name" "$EPSERVER" -q --no-udp --idle-timeout 0 -l "$T/$name.log" || return 0 ;;
 	rpserver) start_model "$name" "$RPSERVER" --loops "$RP_LOOPS" -q --no-udp --idle-timeout 0 \
 		-l "$T/$name.log" || return 0 ;;
+	urserver) start_model "$name" "$URSERVER" -q --no-udp --idle-timeout 0 -l "$T/$name.log" || return 0 ;;
 	go) start_server "$name" -- "$T/echo" -addr 127.0.0.1:0 || return 0 ;;
 	esac
 	HOLD_SRV+=("$SRV_CMD")
 	measure_hold "hold_${tool}_$n" "$tool" "$n" "$HOLD_SECS"
-	if [[ $tool == mtserver || $tool == ?pserver ]]; then stop_server "$name" strict; else stop_server "$name"; fi
+	if [[ $tool == mtserver || $tool == ?pserver || $tool == urserver ]]; then stop_server "$name" strict; else stop_server "$name"; fi
 }
 HOLD_SRV=()
 
@@ -623,6 +635,7 @@ section_memory() {
 	[[ -n ${HAVE[go]:-} ]] && hold go "$n"
 	hold epserver "$n"
 	hold rpserver "$n"
+	[[ -n ${HAVE[urserver]:-} ]] && hold urserver "$n"
 	if [[ -n $big ]]; then
 		# Keep a few descriptors for flood's own use.
 		((NOFILE >= big + 64)) || {

@@ -106,6 +106,7 @@ install_it() {
 	dpkg -L mtserver | sort >&2
 	local f
 	for f in /usr/bin/mtserver /usr/bin/stserver /usr/bin/ptserver /usr/bin/fkserver /usr/bin/epserver /usr/bin/rpserver \
+		/usr/bin/urserver \
 		/usr/bin/mtclient /usr/bin/mtflood /usr/share/man/man1/epserver.1.gz \
 		/usr/share/man/man1/mtserver.1.gz /usr/share/man/man1/mtflood.1.gz \
 		/lib/systemd/system/mtserver.service /lib/systemd/system/mtserver.socket \

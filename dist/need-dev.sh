@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# dist/need-dev.sh zlib|hiredis|cmocka - makes sure a library a build
-# needs is there: zlib's header for flood's HdrHistogram logs
+# dist/need-dev.sh zlib|hiredis|liburing|cmocka - makes sure a library a
+# build needs is there: zlib's header for flood's HdrHistogram logs
 # (bench/src/hdrlog.c, `make`), hiredis for mtserver --broker
-# (src/broker.c, `make`), cmocka for the tests (`make test`).  Installs its Debian
+# (src/broker.c, `make`), liburing's for urserver's ring (src/uring.c,
+# `make`), cmocka for the tests (`make test`).  Installs its Debian
 # packages with apt-get when running as root, otherwise (or under
 # MT_NO_INSTALL=1: a package build) prints the one command to run and
 # fails.
@@ -12,6 +13,9 @@ zlib_found() {
 }
 hiredis_found() {
 	echo '#include <hiredis/hiredis.h>' | ${CC:-cc} -E -x c - >/dev/null 2>&1
+}
+liburing_found() {
+	echo '#include <liburing.h>' | ${CC:-cc} -E -x c - >/dev/null 2>&1
 }
 cmocka_found() {
 	command -v pkg-config >/dev/null 2>&1 && pkg-config --exists cmocka
@@ -22,11 +26,13 @@ zlib)
 hiredis)
 	who=make pkgs=libhiredis-dev
 	still='hiredis/hiredis.h is still not found' ;;
+liburing)
+	who=make pkgs=liburing-dev still='liburing.h is still not found' ;;
 cmocka)
 	who='make test' pkgs='libcmocka-dev pkg-config'
 	still='pkg-config still cannot find cmocka' ;;
 *)
-	echo "usage: $0 zlib|hiredis|cmocka" >&2
+	echo "usage: $0 zlib|hiredis|liburing|cmocka" >&2
 	exit 2 ;;
 esac
 "$1_found" && exit 0

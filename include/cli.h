@@ -84,14 +84,16 @@
 
 /* The concurrency models (server.h): thread per connection, iterative,
  * a prethreaded pool, a process per connection, one epoll loop, N
- * SO_REUSEPORT loops.  All but stserver take mtserver's options. */
+ * SO_REUSEPORT loops, one io_uring loop.  All but stserver take
+ * mtserver's options. */
 enum cli_kind {
 	CLI_MTSERVER,
 	CLI_STSERVER,
 	CLI_PTSERVER,
 	CLI_FKSERVER,
 	CLI_EPSERVER,
-	CLI_RPSERVER
+	CLI_RPSERVER,
+	CLI_URSERVER
 };
 
 /* --loops: one per CPU is the point; far beyond that is a typo. */

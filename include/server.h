@@ -187,6 +187,11 @@ enum server_take {
 enum server_take server_accept_one(struct server *srv, int listen_fd,
 				   struct conn **out);
 
+/* As server_accept_one, for a client someone else accepted from
+ * listen_fd (io_uring's accept: fd, or -errno when it failed). */
+enum server_take server_take_accepted(struct server *srv, int listen_fd, int fd,
+				      struct conn **out);
+
 /* Another listener on the server's address and port, non-blocking,
  * beside the first (rpserver: both have SO_REUSEPORT, and the kernel
  * spreads new connections over them).  The fd, or -1 with err (a

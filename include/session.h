@@ -9,10 +9,12 @@
  * came; the core does the work that allows - receive, framing (frame.h),
  * the handler, the log lines (log.h), the outbox (outbox.h) - and says
  * what it waits for next (struct session_wait): which of those, and
- * until when.  Two drivers use it: the blocking one of conn.c (a thread
- * per session, or stserver's one thread: poll(2) on the wait, plus a
- * hot path that waits in recv(2) itself) and the event loop of evloop.c
- * (many sessions per thread on epoll(7)).
+ * until when.  Three drivers use it: the blocking one of conn.c (a
+ * thread per session, or stserver's one thread: poll(2) on the wait,
+ * plus a hot path that waits in recv(2) itself), the event loop of
+ * evloop.c (many sessions per thread on epoll(7)), and the io_uring loop
+ * of uring.c, which receives for its sessions and feeds them the bytes
+ * (session_feed) instead of readiness.
  *
  * A session's phases, in order (each may be skipped):
  *   PROXY_HEADER, PROXY_LOCAL  --proxy-protocol: the header is taken
@@ -101,8 +103,8 @@ struct session_mode;
 struct talk;
 struct proxy_wait;
 
-/* A running session.  The driver reads phase and ready; the rest is the
- * core's. */
+/* A running session.  The driver reads phase and ready (and a feeding
+ * driver fed, in_len); the rest is the core's. */
 struct session {
 	struct conn *c;
 	const struct session_mode *mode;
@@ -129,6 +131,13 @@ struct session {
 	const char *refusal;   /* why its buffers could not be had */
 	int err;	       /* errno behind SESSION_ERROR */
 	struct timespec started;
+	/* Fed (session_feed): in[0, in_len) is what the driver received
+	 * and the session has not taken yet; in_end says what follows it
+	 * (0: more later, -1: the end of stream, else an errno). */
+	bool fed;
+	const char *in;
+	size_t in_len;
+	int in_end;
 };
 
 /* Begins c's session: with --proxy-protocol, its header phases (no line
@@ -151,5 +160,15 @@ int session_wake_fd(const struct session *s);
  * SO_RCVTIMEO).  1: go on; 0: the session ended (step next); -1:
  * nothing came. */
 int session_read(struct session *s, int flags);
+
+/* For a driver that receives for the session (uring.c), once it is
+ * SERVING or later: from the first call on, the session never recv(2)s
+ * its socket; it reads bytes[0, len), then sees EAGAIN (end 0), the end
+ * of stream (end -1) or the errno end.  The driver then steps it with
+ * SESSION_EV_READ; what it could not take yet (a chat sender held back,
+ * an echo outbox full) is left in in[0, in_len), which the driver keeps
+ * and feeds again.  bytes must stay valid until the next feed.  The
+ * other drivers never call it: their reads stay one recv(2) each. */
+void session_feed(struct session *s, const char *bytes, size_t len, int end);
 
 #endif

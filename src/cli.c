@@ -122,6 +122,7 @@ static const char *const prog_names[] = {
 	[CLI_MTSERVER] = "mtserver", [CLI_STSERVER] = "stserver",
 	[CLI_PTSERVER] = "ptserver", [CLI_FKSERVER] = "fkserver",
 	[CLI_EPSERVER] = "epserver", [CLI_RPSERVER] = "rpserver",
+	[CLI_URSERVER] = "urserver",
 };
 
 int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
@@ -647,6 +648,12 @@ void cli_usage(FILE *out, enum cli_kind kind)
 		      "Log every line clients send over TCP and UDP on PORT; "
 		      "one epoll event loop\nserves every TCP connection, one "
 		      "thread UDP, one shared logger.\n\n",
+		      out);
+	else if (kind == CLI_URSERVER)
+		fputs("Usage: urserver [OPTIONS] PORT\n"
+		      "Log every line clients send over TCP and UDP on PORT; "
+		      "one io_uring event loop\nserves every TCP connection, "
+		      "one thread UDP, one shared logger.\n\n",
 		      out);
 	else if (kind == CLI_RPSERVER)
 		fputs("Usage: rpserver [OPTIONS] PORT\n"

@@ -6,6 +6,7 @@
 #include "evloop.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -15,6 +16,7 @@
 #include "monotime.h"
 #include "proto.h"
 #include "session.h"
+#include "timerheap.h"
 
 /* What an epoll event is about: the low bits of its data (a struct
  * evconn is aligned to more than 4 bytes). */
@@ -23,14 +25,13 @@ enum { TAG_CLIENT, TAG_WAKE, TAG_LISTENER, TAG_STOP, TAG_MASK = 3 };
 /* One client of the loop. */
 struct evconn {
 	struct session s;
-	unsigned mask;	    /* epoll events registered for its socket */
-	int wake_fd;	    /* its outbox's wake-up, when registered; or -1 */
-	size_t heap_at;	    /* 1 + its index in the timer heap; 0: none */
-	long long timer_at; /* its key there */
-	bool queued;	    /* in the ready list */
-	bool dead;	    /* done: freed at the end of the round */
-	LIST_ENTRY(evconn) link;   /* in all, or dead */
-	STAILQ_ENTRY(evconn) next; /* in ready */
+	unsigned mask; /* epoll events registered for its socket */
+	int wake_fd;   /* its outbox's wake-up, when registered; or -1 */
+	struct timerheap_node timer; /* its deadline */
+	bool queued;		     /* in the ready list */
+	bool dead;		     /* done: freed at the end of the round */
+	LIST_ENTRY(evconn) link;     /* in all, or dead */
+	STAILQ_ENTRY(evconn) next;   /* in ready */
 };
 
 struct evloop {
@@ -42,96 +43,8 @@ struct evloop {
 	LIST_HEAD(evconn_dead, evconn) dead;
 	STAILQ_HEAD(evconn_ready, evconn) ready; /* to step without waiting */
 	size_t count;
-	/* The deadlines: a binary min-heap on timer_at.  A session's key
-	 * is only ever lowered in place; a later deadline leaves it to
-	 * fire early, and the step then files the right one (an idle
-	 * timeout moves with every message: no heap work per message). */
-	struct evconn **heap;
-	size_t heap_len, heap_cap;
+	struct timerheap timers; /* the sessions' deadlines */
 };
-
-/* ---- the timer heap ---- */
-
-static void heap_set(struct evloop *l, size_t i, struct evconn *e)
-{
-	l->heap[i] = e;
-	e->heap_at = i + 1;
-}
-
-static void heap_up(struct evloop *l, size_t i)
-{
-	struct evconn *e = l->heap[i];
-
-	while (i > 0 && l->heap[(i - 1) / 2]->timer_at > e->timer_at) {
-		heap_set(l, i, l->heap[(i - 1) / 2]);
-		i = (i - 1) / 2;
-	}
-	heap_set(l, i, e);
-}
-
-static void heap_down(struct evloop *l, size_t i)
-{
-	struct evconn *e = l->heap[i];
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-
-		if (c >= l->heap_len)
-			break;
-		if (c + 1 < l->heap_len &&
-		    l->heap[c + 1]->timer_at < l->heap[c]->timer_at)
-			c++;
-		if (l->heap[c]->timer_at >= e->timer_at)
-			break;
-		heap_set(l, i, l->heap[c]);
-		i = c;
-	}
-	heap_set(l, i, e);
-}
-
-static void heap_remove(struct evloop *l, struct evconn *e)
-{
-	size_t i = e->heap_at - 1;
-	struct evconn *last;
-
-	if (e->heap_at == 0)
-		return;
-	e->heap_at = 0;
-	last = l->heap[--l->heap_len];
-	if (last == e)
-		return;
-	heap_set(l, i, last);
-	heap_up(l, i);
-	heap_down(l, last->heap_at - 1);
-}
-
-/* Files e's deadline at: -1 when the heap cannot grow (the session is
- * then looked at again with the next event of its own, and a loop with
- * no memory left has worse troubles). */
-static int heap_file(struct evloop *l, struct evconn *e, long long at)
-{
-	if (e->heap_at != 0) {
-		if (at < e->timer_at) {
-			e->timer_at = at;
-			heap_up(l, e->heap_at - 1);
-		}
-		return 0;
-	}
-	if (l->heap_len == l->heap_cap) {
-		size_t cap = l->heap_cap > 0 ? 2 * l->heap_cap : 64;
-		struct evconn **h =
-			realloc(l->heap, cap * sizeof(struct evconn *));
-
-		if (h == NULL)
-			return -1;
-		l->heap = h;
-		l->heap_cap = cap;
-	}
-	e->timer_at = at;
-	heap_set(l, l->heap_len++, e);
-	heap_up(l, l->heap_len - 1);
-	return 0;
-}
 
 /* ---- sessions ---- */
 
@@ -168,8 +81,11 @@ static void apply(struct evloop *l, struct evconn *e,
 			watch(l, wake, EPOLL_CTL_ADD, EPOLLIN, e, TAG_WAKE);
 		e->wake_fd = wake;
 	}
+	/* No memory for the heap: the session is looked at again with
+	 * the next event of its own (a loop with no memory left has worse
+	 * troubles). */
 	if (w->until != -1)
-		(void)heap_file(l, e, w->until);
+		(void)timerheap_file(&l->timers, &e->timer, w->until);
 	if (w->now && !e->queued) {
 		e->queued = true;
 		STAILQ_INSERT_TAIL(&l->ready, e, next);
@@ -181,7 +97,7 @@ static void apply(struct evloop *l, struct evconn *e,
 static void bury(struct evloop *l, struct evconn *e)
 {
 	e->dead = true;
-	heap_remove(l, e);
+	timerheap_remove(&l->timers, &e->timer);
 	if (e->queued)
 		STAILQ_REMOVE(&l->ready, e, evconn, next);
 	e->queued = false;
@@ -315,9 +231,12 @@ static void run_due(struct evloop *l)
 	struct evconn_ready batch = STAILQ_HEAD_INITIALIZER(batch);
 	struct evconn *e;
 
-	while (l->heap_len > 0 && l->heap[0]->timer_at <= now) {
-		e = l->heap[0];
-		heap_remove(l, e);
+	struct timerheap_node *t;
+
+	while ((t = timerheap_first(&l->timers)) != NULL && t->key <= now) {
+		e = (struct evconn *)((char *)t -
+				      offsetof(struct evconn, timer));
+		timerheap_remove(&l->timers, t);
 		step(l, e, 0);
 	}
 	/* This round's ready ones only: a step may queue its session
@@ -333,14 +252,9 @@ static void run_due(struct evloop *l)
 /* How long epoll_wait may wait: until the earliest deadline. */
 static int wait_ms(const struct evloop *l)
 {
-	long long left;
-
 	if (!STAILQ_EMPTY(&l->ready))
 		return 0;
-	if (l->heap_len == 0)
-		return -1;
-	left = l->heap[0]->timer_at - monotime_ms();
-	return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+	return timerheap_wait_ms(&l->timers, monotime_ms());
 }
 
 void evloop_run(struct evloop *l)
@@ -393,6 +307,6 @@ void evloop_free(struct evloop *l)
 		return;
 	if (l->ep >= 0)
 		close(l->ep);
-	free(l->heap);
+	timerheap_free(&l->timers);
 	free(l);
 }

@@ -977,25 +977,16 @@ static int next_client(struct server *srv)
 	       monotime_ms() < atomic_load(&srv->drain_deadline_ms);
 }
 
-enum server_take server_accept_one(struct server *srv, int listen_fd,
-				   struct conn **out)
+/* What server_accept_one and server_take_accepted do with a client
+ * accepted from listen_fd: fd, peer. */
+static enum server_take take_client(struct server *srv, int fd,
+				    const struct sockaddr_storage *peer_in,
+				    struct conn **out)
 {
-	struct sockaddr_storage peer;
-	socklen_t len = sizeof(peer);
+	struct sockaddr_storage peer = *peer_in;
 	struct conn *c;
 	uint64_t id;
-	int fd;
 
-	fd = accept(listen_fd, (struct sockaddr *)&peer, &len);
-	if (fd == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return SERVER_EMPTY;
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM)
-			shed_client(srv, listen_fd, errno);
-		/* ECONNABORTED, EINTR...: the next one. */
-		return SERVER_NEXT;
-	}
 	shortage_over(srv);
 	id = next_id(srv);
 	if (!proxy_trusted(&srv->cfg, &peer)) {
@@ -1036,6 +1027,52 @@ enum server_take server_accept_one(struct server *srv, int listen_fd,
 		break;
 	}
 	return SERVER_NEXT;
+}
+
+/* accept(2) failed with err: shed a client when descriptors or memory
+ * ran out; the queue is empty on EAGAIN. */
+static enum server_take accept_failed(struct server *srv, int listen_fd,
+				      int err)
+{
+	if (err == EAGAIN || err == EWOULDBLOCK)
+		return SERVER_EMPTY;
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+		shed_client(srv, listen_fd, err);
+	/* ECONNABORTED, EINTR...: the next one. */
+	return SERVER_NEXT;
+}
+
+enum server_take server_accept_one(struct server *srv, int listen_fd,
+				   struct conn **out)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	int fd = accept(listen_fd, (struct sockaddr *)&peer, &len);
+
+	if (fd == -1)
+		return accept_failed(srv, listen_fd, errno);
+	return take_client(srv, fd, &peer, out);
+}
+
+enum server_take server_take_accepted(struct server *srv, int listen_fd, int fd,
+				      struct conn **out)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+
+	if (fd < 0)
+		return accept_failed(srv, listen_fd, -fd);
+	/* A client that reset before it was looked at has no address
+	 * left to log: numbered, as accept(2) would have, and gone; behind
+	 * a proxy, a health check's way (counted). */
+	if (getpeername(fd, (struct sockaddr *)&peer, &len) == -1) {
+		(void)next_id(srv);
+		if (srv->cfg.proxy_protocol)
+			stats_add(&srv->stats.proxy_checks, 1);
+		close(fd);
+		return SERVER_NEXT;
+	}
+	return take_client(srv, fd, &peer, out);
 }
 
 struct conn *server_accept(struct server *srv)

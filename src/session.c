@@ -351,13 +351,53 @@ static bool send_dead(struct session *s, long flushed)
 	return true;
 }
 
+/* What the driver fed (session_feed) instead of recv(2): as recv with
+ * MSG_DONTWAIT answers, EAGAIN once it is used up. */
+static ssize_t fed_take(struct session *s, void *buf, size_t len, int flags)
+{
+	size_t n = len < s->in_len ? len : s->in_len;
+
+	if (n == 0 && s->in_end != 0) {
+		if (s->in_end == -1)
+			return 0; /* end of stream, for every later look */
+		errno = s->in_end;
+		return -1;
+	}
+	if (n == 0) {
+		errno = EAGAIN;
+		return -1;
+	}
+	memcpy(buf, s->in, n);
+	if (!(flags & MSG_PEEK)) {
+		s->in += n;
+		s->in_len -= n;
+	}
+	return (ssize_t)n;
+}
+
+/* Every read of the client's socket: recv(2), or what was fed. */
+static inline ssize_t take(struct session *s, void *buf, size_t len, int flags)
+{
+	if (!s->fed)
+		return recv(s->c->fd, buf, len, flags);
+	return fed_take(s, buf, len, flags);
+}
+
+void session_feed(struct session *s, const char *bytes, size_t len, int end)
+{
+	s->fed = true;
+	s->in = bytes;
+	s->in_len = len;
+	s->in_end = end;
+}
+
 /* Before the session's buffers exist: allocates them once there is a
  * byte to read.  A client that leaves without sending a byte (an idle
  * crowd disconnecting at once) costs no buffers at all. */
 static int first_look(struct session *s, int flags)
 {
 	char byte;
-	ssize_t n = recv(s->c->fd, &byte, 1, flags | MSG_PEEK);
+	ssize_t n = take(s, &byte, 1, flags | MSG_PEEK);
 
 	if (n == -1)
 		return recv_failed(s);
@@ -388,7 +428,7 @@ int session_read(struct session *s, int flags)
 		rc = frame_resume(&s->frame, s->mode->message, s);
 	} else {
 		space = frame_space(&s->frame, &room);
-		n = recv(s->c->fd, space, room, flags);
+		n = take(s, space, room, flags);
 		if (n == -1)
 			return recv_failed(s);
 		if (!s->c->env->cfg->quiet) /* -q: no lines to stamp */
@@ -435,7 +475,7 @@ static int echo_start(struct session *s)
 static bool gone_before_join(struct session *s)
 {
 	char byte;
-	ssize_t n = recv(s->c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	ssize_t n = take(s, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
 
 	if (n == 0)
 		end(s, SESSION_CLIENT_CLOSED);
@@ -658,7 +698,8 @@ static bool input_waiting(const struct session *s)
 {
 	char byte;
 
-	return recv(s->c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+	return take((struct session *)s, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >=
+	       0;
 }
 
 static void draining(struct session *s, unsigned events)
@@ -906,7 +947,7 @@ static int proxy_local(struct session *s, unsigned events,
 	struct proxy_wait *p = s->proxy;
 	long long deadline = proxy_deadline(s, events);
 	char byte;
-	ssize_t n = recv(s->c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	ssize_t n = take(s, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
 
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		       errno != EINTR)) {
@@ -1119,7 +1160,7 @@ __attribute__((noinline)) static bool lingering(struct session *s,
 	    monotime_ms() >= s->deadline)
 		return true;
 	for (;;) {
-		ssize_t n = recv(s->c->fd, scrap, sizeof(scrap), MSG_DONTWAIT);
+		ssize_t n = take(s, scrap, sizeof(scrap), MSG_DONTWAIT);
 
 		if (n == 0)
 			return true; /* the client's FIN */

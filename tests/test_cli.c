@@ -360,17 +360,19 @@ static void test_usage_says_where_to_report_bugs(void **state)
 	assert_non_null(strstr(CLI_REPORT_BUGS, "Report bugs"));
 }
 
-/* The event-loop models take mtserver's options, named as themselves;
- * rpserver alone takes --loops, 1 to CLI_MAX_LOOPS (0: the CPUs). */
+/* The event-loop models (epoll, SO_REUSEPORT, io_uring) take mtserver's
+ * options, named as themselves; rpserver alone takes --loops, 1 to
+ * CLI_MAX_LOOPS (0: the CPUs). */
 static void test_event_loop_models(void **state)
 {
-	static const enum cli_kind kinds[] = {CLI_EPSERVER, CLI_RPSERVER};
-	static const char *const names[] = {"epserver", "rpserver"};
+	static const enum cli_kind kinds[] = {CLI_EPSERVER, CLI_RPSERVER,
+					      CLI_URSERVER};
+	static const char *const names[] = {"epserver", "rpserver", "urserver"};
 	struct config cfg;
 	char err[256], buf[8192];
 
 	(void)state;
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		FILE *f = fmemopen(buf, sizeof(buf), "w");
 
 		assert_int_equal(parse(&cfg, kinds[i], err, sizeof(err),

@@ -12,7 +12,7 @@ set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PROGRAMS=(mtserver stserver ptserver fkserver epserver rpserver mtclient flood)
+PROGRAMS=(mtserver stserver ptserver fkserver epserver rpserver urserver mtclient flood)
 
 # run_to_full PROG OPTION: runs PROG OPTION with stdout on /dev/full;
 # sets rc and err (its stderr).

@@ -67,6 +67,7 @@ check_install() {
 		"${prefix#/}/bin/mtserver" "${prefix#/}/bin/stserver" \
 		"${prefix#/}/bin/ptserver" "${prefix#/}/bin/fkserver" \
 		"${prefix#/}/bin/epserver" "${prefix#/}/bin/rpserver" \
+		"${prefix#/}/bin/urserver" \
 		"${prefix#/}/lib/systemd/system/mtserver.service" \
 		"${prefix#/}/lib/systemd/system/mtserver.socket" \
 		"etc/logrotate.d/mtserver" \
@@ -80,12 +81,13 @@ check_install() {
 		"${prefix#/}/share/man/man1/ptserver.1" \
 		"${prefix#/}/share/man/man1/fkserver.1" \
 		"${prefix#/}/share/man/man1/epserver.1" \
-		"${prefix#/}/share/man/man1/rpserver.1" | sort)
+		"${prefix#/}/share/man/man1/rpserver.1" \
+		"${prefix#/}/share/man/man1/urserver.1" | sort)
 	got=$(install_files "$dest")
 	[[ $got == "$expected" ]] || t_fail "installed files differ:
 $(diff <(echo "$expected") <(echo "$got"))"
 	# The programs installed are the ones built (this variant's), as is.
-	for f in mtserver stserver ptserver fkserver epserver rpserver mtclient; do
+	for f in mtserver stserver ptserver fkserver epserver rpserver urserver mtclient; do
 		cmp -s "$(t_bin "$f")" "$dest$prefix/bin/$f" || t_fail "$prefix/bin/$f is not $(t_bin "$f")"
 		[[ $(stat -c %a "$dest$prefix/bin/$f") == 755 ]] || t_fail "$f is not mode 755"
 	done

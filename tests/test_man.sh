@@ -10,12 +10,13 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Each program and its page.
-PROGRAMS=(mtserver stserver ptserver fkserver epserver rpserver mtclient flood)
-# (flood is installed as mtflood, and rpserver is in epserver's page.)
+PROGRAMS=(mtserver stserver ptserver fkserver epserver rpserver urserver mtclient flood)
+# (flood is installed as mtflood; rpserver and urserver are in epserver's
+# page.)
 page_of() {
 	case $1 in
 	flood) echo "$T_ROOT/man/mtflood.1" ;;
-	rpserver) echo "$T_ROOT/man/epserver.1" ;;
+	rpserver | urserver) echo "$T_ROOT/man/epserver.1" ;;
 	*) echo "$T_ROOT/man/$1.1" ;;
 	esac
 }
@@ -98,6 +99,7 @@ test_ptserver_page_matches_help() { check_options ptserver; }
 test_fkserver_page_matches_help() { check_options fkserver; }
 test_epserver_page_matches_help() { check_options epserver mtserver; }
 test_rpserver_page_matches_help() { check_options rpserver mtserver; }
+test_urserver_page_matches_help() { check_options urserver mtserver; }
 test_mtclient_page_matches_help() { check_options mtclient; }
 test_mtflood_page_matches_help() { check_options flood; }
 
@@ -121,6 +123,7 @@ t_case test_ptserver_page_matches_help
 t_case test_fkserver_page_matches_help
 t_case test_epserver_page_matches_help
 t_case test_rpserver_page_matches_help
+t_case test_urserver_page_matches_help
 t_case test_mtclient_page_matches_help
 t_case test_mtflood_page_matches_help
 t_case test_version_in_gnu_form

@@ -535,7 +535,8 @@ static void test_privileged_port_refused(void **state)
 
 /* Every concurrency model: each test runs once against each program -
  * thread per connection, iterative, a prethreaded pool, a process per
- * connection, one epoll loop, SO_REUSEPORT loops.  fkserver but
+ * connection, one epoll loop, SO_REUSEPORT loops, one io_uring loop.
+ * fkserver but
  * under a sanitizer (see test_fkserver.c's main): each of its children
  * starts a thread, its logger's, in the child of a multithreaded
  * process, which ThreadSanitizer cannot follow and during which GCC
@@ -551,7 +552,8 @@ static void test_privileged_port_refused(void **state)
 		cmocka_unit_test_prestate(f, (void *)"stserver"),              \
 		cmocka_unit_test_prestate(f, (void *)"ptserver"),              \
 		cmocka_unit_test_prestate(f, (void *)"epserver"),              \
-		cmocka_unit_test_prestate(f, (void *)"rpserver") FORK_MODEL(f)
+		cmocka_unit_test_prestate(f, (void *)"rpserver"),              \
+		cmocka_unit_test_prestate(f, (void *)"urserver") FORK_MODEL(f)
 
 int main(void)
 {
