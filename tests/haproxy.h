@@ -4,7 +4,7 @@
  * one in front of mtservers: test_proxy, test_fleet.
  *
  * HAProxy cannot bind port 0 and say which port it got, so the caller
- * takes a port free now (hap_free_port), writes its configuration with
+ * takes a port free now (h_free_port, harness.h), writes its configuration with
  * it and starts HAProxy; when another process took the port meanwhile
  * HAProxy exits and hap_start says so (-1): try again with a new port.
  * Every wait is bounded.  Main thread only.  The process is the
@@ -16,9 +16,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
-
-/* A TCP port free now on 127.0.0.1. */
-int hap_free_port(void);
 
 /* Whether something listens on 127.0.0.1:port (/proc/net/tcp: state
  * 0A), found without connecting (a connection would be a client). */

@@ -36,6 +36,11 @@ struct h_proc {
  * MT_KEEP_TMP=1. */
 const char *h_tmpdir(void);
 
+/* A TCP port free on 127.0.0.1 just now (the kernel's pick), for a peer
+ * that cannot bind port 0 and say which it got (HAProxy, redis-server,
+ * prometheus): the caller retries when someone takes it meanwhile. */
+int h_free_port(void);
+
 /* Writes the path of file name in h_tmpdir() into buf[0..size) and
  * returns buf. */
 char *h_path_in(char *buf, size_t size, const char *name);

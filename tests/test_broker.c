@@ -44,20 +44,6 @@ static pid_t redis_pid;
 static int redis_port;
 static char redis_bin[H_PATH_MAX];
 
-static int free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 static bool redis_ping(void)
 {
 	struct timeval tv = {.tv_sec = 1};
@@ -90,7 +76,7 @@ static bool redis_start(void)
 		return false;
 	}
 	if (redis_port == 0)
-		redis_port = free_port();
+		redis_port = h_free_port();
 	snprintf(port, sizeof(port), "%d", redis_port);
 	snprintf(logfile, sizeof(logfile), "%s", h_path(""));
 	snprintf(logfile + strlen(logfile), sizeof(logfile) - strlen(logfile),
@@ -1042,7 +1028,7 @@ static void test_broker_late(void **state)
 		skip();
 		return;
 	}
-	redis_port = free_port();
+	redis_port = h_free_port();
 	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/%s", redis_port, ROOM);
 	srv_start(&A, "mtserver", "--chat", "-q", "--broker", url,
 		  (const char *)NULL);

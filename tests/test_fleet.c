@@ -87,7 +87,7 @@ static int fleet_start(struct fleet *f, int n, const char *extra)
 			i, f->node[i].p.port);
 	}
 	for (int tries = 0; tries < 5 && f->haproxy <= 0; tries++) {
-		f->port = hap_free_port();
+		f->port = h_free_port();
 		snprintf(conf, sizeof(conf),
 			 "global\n"
 			 "  maxconn 2000\n"

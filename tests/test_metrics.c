@@ -946,20 +946,6 @@ static void test_promtool_check_metrics(void **state)
 	srv_stop(&s);
 }
 
-static int free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	a.sin_addr.s_addr = htonl(0x7f000001);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 static void prom_stop(void)
 {
 	if (prom_pid <= 0)
@@ -1086,7 +1072,7 @@ static void test_prometheus_scrapes(void **state)
 		 "      - targets: ['127.0.0.1:%d']\n",
 		 mport);
 	assert_int_equal(h_write_file(conf_path, conf), 0);
-	pport = free_port();
+	pport = h_free_port();
 	snprintf(flag[0], sizeof(flag[0]), "--config.file=%s", conf_path);
 	snprintf(flag[1], sizeof(flag[1]), "--storage.tsdb.path=%s", data);
 	snprintf(flag[2], sizeof(flag[2]), "--web.listen-address=127.0.0.1:%d",

@@ -1350,22 +1350,6 @@ static void test_timeout_under_load_20_runs(void **state)
  * for a loaded machine. */
 #define BLOCKED_STOP_MARGIN_MS 15000
 
-/* A TCP port free on 127.0.0.1 just now. */
-static int free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	assert_true(fd >= 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 /* 1 when something accepts TCP connections on 127.0.0.1:port. */
 static int port_listens(int port)
 {
@@ -1393,7 +1377,7 @@ static void log_fifo_without_reader(const char *prog)
 	strncat(fifo, ".fifo", sizeof(fifo) - strlen(fifo) - 1);
 	unlink(fifo);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
-	snprintf(port, sizeof(port), "%d", free_port());
+	snprintf(port, sizeof(port), "%d", h_free_port());
 	assert_non_null(realpath(h_bin(prog), bin));
 	spawn_path(&p, argv, 0, 0, -1);
 	rc = h_wait_exit(&p, 10000);

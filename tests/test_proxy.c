@@ -764,7 +764,7 @@ static void through_haproxy(const char *send_proxy)
 	srv_start(&s2, "mtserver", "--proxy-protocol", "--proxy-from",
 		  "127.0.0.2/32", "--no-udp", (const char *)NULL);
 	for (int tries = 0; tries < 5; tries++) {
-		port = hap_free_port();
+		port = h_free_port();
 		snprintf(conf, sizeof(conf),
 			 "global\n"
 			 "  maxconn 2000\n"
