@@ -541,26 +541,40 @@ static void test_give_up_on_a_stalled_pipe(void **state)
 
 /* log_try_append never waits: with the buffers full (nobody reads the
  * pipe, nothing given up) the line is counted lost at once. */
-static void test_try_append_never_waits(void **state)
-{
-	static char big[LOG_BUFFER_SIZE / 2];
-	struct log_loss lost = {0};
-	struct logger *lg;
-	int pfd[2], rc = 0;
+/* A line of half a buffer, for filling the logger's buffers. */
+static char half_buffer_line[LOG_BUFFER_SIZE / 2];
 
-	(void)state;
-	memset(big, 'y', sizeof(big));
-	big[sizeof(big) - 1] = '\n';
+/* A logger writing to pfd[1], a pipe nobody reads, whose buffers
+ * log_try_append has filled with half_buffer_line: two halves fill the
+ * active buffer, two more the spare one the flusher is stuck writing,
+ * so within a few one must fail (EAGAIN). */
+static struct logger *open_filled(int pfd[2])
+{
+	struct logger *lg;
+	int rc = 0;
+
+	memset(half_buffer_line, 'y', sizeof(half_buffer_line));
+	half_buffer_line[sizeof(half_buffer_line) - 1] = '\n';
 	assert_int_equal(pipe(pfd), 0);
 	assert_int_equal(fcntl(pfd[1], F_SETFL, O_NONBLOCK), 0);
-	lg = log_open(pfd[1], sizeof(big));
+	lg = log_open(pfd[1], sizeof(half_buffer_line));
 	assert_non_null(lg);
-	/* Two halves fill the active buffer, two more the spare one the
-	 * flusher is stuck writing: within a few, one must fail. */
 	for (int i = 0; i < 8 && rc == 0; i++)
-		rc = log_try_append(lg, big, sizeof(big));
+		rc = log_try_append(lg, half_buffer_line,
+				    sizeof(half_buffer_line));
 	assert_int_equal(rc, -1);
 	assert_int_equal(errno, EAGAIN);
+	return lg;
+}
+
+static void test_try_append_never_waits(void **state)
+{
+	struct log_loss lost = {0};
+	struct logger *lg;
+	int pfd[2];
+
+	(void)state;
+	lg = open_filled(pfd);
 	log_give_up_at(lg, monotime_ms());
 	assert_int_equal(log_close(lg, &lost), -1);
 	assert_true(lost.lines >= 1);
@@ -574,26 +588,15 @@ static void test_try_append_never_waits(void **state)
  * they counted lost. */
 static void test_try_append_has_a_reserve(void **state)
 {
-	static char big[LOG_BUFFER_SIZE / 2];
 	static const char event[] =
 		"2026-12-07T22:51:26.123Z signal SIGTERM action=stop\n";
 	struct log_loss lost = {0};
 	struct logger *lg;
-	int pfd[2], rc = 0;
-	size_t taken = 0, bigs = 0;
+	int pfd[2];
+	size_t taken = 0;
 
 	(void)state;
-	memset(big, 'y', sizeof(big));
-	big[sizeof(big) - 1] = '\n';
-	assert_int_equal(pipe(pfd), 0);
-	assert_int_equal(fcntl(pfd[1], F_SETFL, O_NONBLOCK), 0);
-	lg = log_open(pfd[1], sizeof(big));
-	assert_non_null(lg);
-	while (rc == 0 && bigs < 8) {
-		rc = log_try_append(lg, big, sizeof(big));
-		bigs += rc == 0;
-	}
-	assert_int_equal(rc, -1); /* full for clients' lines */
+	lg = open_filled(pfd); /* full for clients' lines */
 	while (log_try_append(lg, event, sizeof(event) - 1) == 0 &&
 	       taken < LOG_RESERVE)
 		taken++;
