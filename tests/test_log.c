@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -544,14 +545,27 @@ static void test_give_up_on_a_stalled_pipe(void **state)
 /* A line of half a buffer, for filling the logger's buffers. */
 static char half_buffer_line[LOG_BUFFER_SIZE / 2];
 
-/* A logger writing to pfd[1], a pipe nobody reads, whose buffers
- * log_try_append has filled with half_buffer_line: two halves fill the
- * active buffer, two more the spare one the flusher is stuck writing,
- * so within a few one must fail (EAGAIN). */
+/* log_try_append of half_buffer_line until it fails (EAGAIN). */
+static void fill(struct logger *lg)
+{
+	int rc = 0;
+
+	for (int i = 0; i < 8 && rc == 0; i++)
+		rc = log_try_append(lg, half_buffer_line,
+				    sizeof(half_buffer_line));
+	assert_int_equal(rc, -1);
+	assert_int_equal(errno, EAGAIN);
+}
+
+/* A logger writing to pfd[1], a pipe nobody reads, with both buffers
+ * full: the spare one the flusher is stuck writing, and the active one.
+ * The first fill may end before the flusher has swapped (then the active
+ * buffer empties at the swap: seen under TSan), so the second comes once
+ * the flusher is writing, which the pipe shows. */
 static struct logger *open_filled(int pfd[2])
 {
 	struct logger *lg;
-	int rc = 0;
+	int queued = 0;
 
 	memset(half_buffer_line, 'y', sizeof(half_buffer_line));
 	half_buffer_line[sizeof(half_buffer_line) - 1] = '\n';
@@ -559,11 +573,14 @@ static struct logger *open_filled(int pfd[2])
 	assert_int_equal(fcntl(pfd[1], F_SETFL, O_NONBLOCK), 0);
 	lg = log_open(pfd[1], sizeof(half_buffer_line));
 	assert_non_null(lg);
-	for (int i = 0; i < 8 && rc == 0; i++)
-		rc = log_try_append(lg, half_buffer_line,
-				    sizeof(half_buffer_line));
-	assert_int_equal(rc, -1);
-	assert_int_equal(errno, EAGAIN);
+	fill(lg);
+	for (int i = 0; i < 10000 && queued == 0; i++) {
+		assert_int_equal(ioctl(pfd[0], FIONREAD, &queued), 0);
+		if (queued == 0)
+			h_sleep_ms(1);
+	}
+	assert_true(queued > 0);
+	fill(lg);
 	return lg;
 }
 
