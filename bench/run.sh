@@ -293,8 +293,9 @@ collect_versions() {
 find_peers() {
 	# urserver exits 3, before reading its options, where io_uring is not
 	# to be had (a usage error, 2, otherwise).
-	"$URSERVER" --bench-probe >/dev/null 2>&1
-	if (($? != 3)) && [[ -x $URSERVER ]]; then
+	local probe=0
+	"$URSERVER" --bench-probe >/dev/null 2>&1 || probe=$?
+	if ((probe != 3)) && [[ -x $URSERVER ]]; then
 		HAVE[urserver]=1
 	else
 		note "urserver: no io_uring here: skipping it"
